@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from amniyat.accounts.models import Membership, Organisation, Programme, User
+from amniyat.communities.models import CommunityGroup
+
+
+class SignInForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("The user name or password is not right. Both are case-sensitive."),
+        "inactive": _("This account has been deactivated."),
+    }
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Six-digit code from your authenticator app"),
+        max_length=8,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class PersonalTokenForm(forms.Form):
+    name = forms.CharField(label=_("What is this token for?"), max_length=80)
+
+
+class OrganisationForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Organisation
+        fields = ["name", "short_name", "kind", "country", "women_led", "description"]
+
+
+class MembershipForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=Organisation.objects.none())
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+    community_group = forms.ModelChoiceField(
+        label=_("Community group (for group members)"),
+        queryset=CommunityGroup.objects.none(),
+        required=False,
+    )
+    can_view_personal_data = forms.BooleanField(
+        label=_("May see members' names"), required=False
+    )
+
+    def __init__(self, *args: Any, programme: Programme, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.programme = programme
+        taking_part = [programme.lead_organisation_id] + list(
+            programme.partners.values_list("pk", flat=True)
+        )
+        if programme.donor_id:
+            taking_part.append(programme.donor_id)
+        self.fields["organisation"].queryset = Organisation.objects.filter(pk__in=taking_part)  # type: ignore[attr-defined]
+        self.fields["community_group"].queryset = programme.community_groups.all()  # type: ignore[attr-defined]
+
+    def clean_username(self) -> User:
+        username = self.cleaned_data["username"].strip()
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(_("There is no active account with this user name."))
+        return user
+
+
+class MembershipChangeForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Membership
+        fields = ["organisation", "role", "community_group", "can_view_personal_data"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        programme = self.instance.programme
+        taking_part = [programme.lead_organisation_id] + list(
+            programme.partners.values_list("pk", flat=True)
+        )
+        if programme.donor_id:
+            taking_part.append(programme.donor_id)
+        self.fields["organisation"].queryset = Organisation.objects.filter(pk__in=taking_part)  # type: ignore[attr-defined]
+        self.fields["community_group"].queryset = programme.community_groups.all()  # type: ignore[attr-defined]

@@ -1,0 +1,241 @@
+"""The one policy: who may do what to which object.
+
+Every permission question in Amniyat is a verb asked of :func:`can` ("group.edit",
+"member.view_personal", …) or a scope asked of one of the ``*_scope`` functions, which
+selectors turn into querysets. Views, the API, the CLI and tasks never look at roles
+themselves. An object a user may not see is treated as absent (404), not forbidden.
+
+Roles, per programme:
+
+============  ==============================================================================
+lead          everything in the programme, including team, targets and the audit log
+analyst       every group and its data in the programme; no team or target changes
+facilitator   the groups (later data, plans, grants) of their own organisation; members'
+              names only when their membership grants it
+group member  their own group, read only
+viewer        published, aggregated material only: programme counts and representativeness
+============  ==============================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
+
+from amniyat.accounts.models import Membership, Programme
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from amniyat.accounts.models import User
+    from amniyat.communities.models import CommunityGroup, GroupMember
+    from amniyat.places.models import Place
+
+    AnyUser = User | AnonymousUser
+
+Role = Membership.Role
+FULL_VIEW_ROLES = frozenset({Role.LEAD, Role.ANALYST})
+_CACHE_ATTR = "_amniyat_memberships"
+
+
+def memberships(user: AnyUser) -> dict[int, Membership]:
+    """The user's memberships by programme id, cached on the user object for one request."""
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    cached: dict[int, Membership] | None = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        cached = {
+            m.programme_id: m
+            for m in Membership.objects.filter(user=user).select_related("organisation")
+        }
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_memberships(user: AnyUser) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def role_in(user: AnyUser, programme: Programme | int) -> str | None:
+    programme_id = programme if isinstance(programme, int) else programme.pk
+    membership = memberships(user).get(programme_id)
+    return membership.role if membership else None
+
+
+def membership_in(user: AnyUser, programme: Programme | int) -> Membership | None:
+    programme_id = programme if isinstance(programme, int) else programme.pk
+    return memberships(user).get(programme_id)
+
+
+def _programmes_with(user: AnyUser, roles: Iterable[str]) -> list[int]:
+    wanted = set(roles)
+    return [pid for pid, m in memberships(user).items() if m.role in wanted]
+
+
+# ----------------------------------------------------------------------------------------
+# Scopes: the Q objects selectors filter with.
+
+
+def programme_scope(user: AnyUser) -> Q:
+    ids = list(memberships(user))
+    return Q(pk__in=ids) if ids else Q(pk__in=[])
+
+
+def group_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Which community groups the user sees; ``prefix`` lets related models reuse it."""
+    scope = Q(pk__in=[])
+    for programme_id, m in memberships(user).items():
+        if m.role in FULL_VIEW_ROLES:
+            scope |= Q(**{f"{prefix}programme_id": programme_id})
+        elif m.role == Role.FACILITATOR:
+            scope |= Q(
+                **{
+                    f"{prefix}programme_id": programme_id,
+                    f"{prefix}facilitating_organisation_id": m.organisation_id,
+                }
+            )
+        elif m.role == Role.GROUP_MEMBER and m.community_group_id:
+            scope |= Q(**{f"{prefix}pk" if prefix == "" else f"{prefix}id": m.community_group_id})
+    return scope
+
+
+def place_scope(user: AnyUser) -> Q:
+    """Shared reference places for everyone signed in; a programme's own communities for its
+    members other than viewers."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    inside = _programmes_with(user, [Role.LEAD, Role.ANALYST, Role.FACILITATOR, Role.GROUP_MEMBER])
+    return Q(programme__isnull=True) | Q(programme_id__in=inside)
+
+
+def organisation_scope(user: AnyUser) -> Q:
+    """Organisations taking part in (leading, funding or partnering) the user's programmes."""
+    ids = list(memberships(user))
+    if not ids:
+        return Q(pk__in=[])
+    return (
+        Q(led_programmes__in=ids)
+        | Q(partner_programmes__in=ids)
+        | Q(funded_programmes__in=ids)
+    )
+
+
+def membership_scope(user: AnyUser) -> Q:
+    """Team lists: leads see their programme's team; everyone sees their own membership."""
+    lead_of = _programmes_with(user, [Role.LEAD])
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    return Q(programme_id__in=lead_of) | Q(user_id=user.pk)
+
+
+# ----------------------------------------------------------------------------------------
+# Verbs.
+
+
+def can(user: AnyUser, verb: str, obj: Any = None) -> bool:
+    """Answer "may ``user`` do ``verb`` to ``obj``?" for every verb the product knows."""
+    rule = _RULES.get(verb)
+    if rule is None:
+        raise KeyError(f"Unknown permission verb: {verb}")
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(rule(user, obj))
+
+
+def _programme_role_in(roles: Iterable[str]) -> Any:
+    wanted = frozenset(roles)
+
+    def rule(user: AnyUser, programme: Programme) -> bool:
+        return role_in(user, programme) in wanted
+
+    return rule
+
+
+def _group_visible(user: AnyUser, group: CommunityGroup) -> bool:
+    m = membership_in(user, group.programme_id)
+    if m is None:
+        return False
+    if m.role in FULL_VIEW_ROLES:
+        return True
+    if m.role == Role.FACILITATOR:
+        return group.facilitating_organisation_id == m.organisation_id
+    if m.role == Role.GROUP_MEMBER:
+        return m.community_group_id == group.pk
+    return False
+
+
+def _group_editable(user: AnyUser, group: CommunityGroup) -> bool:
+    m = membership_in(user, group.programme_id)
+    if m is None:
+        return False
+    if m.role == Role.LEAD:
+        return True
+    return m.role == Role.FACILITATOR and group.facilitating_organisation_id == m.organisation_id
+
+
+def _member_personal_visible(user: AnyUser, member: GroupMember | CommunityGroup) -> bool:
+    group = member if not hasattr(member, "group") else member.group
+    m = membership_in(user, group.programme_id)
+    if m is None or not _group_visible(user, group):
+        return False
+    if m.role in FULL_VIEW_ROLES:
+        return True
+    return m.role == Role.FACILITATOR and m.can_view_personal_data
+
+
+def _place_visible(user: AnyUser, place: Place) -> bool:
+    if place.programme_id is None:
+        return True
+    return role_in(user, place.programme_id) in {
+        Role.LEAD,
+        Role.ANALYST,
+        Role.FACILITATOR,
+        Role.GROUP_MEMBER,
+    }
+
+
+def _place_editable(user: AnyUser, place: Place) -> bool:
+    return place.programme_id is not None and role_in(user, place.programme_id) in {
+        Role.LEAD,
+        Role.FACILITATOR,
+    }
+
+
+_RULES: dict[str, Any] = {
+    "programme.view": _programme_role_in(Role.values),
+    "programme.manage": _programme_role_in([Role.LEAD]),
+    "programme.view_audit": _programme_role_in([Role.LEAD]),
+    "programme.view_groups": _programme_role_in(
+        [Role.LEAD, Role.ANALYST, Role.FACILITATOR, Role.GROUP_MEMBER]
+    ),
+    "programme.view_places": _programme_role_in(Role.values),
+    "organisation.create": _programme_role_in([Role.LEAD]),
+    "place.create": _programme_role_in([Role.LEAD, Role.FACILITATOR]),
+    "group.create": _programme_role_in([Role.LEAD, Role.FACILITATOR]),
+    "group.view": _group_visible,
+    "group.edit": _group_editable,
+    "member.create": _group_editable,
+    "member.edit": lambda user, member: _group_editable(user, member.group),
+    "member.view": lambda user, member: _group_visible(user, member.group),
+    "member.view_personal": _member_personal_visible,
+    "place.view": _place_visible,
+    "place.edit": _place_editable,
+    "membership.manage": _programme_role_in([Role.LEAD]),
+    "target.manage": _programme_role_in([Role.LEAD]),
+}
+
+
+def requires_two_factor(user: AnyUser) -> bool:
+    """Leads and analysts hold the most sensitive data: they must use a second factor."""
+    return any(m.role in FULL_VIEW_ROLES for m in memberships(user).values())
+
+
+def organisation_for_new_group(user: AnyUser, programme: Programme) -> int | None:
+    """The organisation a facilitator's new groups must belong to (None: any partner)."""
+    m = membership_in(user, programme)
+    if m is not None and m.role == Role.FACILITATOR:
+        return m.organisation_id
+    return None

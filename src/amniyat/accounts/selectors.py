@@ -1,0 +1,70 @@
+"""Scoped reads of programmes, organisations and memberships."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Membership, Organisation, PersonalToken, Programme
+
+if TYPE_CHECKING:
+    from amniyat.accounts.policies import AnyUser
+
+
+def programmes_visible(*, user: AnyUser) -> QuerySet[Programme]:
+    return (
+        Programme.objects.filter(policies.programme_scope(user))
+        .select_related("country", "lead_organisation", "donor")
+        .order_by("name")
+    )
+
+
+def programme_get(*, user: AnyUser, slug: str) -> Programme:
+    """The programme with this slug, or 404 if the user is not a member."""
+    programme = programmes_visible(user=user).filter(slug=slug).first()
+    if programme is None:
+        raise Http404("No such programme.")
+    return programme
+
+
+def organisations_visible(
+    *, user: AnyUser, programme: Programme | None = None
+) -> QuerySet[Organisation]:
+    queryset = Organisation.objects.filter(policies.organisation_scope(user))
+    if programme is not None:
+        queryset = queryset.filter(
+            pk__in=[programme.lead_organisation_id, programme.donor_id]
+            + list(programme.partners.values_list("pk", flat=True))
+        )
+    return queryset.distinct().order_by("name")
+
+
+def organisation_get(*, user: AnyUser, programme: Programme, pk: int) -> Organisation:
+    organisation = organisations_visible(user=user, programme=programme).filter(pk=pk).first()
+    if organisation is None:
+        raise Http404("No such organisation.")
+    return organisation
+
+
+def memberships_visible(*, user: AnyUser, programme: Programme) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(policies.membership_scope(user), programme=programme)
+        .select_related("user", "organisation", "community_group")
+        .order_by("role", "user__username")
+    )
+
+
+def membership_get(*, user: AnyUser, programme: Programme, pk: int) -> Membership:
+    membership = memberships_visible(user=user, programme=programme).filter(pk=pk).first()
+    if membership is None or not policies.can(user, "membership.manage", programme):
+        raise Http404("No such membership.")
+    return membership
+
+
+def tokens_of(*, user: AnyUser) -> QuerySet[PersonalToken]:
+    if not user.is_authenticated:
+        return PersonalToken.objects.none()
+    return PersonalToken.objects.filter(user_id=user.pk)

@@ -1,0 +1,276 @@
+"""Signing in and out, the second factor, personal API tokens, and a programme's team."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from amniyat.accounts import policies, selectors, services
+from amniyat.accounts.forms import (
+    MembershipChangeForm,
+    MembershipForm,
+    OrganisationForm,
+    PersonalTokenForm,
+    SignInForm,
+    TokenForm,
+)
+from amniyat.accounts.middleware import needs_second_factor
+from amniyat.core.forms import apply_errors
+
+
+def _next_url(request: HttpRequest, default: str = "core:home") -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse(default)
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and not needs_second_factor(request):
+        return redirect(_next_url(request))
+    form = SignInForm(request, data=request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            user = form.get_user()
+            services.sign_in(request=request, user=user)
+            if needs_second_factor(request):
+                has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+                target = "accounts:two_factor_verify" if has_device else "accounts:two_factor_setup"
+                return redirect(f"{reverse(target)}?next={_next_url(request)}")
+            return redirect(_next_url(request))
+    context: dict[str, Any] = {"form": form, "next": request.GET.get("next", "")}
+    if settings.AMNIYAT_DEMO:
+        from amniyat.core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+        context["demo_accounts"] = DEMO_ACCOUNTS
+        context["demo_password"] = DEMO_PASSWORD
+    return render(request, "accounts/login.html", context)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    services.sign_out(request=request)
+    return redirect("accounts:login")
+
+
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    device_id = request.session.get("pending_totp_device")
+    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+    if device is None:
+        device = services.two_factor_device_start(user=user)  # type: ignore[arg-type]
+        request.session["pending_totp_device"] = device.pk
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.two_factor_device_confirm(
+            request=request, user=user, device=device, token=form.cleaned_data["token"]  # type: ignore[arg-type]
+        ):
+            request.session.pop("pending_totp_device", None)
+            messages.success(request, _("Two-factor sign-in is on for your account."))
+            return redirect(_next_url(request))
+        form.add_error("token", _("That code is not right. Check your phone's clock and try again."))
+    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#1d2433")
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {"form": form, "qr_svg": qr_svg, "secret": device.config_url.split("secret=")[1].split("&")[0],
+         "next": request.GET.get("next", "")},
+    )
+
+
+@login_required
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.two_factor_verify(
+            request=request, user=request.user, token=form.cleaned_data["token"]  # type: ignore[arg-type]
+        ):
+            return redirect(_next_url(request))
+        form.add_error("token", _("That code is not right. Check your phone's clock and try again."))
+    return render(
+        request, "accounts/two_factor_verify.html", {"form": form, "next": request.GET.get("next", "")}
+    )
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    tokens = selectors.tokens_of(user=user)
+    form = PersonalTokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_secret = services.token_create(user=user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            form = PersonalTokenForm()
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "tokens": tokens,
+            "form": form,
+            "new_secret": new_secret,
+            "has_device": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+            "memberships": policies.memberships(user).values(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = selectors.tokens_of(user=request.user).filter(pk=pk, revoked_at__isnull=True).first()
+    if token is None:
+        raise Http404("No such token.")
+    services.token_revoke(user=request.user, token=token)  # type: ignore[arg-type]
+    messages.success(request, _("The token no longer works."))
+    return redirect("accounts:account")
+
+
+@login_required
+def team(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = selectors.programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "membership.manage", programme):
+        raise Http404("No such page.")
+    form = MembershipForm(request.POST or None, programme=programme)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_grant(
+                acting_user=request.user,  # type: ignore[arg-type]
+                programme=programme,
+                user=form.cleaned_data["username"],
+                organisation=form.cleaned_data["organisation"],
+                role=form.cleaned_data["role"],
+                community_group=form.cleaned_data["community_group"],
+                can_view_personal_data=form.cleaned_data["can_view_personal_data"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The role was given."))
+            return redirect("accounts:team", slug=programme.slug)
+    return render(
+        request,
+        "accounts/team.html",
+        {
+            "programme": programme,
+            "memberships": selectors.memberships_visible(user=request.user, programme=programme),
+            "form": form,
+        },
+    )
+
+
+@login_required
+def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    programme = selectors.programme_get(user=request.user, slug=slug)
+    membership = selectors.membership_get(user=request.user, programme=programme, pk=pk)
+    original = {
+        name: getattr(membership, name)
+        for name in ("organisation", "role", "community_group", "can_view_personal_data")
+    }
+    form = MembershipChangeForm(request.POST or None, instance=membership)
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            try:
+                services.membership_revoke(acting_user=request.user, membership=membership)  # type: ignore[arg-type]
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return redirect("accounts:membership_edit", slug=slug, pk=pk)
+            messages.success(request, _("The role was removed."))
+            return redirect("accounts:team", slug=slug)
+        if form.is_valid():
+            values = {name: form.cleaned_data[name] for name in original}
+            for name, value in original.items():  # the form wrote into the instance; undo
+                setattr(membership, name, value)
+            try:
+                services.membership_change(acting_user=request.user, membership=membership, **values)  # type: ignore[arg-type]
+            except ValidationError as error:
+                for name, value in original.items():
+                    setattr(membership, name, value)
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The role was changed."))
+                return redirect("accounts:team", slug=slug)
+    return render(
+        request,
+        "accounts/membership_edit.html",
+        {"programme": programme, "membership": membership, "form": form},
+    )
+
+
+@login_required
+def organisation_list(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = selectors.programme_get(user=request.user, slug=slug)
+    organisations = selectors.organisations_visible(user=request.user, programme=programme)
+    return render(
+        request,
+        "accounts/organisation_list.html",
+        {
+            "programme": programme,
+            "organisations": organisations,
+            "can_add": policies.can(request.user, "organisation.create", programme),
+        },
+    )
+
+
+@login_required
+def organisation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    from amniyat.communities.selectors import groups_visible
+
+    programme = selectors.programme_get(user=request.user, slug=slug)
+    organisation = selectors.organisation_get(user=request.user, programme=programme, pk=pk)
+    groups = groups_visible(user=request.user, programme=programme).filter(
+        facilitating_organisation=organisation
+    )
+    role = (
+        _("lead organisation")
+        if organisation.pk == programme.lead_organisation_id
+        else _("donor")
+        if organisation.pk == programme.donor_id
+        else _("partner")
+    )
+    return render(
+        request,
+        "accounts/organisation_detail.html",
+        {"programme": programme, "organisation": organisation, "groups": groups, "role": role},
+    )
+
+
+@login_required
+def organisation_create(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = selectors.programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "organisation.create", programme):
+        raise Http404("No such page.")
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = services.organisation_create(
+                acting_user=request.user,  # type: ignore[arg-type]
+                programme=programme,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The organisation was added as a partner."))
+            return redirect("accounts:organisation_detail", slug=slug, pk=organisation.pk)
+    return render(
+        request, "accounts/organisation_form.html", {"programme": programme, "form": form}
+    )

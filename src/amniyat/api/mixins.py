@@ -1,0 +1,24 @@
+"""Shared plumbing for the REST endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework.request import Request
+
+from amniyat.accounts.models import Programme
+from amniyat.accounts.selectors import programmes_visible
+
+
+def programme_from(request: Request, value: Any) -> Programme:
+    """The programme named by id or slug in a request, if the user may see it."""
+    programmes = programmes_visible(user=request.user)
+    programme = None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        programme = programmes.filter(pk=int(value)).first()
+    elif isinstance(value, str):
+        programme = programmes.filter(slug=value).first()
+    if programme is None:
+        raise Http404("No such programme.")
+    return programme

@@ -1,0 +1,23 @@
+"""The REST API, version 1, with its OpenAPI schema and reference page."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from amniyat.accounts.api import OrganisationViewSet, ProgrammeViewSet
+from amniyat.communities.api import CommunityGroupViewSet, GroupMemberViewSet
+from amniyat.places.api import PlaceViewSet
+
+router = DefaultRouter()
+router.register("programmes", ProgrammeViewSet, basename="programme")
+router.register("organisations", OrganisationViewSet, basename="organisation")
+router.register("places", PlaceViewSet, basename="place")
+router.register("groups", CommunityGroupViewSet, basename="group")
+router.register("members", GroupMemberViewSet, basename="member")
+
+app_name = "api"
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

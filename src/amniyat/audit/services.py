@@ -1,0 +1,45 @@
+"""Writing audit events. Every service that changes important data or shows personal data
+calls :func:`audit_record` inside its own transaction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from amniyat.audit.models import AuditEvent
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Programme, User
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    verb: str,
+    obj: models.Model | None = None,
+    programme: Programme | None = None,
+    request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
+    actor_label: str = "",
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=(actor.get_username() if actor is not None and actor.pk else actor_label)[
+            :150
+        ],
+        verb=verb,
+        programme=programme,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_label=str(obj)[:200] if obj is not None else "",
+        ip_address=client_address(request),
+        details=details or {},
+    )

@@ -1,0 +1,190 @@
+"""REST endpoints for community groups and their members, on the same services, selectors
+and policy as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Organisation
+from amniyat.api.mixins import programme_from
+from amniyat.communities import selectors, services
+from amniyat.communities.models import CommunityGroup, GroupMember, Sector
+from amniyat.places.models import Place
+
+
+class CommunityGroupSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    programme = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    place = serializers.PrimaryKeyRelatedField(queryset=Place.objects.all())
+    facilitating_organisation = serializers.PrimaryKeyRelatedField(
+        queryset=Organisation.objects.all()
+    )
+    active_members = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = CommunityGroup
+        fields = [
+            "id",
+            "programme",
+            "name",
+            "kind",
+            "place",
+            "facilitating_organisation",
+            "is_new",
+            "established_on",
+            "closed_on",
+            "description",
+            "active_members",
+        ]
+        validators: list[Any] = []  # uniqueness is the service's to check
+
+
+class CommunityGroupCreateSerializer(CommunityGroupSerializer):
+    programme = serializers.CharField(write_only=True, help_text="Programme slug or id.")  # type: ignore[assignment]
+
+
+class CommunityGroupViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Community groups the caller may see. Filter with ``?programme=SLUG``."""
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:  # type: ignore[type-arg]
+        return CommunityGroupCreateSerializer if self.action == "create" else CommunityGroupSerializer
+
+    def get_queryset(self) -> QuerySet[CommunityGroup]:
+        queryset = selectors.groups_visible(user=self.request.user)
+        programme = self.request.query_params.get("programme")
+        if programme:
+            queryset = queryset.filter(programme=programme_from(self.request, programme))
+        return queryset
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        programme = programme_from(request, data.pop("programme"))
+        group = services.group_create(acting_user=request.user, programme=programme, **data)  # type: ignore[arg-type]
+        group = selectors.group_get(user=request.user, programme=programme, pk=group.pk)
+        return Response(CommunityGroupSerializer(group).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        group = self.get_object()
+        if not policies.can(request.user, "group.edit", group):
+            raise Http404
+        serializer = self.get_serializer(group, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        services.group_update(acting_user=request.user, group=group, **serializer.validated_data)  # type: ignore[arg-type]
+        group = selectors.group_get(user=request.user, programme=group.programme, pk=group.pk)
+        return Response(CommunityGroupSerializer(group).data)
+
+
+class GroupMemberSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    group = serializers.PrimaryKeyRelatedField(queryset=CommunityGroup.objects.all())
+    code = serializers.CharField(read_only=True)
+    display_name = serializers.SerializerMethodField()
+    sectors = serializers.ListField(
+        child=serializers.ChoiceField(choices=Sector.choices), required=False
+    )
+
+    class Meta:
+        model = GroupMember
+        fields = ["id", "code", "group", "display_name", "sex", "age_band", "sectors", "joined_on", "left_on"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_display_name(self, member: GroupMember) -> str | None:
+        """Shown only to those the programme allows to see names; null otherwise."""
+        if policies.can(self.context["request"].user, "member.view_personal", member):
+            return member.display_name
+        return None
+
+
+class GroupMemberWriteSerializer(GroupMemberSerializer):
+    display_name = serializers.CharField(max_length=120, required=False, allow_blank=True)  # type: ignore[assignment]
+
+
+class GroupMemberViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Members of the groups the caller may see. Filter with ``?group=ID``. Names are shown,
+    and their viewing audited, only where the caller may see personal data."""
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:  # type: ignore[type-arg]
+        if self.action in ("create", "update", "partial_update"):
+            return GroupMemberWriteSerializer
+        return GroupMemberSerializer
+
+    def get_queryset(self) -> QuerySet[GroupMember]:
+        queryset = selectors.members_visible(user=self.request.user)
+        group = self.request.query_params.get("group", "")
+        if group.isdigit():
+            queryset = queryset.filter(group_id=int(group))
+        return queryset
+
+    def _audit(self, members: list[GroupMember]) -> None:
+        shown = [
+            m
+            for m in members
+            if m.display_name and policies.can(self.request.user, "member.view_personal", m)
+        ]
+        by_group: dict[int, list[GroupMember]] = {}
+        for member in shown:
+            by_group.setdefault(member.group_id, []).append(member)
+        for group_members in by_group.values():
+            services.personal_data_viewed(
+                user=self.request.user,  # type: ignore[arg-type]
+                group=group_members[0].group,
+                members=group_members,
+                request=self.request._request,
+            )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        page_ids = [row["id"] for row in (response.data.get("results") or [])]
+        self._audit(list(self.get_queryset().filter(pk__in=page_ids)))
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        member = self.get_object()
+        self._audit([member])
+        return Response(GroupMemberSerializer(member, context=self.get_serializer_context()).data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        group = data.pop("group")
+        visible = selectors.groups_visible(user=request.user).filter(pk=group.pk).first()
+        if visible is None or not policies.can(request.user, "member.create", visible):
+            raise Http404
+        member = services.member_add(acting_user=request.user, group=visible, **data)  # type: ignore[arg-type]
+        return Response(
+            GroupMemberSerializer(member, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        member = self.get_object()
+        if not policies.can(request.user, "member.edit", member):
+            raise Http404
+        serializer = self.get_serializer(member, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if data.pop("group", member.group) != member.group:
+            raise serializers.ValidationError({"group": "A member cannot move between groups."})
+        services.member_update(acting_user=request.user, member=member, **data)  # type: ignore[arg-type]
+        return Response(GroupMemberSerializer(member, context=self.get_serializer_context()).data)

@@ -1,0 +1,196 @@
+"""How well a group (or a whole programme) represents its community, against its targets."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from amniyat.communities.models import (
+    YOUTH_AGE_BANDS,
+    AgeBand,
+    GroupMember,
+    RepresentationTarget,
+    Sector,
+    Sex,
+)
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    label: str
+    dimension: str
+    sector: str
+    count: int
+    share: float  # 0–100
+    min_share: float | None
+    min_count: int | None
+    met: bool
+    warning: str
+
+    @property
+    def bar_percent(self) -> float:
+        """Length of the bar in the chart, 0–100."""
+        if self.min_share is not None:
+            return min(100.0, self.share)
+        scale = max(2 * (self.min_count or 1), self.count, 1)
+        return 100.0 * self.count / scale
+
+    @property
+    def target_percent(self) -> float:
+        """Where the chart draws the target line, 0–100."""
+        if self.min_share is not None:
+            return self.min_share
+        scale = max(2 * (self.min_count or 1), self.count, 1)
+        return 100.0 * (self.min_count or 0) / scale
+
+
+@dataclass
+class Composition:
+    on: datetime.date
+    total: int
+    women: int
+    men: int
+    youth: int
+    by_age: dict[str, int] = field(default_factory=dict)
+    by_sector: dict[str, int] = field(default_factory=dict)
+    checks: list[TargetCheck] = field(default_factory=list)
+
+    @property
+    def share_women(self) -> float:
+        return 100.0 * self.women / self.total if self.total else 0.0
+
+    @property
+    def share_youth(self) -> float:
+        return 100.0 * self.youth / self.total if self.total else 0.0
+
+    @property
+    def warnings(self) -> list[str]:
+        return [check.warning for check in self.checks if check.warning]
+
+    def age_rows(self) -> list[tuple[str, int]]:
+        return [(str(band.label), self.by_age.get(band.value, 0)) for band in AgeBand]
+
+    def sector_rows(self) -> list[tuple[str, int]]:
+        return [(str(s.label), self.by_sector.get(s.value, 0)) for s in Sector]
+
+
+def _month(day: datetime.date) -> str:
+    return formats.date_format(day, "F Y")
+
+
+def composition(
+    members: Iterable[GroupMember],
+    targets: Iterable[RepresentationTarget],
+    *,
+    on: datetime.date,
+) -> Composition:
+    """Count the members active on ``on`` and check each target.
+
+    A sector target that is not met says since when: the month the last member of that sector
+    left, or that the group never had one.
+    """
+    everyone = list(members)
+    active = [m for m in everyone if m.is_active_on(on)]
+    sexes = Counter(m.sex for m in active)
+    ages = Counter(m.age_band for m in active)
+    sectors: Counter[str] = Counter()
+    for m in active:
+        sectors.update(set(m.sectors))
+    result = Composition(
+        on=on,
+        total=len(active),
+        women=sexes.get(Sex.FEMALE, 0),
+        men=sexes.get(Sex.MALE, 0),
+        youth=sum(n for band, n in ages.items() if band in YOUTH_AGE_BANDS),
+        by_age=dict(ages),
+        by_sector=dict(sectors),
+    )
+    for target in targets:
+        result.checks.append(_check(target, result, everyone, on))
+    return result
+
+
+def _check(
+    target: RepresentationTarget,
+    current: Composition,
+    everyone: list[GroupMember],
+    on: datetime.date,
+) -> TargetCheck:
+    if target.dimension == RepresentationTarget.Dimension.WOMEN:
+        count = current.women
+    elif target.dimension == RepresentationTarget.Dimension.YOUTH:
+        count = current.youth
+    else:
+        count = current.by_sector.get(target.sector, 0)
+    share = 100.0 * count / current.total if current.total else 0.0
+    min_share = float(target.min_share) if target.min_share is not None else None
+    met = (min_share is None or share >= min_share) and (
+        target.min_count is None or count >= target.min_count
+    )
+    warning = "" if met else _warning(target, count, share, min_share, current, everyone, on)
+    return TargetCheck(
+        label=target.label,
+        dimension=target.dimension,
+        sector=target.sector,
+        count=count,
+        share=share,
+        min_share=min_share,
+        min_count=target.min_count,
+        met=met,
+        warning=warning,
+    )
+
+
+def _warning(
+    target: RepresentationTarget,
+    count: int,
+    share: float,
+    min_share: float | None,
+    current: Composition,
+    everyone: list[GroupMember],
+    on: datetime.date,
+) -> str:
+    label = target.label
+    if current.total == 0:
+        return _("The group has no active members.")
+    if count == 0:
+        if target.dimension == RepresentationTarget.Dimension.SECTOR:
+            past = [m.left_on for m in everyone if target.sector in m.sectors and m.left_on]
+            past = [day for day in past if day <= on]
+            if past:
+                return _("No member from “%(sector)s” since %(month)s.") % {
+                    "sector": label,
+                    "month": _month(max(past)),
+                }
+            return _("No member from “%(sector)s” yet.") % {"sector": label}
+        if target.dimension == RepresentationTarget.Dimension.WOMEN:
+            return _("The group has no women members.")
+        return _("The group has no members under 30.")
+    if min_share is not None and share < min_share:
+        return _(
+            "%(who)s are %(share).0f %% of members; the target is at least %(target).0f %%."
+        ) % {"who": label[:1].upper() + label[1:], "share": share, "target": min_share}
+    return _("%(who)s: %(count)d members; the target is at least %(target)d.") % {
+        "who": label[:1].upper() + label[1:],
+        "count": count,
+        "target": target.min_count or 0,
+    }
+
+
+def monthly_history(
+    members: Iterable[GroupMember], *, start: datetime.date, end: datetime.date
+) -> list[tuple[datetime.date, int, int]]:
+    """(first of month, active members, active women) for each month from start to end."""
+    everyone = list(members)
+    rows: list[tuple[datetime.date, int, int]] = []
+    day = start.replace(day=1)
+    while day <= end and len(rows) < 120:
+        active = [m for m in everyone if m.is_active_on(day)]
+        rows.append((day, len(active), sum(1 for m in active if m.sex == Sex.FEMALE)))
+        day = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return rows

@@ -1,0 +1,61 @@
+"""Scoped reads of community groups and their members."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from amniyat.accounts import policies
+from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Programme
+    from amniyat.accounts.policies import AnyUser
+
+
+def groups_visible(
+    *, user: AnyUser, programme: Programme | None = None
+) -> QuerySet[CommunityGroup]:
+    today = timezone.localdate()
+    queryset = CommunityGroup.objects.filter(policies.group_scope(user))
+    if programme is not None:
+        queryset = queryset.filter(programme=programme)
+    active = Q(members__left_on__isnull=True) | Q(members__left_on__gt=today)
+    return (
+        queryset.select_related("place", "facilitating_organisation", "programme")
+        .annotate(active_members=Count("members", filter=active & Q(members__joined_on__lte=today)))
+        .order_by("name")
+    )
+
+
+def group_get(*, user: AnyUser, programme: Programme, pk: int) -> CommunityGroup:
+    group = groups_visible(user=user, programme=programme).filter(pk=pk).first()
+    if group is None:
+        raise Http404("No such community group.")
+    return group
+
+
+def members_visible(
+    *, user: AnyUser, group: CommunityGroup | None = None, programme: Programme | None = None
+) -> QuerySet[GroupMember]:
+    queryset = GroupMember.objects.filter(policies.group_scope(user, prefix="group__"))
+    if group is not None:
+        queryset = queryset.filter(group=group)
+    if programme is not None:
+        queryset = queryset.filter(group__programme=programme)
+    return queryset.select_related("group").order_by("joined_on", "id")
+
+
+def member_get(*, user: AnyUser, group: CommunityGroup, pk: int) -> GroupMember:
+    member = members_visible(user=user, group=group).filter(pk=pk).first()
+    if member is None:
+        raise Http404("No such member.")
+    return member
+
+
+def targets_of(*, programme: Programme) -> QuerySet[RepresentationTarget]:
+    """A programme's composition targets; not personal, shown to every member."""
+    return RepresentationTarget.objects.filter(programme=programme)

@@ -1,0 +1,224 @@
+"""Every write to community groups, their members and the programme's composition targets."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Organisation, Programme, User
+from amniyat.audit.models import AuditEvent
+from amniyat.audit.services import audit_record
+from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
+from amniyat.core.services import changed_fields, require
+from amniyat.places.models import Place
+from amniyat.places.selectors import programme_place_ids
+
+Verb = AuditEvent.Verb
+GROUP_FIELDS = (
+    "name",
+    "kind",
+    "place",
+    "facilitating_organisation",
+    "is_new",
+    "established_on",
+    "closed_on",
+    "description",
+)
+MEMBER_FIELDS = ("display_name", "sex", "age_band", "sectors", "joined_on", "left_on")
+
+
+def _check_group_invariants(group: CommunityGroup, acting_user: User | None) -> None:
+    group.full_clean()
+    programme = group.programme
+    if group.place_id not in programme_place_ids(programme) or group.place.level not in (
+        Place.Level.DISTRICT,
+        Place.Level.COMMUNITY,
+    ):
+        raise ValidationError(
+            {"place": _("Choose a district or community that this programme works in.")}
+        )
+    taking_part = {programme.lead_organisation_id} | set(
+        programme.partners.values_list("pk", flat=True)
+    )
+    if group.facilitating_organisation_id not in taking_part:
+        raise ValidationError(
+            {"facilitating_organisation": _("This organisation is not a partner of the programme.")}
+        )
+    if acting_user is not None:
+        own = policies.organisation_for_new_group(acting_user, programme)
+        if own is not None and group.facilitating_organisation_id != own:
+            raise ValidationError(
+                {
+                    "facilitating_organisation": _(
+                        "You can only add groups facilitated by your own organisation."
+                    )
+                }
+            )
+
+
+def group_create(
+    *, acting_user: User | None, programme: Programme, **values: Any
+) -> CommunityGroup:
+    if acting_user is not None:
+        require(acting_user, "group.create", programme)
+    group = CommunityGroup(programme=programme, **values)
+    _check_group_invariants(group, acting_user)
+    with transaction.atomic():
+        group.save()
+        audit_record(actor=acting_user, verb=Verb.CREATED, obj=group, programme=programme)
+    return group
+
+
+def group_update(*, acting_user: User, group: CommunityGroup, **values: Any) -> CommunityGroup:
+    require(acting_user, "group.edit", group)
+    unknown = set(values) - set(GROUP_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    changes = changed_fields(group, values)
+    if not changes:
+        return group
+    _check_group_invariants(group, acting_user)
+    with transaction.atomic():
+        group.save(update_fields=[*changes, "updated_at"])
+        audit_record(
+            actor=acting_user,
+            verb=Verb.UPDATED,
+            obj=group,
+            programme=group.programme,
+            details={"changes": changes},
+        )
+    return group
+
+
+def _check_member(member: GroupMember) -> None:
+    member.full_clean()
+    group = member.group
+    if group.established_on and member.joined_on < group.established_on:
+        raise ValidationError(
+            {"joined_on": _("A member cannot join before the group was established.")}
+        )
+    if group.closed_on and member.joined_on > group.closed_on:
+        raise ValidationError({"joined_on": _("The group had closed by then.")})
+
+
+def member_add(
+    *, acting_user: User | None, group: CommunityGroup, **values: Any
+) -> GroupMember:
+    if acting_user is not None:
+        require(acting_user, "member.create", group)
+    values["sectors"] = sorted(set(values.get("sectors") or []))
+    member = GroupMember(group=group, **values)
+    _check_member(member)
+    with transaction.atomic():
+        member.save()
+        audit_record(
+            actor=acting_user,
+            verb=Verb.CREATED,
+            obj=member,
+            programme=group.programme,
+            details={"group": group.pk},
+        )
+    return member
+
+
+def member_update(*, acting_user: User, member: GroupMember, **values: Any) -> GroupMember:
+    require(acting_user, "member.edit", member)
+    unknown = set(values) - set(MEMBER_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    if "sectors" in values:
+        values["sectors"] = sorted(set(values["sectors"] or []))
+    if "display_name" in values and not policies.can(acting_user, "member.view_personal", member):
+        # Someone who may not read the name may not overwrite it either.
+        values.pop("display_name")
+    changes = changed_fields(member, values)
+    if not changes:
+        return member
+    _check_member(member)
+    with transaction.atomic():
+        member.save(update_fields=list(changes))
+        audit_record(
+            actor=acting_user,
+            verb=Verb.UPDATED,
+            obj=member,
+            programme=member.group.programme,
+            # Field names only: the audit trail must not copy personal data.
+            details={"fields": sorted(changes)},
+        )
+    return member
+
+
+def member_leave(*, acting_user: User, member: GroupMember, on: datetime.date) -> GroupMember:
+    return member_update(acting_user=acting_user, member=member, left_on=on)
+
+
+def personal_data_viewed(
+    *,
+    user: User,
+    group: CommunityGroup,
+    members: list[GroupMember],
+    request: HttpRequest | None = None,
+) -> None:
+    """Record that ``user`` was shown the display names of ``members``."""
+    if not members:
+        return
+    audit_record(
+        actor=user,
+        verb=Verb.VIEWED_PERSONAL,
+        obj=group,
+        programme=group.programme,
+        request=request,
+        details={"members": [m.pk for m in members]},
+    )
+
+
+def target_set(
+    *,
+    acting_user: User | None,
+    programme: Programme,
+    dimension: str,
+    sector: str = "",
+    min_share: Any = None,
+    min_count: int | None = None,
+) -> RepresentationTarget:
+    if acting_user is not None:
+        require(acting_user, "target.manage", programme)
+    sector = sector if dimension == RepresentationTarget.Dimension.SECTOR else ""
+    target = RepresentationTarget.objects.filter(
+        programme=programme, dimension=dimension, sector=sector
+    ).first() or RepresentationTarget(programme=programme, dimension=dimension, sector=sector)
+    target.min_share = min_share
+    target.min_count = min_count
+    target.full_clean(validate_constraints=False)
+    with transaction.atomic():
+        created = target.pk is None
+        target.save()
+        audit_record(
+            actor=acting_user,
+            verb=Verb.CREATED if created else Verb.UPDATED,
+            obj=target,
+            programme=programme,
+            details={"min_share": str(min_share), "min_count": min_count},
+        )
+    return target
+
+
+def target_delete(*, acting_user: User, target: RepresentationTarget) -> None:
+    require(acting_user, "target.manage", target.programme)
+    with transaction.atomic():
+        audit_record(
+            actor=acting_user, verb=Verb.DELETED, obj=target, programme=target.programme
+        )
+        target.delete()
+
+
+def organisation_may_facilitate(organisation: Organisation, programme: Programme) -> bool:
+    return organisation.pk == programme.lead_organisation_id or programme.partners.filter(
+        pk=organisation.pk
+    ).exists()

@@ -1,0 +1,281 @@
+"""Pages for community groups, their members and how representative they are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Programme
+from amniyat.accounts.selectors import organisations_visible, programme_get
+from amniyat.communities import representativeness, selectors, services
+from amniyat.communities.forms import CommunityGroupForm, GroupMemberForm, TargetForm
+from amniyat.communities.models import CommunityGroup, GroupMember
+from amniyat.core.forms import apply_errors
+from amniyat.places.selectors import place_choices_for_groups
+
+
+def _group_form(request: HttpRequest, programme: Programme, **kwargs: Any) -> CommunityGroupForm:
+    organisations = organisations_visible(user=request.user, programme=programme).exclude(
+        pk=programme.donor_id
+    )
+    own = policies.organisation_for_new_group(request.user, programme)
+    if own is not None:
+        organisations = organisations.filter(pk=own)
+    return CommunityGroupForm(
+        request.POST or None,
+        places=place_choices_for_groups(user=request.user, programme=programme).select_related(
+            "parent"
+        ),
+        organisations=organisations,
+        **kwargs,
+    )
+
+
+@login_required
+def group_list(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "programme.view_groups", programme):
+        raise Http404("No such page.")
+    groups = selectors.groups_visible(user=request.user, programme=programme)
+    kind = request.GET.get("kind", "")
+    if kind in CommunityGroup.Kind.values:
+        groups = groups.filter(kind=kind)
+    return render(
+        request,
+        "communities/group_list.html",
+        {
+            "programme": programme,
+            "groups": groups,
+            "kinds": CommunityGroup.Kind.choices,
+            "kind": kind,
+            "can_add": policies.can(request.user, "group.create", programme),
+        },
+    )
+
+
+@login_required
+def group_create(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "group.create", programme):
+        raise Http404("No such page.")
+    form = _group_form(request, programme)
+    if request.method == "POST" and form.is_valid():
+        try:
+            group = services.group_create(
+                acting_user=request.user,  # type: ignore[arg-type]
+                programme=programme,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The group was created. Now add its members."))
+            return redirect("communities:detail", slug=slug, pk=group.pk)
+    return render(
+        request, "communities/group_form.html", {"programme": programme, "form": form}
+    )
+
+
+@login_required
+def group_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    group = selectors.group_get(user=request.user, programme=programme, pk=pk)
+    today = timezone.localdate()
+    members = list(selectors.members_visible(user=request.user, group=group))
+    show_personal = policies.can(request.user, "member.view_personal", group)
+    if show_personal:
+        services.personal_data_viewed(
+            user=request.user, group=group, members=[m for m in members if m.display_name],  # type: ignore[arg-type]
+            request=request,
+        )
+    composition = representativeness.composition(
+        members, selectors.targets_of(programme=programme), on=today
+    )
+    start = group.established_on or (min((m.joined_on for m in members), default=today))
+    history = representativeness.monthly_history(members, start=start, end=today)
+    return render(
+        request,
+        "communities/group_detail.html",
+        {
+            "programme": programme,
+            "group": group,
+            "current": [m for m in members if m.is_active_on(today)],
+            "former": [m for m in members if not m.is_active_on(today)],
+            "composition": composition,
+            "history": history[-24:],
+            "history_max": max([row[1] for row in history] + [1]),
+            "show_personal": show_personal,
+            "can_edit": policies.can(request.user, "group.edit", group),
+        },
+    )
+
+
+@login_required
+def group_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    group = selectors.group_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "group.edit", group):
+        raise Http404("No such page.")
+    form = _group_form(request, programme, initial=_group_initial(group))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_update(acting_user=request.user, group=group, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            group.refresh_from_db()
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The group was saved."))
+            return redirect("communities:detail", slug=slug, pk=group.pk)
+    return render(
+        request,
+        "communities/group_form.html",
+        {"programme": programme, "form": form, "group": group},
+    )
+
+
+def _group_initial(group: CommunityGroup) -> dict[str, Any]:
+    return {
+        "name": group.name,
+        "kind": group.kind,
+        "place": group.place_id,
+        "facilitating_organisation": group.facilitating_organisation_id,
+        "is_new": group.is_new,
+        "established_on": group.established_on,
+        "closed_on": group.closed_on,
+        "description": group.description,
+    }
+
+
+@login_required
+def member_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    group = selectors.group_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "member.create", group):
+        raise Http404("No such page.")
+    show_personal = policies.can(request.user, "member.view_personal", group)
+    form = GroupMemberForm(
+        request.POST or None,
+        show_personal=show_personal,
+        initial={"joined_on": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_add(acting_user=request.user, group=group, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The member was added."))
+            if "add_another" in request.POST:
+                return redirect("communities:member_create", slug=slug, pk=group.pk)
+            return redirect("communities:detail", slug=slug, pk=group.pk)
+    return render(
+        request,
+        "communities/member_form.html",
+        {"programme": programme, "group": group, "form": form},
+    )
+
+
+@login_required
+def member_edit(request: HttpRequest, slug: str, pk: int, member_pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    group = selectors.group_get(user=request.user, programme=programme, pk=pk)
+    member = selectors.member_get(user=request.user, group=group, pk=member_pk)
+    if not policies.can(request.user, "member.edit", member):
+        raise Http404("No such page.")
+    show_personal = policies.can(request.user, "member.view_personal", member)
+    if show_personal and member.display_name and request.method == "GET":
+        services.personal_data_viewed(
+            user=request.user, group=group, members=[member], request=request  # type: ignore[arg-type]
+        )
+    initial = {
+        "display_name": member.display_name,
+        "sex": member.sex,
+        "age_band": member.age_band,
+        "sectors": member.sectors,
+        "joined_on": member.joined_on,
+        "left_on": member.left_on,
+    }
+    form = GroupMemberForm(request.POST or None, show_personal=show_personal, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(acting_user=request.user, member=member, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The member was saved."))
+            return redirect("communities:detail", slug=slug, pk=group.pk)
+    return render(
+        request,
+        "communities/member_form.html",
+        {"programme": programme, "group": group, "form": form, "member": member},
+    )
+
+
+@login_required
+def programme_representativeness(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    today = timezone.localdate()
+    targets = list(selectors.targets_of(programme=programme))
+    rows = []
+    if policies.can(request.user, "programme.view_groups", programme):
+        groups = list(selectors.groups_visible(user=request.user, programme=programme))
+        members = list(selectors.members_visible(user=request.user, programme=programme))
+        by_group: dict[int, list[GroupMember]] = {}
+        for member in members:
+            by_group.setdefault(member.group_id, []).append(member)
+        for group in groups:
+            rows.append(
+                (group, representativeness.composition(by_group.get(group.pk, []), targets, on=today))
+            )
+    else:
+        members = list(GroupMember.objects.filter(group__programme=programme))
+    overall = representativeness.composition(members, targets, on=today)
+    return render(
+        request,
+        "communities/representativeness.html",
+        {
+            "programme": programme,
+            "overall": overall,
+            "rows": rows,
+            "targets": targets,
+            "can_manage": policies.can(request.user, "target.manage", programme),
+        },
+    )
+
+
+@login_required
+def targets_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "target.manage", programme):
+        raise Http404("No such page.")
+    form = TargetForm(request.POST or None)
+    if request.method == "POST":
+        delete_id = request.POST.get("delete")
+        if delete_id:
+            target = selectors.targets_of(programme=programme).filter(pk=delete_id).first()
+            if target is None:
+                raise Http404("No such target.")
+            services.target_delete(acting_user=request.user, target=target)  # type: ignore[arg-type]
+            messages.success(request, _("The target was removed."))
+            return redirect("communities:targets", slug=slug)
+        if form.is_valid():
+            try:
+                services.target_set(acting_user=request.user, programme=programme, **form.cleaned_data)  # type: ignore[arg-type]
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, _("The target was saved."))
+                return redirect("communities:targets", slug=slug)
+    return render(
+        request,
+        "communities/targets.html",
+        {"programme": programme, "form": form, "targets": selectors.targets_of(programme=programme)},
+    )

@@ -1,0 +1,434 @@
+"""The two demo programmes, built from the programme profiles with a fixed seed.
+
+Every organisation and person here is invented and marked ``is_demo``; names are plausible
+for Tajikistan and Uzbekistan so that pages look as they would in real use. Building twice
+gives the same data.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from amniyat.accounts.models import Membership, Organisation, Programme, User
+from amniyat.accounts.services import membership_grant
+from amniyat.communities.models import AgeBand, CommunityGroup, RepresentationTarget, Sector, Sex
+from amniyat.communities.services import group_create, member_add, target_set
+from amniyat.places.models import Place
+from amniyat.places.services import administrative_places_load, community_create
+
+SEED = 2021
+DEMO_PASSWORD = "amniyat-demo"  # noqa: S105 - printed on purpose: demo accounts only
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    description: str
+
+
+DEMO_ACCOUNTS = [
+    DemoAccount("demo-lead", "programme lead in both programmes"),
+    DemoAccount("demo-analyst", "analyst in both programmes"),
+    DemoAccount("demo-facilitator", "facilitator of one Tajik partner CSO (Vakhsh)"),
+    DemoAccount("demo-facilitator-uz", "facilitator of one Uzbek women-led CSO (Jizzakh)"),
+    DemoAccount("demo-member", "member of one Tajik community group"),
+    DemoAccount("demo-viewer", "donor viewer in both programmes"),
+    DemoAccount("demo-admin", "superuser for the Django admin (/admin/)"),
+]
+
+TJ_DISTRICTS = [  # (code, existing group before this programme?)
+    ("TJ-SU-BGH", True),
+    ("TJ-SU-ISF", True),
+    ("TJ-KT-KUL", True),
+    ("TJ-KT-VAK", True),
+    ("TJ-RA-VAH", True),
+    ("TJ-KT-HAM", False),
+    ("TJ-KT-KUS", False),
+    ("TJ-RA-NUR", False),
+    ("TJ-RA-TOJ", False),
+    ("TJ-GB-VAN", False),
+]
+
+TJ_COMMUNITIES = {
+    "TJ-SU-BGH": [("Jamoat Unji", "Ҷамоати Унҷи", "Джамоат Унджи", "Unji jamoati")],
+    "TJ-SU-ISF": [("Mahalla Chorkuh", "Маҳаллаи Чоркӯҳ", "Махалля Чоркух", "Chorko'h mahallasi")],
+    "TJ-KT-KUL": [("Mahalla Guliston", "Маҳаллаи Гулистон", "Махалля Гулистон", "Guliston mahallasi")],
+    "TJ-KT-VAK": [
+        ("Jamoat Tojikiston", "Ҷамоати Тоҷикистон", "Джамоат Таджикистан", "Tojikiston jamoati"),
+        ("Jamoat Navobod", "Ҷамоати Навобод", "Джамоат Навобод", "Navobod jamoati"),
+    ],
+    "TJ-RA-VAH": [("Jamoat Simiganj", "Ҷамоати Симиганҷ", "Джамоат Симиганч", "Simiganj jamoati")],
+    "TJ-KT-HAM": [("Jamoat Dashtigul", "Ҷамоати Даштигул", "Джамоат Даштигул", "Dashtigul jamoati")],
+    "TJ-KT-KUS": [("Jamoat Bokhtariyon", "Ҷамоати Бохтариён", "Джамоат Бохтариён", "Boxtariyon jamoati")],
+    "TJ-RA-NUR": [("Jamoat Nurobod", "Ҷамоати Нуробод", "Джамоат Нуробод", "Nurobod jamoati")],
+    "TJ-RA-TOJ": [("Jamoat Qalai Labiob", "Ҷамоати Қалъаи Лабиоб", "Джамоат Калаи Лабиоб", "Qal'ai Labiob jamoati")],
+    "TJ-GB-VAN": [("Jamoat Vanj", "Ҷамоати Ванҷ", "Джамоат Ванч", "Vanj jamoati")],
+}
+
+TJ_CSO_WORDS = [
+    "Umed", "Dusti", "Oshti", "Nuri Subh", "Ittifoq", "Bonuvoni Sharq", "Javonon va Kelajak",
+    "Rushd", "Hamdili", "Chashma", "Munis", "Sadoqat", "Fayz", "Tavon", "Ozod", "Navruz",
+    "Sitorai Subh", "Obod", "Zanoni Fa'ol", "Hamkori", "Tarraqiyot", "Sulh", "Mehr", "Rohi Nek",
+    "Bahor", "Ganj", "Shukufa", "Ma'rifat", "Vahdati Jomea", "Khonai Umed",
+]
+UZ_CSO_WORDS = [
+    "Ayollar Tayanchi", "Oydin Yo'l", "Mehr Nuri", "Kelajak Ayollari", "Zamin Qizlari",
+    "Tinchlik Uyi", "Oila va Jamiyat", "Nurli Maskan", "Ishonch", "Sabr", "Mahalla Ovozi",
+    "Farovon Hayot", "Yoshlar Tashabbusi", "Bonu", "Saodat", "Baxt Yo'li", "Ezgulik",
+    "Oltin Meros", "Istiqbol Ayollari", "Hamjihat",
+]
+TJ_WOMEN = ["Zarina", "Dilnoza", "Mavjuda", "Nigina", "Shahlo", "Gulnora", "Malika", "Tahmina",
+            "Parvina", "Madina", "Nilufar", "Sitora", "Firuza", "Munira", "Mehrangez", "Zulaykho"]
+TJ_MEN = ["Farrukh", "Firuz", "Rustam", "Bahrom", "Jamshed", "Sorbon", "Umed", "Suhrob",
+          "Davlat", "Khurshed", "Parviz", "Anvar", "Shuhrat", "Daler", "Abdullo", "Saidjon"]
+UZ_WOMEN = ["Dilfuza", "Gulnoza", "Nodira", "Feruza", "Shahnoza", "Umida", "Zulfiya", "Mohira",
+            "Kamola", "Dildora", "Sevara", "Maftuna", "Nargiza", "Barno", "Lola", "Yulduz"]
+UZ_MEN = ["Sardor", "Jasur", "Bekzod", "Otabek", "Sanjar", "Aziz", "Rustam", "Sherzod",
+          "Doniyor", "Akmal", "Ulug'bek", "Jahongir", "Ilhom", "Bobur", "Farhod", "Nodir"]
+INITIALS = "ABDFGHJKMNORSTUYZ"
+
+AGE_WEIGHTS = [
+    (AgeBand.UNDER_18, 4),
+    (AgeBand.AGE_18_24, 16),
+    (AgeBand.AGE_25_29, 12),
+    (AgeBand.AGE_30_44, 30),
+    (AgeBand.AGE_45_59, 26),
+    (AgeBand.AGE_60_PLUS, 12),
+]
+
+
+def _age(rng: random.Random) -> str:
+    return rng.choices([a for a, _w in AGE_WEIGHTS], [w for _a, w in AGE_WEIGHTS])[0]
+
+
+def _user(username: str, first: str, last: str, *, superuser: bool = False) -> User:
+    user, _created = User.objects.get_or_create(
+        username=username, defaults={"first_name": first, "last_name": last}
+    )
+    user.set_password(DEMO_PASSWORD)
+    user.is_staff = user.is_superuser = superuser
+    user.save()
+    return user
+
+
+def _organisation(name: str, kind: str, country: str, *, women_led: bool = False) -> Organisation:
+    organisation, _created = Organisation.objects.get_or_create(
+        name=name,
+        defaults={"kind": kind, "country": country, "women_led": women_led, "is_demo": True},
+    )
+    return organisation
+
+
+def _members(
+    rng: random.Random,
+    group: CommunityGroup,
+    *,
+    size: int,
+    share_women: float,
+    women_names: list[str],
+    men_names: list[str],
+    start: datetime.date,
+    end: datetime.date,
+    sectors_required: list[str],
+) -> None:
+    required = list(sectors_required)
+    for index in range(size):
+        sex = Sex.FEMALE if rng.random() < share_women else Sex.MALE
+        first = rng.choice(women_names if sex == Sex.FEMALE else men_names)
+        sectors: list[str] = []
+        if required:
+            sectors.append(required.pop(0))
+        elif rng.random() < 0.8:
+            pool = [Sector.MAHALLA_LEADER, Sector.WOMENS_ACTIVIST, Sector.TEACHER,
+                    Sector.HEALTH_WORKER, Sector.RETURNING_MIGRANT, Sector.RELIGIOUS_LEADER,
+                    Sector.MINORITY, Sector.OTHER]
+            sectors.append(rng.choice(pool))
+        age = _age(rng)
+        if age in (AgeBand.UNDER_18, AgeBand.AGE_18_24) and rng.random() < 0.6:
+            sectors.append(Sector.YOUTH)
+        if sex == Sex.FEMALE and Sector.WOMENS_ACTIVIST not in sectors and rng.random() < 0.2:
+            sectors.append(Sector.WOMENS_ACTIVIST)
+        joined = start + datetime.timedelta(days=rng.randint(0, 60) if index < size - 3 else rng.randint(60, 240))
+        left = None
+        if rng.random() < 0.08:
+            left = joined + datetime.timedelta(days=rng.randint(90, 300))
+            if left > end:
+                left = None
+        member_add(
+            acting_user=None,
+            group=group,
+            display_name=f"{first} {rng.choice(INITIALS)}.",
+            sex=sex,
+            age_band=age,
+            sectors=sectors,
+            joined_on=joined,
+            left_on=left,
+        )
+
+
+def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
+    country = Place.objects.get(code="TJ")
+    donor = _organisation("Public Affairs Section, US Embassy in Dushanbe", Organisation.Kind.DONOR, "US")
+    platform = _organisation("Civil Society Platform for Community Security", Organisation.Kind.NETWORK, "TJ")
+    programme = Programme.objects.create(
+        name="Community security in ten districts of Tajikistan",
+        slug="tajikistan-community-security",
+        country=country,
+        donor=donor,
+        lead_organisation=lead_org,
+        starts_on=datetime.date(2021, 8, 1),
+        ends_on=datetime.date(2022, 7, 31),
+        languages=["tg", "ru", "en"],
+        summary=(
+            "Supporting civil society and local authorities to address the drivers of violence "
+            "and insecurity: assessment with the Civil Society Platform, community groups in five "
+            "existing and five new districts, seed funds for outreach campaigns, regional and "
+            "national conferences."
+        ),
+        is_demo=True,
+    )
+    districts = [Place.objects.get(code=code) for code, _existing in TJ_DISTRICTS]
+    programme.places.set(districts)
+    programme.partners.add(platform)
+    csos = []
+    for index, word in enumerate(TJ_CSO_WORDS):
+        district = districts[index % len(districts)]
+        cso = _organisation(
+            f"Public Organisation «{word}» ({district.name_en})",
+            Organisation.Kind.CSO,
+            "TJ",
+            women_led=index % 3 == 0,
+        )
+        csos.append(cso)
+    programme.partners.add(*csos)
+
+    for code, label, weight in [
+        (RepresentationTarget.Dimension.WOMEN, "", Decimal("40")),
+        (RepresentationTarget.Dimension.YOUTH, "", Decimal("25")),
+    ]:
+        target_set(acting_user=None, programme=programme, dimension=code, sector=label, min_share=weight)
+    for sector in (Sector.POLICE, Sector.LOCAL_GOVERNMENT):
+        target_set(
+            acting_user=None,
+            programme=programme,
+            dimension=RepresentationTarget.Dimension.SECTOR,
+            sector=sector,
+            min_count=1,
+        )
+
+    for d_index, ((code, existing), district) in enumerate(zip(TJ_DISTRICTS, districts, strict=True)):
+        communities = [
+            community_create(
+                acting_user=None,
+                programme=programme,
+                parent=district,
+                name_en=en, name_tg=tg, name_ru=ru, name_uz=uz,
+                kind="jamoat" if en.startswith("Jamoat") else "mahalla",
+            )
+            for en, tg, ru, uz in TJ_COMMUNITIES[code]
+        ]
+        facilitator_org = csos[d_index]  # the CSO based in this district
+        start = datetime.date(2019, 3, 1) if existing else datetime.date(2021, 10, 1)
+        kinds = [CommunityGroup.Kind.COMMUNITY_GROUP]
+        if d_index in (0, 3):
+            kinds.append(CommunityGroup.Kind.YOUTH_GROUP)
+        if d_index in (2, 5):
+            kinds.append(CommunityGroup.Kind.POLICING_TEAM)
+        if d_index in (4,):
+            kinds.append(CommunityGroup.Kind.PUBLIC_COUNCIL)
+        for g_index, kind in enumerate(kinds):
+            place = communities[g_index % len(communities)]
+            name = {
+                CommunityGroup.Kind.COMMUNITY_GROUP: f"{place.name_en} community group",
+                CommunityGroup.Kind.YOUTH_GROUP: f"{district.name_en} youth activists",
+                CommunityGroup.Kind.POLICING_TEAM: f"{district.name_en} community policing team",
+                CommunityGroup.Kind.PUBLIC_COUNCIL: f"{district.name_en} public council on security",
+            }[kind]
+            group = group_create(
+                acting_user=None,
+                programme=programme,
+                name=name,
+                kind=kind,
+                place=place,
+                facilitating_organisation=facilitator_org,
+                is_new=not existing,
+                established_on=start,
+                is_demo=True,
+            )
+            required = [Sector.POLICE, Sector.LOCAL_GOVERNMENT, Sector.MAHALLA_LEADER]
+            if kind == CommunityGroup.Kind.YOUTH_GROUP:
+                required = [Sector.YOUTH, Sector.YOUTH]
+            _members(
+                rng,
+                group,
+                size=rng.randint(9, 15),
+                share_women=0.45 if kind != CommunityGroup.Kind.POLICING_TEAM else 0.3,
+                women_names=TJ_WOMEN,
+                men_names=TJ_MEN,
+                start=start,
+                end=programme.ends_on,
+                sectors_required=required,
+            )
+    _police_left(programme, "Jamoat Tojikiston community group", datetime.date(2022, 3, 14))
+    return programme
+
+
+def _police_left(programme: Programme, group_name: str, on: datetime.date) -> None:
+    """The story behind a warning: the group's police officer left in March."""
+    group = CommunityGroup.objects.get(programme=programme, name=group_name)
+    for member in group.members.all():
+        if Sector.POLICE in member.sectors and member.left_on is None:
+            member.left_on = on
+            member.save(update_fields=["left_on"])
+
+
+def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
+    country = Place.objects.get(code="UZ")
+    donor = _organisation("United States Institute of Peace", Organisation.Kind.DONOR, "US")
+    network = _organisation("Women's Future Network (demo)", Organisation.Kind.NETWORK, "UZ", women_led=True)
+    regions = [Place.objects.get(code=code) for code in ("UZ-JI", "UZ-TO", "UZ-NG")]
+    programme = Programme.objects.create(
+        name="Women-led CSOs for peace and security in Uzbekistan",
+        slug="uzbekistan-women-led-csos",
+        country=country,
+        donor=donor,
+        lead_organisation=lead_org,
+        starts_on=datetime.date(2021, 1, 1),
+        ends_on=datetime.date(2022, 6, 30),
+        languages=["uz", "ru", "en"],
+        summary=(
+            "Supporting women-led civil society organisations in Jizzakh, Tashkent and Namangan "
+            "regions to work with communities, local authorities and police: two existing and "
+            "two new community security working groups, action plans, small grants."
+        ),
+        is_demo=True,
+    )
+    programme.places.set(regions)
+    programme.partners.add(network)
+    csos = []
+    for index, word in enumerate(UZ_CSO_WORDS):
+        region = regions[index % 3]
+        csos.append(
+            _organisation(
+                f"«{word}» women's NGO ({region.name_en})",
+                Organisation.Kind.CSO,
+                "UZ",
+                women_led=True,
+            )
+        )
+    programme.partners.add(*csos)
+    target_set(acting_user=None, programme=programme, dimension=RepresentationTarget.Dimension.WOMEN, min_share=Decimal("50"))
+    target_set(acting_user=None, programme=programme, dimension=RepresentationTarget.Dimension.YOUTH, min_share=Decimal("30"))
+    for sector in (Sector.POLICE, Sector.LOCAL_GOVERNMENT, Sector.RELIGIOUS_LEADER):
+        target_set(
+            acting_user=None,
+            programme=programme,
+            dimension=RepresentationTarget.Dimension.SECTOR,
+            sector=sector,
+            min_count=1,
+        )
+    plan = [  # (district code, community names, existing?, facilitating CSO index)
+        ("UZ-JI-JIZ", ("Mahalla Navbahor", "Маҳаллаи Навбаҳор", "Махалля Навбахор", "Navbahor mahallasi"), True, 0),
+        ("UZ-JI-ZOM", ("Mahalla Oqtepa", "Маҳаллаи Оқтепа", "Махалля Октепа", "Oqtepa mahallasi"), True, 3),
+        ("UZ-NG-CHU", ("Mahalla Do'stlik", "Маҳаллаи Дӯстлик", "Махалля Дустлик", "Do'stlik mahallasi"), False, 2),
+        ("UZ-TO-YAN", ("Mahalla Bog'bon", "Маҳаллаи Боғбон", "Махалля Богбон", "Bog'bon mahallasi"), False, 1),
+    ]
+    for code, (en, tg, ru, uz), existing, cso_index in plan:
+        district = Place.objects.get(code=code)
+        mahalla = community_create(
+            acting_user=None, programme=programme, parent=district,
+            name_en=en, name_tg=tg, name_ru=ru, name_uz=uz, kind="mahalla",
+        )
+        start = datetime.date(2018, 9, 1) if existing else datetime.date(2021, 5, 1)
+        group = group_create(
+            acting_user=None,
+            programme=programme,
+            name=f"{en} community security working group",
+            kind=CommunityGroup.Kind.CSWG,
+            place=mahalla,
+            facilitating_organisation=csos[cso_index],
+            is_new=not existing,
+            established_on=start,
+            is_demo=True,
+        )
+        required = [Sector.POLICE, Sector.LOCAL_GOVERNMENT, Sector.MAHALLA_LEADER, Sector.RELIGIOUS_LEADER]
+        if code == "UZ-NG-CHU":
+            required.remove(Sector.RELIGIOUS_LEADER)  # a gap the page will point out
+        _members(
+            rng,
+            group,
+            size=rng.randint(10, 16),
+            share_women=0.62,
+            women_names=UZ_WOMEN,
+            men_names=UZ_MEN,
+            start=start,
+            end=programme.ends_on,
+            sectors_required=required,
+        )
+    return programme
+
+
+@transaction.atomic
+def build_demo() -> list[Programme]:
+    """Create both demo programmes and one account per role. Fails if they exist already."""
+    rng = random.Random(SEED)
+    administrative_places_load()
+    Place.objects.filter(code__in=["TJ", "UZ"]).update(is_demo=False)
+    lead_org = _organisation("Safer Communities Alliance (demo)", Organisation.Kind.INTERNATIONAL_NGO, "GB")
+    tajikistan = build_tajikistan(rng, lead_org)
+    uzbekistan = build_uzbekistan(rng, lead_org)
+
+    lead = _user("demo-lead", "Amina", "Karimova")
+    analyst = _user("demo-analyst", "Timur", "Nazarov")
+    facilitator = _user("demo-facilitator", "Mehrangez", "Saidova")
+    facilitator_uz = _user("demo-facilitator-uz", "Dilfuza", "Rahimova")
+    group_member = _user("demo-member", "Bahrom", "Qodirov")
+    viewer = _user("demo-viewer", "Sarah", "Miller")
+    _user("demo-admin", "Demo", "Administrator", superuser=True)
+
+    for programme in (tajikistan, uzbekistan):
+        membership_grant(acting_user=None, programme=programme, user=lead, organisation=lead_org, role=Membership.Role.LEAD)
+        membership_grant(acting_user=None, programme=programme, user=analyst, organisation=lead_org, role=Membership.Role.ANALYST)
+        membership_grant(acting_user=None, programme=programme, user=viewer, organisation=programme.donor, role=Membership.Role.VIEWER)  # type: ignore[arg-type]
+    vakhsh_cso = CommunityGroup.objects.get(programme=tajikistan, name="Jamoat Tojikiston community group").facilitating_organisation
+    membership_grant(acting_user=None, programme=tajikistan, user=facilitator, organisation=vakhsh_cso, role=Membership.Role.FACILITATOR)
+    jizzakh_group = CommunityGroup.objects.get(programme=uzbekistan, name="Mahalla Navbahor community security working group")
+    membership_grant(
+        acting_user=None, programme=uzbekistan, user=facilitator_uz,
+        organisation=jizzakh_group.facilitating_organisation, role=Membership.Role.FACILITATOR,
+        can_view_personal_data=True,
+    )
+    kulob_group = CommunityGroup.objects.get(programme=tajikistan, name="Mahalla Guliston community group")
+    membership_grant(
+        acting_user=None, programme=tajikistan, user=group_member,
+        organisation=kulob_group.facilitating_organisation, role=Membership.Role.GROUP_MEMBER,
+        community_group=kulob_group,
+    )
+    return [tajikistan, uzbekistan]
+
+
+def demo_exists() -> bool:
+    return Programme.objects.filter(is_demo=True).exists()
+
+
+@transaction.atomic
+def remove_demo() -> None:
+    """Delete every demo programme, organisation and account."""
+    for programme in Programme.objects.filter(is_demo=True):
+        programme.memberships.all().delete()
+        for group in programme.community_groups.all():
+            group.user_memberships.all().delete()
+        programme.community_groups.all().delete()
+        programme.own_places.all().delete()
+        programme.delete()
+    Organisation.objects.filter(is_demo=True).delete()
+    Organisation.objects.filter(
+        name__in=["Public Affairs Section, US Embassy in Dushanbe", "United States Institute of Peace",
+                  "Civil Society Platform for Community Security"]
+    ).filter(led_programmes__isnull=True, partner_programmes__isnull=True, funded_programmes__isnull=True).delete()
+    User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).delete()

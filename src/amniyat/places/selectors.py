@@ -1,0 +1,61 @@
+"""Scoped reads of places."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from amniyat.accounts import policies
+from amniyat.places.models import Place
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Programme
+    from amniyat.accounts.policies import AnyUser
+
+
+def places_visible(*, user: AnyUser) -> QuerySet[Place]:
+    return Place.objects.filter(policies.place_scope(user)).select_related("parent")
+
+
+def programme_place_ids(programme: Programme) -> set[int]:
+    """Every place inside the programme's country that it covers: the places it names, their
+    descendants, and the programme's own communities."""
+    roots = set(programme.places.values_list("pk", flat=True))
+    ids = set(roots)
+    frontier = roots
+    while frontier:
+        frontier = set(
+            Place.objects.filter(parent_id__in=frontier)
+            .filter(Q(programme__isnull=True) | Q(programme=programme))
+            .values_list("pk", flat=True)
+        ) - ids
+        ids |= frontier
+    return ids
+
+
+def programme_places(*, user: AnyUser, programme: Programme) -> QuerySet[Place]:
+    """The places a programme works in, as this user may see them."""
+    if not policies.can(user, "programme.view_places", programme):
+        return Place.objects.none()
+    covered = programme_place_ids(programme)
+    ancestors: set[int] = set()
+    for place in Place.objects.filter(pk__in=programme.places.all()).select_related("parent"):
+        ancestors |= {p.pk for p in place.ancestors()}
+    return places_visible(user=user).filter(pk__in=covered | ancestors).order_by("level", "name_en")
+
+
+def place_get(*, user: AnyUser, programme: Programme, pk: int) -> Place:
+    place = programme_places(user=user, programme=programme).filter(pk=pk).first()
+    if place is None:
+        raise Http404("No such place.")
+    return place
+
+
+def place_choices_for_groups(*, user: AnyUser, programme: Programme) -> QuerySet[Place]:
+    """Places a group of this programme may sit in: its districts and communities."""
+    return programme_places(user=user, programme=programme).filter(
+        pk__in=programme_place_ids(programme),
+        level__in=[Place.Level.DISTRICT, Place.Level.COMMUNITY],
+    )

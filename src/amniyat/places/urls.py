@@ -1,0 +1,11 @@
+from django.urls import path
+
+from amniyat.places import views
+
+app_name = "places"
+urlpatterns = [
+    path("p/<slug:slug>/places/", views.place_list, name="list"),
+    path("p/<slug:slug>/places/new/", views.community_create, name="create"),
+    path("p/<slug:slug>/places/<int:pk>/", views.place_detail, name="detail"),
+    path("p/<slug:slug>/places/<int:pk>/edit/", views.community_edit, name="edit"),
+]

@@ -1,0 +1,120 @@
+"""Pages for the places a programme works in."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from amniyat.accounts import policies
+from amniyat.accounts.selectors import programme_get
+from amniyat.communities.selectors import groups_visible
+from amniyat.core.forms import apply_errors
+from amniyat.places import selectors, services
+from amniyat.places.forms import CommunityForm
+from amniyat.places.models import Place
+
+
+@login_required
+def place_list(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    places = list(selectors.programme_places(user=request.user, programme=programme))
+    children: dict[int | None, list[Place]] = {}
+    for place in places:
+        children.setdefault(place.parent_id, []).append(place)
+    visible_ids = {p.pk for p in places}
+    roots = [p for p in places if p.parent_id not in visible_ids]
+
+    def flatten(nodes: list[Place], depth: int) -> list[tuple[Place, int]]:
+        rows: list[tuple[Place, int]] = []
+        for node in sorted(nodes, key=lambda p: p.name):
+            rows.append((node, depth))
+            rows.extend(flatten(children.get(node.pk, []), depth + 1))
+        return rows
+
+    return render(
+        request,
+        "places/place_list.html",
+        {
+            "programme": programme,
+            "rows": flatten(roots, 0),
+            "can_add": policies.can(request.user, "place.create", programme),
+        },
+    )
+
+
+@login_required
+def place_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    place = selectors.place_get(user=request.user, programme=programme, pk=pk)
+    groups = groups_visible(user=request.user, programme=programme).filter(place=place)
+    children = selectors.programme_places(user=request.user, programme=programme).filter(
+        parent=place
+    )
+    return render(
+        request,
+        "places/place_detail.html",
+        {
+            "programme": programme,
+            "place": place,
+            "groups": groups,
+            "children": children,
+            "can_edit": policies.can(request.user, "place.edit", place),
+        },
+    )
+
+
+@login_required
+def community_create(request: HttpRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "place.create", programme):
+        raise Http404("No such page.")
+    districts = selectors.place_choices_for_groups(user=request.user, programme=programme).filter(
+        level=Place.Level.DISTRICT
+    )
+    form = CommunityForm(request.POST or None, districts=districts)
+    if request.method == "POST" and form.is_valid():
+        try:
+            place = services.community_create(
+                acting_user=request.user,  # type: ignore[arg-type]
+                programme=programme,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The community was added."))
+            return redirect("places:detail", slug=slug, pk=place.pk)
+    return render(
+        request, "places/community_form.html", {"programme": programme, "form": form}
+    )
+
+
+@login_required
+def community_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    place = selectors.place_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "place.edit", place):
+        raise Http404("No such page.")
+    districts = selectors.place_choices_for_groups(user=request.user, programme=programme).filter(
+        level=Place.Level.DISTRICT
+    )
+    initial = {"parent": place.parent, "kind": place.kind, **place.names()}
+    initial = {("name_" + k if k in ("en", "ru", "tg", "uz") else k): v for k, v in initial.items()}
+    form = CommunityForm(request.POST or None, initial=initial, districts=districts)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.community_update(acting_user=request.user, place=place, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The community was saved."))
+            return redirect("places:detail", slug=slug, pk=place.pk)
+    return render(
+        request,
+        "places/community_form.html",
+        {"programme": programme, "form": form, "place": place},
+    )
