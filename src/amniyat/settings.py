@@ -33,7 +33,7 @@ def env_list(name: str, default: str) -> list[str]:
 AMNIYAT_ENV = os.environ.get("AMNIYAT_ENV", "development")
 PRODUCTION = AMNIYAT_ENV == "production"
 
-_INSECURE_KEY = "amniyat-development-key-not-for-production"  # noqa: S105 - refused in production
+_INSECURE_KEY = "amniyat-development-key-not-for-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "" if PRODUCTION else _INSECURE_KEY)
 if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY == _INSECURE_KEY):
     raise ImproperlyConfigured(

@@ -13,10 +13,10 @@ from amniyat.accounts.models import Organisation, Programme
 
 class ProgrammeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     country = serializers.CharField(source="country.code", read_only=True)
-    lead_organisation = serializers.PrimaryKeyRelatedField(read_only=True)
-    donor = serializers.PrimaryKeyRelatedField(read_only=True)
-    partners = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    places = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    lead_organisation: Any = serializers.PrimaryKeyRelatedField(read_only=True)
+    donor: Any = serializers.PrimaryKeyRelatedField(read_only=True)
+    partners: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    places: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     my_role = serializers.SerializerMethodField()
 
     class Meta:
@@ -61,7 +61,11 @@ class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         )
 
 
-class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class OrganisationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
     """Organisations taking part in the caller's programmes."""
 
     serializer_class = OrganisationSerializer

@@ -40,26 +40,23 @@ class OrganisationForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class MembershipForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
-    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=Organisation.objects.none())
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organisation.objects.none()
+    )
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
     community_group = forms.ModelChoiceField(
         label=_("Community group (for group members)"),
         queryset=CommunityGroup.objects.none(),
         required=False,
     )
-    can_view_personal_data = forms.BooleanField(
-        label=_("May see members' names"), required=False
-    )
+    can_view_personal_data = forms.BooleanField(label=_("May see members' names"), required=False)
 
     def __init__(self, *args: Any, programme: Programme, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.programme = programme
-        taking_part = [programme.lead_organisation_id] + list(
-            programme.partners.values_list("pk", flat=True)
+        self.fields["organisation"].queryset = Organisation.objects.filter(  # type: ignore[attr-defined]
+            pk__in=programme.taking_part_ids()
         )
-        if programme.donor_id:
-            taking_part.append(programme.donor_id)
-        self.fields["organisation"].queryset = Organisation.objects.filter(pk__in=taking_part)  # type: ignore[attr-defined]
         self.fields["community_group"].queryset = programme.community_groups.all()  # type: ignore[attr-defined]
 
     def clean_username(self) -> User:
@@ -78,10 +75,7 @@ class MembershipChangeForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         programme = self.instance.programme
-        taking_part = [programme.lead_organisation_id] + list(
-            programme.partners.values_list("pk", flat=True)
+        self.fields["organisation"].queryset = Organisation.objects.filter(  # type: ignore[attr-defined]
+            pk__in=programme.taking_part_ids()
         )
-        if programme.donor_id:
-            taking_part.append(programme.donor_id)
-        self.fields["organisation"].queryset = Organisation.objects.filter(pk__in=taking_part)  # type: ignore[attr-defined]
         self.fields["community_group"].queryset = programme.community_groups.all()  # type: ignore[attr-defined]

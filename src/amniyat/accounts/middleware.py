@@ -28,7 +28,7 @@ _OPEN_PATHS = (
 
 def needs_second_factor(request: HttpRequest) -> bool:
     user = request.user
-    if not user.is_authenticated or user.is_verified():  # type: ignore[union-attr]
+    if not user.is_authenticated or user.is_verified():  # type: ignore[attr-defined]
         return False
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return True
@@ -47,9 +47,7 @@ class TwoFactorRequiredMiddleware:
             return self.get_response(request)
         if needs_second_factor(request):
             if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"detail": _("Complete two-factor sign-in first.")}, status=401
-                )
+                return JsonResponse({"detail": _("Complete two-factor sign-in first.")}, status=401)
             has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
             target = "accounts:two_factor_verify" if has_device else "accounts:two_factor_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")

@@ -118,6 +118,13 @@ class Programme(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def taking_part_ids(self, *, with_donor: bool = True) -> set[int]:
+        """Ids of the organisations that lead, fund (optionally) or partner this programme."""
+        ids = {self.lead_organisation_id, *self.partners.values_list("pk", flat=True)}
+        if with_donor and self.donor_id:
+            ids.add(self.donor_id)
+        return ids
+
     def clean(self) -> None:
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": _("The programme cannot end before it starts.")})

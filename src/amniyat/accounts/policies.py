@@ -116,11 +116,7 @@ def organisation_scope(user: AnyUser) -> Q:
     ids = list(memberships(user))
     if not ids:
         return Q(pk__in=[])
-    return (
-        Q(led_programmes__in=ids)
-        | Q(partner_programmes__in=ids)
-        | Q(funded_programmes__in=ids)
-    )
+    return Q(led_programmes__in=ids) | Q(partner_programmes__in=ids) | Q(funded_programmes__in=ids)
 
 
 def membership_scope(user: AnyUser) -> Q:

@@ -35,10 +35,7 @@ def organisations_visible(
 ) -> QuerySet[Organisation]:
     queryset = Organisation.objects.filter(policies.organisation_scope(user))
     if programme is not None:
-        queryset = queryset.filter(
-            pk__in=[programme.lead_organisation_id, programme.donor_id]
-            + list(programme.partners.values_list("pk", flat=True))
-        )
+        queryset = queryset.filter(pk__in=programme.taking_part_ids())
     return queryset.distinct().order_by("name")
 
 

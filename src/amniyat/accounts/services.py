@@ -117,9 +117,7 @@ def organisation_create(
         organisation.save()
         if as_partner:
             programme.partners.add(organisation)
-        audit_record(
-            actor=acting_user, verb=Verb.CREATED, obj=organisation, programme=programme
-        )
+        audit_record(actor=acting_user, verb=Verb.CREATED, obj=organisation, programme=programme)
     return organisation
 
 
@@ -159,9 +157,7 @@ def membership_grant(
     return membership
 
 
-def membership_change(
-    *, acting_user: User, membership: Membership, **values: Any
-) -> Membership:
+def membership_change(*, acting_user: User, membership: Membership, **values: Any) -> Membership:
     require(acting_user, "membership.manage", membership.programme)
     changes = changed_fields(membership, values)
     if not changes:
@@ -199,10 +195,7 @@ def membership_revoke(*, acting_user: User, membership: Membership) -> None:
 def _validate_membership(membership: Membership) -> None:
     membership.full_clean(exclude=["user", "programme"] if membership.pk else None)
     programme = membership.programme
-    taking_part = {programme.lead_organisation_id, programme.donor_id} | set(
-        programme.partners.values_list("pk", flat=True)
-    )
-    if membership.organisation_id not in taking_part:
+    if membership.organisation_id not in programme.taking_part_ids():
         raise ValidationError(
             {"organisation": _("This organisation does not take part in the programme.")}
         )

@@ -7,7 +7,9 @@ from django.dispatch import receiver
 
 
 @receiver(user_login_failed)
-def record_failed_sign_in(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+def record_failed_sign_in(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     from amniyat.accounts.services import sign_in_failed
 
     sign_in_failed(request=request, username=str(credentials.get("username", "")))

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -28,6 +28,7 @@ from amniyat.accounts.forms import (
 )
 from amniyat.accounts.middleware import needs_second_factor
 from amniyat.core.forms import apply_errors
+from amniyat.core.http import AuthenticatedRequest
 
 
 def _next_url(request: HttpRequest, default: str = "core:home") -> str:
@@ -43,15 +44,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and not needs_second_factor(request):
         return redirect(_next_url(request))
     form = SignInForm(request, data=request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            user = form.get_user()
-            services.sign_in(request=request, user=user)
-            if needs_second_factor(request):
-                has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-                target = "accounts:two_factor_verify" if has_device else "accounts:two_factor_setup"
-                return redirect(f"{reverse(target)}?next={_next_url(request)}")
-            return redirect(_next_url(request))
+    if request.method == "POST" and form.is_valid():
+        user = form.get_user()
+        services.sign_in(request=request, user=user)
+        if needs_second_factor(request):
+            has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            target = "accounts:two_factor_verify" if has_device else "accounts:two_factor_setup"
+            return redirect(f"{reverse(target)}?{urlencode({'next': _next_url(request)})}")
+        return redirect(_next_url(request))
     context: dict[str, Any] = {"form": form, "next": request.GET.get("next", "")}
     if settings.AMNIYAT_DEMO:
         from amniyat.core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
@@ -68,54 +68,69 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
+def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     device_id = request.session.get("pending_totp_device")
     device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
     if device is None:
-        device = services.two_factor_device_start(user=user)  # type: ignore[arg-type]
+        device = services.two_factor_device_start(user=user)
         request.session["pending_totp_device"] = device.pk
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if services.two_factor_device_confirm(
-            request=request, user=user, device=device, token=form.cleaned_data["token"]  # type: ignore[arg-type]
+            request=request,
+            user=user,
+            device=device,
+            token=form.cleaned_data["token"],
         ):
             request.session.pop("pending_totp_device", None)
             messages.success(request, _("Two-factor sign-in is on for your account."))
             return redirect(_next_url(request))
-        form.add_error("token", _("That code is not right. Check your phone's clock and try again."))
+        form.add_error(
+            "token", _("That code is not right. Check your phone's clock and try again.")
+        )
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#1d2433")
     return render(
         request,
         "accounts/two_factor_setup.html",
-        {"form": form, "qr_svg": qr_svg, "secret": device.config_url.split("secret=")[1].split("&")[0],
-         "next": request.GET.get("next", "")},
+        {
+            "form": form,
+            "qr_svg": qr_svg,
+            "secret": device.config_url.split("secret=")[1].split("&")[0],
+            "next": request.GET.get("next", ""),
+        },
     )
 
 
 @login_required
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
+def two_factor_verify(request: AuthenticatedRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if services.two_factor_verify(
-            request=request, user=request.user, token=form.cleaned_data["token"]  # type: ignore[arg-type]
+            request=request,
+            user=request.user,
+            token=form.cleaned_data["token"],
         ):
             return redirect(_next_url(request))
-        form.add_error("token", _("That code is not right. Check your phone's clock and try again."))
+        form.add_error(
+            "token", _("That code is not right. Check your phone's clock and try again.")
+        )
     return render(
-        request, "accounts/two_factor_verify.html", {"form": form, "next": request.GET.get("next", "")}
+        request,
+        "accounts/two_factor_verify.html",
+        {"form": form, "next": request.GET.get("next", "")},
     )
 
 
 @login_required
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     tokens = selectors.tokens_of(user=user)
     form = PersonalTokenForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and form.is_valid():
         try:
-            _token, new_secret = services.token_create(user=user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+            _token, new_secret = services.token_create(user=user, name=form.cleaned_data["name"])
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -135,17 +150,17 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     token = selectors.tokens_of(user=request.user).filter(pk=pk, revoked_at__isnull=True).first()
     if token is None:
         raise Http404("No such token.")
-    services.token_revoke(user=request.user, token=token)  # type: ignore[arg-type]
+    services.token_revoke(user=request.user, token=token)
     messages.success(request, _("The token no longer works."))
     return redirect("accounts:account")
 
 
 @login_required
-def team(request: HttpRequest, slug: str) -> HttpResponse:
+def team(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = selectors.programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "membership.manage", programme):
         raise Http404("No such page.")
@@ -153,7 +168,7 @@ def team(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.membership_grant(
-                acting_user=request.user,  # type: ignore[arg-type]
+                acting_user=request.user,
                 programme=programme,
                 user=form.cleaned_data["username"],
                 organisation=form.cleaned_data["organisation"],
@@ -178,7 +193,7 @@ def team(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def membership_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = selectors.programme_get(user=request.user, slug=slug)
     membership = selectors.membership_get(user=request.user, programme=programme, pk=pk)
     original = {
@@ -189,7 +204,7 @@ def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
             try:
-                services.membership_revoke(acting_user=request.user, membership=membership)  # type: ignore[arg-type]
+                services.membership_revoke(acting_user=request.user, membership=membership)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
                 return redirect("accounts:membership_edit", slug=slug, pk=pk)
@@ -200,7 +215,9 @@ def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             for name, value in original.items():  # the form wrote into the instance; undo
                 setattr(membership, name, value)
             try:
-                services.membership_change(acting_user=request.user, membership=membership, **values)  # type: ignore[arg-type]
+                services.membership_change(
+                    acting_user=request.user, membership=membership, **values
+                )
             except ValidationError as error:
                 for name, value in original.items():
                     setattr(membership, name, value)
@@ -216,7 +233,7 @@ def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def organisation_list(request: HttpRequest, slug: str) -> HttpResponse:
+def organisation_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = selectors.programme_get(user=request.user, slug=slug)
     organisations = selectors.organisations_visible(user=request.user, programme=programme)
     return render(
@@ -231,7 +248,7 @@ def organisation_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def organisation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def organisation_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     from amniyat.communities.selectors import groups_visible
 
     programme = selectors.programme_get(user=request.user, slug=slug)
@@ -254,7 +271,7 @@ def organisation_detail(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 
 
 @login_required
-def organisation_create(request: HttpRequest, slug: str) -> HttpResponse:
+def organisation_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = selectors.programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "organisation.create", programme):
         raise Http404("No such page.")
@@ -262,7 +279,7 @@ def organisation_create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             organisation = services.organisation_create(
-                acting_user=request.user,  # type: ignore[arg-type]
+                acting_user=request.user,
                 programme=programme,
                 **form.cleaned_data,
             )

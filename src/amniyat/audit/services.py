@@ -32,9 +32,7 @@ def audit_record(
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
-        actor_label=(actor.get_username() if actor is not None and actor.pk else actor_label)[
-            :150
-        ],
+        actor_label=(actor.get_username() if actor is not None and actor.pk else actor_label)[:150],
         verb=verb,
         programme=programme,
         object_type=obj._meta.label_lower if obj is not None else "",

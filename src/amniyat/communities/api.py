@@ -21,7 +21,7 @@ from amniyat.places.models import Place
 
 
 class CommunityGroupSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    programme = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    programme: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     place = serializers.PrimaryKeyRelatedField(queryset=Place.objects.all())
     facilitating_organisation = serializers.PrimaryKeyRelatedField(
         queryset=Organisation.objects.all()
@@ -47,7 +47,7 @@ class CommunityGroupSerializer(serializers.ModelSerializer):  # type: ignore[typ
 
 
 class CommunityGroupCreateSerializer(CommunityGroupSerializer):
-    programme = serializers.CharField(write_only=True, help_text="Programme slug or id.")  # type: ignore[assignment]
+    programme = serializers.CharField(write_only=True, help_text="Programme slug or id.")
 
 
 class CommunityGroupViewSet(
@@ -60,7 +60,9 @@ class CommunityGroupViewSet(
     """Community groups the caller may see. Filter with ``?programme=SLUG``."""
 
     def get_serializer_class(self) -> type[serializers.Serializer]:  # type: ignore[type-arg]
-        return CommunityGroupCreateSerializer if self.action == "create" else CommunityGroupSerializer
+        return (
+            CommunityGroupCreateSerializer if self.action == "create" else CommunityGroupSerializer
+        )
 
     def get_queryset(self) -> QuerySet[CommunityGroup]:
         queryset = selectors.groups_visible(user=self.request.user)
@@ -82,7 +84,9 @@ class CommunityGroupViewSet(
         group = self.get_object()
         if not policies.can(request.user, "group.edit", group):
             raise Http404
-        serializer = self.get_serializer(group, data=request.data, partial=kwargs.get("partial", False))
+        serializer = self.get_serializer(
+            group, data=request.data, partial=kwargs.get("partial", False)
+        )
         serializer.is_valid(raise_exception=True)
         services.group_update(acting_user=request.user, group=group, **serializer.validated_data)  # type: ignore[arg-type]
         group = selectors.group_get(user=request.user, programme=group.programme, pk=group.pk)
@@ -99,13 +103,23 @@ class GroupMemberSerializer(serializers.ModelSerializer):  # type: ignore[type-a
 
     class Meta:
         model = GroupMember
-        fields = ["id", "code", "group", "display_name", "sex", "age_band", "sectors", "joined_on", "left_on"]
+        fields = [
+            "id",
+            "code",
+            "group",
+            "display_name",
+            "sex",
+            "age_band",
+            "sectors",
+            "joined_on",
+            "left_on",
+        ]
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_display_name(self, member: GroupMember) -> str | None:
         """Shown only to those the programme allows to see names; null otherwise."""
         if policies.can(self.context["request"].user, "member.view_personal", member):
-            return member.display_name
+            return str(member.display_name)
         return None
 
 
@@ -181,7 +195,9 @@ class GroupMemberViewSet(
         member = self.get_object()
         if not policies.can(request.user, "member.edit", member):
             raise Http404
-        serializer = self.get_serializer(member, data=request.data, partial=kwargs.get("partial", False))
+        serializer = self.get_serializer(
+            member, data=request.data, partial=kwargs.get("partial", False)
+        )
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         if data.pop("group", member.group) != member.group:

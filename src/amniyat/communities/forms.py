@@ -36,18 +36,18 @@ class CommunityGroupForm(forms.ModelForm):  # type: ignore[type-arg]
             "description": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(
-        self, *args: Any, places: Any, organisations: Any, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, places: Any, organisations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Choices offered are the programme's; the service checks whatever is posted, so a
         # hand-made post naming another programme's place gets a clear message.
-        self.fields["place"].queryset = Place.objects.all()  # type: ignore[attr-defined]
-        self.fields["place"].widget.choices = [("", "---------")] + [  # type: ignore[attr-defined]
+        place_field: Any = self.fields["place"]
+        place_field.queryset = Place.objects.all()
+        place_field.widget.choices = [("", "---------")] + [
             (p.pk, f"{p.parent.name} › {p.name}" if p.parent else p.name) for p in places
         ]
-        self.fields["facilitating_organisation"].queryset = Organisation.objects.all()  # type: ignore[attr-defined]
-        self.fields["facilitating_organisation"].widget.choices = [("", "---------")] + [  # type: ignore[attr-defined]
+        organisation_field: Any = self.fields["facilitating_organisation"]
+        organisation_field.queryset = Organisation.objects.all()
+        organisation_field.widget.choices = [("", "---------")] + [
             (o.pk, o.name) for o in organisations
         ]
 

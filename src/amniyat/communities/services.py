@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
-from amniyat.accounts.models import Organisation, Programme, User
+from amniyat.accounts.models import Programme, User
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
@@ -43,10 +43,7 @@ def _check_group_invariants(group: CommunityGroup, acting_user: User | None) -> 
         raise ValidationError(
             {"place": _("Choose a district or community that this programme works in.")}
         )
-    taking_part = {programme.lead_organisation_id} | set(
-        programme.partners.values_list("pk", flat=True)
-    )
-    if group.facilitating_organisation_id not in taking_part:
+    if group.facilitating_organisation_id not in programme.taking_part_ids(with_donor=False):
         raise ValidationError(
             {"facilitating_organisation": _("This organisation is not a partner of the programme.")}
         )
@@ -107,9 +104,7 @@ def _check_member(member: GroupMember) -> None:
         raise ValidationError({"joined_on": _("The group had closed by then.")})
 
 
-def member_add(
-    *, acting_user: User | None, group: CommunityGroup, **values: Any
-) -> GroupMember:
+def member_add(*, acting_user: User | None, group: CommunityGroup, **values: Any) -> GroupMember:
     if acting_user is not None:
         require(acting_user, "member.create", group)
     values["sectors"] = sorted(set(values.get("sectors") or []))
@@ -212,13 +207,5 @@ def target_set(
 def target_delete(*, acting_user: User, target: RepresentationTarget) -> None:
     require(acting_user, "target.manage", target.programme)
     with transaction.atomic():
-        audit_record(
-            actor=acting_user, verb=Verb.DELETED, obj=target, programme=target.programme
-        )
+        audit_record(actor=acting_user, verb=Verb.DELETED, obj=target, programme=target.programme)
         target.delete()
-
-
-def organisation_may_facilitate(organisation: Organisation, programme: Programme) -> bool:
-    return organisation.pk == programme.lead_organisation_id or programme.partners.filter(
-        pk=organisation.pk
-    ).exists()

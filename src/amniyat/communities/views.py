@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,13 +19,16 @@ from amniyat.communities import representativeness, selectors, services
 from amniyat.communities.forms import CommunityGroupForm, GroupMemberForm, TargetForm
 from amniyat.communities.models import CommunityGroup, GroupMember
 from amniyat.core.forms import apply_errors
+from amniyat.core.http import AuthenticatedRequest
 from amniyat.places.selectors import place_choices_for_groups
 
 
-def _group_form(request: HttpRequest, programme: Programme, **kwargs: Any) -> CommunityGroupForm:
-    organisations = organisations_visible(user=request.user, programme=programme).exclude(
-        pk=programme.donor_id
-    )
+def _group_form(
+    request: AuthenticatedRequest, programme: Programme, **kwargs: Any
+) -> CommunityGroupForm:
+    organisations = organisations_visible(user=request.user, programme=programme)
+    if programme.donor_id:
+        organisations = organisations.exclude(pk=programme.donor_id)
     own = policies.organisation_for_new_group(request.user, programme)
     if own is not None:
         organisations = organisations.filter(pk=own)
@@ -40,7 +43,7 @@ def _group_form(request: HttpRequest, programme: Programme, **kwargs: Any) -> Co
 
 
 @login_required
-def group_list(request: HttpRequest, slug: str) -> HttpResponse:
+def group_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "programme.view_groups", programme):
         raise Http404("No such page.")
@@ -62,7 +65,7 @@ def group_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def group_create(request: HttpRequest, slug: str) -> HttpResponse:
+def group_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "group.create", programme):
         raise Http404("No such page.")
@@ -70,7 +73,7 @@ def group_create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             group = services.group_create(
-                acting_user=request.user,  # type: ignore[arg-type]
+                acting_user=request.user,
                 programme=programme,
                 **form.cleaned_data,
             )
@@ -79,13 +82,11 @@ def group_create(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("The group was created. Now add its members."))
             return redirect("communities:detail", slug=slug, pk=group.pk)
-    return render(
-        request, "communities/group_form.html", {"programme": programme, "form": form}
-    )
+    return render(request, "communities/group_form.html", {"programme": programme, "form": form})
 
 
 @login_required
-def group_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def group_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     group = selectors.group_get(user=request.user, programme=programme, pk=pk)
     today = timezone.localdate()
@@ -93,7 +94,9 @@ def group_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     show_personal = policies.can(request.user, "member.view_personal", group)
     if show_personal:
         services.personal_data_viewed(
-            user=request.user, group=group, members=[m for m in members if m.display_name],  # type: ignore[arg-type]
+            user=request.user,
+            group=group,
+            members=[m for m in members if m.display_name],
             request=request,
         )
     composition = representativeness.composition(
@@ -119,7 +122,7 @@ def group_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def group_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def group_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     group = selectors.group_get(user=request.user, programme=programme, pk=pk)
     if not policies.can(request.user, "group.edit", group):
@@ -127,7 +130,7 @@ def group_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = _group_form(request, programme, initial=_group_initial(group))
     if request.method == "POST" and form.is_valid():
         try:
-            services.group_update(acting_user=request.user, group=group, **form.cleaned_data)  # type: ignore[arg-type]
+            services.group_update(acting_user=request.user, group=group, **form.cleaned_data)
         except ValidationError as error:
             group.refresh_from_db()
             apply_errors(form, error)
@@ -155,7 +158,7 @@ def _group_initial(group: CommunityGroup) -> dict[str, Any]:
 
 
 @login_required
-def member_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def member_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     group = selectors.group_get(user=request.user, programme=programme, pk=pk)
     if not policies.can(request.user, "member.create", group):
@@ -168,7 +171,7 @@ def member_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.member_add(acting_user=request.user, group=group, **form.cleaned_data)  # type: ignore[arg-type]
+            services.member_add(acting_user=request.user, group=group, **form.cleaned_data)
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -184,7 +187,7 @@ def member_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def member_edit(request: HttpRequest, slug: str, pk: int, member_pk: int) -> HttpResponse:
+def member_edit(request: AuthenticatedRequest, slug: str, pk: int, member_pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     group = selectors.group_get(user=request.user, programme=programme, pk=pk)
     member = selectors.member_get(user=request.user, group=group, pk=member_pk)
@@ -193,7 +196,10 @@ def member_edit(request: HttpRequest, slug: str, pk: int, member_pk: int) -> Htt
     show_personal = policies.can(request.user, "member.view_personal", member)
     if show_personal and member.display_name and request.method == "GET":
         services.personal_data_viewed(
-            user=request.user, group=group, members=[member], request=request  # type: ignore[arg-type]
+            user=request.user,
+            group=group,
+            members=[member],
+            request=request,
         )
     initial = {
         "display_name": member.display_name,
@@ -206,7 +212,7 @@ def member_edit(request: HttpRequest, slug: str, pk: int, member_pk: int) -> Htt
     form = GroupMemberForm(request.POST or None, show_personal=show_personal, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.member_update(acting_user=request.user, member=member, **form.cleaned_data)  # type: ignore[arg-type]
+            services.member_update(acting_user=request.user, member=member, **form.cleaned_data)
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -220,7 +226,7 @@ def member_edit(request: HttpRequest, slug: str, pk: int, member_pk: int) -> Htt
 
 
 @login_required
-def programme_representativeness(request: HttpRequest, slug: str) -> HttpResponse:
+def programme_representativeness(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     today = timezone.localdate()
     targets = list(selectors.targets_of(programme=programme))
@@ -233,7 +239,10 @@ def programme_representativeness(request: HttpRequest, slug: str) -> HttpRespons
             by_group.setdefault(member.group_id, []).append(member)
         for group in groups:
             rows.append(
-                (group, representativeness.composition(by_group.get(group.pk, []), targets, on=today))
+                (
+                    group,
+                    representativeness.composition(by_group.get(group.pk, []), targets, on=today),
+                )
             )
     else:
         members = list(GroupMember.objects.filter(group__programme=programme))
@@ -252,7 +261,7 @@ def programme_representativeness(request: HttpRequest, slug: str) -> HttpRespons
 
 
 @login_required
-def targets_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def targets_edit(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "target.manage", programme):
         raise Http404("No such page.")
@@ -263,12 +272,14 @@ def targets_edit(request: HttpRequest, slug: str) -> HttpResponse:
             target = selectors.targets_of(programme=programme).filter(pk=delete_id).first()
             if target is None:
                 raise Http404("No such target.")
-            services.target_delete(acting_user=request.user, target=target)  # type: ignore[arg-type]
+            services.target_delete(acting_user=request.user, target=target)
             messages.success(request, _("The target was removed."))
             return redirect("communities:targets", slug=slug)
         if form.is_valid():
             try:
-                services.target_set(acting_user=request.user, programme=programme, **form.cleaned_data)  # type: ignore[arg-type]
+                services.target_set(
+                    acting_user=request.user, programme=programme, **form.cleaned_data
+                )
             except ValidationError as error:
                 apply_errors(form, error)
             else:
@@ -277,5 +288,9 @@ def targets_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "communities/targets.html",
-        {"programme": programme, "form": form, "targets": selectors.targets_of(programme=programme)},
+        {
+            "programme": programme,
+            "form": form,
+            "targets": selectors.targets_of(programme=programme),
+        },
     )

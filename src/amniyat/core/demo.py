@@ -57,39 +57,158 @@ TJ_DISTRICTS = [  # (code, existing group before this programme?)
 TJ_COMMUNITIES = {
     "TJ-SU-BGH": [("Jamoat Unji", "Ҷамоати Унҷи", "Джамоат Унджи", "Unji jamoati")],
     "TJ-SU-ISF": [("Mahalla Chorkuh", "Маҳаллаи Чоркӯҳ", "Махалля Чоркух", "Chorko'h mahallasi")],
-    "TJ-KT-KUL": [("Mahalla Guliston", "Маҳаллаи Гулистон", "Махалля Гулистон", "Guliston mahallasi")],
+    "TJ-KT-KUL": [
+        ("Mahalla Guliston", "Маҳаллаи Гулистон", "Махалля Гулистон", "Guliston mahallasi")
+    ],
     "TJ-KT-VAK": [
         ("Jamoat Tojikiston", "Ҷамоати Тоҷикистон", "Джамоат Таджикистан", "Tojikiston jamoati"),
         ("Jamoat Navobod", "Ҷамоати Навобод", "Джамоат Навобод", "Navobod jamoati"),
     ],
     "TJ-RA-VAH": [("Jamoat Simiganj", "Ҷамоати Симиганҷ", "Джамоат Симиганч", "Simiganj jamoati")],
-    "TJ-KT-HAM": [("Jamoat Dashtigul", "Ҷамоати Даштигул", "Джамоат Даштигул", "Dashtigul jamoati")],
-    "TJ-KT-KUS": [("Jamoat Bokhtariyon", "Ҷамоати Бохтариён", "Джамоат Бохтариён", "Boxtariyon jamoati")],
+    "TJ-KT-HAM": [
+        ("Jamoat Dashtigul", "Ҷамоати Даштигул", "Джамоат Даштигул", "Dashtigul jamoati")
+    ],
+    "TJ-KT-KUS": [
+        ("Jamoat Bokhtariyon", "Ҷамоати Бохтариён", "Джамоат Бохтариён", "Boxtariyon jamoati")
+    ],
     "TJ-RA-NUR": [("Jamoat Nurobod", "Ҷамоати Нуробод", "Джамоат Нуробод", "Nurobod jamoati")],
-    "TJ-RA-TOJ": [("Jamoat Qalai Labiob", "Ҷамоати Қалъаи Лабиоб", "Джамоат Калаи Лабиоб", "Qal'ai Labiob jamoati")],
+    "TJ-RA-TOJ": [
+        (
+            "Jamoat Qalai Labiob",
+            "Ҷамоати Қалъаи Лабиоб",
+            "Джамоат Калаи Лабиоб",
+            "Qal'ai Labiob jamoati",
+        )
+    ],
     "TJ-GB-VAN": [("Jamoat Vanj", "Ҷамоати Ванҷ", "Джамоат Ванч", "Vanj jamoati")],
 }
 
 TJ_CSO_WORDS = [
-    "Umed", "Dusti", "Oshti", "Nuri Subh", "Ittifoq", "Bonuvoni Sharq", "Javonon va Kelajak",
-    "Rushd", "Hamdili", "Chashma", "Munis", "Sadoqat", "Fayz", "Tavon", "Ozod", "Navruz",
-    "Sitorai Subh", "Obod", "Zanoni Fa'ol", "Hamkori", "Tarraqiyot", "Sulh", "Mehr", "Rohi Nek",
-    "Bahor", "Ganj", "Shukufa", "Ma'rifat", "Vahdati Jomea", "Khonai Umed",
+    "Umed",
+    "Dusti",
+    "Oshti",
+    "Nuri Subh",
+    "Ittifoq",
+    "Bonuvoni Sharq",
+    "Javonon va Kelajak",
+    "Rushd",
+    "Hamdili",
+    "Chashma",
+    "Munis",
+    "Sadoqat",
+    "Fayz",
+    "Tavon",
+    "Ozod",
+    "Navruz",
+    "Sitorai Subh",
+    "Obod",
+    "Zanoni Fa'ol",
+    "Hamkori",
+    "Tarraqiyot",
+    "Sulh",
+    "Mehr",
+    "Rohi Nek",
+    "Bahor",
+    "Ganj",
+    "Shukufa",
+    "Ma'rifat",
+    "Vahdati Jomea",
+    "Khonai Umed",
 ]
 UZ_CSO_WORDS = [
-    "Ayollar Tayanchi", "Oydin Yo'l", "Mehr Nuri", "Kelajak Ayollari", "Zamin Qizlari",
-    "Tinchlik Uyi", "Oila va Jamiyat", "Nurli Maskan", "Ishonch", "Sabr", "Mahalla Ovozi",
-    "Farovon Hayot", "Yoshlar Tashabbusi", "Bonu", "Saodat", "Baxt Yo'li", "Ezgulik",
-    "Oltin Meros", "Istiqbol Ayollari", "Hamjihat",
+    "Ayollar Tayanchi",
+    "Oydin Yo'l",
+    "Mehr Nuri",
+    "Kelajak Ayollari",
+    "Zamin Qizlari",
+    "Tinchlik Uyi",
+    "Oila va Jamiyat",
+    "Nurli Maskan",
+    "Ishonch",
+    "Sabr",
+    "Mahalla Ovozi",
+    "Farovon Hayot",
+    "Yoshlar Tashabbusi",
+    "Bonu",
+    "Saodat",
+    "Baxt Yo'li",
+    "Ezgulik",
+    "Oltin Meros",
+    "Istiqbol Ayollari",
+    "Hamjihat",
 ]
-TJ_WOMEN = ["Zarina", "Dilnoza", "Mavjuda", "Nigina", "Shahlo", "Gulnora", "Malika", "Tahmina",
-            "Parvina", "Madina", "Nilufar", "Sitora", "Firuza", "Munira", "Mehrangez", "Zulaykho"]
-TJ_MEN = ["Farrukh", "Firuz", "Rustam", "Bahrom", "Jamshed", "Sorbon", "Umed", "Suhrob",
-          "Davlat", "Khurshed", "Parviz", "Anvar", "Shuhrat", "Daler", "Abdullo", "Saidjon"]
-UZ_WOMEN = ["Dilfuza", "Gulnoza", "Nodira", "Feruza", "Shahnoza", "Umida", "Zulfiya", "Mohira",
-            "Kamola", "Dildora", "Sevara", "Maftuna", "Nargiza", "Barno", "Lola", "Yulduz"]
-UZ_MEN = ["Sardor", "Jasur", "Bekzod", "Otabek", "Sanjar", "Aziz", "Rustam", "Sherzod",
-          "Doniyor", "Akmal", "Ulug'bek", "Jahongir", "Ilhom", "Bobur", "Farhod", "Nodir"]
+TJ_WOMEN = [
+    "Zarina",
+    "Dilnoza",
+    "Mavjuda",
+    "Nigina",
+    "Shahlo",
+    "Gulnora",
+    "Malika",
+    "Tahmina",
+    "Parvina",
+    "Madina",
+    "Nilufar",
+    "Sitora",
+    "Firuza",
+    "Munira",
+    "Mehrangez",
+    "Zulaykho",
+]
+TJ_MEN = [
+    "Farrukh",
+    "Firuz",
+    "Rustam",
+    "Bahrom",
+    "Jamshed",
+    "Sorbon",
+    "Umed",
+    "Suhrob",
+    "Davlat",
+    "Khurshed",
+    "Parviz",
+    "Anvar",
+    "Shuhrat",
+    "Daler",
+    "Abdullo",
+    "Saidjon",
+]
+UZ_WOMEN = [
+    "Dilfuza",
+    "Gulnoza",
+    "Nodira",
+    "Feruza",
+    "Shahnoza",
+    "Umida",
+    "Zulfiya",
+    "Mohira",
+    "Kamola",
+    "Dildora",
+    "Sevara",
+    "Maftuna",
+    "Nargiza",
+    "Barno",
+    "Lola",
+    "Yulduz",
+]
+UZ_MEN = [
+    "Sardor",
+    "Jasur",
+    "Bekzod",
+    "Otabek",
+    "Sanjar",
+    "Aziz",
+    "Rustam",
+    "Sherzod",
+    "Doniyor",
+    "Akmal",
+    "Ulug'bek",
+    "Jahongir",
+    "Ilhom",
+    "Bobur",
+    "Farhod",
+    "Nodir",
+]
 INITIALS = "ABDFGHJKMNORSTUYZ"
 
 AGE_WEIGHTS = [
@@ -134,9 +253,9 @@ def _members(
     men_names: list[str],
     start: datetime.date,
     end: datetime.date,
-    sectors_required: list[str],
+    sectors_required: list[Sector],
 ) -> None:
-    required = list(sectors_required)
+    required: list[str] = list(sectors_required)
     for index in range(size):
         sex = Sex.FEMALE if rng.random() < share_women else Sex.MALE
         first = rng.choice(women_names if sex == Sex.FEMALE else men_names)
@@ -144,16 +263,25 @@ def _members(
         if required:
             sectors.append(required.pop(0))
         elif rng.random() < 0.8:
-            pool = [Sector.MAHALLA_LEADER, Sector.WOMENS_ACTIVIST, Sector.TEACHER,
-                    Sector.HEALTH_WORKER, Sector.RETURNING_MIGRANT, Sector.RELIGIOUS_LEADER,
-                    Sector.MINORITY, Sector.OTHER]
+            pool = [
+                Sector.MAHALLA_LEADER,
+                Sector.WOMENS_ACTIVIST,
+                Sector.TEACHER,
+                Sector.HEALTH_WORKER,
+                Sector.RETURNING_MIGRANT,
+                Sector.RELIGIOUS_LEADER,
+                Sector.MINORITY,
+                Sector.OTHER,
+            ]
             sectors.append(rng.choice(pool))
         age = _age(rng)
         if age in (AgeBand.UNDER_18, AgeBand.AGE_18_24) and rng.random() < 0.6:
             sectors.append(Sector.YOUTH)
         if sex == Sex.FEMALE and Sector.WOMENS_ACTIVIST not in sectors and rng.random() < 0.2:
             sectors.append(Sector.WOMENS_ACTIVIST)
-        joined = start + datetime.timedelta(days=rng.randint(0, 60) if index < size - 3 else rng.randint(60, 240))
+        joined = start + datetime.timedelta(
+            days=rng.randint(0, 60) if index < size - 3 else rng.randint(60, 240)
+        )
         left = None
         if rng.random() < 0.08:
             left = joined + datetime.timedelta(days=rng.randint(90, 300))
@@ -173,8 +301,12 @@ def _members(
 
 def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
     country = Place.objects.get(code="TJ")
-    donor = _organisation("Public Affairs Section, US Embassy in Dushanbe", Organisation.Kind.DONOR, "US")
-    platform = _organisation("Civil Society Platform for Community Security", Organisation.Kind.NETWORK, "TJ")
+    donor = _organisation(
+        "Public Affairs Section, US Embassy in Dushanbe", Organisation.Kind.DONOR, "US"
+    )
+    platform = _organisation(
+        "Civil Society Platform for Community Security", Organisation.Kind.NETWORK, "TJ"
+    )
     programme = Programme.objects.create(
         name="Community security in ten districts of Tajikistan",
         slug="tajikistan-community-security",
@@ -207,11 +339,11 @@ def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
         csos.append(cso)
     programme.partners.add(*csos)
 
-    for code, label, weight in [
-        (RepresentationTarget.Dimension.WOMEN, "", Decimal("40")),
-        (RepresentationTarget.Dimension.YOUTH, "", Decimal("25")),
+    for dimension, share in [
+        (RepresentationTarget.Dimension.WOMEN, Decimal("40")),
+        (RepresentationTarget.Dimension.YOUTH, Decimal("25")),
     ]:
-        target_set(acting_user=None, programme=programme, dimension=code, sector=label, min_share=weight)
+        target_set(acting_user=None, programme=programme, dimension=dimension, min_share=share)
     for sector in (Sector.POLICE, Sector.LOCAL_GOVERNMENT):
         target_set(
             acting_user=None,
@@ -221,13 +353,18 @@ def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
             min_count=1,
         )
 
-    for d_index, ((code, existing), district) in enumerate(zip(TJ_DISTRICTS, districts, strict=True)):
+    for d_index, ((code, existing), district) in enumerate(
+        zip(TJ_DISTRICTS, districts, strict=True)
+    ):
         communities = [
             community_create(
                 acting_user=None,
                 programme=programme,
                 parent=district,
-                name_en=en, name_tg=tg, name_ru=ru, name_uz=uz,
+                name_en=en,
+                name_tg=tg,
+                name_ru=ru,
+                name_uz=uz,
                 kind="jamoat" if en.startswith("Jamoat") else "mahalla",
             )
             for en, tg, ru, uz in TJ_COMMUNITIES[code]
@@ -247,7 +384,7 @@ def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
                 CommunityGroup.Kind.COMMUNITY_GROUP: f"{place.name_en} community group",
                 CommunityGroup.Kind.YOUTH_GROUP: f"{district.name_en} youth activists",
                 CommunityGroup.Kind.POLICING_TEAM: f"{district.name_en} community policing team",
-                CommunityGroup.Kind.PUBLIC_COUNCIL: f"{district.name_en} public council on security",
+                CommunityGroup.Kind.PUBLIC_COUNCIL: f"{district.name_en} public security council",
             }[kind]
             group = group_create(
                 acting_user=None,
@@ -290,7 +427,9 @@ def _police_left(programme: Programme, group_name: str, on: datetime.date) -> No
 def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
     country = Place.objects.get(code="UZ")
     donor = _organisation("United States Institute of Peace", Organisation.Kind.DONOR, "US")
-    network = _organisation("Women's Future Network (demo)", Organisation.Kind.NETWORK, "UZ", women_led=True)
+    network = _organisation(
+        "Women's Future Network (demo)", Organisation.Kind.NETWORK, "UZ", women_led=True
+    )
     regions = [Place.objects.get(code=code) for code in ("UZ-JI", "UZ-TO", "UZ-NG")]
     programme = Programme.objects.create(
         name="Women-led CSOs for peace and security in Uzbekistan",
@@ -322,8 +461,18 @@ def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
             )
         )
     programme.partners.add(*csos)
-    target_set(acting_user=None, programme=programme, dimension=RepresentationTarget.Dimension.WOMEN, min_share=Decimal("50"))
-    target_set(acting_user=None, programme=programme, dimension=RepresentationTarget.Dimension.YOUTH, min_share=Decimal("30"))
+    target_set(
+        acting_user=None,
+        programme=programme,
+        dimension=RepresentationTarget.Dimension.WOMEN,
+        min_share=Decimal("50"),
+    )
+    target_set(
+        acting_user=None,
+        programme=programme,
+        dimension=RepresentationTarget.Dimension.YOUTH,
+        min_share=Decimal("30"),
+    )
     for sector in (Sector.POLICE, Sector.LOCAL_GOVERNMENT, Sector.RELIGIOUS_LEADER):
         target_set(
             acting_user=None,
@@ -333,16 +482,42 @@ def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
             min_count=1,
         )
     plan = [  # (district code, community names, existing?, facilitating CSO index)
-        ("UZ-JI-JIZ", ("Mahalla Navbahor", "Маҳаллаи Навбаҳор", "Махалля Навбахор", "Navbahor mahallasi"), True, 0),
-        ("UZ-JI-ZOM", ("Mahalla Oqtepa", "Маҳаллаи Оқтепа", "Махалля Октепа", "Oqtepa mahallasi"), True, 3),
-        ("UZ-NG-CHU", ("Mahalla Do'stlik", "Маҳаллаи Дӯстлик", "Махалля Дустлик", "Do'stlik mahallasi"), False, 2),
-        ("UZ-TO-YAN", ("Mahalla Bog'bon", "Маҳаллаи Боғбон", "Махалля Богбон", "Bog'bon mahallasi"), False, 1),
+        (
+            "UZ-JI-JIZ",
+            ("Mahalla Navbahor", "Маҳаллаи Навбаҳор", "Махалля Навбахор", "Navbahor mahallasi"),
+            True,
+            0,
+        ),
+        (
+            "UZ-JI-ZOM",
+            ("Mahalla Oqtepa", "Маҳаллаи Оқтепа", "Махалля Октепа", "Oqtepa mahallasi"),
+            True,
+            3,
+        ),
+        (
+            "UZ-NG-CHU",
+            ("Mahalla Do'stlik", "Маҳаллаи Дӯстлик", "Махалля Дустлик", "Do'stlik mahallasi"),
+            False,
+            2,
+        ),
+        (
+            "UZ-TO-YAN",
+            ("Mahalla Bog'bon", "Маҳаллаи Боғбон", "Махалля Богбон", "Bog'bon mahallasi"),
+            False,
+            1,
+        ),
     ]
     for code, (en, tg, ru, uz), existing, cso_index in plan:
         district = Place.objects.get(code=code)
         mahalla = community_create(
-            acting_user=None, programme=programme, parent=district,
-            name_en=en, name_tg=tg, name_ru=ru, name_uz=uz, kind="mahalla",
+            acting_user=None,
+            programme=programme,
+            parent=district,
+            name_en=en,
+            name_tg=tg,
+            name_ru=ru,
+            name_uz=uz,
+            kind="mahalla",
         )
         start = datetime.date(2018, 9, 1) if existing else datetime.date(2021, 5, 1)
         group = group_create(
@@ -356,7 +531,12 @@ def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
             established_on=start,
             is_demo=True,
         )
-        required = [Sector.POLICE, Sector.LOCAL_GOVERNMENT, Sector.MAHALLA_LEADER, Sector.RELIGIOUS_LEADER]
+        required = [
+            Sector.POLICE,
+            Sector.LOCAL_GOVERNMENT,
+            Sector.MAHALLA_LEADER,
+            Sector.RELIGIOUS_LEADER,
+        ]
         if code == "UZ-NG-CHU":
             required.remove(Sector.RELIGIOUS_LEADER)  # a gap the page will point out
         _members(
@@ -376,10 +556,12 @@ def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
 @transaction.atomic
 def build_demo() -> list[Programme]:
     """Create both demo programmes and one account per role. Fails if they exist already."""
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 - invented demo data, not secrets
     administrative_places_load()
     Place.objects.filter(code__in=["TJ", "UZ"]).update(is_demo=False)
-    lead_org = _organisation("Safer Communities Alliance (demo)", Organisation.Kind.INTERNATIONAL_NGO, "GB")
+    lead_org = _organisation(
+        "Safer Communities Alliance (demo)", Organisation.Kind.INTERNATIONAL_NGO, "GB"
+    )
     tajikistan = build_tajikistan(rng, lead_org)
     uzbekistan = build_uzbekistan(rng, lead_org)
 
@@ -392,21 +574,57 @@ def build_demo() -> list[Programme]:
     _user("demo-admin", "Demo", "Administrator", superuser=True)
 
     for programme in (tajikistan, uzbekistan):
-        membership_grant(acting_user=None, programme=programme, user=lead, organisation=lead_org, role=Membership.Role.LEAD)
-        membership_grant(acting_user=None, programme=programme, user=analyst, organisation=lead_org, role=Membership.Role.ANALYST)
-        membership_grant(acting_user=None, programme=programme, user=viewer, organisation=programme.donor, role=Membership.Role.VIEWER)  # type: ignore[arg-type]
-    vakhsh_cso = CommunityGroup.objects.get(programme=tajikistan, name="Jamoat Tojikiston community group").facilitating_organisation
-    membership_grant(acting_user=None, programme=tajikistan, user=facilitator, organisation=vakhsh_cso, role=Membership.Role.FACILITATOR)
-    jizzakh_group = CommunityGroup.objects.get(programme=uzbekistan, name="Mahalla Navbahor community security working group")
+        membership_grant(
+            acting_user=None,
+            programme=programme,
+            user=lead,
+            organisation=lead_org,
+            role=Membership.Role.LEAD,
+        )
+        membership_grant(
+            acting_user=None,
+            programme=programme,
+            user=analyst,
+            organisation=lead_org,
+            role=Membership.Role.ANALYST,
+        )
+        membership_grant(
+            acting_user=None,
+            programme=programme,
+            user=viewer,
+            organisation=programme.donor or lead_org,
+            role=Membership.Role.VIEWER,
+        )
+    vakhsh_cso = CommunityGroup.objects.get(
+        programme=tajikistan, name="Jamoat Tojikiston community group"
+    ).facilitating_organisation
     membership_grant(
-        acting_user=None, programme=uzbekistan, user=facilitator_uz,
-        organisation=jizzakh_group.facilitating_organisation, role=Membership.Role.FACILITATOR,
+        acting_user=None,
+        programme=tajikistan,
+        user=facilitator,
+        organisation=vakhsh_cso,
+        role=Membership.Role.FACILITATOR,
+    )
+    jizzakh_group = CommunityGroup.objects.get(
+        programme=uzbekistan, name="Mahalla Navbahor community security working group"
+    )
+    membership_grant(
+        acting_user=None,
+        programme=uzbekistan,
+        user=facilitator_uz,
+        organisation=jizzakh_group.facilitating_organisation,
+        role=Membership.Role.FACILITATOR,
         can_view_personal_data=True,
     )
-    kulob_group = CommunityGroup.objects.get(programme=tajikistan, name="Mahalla Guliston community group")
+    kulob_group = CommunityGroup.objects.get(
+        programme=tajikistan, name="Mahalla Guliston community group"
+    )
     membership_grant(
-        acting_user=None, programme=tajikistan, user=group_member,
-        organisation=kulob_group.facilitating_organisation, role=Membership.Role.GROUP_MEMBER,
+        acting_user=None,
+        programme=tajikistan,
+        user=group_member,
+        organisation=kulob_group.facilitating_organisation,
+        role=Membership.Role.GROUP_MEMBER,
         community_group=kulob_group,
     )
     return [tajikistan, uzbekistan]
@@ -428,7 +646,12 @@ def remove_demo() -> None:
         programme.delete()
     Organisation.objects.filter(is_demo=True).delete()
     Organisation.objects.filter(
-        name__in=["Public Affairs Section, US Embassy in Dushanbe", "United States Institute of Peace",
-                  "Civil Society Platform for Community Security"]
-    ).filter(led_programmes__isnull=True, partner_programmes__isnull=True, funded_programmes__isnull=True).delete()
+        name__in=[
+            "Public Affairs Section, US Embassy in Dushanbe",
+            "United States Institute of Peace",
+            "Civil Society Platform for Community Security",
+        ]
+    ).filter(
+        led_programmes__isnull=True, partner_programmes__isnull=True, funded_programmes__isnull=True
+    ).delete()
     User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).delete()

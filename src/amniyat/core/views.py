@@ -17,24 +17,28 @@ from amniyat.audit.models import AuditEvent
 from amniyat.communities import representativeness
 from amniyat.communities.models import AgeBand, GroupMember, Sex
 from amniyat.communities.selectors import groups_visible, members_visible, targets_of
+from amniyat.core.http import AuthenticatedRequest
 from amniyat.places.selectors import programme_places
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    programmes = list(selectors.programmes_visible(user=request.user))
-    for programme in programmes:
-        programme.role_label = policies.membership_in(request.user, programme).get_role_display()  # type: ignore[attr-defined, union-attr]
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    programmes = [
+        (programme, policies.membership_in(request.user, programme))
+        for programme in selectors.programmes_visible(user=request.user)
+    ]
     return render(request, "core/home.html", {"programmes": programmes})
 
 
 @login_required
-def programme_home(request: HttpRequest, slug: str) -> HttpResponse:
+def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     user = request.user
     programme = selectors.programme_get(user=user, slug=slug)
     today = timezone.localdate()
     places = programme_places(user=user, programme=programme)
-    place_counts = {row["level"]: row["n"] for row in places.values("level").annotate(n=Count("pk"))}
+    place_counts = {
+        row["level"]: row["n"] for row in places.values("level").annotate(n=Count("pk"))
+    }
     partners = selectors.organisations_visible(user=user, programme=programme)
     groups = groups_visible(user=user, programme=programme)
     # Viewers see the programme's composition aggregated over all its groups; everyone else
@@ -66,7 +70,9 @@ def programme_home(request: HttpRequest, slug: str) -> HttpResponse:
         "place_counts": place_counts,
         "partners": partners,
         "partner_count": partners.count(),
-        "group_count": groups.count() if policies.can(user, "programme.view_groups", programme) else None,
+        "group_count": groups.count()
+        if policies.can(user, "programme.view_groups", programme)
+        else None,
         "groups_total": programme.community_groups.count(),
         "composition": composition,
         "age_rows": age_rows,
@@ -77,7 +83,7 @@ def programme_home(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
+def audit_log(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = selectors.programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "programme.view_audit", programme):
         raise Http404("No such page.")
@@ -98,7 +104,7 @@ def switch_language(request: HttpRequest) -> HttpResponse:
     """Django's language switch, remembered on the account of a signed-in person."""
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in {"en", "ru", "tg", "uz"}:
-        services.set_preferred_language(user=request.user, language=language)  # type: ignore[arg-type]
+        services.set_preferred_language(user=request.user, language=language)
         request.session["_language"] = language
     return set_language(request)
 

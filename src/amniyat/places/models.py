@@ -86,8 +86,10 @@ class Place(MultilingualName):
             raise ValidationError({"parent": _("A country is not part of another place.")})
         if expected is not None and (self.parent is None or self.parent.level != expected):
             raise ValidationError(
-                {"parent": _("A %(level)s must be part of a %(parent)s.")
-                 % {"level": self.Level(self.level).label, "parent": expected.label}}
+                {
+                    "parent": _("A %(level)s must be part of a %(parent)s.")
+                    % {"level": self.Level(self.level).label, "parent": expected.label}
+                }
             )
 
     def ancestors(self) -> list[Place]:

@@ -26,11 +26,14 @@ def programme_place_ids(programme: Programme) -> set[int]:
     ids = set(roots)
     frontier = roots
     while frontier:
-        frontier = set(
-            Place.objects.filter(parent_id__in=frontier)
-            .filter(Q(programme__isnull=True) | Q(programme=programme))
-            .values_list("pk", flat=True)
-        ) - ids
+        frontier = (
+            set(
+                Place.objects.filter(parent_id__in=frontier)
+                .filter(Q(programme__isnull=True) | Q(programme=programme))
+                .values_list("pk", flat=True)
+            )
+            - ids
+        )
         ids |= frontier
     return ids
 

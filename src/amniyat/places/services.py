@@ -59,21 +59,26 @@ def community_create(
         require(acting_user, "place.create", programme)
     if parent.level != Place.Level.DISTRICT or parent.pk not in programme_place_ids(programme):
         raise ValidationError({"parent": _("Choose a district this programme works in.")})
-    place = Place(
-        level=Place.Level.COMMUNITY, parent=parent, programme=programme, **values
-    )
+    place = Place(level=Place.Level.COMMUNITY, parent=parent, programme=programme, **values)
     place.full_clean()
     with transaction.atomic():
         place.save()
-        audit_record(actor=acting_user, verb=AuditEvent.Verb.CREATED, obj=place, programme=programme)
+        audit_record(
+            actor=acting_user, verb=AuditEvent.Verb.CREATED, obj=place, programme=programme
+        )
     return place
 
 
 def community_update(*, acting_user: User, place: Place, **values: Any) -> Place:
     require(acting_user, "place.edit", place)
     parent = values.get("parent", place.parent)
-    if parent is None or parent.level != Place.Level.DISTRICT or parent.pk not in (
-        programme_place_ids(place.programme)  # type: ignore[arg-type]
+    if (
+        parent is None
+        or parent.level != Place.Level.DISTRICT
+        or parent.pk
+        not in (
+            programme_place_ids(place.programme)  # type: ignore[arg-type]
+        )
     ):
         raise ValidationError({"parent": _("Choose a district this programme works in.")})
     changes = changed_fields(place, values)
@@ -107,7 +112,10 @@ def _feature_label(index: int, properties: dict[str, Any]) -> str:
 
 
 def boundaries_import(
-    *, path: Path, code_property: str | None = None, name_property: str | None = None,
+    *,
+    path: Path,
+    code_property: str | None = None,
+    name_property: str | None = None,
     dry_run: bool = False,
 ) -> BoundaryImport:
     """Attach GeoJSON feature geometries to shipped places, by code first, then by any name.
@@ -138,8 +146,16 @@ def boundaries_import(
             value = getattr(place, name_field)
             if value:
                 by_name.setdefault(value.casefold(), place)
-    code_keys = [code_property] if code_property else ["code", "iso_3166_2", "ISO", "shapeISO", "HASC_1", "iso"]
-    name_keys = [name_property] if name_property else ["name", "name_en", "NAME_1", "NAME_2", "shapeName", "NAME"]
+    code_keys = (
+        [code_property]
+        if code_property
+        else ["code", "iso_3166_2", "ISO", "shapeISO", "HASC_1", "iso"]
+    )
+    name_keys = (
+        [name_property]
+        if name_property
+        else ["name", "name_en", "NAME_1", "NAME_2", "shapeName", "NAME"]
+    )
 
     updates: list[tuple[Place, dict[str, Any]]] = []
     for index, feature in enumerate(features):
@@ -183,6 +199,10 @@ def boundaries_import(
             actor=None,
             actor_label="cli",
             verb=AuditEvent.Verb.IMPORTED,
-            details={"file": path.name, "matched": len(updates), "unmatched": len(report.unmatched)},
+            details={
+                "file": path.name,
+                "matched": len(updates),
+                "unmatched": len(report.unmatched),
+            },
         )
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -13,13 +13,14 @@ from amniyat.accounts import policies
 from amniyat.accounts.selectors import programme_get
 from amniyat.communities.selectors import groups_visible
 from amniyat.core.forms import apply_errors
+from amniyat.core.http import AuthenticatedRequest
 from amniyat.places import selectors, services
 from amniyat.places.forms import CommunityForm
 from amniyat.places.models import Place
 
 
 @login_required
-def place_list(request: HttpRequest, slug: str) -> HttpResponse:
+def place_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     places = list(selectors.programme_places(user=request.user, programme=programme))
     children: dict[int | None, list[Place]] = {}
@@ -47,7 +48,7 @@ def place_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def place_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def place_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     place = selectors.place_get(user=request.user, programme=programme, pk=pk)
     groups = groups_visible(user=request.user, programme=programme).filter(place=place)
@@ -68,7 +69,7 @@ def place_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def community_create(request: HttpRequest, slug: str) -> HttpResponse:
+def community_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "place.create", programme):
         raise Http404("No such page.")
@@ -79,7 +80,7 @@ def community_create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             place = services.community_create(
-                acting_user=request.user,  # type: ignore[arg-type]
+                acting_user=request.user,
                 programme=programme,
                 **form.cleaned_data,
             )
@@ -88,13 +89,11 @@ def community_create(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("The community was added."))
             return redirect("places:detail", slug=slug, pk=place.pk)
-    return render(
-        request, "places/community_form.html", {"programme": programme, "form": form}
-    )
+    return render(request, "places/community_form.html", {"programme": programme, "form": form})
 
 
 @login_required
-def community_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def community_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     place = selectors.place_get(user=request.user, programme=programme, pk=pk)
     if not policies.can(request.user, "place.edit", place):
@@ -107,7 +106,7 @@ def community_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = CommunityForm(request.POST or None, initial=initial, districts=districts)
     if request.method == "POST" and form.is_valid():
         try:
-            services.community_update(acting_user=request.user, place=place, **form.cleaned_data)  # type: ignore[arg-type]
+            services.community_update(acting_user=request.user, place=place, **form.cleaned_data)
         except ValidationError as error:
             apply_errors(form, error)
         else:

@@ -141,10 +141,10 @@ def _check_weight(frame: pl.DataFrame, column: str) -> None:
         raise DesignError(f"weight column {column!r} must be numeric; it holds {dtype}")
     weight = pl.col(column).cast(pl.Float64)
     nulls, non_finite, negative, first_negative = frame.select(
-        weight.is_null().sum(),
-        (~weight.is_finite()).sum(),
-        (weight < 0).sum(),
-        pl.arg_where(weight < 0).first(),
+        weight.is_null().sum().alias("nulls"),
+        (~weight.is_finite()).sum().alias("non_finite"),
+        (weight < 0).sum().alias("negative"),
+        pl.arg_where(weight < 0).first().alias("first_negative"),
     ).row(0)
     if nulls:
         raise DesignError(f"weight column {column!r} has {nulls} missing value(s)")

@@ -30,6 +30,6 @@ class Command(BaseCommand):
                     f"{programme.partners.count()} partner organisations."
                 )
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("Demo accounts (password: %s):" % demo.DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo accounts (password: {demo.DEMO_PASSWORD}):"))
         for account in demo.DEMO_ACCOUNTS:
             self.stdout.write(f"  {account.username:<22} {account.description}")

@@ -14,14 +14,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default="127.0.0.1:8000")
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
 
     def handle(self, *args: Any, bind: str, workers: int, **options: Any) -> None:
         self.stdout.write(f"Serving Amniyat on http://{bind}/  (Ctrl+C stops)")
         sys.stdout.flush()
         argv = [
-            sys.executable, "-m", "gunicorn", "amniyat.wsgi:application",
-            "--bind", bind, "--workers", str(workers), "--access-logfile", "-",
-            "--timeout", "120",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "amniyat.wsgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "--timeout",
+            "120",
         ]
         os.execv(sys.executable, argv)  # noqa: S606 - fixed argument list, no shell

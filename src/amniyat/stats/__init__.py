@@ -1,0 +1,92 @@
+"""Survey statistics for Amniyat: design-based estimates and disclosure control on Polars frames.
+
+A pure library: no Django, no database, no I/O. Frames in, frozen dataclasses out. The web app,
+the CLI and the report builder all call it. Variances are Taylor-linearised for stratified,
+clustered, weighted designs (with-replacement first stage, as R ``survey``, Stata ``svy`` and
+samplics); each module's docstring gives its formulas and references.
+
+Public API
+----------
+Design
+    ``Design(weight=None, strata=None, cluster=None, fpc=None, lonely_psu="fail")``: column
+    names of the sampling design; ``lonely_psu`` is ``"fail" | "adjust" | "remove" |
+    "certainty"``. ``Design()`` (or ``design=None``) is simple random sampling.
+Estimation
+    ``estimate(frame, design=None, *, kind, value, domain=None, confidence=0.95) -> Estimate``
+    ``estimate_by(frame, design=None, *, kind, value, by=(), confidence=0.95) -> list[Estimate]``
+    (``value`` may list many columns: all indicators x all domains in one pass)
+    ``estimates_to_frame(estimates) -> pl.DataFrame``
+    ``Estimate``: kind, variable, domain, n, weighted_n, value, se, ci_low, ci_high, deff, df,
+    confidence, suppressed, reason.
+Comparison
+    ``compare_domains(frame, design=None, *, kind, value, domain_a, domain_b, confidence=0.95)
+    -> Difference`` (two domains of one survey, with their covariance)
+    ``compare_independent(a, b, *, confidence=0.95) -> Difference`` (two independent surveys)
+Disclosure control (`amniyat.stats.sdc`)
+    ``protect_estimates(estimates, *, min_cell=5) -> list[Estimate]``
+    ``protect_difference(difference, *, min_cell=5) -> Difference``
+    ``protect_table(counts, *, min_cell=5, row_labels=None, column_labels=None)
+    -> ProtectedTable`` and ``protect_frequency_table(frame, row, column, *, min_cell=5)``
+    ``recoverable_cells(suppressed_mask) -> list[Cell]`` (the linear-algebra audit)
+    ``check_k_anonymity(frame, quasi_identifiers, *, k=5) -> KAnonymityReport``
+Errors
+    ``StatsError`` > ``ColumnError``, ``DesignError`` > ``LonelyPsuError``.
+"""
+
+from amniyat.stats.comparison import Difference, compare_domains, compare_independent
+from amniyat.stats.design import Design, LonelyPsu
+from amniyat.stats.errors import ColumnError, DesignError, LonelyPsuError, StatsError
+from amniyat.stats.estimation import (
+    REASON_EMPTY_DOMAIN,
+    REASON_ZERO_WEIGHT,
+    DomainKey,
+    Estimate,
+    Kind,
+    estimate,
+    estimate_by,
+    estimates_to_frame,
+)
+from amniyat.stats.sdc import (
+    DEFAULT_MIN_CELL,
+    REASON_MIN_CELL,
+    Cell,
+    KAnonymityReport,
+    ProtectedTable,
+    check_k_anonymity,
+    protect_difference,
+    protect_estimates,
+    protect_frequency_table,
+    protect_table,
+    recoverable_cells,
+)
+
+__all__ = [
+    "DEFAULT_MIN_CELL",
+    "REASON_EMPTY_DOMAIN",
+    "REASON_MIN_CELL",
+    "REASON_ZERO_WEIGHT",
+    "Cell",
+    "ColumnError",
+    "Design",
+    "DesignError",
+    "Difference",
+    "DomainKey",
+    "Estimate",
+    "KAnonymityReport",
+    "Kind",
+    "LonelyPsu",
+    "LonelyPsuError",
+    "ProtectedTable",
+    "StatsError",
+    "check_k_anonymity",
+    "compare_domains",
+    "compare_independent",
+    "estimate",
+    "estimate_by",
+    "estimates_to_frame",
+    "protect_difference",
+    "protect_estimates",
+    "protect_frequency_table",
+    "protect_table",
+    "recoverable_cells",
+]
