@@ -244,3 +244,4 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "OrganisationKindEnum": "amniyat.accounts.models.Organisation.Kind",
     "PlaceLevelEnum": "amniyat.places.models.Place.Level",
 }
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]

@@ -103,7 +103,9 @@ def group_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
         members, selectors.targets_of(programme=programme), on=today
     )
     start = group.established_on or (min((m.joined_on for m in members), default=today))
-    history = representativeness.monthly_history(members, start=start, end=today)
+    # The months that matter: from the group's start to the end of the programme (or today).
+    end = min(today, max(programme.ends_on, start))
+    history = representativeness.monthly_history(members, start=start, end=end)
     return render(
         request,
         "communities/group_detail.html",
@@ -113,7 +115,7 @@ def group_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
             "current": [m for m in members if m.is_active_on(today)],
             "former": [m for m in members if not m.is_active_on(today)],
             "composition": composition,
-            "history": history[-24:],
+            "history": history[-36:],
             "history_max": max([row[1] for row in history] + [1]),
             "show_personal": show_personal,
             "can_edit": policies.can(request.user, "group.edit", group),

@@ -37,7 +37,7 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     today = timezone.localdate()
     places = programme_places(user=user, programme=programme)
     place_counts = {
-        row["level"]: row["n"] for row in places.values("level").annotate(n=Count("pk"))
+        row["level"]: row["n"] for row in places.order_by().values("level").annotate(n=Count("pk"))
     }
     partners = selectors.organisations_visible(user=user, programme=programme)
     groups = groups_visible(user=user, programme=programme)
@@ -52,7 +52,7 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
     grid = {
         (row["sex"], row["age_band"]): row["n"]
-        for row in active.values("sex", "age_band").annotate(n=Count("pk"))
+        for row in active.order_by().values("sex", "age_band").annotate(n=Count("pk"))
     }
     age_rows = [
         {

@@ -26,17 +26,17 @@ import polars as pl
 from amniyat.stats._linearisation import ALL, Kind, design_variance, domain_sums, score_column
 from amniyat.stats._student_t import t_two_sided_p
 from amniyat.stats.design import Design, prepare_survey
+from amniyat.stats.errors import StatsError
 from amniyat.stats.estimation import (
     Estimate,
+    assemble_estimates,
     check_confidence,
     check_kind,
-    assemble_estimates,
     critical_t,
     domain_mask,
     domain_name,
     value_targets,
 )
-from amniyat.stats.errors import StatsError
 
 __all__ = ["Difference", "compare_domains", "compare_independent"]
 

@@ -23,7 +23,7 @@ class ColumnError(StatsError):
 
 
 class DesignError(StatsError):
-    """The survey design is invalid: bad weights, strata, clusters or finite population correction."""
+    """The survey design is invalid: weights, strata, clusters or finite population correction."""
 
 
 class LonelyPsuError(DesignError):

@@ -161,7 +161,9 @@ def value_targets(
     for column in columns:
         dtype = frame.schema[column]
         if not (dtype.is_numeric() or dtype == pl.Boolean):
-            raise ColumnError(f"value column {column!r} must be numeric or boolean; it holds {dtype}")
+            raise ColumnError(
+                f"value column {column!r} must be numeric or boolean; it holds {dtype}"
+            )
         y = pl.col(column).cast(pl.Float64)
         values.append(y.fill_nan(None) if dtype.is_float() else y)
     checks: list[pl.Expr] = []
@@ -344,7 +346,9 @@ def domain_mask(frame: pl.DataFrame, domain: str | pl.Expr, role: str = "domain"
     try:
         dtype = frame.lazy().select(expression.alias("mask")).collect_schema()["mask"]
     except pl.exceptions.PolarsError as error:
-        raise ColumnError(f"{role} expression cannot be evaluated on this frame: {error}") from error
+        raise ColumnError(
+            f"{role} expression cannot be evaluated on this frame: {error}"
+        ) from error
     if dtype != pl.Boolean:
         raise ColumnError(
             f"{role} must be boolean (True = in the domain); {domain_name(domain)} is {dtype}"

@@ -211,10 +211,7 @@ def _complete_lines(extended: IntArray, suppressed: BoolArray) -> None:
 def _cover_exposed(extended: IntArray, suppressed: BoolArray, exposed: Cell) -> None:
     """Suppress the cheapest further cell that makes ``exposed`` unrecoverable."""
     candidates = sorted(
-        (
-            (int(i), int(j))
-            for i, j in zip(*np.nonzero(~suppressed), strict=True)
-        ),
+        ((int(i), int(j)) for i, j in zip(*np.nonzero(~suppressed), strict=True)),
         key=lambda cell: _cost(extended, cell),
     )
     for candidate in candidates:
@@ -273,7 +270,7 @@ class ProtectedTable:
         """The published table as a frame: a label column, one column per category, totals."""
         labels = [*self.row_labels, total_label]
         columns = [*self.column_labels, total_label]
-        data: dict[str, list[object]] = {"": labels}
+        data: dict[str, list[str] | list[int | None]] = {"": labels}
         for j, name in enumerate(columns):
             data[name] = [row[j] for row in self.published]
         return pl.DataFrame(
@@ -302,15 +299,19 @@ def protect_table(
     raw = np.asarray(counts)
     if raw.ndim != 2 or raw.size == 0:
         raise StatsError("counts must be a non-empty two-way table")
-    if not np.issubdtype(raw.dtype, np.integer):
-        if not np.issubdtype(raw.dtype, np.floating) or not np.all(raw == np.round(raw)):
-            raise StatsError("counts must be whole numbers")
+    whole = np.issubdtype(raw.dtype, np.integer) or (
+        np.issubdtype(raw.dtype, np.floating) and bool(np.all(raw == np.round(raw)))
+    )
+    if not whole:
+        raise StatsError("counts must be whole numbers")
     table = raw.astype(np.int64)
     if (table < 0).any():
         raise StatsError("counts must not be negative")
     rows = [str(i + 1) for i in range(table.shape[0])] if row_labels is None else list(row_labels)
     columns = (
-        [str(j + 1) for j in range(table.shape[1])] if column_labels is None else list(column_labels)
+        [str(j + 1) for j in range(table.shape[1])]
+        if column_labels is None
+        else list(column_labels)
     )
     if len(rows) != table.shape[0] or len(columns) != table.shape[1]:
         raise StatsError("row and column labels must match the table's shape")
