@@ -11,6 +11,11 @@ from amniyat.communities.models import CommunityGroup
 
 
 class SignInForm(AuthenticationForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("User name")
+        self.fields["password"].label = _("Password")
+
     error_messages = {
         "invalid_login": _("The user name or password is not right. Both are case-sensitive."),
         "inactive": _("This account has been deactivated."),
