@@ -52,7 +52,9 @@ class ProgrammeFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Programme {n}")
     slug = factory.Sequence(lambda n: f"programme-{n}")
     country = factory.LazyFunction(lambda: Place.objects.get(code="TJ"))
-    lead_organisation = factory.SubFactory(OrganisationFactory, kind=Organisation.Kind.INTERNATIONAL_NGO)
+    lead_organisation = factory.SubFactory(
+        OrganisationFactory, kind=Organisation.Kind.INTERNATIONAL_NGO
+    )
     starts_on = datetime.date(2021, 8, 1)
     ends_on = datetime.date(2022, 7, 31)
 

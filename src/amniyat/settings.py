@@ -175,8 +175,9 @@ MEDIA_URL = "/media/"
 AMNIYAT_REQUIRE_2FA = env_bool("AMNIYAT_REQUIRE_2FA", default=True)
 OTP_TOTP_ISSUER = "Amniyat"
 
-# Personal and free-text data is encrypted at rest with these keys (first one encrypts,
-# all decrypt, so keys can be rotated). Derived from SECRET_KEY when not given.
+# Personal data (group members' names) is encrypted at rest with these keys: the first one
+# encrypts, all decrypt, so keys can be rotated. Production refuses to start without them; a
+# development machine without them uses a key derived from SECRET_KEY (core/fields.py).
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
 if PRODUCTION and not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set in production.")
@@ -188,6 +189,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Behind a reverse proxy, the client's address is the last hop the proxy appended to
+# X-Forwarded-For; both the audit log and the login throttle use it.
+AMNIYAT_PROXY_COUNT = int(os.environ.get("AMNIYAT_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "amniyat.audit.services.client_address"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -47,7 +47,9 @@ class TwoFactorRequiredMiddleware:
         if request.path.startswith(_OPEN_PATHS):
             return self.get_response(request)
         # A personal token is checked by the API itself; it was made after a full sign-in.
-        if request.path.startswith("/api/") and request.META.get("HTTP_AUTHORIZATION"):
+        # Any other Authorization header falls through to the session and its second factor.
+        keyword = request.META.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0].lower()
+        if request.path.startswith("/api/") and keyword in ("bearer", "token"):
             return self.get_response(request)
         if needs_second_factor(request):
             if request.path.startswith("/api/"):

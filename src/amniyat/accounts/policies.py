@@ -194,10 +194,8 @@ def _place_visible(user: AnyUser, place: Place) -> bool:
 
 
 def _place_editable(user: AnyUser, place: Place) -> bool:
-    return place.programme_id is not None and role_in(user, place.programme_id) in {
-        Role.LEAD,
-        Role.FACILITATOR,
-    }
+    # Communities are shared by every partner's groups, so only the lead renames or moves them.
+    return place.programme_id is not None and role_in(user, place.programme_id) == Role.LEAD
 
 
 _RULES: dict[str, Any] = {
@@ -225,7 +223,10 @@ _RULES: dict[str, Any] = {
 
 
 def requires_two_factor(user: AnyUser) -> bool:
-    """Leads and analysts hold the most sensitive data: they must use a second factor."""
+    """Leads, analysts and administrators hold the most sensitive data: they must use a
+    second factor."""
+    if getattr(user, "is_superuser", False) or getattr(user, "is_staff", False):
+        return True
     return any(m.role in FULL_VIEW_ROLES for m in memberships(user).values())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
@@ -15,8 +16,16 @@ if TYPE_CHECKING:
 
 
 def client_address(request: HttpRequest | None) -> str | None:
+    """The client's address: REMOTE_ADDR, or with ``AMNIYAT_PROXY_COUNT`` trusted proxies in
+    front, the address the outermost of them saw (it appended it to X-Forwarded-For)."""
     if request is None:
         return None
+    proxies = settings.AMNIYAT_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -181,7 +181,12 @@ class RepresentationTarget(models.Model):
     dimension = models.CharField(_("who"), max_length=10, choices=Dimension.choices)
     sector = models.CharField(_("sector"), max_length=20, choices=Sector.choices, blank=True)
     min_share = models.DecimalField(
-        _("at least (% of members)"), max_digits=5, decimal_places=1, null=True, blank=True
+        # xgettext:no-python-format
+        _("at least (% of members)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
     )
     min_count = models.PositiveSmallIntegerField(_("at least (members)"), null=True, blank=True)
 

@@ -70,7 +70,8 @@ class Composition:
 
     @property
     def warnings(self) -> list[str]:
-        return [check.warning for check in self.checks if check.warning]
+        """Each distinct warning once (an empty group fails every target for one reason)."""
+        return list(dict.fromkeys(check.warning for check in self.checks if check.warning))
 
     def age_rows(self) -> list[tuple[str, int]]:
         return [(str(band.label), self.by_age.get(band.value, 0)) for band in AgeBand]

@@ -59,3 +59,14 @@ def member_get(*, user: AnyUser, group: CommunityGroup, pk: int) -> GroupMember:
 def targets_of(*, programme: Programme) -> QuerySet[RepresentationTarget]:
     """A programme's composition targets; not personal, shown to every member."""
     return RepresentationTarget.objects.filter(programme=programme)
+
+
+def members_for_aggregates(*, user: AnyUser, programme: Programme) -> QuerySet[GroupMember]:
+    """Members behind a programme's aggregate figures (counts, shares) as this user may see
+    them: the members of the groups they see, or, for viewers, every member of the programme —
+    for counting only; pages show viewers no group or member and suppress small cells."""
+    if policies.can(user, "programme.view_groups", programme):
+        return members_visible(user=user, programme=programme)
+    if policies.can(user, "programme.view", programme):
+        return GroupMember.objects.filter(group__programme=programme)
+    return GroupMember.objects.none()

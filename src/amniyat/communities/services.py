@@ -108,6 +108,9 @@ def member_add(*, acting_user: User | None, group: CommunityGroup, **values: Any
     if acting_user is not None:
         require(acting_user, "member.create", group)
     values["sectors"] = sorted(set(values.get("sectors") or []))
+    if acting_user is not None and not policies.can(acting_user, "member.view_personal", group):
+        # Someone who may not read names may not record them either.
+        values.pop("display_name", None)
     member = GroupMember(group=group, **values)
     _check_member(member)
     with transaction.atomic():

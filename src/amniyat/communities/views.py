@@ -247,7 +247,7 @@ def programme_representativeness(request: AuthenticatedRequest, slug: str) -> Ht
                 )
             )
     else:
-        members = list(GroupMember.objects.filter(group__programme=programme))
+        members = list(selectors.members_for_aggregates(user=request.user, programme=programme))
     overall = representativeness.composition(members, targets, on=today)
     return render(
         request,

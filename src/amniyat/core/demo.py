@@ -254,6 +254,7 @@ def _members(
     start: datetime.date,
     end: datetime.date,
     sectors_required: list[Sector],
+    missing: Sector | None = None,
 ) -> None:
     required: list[str] = list(sectors_required)
     for index in range(size):
@@ -273,7 +274,7 @@ def _members(
                 Sector.MINORITY,
                 Sector.OTHER,
             ]
-            sectors.append(rng.choice(pool))
+            sectors.append(rng.choice([s for s in pool if s != missing]))
         age = _age(rng)
         if age in (AgeBand.UNDER_18, AgeBand.AGE_18_24) and rng.random() < 0.6:
             sectors.append(Sector.YOUTH)
@@ -537,8 +538,10 @@ def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
             Sector.MAHALLA_LEADER,
             Sector.RELIGIOUS_LEADER,
         ]
-        if code == "UZ-NG-CHU":
-            required.remove(Sector.RELIGIOUS_LEADER)  # a gap the page will point out
+        missing = None
+        if code == "UZ-NG-CHU":  # a gap the group page points out
+            required.remove(Sector.RELIGIOUS_LEADER)
+            missing = Sector.RELIGIOUS_LEADER
         _members(
             rng,
             group,
@@ -549,6 +552,7 @@ def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
             start=start,
             end=programme.ends_on,
             sectors_required=required,
+            missing=missing,
         )
     return programme
 

@@ -3,8 +3,9 @@
 Values are encrypted with Fernet (AES-128-CBC with HMAC-SHA256) from the ``cryptography``
 package. ``MultiFernet`` takes the list of keys in ``FIELD_ENCRYPTION_KEYS``: the first key
 encrypts, every key decrypts, so keys rotate without a data migration. Small wrapper rather
-than a third-party field package because the keys must not be derived from ``SECRET_KEY``
-(rotating the session key must never make data unreadable) and must rotate.
+than a third-party field package because production keys must not be derived from
+``SECRET_KEY`` (rotating the session key must never make data unreadable) and must rotate;
+only a development machine without keys falls back to a key derived from ``SECRET_KEY``.
 """
 
 from __future__ import annotations

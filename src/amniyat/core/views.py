@@ -15,8 +15,8 @@ from django.views.i18n import set_language
 from amniyat.accounts import policies, selectors, services
 from amniyat.audit.models import AuditEvent
 from amniyat.communities import representativeness
-from amniyat.communities.models import AgeBand, GroupMember, Sex
-from amniyat.communities.selectors import groups_visible, members_visible, targets_of
+from amniyat.communities.models import AgeBand, Sex
+from amniyat.communities.selectors import groups_visible, members_for_aggregates, targets_of
 from amniyat.core.http import AuthenticatedRequest
 from amniyat.places.selectors import programme_places
 
@@ -41,12 +41,11 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     }
     partners = selectors.organisations_visible(user=user, programme=programme)
     groups = groups_visible(user=user, programme=programme)
-    # Viewers see the programme's composition aggregated over all its groups; everyone else
-    # over the groups they may see.
-    if policies.can(user, "programme.view_groups", programme):
-        members = members_visible(user=user, programme=programme)
-    else:
-        members = GroupMember.objects.filter(group__programme=programme)
+    members = members_for_aggregates(user=user, programme=programme)
+    # Viewers get aggregates only, and no cell small enough to point at a person.
+    suppress_below = (
+        0 if policies.can(user, "programme.view_groups", programme) else programme.min_cell_size
+    )
     active = members.filter(joined_on__lte=today).filter(
         Q(left_on__isnull=True) | Q(left_on__gt=today)
     )
@@ -54,14 +53,19 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         (row["sex"], row["age_band"]): row["n"]
         for row in active.order_by().values("sex", "age_band").annotate(n=Count("pk"))
     }
-    age_rows = [
-        {
-            "label": band.label,
-            "women": grid.get((Sex.FEMALE, band.value), 0),
-            "men": grid.get((Sex.MALE, band.value), 0),
-        }
-        for band in AgeBand
-    ]
+    age_rows = []
+    for band in AgeBand:
+        women = grid.get((Sex.FEMALE, band.value), 0)
+        men = grid.get((Sex.MALE, band.value), 0)
+        age_rows.append(
+            {
+                "label": band.label,
+                "women": women if women >= suppress_below else 0,
+                "men": men if men >= suppress_below else 0,
+                "women_suppressed": 0 < women < suppress_below,
+                "men_suppressed": 0 < men < suppress_below,
+            }
+        )
     widest = max([max(r["women"], r["men"]) for r in age_rows] + [1])
     composition = representativeness.composition(members, targets_of(programme=programme), on=today)
     context = {
@@ -78,6 +82,7 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "age_rows": age_rows,
         "widest": widest,
         "can_manage": policies.can(user, "programme.manage", programme),
+        "suppress_below": suppress_below,
     }
     return render(request, "core/programme_home.html", context)
 

@@ -43,6 +43,12 @@ Kind = Literal["proportion", "mean", "total"]
 ALL: Final = "__amniyat_all"
 """Constant key column standing for "the whole population" when there is no disaggregation."""
 
+# Polars engines. Passes over the respondents' rows use the default (streaming, parallel) engine:
+# it is several times faster, but adds partial sums in a varying order, so results can differ
+# between runs in the last bits (relative 1e-15). Small tables use the in-memory engine.
+_ROWS: Final = "auto"
+_SMALL: Final = "in-memory"
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -123,13 +129,14 @@ def domain_sums(
             lazy.select([*keys, STRATUM, CLUSTER, *sums])
             .group_by([*keys, STRATUM, CLUSTER])
             .agg(pl.col(names).sum())
-            .collect()
+            .collect(engine=_ROWS)
             .lazy()
         )
     else:
         # Each row is its own PSU: row-level sums, computed lazily where they are used.
         psu = lazy.select([*keys, STRATUM, *[expr.fill_null(0.0) for expr in sums]])
-    domains = psu.group_by(keys).agg(pl.col(names).sum()).collect()
+    engine = _SMALL if prepared.has_clusters else _ROWS
+    domains = psu.group_by(keys).agg(pl.col(names).sum()).collect(engine=engine)
 
     scores: list[pl.Expr] = []
     for k in range(len(targets)):
@@ -221,4 +228,6 @@ def design_variance(
         per_domain = per_domain.with_columns(
             [pl.col(c) + prepared.lonely_total * pl.col(f"{c}_grand") ** 2 for c in columns]
         )
-    return per_domain.select([*keys, *[pl.col(c).clip(lower_bound=0.0) for c in columns]]).collect()
+    return per_domain.select([*keys, *[pl.col(c).clip(lower_bound=0.0) for c in columns]]).collect(
+        engine="in-memory"
+    )

@@ -1,0 +1,135 @@
+"""Browser tests: Playwright's sync API drives Debian's Chromium against ``live_server``.
+
+Locally the tests skip when /usr/bin/chromium is missing; with ``CI=true`` they fail instead,
+so a CI image without a browser cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MISSING_REASON = "Chromium not installed: apt-get install chromium"
+IN_CI = os.environ.get("CI") == "true"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+PASSWORD = "correct horse battery"  # tests.factories.UserFactory's password
+
+_skipped: list[str] = []
+
+
+def _unavailable(reason: str) -> None:
+    """Skip locally; fail under CI, where a missing browser must not pass unnoticed."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: browser tests must not skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if CHROMIUM.exists() or IN_CI:
+        return
+    skip = pytest.mark.skip(reason=MISSING_REASON)
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(skip)
+            _skipped.append(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say why the browser tests did not run, even without ``-rs``."""
+    if _skipped:
+        terminalreporter.write_line(
+            f"{len(_skipped)} browser test(s) skipped: {MISSING_REASON}", yellow=True
+        )
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the session."""
+    if not CHROMIUM.exists():
+        _unavailable(MISSING_REASON)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright not installed: pip install -e '.[dev]'")
+
+    # The sync API keeps an asyncio loop running in this thread, so Django would refuse
+    # database access from the test body (factories, flushes) without this.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def _new_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
+    context = browser.new_context(locale="en-GB", **context_options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(chromium: Browser, live_server: Any) -> Iterator[Page]:
+    """A fresh browser context (no cookies) at desktop size."""
+    yield from _new_page(chromium, viewport={"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def phone_page(chromium: Browser, live_server: Any) -> Iterator[Page]:
+    """A fresh browser context the size of a small Android phone."""
+    yield from _new_page(
+        chromium,
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=1,
+        is_mobile=True,
+        has_touch=True,
+    )
+
+
+def sign_in(page: Page, base_url: str, username: str, *, screenshot: Path | None = None) -> None:
+    """Sign in through the real login form."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot), full_page=True)
+    page.locator("main form button[type=submit]").click()
+    expect(page).not_to_have_url(f"{base_url}/accounts/login/")
+    expect(page.locator("header.topbar")).to_contain_text(username)
