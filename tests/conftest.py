@@ -25,3 +25,15 @@ def _english() -> None:
 
 
 IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(autouse=True)
+def _restore_shipped_places(request: pytest.FixtureRequest, django_db_blocker: object) -> object:
+    """Transactional tests (the browser tests' live server) flush the database when they end,
+    taking the places the data migration shipped with it; put them back for the tests after."""
+    yield
+    if {"live_server", "transactional_db"} & set(request.fixturenames):
+        from amniyat.places.services import administrative_places_load
+
+        with django_db_blocker.unblock():  # type: ignore[attr-defined]
+            administrative_places_load()

@@ -11,6 +11,7 @@ from factory.django import DjangoModelFactory
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
 from amniyat.places.models import Place
+from amniyat.places.services import administrative_places_load
 
 
 class UserFactory(DjangoModelFactory):
@@ -39,9 +40,18 @@ class PlaceFactory(DjangoModelFactory):
     level = Place.Level.DISTRICT
 
 
+def shipped_place(code: str) -> Place:
+    """A shipped administrative place. The data migration loads them, but transactional tests
+    (browser tests on a live server) flush the database, so load them again when missing."""
+    place = Place.objects.filter(code=code).first()
+    if place is None:
+        administrative_places_load()
+        place = Place.objects.get(code=code)
+    return place
+
+
 def district(code: str = "TJ-KT-VAK") -> Place:
-    """A shipped district (the data migration loads them)."""
-    return Place.objects.get(code=code)
+    return shipped_place(code)
 
 
 class ProgrammeFactory(DjangoModelFactory):
@@ -51,7 +61,7 @@ class ProgrammeFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Programme {n}")
     slug = factory.Sequence(lambda n: f"programme-{n}")
-    country = factory.LazyFunction(lambda: Place.objects.get(code="TJ"))
+    country = factory.LazyFunction(lambda: shipped_place("TJ"))
     lead_organisation = factory.SubFactory(
         OrganisationFactory, kind=Organisation.Kind.INTERNATIONAL_NGO
     )

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
@@ -35,7 +36,13 @@ def quiet() -> Iterator[None]:
 
 
 with quiet():
-    from samplics import PopParam, SinglePSUEst, TaylorEstimator  # type: ignore[import-untyped]
+    from samplics import PopParam, SinglePSUEst, TaylorEstimator
+
+
+def scipy_stats() -> Any:
+    """``scipy.stats`` (a samplics dependency; SciPy ships no type stubs)."""
+    with quiet():
+        return importlib.import_module("scipy.stats")
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ ALL: Final = "__amniyat_all"
 # Polars engines. Passes over the respondents' rows use the default (streaming, parallel) engine:
 # it is several times faster, but adds partial sums in a varying order, so results can differ
 # between runs in the last bits (relative 1e-15). Small tables use the in-memory engine.
-_ROWS: Final = "auto"
-_SMALL: Final = "in-memory"
+_ROWS: Final[Literal["auto"]] = "auto"
+_SMALL: Final[Literal["in-memory"]] = "in-memory"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +135,7 @@ def domain_sums(
     else:
         # Each row is its own PSU: row-level sums, computed lazily where they are used.
         psu = lazy.select([*keys, STRATUM, *[expr.fill_null(0.0) for expr in sums]])
-    engine = _SMALL if prepared.has_clusters else _ROWS
+    engine: Literal["auto", "in-memory"] = _SMALL if prepared.has_clusters else _ROWS
     domains = psu.group_by(keys).agg(pl.col(names).sum()).collect(engine=engine)
 
     scores: list[pl.Expr] = []
@@ -228,6 +228,7 @@ def design_variance(
         per_domain = per_domain.with_columns(
             [pl.col(c) + prepared.lonely_total * pl.col(f"{c}_grand") ** 2 for c in columns]
         )
+    engine: Literal["auto", "in-memory"] = _SMALL if prepared.has_clusters else _ROWS
     return per_domain.select([*keys, *[pl.col(c).clip(lower_bound=0.0) for c in columns]]).collect(
-        engine="in-memory"
+        engine=engine
     )
