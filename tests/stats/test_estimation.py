@@ -179,6 +179,48 @@ def test_stratified_element_sample_without_clusters_matches_samplics() -> None:
     assert result.df == frame.height - frame["stratum"].n_unique()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_rows_as_psus_equal_one_cluster_per_row(kind: Kind) -> None:
+    """The two internal routes (rows as PSUs, and clusters summed first) agree."""
+    frame = make_survey(26).with_row_index("respondent")
+    by_rows = estimate_by(
+        frame, Design(weight="weight", strata="stratum"), kind=kind, value=VALUE[kind], by="sex"
+    )
+    by_clusters = estimate_by(
+        frame,
+        Design(weight="weight", strata="stratum", cluster="respondent"),
+        kind=kind,
+        value=VALUE[kind],
+        by="sex",
+    )
+    for left, right in zip(by_rows, by_clusters, strict=True):
+        assert_same(left, right)
+
+
+def test_categorical_and_enum_disaggregations() -> None:
+    frame = make_survey(27)
+    plain = estimate_by(frame, DESIGN, kind="mean", value="income", by="sex")
+    as_enum = estimate_by(
+        frame.with_columns(pl.col("sex").cast(pl.Enum(["male", "female"]))),
+        DESIGN,
+        kind="mean",
+        value="income",
+        by="sex",
+    )
+    assert [e.domain for e in as_enum] == [(("sex", "male"),), (("sex", "female"),)]  # enum order
+    assert_same(as_enum[0], plain[1])
+    as_categorical = estimate_by(
+        frame.with_columns(pl.col("sex").cast(pl.Categorical)),
+        DESIGN,
+        kind="mean",
+        value="income",
+        by="sex",
+    )
+    by_label = {e.domain: e for e in as_categorical}
+    for estimate_ in plain:
+        assert_same(by_label[estimate_.domain], estimate_)
+
+
 # -- samplics's own data: NHANES II subsample (Stata's nhanes2) -----------------------------
 
 
@@ -458,6 +500,12 @@ def test_lonely_psu_remove_matches_samplics_skip(lonely: pl.DataFrame, kind: Kin
     references = samplics_for(lonely, kind, VALUE[kind], domain="sex", single_psu="skip")
     for result in results:
         assert_matches(result, str(result.domain[0][1]), references)
+
+
+def test_single_psu_without_strata_fails_clearly() -> None:
+    frame = pl.DataFrame({"y": [1.0, 2.0], "village": ["Ishkashim", "Ishkashim"]})
+    with pytest.raises(DesignError, match=r"the sample has a single PSU \(Ishkashim\)"):
+        estimate(frame, Design(cluster="village"), kind="mean", value="y")
 
 
 def test_lonely_psu_certainty_equals_remove(lonely: pl.DataFrame) -> None:

@@ -267,6 +267,11 @@ def prepare_survey(frame: pl.DataFrame, design: Design | None) -> PreparedSurvey
     lonely = (pl.col("n_h") == 1) & (pl.col("one_minus_f") > 0)
     if design.lonely_psu == "fail":
         lonely_strata = per_stratum.filter(lonely).sort(STRATUM)
+        if lonely_strata.height and design.strata is None:
+            raise LonelyPsuError(
+                f"the sample has a single PSU ({lonely_strata['psu'][0]}), so no variance can "
+                "be estimated"
+            )
         if lonely_strata.height:
             shown = "; ".join(
                 f"stratum {_format_key(row[STRATUM])} (only PSU: {row['psu']})"

@@ -167,19 +167,20 @@ def value_targets(
         y = pl.col(column).cast(pl.Float64)
         values.append(y.fill_nan(None) if dtype.is_float() else y)
     checks: list[pl.Expr] = []
-    for k, y in enumerate(values):
-        checks.append(y.is_infinite().sum().alias(f"inf{k}"))
-        if kind == "proportion":
-            bad = y.is_not_null() & (y != 0.0) & (y != 1.0)
-            checks.append(y.filter(bad).first().alias(f"bad{k}"))
-    found = frame.select(checks).row(0, named=True)
-    for k, column in enumerate(columns):
-        if found[f"inf{k}"]:
-            raise ColumnError(f"value column {column!r} has {found[f'inf{k}']} infinite value(s)")
-        if kind == "proportion" and found[f"bad{k}"] is not None:
+    for k, (column, y) in enumerate(zip(columns, values, strict=True)):
+        if frame.schema[column].is_float():
+            checks.append(y.is_infinite().any().alias(f"inf{k}"))
+        if kind == "proportion" and frame.schema[column] != pl.Boolean:
+            checks.append(((y != 0.0) & (y != 1.0)).any().alias(f"bad{k}"))
+    found = frame.select(checks).row(0, named=True) if checks else {}
+    for k, (column, y) in enumerate(zip(columns, values, strict=True)):
+        if found.get(f"inf{k}"):
+            raise ColumnError(f"value column {column!r} has infinite values")
+        if found.get(f"bad{k}"):
+            example = frame.select(y.filter((y != 0.0) & (y != 1.0)).first()).item()
             raise ColumnError(
                 f"a proportion needs a 0/1 (or boolean) column; {column!r} holds "
-                f"{found[f'bad{k}']:g}. Recode it, e.g. pl.col({column!r}) == value."
+                f"{example:g}. Recode it, e.g. pl.col({column!r}) == value."
             )
     if mask is not None:
         values = [pl.when(mask).then(y) for y in values]

@@ -1,0 +1,159 @@
+"""Signing in: throttled after repeated failures, and a second factor for leads."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import translation
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from amniyat.accounts.models import Membership
+from amniyat.audit.models import AuditEvent
+from tests.factories import CommunityGroupFactory, UserFactory, member_of
+
+Role = Membership.Role
+PASSWORD = "correct horse battery"
+LOCKED = "Too many failed sign-in attempts"
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: object) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+def _fail(client: Client, username: str, times: int) -> None:
+    for _ in range(times):
+        client.post("/accounts/login/", {"username": username, "password": "wrong"})
+
+
+@pytest.mark.django_db
+def test_the_account_locks_after_the_failure_limit_even_with_the_right_password() -> None:
+    assert settings.AXES_FAILURE_LIMIT == 5
+    UserFactory(username="amina")
+    client = Client()
+    _fail(client, "amina", 4)
+    response = client.post("/accounts/login/", {"username": "amina", "password": "wrong"})
+    assert response.status_code == 429
+    assert LOCKED in response.content.decode()
+
+    response = client.post("/accounts/login/", {"username": "amina", "password": PASSWORD})
+    assert response.status_code == 429
+    assert LOCKED in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert not AuditEvent.objects.filter(verb=AuditEvent.Verb.SIGN_IN).exists()
+
+
+@pytest.mark.django_db
+def test_fewer_failures_than_the_limit_still_let_the_right_password_in() -> None:
+    UserFactory(username="amina")
+    client = Client()
+    _fail(client, "amina", 4)
+    response = client.post("/accounts/login/", {"username": "amina", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"]
+
+
+@pytest.mark.django_db
+def test_the_lockout_page_speaks_russian() -> None:
+    UserFactory(username="amina")
+    client = Client(HTTP_ACCEPT_LANGUAGE="ru")
+    _fail(client, "amina", 5)
+    response = client.post("/accounts/login/", {"username": "amina", "password": PASSWORD})
+    assert response.status_code == 429
+    with translation.override("ru"):
+        expected = translation.gettext(LOCKED)
+    # Fails until the Russian catalogue is compiled (locale/ru/LC_MESSAGES/django.mo).
+    assert expected != LOCKED, "the Russian catalogue has no translation of the lockout title"
+    assert expected in response.content.decode()
+
+
+@pytest.fixture
+def programme_with_lead(db: None, settings: object) -> tuple[object, object, object]:
+    settings.AMNIYAT_REQUIRE_2FA = True  # type: ignore[attr-defined]
+    group = CommunityGroupFactory()
+    programme = group.programme
+    return programme, member_of(programme, Role.LEAD, username="lead"), group
+
+
+def test_a_lead_must_set_up_a_second_factor_before_any_programme_page(
+    programme_with_lead: tuple,
+) -> None:
+    programme, _lead, _group = programme_with_lead
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "lead", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/two-factor/setup/")
+
+    response = client.get(f"/p/{programme.slug}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/two-factor/setup/?next=%2Fp%2F{programme.slug}%2F"
+
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    device = TOTPDevice.objects.get(user__username="lead", confirmed=False)
+
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    confirmed = client.post(response["Location"], {"token": code})
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == f"/p/{programme.slug}/"
+    assert client.get(f"/p/{programme.slug}/").status_code == 200
+    device.refresh_from_db()
+    assert device.confirmed
+    assert AuditEvent.objects.filter(verb=AuditEvent.Verb.TWO_FACTOR_ENABLED).count() == 1
+
+
+def test_a_wrong_code_is_refused_with_a_message(programme_with_lead: tuple) -> None:
+    programme, lead, _group = programme_with_lead
+    client = Client()
+    client.force_login(lead)
+    wrong = client.post("/accounts/two-factor/setup/", {"token": "000000"})
+    assert wrong.status_code == 200
+    assert "That code is not right." in wrong.content.decode()
+    assert not TOTPDevice.objects.filter(user=lead, confirmed=True).exists()
+    assert client.get(f"/p/{programme.slug}/").status_code == 302
+
+
+def test_a_lead_with_a_device_is_asked_for_a_code_at_sign_in(programme_with_lead: tuple) -> None:
+    programme, lead, _group = programme_with_lead
+    device = TOTPDevice.objects.create(user=lead, name="phone", confirmed=True)
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "lead", "password": PASSWORD})
+    assert response["Location"].startswith("/accounts/two-factor/verify/")
+    assert client.get(f"/p/{programme.slug}/").status_code == 302
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    verified = client.post("/accounts/two-factor/verify/", {"token": code})
+    assert verified.status_code == 302
+    assert client.get(f"/p/{programme.slug}/").status_code == 200
+
+
+def test_a_viewer_is_not_forced_to_use_a_second_factor(programme_with_lead: tuple) -> None:
+    programme, _lead, _group = programme_with_lead
+    viewer = member_of(programme, Role.VIEWER)
+    client = Client()
+    client.force_login(viewer)
+    assert client.get(f"/p/{programme.slug}/").status_code == 200
+
+
+def test_an_unverified_lead_gets_401_from_the_api(programme_with_lead: tuple) -> None:
+    _programme, lead, _group = programme_with_lead
+    client = Client()
+    client.force_login(lead)
+    response = client.get("/api/v1/groups/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Complete two-factor sign-in first."}
+
+
+@pytest.mark.parametrize("header", ["Basic Zm9vOmJhcg==", "Whatever", "Bearer"])
+def test_an_unverified_lead_cannot_skip_the_second_factor_with_any_authorization_header(
+    programme_with_lead: tuple, header: str
+) -> None:
+    """The middleware lets /api/ requests with an Authorization header through, trusting the
+    token check; a header that is not a personal token falls back to the session."""
+    _programme, lead, group = programme_with_lead
+    client = Client()
+    client.force_login(lead)
+    response = client.get("/api/v1/groups/", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert group.name not in response.content.decode()
