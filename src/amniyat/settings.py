@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "amniyat.accounts",
     "amniyat.places",
     "amniyat.communities",
+    "amniyat.fieldwork",
     "amniyat.api",
 ]
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("amniyat.accounts.urls")),
     path("", include("amniyat.places.urls")),
     path("", include("amniyat.communities.urls")),
+    path("", include("amniyat.fieldwork.urls")),
     path("api/", include("amniyat.api.urls")),
 ]
 

@@ -127,6 +127,57 @@ def membership_scope(user: AnyUser) -> Q:
     return Q(programme_id__in=lead_of) | Q(user_id=user.pk)
 
 
+def fieldwork_programmes(user: AnyUser) -> list[int]:
+    """Programmes whose assessments and forms the user works with."""
+    return _programmes_with(user, [Role.LEAD, Role.ANALYST, Role.FACILITATOR])
+
+
+def facilitator_place_ids(membership: Membership) -> set[int]:
+    """The places a facilitator's organisation works in: the places of the groups it
+    facilitates, with everything inside them."""
+    from amniyat.communities.models import CommunityGroup
+    from amniyat.places.models import Place
+
+    roots = set(
+        CommunityGroup.objects.filter(
+            programme_id=membership.programme_id,
+            facilitating_organisation_id=membership.organisation_id,
+        ).values_list("place_id", flat=True)
+    )
+    ids, frontier = set(roots), roots
+    while frontier:
+        frontier = set(Place.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        frontier -= ids
+        ids |= frontier
+    return ids
+
+
+def submission_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Submissions: leads and analysts see their programmes' all; facilitators those from
+    their organisation's places; nobody else any."""
+    scope = Q(pk__in=[])
+    for programme_id, m in memberships(user).items():
+        if m.role in FULL_VIEW_ROLES:
+            scope |= Q(**{f"{prefix}form__assessment__programme_id": programme_id})
+        elif m.role == Role.FACILITATOR:
+            scope |= Q(
+                **{
+                    f"{prefix}form__assessment__programme_id": programme_id,
+                    f"{prefix}place_id__in": facilitator_place_ids(m),
+                }
+            )
+    return scope
+
+
+def _protected_answers_visible(user: AnyUser, programme: Programme | int) -> bool:
+    m = membership_in(user, programme)
+    if m is None:
+        return False
+    if m.role in FULL_VIEW_ROLES:
+        return True
+    return m.role == Role.FACILITATOR and m.can_view_personal_data
+
+
 # ----------------------------------------------------------------------------------------
 # Verbs.
 
@@ -219,6 +270,15 @@ _RULES: dict[str, Any] = {
     "place.edit": _place_editable,
     "membership.manage": _programme_role_in([Role.LEAD]),
     "target.manage": _programme_role_in([Role.LEAD]),
+    # Fieldwork: the object is the programme.
+    "assessment.view": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    "assessment.manage": _programme_role_in([Role.LEAD, Role.ANALYST]),
+    "form.manage": _programme_role_in([Role.LEAD, Role.ANALYST]),
+    "submission.import": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    "submission.view": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    "submission.view_protected": _protected_answers_visible,
+    "submission.export": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    "device.manage": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
 }
 
 

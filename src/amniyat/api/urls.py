@@ -6,6 +6,9 @@ from rest_framework.routers import DefaultRouter
 
 from amniyat.accounts.api import OrganisationViewSet, ProgrammeViewSet
 from amniyat.communities.api import CommunityGroupViewSet, GroupMemberViewSet
+from amniyat.fieldwork.api_collection import register as register_collection
+from amniyat.fieldwork.api_forms import register as register_forms
+from amniyat.fieldwork.api_imports import register as register_imports
 from amniyat.places.api import PlaceViewSet
 
 router = DefaultRouter()
@@ -14,6 +17,8 @@ router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("places", PlaceViewSet, basename="place")
 router.register("groups", CommunityGroupViewSet, basename="group")
 router.register("members", GroupMemberViewSet, basename="member")
+for register in (register_forms, register_imports, register_collection):
+    register(router)
 
 app_name = "api"
 urlpatterns = [

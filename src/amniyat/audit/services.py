@@ -25,7 +25,7 @@ def client_address(request: HttpRequest | None) -> str | None:
     if proxies and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if len(hops) >= proxies:
-            return hops[-proxies]
+            return str(hops[-proxies])
     return request.META.get("REMOTE_ADDR") or None
 
 

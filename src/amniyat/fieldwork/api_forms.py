@@ -1,0 +1,7 @@
+"""REST endpoints of fieldwork 'forms'."""
+
+from rest_framework.routers import BaseRouter
+
+
+def register(router: BaseRouter) -> None:
+    """Add this part's viewsets to the API router."""

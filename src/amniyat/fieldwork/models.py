@@ -1,0 +1,355 @@
+"""Assessment evidence: assessments, their XLSForm questionnaires (every version kept),
+submissions from files or from ODK Collect, import jobs with their progress, and the
+per-device accounts ODK Collect signs in with."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from amniyat.core.fields import EncryptedTextField
+
+
+class Assessment(models.Model):
+    """Research with communities on their security: a baseline, an endline or a rapid one."""
+
+    class Kind(models.TextChoices):
+        BASELINE = "baseline", _("baseline")
+        ENDLINE = "endline", _("endline")
+        RAPID = "rapid", _("rapid assessment")
+
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="assessments",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    places = models.ManyToManyField(
+        "places.Place", verbose_name=_("places"), blank=True, related_name="assessments"
+    )
+    starts_on = models.DateField(_("fieldwork starts"), null=True, blank=True)
+    ends_on = models.DateField(_("fieldwork ends"), null=True, blank=True)
+    # The sampling design, by the names of the form fields that carry it.
+    weight_field = models.CharField(_("weight field"), max_length=100, blank=True)
+    strata_field = models.CharField(_("strata field"), max_length=100, blank=True)
+    cluster_field = models.CharField(_("cluster field"), max_length=100, blank=True)
+    fpc_field = models.CharField(
+        _("finite population correction field"), max_length=100, blank=True
+    )
+    is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        ordering = ["-starts_on", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "title"], name="assessment_title_unique"),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True)
+                | Q(starts_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+                name="assessment_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Sensitivity(models.TextChoices):
+    PUBLIC = "public", _("public")
+    INTERNAL = "internal", _("internal")
+    PERSONAL = "personal", _("personal")
+    SENSITIVE = "sensitive", _("sensitive")
+
+
+PROTECTED_SENSITIVITIES = frozenset({Sensitivity.PERSONAL, Sensitivity.SENSITIVE})
+
+
+class Form(models.Model):
+    """A questionnaire of an assessment, identified by its XForm ``form_id``."""
+
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE, related_name="forms"
+    )
+    form_id = models.CharField(_("form id"), max_length=100, db_index=True)
+    title = models.CharField(_("title"), max_length=200)
+    is_open = models.BooleanField(
+        _("accepting submissions"),
+        default=False,
+        help_text=_("Published for collection: ODK Collect can download it and send data."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("form")
+        verbose_name_plural = _("forms")
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "form_id"], name="form_id_per_assessment")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def programme_id(self) -> int:
+        return self.assessment.programme_id
+
+    def current_version(self) -> FormVersion | None:
+        return self.versions.order_by("-created_at", "-id").first()
+
+
+class FormVersion(models.Model):
+    """One version of a form as uploaded: the XLSForm, pyxform's XForm, and the field schema.
+
+    ``schema`` is a list of fields, each ``{"name", "path", "type", "label": {lang: text},
+    "choices": [{"name", "label": {lang: text}}], "repeat": path or None, "required"}``;
+    ``sensitivity`` maps each field path to a :class:`Sensitivity` value.
+    """
+
+    form = models.ForeignKey(
+        Form, verbose_name=_("form"), on_delete=models.CASCADE, related_name="versions"
+    )
+    version = models.CharField(_("version"), max_length=100)
+    xlsform = models.BinaryField(_("XLSForm file"))
+    xlsform_name = models.CharField(_("file name"), max_length=255)
+    xform = models.TextField(_("XForm"))
+    schema = models.JSONField(_("fields"), default=list)
+    languages = models.JSONField(_("languages"), default=list)
+    sensitivity = models.JSONField(_("sensitivity of each field"), default=dict)
+    public_key = models.TextField(
+        _("encryption public key"), blank=True, help_text=_("Set for ODK encrypted forms.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("form version")
+        verbose_name_plural = _("form versions")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["form", "version"], name="version_unique_per_form")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form} · {self.version}"
+
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.xform.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+    def fields_lacking_sensitivity(self) -> list[str]:
+        return [f["path"] for f in self.schema if f["path"] not in self.sensitivity]
+
+
+class ImportJob(models.Model):
+    """A file of submissions being imported, with its progress and final report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    form = models.ForeignKey(
+        Form, verbose_name=_("form"), on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=20, default="auto")
+    skip_bad_rows = models.BooleanField(_("store the good rows, skip the bad"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(_("rows read"), default=0)
+    stored = models.PositiveIntegerField(_("stored"), default=0)
+    duplicates = models.PositiveIntegerField(_("already stored"), default=0)
+    conflicts = models.PositiveIntegerField(_("conflicts"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} → {self.form}"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status in (self.Status.SUCCEEDED, self.Status.FAILED) else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class Submission(models.Model):
+    """One filled-in form. Fields classed public or internal live in ``data`` (queryable JSON);
+    fields classed personal or sensitive live encrypted in ``protected_data``. An ODK encrypted
+    submission is kept intact in ``encrypted_payload`` and never decrypted on the server."""
+
+    class Source(models.TextChoices):
+        IMPORT = "import", _("imported file")
+        OPENROSA = "openrosa", _("ODK Collect / Enketo")
+        DEMO = "demo", _("generated demo data")
+
+    form = models.ForeignKey(
+        Form, verbose_name=_("form"), on_delete=models.CASCADE, related_name="submissions"
+    )
+    form_version = models.ForeignKey(
+        FormVersion,
+        verbose_name=_("form version"),
+        on_delete=models.PROTECT,
+        related_name="submissions",
+    )
+    instance_id = models.CharField(_("instance id"), max_length=120)
+    content_hash = models.CharField(max_length=64, editable=False)
+    place = models.ForeignKey(
+        "places.Place",
+        verbose_name=_("place"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submissions",
+    )
+    submitted_at = models.DateTimeField(_("submitted"), db_index=True)
+    enumerator = models.CharField(_("enumerator"), max_length=120, blank=True, db_index=True)
+    data = models.JSONField(_("answers"), default=dict)
+    protected_data = EncryptedTextField(_("personal and sensitive answers"), blank=True)
+    is_encrypted = models.BooleanField(_("encrypted by the device"), default=False)
+    encrypted_payload = models.BinaryField(_("encrypted submission"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    import_job = models.ForeignKey(
+        ImportJob,
+        verbose_name=_("import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submissions",
+    )
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["form", "instance_id"], name="instance_id_unique_per_form"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["form_version", "submitted_at"], name="submission_version_time"),
+            models.Index(fields=["form", "place"], name="submission_form_place"),
+        ]
+
+    def __str__(self) -> str:
+        return self.instance_id
+
+    @staticmethod
+    def hash_content(answers: dict[str, Any]) -> str:
+        import json
+
+        canonical = json.dumps(answers, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class Attachment(models.Model):
+    """A media file sent with a submission (photo, audio), stored in the object store."""
+
+    submission = models.ForeignKey(
+        Submission,
+        verbose_name=_("submission"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    name = models.CharField(_("file name"), max_length=255)
+    file = models.FileField(_("file"), upload_to="attachments/%Y/%m/")
+    content_type = models.CharField(_("type"), max_length=100, blank=True)
+    size = models.PositiveIntegerField(_("size"), default=0)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "name"], name="attachment_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeviceUser(models.Model):
+    """The account a phone with ODK Collect signs in with: separate from any person's web
+    login, limited to one programme's open forms, revocable."""
+
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="device_users",
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="device_users",
+    )
+    username = models.CharField(_("user name"), max_length=60, unique=True)
+    password_hash = models.CharField(max_length=128, editable=False)
+    # Digest authentication needs HA1 = MD5(username:realm:password); kept encrypted.
+    digest_ha1 = EncryptedTextField(blank=True, editable=False)
+    label = models.CharField(_("who carries it"), max_length=120, blank=True)
+    assessments = models.ManyToManyField(
+        Assessment, verbose_name=_("assessments"), blank=True, related_name="device_users"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("collection device")
+        verbose_name_plural = _("collection devices")
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

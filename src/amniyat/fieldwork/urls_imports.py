@@ -1,0 +1,5 @@
+"""Routes of the fieldwork 'imports' pages."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
