@@ -6,6 +6,7 @@ so a CI image without a browser cannot pass silently.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,10 @@ def _new_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
     try:
         yield page
     finally:
+        # Let the last requests finish: the live server shares the test's database
+        # connection, and the flush after the test must not race a request.
+        with contextlib.suppress(Exception):
+            page.wait_for_load_state("networkidle", timeout=5_000)
         context.close()
 
 

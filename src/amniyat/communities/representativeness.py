@@ -186,12 +186,16 @@ def _warning(
 def monthly_history(
     members: Iterable[GroupMember], *, start: datetime.date, end: datetime.date
 ) -> list[tuple[datetime.date, int, int]]:
-    """(first of month, active members, active women) for each month from start to end."""
+    """(first of month, active members, active women) for each month from start to end,
+    counted on the month's last day (or on ``end`` for the last month), so members who
+    joined during a month count in it."""
     everyone = list(members)
     rows: list[tuple[datetime.date, int, int]] = []
-    day = start.replace(day=1)
-    while day <= end and len(rows) < 120:
+    month = start.replace(day=1)
+    while month <= end and len(rows) < 120:
+        following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        day = min(following - datetime.timedelta(days=1), end)
         active = [m for m in everyone if m.is_active_on(day)]
-        rows.append((day, len(active), sum(1 for m in active if m.sex == Sex.FEMALE)))
-        day = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        rows.append((month, len(active), sum(1 for m in active if m.sex == Sex.FEMALE)))
+        month = following
     return rows
