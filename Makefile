@@ -52,14 +52,20 @@ install: system-deps $(VENV)/.installed node_modules/.installed
 	@mkdir -p var/static var/media
 	@if command -v msgfmt >/dev/null; then cd src/amniyat && ../../$(AMNIYAT) compilemessages --verbosity 0; fi
 
+# The demo serves the web application and runs a task worker beside it (imports, findings);
+# Ctrl+C stops both.
 demo: install
 	$(AMNIYAT) demo
 	@echo ""
 	@echo "Open http://127.0.0.1:8000/ and sign in with one of the accounts above."
+	@AMNIYAT_DEMO=1 AMNIYAT_REQUIRE_2FA=0 $(AMNIYAT) worker & worker=$$!; \
+	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	AMNIYAT_DEMO=1 AMNIYAT_REQUIRE_2FA=0 $(AMNIYAT) serve --bind 127.0.0.1:8000
 
 dev: install
 	$(AMNIYAT) demo
+	@AMNIYAT_DEMO=1 AMNIYAT_REQUIRE_2FA=0 $(AMNIYAT) worker & worker=$$!; \
+	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	AMNIYAT_DEMO=1 AMNIYAT_REQUIRE_2FA=0 DEBUG=1 $(AMNIYAT) runserver 127.0.0.1:8000
 
 lint: $(VENV)/.installed

@@ -14,7 +14,11 @@ What the matrix asserts, for every role x route x (own object, foreign object) x
   programme, and inside the programme those of another partner for roles that may not see
   them; members' names for roles that may not see personal data);
 * no request ends in a 500;
-* anonymous requests are sent to the login page (pages) or answered 401 (API).
+* anonymous requests are sent to the login page (pages) or answered 401 (API);
+* the OpenRosa routes ODK Collect uses (``collect/<slug>/…``, :data:`DEVICE_ROUTES`) answer
+  401 to anyone without a collection device's credentials, anonymous or signed in; signed by
+  a device of P1 they serve its own open form and nothing of P2 or of forms it is not
+  assigned to (:func:`device_violations`).
 
 :func:`access_violations` returns the list of what went wrong; the real test asserts it is
 empty, and a second test shows it catches a view that skips the selector.
@@ -22,6 +26,7 @@ empty, and a second test shows it catches a view that skips the selector.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import types
@@ -31,12 +36,17 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.db import connection, transaction
+from django.contrib.auth.hashers import make_password
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, reset_queries, transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 from django.utils.html import escape
 
 from amniyat import urls as real_urls
@@ -49,6 +59,17 @@ from amniyat.communities.models import (
     RepresentationTarget,
     Sector,
 )
+from amniyat.fieldwork.frames import data_key
+from amniyat.fieldwork.models import (
+    Assessment,
+    DeviceUser,
+    Form,
+    FormVersion,
+    ImportJob,
+    Submission,
+)
+from amniyat.fieldwork.openrosa import auth as openrosa_auth
+from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
 from tests.factories import (
     CommunityGroupFactory,
@@ -65,7 +86,15 @@ SKIPPED_PREFIXES = ("admin/", "static/")
 # ----------------------------------------------------------------------------------------
 # How to fill each route's URL arguments: url name -> {kwarg: kind of object}. Kinds:
 # programme (its slug), group, member, place (a programme's own community), organisation,
-# membership, token. ``format`` (the API's format suffix) is filled for every route.
+# membership, token, assessment, form, submission, import_job, device, findings (one
+# computed Findings row) and findings_assessment (an assessment as the findings pages show it:
+# with published findings for everyone, with drafts only for those who analyse). ``format``
+# (the API's format suffix) is filled for every route.
+#
+# A new route whose arguments are existing kinds needs one line here. A new kind of object
+# (an assessment, a form, …) also needs, in build_world(): an own object in ``own[role]``, a
+# foreign one (in P2, explicit large id, unique name) in the P2 bundle, its name and id in
+# ``hidden``, and, where it is saved, a payload in post_payloads().
 
 KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "core:programme": {"slug": "programme"},
@@ -93,6 +122,57 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "api:place-detail": {"pk": "place"},
     "api:group-detail": {"pk": "group"},
     "api:member-detail": {"pk": "member"},
+    "fieldwork:assessment_list": {"slug": "programme"},
+    "fieldwork:assessment_create": {"slug": "programme"},
+    "fieldwork:assessment_detail": {"slug": "programme", "pk": "assessment"},
+    "fieldwork:assessment_edit": {"slug": "programme", "pk": "assessment"},
+    "fieldwork:form_upload": {"slug": "programme", "pk": "assessment"},
+    "fieldwork:form_detail": {"slug": "programme", "pk": "form"},
+    "fieldwork:form_sensitivity": {"slug": "programme", "pk": "form"},
+    "fieldwork:form_publish": {"slug": "programme", "pk": "form"},
+    "fieldwork:form_close": {"slug": "programme", "pk": "form"},
+    "fieldwork:import_create": {"slug": "programme", "pk": "form"},
+    "fieldwork:submission_list": {"slug": "programme", "pk": "form"},
+    "fieldwork:submission_export": {"slug": "programme", "pk": "form"},
+    "fieldwork:import_detail": {"slug": "programme", "pk": "import_job"},
+    "fieldwork:import_progress": {"slug": "programme", "pk": "import_job"},
+    "fieldwork:import_problems": {"slug": "programme", "pk": "import_job"},
+    "fieldwork:openrosa_form_list": {"slug": "programme"},
+    "fieldwork:openrosa_form": {"slug": "programme", "pk": "form"},
+    "fieldwork:openrosa_manifest": {"slug": "programme", "pk": "form"},
+    "fieldwork:openrosa_submission": {"slug": "programme"},
+    "fieldwork:device_list": {"slug": "programme"},
+    "fieldwork:device_create": {"slug": "programme"},
+    "fieldwork:device_revoke": {"slug": "programme", "pk": "device"},
+    "findings:index": {"slug": "programme"},
+    "findings:change": {"slug": "programme"},
+    "findings:assessment": {"slug": "programme", "pk": "findings_assessment"},
+    "findings:gender_gap": {"slug": "programme", "pk": "findings_assessment"},
+    "findings:publish": {"slug": "programme", "pk": "findings"},
+    "findings:indicators": {"slug": "programme"},
+    "api:assessment-detail": {"pk": "assessment"},
+    "api:form-detail": {"pk": "form"},
+    "api:submission-detail": {"pk": "submission"},
+    "api:import-job-detail": {"pk": "import_job"},
+    "api:device-detail": {"pk": "device"},
+}
+
+# The OpenRosa routes ODK Collect talks to (``collect/<slug>/…``) and the methods each
+# accepts. They are signed by a collection device (Digest, or Basic over TLS), never by a web
+# session, and are exempt from CSRF: a request without a device's credentials, anonymous or
+# from a signed-in person, is answered 401 (405 for a method the route does not accept). A
+# new ``collect/`` route must be added here. A device's own pass is in device_violations().
+DEVICE_ROUTES: dict[str, frozenset[str]] = {
+    "fieldwork:openrosa_form_list": frozenset({"GET", "HEAD"}),
+    "fieldwork:openrosa_form": frozenset({"GET", "HEAD"}),
+    "fieldwork:openrosa_manifest": frozenset({"GET", "HEAD"}),
+    "fieldwork:openrosa_submission": frozenset({"HEAD", "POST"}),
+}
+
+# A query string for the GETs of a route whose bare address only redirects: the export
+# needs a format and a language to write a file (whose rows are then checked too).
+GET_QUERIES: dict[str, str] = {
+    "fieldwork:submission_export": "?export_format=csv&language=en",
 }
 
 # Routes an anonymous visitor may use: signing in and out, the health check, the language.
@@ -187,9 +267,276 @@ class World:
     partner_of: dict[int, Organisation] = field(default_factory=dict)
     target_of: dict[int, RepresentationTarget] = field(default_factory=dict)
     newcomer: User | None = None
+    # The collection device of P1 that signs the OpenRosa requests of device_violations(),
+    # what it may reach, what it may not, and what must never appear in its answers.
+    device: DeviceUser | None = None
+    device_own: dict[str, Any] = field(default_factory=dict)
+    device_bundles: list[dict[str, Any]] = field(default_factory=list)
+    device_hidden: tuple[list[str], list[int]] = ([], [])
 
 
 ROLES = (Role.LEAD, Role.ANALYST, Role.FACILITATOR, Role.GROUP_MEMBER, Role.VIEWER)
+
+
+# ----------------------------------------------------------------------------------------
+# Fieldwork and findings objects: an assessment with a form (one version of a tiny XForm), a
+# submission, an import with its problems file, a collection device, the programme's
+# indicators and computed findings. ``ids`` gives explicit ids (foreign objects), else the
+# database numbers them.
+
+DEVICE_PASSWORD = "matrix-device-password"
+FORM_SCHEMA: list[dict[str, Any]] = [
+    {
+        "name": name,
+        "path": f"/data/{name}",
+        "type": "text",
+        "label": {"en": name.title()},
+        "choices": [],
+        "repeat": None,
+        "required": False,
+    }
+    for name in ("district", "respondent")
+]
+FORM_SENSITIVITY = {"/data/district": "public", "/data/respondent": "personal"}
+
+
+def _xform(form_id: str, title: str) -> str:
+    return (
+        '<?xml version="1.0"?><h:html xmlns="http://www.w3.org/2002/xforms" '
+        'xmlns:h="http://www.w3.org/1999/xhtml"><h:head>'
+        f"<h:title>{title}</h:title><model><instance>"
+        f'<data id="{form_id}" version="1"><district/><respondent/>'
+        "<meta><instanceID/></meta></data></instance>"
+        '<bind nodeset="/data/district" type="string"/>'
+        '<bind nodeset="/data/respondent" type="string"/>'
+        '<bind nodeset="/data/meta/instanceID" type="string" readonly="true()"/>'
+        "</model></h:head><h:body>"
+        '<input ref="/data/district"><label>District</label></input>'
+        '<input ref="/data/respondent"><label>Respondent</label></input>'
+        "</h:body></h:html>"
+    )
+
+
+def _submission(
+    form: Form, version: FormVersion, *, marker: str, place: Place, pk: int | None = None
+) -> Submission:
+    """A stored submission whose every visible trace carries ``marker``."""
+    return Submission.objects.create(
+        pk=pk,
+        form=form,
+        form_version=version,
+        instance_id=f"uuid:{marker}-SUBMISSION",
+        content_hash=marker,
+        place=place,
+        submitted_at=timezone.now(),
+        enumerator=f"{marker}-ENUMERATOR",
+        data={"/data/district": f"{marker}-ANSWER"},
+        protected_data=json.dumps({"/data/respondent": f"{marker}-RESPONDENT"}),
+        source=Submission.Source.IMPORT,
+    )
+
+
+def _import_job(form: Form, *, marker: str, by: User, pk: int | None = None) -> ImportJob:
+    problem = f"{marker}-PROBLEM"
+    stored = default_storage.save(
+        f"matrix/{marker.lower()}-problems.csv",
+        ContentFile(f"file,row,column,message\nanswers.csv,2,district,{problem}\n".encode()),
+    )
+    return ImportJob.objects.create(
+        pk=pk,
+        form=form,
+        file=f"imports/{marker.lower()}.csv",
+        file_name=f"{marker}-IMPORT.csv",
+        status=ImportJob.Status.SUCCEEDED,
+        total_rows=2,
+        processed_rows=2,
+        stored=1,
+        skipped=1,
+        report={
+            "message": "",
+            "problems": [
+                {"file": "answers.csv", "row": 2, "column": "district", "message": problem}
+            ],
+            "problem_count": 1,
+            "problems_file": stored,
+        },
+        created_by=by,
+        finished_at=timezone.now(),
+    )
+
+
+def _device(
+    programme: Programme,
+    organisation: Organisation,
+    *,
+    marker: str,
+    assessments: list[Assessment],
+    pk: int | None = None,
+) -> DeviceUser:
+    username = f"{marker}-DEVICE"
+    device = DeviceUser.objects.create(
+        pk=pk,
+        programme=programme,
+        organisation=organisation,
+        username=username,
+        password_hash=make_password(DEVICE_PASSWORD),
+        digest_ha1=openrosa_auth.digest_ha1(username, DEVICE_PASSWORD),
+        label=f"{marker}-CARRIER",
+        # Seen just now, so its requests during the matrix do not write last_seen_at.
+        last_seen_at=timezone.now(),
+    )
+    device.assessments.set(assessments)
+    return device
+
+
+def _indicator_set(programme: Programme, *, marker: str, pk: int | None = None) -> IndicatorSet:
+    return IndicatorSet.objects.create(
+        pk=pk, programme=programme, version=1, spec=f"# {marker}-INDICATORS\n{INDICATORS_YAML}"
+    )
+
+
+INDICATORS_YAML = (
+    "indicators:\n"
+    "  - id: answered\n"
+    "    label: Answered the district question\n"
+    "    type: proportion\n"
+    "    numerator: ${district} != ''\n"
+)
+
+
+def _findings(
+    form: Form,
+    indicator_set: IndicatorSet,
+    *,
+    marker: str,
+    published: bool,
+    pk: int | None = None,
+) -> Findings:
+    """Ready findings for the form's data as it stands (so opening them computes nothing),
+    whose only indicator is labelled with ``marker``."""
+    estimate = {
+        "indicator": "answered",
+        "by": [],
+        "domain": {},
+        "n": 12,
+        "weighted_n": 12.0,
+        "estimate": 0.5,
+        "se": 0.1,
+        "ci_low": 0.3,
+        "ci_high": 0.7,
+        "deff": 1.0,
+        "suppressed": False,
+        "reason": None,
+    }
+    gap = {
+        "indicator": "answered",
+        "compare": "sex",
+        "a": "female",
+        "b": "male",
+        "within": [],
+        "estimate_a": 0.4,
+        "estimate_b": 0.6,
+        "difference": -0.2,
+        "p_value": 0.3,
+        "n_a": 6,
+        "n_b": 6,
+        "suppressed": False,
+    }
+    now = timezone.now()
+    return Findings.objects.create(
+        pk=pk,
+        assessment=form.assessment,
+        form=form,
+        indicator_set=indicator_set,
+        source_key=data_key(form, list(form.versions.all())),
+        respondents=12,
+        status=Findings.Status.READY,
+        results={
+            "design": {"min_cell": 5, "rows": 12, "degrees_of_freedom": 11},
+            "estimates": [estimate],
+            "comparisons": [gap],
+            "labels": {"answered": f"{marker}-RESULT"},
+            "kinds": {"answered": "proportion"},
+        },
+        computed_at=now,
+        published_at=now if published else None,
+    )
+
+
+def _fieldwork(
+    programme: Programme,
+    *,
+    marker: str,
+    place: Place,
+    organisation: Organisation,
+    started_by: User,
+    ids: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """An assessment with an open form (one version), a submission from ``place``, an
+    import ``started_by`` someone, and a collection device of ``organisation``."""
+    ids = ids or {}
+    assessment = Assessment.objects.create(
+        pk=ids.get("assessment"),
+        programme=programme,
+        title=f"{marker}-ASSESSMENT",
+        kind=Assessment.Kind.BASELINE,
+        starts_on=datetime.date(2021, 9, 1),
+        ends_on=datetime.date(2021, 9, 30),
+    )
+    assessment.places.set([place])
+    form = Form.objects.create(
+        pk=ids.get("form"),
+        assessment=assessment,
+        form_id=f"{marker.lower()}-form",
+        title=f"{marker}-FORM",
+        is_open=True,
+    )
+    version = FormVersion.objects.create(
+        pk=ids.get("version"),
+        form=form,
+        version="1",
+        xlsform=b"",
+        xlsform_name=f"{marker}-XLSFORM.xlsx",
+        xform=_xform(form.form_id, form.title),
+        schema=FORM_SCHEMA,
+        languages=["en"],
+        sensitivity=FORM_SENSITIVITY,
+    )
+    return {
+        "assessment": assessment,
+        "findings_assessment": assessment,
+        "form": form,
+        "version": version,
+        "submission": _submission(
+            form, version, marker=marker, place=place, pk=ids.get("submission")
+        ),
+        "import_job": _import_job(form, marker=marker, by=started_by, pk=ids.get("import_job")),
+        "device": _device(
+            programme, organisation, marker=marker, assessments=[assessment], pk=ids.get("device")
+        ),
+    }
+
+
+def _traces(marker: str) -> list[str]:
+    """Every name a _fieldwork() bundle made with ``marker`` shows."""
+    return [
+        f"{marker}-{what}"
+        for what in (
+            "ASSESSMENT",
+            "FORM",
+            "XLSFORM",
+            "SUBMISSION",
+            "ENUMERATOR",
+            "ANSWER",
+            "RESPONDENT",
+            "IMPORT",
+            "PROBLEM",
+            "DEVICE",
+            "CARRIER",
+            "INDICATORS",
+            "RESULT",
+        )
+    ] + [f"{marker.lower()}-form"]
 
 
 def build_world() -> World:
@@ -237,6 +584,16 @@ def build_world() -> World:
         role: token_create(user=user, name=f"{role} laptop")[0] for role, user in users.items()
     }
     facilitator_membership = Membership.objects.get(user=users[Role.FACILITATOR], programme=p1)
+    # Fieldwork: the facilitator's organisation works in Vakhsh (its groups are there), so it
+    # sees the submission from the own community and the import its facilitator started.
+    fw_own = _fieldwork(
+        p1,
+        marker=f"OWN-{TAG}",
+        place=c1,
+        organisation=own_org,
+        started_by=users[Role.FACILITATOR],
+    )
+    is_own = _indicator_set(p1, marker=f"OWN-{TAG}")
 
     # --- P1 objects hidden from some roles: explicit large ids ------------------------
     g_other = CommunityGroupFactory(
@@ -257,6 +614,25 @@ def build_world() -> World:
     m_sibling = GroupMemberFactory(
         pk=7350003, group=g_sibling, display_name=f"SIBLING-MEMBER-{TAG}"
     )
+    # Fieldwork of P1 a facilitator may not see: a submission from a district where no group
+    # of its organisation works, an import someone else started, another partner's device,
+    # and an assessment whose findings are a draft (only leads and analysts read drafts).
+    kulob = Place.objects.get(code="TJ-KT-KUL")
+    s_other = _submission(
+        fw_own["form"], fw_own["version"], marker=f"OTHER-{TAG}", place=kulob, pk=7430002
+    )
+    j_other = _import_job(fw_own["form"], marker=f"OTHER-{TAG}", by=users[Role.LEAD], pk=7440002)
+    d_other = _device(
+        p1, other_org, marker=f"OTHER-{TAG}", assessments=[fw_own["assessment"]], pk=7450002
+    )
+    a_draft = Assessment.objects.create(
+        pk=7400002, programme=p1, title=f"DRAFT-{TAG}-ASSESSMENT", kind=Assessment.Kind.ENDLINE
+    )
+    f_draft = Form.objects.create(
+        pk=7410002, assessment=a_draft, form_id=f"draft-{TAG}-form", title=f"DRAFT-{TAG}-FORM"
+    )
+    fd_own = _findings(fw_own["form"], is_own, marker=f"OWN-{TAG}", published=True)
+    fd_draft = _findings(f_draft, is_own, marker=f"DRAFT-{TAG}", published=False, pk=7470002)
 
     # --- P2: foreign to everyone above ------------------------------------------------
     p2_lead = OrganisationFactory(
@@ -301,6 +677,23 @@ def build_world() -> World:
     p2_target = RepresentationTarget.objects.create(
         pk=7380001, programme=p2, dimension=RepresentationTarget.Dimension.YOUTH, min_share=30
     )
+    fw_p2 = _fieldwork(
+        p2,
+        marker=f"FOREIGN-{TAG}",
+        place=c2,
+        organisation=p2_org,
+        started_by=p2_user,
+        ids={
+            "assessment": 7400001,
+            "form": 7410001,
+            "version": 7420001,
+            "submission": 7430001,
+            "import_job": 7440001,
+            "device": 7450001,
+        },
+    )
+    is_p2 = _indicator_set(p2, marker=f"FOREIGN-{TAG}", pk=7460001)
+    fd_p2 = _findings(fw_p2["form"], is_p2, marker=f"FOREIGN-{TAG}", published=True, pk=7470001)
 
     p2_names = [
         p2.name,
@@ -313,25 +706,53 @@ def build_world() -> World:
         p2_user.username,
         p2_token.name,
     ]
+    p2_names += _traces(f"FOREIGN-{TAG}")
     p2_ids = [p2.pk, p2_lead.pk, p2_org.pk, c2.pk, g_p2.pk, m_p2.pk, 7360001, 7370001, 7380001]
     p2_ids.append(p2_user.pk)
+    p2_ids += [fw_p2[kind].pk for kind in ("assessment", "form", "version", "submission")]
+    p2_ids += [fw_p2["import_job"].pk, fw_p2["device"].pk, is_p2.pk, fd_p2.pk]
     other = ([g_other.name, m_other.display_name], [g_other.pk, m_other.pk])
     sibling = ([g_sibling.name, m_sibling.display_name], [g_sibling.pk, m_sibling.pk])
     own_names = [m_own.display_name]  # personal data: only for who may see it
+    # Fieldwork a facilitator may not see: the other district's submission, the lead's
+    # import, the other partner's device, draft findings, the indicators' definition, and
+    # personal answers (its membership does not grant them).
+    other_fieldwork = (
+        [
+            *_traces(f"OTHER-{TAG}"),
+            f"DRAFT-{TAG}-RESULT",
+            f"OWN-{TAG}-INDICATORS",
+            f"OWN-{TAG}-RESPONDENT",
+        ],
+        [s_other.pk, j_other.pk, d_other.pk, fd_draft.pk],
+    )
+    # ... and what group members and viewers may not see either: no assessment, form,
+    # submission, import or device at all; only published findings (the own assessment's).
+    all_fieldwork = (
+        other_fieldwork[0]
+        + [t for t in _traces(f"OWN-{TAG}") if not t.endswith(("-ASSESSMENT", "-RESULT"))]
+        + [a_draft.title, f_draft.title, f_draft.form_id],
+        other_fieldwork[1] + [a_draft.pk, f_draft.pk],
+    )
     hidden = {
         Role.LEAD: (p2_names, p2_ids),
         Role.ANALYST: (p2_names, p2_ids),
         Role.FACILITATOR: (
-            p2_names + other[0] + own_names + [m_sibling.display_name],
-            p2_ids + other[1],
+            p2_names + other[0] + own_names + [m_sibling.display_name] + other_fieldwork[0],
+            p2_ids + other[1] + other_fieldwork[1],
         ),
         Role.GROUP_MEMBER: (
-            p2_names + other[0] + sibling[0] + own_names,
-            p2_ids + other[1] + sibling[1],
+            p2_names + other[0] + sibling[0] + own_names + all_fieldwork[0],
+            p2_ids + other[1] + sibling[1] + all_fieldwork[1],
         ),
         Role.VIEWER: (
-            p2_names + other[0] + sibling[0] + own_names + [g_own.name, c1.name_en],
-            p2_ids + other[1] + sibling[1],
+            p2_names
+            + other[0]
+            + sibling[0]
+            + own_names
+            + [g_own.name, c1.name_en]
+            + all_fieldwork[0],
+            p2_ids + other[1] + sibling[1] + all_fieldwork[1],
         ),
     }
     p2_bundle = {
@@ -342,6 +763,17 @@ def build_world() -> World:
         "organisation": p2_org,
         "membership": p2_membership,
         "token": p2_token,
+        **{k: v for k, v in fw_p2.items() if k != "version"},
+        "findings": fd_p2,
+    }
+    own_fieldwork = {k: v for k, v in fw_own.items() if k != "version"}
+    own_fieldwork["findings"] = fd_own
+    not_for_facilitators = {
+        "submission": s_other,
+        "import_job": j_other,
+        "device": d_other,
+        "findings_assessment": a_draft,
+        "findings": fd_draft,
     }
     bundles: dict[str, list[dict[str, Any]]] = {}
     own: dict[str, dict[str, Any]] = {}
@@ -355,12 +787,18 @@ def build_world() -> World:
             "organisation": own_org,
             "membership": facilitator_membership,
             "token": tokens[role],
+            **own_fieldwork,
         }
         bundles[role] = [p2_bundle, {"token": tokens[colleague]}]
         if role in (Role.FACILITATOR, Role.GROUP_MEMBER, Role.VIEWER):
             bundles[role].append({"group": g_other, "member": m_other})
+            bundles[role].append(not_for_facilitators)
         if role in (Role.GROUP_MEMBER, Role.VIEWER):
             bundles[role].append({"group": g_sibling, "member": m_sibling})
+            # No fieldwork at all, and no publishing of (even published) findings.
+            bundles[role].append(
+                {k: v for k, v in own_fieldwork.items() if k != "findings_assessment"}
+            )
         if role == Role.VIEWER:
             bundles[role].append({"group": g_own, "member": m_own, "place": c1})
     return World(
@@ -375,11 +813,18 @@ def build_world() -> World:
         partner_of={p1.pk: own_org, p2.pk: p2_org},
         target_of={p1.pk: p1_target, p2.pk: p2_target},
         newcomer=newcomer,
+        device=fw_own["device"],
+        device_own={"programme": p1, "form": fw_own["form"]},
+        # A form the device is not assigned to (and that is not open) is as foreign as P2's.
+        device_bundles=[p2_bundle, {"form": f_draft}],
+        device_hidden=([*p2_names, f_draft.title, f_draft.form_id], [*p2_ids, f_draft.pk]),
     )
 
 
 @pytest.fixture
-def world(db: None) -> World:
+def world(db: None, settings: Any, tmp_path: Any) -> World:
+    settings.MEDIA_ROOT = tmp_path / "media"  # the import problems files
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # devices
     return build_world()
 
 
@@ -464,6 +909,32 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
                 "joined_on": "2022-02-01",
             }
         ],
+        "fieldwork:assessment_create": [
+            {
+                "title": "MATRIX-NEW-ASSESSMENT",
+                "kind": Assessment.Kind.RAPID,
+                "places": [w.community_of[prog.pk].pk],
+            }
+        ],
+        "fieldwork:assessment_edit": [
+            {
+                "title": o["assessment"].title,
+                "kind": o["assessment"].kind,
+                "places": [w.community_of[prog.pk].pk],
+                "starts_on": "2021-09-02",
+                "ends_on": "2021-09-30",
+            }
+        ],
+        "fieldwork:form_sensitivity": [{"s0": "internal", "s1": "sensitive"}],
+        "fieldwork:device_create": [
+            {
+                "label": "MATRIX-NEW-DEVICE",
+                "organisation": w.partner_of[prog.pk].pk,
+                "assessments": [o["assessment"].pk],
+            }
+        ],
+        "findings:publish": [{"publish": "0"}, {"publish": "1"}],
+        "findings:indicators": [{"spec": INDICATORS_YAML, "note": "MATRIX-INDICATORS"}],
     }
     return payloads.get(name, [{}])
 
@@ -510,6 +981,32 @@ def body_foreign_payloads(
                 },
             ],
         }.get(name, [])
+    if "assessment" in bundle and "programme" in bundle:
+        foreign_assessment = {
+            "title": "MATRIX-FOREIGN-ASSESSMENT",
+            "kind": Assessment.Kind.RAPID,
+            "places": [w.community_of[bundle["programme"].pk].pk],
+        }
+        out += {
+            "fieldwork:assessment_create": [foreign_assessment],
+            "fieldwork:assessment_edit": [foreign_assessment],
+            "fieldwork:device_create": [
+                {
+                    "label": "MATRIX-FOREIGN-DEVICE",
+                    "organisation": w.partner_of[p1.pk].pk,
+                    "assessments": [bundle["assessment"].pk],
+                }
+            ],
+        }.get(name, [])
+    if "device" in bundle and name == "fieldwork:device_create":
+        # Another programme's or another partner's organisation, with the own assessment.
+        out.append(
+            {
+                "label": "MATRIX-FOREIGN-DEVICE",
+                "organisation": bundle["device"].organisation_id,
+                "assessments": [w.own[role]["assessment"].pk],
+            }
+        )
     if "group" in bundle and name == "api:member-list":
         out.append(
             {
@@ -535,6 +1032,16 @@ SNAPSHOT_MODELS = (
     Membership,
     PersonalToken,
     RepresentationTarget,
+    Assessment,
+    Assessment.places.through,
+    Form,
+    FormVersion,
+    Submission,
+    ImportJob,
+    DeviceUser,
+    DeviceUser.assessments.through,
+    IndicatorSet,
+    Findings,
 )
 
 
@@ -544,18 +1051,35 @@ def snapshot() -> list[Any]:
         fields = [f.attname for f in model._meta.concrete_fields]
         rows.append(tuple(model.objects.order_by("pk").values_list(*fields)))
     rows.append(User.objects.order_by("pk").values_list("pk", "username", "is_active"))
-    rows.append(AuditEvent.objects.count())
+    # A failed device sign-in is written to the log of the programme the URL names, by design
+    # (a P1 device knocking at P2's collection address): that is the only write it may cause.
+    rows.append(AuditEvent.objects.exclude(verb=AuditEvent.Verb.SIGN_IN_FAILED).count())
     return [tuple(r) if not isinstance(r, int) else r for r in rows]
 
 
-def _leaks(body: str, url: str, names: list[str], ids: list[int]) -> list[str]:
-    # The URL the user asked for may be echoed back (the language switch keeps it): that
-    # reveals nothing the user did not type.
+def _leaks(
+    body: str, url: str, names: list[str], ids: list[int], typed: frozenset[str] = frozenset()
+) -> list[str]:
+    # The URL the user asked for may be echoed back (the language switch keeps it), and so
+    # may an id the user posted ("Select a valid choice. 7400001 is not one of the available
+    # choices."): that reveals nothing the user did not type.
     for echo in (url, quote(url), escape(url)):
         body = body.replace(echo, "")
     found = [f"name {n!r}" for n in names if n in body]
-    found += [f"id {i}" for i in ids if re.search(rf"(?<![0-9]){i}(?![0-9])", body)]
+    found += [
+        f"id {i}"
+        for i in ids
+        if str(i) not in typed and re.search(rf"(?<![0-9]){i}(?![0-9])", body)
+    ]
     return found
+
+
+def _typed(data: dict[str, Any] | None) -> frozenset[str]:
+    """The values a request posted, as text."""
+    values: set[str] = set()
+    for value in (data or {}).values():
+        values |= {str(v) for v in value} if isinstance(value, list) else {str(value)}
+    return frozenset(values)
 
 
 def _writes(queries: list[dict[str, Any]]) -> bool:
@@ -585,7 +1109,10 @@ class Checker:
         foreign: bool,
         hidden: tuple[list[str], list[int]],
         case: str,
+        headers: dict[str, str] | None = None,
     ) -> HttpResponse:
+        """Send one request and record what it broke. ``headers`` carry a device's
+        signature; without them an OpenRosa route must refuse (see DEVICE_ROUTES)."""
         # A full snapshot after every request would be slow: take one only when a request
         # wrote something, and compare it with the one before.
         if self.baseline is None:
@@ -595,14 +1122,24 @@ class Checker:
             kwargs = {"data": json.dumps(data or {}), "content_type": "application/json"}
         elif method != "GET":
             kwargs = {"data": data or {}}
+        reset_queries()  # the log keeps 9,000 queries: start each request with it empty
         with CaptureQueriesContext(connection) as queries:
-            response = getattr(client, method.lower())(url, **kwargs)
+            response = getattr(client, method.lower())(url, headers=headers, **kwargs)
         where = f"{who} {method} {url} [{route.name}, {case}]"
         status = response.status_code
         if status >= 500:
             self.violations.append(f"{where}: answered {status}")
-        if foreign and case == "foreign object" and status not in (404, 405):
+        # A device route refuses a device of another programme as it refuses anyone unsigned.
+        refused = (404, 405, 401) if route.name in DEVICE_ROUTES else (404, 405)
+        if foreign and case == "foreign object" and status not in refused:
             self.violations.append(f"{where}: a foreign object answered {status}, not 404")
+        if route.name in DEVICE_ROUTES and not headers:
+            expected = 401 if method in DEVICE_ROUTES[route.name] else 405
+            if status != expected or (expected == 401 and "WWW-Authenticate" not in response):
+                self.violations.append(
+                    f"{where}: answered {status} without a device's credentials, not "
+                    f"{expected}{' with a challenge' if expected == 401 else ''}"
+                )
         if _writes(queries.captured_queries):
             after = snapshot()
             if foreign and after != self.baseline:
@@ -613,7 +1150,7 @@ class Checker:
             if response.streaming
             else (response.content.decode("utf-8", "replace"))
         )
-        for leak in _leaks(body, url, *hidden):
+        for leak in _leaks(body, url, *hidden, typed=_typed(data)):
             self.violations.append(f"{where}: the response shows foreign {leak}")
         return response
 
@@ -686,6 +1223,11 @@ def access_violations(
                 f"add {route.name} to the access matrix (KWARG_REGISTRY)"
             )
             continue
+        if route.label.startswith("collect/") and route.name not in DEVICE_ROUTES:
+            checker.violations.append(
+                f"{route.name} ({route.label}) is signed by devices: add it to DEVICE_ROUTES"
+            )
+            continue
         if only is None or only(route):
             runnable.append(route)
     for route in runnable:
@@ -705,14 +1247,14 @@ def access_violations(
                 "anonymous",
                 method,
                 route,
-                url,
+                url + (GET_QUERIES.get(route.name, "") if method == "GET" else ""),
                 {},
                 foreign=True,
                 hidden=everything,
                 case="anonymous",
             )
-            if route.name in OPEN_ROUTES:
-                continue
+            if route.name in OPEN_ROUTES or route.name in DEVICE_ROUTES:
+                continue  # device routes: checked in Checker.request
             if route.is_api and response.status_code != 401:
                 checker.violations.append(
                     f"anonymous {method} {url} [{route.name}]: answered "
@@ -745,7 +1287,7 @@ def access_violations(
                         role,
                         "GET",
                         route,
-                        url,
+                        url + GET_QUERIES.get(route.name, ""),
                         None,
                         foreign=foreign,
                         hidden=hidden,
@@ -796,7 +1338,103 @@ def access_violations(
                         _stay_signed_in(client, user)
             transaction.set_rollback(True)
         checker.baseline = None
+    device_violations(checker, world, [r for r in runnable if r.name in DEVICE_ROUTES], registry)
     return checker.violations
+
+
+def _digest(method: str, path: str, username: str) -> dict[str, str]:
+    """The Authorization header ODK Collect would send after the server's challenge."""
+    md5 = openrosa_auth.md5_hex
+    nonce, nc, cnonce = openrosa_auth.new_nonce(), "00000001", "0a4f113b"
+    ha1 = openrosa_auth.digest_ha1(username, DEVICE_PASSWORD)
+    answer = md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{md5(f'{method}:{path}')}")
+    return {
+        "Authorization": (
+            f'Digest username="{username}", realm="{openrosa_auth.REALM}", nonce="{nonce}", '
+            f'uri="{path}", algorithm=MD5, qop=auth, nc={nc}, cnonce="{cnonce}", '
+            f'response="{answer}"'
+        )
+    }
+
+
+def _instance(form_id: str, instance_id: str) -> dict[str, Any]:
+    xml = (
+        f'<?xml version="1.0"?><data id="{form_id}" version="1"><district>MATRIX</district>'
+        f"<respondent>MATRIX</respondent><meta><instanceID>{instance_id}</instanceID></meta>"
+        "</data>"
+    )
+    return {"xml_submission_file": SimpleUploadedFile("submission.xml", xml.encode(), "text/xml")}
+
+
+def device_violations(
+    checker: Checker,
+    world: World,
+    routes: list[Route],
+    registry: dict[str, dict[str, str]],
+) -> None:
+    """The OpenRosa routes signed by P1's collection device: its own open form answers, a
+    form of P2 (by its id, by P2's address, or named in a submission) or one it is not
+    assigned to does not (401 or 404), changes nothing and never appears."""
+    device = world.device
+    if device is None or not routes:
+        return
+    client = Client(raise_request_exception=False)
+    who = f"device {device.username}"
+    with transaction.atomic():
+        for route in routes:
+            allowed = DEVICE_ROUTES[route.name]
+            method = "POST" if "POST" in allowed else "GET"
+            for objects, foreign in _variants(
+                route, registry, world.device_own, world.device_bundles
+            ):
+                url = route.url(_fill(route, registry, objects))
+                form = objects.get("form", world.device_own["form"])
+                data = (
+                    _instance(form.form_id, f"uuid:matrix-{form.pk}") if method == "POST" else None
+                )
+                response = checker.request(
+                    client,
+                    who,
+                    method,
+                    route,
+                    url,
+                    data,
+                    foreign=foreign,
+                    hidden=world.device_hidden,
+                    case="foreign object" if foreign else "own object",
+                    headers=_digest(method, url, device.username),
+                )
+                if not foreign and response.status_code not in (200, 201):
+                    checker.violations.append(
+                        f"{who} {method} {url} [{route.name}]: own object answered "
+                        f"{response.status_code}; is the device signing in right?"
+                    )
+            if method != "POST":
+                continue
+            # The device's own address, with a foreign form named in the submission.
+            url = route.url(_fill(route, registry, world.device_own))
+            for bundle in world.device_bundles:
+                if "form" not in bundle:
+                    continue
+                response = checker.request(
+                    client,
+                    who,
+                    method,
+                    route,
+                    url,
+                    _instance(bundle["form"].form_id, f"uuid:matrix-foreign-{bundle['form'].pk}"),
+                    foreign=True,
+                    hidden=world.device_hidden,
+                    case="foreign object in the body",
+                    headers=_digest(method, url, device.username),
+                )
+                if response.status_code != 404:
+                    checker.violations.append(
+                        f"{who} {method} {url} [{route.name}]: a submission to "
+                        f"{bundle['form'].form_id} answered {response.status_code}, not 404"
+                    )
+        transaction.set_rollback(True)
+    checker.baseline = None
 
 
 def _report(violations: list[str]) -> str:

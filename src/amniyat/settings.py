@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "amniyat.places",
     "amniyat.communities",
     "amniyat.fieldwork",
+    "amniyat.analysis",
+    "amniyat.findings",
     "amniyat.api",
 ]
 

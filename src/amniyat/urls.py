@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("amniyat.places.urls")),
     path("", include("amniyat.communities.urls")),
     path("", include("amniyat.fieldwork.urls")),
+    path("", include("amniyat.findings.urls")),
     path("api/", include("amniyat.api.urls")),
 ]
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
@@ -14,7 +15,20 @@ class SignInForm(AuthenticationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("User name")
+        # AuthenticationForm sets max_length after the field is built, without its validator.
+
         self.fields["password"].label = _("Password")
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        if len(username) > 150:
+            # No account has such a name: a failed sign-in like any other, recorded as one,
+            # before it reaches the throttle's 255-character column.
+            user_login_failed.send(
+                sender=__name__, credentials={"username": username[:150]}, request=self.request
+            )
+            raise self.get_invalid_login_error()
+        return super().clean()
 
     error_messages = {
         "invalid_login": _("The user name or password is not right. Both are case-sensitive."),

@@ -112,6 +112,7 @@ class Programme(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_on__gte=models.F("starts_on")),
                 name="programme_ends_after_start",
+                violation_error_message=_("The programme cannot end before it starts."),
             )
         ]
 
@@ -176,7 +177,11 @@ class Membership(models.Model):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         constraints = [
-            models.UniqueConstraint(fields=["user", "programme"], name="one_role_per_programme")
+            models.UniqueConstraint(
+                fields=["user", "programme"],
+                name="one_role_per_programme",
+                violation_error_message=_("This person already has a role in the programme."),
+            )
         ]
 
     def __str__(self) -> str:

@@ -133,17 +133,17 @@ def fieldwork_programmes(user: AnyUser) -> list[int]:
 
 
 def facilitator_place_ids(membership: Membership) -> set[int]:
-    """The places a facilitator's organisation works in: the places of the groups it
-    facilitates, with everything inside them."""
+    """The places a facilitator's organisation works in: the districts of the groups it
+    facilitates (a group in a mahalla works in its district), with everything inside them."""
     from amniyat.communities.models import CommunityGroup
     from amniyat.places.models import Place
 
-    roots = set(
-        CommunityGroup.objects.filter(
-            programme_id=membership.programme_id,
-            facilitating_organisation_id=membership.organisation_id,
-        ).values_list("place_id", flat=True)
-    )
+    roots: set[int] = set()
+    for place_id, level, parent_id in CommunityGroup.objects.filter(
+        programme_id=membership.programme_id,
+        facilitating_organisation_id=membership.organisation_id,
+    ).values_list("place_id", "place__level", "place__parent_id"):
+        roots.add(parent_id if level == Place.Level.COMMUNITY and parent_id else place_id)
     ids, frontier = set(roots), roots
     while frontier:
         frontier = set(Place.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
@@ -279,6 +279,11 @@ _RULES: dict[str, Any] = {
     "submission.view_protected": _protected_answers_visible,
     "submission.export": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
     "device.manage": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    # Findings: drafts for those who analyse; published, disclosure-safe ones for everyone.
+    "findings.view_draft": _programme_role_in([Role.LEAD, Role.ANALYST]),
+    "findings.view_published": _programme_role_in(Role.values),
+    "findings.publish": _programme_role_in([Role.LEAD, Role.ANALYST]),
+    "indicators.manage": _programme_role_in([Role.LEAD, Role.ANALYST]),
 }
 
 

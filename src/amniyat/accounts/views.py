@@ -43,7 +43,7 @@ def _next_url(request: HttpRequest, default: str = "core:home") -> str:
 def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and not needs_second_factor(request):
         return redirect(_next_url(request))
-    form = SignInForm(request, data=request.POST or None)
+    form = SignInForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
         services.sign_in(request=request, user=user)
@@ -75,7 +75,7 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
     if device is None:
         device = services.two_factor_device_start(user=user)
         request.session["pending_totp_device"] = device.pk
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if services.two_factor_device_confirm(
             request=request,
@@ -104,7 +104,7 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
 
 @login_required
 def two_factor_verify(request: AuthenticatedRequest) -> HttpResponse:
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if services.two_factor_verify(
             request=request,
@@ -126,7 +126,7 @@ def two_factor_verify(request: AuthenticatedRequest) -> HttpResponse:
 def account(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     tokens = selectors.tokens_of(user=user)
-    form = PersonalTokenForm(request.POST or None)
+    form = PersonalTokenForm(request.POST if request.method == "POST" else None)
     new_secret = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -164,7 +164,7 @@ def team(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = selectors.programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "membership.manage", programme):
         raise Http404("No such page.")
-    form = MembershipForm(request.POST or None, programme=programme)
+    form = MembershipForm(request.POST if request.method == "POST" else None, programme=programme)
     if request.method == "POST" and form.is_valid():
         try:
             services.membership_grant(
@@ -200,7 +200,9 @@ def membership_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
         name: getattr(membership, name)
         for name in ("organisation", "role", "community_group", "can_view_personal_data")
     }
-    form = MembershipChangeForm(request.POST or None, instance=membership)
+    form = MembershipChangeForm(
+        request.POST if request.method == "POST" else None, instance=membership
+    )
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
             try:
@@ -275,7 +277,7 @@ def organisation_create(request: AuthenticatedRequest, slug: str) -> HttpRespons
     programme = selectors.programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "organisation.create", programme):
         raise Http404("No such page.")
-    form = OrganisationForm(request.POST or None)
+    form = OrganisationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             organisation = services.organisation_create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import Http404
@@ -15,9 +16,9 @@ def programme_from(request: Request, value: Any) -> Programme:
     """The programme named by id or slug in a request, if the user may see it."""
     programmes = programmes_visible(user=request.user)
     programme = None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+    if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
         programme = programmes.filter(pk=int(value)).first()
-    elif isinstance(value, str):
+    elif isinstance(value, str) and re.fullmatch(r"[-a-zA-Z0-9_]{1,60}", value):
         programme = programmes.filter(slug=value).first()
     if programme is None:
         raise Http404("No such programme.")

@@ -145,7 +145,7 @@ class GroupMemberViewSet(
     def get_queryset(self) -> QuerySet[GroupMember]:
         queryset = selectors.members_visible(user=self.request.user)
         group = self.request.query_params.get("group", "")
-        if group.isdigit():
+        if group.isascii() and group.isdigit():
             queryset = queryset.filter(group_id=int(group))
         return queryset
 

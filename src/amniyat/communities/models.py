@@ -88,12 +88,17 @@ class CommunityGroup(models.Model):
         verbose_name_plural = _("community groups")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["programme", "name"], name="group_name_per_programme"),
+            models.UniqueConstraint(
+                fields=["programme", "name"],
+                name="group_name_per_programme",
+                violation_error_message=_("The programme already has a group with this name."),
+            ),
             models.CheckConstraint(
                 condition=Q(closed_on__isnull=True)
                 | Q(established_on__isnull=True)
                 | Q(closed_on__gte=models.F("established_on")),
                 name="group_closes_after_it_starts",
+                violation_error_message=_("A group cannot close before it was established."),
             ),
         ]
 
@@ -134,6 +139,7 @@ class GroupMember(models.Model):
             models.CheckConstraint(
                 condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("joined_on")),
                 name="member_leaves_after_joining",
+                violation_error_message=_("A member cannot leave before joining."),
             )
         ]
 
@@ -201,6 +207,9 @@ class RepresentationTarget(models.Model):
             models.CheckConstraint(
                 condition=Q(min_share__isnull=False) | Q(min_count__isnull=False),
                 name="target_has_a_threshold",
+                violation_error_message=_(
+                    "Give a minimum share, a minimum number of members, or both."
+                ),
             ),
         ]
 

@@ -33,7 +33,7 @@ def _group_form(
     if own is not None:
         organisations = organisations.filter(pk=own)
     return CommunityGroupForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         places=place_choices_for_groups(user=request.user, programme=programme).select_related(
             "parent"
         ),
@@ -167,7 +167,7 @@ def member_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
         raise Http404("No such page.")
     show_personal = policies.can(request.user, "member.view_personal", group)
     form = GroupMemberForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         show_personal=show_personal,
         initial={"joined_on": timezone.localdate()},
     )
@@ -211,7 +211,11 @@ def member_edit(request: AuthenticatedRequest, slug: str, pk: int, member_pk: in
         "joined_on": member.joined_on,
         "left_on": member.left_on,
     }
-    form = GroupMemberForm(request.POST or None, show_personal=show_personal, initial=initial)
+    form = GroupMemberForm(
+        request.POST if request.method == "POST" else None,
+        show_personal=show_personal,
+        initial=initial,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.member_update(acting_user=request.user, member=member, **form.cleaned_data)
@@ -267,11 +271,13 @@ def targets_edit(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "target.manage", programme):
         raise Http404("No such page.")
-    form = TargetForm(request.POST or None)
+    form = TargetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        delete_id = request.POST.get("delete")
+        delete_id = request.POST.get("delete", "")
         if delete_id:
-            target = selectors.targets_of(programme=programme).filter(pk=delete_id).first()
+            if not (delete_id.isascii() and delete_id.isdigit() and len(delete_id) < 18):
+                raise Http404("No such target.")
+            target = selectors.targets_of(programme=programme).filter(pk=int(delete_id)).first()
             if target is None:
                 raise Http404("No such target.")
             services.target_delete(acting_user=request.user, target=target)

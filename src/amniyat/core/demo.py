@@ -8,16 +8,26 @@ gives the same data.
 from __future__ import annotations
 
 import datetime
+import json
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import polars as pl
 from django.db import transaction
+from django.utils import timezone
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.accounts.services import membership_grant
 from amniyat.communities.models import AgeBand, CommunityGroup, RepresentationTarget, Sector, Sex
 from amniyat.communities.services import group_create, member_add, target_set
+from amniyat.fieldwork import demo_survey
+from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
+from amniyat.fieldwork.services.forms import assessment_create, form_add, sensitivity_set
+from amniyat.findings.models import Findings
+from amniyat.findings.services import findings_compute, findings_for, indicator_set_save
 from amniyat.places.models import Place
 from amniyat.places.services import administrative_places_load, community_create
 
@@ -568,6 +578,8 @@ def build_demo() -> list[Programme]:
     )
     tajikistan = build_tajikistan(rng, lead_org)
     uzbekistan = build_uzbekistan(rng, lead_org)
+    build_findings(tajikistan, build_surveys(tajikistan, "TJ", seed=SEED))
+    build_findings(uzbekistan, build_surveys(uzbekistan, "UZ", seed=SEED + 1))
 
     lead = _user("demo-lead", "Amina", "Karimova")
     analyst = _user("demo-analyst", "Timur", "Nazarov")
@@ -659,3 +671,125 @@ def remove_demo() -> None:
         led_programmes__isnull=True, partner_programmes__isnull=True, funded_programmes__isnull=True
     ).delete()
     User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).delete()
+
+
+# --- Assessment surveys -------------------------------------------------------------------
+
+SURVEYS = {
+    "TJ": [
+        ("Community security baseline survey 2021", "baseline", (2021, 9, 1), (2021, 10, 31)),
+        ("Community security endline survey 2022", "endline", (2022, 6, 1), (2022, 6, 30)),
+    ],
+    "UZ": [
+        ("Community security baseline survey 2021", "baseline", (2021, 3, 1), (2021, 4, 30)),
+        ("Community security endline survey 2022", "endline", (2022, 5, 1), (2022, 5, 31)),
+    ],
+}
+INDICATORS_FILE = (
+    Path(__file__).resolve().parent.parent
+    / "analysis"
+    / "data"
+    / "community_security_indicators.yaml"
+)
+
+
+def _store_generated(version: FormVersion, frame: pl.DataFrame) -> int:
+    """Store generated respondents as submissions of ``version``, answers split by the
+    sensitivity of each field as an import would."""
+    paths = {field["name"]: field["path"] for field in version.schema}
+    protected = {
+        path
+        for path, sensitivity in version.sensitivity.items()
+        if sensitivity in ("personal", "sensitive")
+    }
+    districts = {
+        p.code: p.pk for p in Place.objects.filter(code__in=frame["district"].unique().to_list())
+    }
+    rows = []
+    for record in frame.iter_rows(named=True):
+        answers: dict[str, Any] = {}
+        for name, value in record.items():
+            if name in ("instance_id", "submitted_at") or value is None or name not in paths:
+                continue
+            answers[paths[name]] = value.isoformat() if hasattr(value, "isoformat") else value
+        public = {k: v for k, v in answers.items() if k not in protected}
+        private = {k: v for k, v in answers.items() if k in protected}
+        rows.append(
+            Submission(
+                form=version.form,
+                form_version=version,
+                instance_id=record["instance_id"],
+                content_hash=Submission.hash_content(answers),
+                place_id=districts.get(record["district"]),
+                submitted_at=record["submitted_at"],
+                enumerator=str(record.get("enumerator") or ""),
+                data=public,
+                protected_data=json.dumps(private, ensure_ascii=False) if private else "",
+                source=Submission.Source.DEMO,
+            )
+        )
+    Submission.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def build_surveys(programme: Programme, country: str, *, seed: int) -> list[Form]:
+    """Baseline and endline assessments with the demo perception survey and its generated
+    respondents (labelled as generated demo data)."""
+    info = demo_survey.design_info(country)  # type: ignore[arg-type]
+    content = demo_survey.build_xlsform(country)  # type: ignore[arg-type]
+    forms = []
+    for title, kind, start, end in SURVEYS[country]:
+        assessment = assessment_create(
+            acting_user=None,
+            actor_label="demo",
+            programme=programme,
+            title=title,
+            kind=kind,
+            places=list(programme.places.all()),
+            starts_on=datetime.date(*start),
+            ends_on=datetime.date(*end),
+            weight_field=info["weight"],
+            strata_field=info["strata"],
+            cluster_field=info["cluster"],
+        )
+        Assessment.objects.filter(pk=assessment.pk).update(is_demo=True)
+        version = form_add(
+            acting_user=None,
+            actor_label="demo",
+            assessment=assessment,
+            file_name=f"community_security_{country.lower()}.xlsx",
+            content=content,
+        )
+        # The survey team's decision: closed answers may be published in aggregate; free
+        # text stays sensitive (the form's own default), metadata internal.
+        undecided = {
+            field["path"]: "internal"
+            if field["type"] in ("start", "end", "username", "deviceid", "today", "calculate")
+            or field["path"].startswith("meta/")
+            else "public"
+            for field in version.schema
+            if field["path"] in version.fields_lacking_sensitivity()
+        }
+        if undecided:
+            version = sensitivity_set(
+                acting_user=None, actor_label="demo", version=version, classes=undecided
+            )
+        frame = demo_survey.generate_responses(country, phase=kind, seed=seed)  # type: ignore[arg-type]
+        _store_generated(version, frame)
+        forms.append(version.form)
+    return forms
+
+
+def build_findings(programme: Programme, forms: list[Form]) -> None:
+    """The demo indicator set, and findings computed now; the baseline's are published."""
+    indicator_set_save(
+        acting_user=None, programme=programme, spec=INDICATORS_FILE.read_text(encoding="utf-8")
+    )
+    for index, form in enumerate(forms):
+        findings = findings_for(form, enqueue=False)
+        if findings is None:
+            continue
+        findings = findings_compute(findings.pk)
+        if index == 0 and findings.status == Findings.Status.READY:
+            findings.published_at = timezone.now()
+            findings.save(update_fields=["published_at"])

@@ -1,7 +1,195 @@
-"""REST endpoints of fieldwork 'imports'."""
+"""REST endpoints of fieldwork 'imports': submissions (scoped, personal answers masked unless
+the caller may see them, and audited when shown) and import jobs (their status and progress),
+read only; and POST of a file to start an import (202 with the job)."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, parsers, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
+
+from amniyat.accounts import policies
+from amniyat.fieldwork import exporters, selectors
+from amniyat.fieldwork.importers import FORMATS, plan_for
+from amniyat.fieldwork.models import Form, ImportJob, Submission
+from amniyat.fieldwork.services import imports as services
+
+
+def _is_id(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+class SubmissionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    answers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "form",
+            "form_version",
+            "instance_id",
+            "submitted_at",
+            "enumerator",
+            "place",
+            "source",
+            "answers",
+        ]
+
+    @extend_schema_field(serializers.DictField())
+    def get_answers(self, submission: Submission) -> dict[str, Any]:
+        """Answers by field path; personal and sensitive ones "•••" unless the caller may see
+        them."""
+        answers = exporters.stored_answers(submission.data, submission.protected_data or "")
+        if self.context["reveal"](submission):
+            return answers
+        plan = plan_for(submission.form_version)
+        return exporters.masked_answers(answers, plan)
+
+
+class SubmissionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Submissions the caller may see. Filter with ``?form=ID``."""
+
+    serializer_class = SubmissionSerializer
+
+    def get_queryset(self) -> QuerySet[Submission]:
+        queryset = selectors.submissions_visible(user=self.request.user).select_related(
+            "form__assessment__programme"
+        )
+        form = self.request.query_params.get("form", "")
+        if _is_id(form):
+            queryset = queryset.filter(form_id=int(form))
+        return queryset.order_by("-submitted_at", "-id")
+
+    def _reveal(self, submission: Submission) -> bool:
+        return policies.can(
+            self.request.user, "submission.view_protected", submission.form.assessment.programme
+        )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "reveal": self._reveal}
+
+    def _audit(self, submissions: list[Submission]) -> None:
+        by_form: dict[int, list[Submission]] = {}
+        for submission in submissions:
+            if submission.protected_data and self._reveal(submission):
+                by_form.setdefault(submission.form_id, []).append(submission)
+        for shown in by_form.values():
+            services.protected_answers_viewed(
+                user=self.request.user,  # type: ignore[arg-type]
+                form=shown[0].form,
+                submissions=shown,
+                request=self.request._request,
+            )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        items = list(page) if page is not None else list(queryset)
+        self._audit(items)
+        data = self.get_serializer(items, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        submission = self.get_object()
+        self._audit([submission])
+        return Response(self.get_serializer(submission).data)
+
+
+class ImportJobSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    percent = serializers.IntegerField(read_only=True)
+    message = serializers.SerializerMethodField()
+    problems = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "form",
+            "file_name",
+            "file_format",
+            "skip_bad_rows",
+            "status",
+            "total_rows",
+            "processed_rows",
+            "percent",
+            "stored",
+            "duplicates",
+            "conflicts",
+            "skipped",
+            "message",
+            "problems",
+            "created_at",
+            "finished_at",
+        ]
+
+    def get_message(self, job: ImportJob) -> str:
+        return str(job.report.get("message", ""))
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_problems(self, job: ImportJob) -> list[dict[str, Any]]:
+        """The first problems found (every one is in the report file)."""
+        return list(job.report.get("problems") or [])
+
+
+class ImportStartSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    form = serializers.IntegerField(help_text="The form's id.")
+    file = serializers.FileField()
+    file_format = serializers.ChoiceField(choices=list(FORMATS), default="auto")
+    skip_bad_rows = serializers.BooleanField(default=False)
+
+
+class ImportJobViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Imports of submission files the caller may follow. Filter with ``?form=ID``; POST a
+    file (multipart) to start one: the answer is 202 with the job, whose ``status`` and
+    ``percent`` tell how it goes."""
+
+    serializer_class = ImportJobSerializer
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    def get_queryset(self) -> QuerySet[ImportJob]:
+        queryset = selectors.import_jobs_visible(user=self.request.user)
+        form = self.request.query_params.get("form", "")
+        if _is_id(form):
+            queryset = queryset.filter(form_id=int(form))
+        return queryset
+
+    @extend_schema(request=ImportStartSerializer, responses={202: ImportJobSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = ImportStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        form: Form = selectors.form_get(user=request.user, pk=data["form"])
+        if not policies.can(request.user, "submission.import", form.assessment.programme):
+            raise Http404
+        upload = data["file"]
+        job = services.import_start(
+            acting_user=request.user,  # type: ignore[arg-type]
+            form=form,
+            file_name=upload.name or "upload",
+            content=upload,
+            file_format=data["file_format"],
+            skip_bad_rows=data["skip_bad_rows"],
+        )
+        services.import_enqueue(job=job)
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 def register(router: BaseRouter) -> None:
     """Add this part's viewsets to the API router."""
+    router.register("submissions", SubmissionViewSet, basename="submission")
+    router.register("imports", ImportJobViewSet, basename="import-job")

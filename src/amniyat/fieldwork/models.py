@@ -57,6 +57,7 @@ class Assessment(models.Model):
                 | Q(starts_on__isnull=True)
                 | Q(ends_on__gte=models.F("starts_on")),
                 name="assessment_ends_after_start",
+                violation_error_message=_("Fieldwork cannot end before it starts."),
             ),
         ]
 
@@ -220,14 +221,20 @@ class Submission(models.Model):
         OPENROSA = "openrosa", _("ODK Collect / Enketo")
         DEMO = "demo", _("generated demo data")
 
+    # Both are served by the composite indexes below; fewer indexes make imports faster.
     form = models.ForeignKey(
-        Form, verbose_name=_("form"), on_delete=models.CASCADE, related_name="submissions"
+        Form,
+        verbose_name=_("form"),
+        on_delete=models.CASCADE,
+        related_name="submissions",
+        db_index=False,
     )
     form_version = models.ForeignKey(
         FormVersion,
         verbose_name=_("form version"),
         on_delete=models.PROTECT,
         related_name="submissions",
+        db_index=False,
     )
     instance_id = models.CharField(_("instance id"), max_length=120)
     content_hash = models.CharField(max_length=64, editable=False)

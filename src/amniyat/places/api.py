@@ -42,6 +42,6 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         if level in Place.Level.values:
             queryset = queryset.filter(level=level)
         parent = self.request.query_params.get("parent", "")
-        if parent.isdigit():
+        if parent.isascii() and parent.isdigit():
             queryset = queryset.filter(parent_id=int(parent))
         return queryset

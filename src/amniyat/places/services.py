@@ -159,8 +159,16 @@ def boundaries_import(
 
     updates: list[tuple[Place, dict[str, Any]]] = []
     for index, feature in enumerate(features):
-        properties = (feature or {}).get("properties") or {}
-        geometry = (feature or {}).get("geometry")
+        if not isinstance(feature, dict):
+            report.errors.append(_("Feature #%(n)d is not a GeoJSON feature.") % {"n": index + 1})
+            continue
+        properties = feature.get("properties") or {}
+        if not isinstance(properties, dict):
+            report.errors.append(
+                _("Feature #%(n)d has properties that are not a JSON object.") % {"n": index + 1}
+            )
+            continue
+        geometry = feature.get("geometry")
         label = _feature_label(index, properties)
         if not isinstance(geometry, dict) or geometry.get("type") not in (
             "Polygon",

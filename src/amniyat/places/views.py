@@ -76,7 +76,7 @@ def community_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     districts = selectors.place_choices_for_groups(user=request.user, programme=programme).filter(
         level=Place.Level.DISTRICT
     )
-    form = CommunityForm(request.POST or None, districts=districts)
+    form = CommunityForm(request.POST if request.method == "POST" else None, districts=districts)
     if request.method == "POST" and form.is_valid():
         try:
             place = services.community_create(
@@ -103,7 +103,9 @@ def community_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
     )
     initial = {"parent": place.parent, "kind": place.kind, **place.names()}
     initial = {("name_" + k if k in ("en", "ru", "tg", "uz") else k): v for k, v in initial.items()}
-    form = CommunityForm(request.POST or None, initial=initial, districts=districts)
+    form = CommunityForm(
+        request.POST if request.method == "POST" else None, initial=initial, districts=districts
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.community_update(acting_user=request.user, place=place, **form.cleaned_data)

@@ -1,0 +1,294 @@
+"""Benchmark: importing a KoboToolbox CSV export of a million submissions.
+
+Generates a Kobo-style CSV (60 columns: groups, select_one, select_multiple with its 0/1
+columns, integers, decimals, dates, two personal answers, Kobo's meta and ``_index``
+columns) in a temporary folder, then imports it with ``import_start`` / ``import_run``,
+each store in its own subprocess so that the peak memory (``ru_maxrss``) is the import's:
+
+* into SQLite (a fresh database in the temporary folder), and
+* into PostgreSQL when ``DATABASE_URL`` points at one.
+
+It prints rows per second, peak memory, and the ratio to ``polars.read_csv`` of the same file
+(the floor: no import can read the file faster). Targets: ≥ 50,000 rows/s into SQLite,
+within 10× of the Polars read, peak memory < 1.5 GB.
+
+    .venv/bin/python benchmarks/bench_import.py            # a million rows
+    .venv/bin/python benchmarks/bench_import.py --rows 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+SOURCE = Path(__file__).resolve().parents[1] / "src"
+LIKERT = [f"s{i}" for i in range(1, 6)]
+CONCERNS = ["theft", "violence", "drugs", "police", "border", "water"]
+DISTRICTS = ["vakhsh", "bokhtar", "jomi", "kushoniyon", "khuroson", "levakand", "other"]
+
+
+def schema() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The benchmark form: 47 questions that with Kobo's extra columns make 60."""
+    fields: list[dict[str, Any]] = []
+    sensitivity: dict[str, str] = {}
+
+    def add(path: str, kind: str, level: str = "internal", **extra: Any) -> None:
+        fields.append(
+            {
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "type": kind,
+                "label": {"en": path, "ru": path},
+                "repeat": None,
+                "required": extra.pop("required", False),
+                **extra,
+            }
+        )
+        sensitivity[path] = level
+
+    def choices(names: list[str]) -> list[dict[str, Any]]:
+        return [{"name": n, "label": {"en": n}} for n in names]
+
+    add("start", "start")
+    add("end", "end")
+    add("today", "today")
+    add("intro/district", "select_one", "public", choices=choices(DISTRICTS), required=True)
+    add("intro/consent", "select_one", "public", choices=choices(["yes", "no"]))
+    add("respondent/name", "text", "personal")
+    add("respondent/phone", "text", "personal")
+    add("respondent/age", "integer", required=True)
+    add("respondent/sex", "select_one", "public", choices=choices(["female", "male"]))
+    add("respondent/household_size", "integer")
+    for number in range(1, 21):
+        add(f"safety/q{number:02d}", "select_one", "public", choices=choices(LIKERT))
+    add("safety/concerns", "select_multiple", "public", choices=choices(CONCERNS))
+    add("safety/incidents", "integer")
+    add("safety/cost", "decimal")
+    for number in range(1, 12):
+        kind = "integer" if number % 2 else "decimal"
+        add(f"services/v{number:02d}", kind)
+    add("comment", "text")
+    return fields, sensitivity
+
+
+def generate(path: Path, rows: int) -> int:
+    """Write the CSV with Polars expressions (seconds for a million rows), a quarter of a
+    million rows at a time; answer its number of columns."""
+    chunk = 250_000
+    width = 0
+    with path.open("w", encoding="utf-8") as out:
+        for start in range(0, rows, chunk):
+            size = min(chunk, rows - start)
+            frame = pl.select(_columns(start, size))
+            width = frame.width
+            frame.write_csv(out, separator=";", include_header=start == 0)
+    return width
+
+
+def _columns(start: int, size: int) -> list[pl.Expr]:
+    i = pl.int_range(start, start + size, dtype=pl.Int64)
+
+    def pick(seed: int, names: list[str]) -> pl.Expr:
+        index = (i.hash(seed) % len(names)).cast(pl.Int64)
+        return pl.lit(pl.Series(names)).gather(index)
+
+    def number(seed: int, modulo: int) -> pl.Expr:
+        return (i.hash(seed) % modulo).cast(pl.Int64)
+
+    moment = pl.lit(1_630_454_400_000_000) + i * 37_000_000  # microseconds from 2021-09-01
+    started = moment.cast(pl.Datetime("us"))
+    columns: list[pl.Expr] = [
+        started.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f+05:00").alias("start"),
+        (started + pl.duration(minutes=25)).dt.strftime("%Y-%m-%dT%H:%M:%S%.3f+05:00").alias("end"),
+        started.dt.strftime("%Y-%m-%d").alias("today"),
+        pick(1, DISTRICTS).alias("intro/district"),
+        pick(2, ["yes", "yes", "yes", "no"]).alias("intro/consent"),
+        pl.format("Respondent {}", i).alias("respondent/name"),
+        pl.format("+99290{}", number(3, 10_000_000)).alias("respondent/phone"),
+        (18 + number(4, 70)).cast(pl.String).alias("respondent/age"),
+        pick(5, ["female", "male"]).alias("respondent/sex"),
+        (1 + number(6, 12)).cast(pl.String).alias("respondent/household_size"),
+    ]
+    columns += [pick(10 + n, LIKERT).alias(f"safety/q{n:02d}") for n in range(1, 21)]
+    flags = [(i.hash(40 + k) % 3 == 0) for k in range(len(CONCERNS))]
+    chosen = pl.concat_list(
+        [pl.when(flag).then(pl.lit(c)) for flag, c in zip(flags, CONCERNS, strict=True)]
+    ).list.drop_nulls()
+    columns.append(chosen.list.join(" ").alias("safety/concerns"))
+    columns += [
+        flag.cast(pl.Int8).cast(pl.String).alias(f"safety/concerns/{c}")
+        for flag, c in zip(flags, CONCERNS, strict=True)
+    ]
+    columns += [
+        number(50, 6).cast(pl.String).alias("safety/incidents"),
+        (number(51, 100_000) / 100).cast(pl.String).alias("safety/cost"),
+    ]
+    for n in range(1, 12):
+        value = number(60 + n, 1000)
+        text = value.cast(pl.String) if n % 2 else (value / 10).cast(pl.String)
+        columns.append(text.alias(f"services/v{n:02d}"))
+    uuid = pl.format(
+        "{}-{}",
+        i.hash(90).cast(pl.String).str.zfill(20),
+        i.cast(pl.String).str.zfill(12),
+    )
+    columns += [
+        pick(91, ["", "", "", "Safe in the mahalla", "Street lights needed"]).alias("comment"),
+        pl.format("uuid:{}", uuid).alias("meta/instanceID"),
+        (i + 1000).alias("_id"),
+        uuid.alias("_uuid"),
+        (started + pl.duration(hours=1)).dt.strftime("%Y-%m-%dT%H:%M:%S").alias("_submission_time"),
+        pl.lit("").alias("_validation_status"),
+        pl.lit("submitted_via_web").alias("_status"),
+        pick(92, ["enum01", "enum02", "enum03", "enum04"]).alias("_submitted_by"),
+        pl.lit("vX8aQ").alias("__version__"),
+        pl.lit("").alias("_tags"),
+        (i + 1).alias("_index"),
+    ]
+    return columns
+
+
+def polars_floor(path: Path) -> float:
+    started = time.perf_counter()
+    frame = pl.read_csv(path, separator=";", infer_schema=False)
+    elapsed = time.perf_counter() - started
+    assert frame.height > 0
+    return elapsed
+
+
+# ----------------------------------------------------------------------------------------
+# The importing process
+
+
+def child(csv_path: Path, home: Path) -> dict[str, Any]:
+    sys.path.insert(0, str(SOURCE))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amniyat.settings")
+    os.environ["AMNIYAT_HOME"] = str(home)
+    (home / "var").mkdir(parents=True, exist_ok=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    from amniyat.accounts.models import Organisation, Programme
+    from amniyat.fieldwork.models import Assessment, Form, FormVersion
+    from amniyat.fieldwork.services.imports import import_run, import_start
+    from amniyat.places.models import Place
+
+    fields, sensitivity = schema()
+    stamp = str(time.time_ns())
+    lead = Organisation.objects.create(name=f"Bench NGO {stamp}", kind="international_ngo")
+    country = Place.objects.filter(level="country").first()
+    programme = Programme.objects.create(
+        name=f"Bench {stamp}",
+        slug=f"bench-{stamp}",
+        country=country,
+        lead_organisation=lead,
+        starts_on="2021-08-01",
+        ends_on="2022-07-31",
+    )
+    assessment = Assessment.objects.create(programme=programme, title="Baseline", kind="baseline")
+    form = Form.objects.create(assessment=assessment, form_id="bench", title="Bench")
+    FormVersion.objects.create(
+        form=form,
+        version="1",
+        xlsform=b"",
+        xlsform_name="bench.xlsx",
+        xform="<h:html/>",
+        schema=fields,
+        sensitivity=sensitivity,
+    )
+    started = time.perf_counter()
+    job = import_start(acting_user=None, form=form, file_name=csv_path.name, path=csv_path)
+    job = import_run(job.pk)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "vendor": connection.vendor,
+        "status": job.status,
+        "message": job.report.get("message", ""),
+        "stored": job.stored,
+        "seconds": elapsed,
+        "peak_bytes": peak,
+        "phases": job.report.get("seconds", {}),
+    }
+
+
+def run_child(csv_path: Path, home: Path, database_url: str | None) -> dict[str, Any]:
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    env["PYTHONPATH"] = str(SOURCE) + os.pathsep + env.get("PYTHONPATH", "")
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, __file__, "--child", str(csv_path), "--home", str(home)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"The import failed:\n{result.stderr[-4000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.home)))
+        return
+    with tempfile.TemporaryDirectory(prefix="amniyat-bench-") as folder:
+        csv_path = Path(folder) / "kobo_export.csv"
+        started = time.perf_counter()
+        width = generate(csv_path, args.rows)
+        size = csv_path.stat().st_size
+        print(
+            f"Generated {args.rows:,} rows × {width} columns "
+            f"({size / 2**20:,.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
+        floor = polars_floor(csv_path)
+        print(f"polars.read_csv: {floor:.2f} s ({args.rows / floor:,.0f} rows/s) — the floor")
+        stores: list[tuple[str, str | None]] = [("SQLite", None)]
+        url = os.environ.get("DATABASE_URL", "")
+        if url.startswith(("postgres://", "postgresql://")):
+            stores.append(("PostgreSQL", url))
+        failed = False
+        for label, database_url in stores:
+            home = Path(folder) / label.lower()
+            home.mkdir()
+            result = run_child(csv_path, home, database_url)
+            rate = result["stored"] / result["seconds"] if result["seconds"] else 0
+            ratio = result["seconds"] / floor
+            peak = result["peak_bytes"] / 2**30
+            print(
+                f"{label}: {result['stored']:,} stored in {result['seconds']:.1f} s = "
+                f"{rate:,.0f} rows/s; {ratio:.1f}× the Polars read; peak memory {peak:.2f} GB"
+                f" — {result['message']} (seconds: {result.get('phases')})"
+            )
+            if label == "SQLite":
+                failed |= rate < 50_000 or ratio > 10 or peak > 1.5
+            if result["stored"] != args.rows:
+                failed = True
+        if failed:
+            print("Below target.")
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Survey analysis for Amniyat: indicators in XLSForm syntax, estimated, disaggregated, protected.
+
+Pure modules (no Django): `expressions` (the condition language, parsed with Lark and compiled to
+Polars), `indicators` (YAML definitions, checks, expansion of select_multiple questions),
+`runner` (estimation through `amniyat.stats` with disclosure control), `output` (JSON, CSV,
+text table, XLSX) and `loading` (data files). `cli` is the ``amniyat analyze`` command.
+
+Public API
+----------
+``load_indicators(text, *, fields=None) -> list[Indicator]``; ``dump_indicators(indicators)``;
+``parse_expression(text) -> Expression`` (``.condition(schema)``, ``.number(schema)``);
+``run_analysis(frame, indicators, *, design, by, compare, min_cell, confidence) ->
+AnalysisResult``; ``result_to_dict``, ``render_json``, ``render_csv``, ``render_table``,
+``write_xlsx``; ``read_data_file(path)`` (stored assessments are read by the CLI).
+Errors: ``AnalysisError`` > ``ExpressionError``, ``IndicatorError`` > ``UnknownFieldError``,
+``DataError``, ``EstimationError``.
+"""
+
+from amniyat.analysis.errors import (
+    AnalysisError,
+    DataError,
+    EstimationError,
+    ExpressionError,
+    IndicatorError,
+    UnknownFieldError,
+)
+from amniyat.analysis.expressions import Expression, parse_expression
+from amniyat.analysis.indicators import (
+    Indicator,
+    Measure,
+    check_fields,
+    dump_indicators,
+    form_fields,
+    load_indicators,
+    measures_for,
+)
+from amniyat.analysis.loading import read_data_file
+from amniyat.analysis.output import (
+    render_csv,
+    render_json,
+    render_table,
+    result_to_dict,
+    write_xlsx,
+)
+from amniyat.analysis.runner import (
+    AnalysisResult,
+    Comparison,
+    ComparisonFinding,
+    Finding,
+    run_analysis,
+)
+
+__all__ = [
+    "AnalysisError",
+    "AnalysisResult",
+    "Comparison",
+    "ComparisonFinding",
+    "DataError",
+    "EstimationError",
+    "Expression",
+    "ExpressionError",
+    "Finding",
+    "Indicator",
+    "IndicatorError",
+    "Measure",
+    "UnknownFieldError",
+    "check_fields",
+    "dump_indicators",
+    "form_fields",
+    "load_indicators",
+    "measures_for",
+    "parse_expression",
+    "read_data_file",
+    "render_csv",
+    "render_json",
+    "render_table",
+    "result_to_dict",
+    "run_analysis",
+    "write_xlsx",
+]

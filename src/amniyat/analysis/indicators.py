@@ -1,0 +1,527 @@
+"""Survey indicators: what to estimate, defined in YAML, checked against the form or the data.
+
+An indicator file looks like::
+
+    indicators:
+      - id: safe_night
+        label: Feel safe walking in their area at night
+        type: proportion
+        numerator: ${safe_night} = 'very_safe' or ${safe_night} = 'safe'
+      - id: trust_police_mean
+        label: Trust in police (1-5)
+        type: mean
+        value: ${trust_police}
+      - id: concern
+        label: Main concerns
+        type: proportion
+        expand: ${concerns}
+        choices: [unemployment, gbv, theft]   # optional; default: the choices in the data
+
+Three types (see `amniyat.analysis.expressions` for the expression language):
+
+- ``proportion``: the share of the *denominator* rows where ``numerator`` holds. Without a
+  ``denominator``, the denominator is the respondents who were asked: the rows where every field
+  the numerator reads has an answer. So a skipped or not-asked question never counts as "no".
+  An optional ``filter`` narrows the denominator further.
+- ``mean`` and ``total``: of the number ``value``, over the rows where ``filter`` holds (all rows
+  without one). Rows where ``value`` is empty or not a number are left out as a domain, never
+  counted as zero.
+- ``expand: ${field}`` on a proportion makes one proportion per choice of a select_multiple
+  question, ``selected(${field}, 'choice')``, each over the rows that answered it. Choices come
+  from ``choices`` (a list of names, or a mapping of name to label), from the form, or from the
+  data. An expanded indicator gets the id ``<id>.<choice>``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, cast, get_args
+
+import polars as pl
+import yaml
+
+from amniyat.analysis.errors import (
+    ExpressionError,
+    IndicatorError,
+    UnknownFieldError,
+    gettext_noop,
+)
+from amniyat.analysis.expressions import (
+    FIELD_NAME,
+    Call,
+    Expression,
+    Field,
+    Text,
+    answered,
+    parse_expression,
+)
+
+__all__ = [
+    "Indicator",
+    "IndicatorType",
+    "Measure",
+    "check_fields",
+    "dump_indicators",
+    "form_fields",
+    "indicators_from_data",
+    "load_indicators",
+    "measures_for",
+]
+
+IndicatorType = Literal["proportion", "mean", "total"]
+INDICATOR_TYPES: Final[tuple[IndicatorType, ...]] = get_args(IndicatorType)
+KEYS: Final = (
+    "id",
+    "label",
+    "type",
+    "numerator",
+    "denominator",
+    "value",
+    "filter",
+    "expand",
+    "choices",
+)
+EXPRESSION_KEYS: Final = ("numerator", "denominator", "value", "filter")
+ID_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator as defined; expressions are parsed (their ``text`` is kept for export).
+
+    Attributes:
+        id: short stable name, letters, digits, ``_`` and ``-``.
+        label: what a reader sees.
+        type: ``"proportion"``, ``"mean"`` or ``"total"``.
+        numerator, denominator: conditions of a proportion (denominator optional).
+        value: the number of a mean or total.
+        filter: optional condition narrowing the rows (any type).
+        expand: the select_multiple field a proportion is expanded over, or None.
+        choices: the choices to expand over (name -> label); empty for "from the data".
+    """
+
+    id: str
+    label: str
+    type: IndicatorType
+    numerator: Expression | None = None
+    denominator: Expression | None = None
+    value: Expression | None = None
+    filter: Expression | None = None
+    expand: str | None = None
+    choices: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def expressions(self) -> dict[str, Expression]:
+        """The expressions given, by role (``"numerator"``, ``"value"``...)."""
+        found = {role: getattr(self, role) for role in EXPRESSION_KEYS}
+        return {role: expression for role, expression in found.items() if expression is not None}
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every field the indicator reads, in order of appearance."""
+        names: list[str] = []
+        for expression in self.expressions.values():
+            names += expression.fields
+        if self.expand is not None:
+            names.append(self.expand)
+        return tuple(dict.fromkeys(names))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The definition as written in YAML (expressions as text, empty keys left out)."""
+        record: dict[str, Any] = {"id": self.id, "label": self.label, "type": self.type}
+        for role, expression in self.expressions.items():
+            record[role] = expression.text
+        if self.expand is not None:
+            record["expand"] = "${" + self.expand + "}"
+        if self.choices:
+            if all(label == name for name, label in self.choices.items()):
+                record["choices"] = list(self.choices)
+            else:
+                record["choices"] = dict(self.choices)
+        return record
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One estimable quantity: an indicator, or one choice of an expanded indicator."""
+
+    id: str
+    label: str
+    kind: IndicatorType
+    indicator: Indicator
+    choice: str | None = None
+
+    def column(self, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+        """The Float64 column `amniyat.stats` estimates: 0/1 (proportion) or the value, null
+        for rows outside the denominator or filter, or without a value."""
+        indicator = self.indicator
+        try:
+            return self._column(indicator, schema)
+        except ExpressionError as error:
+            raise IndicatorError(
+                gettext_noop("indicator {indicator}: {problem}"),
+                indicator=indicator.id,
+                problem=error,
+            ) from error
+
+    def _column(self, indicator: Indicator, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+        rows: pl.Expr = pl.lit(True)
+        if indicator.filter is not None:
+            rows = indicator.filter.condition(schema)
+        if self.kind != "proportion":
+            assert indicator.value is not None
+            return pl.when(rows).then(indicator.value.number(schema)).otherwise(None)
+        if self.choice is not None:
+            assert indicator.expand is not None
+            selected = Expression(
+                text="selected(${" + indicator.expand + "}, " + _quote(self.choice) + ")",
+                node=Call("selected", (Field(indicator.expand, 10), Text(self.choice, 1)), 1),
+            )
+            numerator = selected.condition(schema)
+            asked = [indicator.expand]
+        else:
+            assert indicator.numerator is not None
+            numerator = indicator.numerator.condition(schema)
+            asked = list(indicator.numerator.fields)
+        if indicator.denominator is not None:
+            rows = rows & indicator.denominator.condition(schema)
+        else:
+            for name in asked:
+                rows = rows & answered(name, schema)
+        return pl.when(rows).then(numerator.cast(pl.Float64)).otherwise(None)
+
+
+def _quote(text: str) -> str:
+    return "'" + text + "'" if "'" not in text else '"' + text + '"'
+
+
+# --- Loading and checking ----------------------------------------------------------------------
+
+
+def _problem(template: str, indicator: str | None = None, **params: Any) -> IndicatorError:
+    return IndicatorError(template, indicator=indicator, **params)
+
+
+def _text(record: Mapping[str, Any], key: str, indicator: str | None) -> str | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _problem(
+            gettext_noop("indicator {indicator}: {key} must be text"), indicator, key=key
+        )
+    return str(value)
+
+
+def _field_reference(text: str, indicator: str) -> str:
+    inner = text.strip()
+    if inner.startswith("${") and inner.endswith("}"):
+        inner = inner[2:-1]
+    match = FIELD_NAME.fullmatch(inner)
+    if match is None:
+        raise _problem(
+            gettext_noop(
+                "indicator {indicator}: expand must name a select_multiple field, like "
+                "${{concerns}}; got {value}"
+            ),
+            indicator,
+            value=repr(text),
+        )
+    return match.group(1)
+
+
+def _choices(value: Any, indicator: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        items = [(str(name), str(label)) for name, label in value.items()]
+    elif isinstance(value, list):
+        items = [(str(name), str(name)) for name in value]
+    else:
+        raise _problem(
+            gettext_noop(
+                "indicator {indicator}: choices must be a list of choice names or a mapping "
+                "of name to label"
+            ),
+            indicator,
+        )
+    for name, _ in items:
+        if not name or any(character.isspace() for character in name):
+            raise _problem(
+                gettext_noop("indicator {indicator}: choice names have no spaces; got {name}"),
+                indicator,
+                name=repr(name),
+            )
+    return dict(items)
+
+
+def _indicator(record: Any, position: int) -> Indicator:
+    if not isinstance(record, Mapping):
+        raise _problem(
+            gettext_noop("indicator number {position} must be a mapping with id, label and type"),
+            position=position,
+        )
+    raw_id = record.get("id")
+    if raw_id is None or not ID_PATTERN.fullmatch(str(raw_id)):
+        raise _problem(
+            gettext_noop(
+                "indicator number {position} needs an id of letters, digits, _ and - "
+                "(starting with a letter); got {value}"
+            ),
+            position=position,
+            value=repr(raw_id),
+        )
+    indicator_id = str(raw_id)
+    unknown = [str(key) for key in record if key not in KEYS]
+    if unknown:
+        raise _problem(
+            gettext_noop("indicator {indicator}: unknown key {key}; known keys: {known}"),
+            indicator_id,
+            key=repr(unknown[0]),
+            known=", ".join(KEYS),
+        )
+    kind = record.get("type")
+    if kind not in INDICATOR_TYPES:
+        raise _problem(
+            gettext_noop(
+                "indicator {indicator}: type must be proportion, mean or total; got {value}"
+            ),
+            indicator_id,
+            value=repr(kind),
+        )
+    expressions: dict[str, Expression] = {}
+    for role in EXPRESSION_KEYS:
+        text = _text(record, role, indicator_id)
+        if text is None:
+            continue
+        try:
+            expressions[role] = parse_expression(text)
+        except ExpressionError as error:
+            raise _problem(
+                gettext_noop("indicator {indicator}, {role}: {problem}"),
+                indicator_id,
+                role=role,
+                problem=error,
+            ) from error
+    expand_text = _text(record, "expand", indicator_id)
+    expand = _field_reference(expand_text, indicator_id) if expand_text is not None else None
+    choices = _choices(record.get("choices"), indicator_id)
+    _check_roles(cast(IndicatorType, kind), indicator_id, expressions, expand, choices)
+    label = _text(record, "label", indicator_id) or indicator_id
+    return Indicator(
+        id=indicator_id,
+        label=label,
+        type=cast(IndicatorType, kind),
+        numerator=expressions.get("numerator"),
+        denominator=expressions.get("denominator"),
+        value=expressions.get("value"),
+        filter=expressions.get("filter"),
+        expand=expand,
+        choices=choices,
+    )
+
+
+def _check_roles(
+    kind: IndicatorType,
+    indicator: str,
+    expressions: Mapping[str, Expression],
+    expand: str | None,
+    choices: Mapping[str, str],
+) -> None:
+    if kind == "proportion":
+        if "value" in expressions:
+            raise _problem(
+                gettext_noop(
+                    "indicator {indicator}: a proportion has a numerator (and optionally a "
+                    "denominator), not a value"
+                ),
+                indicator,
+            )
+        if expand is not None and "numerator" in expressions:
+            raise _problem(
+                gettext_noop("indicator {indicator}: give either expand or numerator, not both"),
+                indicator,
+            )
+        if expand is None and "numerator" not in expressions:
+            raise _problem(
+                gettext_noop("indicator {indicator}: a proportion needs a numerator or expand"),
+                indicator,
+            )
+    else:
+        misplaced = [role for role in ("numerator", "denominator") if role in expressions]
+        if misplaced or expand is not None:
+            raise _problem(
+                gettext_noop(
+                    "indicator {indicator}: a {kind} has a value (and optionally a filter), "
+                    "not {key}"
+                ),
+                indicator,
+                kind=kind,
+                key=misplaced[0] if misplaced else "expand",
+            )
+        if "value" not in expressions:
+            raise _problem(
+                gettext_noop("indicator {indicator}: a {kind} needs a value"), indicator, kind=kind
+            )
+    if choices and expand is None:
+        raise _problem(
+            gettext_noop("indicator {indicator}: choices are only used with expand"), indicator
+        )
+
+
+def check_fields(indicators: Iterable[Indicator], fields: Collection[str]) -> None:
+    """Raise `UnknownFieldError` for the first field an indicator reads that is not in
+    ``fields`` (the data's columns or the form's field names), suggesting a close name."""
+    known = set(fields)
+    for indicator in indicators:
+        for name in indicator.fields:
+            if name in known:
+                continue
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            if close:
+                raise UnknownFieldError(
+                    gettext_noop(
+                        "indicator {indicator} reads ${{{field}}}, which is not in the data or "
+                        "the form; did you mean ${{{suggestion}}}?"
+                    ),
+                    indicator=indicator.id,
+                    field=name,
+                    suggestion=close[0],
+                )
+            raise UnknownFieldError(
+                gettext_noop(
+                    "indicator {indicator} reads ${{{field}}}, which is not in the data or the form"
+                ),
+                indicator=indicator.id,
+                field=name,
+            )
+
+
+def indicators_from_data(data: Any, *, fields: Collection[str] | None = None) -> list[Indicator]:
+    """Build indicators from parsed YAML (``{"indicators": [...]}``); see `load_indicators`."""
+    if not isinstance(data, Mapping) or "indicators" not in data:
+        raise _problem(gettext_noop("the indicator file must have a top-level indicators: list"))
+    unknown = [str(key) for key in data if key not in ("indicators", "title", "description")]
+    if unknown:
+        raise _problem(
+            gettext_noop(
+                "unknown top-level key {key} in the indicator file; expected indicators "
+                "(and optionally title, description)"
+            ),
+            key=repr(unknown[0]),
+        )
+    records = data["indicators"]
+    if not isinstance(records, list) or not records:
+        raise _problem(gettext_noop("indicators: must be a non-empty list"))
+    indicators = [_indicator(record, position) for position, record in enumerate(records, 1)]
+    seen: set[str] = set()
+    for indicator in indicators:
+        if indicator.id in seen:
+            raise _problem(gettext_noop("indicator id {indicator} is used twice"), indicator.id)
+        seen.add(indicator.id)
+    if fields is not None:
+        check_fields(indicators, fields)
+    return indicators
+
+
+def load_indicators(text: str, *, fields: Collection[str] | None = None) -> list[Indicator]:
+    """Parse an indicator YAML document.
+
+    Args:
+        text: the YAML.
+        fields: the names an indicator may read (data columns, or `form_fields` of a form);
+            None to skip that check.
+
+    Raises:
+        IndicatorError: the file or a definition is invalid (an `ExpressionError` is carried
+            as the ``problem`` with its column), or (`UnknownFieldError`) a field is unknown.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        raise _problem(
+            gettext_noop("the indicator file is not valid YAML (line {line}): {reason}"),
+            line=line,
+            reason=getattr(error, "problem", None) or str(error),
+        ) from None
+    return indicators_from_data(data, fields=fields)
+
+
+def dump_indicators(indicators: Sequence[Indicator], *, title: str | None = None) -> str:
+    """The YAML text of ``indicators``; `load_indicators` reads it back to equal indicators."""
+    document: dict[str, Any] = {}
+    if title is not None:
+        document["title"] = title
+    document["indicators"] = [indicator.to_dict() for indicator in indicators]
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def form_fields(schema: Iterable[Mapping[str, Any]]) -> tuple[set[str], dict[str, list[str]]]:
+    """Field names and select choices from a form version's schema
+    (``FormVersion.schema``: a list of ``{"name", "type", "choices": [{"name"}]}``)."""
+    names: set[str] = set()
+    choices: dict[str, list[str]] = {}
+    for entry in schema:
+        name = str(entry.get("name", ""))
+        if not name:
+            continue
+        names.add(name)
+        listed = entry.get("choices") or []
+        if listed:
+            choices[name] = [str(choice.get("name")) for choice in listed]
+    return names, choices
+
+
+def measures_for(
+    indicators: Sequence[Indicator],
+    frame: pl.DataFrame,
+    *,
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> list[Measure]:
+    """The measures to estimate: one per indicator, one per choice for an expanded indicator.
+
+    An expansion takes its choices from the indicator, else from ``choices`` (e.g. the form's),
+    else from the data (every space-separated value seen, sorted).
+    """
+    measures: list[Measure] = []
+    for indicator in indicators:
+        if indicator.expand is None:
+            measures.append(Measure(indicator.id, indicator.label, indicator.type, indicator))
+            continue
+        listed: Mapping[str, str] = indicator.choices
+        if not listed and choices is not None and indicator.expand in choices:
+            listed = {name: name for name in choices[indicator.expand]}
+        if not listed:
+            listed = {name: name for name in _choices_in_data(frame, indicator.expand)}
+        for name, label in listed.items():
+            measures.append(
+                Measure(
+                    id=f"{indicator.id}.{name}",
+                    label=f"{indicator.label}: {label}",
+                    kind="proportion",
+                    indicator=indicator,
+                    choice=name,
+                )
+            )
+    return measures
+
+
+def _choices_in_data(frame: pl.DataFrame, column: str) -> list[str]:
+    if column not in frame.columns:
+        return []
+    values = frame.lazy().select(
+        pl.col(column)
+        .cast(pl.String, strict=False)
+        .str.split(" ")
+        .explode()
+        .str.strip_chars()
+        .unique()
+        .drop_nulls()
+    )
+    found = values.collect()[column].to_list()
+    return sorted(name for name in found if name)

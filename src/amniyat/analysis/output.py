@@ -1,0 +1,541 @@
+"""An `AnalysisResult` as JSON, CSV, a readable text table or a formatted XLSX workbook.
+
+Every format shows the same rows, with the unweighted n beside each estimate and, for a
+suppressed cell, the reason instead of the numbers (the numbers are not in the result to begin
+with: see `amniyat.analysis.runner`). JSON and CSV are for machines: their keys are fixed
+English names and reasons are codes (``min_cell``, ``empty_domain``). The table and the workbook
+are for people: their words go through the ``translate`` callable (Django's ``gettext`` from the
+CLI; untranslated by default, since this module imports no Django).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from amniyat.analysis.runner import AnalysisResult, ComparisonFinding, Finding
+
+__all__ = [
+    "comparison_records",
+    "estimate_records",
+    "render_csv",
+    "render_json",
+    "render_table",
+    "result_to_dict",
+    "write_xlsx",
+]
+
+Translate = Callable[[str], str]
+
+ESTIMATE_KEYS = (
+    "indicator",
+    "by",
+    "domain",
+    "n",
+    "weighted_n",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+    "suppressed",
+    "reason",
+)
+
+
+def _untranslated(message: str) -> str:
+    return message
+
+
+def _number(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def design_record(result: AnalysisResult) -> dict[str, Any]:
+    design = result.design
+    return {
+        "weight": design.weight,
+        "strata": design.strata,
+        "cluster": design.cluster,
+        "fpc": design.fpc,
+        "lonely_psu": design.lonely_psu,
+        "confidence": result.confidence,
+        "min_cell": result.min_cell,
+        "rows": result.rows,
+        "degrees_of_freedom": result.degrees_of_freedom,
+        "disaggregations": [list(columns) for columns in result.disaggregations],
+    }
+
+
+def estimate_record(finding: Finding) -> dict[str, Any]:
+    e = finding.estimate
+    return {
+        "indicator": finding.measure.id,
+        "by": list(finding.by),
+        "domain": finding.domain,
+        "n": e.n,
+        "weighted_n": _number(e.weighted_n),
+        "estimate": _number(e.value),
+        "se": _number(e.se),
+        "ci_low": _number(e.ci_low),
+        "ci_high": _number(e.ci_high),
+        "deff": _number(e.deff),
+        "suppressed": e.suppressed,
+        "reason": e.reason,
+    }
+
+
+def comparison_record(finding: ComparisonFinding) -> dict[str, Any]:
+    d = finding.difference
+    return {
+        "indicator": finding.measure.id,
+        "compare": finding.comparison.column,
+        "a": finding.comparison.a,
+        "b": finding.comparison.b,
+        "within": finding.within_text,
+        "n_a": d.a.n,
+        "n_b": d.b.n,
+        "estimate_a": _number(d.a.value),
+        "estimate_b": _number(d.b.value),
+        "difference": _number(d.value),
+        "se": _number(d.se),
+        "ci_low": _number(d.ci_low),
+        "ci_high": _number(d.ci_high),
+        "t": _number(d.t),
+        "df": _number(d.df),
+        "p_value": _number(d.p_value),
+        "suppressed": d.suppressed,
+        "reason": d.reason,
+    }
+
+
+def estimate_records(result: AnalysisResult) -> list[dict[str, Any]]:
+    return [estimate_record(finding) for finding in result.estimates]
+
+
+def comparison_records(result: AnalysisResult) -> list[dict[str, Any]]:
+    return [comparison_record(finding) for finding in result.comparisons]
+
+
+def result_to_dict(result: AnalysisResult) -> dict[str, Any]:
+    """``{"design": {...}, "estimates": [...], "comparisons": [...]}``."""
+    return {
+        "design": design_record(result),
+        "estimates": estimate_records(result),
+        "comparisons": comparison_records(result),
+    }
+
+
+def render_json(result: AnalysisResult) -> str:
+    return json.dumps(result_to_dict(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _domain_label(domain: dict[str, str | None]) -> str:
+    return "; ".join(
+        f"{column}={'' if value is None else value}" for column, value in domain.items()
+    )
+
+
+def render_csv(result: AnalysisResult) -> tuple[str, str | None]:
+    """The estimates as CSV, and the comparisons as a second CSV (None when there are none).
+
+    Besides ``domain`` (``sex=female; district=vose``), each disaggregation column has a
+    column of its own, empty where it does not apply, so the file pivots easily.
+    """
+    by_columns = list(dict.fromkeys(c for columns in result.disaggregations for c in columns))
+    labels = {measure.id: measure.label for measure in result.measures}
+    estimates = io.StringIO()
+    writer = csv.writer(estimates, lineterminator="\n")
+    keys = [k for k in ESTIMATE_KEYS if k not in ("by", "domain")]
+    writer.writerow(["indicator", "label", "type", "by", "domain", *by_columns, *keys[1:]])
+    for finding, record in zip(result.estimates, estimate_records(result), strict=True):
+        domain = record["domain"]
+        writer.writerow(
+            [
+                record["indicator"],
+                labels[record["indicator"]],
+                finding.measure.kind,
+                ",".join(record["by"]),
+                _domain_label(domain),
+                *[domain.get(column) or "" for column in by_columns],
+                *[_csv_value(record[key]) for key in keys[1:]],
+            ]
+        )
+    if not result.comparisons:
+        return estimates.getvalue(), None
+    comparisons = io.StringIO()
+    writer = csv.writer(comparisons, lineterminator="\n")
+    records = comparison_records(result)
+    header = [key for key in records[0] if key != "within"]
+    writer.writerow(["indicator", "label", *header[1:3], "within", *header[3:]])
+    for record in records:
+        writer.writerow(
+            [
+                record["indicator"],
+                labels[record["indicator"]],
+                *[_csv_value(record[key]) for key in header[1:3]],
+                _domain_label(record["within"]),
+                *[_csv_value(record[key]) for key in header[3:]],
+            ]
+        )
+    return estimates.getvalue(), comparisons.getvalue()
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+# --- For people --------------------------------------------------------------------------------
+
+
+def reason_text(reason: str | None, min_cell: int, translate: Translate) -> str:
+    _ = translate
+    if reason is None:
+        return ""
+    if reason == "min_cell":
+        return _("suppressed: fewer than {k} respondents").format(k=min_cell)
+    if reason == "complementary":
+        return _("suppressed: would reveal a suppressed cell")
+    if reason == "empty_domain":
+        return _("no respondents")
+    if reason == "zero_weight":
+        return _("zero total weight")
+    return _("no estimate")
+
+
+def _format_value(kind: str, value: float | None, *, spread: bool = False) -> str:
+    if value is None:
+        return ""
+    if kind == "proportion":
+        return f"{value * 100:.1f}%" if not spread else f"{value * 100:.1f}"
+    if kind == "total":
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if abs(value) >= 1000 else f"{value:.2f}"
+
+
+def _interval(kind: str, low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return ""
+    return f"[{_format_value(kind, low, spread=True)}, {_format_value(kind, high, spread=True)}]"
+
+
+def _aligned(rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def render_table(result: AnalysisResult, translate: Translate = _untranslated) -> str:
+    """A plain-text report: one aligned table per indicator, then comparisons and notes."""
+    _ = translate
+    level = f"{result.confidence * 100:g}%"
+    lines: list[str] = []
+    by_measure: dict[str, list[Finding]] = {}
+    for finding in result.estimates:
+        by_measure.setdefault(finding.measure.id, []).append(finding)
+    kind_names = {"proportion": _("proportion"), "mean": _("mean"), "total": _("total")}
+    for measure in result.measures:
+        findings = by_measure.get(measure.id, [])
+        lines.append(f"{measure.id}: {measure.label} ({kind_names[measure.kind]})")
+        rows = [
+            [
+                _("domain"),
+                _("n"),
+                _("estimate"),
+                _("{level} CI").format(level=level),
+                _("SE"),
+                _("deff"),
+                _("note"),
+            ]
+        ]
+        for finding in findings:
+            e = finding.estimate
+            domain = _domain_label(finding.domain) or _("all")
+            se = _format_value(measure.kind, e.se, spread=True)
+            rows.append(
+                [
+                    domain,
+                    f"{e.n:,}",
+                    _format_value(measure.kind, e.value) if not e.suppressed else "—",
+                    _interval(measure.kind, e.ci_low, e.ci_high),
+                    se,
+                    f"{e.deff:.2f}" if e.deff is not None else "",
+                    reason_text(e.reason, result.min_cell, translate),
+                ]
+            )
+        lines += ["  " + line for line in _aligned(rows, {1, 2, 4, 5})]
+        lines.append("")
+    if result.comparisons:
+        lines.append(_("Comparisons (a − b)"))
+        rows = [
+            [
+                _("indicator"),
+                _("compared"),
+                _("within"),
+                _("difference"),
+                _("{level} CI").format(level=level),
+                _("p-value"),
+                _("note"),
+            ]
+        ]
+        for item in result.comparisons:
+            d = item.difference
+            kind = item.measure.kind
+            rows.append(
+                [
+                    item.measure.id,
+                    f"{item.comparison.column}: {item.comparison.a} − {item.comparison.b}",
+                    _domain_label(item.within_text) or _("all"),
+                    _format_value(kind, d.value, spread=True) if d.value is not None else "—",
+                    _interval(kind, d.ci_low, d.ci_high),
+                    f"{d.p_value:.3f}" if d.p_value is not None else "",
+                    reason_text(d.reason, result.min_cell, translate),
+                ]
+            )
+        lines += ["  " + line for line in _aligned(rows, {3, 5})]
+        lines.append("")
+    lines += _notes(result, translate)
+    return "\n".join(lines) + "\n"
+
+
+def _design_text(result: AnalysisResult, translate: Translate) -> list[tuple[str, str]]:
+    _ = translate
+    design = result.design
+    none = _("none")
+    return [
+        (_("Respondents (rows)"), f"{result.rows:,}"),
+        (_("Weight"), design.weight or none),
+        (_("Strata"), design.strata or none),
+        (_("Clusters (PSUs)"), design.cluster or none),
+        (_("Finite population correction"), design.fpc or none),
+        (_("Strata with a single PSU"), design.lonely_psu),
+        (_("Degrees of freedom"), str(result.degrees_of_freedom)),
+        (_("Confidence level"), f"{result.confidence * 100:g}%"),
+        (_("Minimum cell size"), str(result.min_cell)),
+    ]
+
+
+def _notes(result: AnalysisResult, translate: Translate) -> list[str]:
+    _ = translate
+    lines = [_("Design")]
+    lines += ["  " + line for line in _aligned(_design_text(result, translate), set())]
+    lines.append(
+        _(
+            "Proportions in %; n is the unweighted number of respondents. Estimates resting on "
+            "fewer than {k} respondents are suppressed. Variances are Taylor-linearised."
+        ).format(k=result.min_cell)
+    )
+    return lines
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+
+def write_xlsx(
+    result: AnalysisResult, path: Path | str, translate: Translate = _untranslated
+) -> None:
+    """A workbook with sheets Estimates, Comparisons (when asked) and Notes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    _ = translate
+    header_font = Font(bold=True, color="FFFFFF")
+    header_fill = PatternFill("solid", fgColor="305496")
+    withheld_fill = PatternFill("solid", fgColor="D9D9D9")
+    withheld_font = Font(italic=True, color="595959")
+    formats = {"proportion": "0.0%", "mean": "0.00", "total": "#,##0"}
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = _("Estimates")[:31]
+    headers = [
+        _("Indicator"),
+        _("Label"),
+        _("Type"),
+        _("Disaggregation"),
+        _("Domain"),
+        _("n"),
+        _("Weighted n"),
+        _("Estimate"),
+        _("SE"),
+        _("CI low"),
+        _("CI high"),
+        _("Design effect"),
+        _("Note"),
+    ]
+    sheet.append(headers)
+    for finding in result.estimates:
+        e = finding.estimate
+        kind = finding.measure.kind
+        domain = _domain_label(finding.domain) or _("all")
+        note = reason_text(e.reason, result.min_cell, translate)
+        value: Any = e.value if not e.suppressed else _("suppressed")
+        sheet.append(
+            [
+                finding.measure.id,
+                finding.measure.label,
+                kind,
+                ", ".join(finding.by) or _("overall"),
+                domain,
+                e.n,
+                e.weighted_n,
+                value,
+                e.se,
+                e.ci_low,
+                e.ci_high,
+                e.deff,
+                note,
+            ]
+        )
+        row = sheet.max_row
+        sheet.cell(row, 6).number_format = "#,##0"
+        sheet.cell(row, 7).number_format = "#,##0.0"
+        for column in (8, 9, 10, 11):
+            sheet.cell(row, column).number_format = formats[kind]
+        sheet.cell(row, 12).number_format = "0.00"
+        if e.suppressed or e.value is None:
+            for column in range(8, 14):
+                sheet.cell(row, column).fill = withheld_fill
+                sheet.cell(row, column).font = withheld_font
+    _style_sheet(sheet, header_font, header_fill, Alignment, get_column_letter)
+
+    if result.comparisons:
+        compared = workbook.create_sheet(_("Comparisons")[:31])
+        compared.append(
+            [
+                _("Indicator"),
+                _("Compared"),
+                "a",
+                "b",
+                _("Within"),
+                _("n (a)"),
+                _("n (b)"),
+                _("Estimate (a)"),
+                _("Estimate (b)"),
+                _("Difference (a − b)"),
+                _("SE"),
+                _("CI low"),
+                _("CI high"),
+                _("p-value"),
+                _("Note"),
+            ]
+        )
+        for item in result.comparisons:
+            d = item.difference
+            kind = item.measure.kind
+            compared.append(
+                [
+                    item.measure.id,
+                    item.comparison.column,
+                    item.comparison.a,
+                    item.comparison.b,
+                    _domain_label(item.within_text) or _("all"),
+                    d.a.n,
+                    d.b.n,
+                    d.a.value,
+                    d.b.value,
+                    d.value if not d.suppressed else _("suppressed"),
+                    d.se,
+                    d.ci_low,
+                    d.ci_high,
+                    d.p_value,
+                    reason_text(d.reason, result.min_cell, translate),
+                ]
+            )
+            row = compared.max_row
+            for column in range(8, 14):
+                compared.cell(row, column).number_format = formats[kind]
+            compared.cell(row, 14).number_format = "0.000"
+            if d.suppressed or d.value is None:
+                for column in range(8, 16):
+                    compared.cell(row, column).fill = withheld_fill
+                    compared.cell(row, column).font = withheld_font
+        _style_sheet(compared, header_font, header_fill, Alignment, get_column_letter)
+
+    notes = workbook.create_sheet(_("Notes")[:31])
+    notes.append([_("Design"), ""])
+    for name, text in _design_text(result, translate):
+        notes.append([name, text])
+    notes.append(
+        [
+            _("Generated"),
+            datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        ]
+    )
+    notes.append([])
+    notes.append(
+        [
+            _(
+                "Cells shaded grey are withheld: fewer than {k} respondents, or no respondents. "
+                "n is the unweighted number of respondents."
+            ).format(k=result.min_cell)
+        ]
+    )
+    notes.append([])
+    notes.append(
+        [
+            _("Indicator"),
+            _("Label"),
+            _("Type"),
+            _("Numerator / value"),
+            _("Denominator"),
+            _("Filter"),
+            _("Expanded over"),
+        ]
+    )
+    definitions_row = notes.max_row
+    for indicator in result.indicators:
+        main = indicator.numerator or indicator.value
+        notes.append(
+            [
+                indicator.id,
+                indicator.label,
+                indicator.type,
+                main.text if main is not None else "",
+                indicator.denominator.text if indicator.denominator is not None else "",
+                indicator.filter.text if indicator.filter is not None else "",
+                indicator.expand or "",
+            ]
+        )
+    for cell in (notes.cell(1, 1), *notes[definitions_row]):
+        cell.font = Font(bold=True)
+    notes.column_dimensions["A"].width = 32
+    for letter in "BCDEFG":
+        notes.column_dimensions[letter].width = 36
+    workbook.save(str(path))
+
+
+def _style_sheet(
+    sheet: Any, font: Any, fill: Any, alignment: Any, column_letter: Callable[[int], str]
+) -> None:
+    for cell in sheet[1]:
+        cell.font = font
+        cell.fill = fill
+        cell.alignment = alignment(wrap_text=True, vertical="center")
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for index, column in enumerate(sheet.iter_cols(min_row=1, max_row=200), start=1):
+        width = max((len(str(cell.value)) for cell in column if cell.value is not None), default=8)
+        sheet.column_dimensions[column_letter(index)].width = min(max(width + 2, 8), 48)

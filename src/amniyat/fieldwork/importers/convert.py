@@ -1,0 +1,932 @@
+"""Mapping rows of a file onto a form's fields, checking every answer, and preparing the JSON
+that will be stored, one batch of rows at a time and column by column (Polars expressions
+rather than a Python loop over cells, so that a million rows take seconds).
+
+For each batch the result is a frame with one row per submission: its spreadsheet row, its
+instance id, the canonical JSON of all its answers (what ``Submission.hash_content`` hashes,
+byte for byte), the JSON of its public and internal answers (``data``), the JSON of its
+personal and sensitive answers (to be encrypted into ``protected_data``), when it was
+submitted, by whom, where, and whether anything in it is wrong, with every problem named by
+file, row and column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.utils.translation import gettext as _
+
+from amniyat.fieldwork.importers.errors import FileRejected, Problem
+from amniyat.fieldwork.importers.schema import FieldSpec, FormPlan
+from amniyat.fieldwork.importers.sources import PARENT, ROW, Batch, Sheet, Workbook, open_workbook
+
+# Columns every export tool adds that describe a submission rather than answer a question.
+META_COLUMNS = frozenset(
+    {
+        # KoboToolbox
+        "_id",
+        "_uuid",
+        "_submission_time",
+        "_index",
+        "_parent_index",
+        "_parent_table_name",
+        "_submission__id",
+        "_submission__uuid",
+        "_submission__submission_time",
+        "_submission__validation_status",
+        "_submission__notes",
+        "_submission__status",
+        "_submission__submitted_by",
+        "_submission___version__",
+        "_submission__tags",
+        "_validation_status",
+        "_status",
+        "_submitted_by",
+        "__version__",
+        "_version_",
+        "_notes",
+        "_tags",
+        "_geolocation",
+        "_attachments",
+        "_xform_id_string",
+        "_bamboo_dataset_id",
+        "_media_all_received",
+        "_total_media",
+        "_media_count",
+        "formhub/uuid",
+        "meta/instanceID",
+        "meta/rootUuid",
+        "meta/deprecatedID",
+        "meta/instanceName",
+        "meta/audit",
+        # ODK Central
+        "SubmissionDate",
+        "KEY",
+        "PARENT_KEY",
+        "SubmitterID",
+        "SubmitterName",
+        "AttachmentsPresent",
+        "AttachmentsExpected",
+        "Status",
+        "ReviewState",
+        "DeviceID",
+        "Edits",
+        "FormVersion",
+        "meta-instanceID",
+        "meta-instanceName",
+        "meta-deprecatedID",
+        "meta-audit",
+        # Plain files
+        "instanceID",
+        "instance_id",
+    }
+)
+INSTANCE_COLUMNS = ("meta/instanceID", "meta-instanceID", "instanceID", "KEY", "instance_id")
+SUBMITTED_COLUMNS = ("_submission_time", "SubmissionDate", "submitted_at")
+SUBMITTER_COLUMNS = ("_submitted_by", "SubmitterName")
+SEPARATORS = ("/", ".", "-", ":")
+CHOSEN = ("1", "True", "true", "TRUE")
+NOT_CHOSEN = ("0", "False", "false", "FALSE")
+FORMULA = r"^'+[=+\-@\t\r]"
+ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+DATETIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f%:z",
+    "%Y-%m-%dT%H:%M%:z",
+    "%Y-%m-%dT%H:%M",
+)
+INSTANCE_ID_MAX = 120
+REPORT_ORPHANS = 1000
+OUTPUT = ("instance_id", "combined", "data", "protected", "submitted_at", "enumerator", "place_id")
+
+
+def unneutralise(value: str) -> str:
+    """Undo the quote an export put before text a spreadsheet would run as a formula."""
+    return value[1:] if re.match(FORMULA, value) else value
+
+
+def json_key(path: str) -> str:
+    return json.dumps(path, ensure_ascii=False)
+
+
+@dataclass
+class ColumnMap:
+    """Which column of a sheet gives what."""
+
+    fields: dict[str, str] = field(default_factory=dict)  # field path -> column
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> choice -> column
+    instance: list[tuple[str, str]] = field(default_factory=list)  # (column, prefix)
+    submitted: str | None = None
+    submitter: str | None = None
+    own_key: str | None = None
+    parent_key: str | None = None
+    unknown: list[str] = field(default_factory=list)
+    misplaced: list[tuple[str, str]] = field(default_factory=list)  # (column, repeat path)
+
+
+def _variants(path: str) -> list[str]:
+    return [path.replace("/", separator) for separator in SEPARATORS]
+
+
+def map_columns(header: list[str], plan: FormPlan, scope: str | None) -> ColumnMap:
+    """Map a sheet's columns onto the fields of ``scope`` (None: the main form; otherwise a
+    repeat path)."""
+    in_scope = [f for f in plan.fields if f.repeat == scope]
+    lookup: dict[str, str] = {}
+    choice_lookup: dict[str, tuple[str, str]] = {}
+    elsewhere: dict[str, str] = {}
+    names = [f.name for f in in_scope]
+    for spec in in_scope:
+        for variant in _variants(spec.path):
+            lookup.setdefault(variant, spec.path)
+        if names.count(spec.name) == 1:
+            lookup.setdefault(spec.name, spec.path)
+        if spec.kind == "select_multiple":
+            for choice in spec.choices:
+                for variant in _variants(f"{spec.path}/{choice}"):
+                    choice_lookup.setdefault(variant, (spec.path, choice))
+                if names.count(spec.name) == 1:
+                    for separator in SEPARATORS:
+                        choice_lookup.setdefault(
+                            f"{spec.name}{separator}{choice}", (spec.path, choice)
+                        )
+    for spec in plan.fields:
+        if spec.repeat != scope and spec.repeat is not None:
+            for variant in _variants(spec.path):
+                elsewhere.setdefault(variant, spec.repeat)
+    geopoints = {f.name for f in in_scope if f.xls_type == "geopoint"} | {
+        f.path for f in in_scope if f.xls_type == "geopoint"
+    }
+    mapping = ColumnMap()
+    for column in header:
+        if column in (ROW, PARENT):
+            continue
+        if column in lookup:
+            mapping.fields.setdefault(lookup[column], column)
+        elif column in choice_lookup:
+            path, choice = choice_lookup[column]
+            mapping.choices.setdefault(path, {})[choice] = column
+        elif column in META_COLUMNS or _is_geopoint_part(column, geopoints):
+            continue
+        elif column in elsewhere:
+            mapping.misplaced.append((column, elsewhere[column]))
+        else:
+            mapping.unknown.append(column)
+    present = set(header)
+    for column in INSTANCE_COLUMNS:
+        if column in present:
+            mapping.instance.append((column, ""))
+    if "_uuid" in present:
+        mapping.instance.append(("_uuid", "uuid:"))
+    mapping.submitted = next((c for c in SUBMITTED_COLUMNS if c in present), None)
+    mapping.submitter = next((c for c in SUBMITTER_COLUMNS if c in present), None)
+    mapping.own_key = next((c for c in ("KEY", "_index") if c in present), None)
+    mapping.parent_key = next((c for c in ("PARENT_KEY", "_parent_index") if c in present), None)
+    return mapping
+
+
+def _is_geopoint_part(column: str, geopoints: set[str]) -> bool:
+    # Kobo: _q_latitude …; ODK Central: q-Latitude …
+    for suffix in ("_latitude", "_longitude", "_altitude", "_precision"):
+        if (
+            column.startswith("_")
+            and column.endswith(suffix)
+            and column[1 : -len(suffix)] in geopoints
+        ):
+            return True
+    for suffix in ("-Latitude", "-Longitude", "-Altitude", "-Accuracy"):
+        if column.endswith(suffix) and column[: -len(suffix)].replace("-", "/") in geopoints:
+            return True
+    return False
+
+
+def header_problems(
+    sheet: Sheet, mapping: ColumnMap, plan: FormPlan, scope: str | None
+) -> list[Problem]:
+    problems = [
+        Problem(
+            file=sheet.name,
+            row=1,
+            column=column,
+            message=_("Unknown column “{column}”: the form has no such question.").format(
+                column=column
+            ),
+        )
+        for column in mapping.unknown
+    ]
+    problems += [
+        Problem(
+            file=sheet.name,
+            row=1,
+            column=column,
+            message=_(
+                "Column “{column}” belongs to the repeat “{repeat}”: import a file that keeps "
+                "each repeat on its own sheet or in its own file (KoboToolbox XLSX, ODK "
+                "Central zip or JSON)."
+            ).format(column=column, repeat=repeat),
+        )
+        for column, repeat in mapping.misplaced
+    ]
+    for spec in plan.fields:
+        if spec.repeat != scope or not spec.required:
+            continue
+        if spec.path not in mapping.fields and spec.path not in mapping.choices:
+            problems.append(
+                Problem(
+                    file=sheet.name,
+                    row=1,
+                    column=spec.path,
+                    message=_(
+                        "The column “{column}” is missing: the form requires an answer to it."
+                    ).format(column=spec.path),
+                )
+            )
+    return problems
+
+
+# ----------------------------------------------------------------------------------------
+# Checking and encoding one frame.
+
+
+@dataclass
+class Check:
+    mask: pl.Expr
+    column: str
+    message: str  # with {value}
+    value: pl.Expr | None
+    hide: bool
+
+
+def _choices_text(choices: tuple[str, ...]) -> str:
+    shown = ", ".join(choices[:12])
+    return shown + (", …" if len(choices) > 12 else "")
+
+
+def _field_expr(
+    spec: FieldSpec, mapping: ColumnMap, columns: set[str], checks: list[Check]
+) -> pl.Expr | None:
+    """The typed answer of ``spec`` in each row (null where unanswered or wrong), adding the
+    checks that find wrong ones. Checks refer to the typed answer by its column
+    (``VALUE + path``), computed once."""
+    column = mapping.fields.get(spec.path)
+    hide = spec.protected
+    ref = pl.col(VALUE + spec.path)
+    raw = pl.col(column) if column is not None and column in columns else None
+    stripped = raw.str.strip_chars() if raw is not None else None
+    present = (stripped.str.len_bytes() > 0).fill_null(False) if stripped is not None else None
+    label = column or spec.path
+    if spec.kind == "select_multiple":
+        choice_columns = {
+            c: col for c, col in mapping.choices.get(spec.path, {}).items() if col in columns
+        }
+        if stripped is not None and present is not None:
+            tokens = stripped.str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+            valid = tokens.list.len() > 0
+            if spec.choices:
+                valid = valid & tokens.list.eval(pl.element().is_in(list(spec.choices))).list.all()
+                message = _(
+                    "“{value}” includes something that is not one of the choices: {choices}."
+                ).replace("{choices}", _choices_text(spec.choices))
+                checks.append(Check(present & ref.is_null(), label, message, raw, hide))
+            return pl.when(valid).then(tokens)
+        if not choice_columns:
+            return None
+        for choice_column in choice_columns.values():
+            flag = pl.col(choice_column).str.strip_chars()
+            checks.append(
+                Check(
+                    flag.is_not_null() & ~flag.is_in([*CHOSEN, *NOT_CHOSEN]),
+                    choice_column,
+                    _("“{value}” should be 1 (chosen) or 0 (not chosen)."),
+                    flag,
+                    hide,
+                )
+            )
+        tokens = pl.concat_list(
+            [
+                pl.when(pl.col(col).str.strip_chars().is_in(list(CHOSEN)))
+                .then(pl.lit(choice))
+                .otherwise(pl.lit(None, dtype=pl.String))
+                for choice, col in choice_columns.items()
+            ]
+        ).list.drop_nulls()
+        return pl.when(tokens.list.len() > 0).then(tokens)
+    if stripped is None or present is None or raw is None:
+        return None
+    if spec.kind == "integer":
+        checks.append(
+            Check(present & ref.is_null(), label, _("“{value}” is not a whole number."), raw, hide)
+        )
+        return stripped.cast(pl.Int64, strict=False)
+    if spec.kind == "decimal":
+        checks.append(
+            Check(present & ref.is_null(), label, _("“{value}” is not a number."), raw, hide)
+        )
+        number = stripped.cast(pl.Float64, strict=False)
+        return pl.when(number.is_finite()).then(number)
+    if spec.kind == "date":
+        message = _("“{value}” is not a date (YYYY-MM-DD).")
+        checks.append(Check(present & ref.is_null(), label, message, raw, hide))
+        return stripped.str.to_date("%Y-%m-%d", strict=False).dt.to_string("%Y-%m-%d")
+    if spec.kind == "datetime":
+        valid = (
+            stripped.str.contains(ISO_DATETIME)
+            & stripped.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).is_not_null()
+        )
+        message = _("“{value}” is not a date and time (YYYY-MM-DDTHH:MM:SS).")
+        checks.append(Check(present & ref.is_null(), label, message, raw, hide))
+        return pl.when(valid).then(stripped)
+    if spec.kind == "select_one":
+        if not spec.choices:
+            return pl.when(present).then(stripped)
+        message = _("“{value}” is not one of the choices: {choices}.").replace(
+            "{choices}", _choices_text(spec.choices)
+        )
+        checks.append(Check(present & ref.is_null(), label, message, raw, hide))
+        return pl.when(stripped.is_in(list(spec.choices))).then(stripped)
+    text = pl.when(stripped.str.contains(FORMULA)).then(stripped.str.slice(1)).otherwise(stripped)
+    return pl.when(present).then(text)
+
+
+SAFE_TEXT = re.compile(r'^[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*$')
+
+
+def _safe_choices(spec: FieldSpec) -> bool:
+    """Choice names that JSON writes between quotes unchanged (XML names always are)."""
+    return bool(spec.choices) and all(SAFE_TEXT.match(c) for c in spec.choices)
+
+
+def _fast_fragment(spec: FieldSpec, value: pl.Expr) -> pl.Expr:
+    """``"path":value`` by plain concatenation where no escaping can be needed (numbers,
+    dates, checked date-times and choice names): several times quicker than JSON encoding."""
+    key = pl.lit(json_key(spec.path) + ":")
+    if spec.kind in ("integer", "decimal"):
+        return key + value.cast(pl.String)
+    if spec.kind in ("date", "datetime") or (spec.kind == "select_one" and _safe_choices(spec)):
+        return key + pl.lit('"') + value + pl.lit('"')
+    if spec.kind == "select_multiple" and _safe_choices(spec):
+        return key + pl.lit('["') + value.list.join('","') + pl.lit('"]')
+    return _fragment(spec.path, value)
+
+
+def _fragment(path: str, value: pl.Expr) -> pl.Expr:
+    """``"path":value`` as JSON, written by Polars exactly as ``json.dumps`` would (but for
+    tiny floats, see :func:`_redo_tiny`); null where there is no answer."""
+    return (
+        pl.when(value.is_not_null())
+        .then(pl.struct(value.alias(path)).struct.json_encode())
+        .str.strip_prefix("{")
+        .str.strip_suffix("}")
+    )
+
+
+def _object(fragments: list[pl.Expr]) -> pl.Expr:
+    if not fragments:
+        return pl.lit("{}")
+    return pl.concat_str(
+        [pl.lit("{"), pl.concat_str(fragments, separator=",", ignore_nulls=True), pl.lit("}")]
+    )
+
+
+VALUE = "\x00v:"  # typed answer of a field
+FRAGMENT = "\x00f:"  # "path":[…] of a repeat field, per submission
+TINY = "\x00tiny"
+BAD = "bad"
+
+
+def _tiny(value: pl.Expr) -> pl.Expr:
+    return ((value.abs() < 1e-4) & (value != 0)).fill_null(False)
+
+
+@dataclass
+class Checked:
+    frame: pl.DataFrame  # ROW, kept columns, VALUE+path per answered field, TINY, BAD
+    problems: list[Problem]
+    paths: list[str]
+
+
+def check_frame(
+    frame: pl.DataFrame,
+    *,
+    plan: FormPlan,
+    scope: str | None,
+    mapping: ColumnMap,
+    sheet: str,
+    keep: dict[str, pl.Expr],
+) -> Checked:
+    """Every answer of ``frame`` typed and checked (``scope``: None for the main sheet, or a
+    repeat path); every problem named by sheet, row and column."""
+    columns = set(frame.columns)
+    checks: list[Check] = []
+    values: dict[str, pl.Expr] = {}
+    tiny: list[pl.Expr] = []
+    for spec in plan.fields:
+        if spec.repeat != scope:
+            continue
+        value = _field_expr(spec, mapping, columns, checks)
+        if spec.required:
+            answered = (
+                pl.col(VALUE + spec.path).is_not_null() if value is not None else pl.lit(False)
+            )
+            checks.append(
+                Check(
+                    ~answered,
+                    mapping.fields.get(spec.path, spec.path),
+                    _("This question requires an answer."),
+                    None,
+                    spec.protected,
+                )
+            )
+        if value is None:
+            continue
+        values[spec.path] = value
+        if spec.kind == "decimal":
+            tiny.append(_tiny(pl.col(VALUE + spec.path)))
+    masks = [check.mask.fill_null(False).alias(f"\x00check{i}") for i, check in enumerate(checks)]
+    shown = [
+        check.value.alias(f"\x00value{i}")
+        for i, check in enumerate(checks)
+        if check.value is not None
+    ]
+    typed = frame.with_columns(*[expr.alias(VALUE + path) for path, expr in values.items()])
+    result = typed.select(
+        pl.col(ROW),
+        *[expr.alias(name) for name, expr in keep.items()],
+        *[pl.col(VALUE + path) for path in values],
+        (pl.any_horizontal(tiny) if tiny else pl.lit(False)).alias(TINY),
+        *masks,
+        *shown,
+    )
+    check_names = [f"\x00check{i}" for i in range(len(checks))]
+    result = result.with_columns(
+        (pl.any_horizontal(check_names) if check_names else pl.lit(False)).alias(BAD)
+    )
+    problems: list[Problem] = []
+    if check_names:
+        for row in result.filter(pl.col(BAD)).iter_rows(named=True):
+            for index, check in enumerate(checks):
+                if not row[f"\x00check{index}"]:
+                    continue
+                value = row.get(f"\x00value{index}")
+                problems.append(
+                    Problem(
+                        file=sheet,
+                        row=int(row[ROW]) if row[ROW] is not None else None,
+                        column=check.column,
+                        message=check.message.replace(
+                            "{value}", "•••" if check.hide else str(value or "")
+                        ),
+                    )
+                )
+    drop = [c for c in result.columns if c.startswith(("\x00check", "\x00value"))]
+    return Checked(frame=result.drop(drop), problems=problems, paths=list(values))
+
+
+def assemble(frame: pl.DataFrame, plan: FormPlan) -> pl.DataFrame:
+    """The three JSON texts of each submission from its typed answers (VALUE columns) and its
+    repeats (FRAGMENT columns): all answers, canonical (sorted keys, compact, UTF-8, as
+    ``Submission.hash_content`` writes them); the public and internal ones; the protected."""
+    made: dict[str, pl.Expr] = {}
+    for column in frame.columns:
+        if column.startswith(VALUE):
+            path = column[len(VALUE) :]
+            value = pl.col(column)
+            # Concatenating with a null gives null: no answer, no fragment.
+            made[FRAGMENT + path] = _fast_fragment(plan.by_path[path], value)
+    frame = frame.with_columns(*[expr.alias(name) for name, expr in made.items()])
+    parts = {
+        column[len(FRAGMENT) :]: pl.col(column)
+        for column in frame.columns
+        if column.startswith(FRAGMENT)
+    }
+    keys = sorted(parts)
+    protected = {k for k in keys if plan.by_path[k].protected}
+    result = frame.with_columns(
+        _object([parts[k] for k in keys]).alias("combined"),
+        _object([parts[k] for k in keys if k not in protected]).alias("data"),
+        _object([parts[k] for k in keys if k in protected]).alias("protected"),
+    )
+    return _redo_tiny(result)
+
+
+def _redo_tiny(result: pl.DataFrame) -> pl.DataFrame:
+    """Polars writes 1e-05 as 0.00001, ``json.dumps`` as 1e-05; the stored JSON must be the
+    very bytes ``Submission.hash_content`` hashes, so the (rare) rows with such numbers are
+    written again by Python."""
+    if TINY not in result.columns or not result[TINY].any():
+        return result
+    indices = result.with_row_index("\x00i").filter(pl.col(TINY))["\x00i"].to_list()
+    updates = {}
+    for output in ("combined", "data", "protected"):
+        texts = result[output].to_list()
+        for i in indices:
+            texts[i] = json.dumps(
+                json.loads(texts[i]), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            )
+        updates[output] = pl.Series(output, texts, dtype=pl.String)
+    return result.with_columns(*updates.values())
+
+
+# ----------------------------------------------------------------------------------------
+# Whole files.
+
+
+def _instance_expr(mapping: ColumnMap, columns: set[str]) -> pl.Expr:
+    parts = [
+        (pl.lit(prefix) + pl.col(column).str.strip_chars())
+        if prefix
+        else pl.col(column).str.strip_chars()
+        for column, prefix in mapping.instance
+        if column in columns
+    ]
+    if not parts:
+        return pl.lit(None, dtype=pl.String)
+    return pl.coalesce([pl.when(p != "").then(p) for p in parts])
+
+
+def _datetime_expr(column: str, frame: pl.DataFrame | None = None) -> pl.Expr:
+    """Date-times in any of the ISO 8601 forms exports use, as UTC. Parsing with one format
+    is several times quicker than trying them all, so where the whole batch fits the format
+    of its first value, only that one is used."""
+    text = pl.col(column).str.strip_chars()
+
+    def parse(fmt: str) -> pl.Expr:
+        return text.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
+
+    if frame is not None and column in frame.columns:
+        sample = frame[column].drop_nulls().head(1)
+        for fmt in DATETIME_FORMATS:
+            if (
+                sample.len()
+                and pl.select(
+                    sample.str.strip_chars().str.to_datetime(
+                        fmt, strict=False, time_zone="UTC", time_unit="us"
+                    )
+                ).item()
+                is not None
+            ):
+                failures = frame.select(
+                    (pl.col(column).is_not_null() & parse(fmt).is_null()).any()
+                ).item()
+                if not failures:
+                    return parse(fmt)
+                break
+    return pl.coalesce([parse(fmt) for fmt in DATETIME_FORMATS])
+
+
+def repeat_fragments(checked: Checked) -> pl.DataFrame:
+    """Repeat rows → per submission key: ``"path":[v1,v2,…]`` for each field of the repeat
+    (one value per repetition, null where unanswered), and whether any row is bad or holds a
+    tiny number."""
+    value_columns = [VALUE + path for path in checked.paths]
+    grouped = (
+        checked.frame.sort(ROW)
+        .group_by("\x00key", maintain_order=True)
+        .agg(*[pl.col(c) for c in value_columns], pl.col(BAD).any(), pl.col(TINY).any())
+    )
+    return grouped.select(
+        pl.col("\x00key"),
+        *[_fragment(path, pl.col(VALUE + path)).alias(FRAGMENT + path) for path in checked.paths],
+        pl.col(BAD),
+        pl.col(TINY),
+    )
+
+
+@dataclass
+class RepeatTable:
+    sheet: Sheet
+    column: str  # the column naming each row's submission
+    parts: pl.DataFrame  # see repeat_fragments
+
+
+@dataclass
+class Converted:
+    frame: pl.DataFrame  # ROW, instance_id, combined, data, protected, submitted_at, …, bad
+    problems: list[Problem]
+    rows: int
+
+
+class SubmissionReader:
+    """A file of submissions read against a form: its header checked at once, its rows
+    checked and encoded batch by batch."""
+
+    def __init__(
+        self,
+        path: Path,
+        workdir: Path,
+        *,
+        plan: FormPlan,
+        file_format: str,
+        name: str,
+        places: dict[str, int] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.name = name
+        self.places = places or {}
+        self.workbook: Workbook = open_workbook(path, workdir, file_format=file_format, name=name)
+        self.file_format = self.workbook.file_format
+        self.main_map = map_columns(self.workbook.main.header, plan, None)
+        problems: list[Problem] = []
+        if self.file_format != "kobo-json":
+            problems += header_problems(self.workbook.main, self.main_map, plan, None)
+        self.repeat_sheets: list[tuple[Sheet, str, ColumnMap]] = []
+        for sheet in self.workbook.repeats:
+            repeat = self._repeat_of(sheet)
+            if repeat is None:
+                problems.append(
+                    Problem(
+                        file=sheet.name,
+                        row=None,
+                        column="",
+                        message=_("“{sheet}” matches no repeat of the form.").format(
+                            sheet=sheet.name
+                        ),
+                    )
+                )
+                continue
+            mapping = map_columns(sheet.header, plan, repeat)
+            problems += header_problems(sheet, mapping, plan, repeat)
+            self.repeat_sheets.append((sheet, repeat, mapping))
+        if problems:
+            raise FileRejected(
+                _("“{file}” does not fit the form; nothing was imported.").format(file=name),
+                problems,
+            )
+        self.json_unknown: set[str] = set()
+        self.parents_seen: list[pl.Series] = []
+
+    @property
+    def total_rows(self) -> int | None:
+        return self.workbook.main.total_rows
+
+    def _repeat_of(self, sheet: Sheet) -> str | None:
+        best, best_score = None, 0
+        for path in self.plan.repeats:
+            mapping = map_columns(sheet.header, self.plan, path)
+            score = len(mapping.fields) + len(mapping.choices)
+            if score > best_score:
+                best, best_score = path, score
+        if best is None:
+            title = sheet.name.rsplit("›", 1)[-1].strip().removesuffix(".csv")
+            for path, name in self.plan.repeat_names.items():
+                if title == name[:31] or title.endswith(f"-{name}"):
+                    return path
+        return best
+
+    # -- repeats kept apart (XLSX sheets, zip members) ---------------------------------
+
+    def _load_repeat_tables(self, chunk_size: int) -> tuple[list[RepeatTable], list[Problem]]:
+        tables: list[RepeatTable] = []
+        problems: list[Problem] = []
+        for sheet, path, mapping in self.repeat_sheets:
+            parent_key = mapping.parent_key
+            if parent_key is None:
+                raise FileRejected(
+                    _("“{sheet}” does not say which submission each row belongs to.").format(
+                        sheet=sheet.name
+                    )
+                )
+            pieces: list[pl.DataFrame] = []
+            paths: list[str] = []
+            for batch in sheet.read(chunk_size):
+                checked = check_frame(
+                    batch.main,
+                    plan=self.plan,
+                    scope=path,
+                    mapping=mapping,
+                    sheet=sheet.name,
+                    keep={"\x00key": pl.col(parent_key).str.strip_chars()},
+                )
+                pieces.append(checked.frame)
+                paths = checked.paths
+                problems += checked.problems
+            if pieces:
+                whole = Checked(frame=pl.concat(pieces), problems=[], paths=paths)
+                tables.append(
+                    RepeatTable(sheet=sheet, column=parent_key, parts=repeat_fragments(whole))
+                )
+        return tables, problems
+
+    def batches(self, chunk_size: int = 50_000) -> Iterator[Converted]:
+        """The file's submissions, batch by batch; problems of repeat rows come with the first
+        batch, problems found only at the end (repeat rows of no submission) last."""
+        tables, pending = self._load_repeat_tables(chunk_size)
+        for batch in self.workbook.main.read(chunk_size):
+            converted = self._convert(batch, tables)
+            if pending:
+                converted.problems[:0] = pending
+                pending = []
+            yield converted
+        orphans = pending + self._orphans(tables)
+        if orphans:
+            yield Converted(frame=pl.DataFrame(), problems=orphans, rows=0)
+
+    def _orphans(self, tables: list[RepeatTable]) -> list[Problem]:
+        if not tables:
+            return []
+        seen = (
+            pl.concat(self.parents_seen)
+            if self.parents_seen
+            else pl.Series("\x00key", [], dtype=pl.String)
+        )
+        problems = []
+        for table in tables:
+            lost = table.parts.filter(~pl.col("\x00key").is_in(seen.implode()))
+            for key in lost["\x00key"].head(REPORT_ORPHANS).to_list():
+                problems.append(
+                    Problem(
+                        file=table.sheet.name,
+                        row=None,
+                        column=table.column,
+                        message=_(
+                            "Repeat rows belong to submission “{key}”, which is not in the file."
+                        ).format(key=key),
+                    )
+                )
+        return problems
+
+    def _convert(self, batch: Batch, tables: list[RepeatTable]) -> Converted:
+        frame = batch.main
+        mapping = self.main_map
+        problems: list[Problem] = []
+        if self.file_format == "kobo-json":
+            mapping = map_columns(frame.columns, self.plan, None)
+            problems += self._unknown_json(mapping)
+        repeat_bad: list[str] = []
+        if batch.repeats:
+            frame, found = self._join_nested(frame, batch.repeats, repeat_bad)
+            problems += found
+        elif tables:
+            own = mapping.own_key
+            if own is None or own not in frame.columns:
+                raise FileRejected(
+                    _(
+                        "“{file}” has repeat rows but no “_index” or “KEY” column to link them "
+                        "to their submissions."
+                    ).format(file=self.name)
+                )
+            key = pl.col(own).str.strip_chars().alias("\x00key")
+            self.parents_seen.append(frame.select(key).to_series())
+            for index, table in enumerate(tables):
+                renamed = table.parts.rename({BAD: f"\x00rbad{index}", TINY: f"\x00rtiny{index}"})
+                frame = (
+                    frame.with_columns(key)
+                    .join(renamed, on="\x00key", how="left", maintain_order="left")
+                    .drop("\x00key")
+                )
+                repeat_bad.append(str(index))
+        keep = self._keep(mapping, frame)
+        keep.update({c: pl.col(c) for c in frame.columns if c.startswith(FRAGMENT)})
+        checked = check_frame(
+            frame, plan=self.plan, scope=None, mapping=mapping, sheet=self.name, keep=keep
+        )
+        result = checked.frame
+        problems += checked.problems
+        bad = pl.col(BAD)
+        tiny = pl.col(TINY)
+        for number in repeat_bad:
+            bad = bad | frame[f"\x00rbad{number}"].fill_null(False)
+            tiny = tiny | frame[f"\x00rtiny{number}"].fill_null(False)
+        if "\x00submitted_bad" in result.columns:
+            bad = bad | pl.col("\x00submitted_bad")
+            for row, value in (
+                result.filter(pl.col("\x00submitted_bad"))
+                .select(ROW, "\x00submitted_raw")
+                .iter_rows()
+            ):
+                problems.append(
+                    Problem(
+                        file=self.name,
+                        row=row,
+                        column=mapping.submitted or "",
+                        message=_("“{value}” is not a date and time.").format(value=value),
+                    )
+                )
+        too_long = (pl.col("instance_id").str.len_chars() > INSTANCE_ID_MAX).fill_null(False)
+        for row in result.filter(too_long)[ROW].to_list():
+            problems.append(
+                Problem(
+                    file=self.name,
+                    row=row,
+                    column=mapping.instance[0][0] if mapping.instance else "",
+                    message=_("The instance id is longer than 120 characters."),
+                )
+            )
+        result = assemble(result.with_columns(bad | too_long, tiny), self.plan)
+        return Converted(
+            frame=result.select(ROW, *OUTPUT, BAD), problems=problems, rows=frame.height
+        )
+
+    def _unknown_json(self, mapping: ColumnMap) -> list[Problem]:
+        problems = []
+        for column in mapping.unknown + [c for c, _r in mapping.misplaced]:
+            if column not in self.json_unknown:
+                self.json_unknown.add(column)
+                problems.append(
+                    Problem(
+                        file=self.name,
+                        row=None,
+                        column=column,
+                        message=_(
+                            "Unknown question “{column}”: the form has no such question."
+                        ).format(column=column),
+                    )
+                )
+        return problems
+
+    def _keep(self, mapping: ColumnMap, frame: pl.DataFrame) -> dict[str, pl.Expr]:
+        columns = set(frame.columns)
+        keep: dict[str, pl.Expr] = {"instance_id": _instance_expr(mapping, columns)}
+        submitted: pl.Expr = pl.lit(None, dtype=pl.Datetime("us", "UTC"))
+        if mapping.submitted and mapping.submitted in columns:
+            parsed = _datetime_expr(mapping.submitted, frame)
+            raw = pl.col(mapping.submitted)
+            keep["\x00submitted_bad"] = (raw.is_not_null() & parsed.is_null()).fill_null(False)
+            keep["\x00submitted_raw"] = raw
+            submitted = parsed
+        else:
+            for xls_type in ("end", "start"):
+                spec = next((f for f in self.plan.main_fields if f.xls_type == xls_type), None)
+                column = mapping.fields.get(spec.path) if spec else None
+                if column and column in columns:
+                    submitted = _datetime_expr(column, frame)
+                    break
+        keep["submitted_at"] = submitted
+        enumerator = self.plan.enumerator_field()
+        source = mapping.fields.get(enumerator.path) if enumerator else None
+        if not source or source not in columns:
+            source = mapping.submitter if mapping.submitter in columns else None
+        keep["enumerator"] = (
+            pl.col(source).str.strip_chars().str.slice(0, 120).fill_null("")
+            if source
+            else pl.lit("")
+        )
+        place: pl.Expr = pl.lit(None, dtype=pl.Int64)
+        if self.places:
+            candidates = [
+                pl.col(mapping.fields[f.path])
+                .str.strip_chars()
+                .str.to_lowercase()
+                .replace_strict(self.places, default=None, return_dtype=pl.Int64)
+                for f in self.plan.place_fields()
+                if mapping.fields.get(f.path) in columns
+            ]
+            if candidates:
+                place = pl.coalesce(candidates)
+        keep["place_id"] = place
+        return keep
+
+    def _join_nested(
+        self, frame: pl.DataFrame, repeats: dict[str, pl.DataFrame], repeat_bad: list[str]
+    ) -> tuple[pl.DataFrame, list[Problem]]:
+        """JSON: the repeats came inside each submission; check them and join them on."""
+        problems: list[Problem] = []
+        lookup: dict[str, str] = {}
+        for known in self.plan.repeats:
+            for variant in _variants(known):
+                lookup.setdefault(variant, known)
+            lookup.setdefault(self.plan.repeat_names[known], known)
+        for index, (key, rows) in enumerate(repeats.items()):
+            path = lookup.get(key)
+            if path is None:
+                if key not in self.json_unknown:
+                    self.json_unknown.add(key)
+                    problems.append(
+                        Problem(
+                            file=self.name,
+                            row=None,
+                            column=key,
+                            message=_(
+                                "Unknown repeat “{column}”: the form has no such repeat."
+                            ).format(column=key),
+                        )
+                    )
+                continue
+            mapping = map_columns(rows.columns, self.plan, path)
+            problems += self._unknown_json(mapping)
+            checked = check_frame(
+                rows.with_columns(pl.col(PARENT).alias(ROW)),
+                plan=self.plan,
+                scope=path,
+                mapping=mapping,
+                sheet=self.name,
+                keep={"\x00key": pl.col(PARENT)},
+            )
+            problems += checked.problems
+            parts = repeat_fragments(checked).rename(
+                {BAD: f"\x00rbad{index}", TINY: f"\x00rtiny{index}"}
+            )
+            frame = frame.join(
+                parts, left_on=ROW, right_on="\x00key", how="left", maintain_order="left"
+            )
+            repeat_bad.append(str(index))
+        return frame, problems

@@ -1,0 +1,38 @@
+"""Scoped reads for a signed-in collection device: the open forms of the assessments it is
+assigned to, in its own programme, and nothing else."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from amniyat.fieldwork.models import DeviceUser, Form, FormVersion
+
+
+def forms_for_device(*, device: DeviceUser) -> QuerySet[Form]:
+    return (
+        Form.objects.filter(
+            is_open=True,
+            assessment__programme_id=device.programme_id,
+            assessment__device_users=device,
+        )
+        .select_related("assessment")
+        .order_by("title", "pk")
+    )
+
+
+def forms_with_current_version(*, device: DeviceUser) -> list[tuple[Form, FormVersion]]:
+    """Each open form of the device with its newest version, in two queries."""
+    newest = FormVersion.objects.filter(form=OuterRef("pk")).order_by("-created_at", "-id")
+    forms = list(
+        forms_for_device(device=device).annotate(current_id=Subquery(newest.values("pk")[:1]))
+    )
+    versions = FormVersion.objects.in_bulk([f.current_id for f in forms if f.current_id])
+    return [(f, versions[f.current_id]) for f in forms if f.current_id in versions]
+
+
+def form_for_device(*, device: DeviceUser, pk: int) -> tuple[Form, FormVersion] | None:
+    form = forms_for_device(device=device).filter(pk=pk).first()
+    version = form.current_version() if form is not None else None
+    if form is None or version is None:
+        return None
+    return form, version

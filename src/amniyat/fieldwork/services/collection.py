@@ -1,0 +1,375 @@
+"""Every write of fieldwork 'collection': creating and revoking the device accounts ODK
+Collect signs in with, and receiving the submissions the devices send.
+
+A submission is stored once per form and instance id. The unique constraint is what
+guarantees it: two devices (or one device retrying on a flaky line) that send the same
+instance at the same moment both try to insert, one wins, and the other's IntegrityError is
+caught inside a savepoint and answered as "already received". The same instance id with
+different content is a conflict and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from amniyat.accounts import policies
+from amniyat.audit.models import AuditEvent
+from amniyat.audit.services import audit_record
+from amniyat.core.services import require
+from amniyat.fieldwork import selectors
+from amniyat.fieldwork.models import (
+    Assessment,
+    Attachment,
+    DeviceUser,
+    Form,
+    FormVersion,
+    Submission,
+)
+from amniyat.fieldwork.openrosa import auth, instance
+from amniyat.fieldwork.openrosa.selectors import forms_for_device
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Organisation, Programme, User
+
+Verb = AuditEvent.Verb
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,59}$")
+ATTACHMENT_NAME_MAX = 255
+
+
+# ----------------------------------------------------------------------------------------
+# Devices
+
+
+def _new_password() -> str:
+    # 96 random bits, typed by hand only if the QR code cannot be scanned.
+    return secrets.token_urlsafe(12)
+
+
+def _suggested_username(programme: Programme) -> str:
+    return f"{programme.slug[:40]}-{secrets.token_hex(3)}"
+
+
+def device_create(
+    *,
+    acting_user: User,
+    programme: Programme,
+    organisation: Organisation,
+    assessments: Sequence[Assessment] = (),
+    username: str = "",
+    label: str = "",
+    request: HttpRequest | None = None,
+) -> tuple[DeviceUser, str]:
+    """A new device account and its password, which is shown once and never stored."""
+    require(acting_user, "device.manage", programme)
+    username = username.strip() or _suggested_username(programme)
+    if not USERNAME_PATTERN.match(username):
+        raise ValidationError(
+            {
+                "username": _(
+                    "Use 3 to 60 letters, digits, dots, dashes or underscores, starting "
+                    "with a letter or digit."
+                )
+            }
+        )
+    if DeviceUser.objects.filter(username=username).exists():
+        raise ValidationError({"username": _("This user name is already taken.")})
+    own = policies.organisation_for_new_group(acting_user, programme)
+    if organisation.pk not in programme.taking_part_ids(with_donor=False) or (
+        own is not None and organisation.pk != own
+    ):
+        raise ValidationError(
+            {"organisation": _("Choose your own organisation or a partner of the programme.")}
+        )
+    if any(a.programme_id != programme.pk for a in assessments):
+        raise ValidationError({"assessments": _("Choose assessments of this programme.")})
+    password = _new_password()
+    device = DeviceUser(
+        programme=programme,
+        organisation=organisation,
+        username=username,
+        label=label.strip(),
+        password_hash=make_password(password),
+        digest_ha1=auth.digest_ha1(username, password),
+        created_by=acting_user,
+    )
+    try:
+        with transaction.atomic():
+            device.save()
+            device.assessments.set(assessments)
+            audit_record(
+                actor=acting_user,
+                verb=Verb.CREATED,
+                obj=device,
+                programme=programme,
+                request=request,
+                details={
+                    "organisation": organisation.pk,
+                    "assessments": sorted(a.pk for a in assessments),
+                },
+            )
+    except IntegrityError as error:
+        raise ValidationError({"username": _("This user name is already taken.")}) from error
+    return device, password
+
+
+def device_revoke(
+    *, acting_user: User, device: DeviceUser, request: HttpRequest | None = None
+) -> DeviceUser:
+    """Refuse the device from its next request on; its submissions stay."""
+    require(acting_user, "device.manage", device.programme)
+    visible = selectors.devices_visible(user=acting_user, programme=device.programme)
+    if not visible.filter(pk=device.pk).exists():
+        raise PermissionDenied(_("You may not do this."))
+    if device.revoked_at is not None:
+        return device
+    with transaction.atomic():
+        device.revoked_at = timezone.now()
+        device.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=acting_user,
+            verb=Verb.UPDATED,
+            obj=device,
+            programme=device.programme,
+            request=request,
+            details={"revoked": True},
+        )
+    return device
+
+
+# ----------------------------------------------------------------------------------------
+# Submissions
+
+
+class FormUnavailable(Exception):
+    """The submission names a form the device cannot send to: unknown, closed or not
+    assigned. Answered 404, like every object a caller may not see."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__(form_id)
+        self.form_id = form_id
+
+
+class SubmissionConflict(ValidationError):
+    """The instance id was already received with different content (409)."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    submission: Submission
+    created: bool
+    attachments_added: int = 0
+
+
+def _attachment_name(upload: UploadedFile) -> str:
+    name = upload.name or ""
+    if not name or posixpath.basename(name.replace("\\", "/")) != name or name in (".", ".."):
+        raise ValidationError(
+            _("The attached file name “{name}” is not accepted.").format(name=name[:80]),
+            code="attachment_name",
+        )
+    if len(name) > ATTACHMENT_NAME_MAX:
+        raise ValidationError(
+            _("An attached file name is longer than {n} characters.").format(n=ATTACHMENT_NAME_MAX),
+            code="attachment_name",
+        )
+    return name
+
+
+def _form_and_version(
+    device: DeviceUser, parsed: instance.ParsedInstance
+) -> tuple[Form, FormVersion]:
+    candidates = list(forms_for_device(device=device).filter(form_id=parsed.form_id))
+    if not candidates:
+        raise FormUnavailable(parsed.form_id)
+    versions = {
+        v.form_id: v
+        for v in FormVersion.objects.filter(form__in=candidates, version=parsed.version)
+    }
+    matching = [f for f in candidates if f.pk in versions]
+    if not matching:
+        raise ValidationError(
+            _("Version “{version}” of form “{form}” is not known on this server.").format(
+                version=parsed.version, form=parsed.form_id
+            ),
+            code="unknown_version",
+        )
+    if len(matching) > 1:
+        raise ValidationError(
+            _(
+                "Two open forms of your assessments share the form id “{form}”; ask the "
+                "programme to close one of them."
+            ).format(form=parsed.form_id),
+            code="ambiguous_form",
+        )
+    return matching[0], versions[matching[0].pk]
+
+
+def _submitted_at(values: dict[str, Any], schema: list[dict[str, Any]]) -> datetime:
+    """When the interview ended, if the form records it; otherwise now."""
+    for spec in schema:
+        if str(spec.get("type", "")).lower() == "end" and isinstance(values.get(spec["path"]), str):
+            try:
+                moment = datetime.fromisoformat(values[spec["path"]])
+            except ValueError:
+                continue
+            if timezone.is_aware(moment):
+                return moment
+    return timezone.now()
+
+
+def _store_attachments(
+    submission: Submission, uploads: dict[str, UploadedFile], *, skip: set[str]
+) -> int:
+    added = 0
+    for name, upload in uploads.items():
+        if name in skip:
+            continue
+        try:
+            with transaction.atomic():
+                upload.seek(0)
+                attachment = Attachment(
+                    submission=submission,
+                    name=name,
+                    content_type=(upload.content_type or "")[:100],
+                    size=upload.size or 0,
+                )
+                attachment.file.save(name, upload, save=False)
+                attachment.save()
+        except IntegrityError:
+            continue  # the same file arrived concurrently in another request
+        added += 1
+    return added
+
+
+def submission_receive(
+    *,
+    device: DeviceUser,
+    xml: bytes,
+    files: Sequence[UploadedFile] = (),
+    request: HttpRequest | None = None,
+) -> Receipt:
+    """Store one submission sent by ``device`` (once, however often it arrives).
+
+    Raises ValidationError for a submission that cannot be read (nothing is stored),
+    :class:`FormUnavailable` for a form the device may not send to, and
+    :class:`SubmissionConflict` for an instance id already received with other content.
+    A resubmission of identical content adds the attached files not yet received: ODK
+    Collect splits a large submission over several requests, each with the same XML.
+    """
+    if not device.is_active:
+        raise PermissionDenied(_("This device was revoked."))
+    parsed = instance.parse_instance(xml)
+    form, version = _form_and_version(device, parsed)
+    uploads: dict[str, UploadedFile] = {}
+    for upload in files:
+        uploads[_attachment_name(upload)] = upload
+
+    data: dict[str, Any] = {}
+    protected = ""
+    payload: bytes | None = None
+    if parsed.encrypted:
+        if not version.public_key:
+            raise ValidationError(
+                _("This form version does not use encryption, but the submission is encrypted."),
+                code="not_encrypted_form",
+            )
+        # Stored intact, never decrypted: the manifest here, the .enc files as attachments.
+        payload = xml
+        content_hash = Submission.hash_content(
+            {"encrypted_manifest": hashlib.sha256(xml).hexdigest()}
+        )
+        submitted_at = timezone.now()
+    else:
+        values = instance.answers(parsed, version.schema)
+        data, protected_values = instance.split_by_sensitivity(values, version.sensitivity)
+        protected = (
+            json.dumps(protected_values, ensure_ascii=False, sort_keys=True)
+            if protected_values
+            else ""
+        )
+        content_hash = Submission.hash_content(values)
+        submitted_at = _submitted_at(values, version.schema)
+
+    programme = device.programme
+    # Read first, outside any write transaction: phones resend often, and an answer to a
+    # resend should not queue behind the writers.
+    existing = Submission.objects.filter(form=form, instance_id=parsed.instance_id).first()
+    if existing is None:
+        try:
+            with transaction.atomic():  # a savepoint where the caller has a transaction
+                submission = Submission.objects.create(
+                    form=form,
+                    form_version=version,
+                    instance_id=parsed.instance_id,
+                    content_hash=content_hash,
+                    submitted_at=submitted_at,
+                    enumerator=device.username,
+                    data=data,
+                    protected_data=protected,
+                    is_encrypted=parsed.encrypted,
+                    encrypted_payload=payload,
+                    source=Submission.Source.OPENROSA,
+                )
+                added = _store_attachments(submission, uploads, skip=set())
+                audit_record(
+                    actor=None,
+                    actor_label=f"device {device.username}",
+                    verb=Verb.CREATED,
+                    obj=submission,
+                    programme=programme,
+                    request=request,
+                    details={
+                        "channel": "openrosa",
+                        "device": device.pk,
+                        "form": form.pk,
+                        "version": version.version,
+                        "encrypted": parsed.encrypted,
+                        "attachments": added,
+                    },
+                )
+            return Receipt(submission, created=True, attachments_added=added)
+        except IntegrityError:
+            # Another request stored the same instance id first (the unique constraint).
+            existing = Submission.objects.filter(form=form, instance_id=parsed.instance_id).first()
+            if existing is None:
+                raise
+    if existing.content_hash != content_hash:
+        raise SubmissionConflict(
+            _(
+                "A different submission with the instance id “{id}” was already "
+                "received; this one was not stored."
+            ).format(id=parsed.instance_id),
+            code="conflict",
+        )
+    known = set(existing.attachments.values_list("name", flat=True))
+    if not set(uploads) - known:
+        return Receipt(existing, created=False)
+    with transaction.atomic():
+        added = _store_attachments(existing, uploads, skip=known)
+        if added:
+            audit_record(
+                actor=None,
+                actor_label=f"device {device.username}",
+                verb=Verb.UPDATED,
+                obj=existing,
+                programme=programme,
+                request=request,
+                details={"channel": "openrosa", "device": device.pk, "attachments": added},
+            )
+    return Receipt(existing, created=False, attachments_added=added)

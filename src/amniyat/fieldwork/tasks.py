@@ -1,0 +1,13 @@
+"""Background work of fieldwork: thin tasks that load by id and call a service."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from amniyat.fieldwork.services.imports import import_run
+
+
+@task()
+def run_import(job_id: int) -> str:
+    """Run a queued import of submissions; answers the job's final status."""
+    return str(import_run(job_id).status)

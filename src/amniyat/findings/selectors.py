@@ -1,0 +1,43 @@
+"""Scoped reads of findings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from amniyat.accounts import policies
+from amniyat.fieldwork.models import Assessment
+from amniyat.findings.models import Findings
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Programme
+    from amniyat.accounts.policies import AnyUser
+
+
+def assessments_with_findings(*, user: AnyUser, programme: Programme) -> QuerySet[Assessment]:
+    """Assessments whose findings this user may open: all of them for those who analyse, the
+    ones with published findings for everyone else in the programme."""
+    if policies.can(user, "findings.view_draft", programme):
+        return Assessment.objects.filter(programme=programme)
+    if policies.can(user, "findings.view_published", programme):
+        return Assessment.objects.filter(
+            programme=programme, findings__published_at__isnull=False
+        ).distinct()
+    return Assessment.objects.none()
+
+
+def assessment_for_findings(*, user: AnyUser, programme: Programme, pk: int) -> Assessment:
+    assessment = assessments_with_findings(user=user, programme=programme).filter(pk=pk).first()
+    if assessment is None:
+        raise Http404("No such assessment.")
+    return assessment
+
+
+def published_findings(*, assessment: Assessment) -> Findings | None:
+    return (
+        Findings.objects.filter(assessment=assessment, published_at__isnull=False)
+        .order_by("-published_at", "-id")
+        .first()
+    )

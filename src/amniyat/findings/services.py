@@ -1,0 +1,227 @@
+"""Saving indicator sets, computing findings (as a background task) and publishing them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from amniyat.accounts.models import Programme, User
+from amniyat.analysis.errors import AnalysisError, IndicatorError, UnknownFieldError, gettext_noop
+from amniyat.analysis.indicators import load_indicators
+from amniyat.analysis.output import result_to_dict
+from amniyat.analysis.runner import Comparison, run_analysis
+from amniyat.audit.models import AuditEvent
+from amniyat.audit.services import audit_record
+from amniyat.core.services import require
+from amniyat.fieldwork.frames import analysis_columns, data_key, submissions_frame
+from amniyat.fieldwork.models import Assessment, Form
+from amniyat.findings.models import Findings, IndicatorSet
+from amniyat.stats import Design
+
+
+class NotPublicError(IndicatorError):
+    """An indicator reads a field whose answers may not be published."""
+
+
+# The disaggregations every findings page offers; gender- and conflict-sensitive analysis
+# needs them all, and the district map reads the last two.
+STANDARD_BY: tuple[tuple[str, ...], ...] = (
+    ("sex",),
+    ("age_band",),
+    ("district",),
+    ("sex", "district"),
+)
+GENDER = Comparison("sex", "female", "male")
+
+
+def _form_fields(form: Form) -> set[str]:
+    version = form.current_version()
+    return set(analysis_columns(version.schema)) if version else set()
+
+
+def indicator_set_save(
+    *, acting_user: User | None, programme: Programme, spec: str, note: str = ""
+) -> IndicatorSet:
+    """Check the YAML (syntax, expressions, and fields against the programme's forms) and
+    store it as the next version."""
+    if acting_user is not None:
+        require(acting_user, "indicators.manage", programme)
+    fields: set[str] = set()
+    for form in Form.objects.filter(assessment__programme=programme):
+        fields |= _form_fields(form)
+    try:
+        load_indicators(spec, fields=fields or None)
+    except AnalysisError as error:
+        raise ValidationError({"spec": error.translated(_)}) from error
+    with transaction.atomic():
+        latest = (
+            IndicatorSet.objects.filter(programme=programme).aggregate(v=Max("version"))["v"] or 0
+        )
+        indicator_set = IndicatorSet.objects.create(
+            programme=programme,
+            version=latest + 1,
+            spec=spec,
+            note=note[:200],
+            created_by=acting_user,
+        )
+        audit_record(
+            actor=acting_user,
+            actor_label="system",
+            verb=AuditEvent.Verb.CREATED,
+            obj=indicator_set,
+            programme=programme,
+        )
+    return indicator_set
+
+
+def current_indicator_set(programme: Programme) -> IndicatorSet | None:
+    return IndicatorSet.objects.filter(programme=programme).order_by("-version").first()
+
+
+def findings_for(form: Form, *, enqueue: bool = True) -> Findings | None:
+    """The findings for the form's data as it stands now, queued for computing if they are
+    missing or the data changed since; None when the programme has no indicators."""
+    indicator_set = current_indicator_set(form.assessment.programme)
+    if indicator_set is None:
+        return None
+    key = data_key(form, list(form.versions.all()))
+    findings = Findings.objects.filter(
+        form=form, indicator_set=indicator_set, source_key=key
+    ).first()
+    if findings is not None:
+        return findings
+    try:
+        with transaction.atomic():
+            findings = Findings.objects.create(
+                assessment=form.assessment, form=form, indicator_set=indicator_set, source_key=key
+            )
+    except IntegrityError:  # another request queued the same computation
+        return Findings.objects.get(form=form, indicator_set=indicator_set, source_key=key)
+    if enqueue:
+        from amniyat.findings.tasks import compute_findings
+
+        transaction.on_commit(lambda: compute_findings.enqueue(findings.pk))
+    return findings
+
+
+def latest_ready(form: Form) -> Findings | None:
+    return (
+        Findings.objects.filter(form=form, status=Findings.Status.READY)
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+
+
+def design_of(assessment: Assessment) -> Design:
+    return Design(
+        weight=assessment.weight_field or None,
+        strata=assessment.strata_field or None,
+        cluster=assessment.cluster_field or None,
+        fpc=assessment.fpc_field or None,
+        lonely_psu="adjust",
+    )
+
+
+def analyse(
+    form: Form,
+    indicator_set: IndicatorSet,
+    *,
+    by: tuple[tuple[str, ...], ...] = STANDARD_BY,
+) -> dict[str, Any]:
+    """Estimate every indicator for the form's data: overall, by each ``by``, women vs men."""
+    assessment = form.assessment
+    # Published findings may rest only on answers classed public; the design fields shape the
+    # estimates without ever being shown.
+    design_fields = tuple(
+        name
+        for name in (
+            assessment.weight_field,
+            assessment.strata_field,
+            assessment.cluster_field,
+            assessment.fpc_field,
+        )
+        if name
+    )
+    frame = submissions_frame(form, classes=frozenset({"public"}), always=design_fields)
+    columns = set(frame.columns)
+    try:
+        indicators = load_indicators(indicator_set.spec, fields=columns - {"_instance_id"})
+    except UnknownFieldError as error:
+        version = form.current_version()
+        known = set(analysis_columns(version.schema)) if version else set()
+        if error.field in known:
+            raise NotPublicError(
+                gettext_noop(
+                    "indicator {indicator} reads {field}, which is not classed public: only "
+                    "public answers can be used in findings"
+                ),
+                indicator=error.indicator,
+                field=error.field,
+            ) from error
+        raise
+    usable_by = [list(b) for b in by if set(b) <= columns]
+    compare = [GENDER] if "sex" in columns else []
+    version = form.current_version()
+    choices = {
+        f["name"]: [c["name"] for c in f.get("choices", [])]
+        for f in (version.schema if version else [])
+        if f.get("type") == "select_multiple"
+    }
+    result = run_analysis(
+        frame,
+        indicators,
+        design=design_of(assessment),
+        by=usable_by,
+        compare=compare,
+        min_cell=assessment.programme.min_cell_size,
+        choices=choices,
+    )
+    data = result_to_dict(result)
+    data["labels"] = {m.id: m.label for m in result.measures}
+    data["kinds"] = {m.id: m.kind for m in result.measures}
+    return data
+
+
+def findings_compute(findings_id: int) -> Findings:
+    """Compute (or recompute) one findings record; errors are stored, never raised."""
+    findings = Findings.objects.select_related(
+        "form", "assessment__programme", "indicator_set"
+    ).get(pk=findings_id)
+    Findings.objects.filter(pk=findings.pk).update(status=Findings.Status.RUNNING)
+    try:
+        data = analyse(findings.form, findings.indicator_set)
+    except AnalysisError as error:
+        findings.status = Findings.Status.FAILED
+        findings.error = error.translated(_)
+        findings.save(update_fields=["status", "error"])
+        return findings
+    findings.results = data
+    findings.respondents = int(data["design"]["rows"])
+    findings.status = Findings.Status.READY
+    findings.error = ""
+    findings.computed_at = timezone.now()
+    findings.save(update_fields=["results", "respondents", "status", "error", "computed_at"])
+    return findings
+
+
+def findings_publish(*, acting_user: User, findings: Findings, publish: bool = True) -> Findings:
+    require(acting_user, "findings.publish", findings.assessment.programme)
+    if publish and findings.status != Findings.Status.READY:
+        raise ValidationError(_("Only computed findings can be published."))
+    with transaction.atomic():
+        findings.published_at = timezone.now() if publish else None
+        findings.published_by = acting_user if publish else None
+        findings.save(update_fields=["published_at", "published_by"])
+        audit_record(
+            actor=acting_user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=findings,
+            programme=findings.assessment.programme,
+            details={"published": publish},
+        )
+    return findings

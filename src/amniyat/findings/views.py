@@ -1,0 +1,351 @@
+"""Findings pages: every indicator overall and disaggregated, the gender gap, baseline →
+endline, the district map; the programme's indicator definitions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from amniyat.accounts import policies
+from amniyat.accounts.selectors import programme_get
+from amniyat.core.forms import apply_errors
+from amniyat.core.http import AuthenticatedRequest
+from amniyat.fieldwork.models import Assessment
+from amniyat.findings import charts, present, selectors, services
+from amniyat.findings.forms import IndicatorSetForm
+from amniyat.findings.models import Findings, IndicatorSet
+from amniyat.places.models import Place
+from amniyat.stats import Estimate, compare_independent
+
+
+def _findings_of(request: AuthenticatedRequest, assessment: Assessment) -> list[Findings]:
+    """Drafts (queued for recomputing when data changed) for those who analyse; the
+    published findings for everyone else."""
+    if policies.can(request.user, "findings.view_draft", assessment.programme):
+        found = []
+        for form in assessment.forms.all():
+            current = services.findings_for(form)
+            if current is None:
+                continue
+            if current.status != Findings.Status.READY:
+                # While newer data is computed, show the latest ready findings, marked stale.
+                ready = services.latest_ready(form)
+                if ready is not None:
+                    ready.updating = current  # type: ignore[attr-defined]
+                    current = ready
+            found.append(current)
+        return found
+    published = selectors.published_findings(assessment=assessment)
+    return [published] if published else []
+
+
+@login_required
+def findings_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    assessments = selectors.assessments_with_findings(user=request.user, programme=programme)
+    return render(
+        request,
+        "findings/index.html",
+        {
+            "programme": programme,
+            "assessments": assessments,
+            "can_manage": policies.can(request.user, "indicators.manage", programme),
+            "indicator_set": services.current_indicator_set(programme),
+        },
+    )
+
+
+def _chart(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, ensure_ascii=False)
+
+
+@login_required
+def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    assessment = selectors.assessment_for_findings(user=request.user, programme=programme, pk=pk)
+    all_findings = _findings_of(request, assessment)
+    findings = all_findings[0] if all_findings else None
+    context: dict[str, Any] = {
+        "programme": programme,
+        "assessment": assessment,
+        "findings": findings,
+        "can_publish": policies.can(request.user, "findings.publish", programme),
+    }
+    if findings is not None and findings.status == Findings.Status.READY:
+        views = present.indicator_views(findings.results)
+        chosen = request.GET.get("indicator") or (views[0].id if views else "")
+        selected = next((v for v in views if v.id == chosen), views[0] if views else None)
+        context |= {
+            "indicators": views,
+            "selected": selected,
+            "min_cell": findings.results["design"]["min_cell"],
+            "design": findings.results["design"],
+        }
+        if selected is not None:
+            context["chart"] = _district_chart(findings, selected)
+    if request.htmx and findings is not None:
+        response = render(request, "findings/partials/status.html", context)
+        if findings.status == Findings.Status.READY and not getattr(findings, "updating", None):
+            response["HX-Refresh"] = "true"  # done: show the whole page with the numbers
+        return response
+    return render(request, "findings/assessment.html", context)
+
+
+def _district_chart(findings: Findings, view: present.IndicatorView) -> dict[str, Any]:
+    """The map where the districts have boundaries, bars otherwise."""
+    cells = [
+        record
+        for record in findings.results["estimates"]
+        if record["indicator"] == view.id and record["by"] == ["district"]
+    ]
+    codes = {record["domain"]["district"] for record in cells if record["domain"].get("district")}
+    places = {p.code: p for p in Place.objects.filter(code__in=codes)}
+    value_title = view.label
+    if places and all(place.boundary for place in places.values()):
+        features = [
+            {
+                "type": "Feature",
+                "geometry": places[code].boundary,
+                "properties": {
+                    "name": places[code].name,
+                    "estimate": record["estimate"],
+                    # A withheld cell shows neither its value nor its exact size.
+                    "n": record["n"] if record["estimate"] is not None else None,
+                },
+            }
+            for record in cells
+            if (code := record["domain"].get("district")) in places
+        ]
+        spec = charts.district_map(features, kind=view.kind, value_title=value_title)
+        return {"kind": "map", "spec": _chart(spec)}
+    rows = [
+        {
+            "label": places[code].name if code in places else code,
+            "estimate": record["estimate"],
+            "ci_low": record["ci_low"],
+            "ci_high": record["ci_high"],
+            "n": record["n"],
+        }
+        for record in cells
+        if (code := record["domain"].get("district")) and record["estimate"] is not None
+    ]
+    spec = charts.domain_bars(
+        rows, kind=view.kind, category_title=_("District"), value_title=value_title
+    )
+    return {"kind": "bars", "spec": _chart(spec)}
+
+
+@login_required
+def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    assessment = selectors.assessment_for_findings(user=request.user, programme=programme, pk=pk)
+    found = [f for f in _findings_of(request, assessment) if f.status == Findings.Status.READY]
+    if not found:
+        raise Http404("No findings yet.")
+    gaps = present.gender_gaps(found[0].results)
+    shown = [g for g in gaps if g.women is not None and g.men is not None]
+    spec = charts.gender_gap_dots(
+        [{"indicator": g.label, "women": g.women, "men": g.men} for g in shown],
+        women=_("women"),
+        men=_("men"),
+    )
+    return render(
+        request,
+        "findings/gender_gap.html",
+        {
+            "programme": programme,
+            "assessment": assessment,
+            "gaps": gaps,
+            "chart": _chart(spec),
+            "min_cell": found[0].results["design"]["min_cell"],
+        },
+    )
+
+
+def _estimate(record: dict[str, Any], kind: str, df: int) -> Estimate:
+    return Estimate(
+        kind=kind,  # type: ignore[arg-type]
+        variable=record["indicator"],
+        domain=tuple(record["domain"].items()),
+        n=record["n"],
+        weighted_n=record["weighted_n"] or 0.0,
+        value=record["estimate"],
+        se=record["se"],
+        ci_low=record["ci_low"],
+        ci_high=record["ci_high"],
+        deff=record["deff"],
+        df=df,
+        confidence=0.95,
+        suppressed=record["suppressed"],
+        reason=record["reason"],
+    )
+
+
+@login_required
+def change(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """Baseline → endline for every indicator the two share: overall and for women and men."""
+    programme = programme_get(user=request.user, slug=slug)
+    assessments = list(selectors.assessments_with_findings(user=request.user, programme=programme))
+    by_id = {a.pk: a for a in assessments}
+    baseline_id = request.GET.get("baseline", "")
+    endline_id = request.GET.get("endline", "")
+    default_base = next((a for a in assessments if a.kind == Assessment.Kind.BASELINE), None)
+    default_end = next((a for a in assessments if a.kind == Assessment.Kind.ENDLINE), None)
+    baseline = (
+        by_id.get(int(baseline_id))
+        if baseline_id.isascii() and baseline_id.isdigit()
+        else default_base
+    )
+    endline = (
+        by_id.get(int(endline_id)) if endline_id.isascii() and endline_id.isdigit() else default_end
+    )
+    rows: list[dict[str, Any]] = []
+    chart = None
+    if baseline and endline and baseline != endline:
+        base = [f for f in _findings_of(request, baseline) if f.status == Findings.Status.READY]
+        end = [f for f in _findings_of(request, endline) if f.status == Findings.Status.READY]
+        if base and end:
+            rows = _change_rows(base[0].results, end[0].results)
+            chart = _chart(
+                charts.change_bars(
+                    [
+                        {
+                            "indicator": r["label"],
+                            "baseline": r["baseline"],
+                            "endline": r["endline"],
+                        }
+                        for r in rows
+                        if r["domain"] == "" and r["kind"] == "proportion"
+                    ],
+                    baseline=baseline.title,
+                    endline=endline.title,
+                )
+            )
+    return render(
+        request,
+        "findings/change.html",
+        {
+            "programme": programme,
+            "assessments": assessments,
+            "baseline": baseline,
+            "endline": endline,
+            "rows": rows,
+            "chart": chart,
+        },
+    )
+
+
+def _change_rows(base: dict[str, Any], end: dict[str, Any]) -> list[dict[str, Any]]:
+    kinds = end.get("kinds", {})
+    labels = end.get("labels", {})
+    df_base = int(base["design"].get("degrees_of_freedom") or 1)
+    df_end = int(end["design"].get("degrees_of_freedom") or 1)
+
+    def index(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+        return {
+            (r["indicator"], r["domain"].get("sex", "")): r
+            for r in results["estimates"]
+            if r["by"] in ([], ["sex"])
+        }
+
+    base_index, end_index = index(base), index(end)
+    rows = []
+    for key, after in end_index.items():
+        before = base_index.get(key)
+        if before is None:
+            continue
+        indicator, sex = key
+        kind = kinds.get(indicator, "proportion")
+        difference = compare_independent(
+            _estimate(after, kind, df_end), _estimate(before, kind, df_base)
+        )
+        rows.append(
+            {
+                "indicator": indicator,
+                "label": labels.get(indicator, indicator),
+                "kind": kind,
+                "domain": sex,
+                "domain_label": {"female": _("women"), "male": _("men")}.get(sex, ""),
+                "baseline": before["estimate"],
+                "endline": after["estimate"],
+                "difference": difference.value,
+                "p_value": difference.p_value,
+                "significant": difference.p_value is not None and difference.p_value < 0.05,
+            }
+        )
+    rows.sort(key=lambda r: (r["label"], r["domain"]))
+    return rows
+
+
+@login_required
+@require_POST
+def publish(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "findings.publish", programme):
+        raise Http404("No such page.")
+    findings = Findings.objects.filter(assessment__programme=programme, pk=pk).first()
+    if findings is None:
+        raise Http404("No such findings.")
+    try:
+        services.findings_publish(
+            acting_user=request.user, findings=findings, publish=request.POST.get("publish") == "1"
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("The findings are published.")
+            if findings.published_at
+            else _("The findings are withdrawn."),
+        )
+    return redirect("findings:assessment", slug=slug, pk=findings.assessment_id)
+
+
+@login_required
+def indicators(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "indicators.manage", programme):
+        raise Http404("No such page.")
+    current = services.current_indicator_set(programme)
+    if request.GET.get("download") and current is not None:
+        response = HttpResponse(current.spec, content_type="application/yaml; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{programme.slug}-indicators-v{current.version}.yaml"'
+        )
+        return response
+    form = IndicatorSetForm(
+        request.POST if request.method == "POST" else None,
+        initial={"spec": current.spec if current else ""},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.indicator_set_save(
+                acting_user=request.user,
+                programme=programme,
+                spec=form.cleaned_data["spec"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The indicators were saved as a new version."))
+            return redirect("findings:indicators", slug=slug)
+    return render(
+        request,
+        "findings/indicators.html",
+        {
+            "programme": programme,
+            "form": form,
+            "current": current,
+            "versions": IndicatorSet.objects.filter(programme=programme)[:20],
+        },
+    )

@@ -1,0 +1,232 @@
+"""Import services: all or nothing, or the good rows with a report; duplicates and conflicts;
+answers split by sensitivity; audited; the command line and the task."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from amniyat.accounts.models import Membership
+from amniyat.audit.models import AuditEvent
+from amniyat.fieldwork.importers.schema import stored_answers
+from amniyat.fieldwork.models import Form, ImportJob, Submission
+from amniyat.fieldwork.services.imports import import_run, import_start, problems_file
+from tests.factories import ProgrammeFactory, member_of
+from tests.fieldwork.test_importers import KOBO_HEADER, KOBO_ROWS, make_form
+
+Role = Membership.Role
+GOOD = "\n".join([KOBO_HEADER, *KOBO_ROWS]) + "\n"
+ONE_BAD = GOOD + "Bad;abc;;;;;;;;;;uuid:a3;13;a3;2021-09-03T06:00:00;;3\n"
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def form(db: None) -> Form:
+    return make_form(ProgrammeFactory())
+
+
+def run(form: Form, content: str | bytes, **kwargs: Any) -> ImportJob:
+    lead = member_of(form.assessment.programme, Role.LEAD)
+    job = import_start(
+        acting_user=lead,
+        form=form,
+        file_name=kwargs.pop("file_name", "export.csv"),
+        content=content.encode() if isinstance(content, str) else content,
+        **kwargs,
+    )
+    return import_run(job.pk)
+
+
+def test_a_good_file_is_stored_split_by_sensitivity_and_audited(form: Form) -> None:
+    job = run(form, GOOD)
+    assert job.status == ImportJob.Status.SUCCEEDED
+    assert (job.stored, job.duplicates, job.conflicts, job.skipped) == (2, 0, 0, 0)
+    assert job.report["message"] == (
+        "2 submissions stored; 0 already stored; 0 conflicting; 0 skipped."
+    )
+    first = Submission.objects.get(form=form, instance_id="uuid:a1")
+    assert "respondent/name" not in first.data
+    assert first.data["respondent/age"] == 34
+    assert json.loads(first.protected_data) == {"respondent/name": "Dilnoza", "income": 1500.5}
+    answers = stored_answers(first.data, first.protected_data)
+    assert first.content_hash == Submission.hash_content(answers)
+    assert first.submitted_at.isoformat() == "2021-09-01T05:20:00+00:00"
+    assert first.source == Submission.Source.IMPORT and first.import_job_id == job.pk
+    # Encrypted at rest: the raw column does not hold the name.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT protected_data FROM fieldwork_submission WHERE id = %s", [first.pk])
+        (raw,) = cursor.fetchone()
+    assert raw.startswith("fernet:") and "Dilnoza" not in raw
+    verbs = list(AuditEvent.objects.filter(object_id=str(job.pk)).values_list("verb", flat=True))
+    assert sorted(verbs) == ["created", "imported"]
+    assert not job.file  # the upload, with its unencrypted answers, is gone
+
+
+def test_one_bad_row_stores_nothing_and_reports_every_reason(form: Form) -> None:
+    job = run(form, ONE_BAD)
+    assert job.status == ImportJob.Status.FAILED
+    assert Submission.objects.count() == 0
+    assert job.report["message"].startswith("Nothing was stored: 1 rows have problems.")
+    assert [(p["row"], p["column"], p["message"]) for p in job.report["problems"]] == [
+        (4, "respondent/age", "“abc” is not a whole number."),
+    ]
+    handle = problems_file(job)
+    assert handle is not None
+    with handle:
+        text = handle.read().decode()
+    assert "“abc” is not a whole number." in text
+
+
+def test_skip_bad_rows_stores_the_good_and_reports_the_skipped(form: Form) -> None:
+    job = run(form, ONE_BAD, skip_bad_rows=True)
+    assert job.status == ImportJob.Status.SUCCEEDED
+    assert (job.stored, job.skipped) == (2, 1)
+    assert set(Submission.objects.values_list("instance_id", flat=True)) == {"uuid:a1", "uuid:a2"}
+    assert job.report["problem_count"] == 1
+
+
+def test_the_same_file_twice_stores_nothing_new(form: Form) -> None:
+    run(form, GOOD)
+    job = run(form, GOOD)
+    assert job.status == ImportJob.Status.SUCCEEDED
+    assert (job.stored, job.duplicates, job.conflicts) == (0, 2, 0)
+    assert job.report["message"] == (
+        "Nothing new: all 2 submissions in this file were already stored."
+    )
+    assert Submission.objects.count() == 2
+
+
+def test_same_instance_id_with_other_answers_is_a_conflict_never_overwritten(form: Form) -> None:
+    run(form, GOOD)
+    changed = GOOD.replace("Rustam;;", "Rustam;41;")
+    job = run(form, changed)
+    assert (job.stored, job.duplicates, job.conflicts) == (0, 1, 1)
+    assert job.report["problems"][0]["instance_id"] == "uuid:a2"
+    assert "already stored with different answers" in job.report["problems"][0]["message"]
+    assert "respondent/age" not in Submission.objects.get(instance_id="uuid:a2").data
+
+
+def test_repeated_ids_inside_one_file(form: Form) -> None:
+    twice = GOOD + KOBO_ROWS[0] + "\n" + KOBO_ROWS[1].replace("Rustam", "Other") + "\n"
+    job = run(form, twice)
+    assert (job.stored, job.duplicates, job.conflicts) == (2, 1, 1)
+
+
+def test_files_without_instance_ids_are_idempotent_too(form: Form) -> None:
+    content = "name,age\nAli,30\nAli,30\nVali,40\n"
+    job = run(form, content)
+    assert job.stored == 3  # two identical rows are two respondents
+    again = run(form, content)
+    assert (again.stored, again.duplicates) == (0, 3)
+
+
+def test_bad_files_fail_with_a_message_and_store_nothing(form: Form) -> None:
+    job = run(form, "age,colour\n1,blue\n")
+    assert job.status == ImportJob.Status.FAILED
+    assert job.report["message"] == "“export.csv” does not fit the form; nothing was imported."
+    messages = [p["message"] for p in job.report["problems"]]
+    assert "Unknown column “colour”: the form has no such question." in messages
+    job = run(form, b"\x00\x01garbage" * 30, file_name="x.csv", skip_bad_rows=True)
+    assert job.status == ImportJob.Status.FAILED
+    assert "is not a text file" in job.report["message"]
+    assert Submission.objects.count() == 0
+
+
+def test_empty_and_oversized_uploads_are_refused_at_once(form: Form, settings: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    lead = member_of(form.assessment.programme, Role.LEAD)
+    with pytest.raises(ValidationError) as caught:
+        import_start(acting_user=lead, form=form, file_name="a.csv", content=b"")
+    assert caught.value.message_dict == {"file": ["The file is empty."]}
+    settings.AMNIYAT_MAX_IMPORT_BYTES = 10
+    with pytest.raises(ValidationError) as caught:
+        import_start(acting_user=lead, form=form, file_name="a.csv", content=b"x" * 11)
+    assert "too large" in caught.value.message_dict["file"][0]
+    assert ImportJob.objects.count() == 0
+
+
+def test_only_those_who_may_import_can_start(form: Form) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    viewer = member_of(form.assessment.programme, Role.VIEWER)
+    with pytest.raises(PermissionDenied):
+        import_start(acting_user=viewer, form=form, file_name="a.csv", content=b"name\nA\n")
+
+
+def test_progress_is_reported(form: Form) -> None:
+    seen: list[tuple[str, int, int | None]] = []
+    lead = member_of(form.assessment.programme, Role.LEAD)
+    job = import_start(acting_user=lead, form=form, file_name="a.csv", content=GOOD.encode())
+    job = import_run(job.pk, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert ("reading", 2, 2) in seen and ("storing", 2, None) in seen
+    assert (job.processed_rows, job.total_rows, job.percent) == (2, 2, 100)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode)))
+def test_random_files_never_store_partly_nor_crash(form: Form, content: bytes) -> None:
+    before = Submission.objects.count()
+    if not content:
+        return
+    lead = form.assessment.programme.memberships.first()
+    user = lead.user if lead else member_of(form.assessment.programme, Role.LEAD)
+    job = import_start(acting_user=user, form=form, file_name="random.csv", content=content)
+    job = import_run(job.pk)
+    assert job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED)
+    if job.status == ImportJob.Status.FAILED:
+        assert job.report["message"]
+        assert Submission.objects.count() == before
+    else:
+        assert Submission.objects.count() == before + job.stored
+
+
+def test_the_command_line_imports_and_exits_2_with_every_reason(form: Form, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    out = StringIO()
+    call_command("import", str(good), form=form.pk, no_progress=True, stdout=out)
+    assert "Stored: 2" in out.getvalue()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(ONE_BAD.replace("uuid:a1", "uuid:b1").replace("uuid:a2", "uuid:b2"))
+    err = StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("import", str(bad), form=form.pk, no_progress=True, stdout=out, stderr=err)
+    assert caught.value.returncode == 2
+    assert "bad.csv, row 4, respondent/age: “abc” is not a whole number." in err.getvalue()
+    assert Submission.objects.count() == 2
+    with pytest.raises(CommandError) as caught:
+        call_command("import", str(tmp_path / "missing.csv"), form=form.pk)
+    assert caught.value.returncode == 2
+
+
+def test_the_task_runs_the_import(form: Form, django_capture_on_commit_callbacks: Any) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from amniyat.fieldwork.services.imports import import_enqueue
+
+    lead = member_of(form.assessment.programme, Role.LEAD)
+    job = import_start(acting_user=lead, form=form, file_name="a.csv", content=GOOD.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        import_enqueue(job=job)
+    task = DBTaskResult.objects.get()
+    assert task.args_kwargs["args"] == [job.pk]
+    call_command("worker", batch=True, no_startup_delay=True, reload=False, verbosity=0)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.SUCCEEDED and job.stored == 2
