@@ -196,3 +196,25 @@ def test_findings_refuse_an_indicator_that_reads_answers_not_classed_public(
     findings = compute(assessment)
     assert findings.status == Findings.Status.FAILED
     assert "safe_night" in findings.error and "public" in findings.error
+
+
+def test_analysts_break_findings_down_by_any_public_closed_question(
+    assessment: Assessment,
+) -> None:
+    findings = compute(assessment)
+    programme = assessment.programme
+    analyst = member_of(programme, Membership.Role.ANALYST)
+    client = Client()
+    client.force_login(analyst)
+    url = f"/p/{programme.slug}/findings/{assessment.pk}/"
+    page = client.get(url + "?by=returning_migrant").content.decode()
+    assert 'option value="returning_migrant" selected' in page
+    assert "Break down by another question" in page
+    # A field that is not a public closed question is not offered and not computed.
+    assert client.get(url + "?by=causes").status_code == 200
+    assert 'value="causes"' not in client.get(url).content.decode()
+
+    viewer = member_of(programme, Membership.Role.VIEWER)
+    services.findings_publish(acting_user=analyst, findings=findings)
+    client.force_login(viewer)
+    assert "Break down by another question" not in client.get(url).content.decode()

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
@@ -132,6 +133,7 @@ def analyse(
     indicator_set: IndicatorSet,
     *,
     by: tuple[tuple[str, ...], ...] = STANDARD_BY,
+    compare_sexes: bool = True,
 ) -> dict[str, Any]:
     """Estimate every indicator for the form's data: overall, by each ``by``, women vs men."""
     assessment = form.assessment
@@ -165,7 +167,7 @@ def analyse(
             ) from error
         raise
     usable_by = [list(b) for b in by if set(b) <= columns]
-    compare = [GENDER] if "sex" in columns else []
+    compare = [GENDER] if compare_sexes and "sex" in columns else []
     version = form.current_version()
     choices = {
         f["name"]: [c["name"] for c in f.get("choices", [])]
@@ -185,6 +187,33 @@ def analyse(
     data["labels"] = {m.id: m.label for m in result.measures}
     data["kinds"] = {m.id: m.kind for m in result.measures}
     return data
+
+
+def disaggregation_fields(form: Form) -> list[tuple[str, str]]:
+    """(column, label) of the closed questions classed public that findings can be broken
+    down by, beyond the standard sex, age band and district."""
+    version = form.current_version()
+    if version is None:
+        return []
+    language = get_language() or "en"
+    fields = []
+    for column, (path, kind) in analysis_columns(version.schema).items():
+        if kind != "select_one" or version.sensitivity.get(path) != "public":
+            continue
+        if column in {"sex", "age_band", "district"}:
+            continue
+        spec = next(f for f in version.schema if f["path"] == path)
+        labels = spec.get("label") or {}
+        label = labels.get(language) or labels.get("en") or next(iter(labels.values()), column)
+        fields.append((column, str(label)))
+    return fields
+
+
+def findings_by(form: Form, indicator_set: IndicatorSet, column: str) -> dict[str, Any]:
+    """Every indicator by one more field, computed on request for those who analyse."""
+    if column not in {c for c, _label in disaggregation_fields(form)}:
+        raise ValidationError(_("Findings cannot be broken down by this field."))
+    return analyse(form, indicator_set, by=((column,),), compare_sexes=False)
 
 
 def findings_compute(findings_id: int) -> Findings:

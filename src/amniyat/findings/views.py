@@ -91,6 +91,13 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
         }
         if selected is not None:
             context["chart"] = _district_chart(findings, selected)
+        if policies.can(request.user, "findings.view_draft", programme):
+            context["by_fields"] = services.disaggregation_fields(findings.form)
+            by = request.GET.get("by", "")
+            if by and any(by == column for column, _label in context["by_fields"]):
+                extra = services.findings_by(findings.form, findings.indicator_set, by)
+                context["by_chosen"] = by
+                context["by_views"] = present.indicator_views(extra)
     if request.htmx and findings is not None:
         response = render(request, "findings/partials/status.html", context)
         if findings.status == Findings.Status.READY and not getattr(findings, "updating", None):
