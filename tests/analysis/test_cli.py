@@ -278,7 +278,10 @@ def test_comparisons(result: dict[str, Any]) -> None:
         (row["indicator"], json.dumps(row["domain"], sort_keys=True)): row
         for row in result["estimates"]
     }
-    assert overall["estimate_a"] == estimates[("trust_police", '{"sex": "female"}')]["estimate"]
+    # Polars adds partial sums in parallel: equal to the last few bits only.
+    assert overall["estimate_a"] == pytest.approx(
+        estimates[("trust_police", '{"sex": "female"}')]["estimate"], rel=1e-12
+    )
     for row in comparisons:
         if row["within"].get("district") == SMALL_DISTRICT:
             assert row["suppressed"] and row["difference"] is None and row["estimate_a"] is None

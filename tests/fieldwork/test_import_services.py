@@ -216,6 +216,7 @@ def test_the_command_line_imports_and_exits_2_with_every_reason(form: Form, tmp_
     assert caught.value.returncode == 2
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection after a task
 def test_the_task_runs_the_import(form: Form, django_capture_on_commit_callbacks: Any) -> None:
     from django_tasks_db.models import DBTaskResult
 
