@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -37,3 +39,19 @@ def _restore_shipped_places(request: pytest.FixtureRequest, django_db_blocker: o
 
         with django_db_blocker.unblock():  # type: ignore[attr-defined]
             administrative_places_load()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Drop the test database even if a thread of a concurrency or live-server test left an
+    idle PostgreSQL session behind (their connections belong to threads that have ended)."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
