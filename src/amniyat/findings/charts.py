@@ -4,6 +4,7 @@ numbers ever reach a specification: suppressed cells carry no value."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -192,3 +193,32 @@ def district_map(features: list[dict[str, Any]], *, kind: str, value_title: str)
             ],
         },
     }
+
+
+def _signed_area(ring: list[list[float]]) -> float:
+    return sum(x0 * y1 - x1 * y0 for (x0, y0, *_a), (x1, y1, *_b) in itertools.pairwise(ring))
+
+
+def _wound(rings: list[list[list[float]]]) -> list[list[list[float]]]:
+    # Outer ring clockwise, holes anticlockwise (planar longitude/latitude).
+    result = []
+    for index, ring in enumerate(rings):
+        clockwise = _signed_area(ring) < 0
+        wanted = index == 0
+        result.append(ring if clockwise == wanted else list(reversed(ring)))
+    return result
+
+
+def wound_for_vega(geometry: dict[str, Any]) -> dict[str, Any]:
+    """GeoJSON polygons wound the way Vega's spherical projection reads them.
+
+    RFC 7946 files wind outer rings anticlockwise; d3-geo (inside Vega) takes an anticlockwise
+    ring as everything *outside* it and fills the whole map. Districts are small, so the
+    planar winding decides."""
+    kind = geometry.get("type")
+    coordinates = geometry.get("coordinates") or []
+    if kind == "Polygon":
+        return {"type": kind, "coordinates": _wound(coordinates)}
+    if kind == "MultiPolygon":
+        return {"type": kind, "coordinates": [_wound(polygon) for polygon in coordinates]}
+    return geometry

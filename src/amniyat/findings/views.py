@@ -120,7 +120,7 @@ def _district_chart(findings: Findings, view: present.IndicatorView) -> dict[str
         features = [
             {
                 "type": "Feature",
-                "geometry": places[code].boundary,
+                "geometry": charts.wound_for_vega(places[code].boundary or {}),
                 "properties": {
                     "name": places[code].name,
                     "estimate": record["estimate"],
