@@ -218,3 +218,15 @@ def test_analysts_break_findings_down_by_any_public_closed_question(
     services.findings_publish(acting_user=analyst, findings=findings)
     client.force_login(viewer)
     assert "Break down by another question" not in client.get(url).content.decode()
+
+
+def test_removing_the_demo_takes_its_surveys_and_findings_too(assessment: Assessment) -> None:
+    from amniyat.accounts.models import Programme
+    from amniyat.core.demo import remove_demo
+    from amniyat.fieldwork.models import Submission
+
+    compute(assessment)
+    Programme.objects.filter(pk=assessment.programme_id).update(is_demo=True)
+    remove_demo()
+    assert not Programme.objects.filter(pk=assessment.programme_id).exists()
+    assert not Submission.objects.exists() and not Findings.objects.exists()

@@ -658,18 +658,14 @@ def remove_demo() -> None:
         for group in programme.community_groups.all():
             group.user_memberships.all().delete()
         programme.community_groups.all().delete()
+        # Findings and submissions hold protected references (indicator set, form version).
+        Findings.objects.filter(assessment__programme=programme).delete()
+        Submission.objects.filter(form__assessment__programme=programme).delete()
+        programme.assessments.all().delete()
+        programme.indicator_sets.all().delete()
         programme.own_places.all().delete()
         programme.delete()
     Organisation.objects.filter(is_demo=True).delete()
-    Organisation.objects.filter(
-        name__in=[
-            "Public Affairs Section, US Embassy in Dushanbe",
-            "United States Institute of Peace",
-            "Civil Society Platform for Community Security",
-        ]
-    ).filter(
-        led_programmes__isnull=True, partner_programmes__isnull=True, funded_programmes__isnull=True
-    ).delete()
     User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).delete()
 
 

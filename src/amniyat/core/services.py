@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.translation import gettext as _
 
@@ -34,11 +34,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float | bool | list | dict) or value is None:
         return value
     return str(value)
-
-
-def validate(instance: models.Model, exclude: list[str] | None = None) -> None:
-    """Run model validation; services call this before every save."""
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError:
-        raise

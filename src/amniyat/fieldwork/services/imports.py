@@ -225,16 +225,24 @@ def _delete_upload(job: ImportJob) -> None:
         job.file = ""
 
 
+def _local_path(job: ImportJob) -> Path | None:
+    """The upload's path on this machine; None for stores without local files, whose
+    storage backends (django-storages) raise NotImplementedError for ``path``."""
+    try:
+        return Path(job.file.path)
+    except NotImplementedError:
+        return None
+
+
 @contextmanager
 def _local_file(job: ImportJob, workdir: Path) -> Iterator[Path]:
     if job.report.get("path"):
         yield Path(job.report["path"])
         return
-    try:
-        yield Path(job.file.path)
+    local = _local_path(job)
+    if local is not None:
+        yield local
         return
-    except NotImplementedError:
-        pass
     # A remote store (S3): copy it here in chunks.
     target = workdir / "upload"
     with job.file.open("rb") as source, target.open("wb") as out:
