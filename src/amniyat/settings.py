@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "amniyat.fieldwork",
     "amniyat.analysis",
     "amniyat.findings",
+    "amniyat.drivers",
     "amniyat.api",
 ]
 
@@ -162,6 +163,8 @@ STATICFILES_DIRS = [
     ("vendor/vega", NODE_MODULES / "vega" / "build"),
     ("vendor/vega-lite", NODE_MODULES / "vega-lite" / "build"),
     ("vendor/vega-embed", NODE_MODULES / "vega-embed" / "build"),
+    ("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist"),
+    ("vendor/cytoscape-svg", NODE_MODULES / "cytoscape-svg"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("amniyat.communities.urls")),
     path("", include("amniyat.fieldwork.urls")),
     path("", include("amniyat.findings.urls")),
+    path("", include("amniyat.drivers.urls")),
     path("api/", include("amniyat.api.urls")),
 ]
 

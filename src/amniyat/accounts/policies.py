@@ -169,6 +169,64 @@ def submission_scope(user: AnyUser, prefix: str = "") -> Q:
     return scope
 
 
+def _owned_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Objects a partner's team owns (``organisation``): leads and analysts see their
+    programmes' all, facilitators their own organisation's, nobody else any."""
+    scope = Q(pk__in=[])
+    for programme_id, m in memberships(user).items():
+        if m.role in FULL_VIEW_ROLES:
+            scope |= Q(**{f"{prefix}programme_id": programme_id})
+        elif m.role == Role.FACILITATOR:
+            scope |= Q(
+                **{
+                    f"{prefix}programme_id": programme_id,
+                    f"{prefix}organisation_id": m.organisation_id,
+                }
+            )
+    return scope
+
+
+def source_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Focus-group, interview and workshop notes (and through them excerpts and passages)."""
+    return _owned_scope(user, prefix)
+
+
+def driver_map_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Driver maps: those who analyse see all, facilitators their organisation's, and everyone
+    in the programme the published ones."""
+    scope = _owned_scope(user, prefix)
+    everyone = list(memberships(user))
+    if everyone:
+        scope |= Q(
+            **{f"{prefix}programme_id__in": everyone, f"{prefix}published_at__isnull": False}
+        )
+    return scope
+
+
+def _owned_editable(user: AnyUser, obj: Any) -> bool:
+    """A source or a map: leads and analysts edit all, facilitators their organisation's."""
+    m = membership_in(user, obj.programme_id)
+    if m is None:
+        return False
+    if m.role in FULL_VIEW_ROLES:
+        return True
+    return m.role == Role.FACILITATOR and obj.organisation_id == m.organisation_id
+
+
+def _map_visible(user: AnyUser, driver_map: Any) -> bool:
+    if _owned_editable(user, driver_map):
+        return True
+    return driver_map.published_at is not None and role_in(user, driver_map.programme_id) in set(
+        Role.values
+    )
+
+
+def _map_evidence_visible(user: AnyUser, driver_map: Any) -> bool:
+    """Every excerpt behind a map for those who may edit it; others see only publishable
+    quotes (redacted), and only of published maps."""
+    return _owned_editable(user, driver_map)
+
+
 def _protected_answers_visible(user: AnyUser, programme: Programme | int) -> bool:
     m = membership_in(user, programme)
     if m is None:
@@ -284,6 +342,25 @@ _RULES: dict[str, Any] = {
     "findings.view_published": _programme_role_in(Role.values),
     "findings.publish": _programme_role_in([Role.LEAD, Role.ANALYST]),
     "indicators.manage": _programme_role_in([Role.LEAD, Role.ANALYST]),
+    # Drivers of insecurity. Sources and maps belong to a partner's team (their organisation).
+    "source.view_any": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    "source.create": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    "source.edit": _owned_editable,
+    "source.code": _owned_editable,
+    "excerpt.publish": lambda user, source: (
+        _owned_editable(user, source) and role_in(user, source.programme_id) in FULL_VIEW_ROLES
+    ),
+    "codebook.view": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    "codebook.manage": _programme_role_in([Role.LEAD, Role.ANALYST]),
+    "map.view": _map_visible,
+    "map.view_evidence": _map_evidence_visible,
+    "map.create": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
+    "map.edit": _owned_editable,
+    "map.publish": lambda user, driver_map: (
+        role_in(user, driver_map.programme_id) in FULL_VIEW_ROLES
+    ),
+    "priorities.view": _group_visible,
+    "priorities.edit": _group_editable,
 }
 
 

@@ -1,0 +1,589 @@
+"""Drivers of insecurity: the qualitative evidence (focus-group, interview and workshop notes),
+the programme's codebook and the passages coded with it, the driver maps communities draw of
+how their security concerns link, and the priorities a working group agrees.
+
+How the parts hang together:
+
+* a :class:`Source` (notes of one discussion, text encrypted) is split into
+  :class:`Passage` rows (sentences, numbered by paragraph) — the units coders code, assisted
+  coding suggests for and agreement is counted over;
+* a :class:`Code` is an entry of the programme's hierarchical codebook, named in four
+  languages and optionally linked to survey indicators (the "how many" behind the "why");
+* an :class:`Excerpt` is one coder's application of one code to a span of a source;
+  :class:`RedactionFlag` rows mark likely names, phones and addresses that must be settled
+  before an excerpt can be marked publishable;
+* a :class:`DriverMap` holds :class:`Factor` nodes and :class:`Link` edges, each carrying its
+  evidence (excerpts, indicator keys);
+* a :class:`PriorityList` of a community group ranks :class:`Priority` rows.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from amniyat.core.fields import EncryptedTextField
+from amniyat.core.i18n import MultilingualName
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    RUSSIAN = "ru", _("Russian")
+    TAJIK = "tg", _("Tajik")
+    UZBEK = "uz", _("Uzbek")
+
+
+class AgeBand(models.TextChoices):
+    UNDER_18 = "under_18", _("under 18")
+    AGE_18_29 = "18_29", _("18–29")
+    AGE_30_44 = "30_44", _("30–44")
+    AGE_45_59 = "45_59", _("45–59")
+    AGE_60_PLUS = "60_plus", _("60 and over")
+
+
+class AffectedGroup(models.TextChoices):
+    """Who a concern affects most, as priority lists record it."""
+
+    WOMEN = "women", _("women")
+    MEN = "men", _("men")
+    GIRLS = "girls", _("girls")
+    BOYS = "boys", _("boys")
+    YOUTH = "youth", _("young people")
+    MINORITIES = "minorities", _("minorities")
+    RETURNEES = "returnees", _("returnees")
+
+
+class Source(models.Model):
+    """The notes of one focus group, interview or workshop. Participants are described by a
+    profile (how many, women and men, age bands, sectors), never by name."""
+
+    class Kind(models.TextChoices):
+        FOCUS_GROUP = "focus_group", _("focus group")
+        INTERVIEW = "interview", _("interview")
+        WORKSHOP = "workshop", _("workshop")
+
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="sources",
+    )
+    assessment = models.ForeignKey(
+        "fieldwork.Assessment",
+        verbose_name=_("assessment"),
+        on_delete=models.CASCADE,
+        related_name="sources",
+    )
+    # The partner whose team held the discussion: facilitators see their organisation's
+    # sources only. Empty for the programme's own (lead or analyst) sources.
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sources",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    place = models.ForeignKey(
+        "places.Place",
+        verbose_name=_("place"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sources",
+    )
+    held_on = models.DateField(_("date"), null=True, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    participants = models.PositiveSmallIntegerField(_("participants"), default=0)
+    women = models.PositiveSmallIntegerField(_("women"), default=0)
+    men = models.PositiveSmallIntegerField(_("men"), default=0)
+    age_bands = models.JSONField(_("age bands"), default=list, blank=True)  # AgeBand values
+    sectors = models.JSONField(_("sectors"), default=list, blank=True)  # communities.Sector
+    text = EncryptedTextField(_("text"))
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        ordering = ["-held_on", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(women__lte=models.F("participants"))
+                & Q(men__lte=models.F("participants")),
+                name="source_profile_within_participants",
+                violation_error_message=_("Women and men cannot outnumber the participants."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Passage(models.Model):
+    """A sentence of a source, the unit of coding: ``start``/``end`` are character offsets
+    into the source's text, ``paragraph`` numbers the paragraph it belongs to."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="passages")
+    position = models.PositiveIntegerField(_("position"))
+    paragraph = models.PositiveIntegerField(_("paragraph"))
+    start = models.PositiveIntegerField(_("start"))
+    end = models.PositiveIntegerField(_("end"))
+
+    class Meta:
+        verbose_name = _("passage")
+        verbose_name_plural = _("passages")
+        ordering = ["source", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "position"], name="passage_position_unique"),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="passage_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.position}"
+
+
+class RedactionFlag(models.Model):
+    """A span of a source that looks like a name, a phone number or an address. An excerpt
+    overlapping an open flag cannot be marked publishable."""
+
+    class Kind(models.TextChoices):
+        NAME = "name", _("name")
+        PHONE = "phone", _("phone number")
+        ADDRESS = "address", _("address")
+        EMAIL = "email", _("email address")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("to check")
+        REDACT = "redact", _("redact")
+        KEEP = "keep", _("not personal")
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="redaction_flags")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    start = models.PositiveIntegerField(_("start"))
+    end = models.PositiveIntegerField(_("end"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("redaction flag")
+        verbose_name_plural = _("redaction flags")
+        ordering = ["source", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "start", "end"], name="redaction_span_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.start}–{self.end}"
+
+
+class Code(MultilingualName):
+    """An entry of a programme's codebook: a security concern or a driver of insecurity."""
+
+    class Kind(models.TextChoices):
+        CONCERN = "concern", _("security concern")
+        DRIVER = "driver", _("driver")
+        THEME = "theme", _("theme")
+
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="codes",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    key = models.SlugField(_("key"), max_length=80)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.DRIVER)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    description_ru = models.TextField(_("description (Russian)"), blank=True)
+    description_tg = models.TextField(_("description (Tajik)"), blank=True)
+    description_uz = models.TextField(_("description (Uzbek)"), blank=True)
+    # Survey indicators (keys of the programme's indicator set) that count what this code
+    # explains.
+    indicator_keys = models.JSONField(_("linked indicators"), default=list, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("code")
+        verbose_name_plural = _("codes")
+        ordering = ["programme", "position", "name_en"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "key"], name="code_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Excerpt(models.Model):
+    """One coder's application of one code to the span ``start``–``end`` of a source."""
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", _("coded by hand")
+        ASSISTED = "assisted", _("suggestion accepted")
+        IMPORTED = "imported", _("imported")
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="excerpts")
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="excerpts")
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("coder"),
+        on_delete=models.PROTECT,
+        related_name="excerpts",
+    )
+    start = models.PositiveIntegerField(_("start"))
+    end = models.PositiveIntegerField(_("end"))
+    origin = models.CharField(
+        _("origin"), max_length=10, choices=Origin.choices, default=Origin.MANUAL
+    )
+    memo = EncryptedTextField(_("memo"), blank=True)
+    # A quote may leave the team only once it is marked publishable; ``public_text`` is the
+    # quote as it may be shown, with flagged spans redacted.
+    publishable = models.BooleanField(_("publishable"), default=False)
+    public_text = EncryptedTextField(_("publishable quote"), blank=True)
+    created_at = models.DateTimeField(_("coded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("excerpt")
+        verbose_name_plural = _("excerpts")
+        ordering = ["source", "start", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "code", "coder", "start", "end"], name="excerpt_unique"
+            ),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="excerpt_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} @ {self.source_id}:{self.start}"
+
+
+class Suggestion(models.Model):
+    """A code the assistant proposed for a passage and what a person decided. Accepting makes
+    an :class:`Excerpt`; a rejected suggestion is not asked again."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", _("rejected")
+
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="suggestions")
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="suggestions")
+    probability = models.FloatField(_("probability"))
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suggestion")
+        verbose_name_plural = _("suggestions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["passage", "code", "decided_by"], name="suggestion_decided_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} → {self.passage}: {self.decision}"
+
+
+class CodeQuality(models.Model):
+    """How well the assistant predicts a code on held-out coded passages of its programme;
+    suggestions are hidden for codes where it is poor."""
+
+    code = models.OneToOneField(Code, on_delete=models.CASCADE, related_name="quality")
+    precision = models.FloatField(_("precision"), null=True)
+    recall = models.FloatField(_("recall"), null=True)
+    support = models.PositiveIntegerField(_("held-out passages with the code"), default=0)
+    trained_on = models.PositiveIntegerField(_("training passages"), default=0)
+    evaluated_at = models.DateTimeField(_("evaluated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("code quality")
+        verbose_name_plural = _("code qualities")
+
+    def __str__(self) -> str:
+        return f"{self.code}: P={self.precision} R={self.recall}"
+
+
+class DriverMap(models.Model):
+    """A map of how security concerns and their drivers link, for a programme, a place or a
+    group, from one perspective (women's, men's, everyone's …) and optionally one assessment
+    (so a baseline and an endline map can be compared)."""
+
+    class Perspective(models.TextChoices):
+        EVERYONE = "everyone", _("everyone")
+        WOMEN = "women", _("women")
+        MEN = "men", _("men")
+        YOUTH = "youth", _("young people")
+        OFFICIALS = "officials", _("officials and police")
+
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="driver_maps",
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="driver_maps",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    place = models.ForeignKey(
+        "places.Place",
+        verbose_name=_("place"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="driver_maps",
+    )
+    group = models.ForeignKey(
+        "communities.CommunityGroup",
+        verbose_name=_("community group"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="driver_maps",
+    )
+    assessment = models.ForeignKey(
+        "fieldwork.Assessment",
+        verbose_name=_("assessment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="driver_maps",
+    )
+    perspective = models.CharField(
+        _("perspective"), max_length=20, choices=Perspective.choices, default=Perspective.EVERYONE
+    )
+    description = models.TextField(_("description"), blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("driver map")
+        verbose_name_plural = _("driver maps")
+        ordering = ["programme", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "title"], name="driver_map_title_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Factor(models.Model):
+    """A node of a driver map."""
+
+    class Kind(models.TextChoices):
+        CONCERN = "concern", _("security concern")
+        DRIVER = "driver", _("driver")
+        ROOT_CAUSE = "root_cause", _("root cause")
+        EFFECT = "effect", _("effect")
+
+    map = models.ForeignKey(DriverMap, on_delete=models.CASCADE, related_name="factors")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    label = models.CharField(_("label"), max_length=200)
+    code = models.ForeignKey(
+        Code,
+        verbose_name=_("code"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="factors",
+    )
+    note = models.TextField(_("note"), blank=True)
+    x = models.FloatField(default=0)
+    y = models.FloatField(default=0)
+    excerpts = models.ManyToManyField(Excerpt, blank=True, related_name="factors")
+    indicator_keys = models.JSONField(_("indicators"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("factor")
+        verbose_name_plural = _("factors")
+        ordering = ["map", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["map", "label"], name="factor_label_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Link(models.Model):
+    """An edge of a driver map: ``source`` causes, worsens or mitigates ``target``."""
+
+    class Kind(models.TextChoices):
+        CAUSES = "causes", _("causes")
+        WORSENS = "worsens", _("worsens")
+        MITIGATES = "mitigates", _("mitigates")
+
+    map = models.ForeignKey(DriverMap, on_delete=models.CASCADE, related_name="links")
+    source = models.ForeignKey(Factor, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Factor, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CAUSES)
+    strength = models.PositiveSmallIntegerField(
+        _("strength"), default=2, validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
+    note = models.TextField(_("note"), blank=True)
+    excerpts = models.ManyToManyField(Excerpt, blank=True, related_name="links")
+    indicator_keys = models.JSONField(_("indicators"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("link")
+        verbose_name_plural = _("links")
+        ordering = ["map", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="link_once_per_pair"),
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")),
+                name="link_not_to_itself",
+                violation_error_message=_("A factor cannot be linked to itself."),
+            ),
+            models.CheckConstraint(
+                condition=Q(strength__gte=1) & Q(strength__lte=3), name="link_strength_1_3"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind} {self.target}"
+
+
+class PriorityList(models.Model):
+    """A community group's prioritisation of its security concerns; once agreed it records
+    the date and who took part, and action plans start from it."""
+
+    group = models.ForeignKey(
+        "communities.CommunityGroup",
+        verbose_name=_("community group"),
+        on_delete=models.CASCADE,
+        related_name="priority_lists",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    assessment = models.ForeignKey(
+        "fieldwork.Assessment",
+        verbose_name=_("survey the figures come from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    agreed_on = models.DateField(_("agreed on"), null=True, blank=True)
+    participants = models.PositiveSmallIntegerField(_("participants"), default=0)
+    women = models.PositiveSmallIntegerField(_("women"), default=0)
+    men = models.PositiveSmallIntegerField(_("men"), default=0)
+    sectors = models.JSONField(_("sectors"), default=list, blank=True)
+    took_part = models.TextField(_("who took part"), blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("priority list")
+        verbose_name_plural = _("priority lists")
+        ordering = ["group", "-agreed_on", "-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Priority(models.Model):
+    """A concern scored on the prioritisation matrix (1–5 scales); ``affected_percent`` is
+    filled from the linked survey indicator where there is one."""
+
+    priority_list = models.ForeignKey(
+        PriorityList, on_delete=models.CASCADE, related_name="priorities"
+    )
+    concern = models.CharField(_("concern"), max_length=200)
+    code = models.ForeignKey(
+        Code,
+        verbose_name=_("code"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="priorities",
+    )
+    severity = models.PositiveSmallIntegerField(
+        _("severity"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    affected = models.PositiveSmallIntegerField(
+        _("how many are affected"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    affected_percent = models.FloatField(_("share affected (survey)"), null=True, blank=True)
+    affected_indicator = models.CharField(_("survey indicator"), max_length=100, blank=True)
+    most_affected = models.JSONField(_("most affected"), default=list, blank=True)
+    urgency = models.PositiveSmallIntegerField(
+        _("urgency"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    changeable = models.PositiveSmallIntegerField(
+        _("what the group can change"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"), default=0)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("priority")
+        verbose_name_plural = _("priorities")
+        ordering = ["priority_list", "rank", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["priority_list", "concern"], name="priority_concern_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.concern
+
+    @property
+    def score(self) -> int:
+        return self.severity + self.affected + self.urgency + self.changeable
