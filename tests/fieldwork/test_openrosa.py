@@ -24,8 +24,15 @@ from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
 from amniyat.fieldwork.models import Attachment, DeviceUser, Submission
 from amniyat.fieldwork.openrosa import instance
+from amniyat.fieldwork.selectors import submissions_visible
 from amniyat.fieldwork.services import collection as services
-from tests.factories import ProgrammeFactory, member_of
+from tests.factories import (
+    CommunityGroupFactory,
+    OrganisationFactory,
+    ProgrammeFactory,
+    member_of,
+    shipped_place,
+)
 from tests.fieldwork.openrosa_helpers import (
     FORM_ID,
     PASSWORD_HASHERS,
@@ -316,6 +323,23 @@ def test_a_submission_is_stored_with_answers_split_by_sensitivity(scene: dict[st
     )
     assert event.details["channel"] == "openrosa"
     assert event.details["attachments"] == 1
+
+
+def test_a_submission_gets_the_place_it_names_so_facilitators_see_it(
+    scene: dict[str, Any],
+) -> None:
+    programme = scene["programme"]
+    vakhsh = shipped_place("TJ-KT-VAK")
+    partner = OrganisationFactory()
+    CommunityGroupFactory(programme=programme, place=vakhsh, facilitating_organisation=partner)
+    facilitator = member_of(programme, Role.FACILITATOR, organisation=partner)
+    elsewhere = member_of(programme, Role.FACILITATOR, organisation=OrganisationFactory())
+    response = scene["collect"].submit(f"{scene['base']}/submission", submission_xml())
+    assert response.status_code == 201
+    submission = Submission.objects.get()
+    assert submission.place == vakhsh  # "/data/district": "Vakhsh"
+    assert list(submissions_visible(user=facilitator)) == [submission]
+    assert list(submissions_visible(user=elsewhere)) == []
 
 
 def test_the_same_submission_twice_is_stored_once(scene: dict[str, Any]) -> None:

@@ -33,6 +33,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.services import require
 from amniyat.fieldwork import selectors
+from amniyat.fieldwork.importers.schema import plan_for
 from amniyat.fieldwork.models import (
     Assessment,
     Attachment,
@@ -43,6 +44,7 @@ from amniyat.fieldwork.models import (
 )
 from amniyat.fieldwork.openrosa import auth, instance
 from amniyat.fieldwork.openrosa.selectors import forms_for_device
+from amniyat.fieldwork.services.imports import place_lookup
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Organisation, Programme, User
@@ -257,6 +259,24 @@ def _store_attachments(
     return added
 
 
+def _place_of(form: Form, version: FormVersion, values: dict[str, Any]) -> int | None:
+    """The place a submission names, read the way imports read it: the first of the form's
+    place questions (settlement, mahalla, …, district) whose answer is a code or a name of a
+    place the programme knows. Facilitators see submissions by place, so without it a phone's
+    submission would be visible to those who analyse only."""
+    fields = plan_for(version).place_fields()
+    if not fields:
+        return None
+    lookup = place_lookup(form)
+    for spec in fields:
+        answer = values.get(spec.path)
+        if isinstance(answer, str) and answer.strip():
+            found = lookup.get(answer.strip().lower())
+            if found is not None:
+                return found
+    return None
+
+
 def submission_receive(
     *,
     device: DeviceUser,
@@ -283,6 +303,7 @@ def submission_receive(
     data: dict[str, Any] = {}
     protected = ""
     payload: bytes | None = None
+    place_id: int | None = None
     if parsed.encrypted:
         if not version.public_key:
             raise ValidationError(
@@ -305,6 +326,7 @@ def submission_receive(
         )
         content_hash = Submission.hash_content(values)
         submitted_at = _submitted_at(values, version.schema)
+        place_id = _place_of(form, version, values)
 
     programme = device.programme
     # Read first, outside any write transaction: phones resend often, and an answer to a
@@ -320,6 +342,7 @@ def submission_receive(
                     content_hash=content_hash,
                     submitted_at=submitted_at,
                     enumerator=device.username,
+                    place_id=place_id,
                     data=data,
                     protected_data=protected,
                     is_encrypted=parsed.encrypted,
