@@ -243,6 +243,14 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Upload limits (bytes): the largest file a person may upload (a form, a file of submissions,
+# notes of a discussion), what a zip file (.xlsx, .docx, .odt, .qdpx) may unpack to, and how
+# many files it may hold. See amniyat/fieldwork/conf.py.
+AMNIYAT_MAX_UPLOAD_BYTES = int(os.environ.get("AMNIYAT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+AMNIYAT_MAX_UNPACKED_BYTES = int(
+    os.environ.get("AMNIYAT_MAX_UNPACKED_BYTES", str(50 * 1024 * 1024))
+)
+AMNIYAT_MAX_ZIP_MEMBERS = int(os.environ.get("AMNIYAT_MAX_ZIP_MEMBERS", "2000"))
 
 LOGGING = {
     "version": 1,
