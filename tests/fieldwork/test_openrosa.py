@@ -121,6 +121,19 @@ def test_digest_handshake_signs_the_device_in(scene: dict[str, Any]) -> None:
     assert scene["device"].last_seen_at is not None
 
 
+def test_a_captured_digest_answer_cannot_be_replayed(scene: dict[str, Any]) -> None:
+    path = f"{scene['base']}/formList"
+    captured = scene["collect"].authorization("GET", path)
+    assert Client().get(path, HTTP_AUTHORIZATION=captured).status_code == 200
+    replayed = Client().get(path, HTTP_AUTHORIZATION=captured)
+    assert replayed.status_code == 401
+    event = AuditEvent.objects.get(verb=AuditEvent.Verb.SIGN_IN_FAILED)
+    assert event.details["reason"] == "digest_replayed"
+    # The same nonce with the next request count is an honest client's next request.
+    again = scene["collect"].authorization("GET", path)
+    assert Client().get(path, HTTP_AUTHORIZATION=again).status_code == 200
+
+
 def test_a_wrong_password_is_refused_and_audited(scene: dict[str, Any]) -> None:
     collect = Collect(scene["device"].username, "not the password")
     response = collect.get(f"{scene['base']}/formList")
@@ -561,9 +574,10 @@ def test_fifty_clients_sending_the_same_submission_store_one_row(threads_databas
     scene = _scene()
     path = f"{scene['base']}/submission"
     xml = submission_xml("uuid:concurrent")
-    # The authorization is made first, so that the 50 posts start together.
+    # Each client signs in first (its own Digest answer: one answer is accepted once), so
+    # that the 50 posts start together.
     collects = [Collect(scene["device"].username, scene["password"]) for _ in range(50)]
-    headers = [collects[0].authorization("POST", path)] * len(collects)
+    headers = [collect.authorization("POST", path) for collect in collects]
     statuses: list[int] = []
     barrier = threading.Barrier(len(collects))
 

@@ -360,3 +360,26 @@ class DeviceUser(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class DigestNonceUse(models.Model):
+    """A Digest answer a device has already signed in with: ``(nonce, nc, cnonce)`` is unique,
+    so a captured request cannot be replayed while its nonce is fresh. Rows older than a
+    nonce's lifetime are pruned as new ones arrive."""
+
+    nonce = models.CharField(max_length=64)  # a SHA-256 of the nonce, not the nonce itself
+    count = models.CharField(max_length=8)
+    cnonce = models.CharField(max_length=64)
+    used_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("used sign-in nonce")
+        verbose_name_plural = _("used sign-in nonces")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nonce", "count", "cnonce"], name="digest_nonce_used_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nonce[:8]}…/{self.count}"

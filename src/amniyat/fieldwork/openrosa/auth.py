@@ -11,6 +11,8 @@ is refused on its very next request, because every request looks the device up a
   nonce another one issued, with no shared state; an expired nonce with an otherwise correct
   answer gets ``stale=true``, which tells the client to retry without asking the person again.
   The realm is part of every stored HA1: changing :data:`REALM` invalidates every device.
+  Each ``(nonce, nc, cnonce)`` is accepted once (:class:`DigestNonceUse`), so a captured
+  request cannot be replayed while its nonce is fresh.
 * **Basic** sends the password itself, so it is accepted only over TLS
   (``request.is_secure()``), or with ``DEBUG`` on a developer's machine.
 
@@ -28,11 +30,13 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core import signing
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +44,7 @@ from django.utils.translation import gettext as _
 from amniyat.accounts.models import Programme
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.fieldwork.models import DeviceUser
+from amniyat.fieldwork.models import DeviceUser, DigestNonceUse
 
 REALM = "Amniyat"
 NONCE_MAX_AGE = 300  # seconds; clients retry transparently on stale=true
@@ -181,7 +185,28 @@ def _digest(request: HttpRequest, programme_slug: str, value: str) -> DeviceUser
     if not _nonce_is_fresh(params["nonce"]):
         # The password was right; only the nonce is old (or from before a key rotation).
         return Denial(_("The sign-in has expired; please try again."), stale=True)
+    if not _first_use(params["nonce"], params["nc"], params["cnonce"]):
+        return _refused(username, device, "digest_replayed")
     return device
+
+
+def _first_use(nonce: str, count: str, cnonce: str) -> bool:
+    """Record this Digest answer; False when it was seen before (a replayed request). A
+    client counts ``nc`` up for every request it signs with the same nonce, so an honest
+    client never repeats a triple. The record lives in the database so that every web process
+    sees it."""
+    now = timezone.now()
+    digest = hashlib.sha256(nonce.encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            DigestNonceUse.objects.create(nonce=digest, count=count[:8], cnonce=cnonce[:64])
+    except IntegrityError:
+        return False
+    if secrets.randbelow(50) == 0:  # now and then, forget answers whose nonce has expired
+        DigestNonceUse.objects.filter(
+            used_at__lt=now - timedelta(seconds=NONCE_MAX_AGE * 2)
+        ).delete()
+    return True
 
 
 def _basic(request: HttpRequest, programme_slug: str, value: str) -> DeviceUser | Denial:
