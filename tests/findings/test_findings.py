@@ -230,3 +230,34 @@ def test_removing_the_demo_takes_its_surveys_and_findings_too(assessment: Assess
     remove_demo()
     assert not Programme.objects.filter(pk=assessment.programme_id).exists()
     assert not Submission.objects.exists() and not Findings.objects.exists()
+
+
+def test_an_assessment_with_two_questionnaires_shows_each_one_s_findings(
+    assessment: Assessment,
+) -> None:
+    """A second form of the same assessment (here the Uzbek questionnaire, 250 respondents)
+    gets its own findings; the page offers a choice of questionnaire and shows the one
+    asked for."""
+    version = form_add(
+        acting_user=None,
+        assessment=assessment,
+        file_name="community_security_uz.xlsx",
+        content=demo_survey.build_xlsform("UZ"),
+    )
+    undecided = {path: "public" for path in version.fields_lacking_sensitivity()}
+    version = sensitivity_set(acting_user=None, version=version, classes=undecided)
+    _store_generated(version, demo_survey.generate_responses("UZ", phase="baseline", n=250, seed=5))
+    first, second = assessment.forms.order_by("pk")
+    for form in (first, second):
+        findings = services.findings_for(form, enqueue=False)
+        assert findings is not None
+        assert services.findings_compute(findings.pk).status == Findings.Status.READY
+    analyst = member_of(assessment.programme, Membership.Role.ANALYST)
+    client = Client()
+    client.force_login(analyst)
+    url = f"/p/{assessment.programme.slug}/findings/{assessment.pk}/"
+    page = client.get(url).content.decode()
+    assert 'name="form"' in page and "600 respondents" in page
+    chosen = client.get(f"{url}?form={second.pk}").content.decode()
+    assert "250 respondents" in chosen
+    assert client.get(f"{url}gender/?form={second.pk}").status_code == 200

@@ -41,3 +41,13 @@ def published_findings(*, assessment: Assessment) -> Findings | None:
         .order_by("-published_at", "-id")
         .first()
     )
+
+
+def published_findings_per_form(*, assessment: Assessment) -> list[Findings]:
+    """The latest published findings of each of the assessment's forms."""
+    latest: dict[int, Findings] = {}
+    for findings in Findings.objects.filter(
+        assessment=assessment, published_at__isnull=False
+    ).order_by("-published_at", "-id"):
+        latest.setdefault(findings.form_id, findings)
+    return sorted(latest.values(), key=lambda f: (f.form.title, f.form_id))

@@ -43,8 +43,15 @@ def _findings_of(request: AuthenticatedRequest, assessment: Assessment) -> list[
                     current = ready
             found.append(current)
         return found
-    published = selectors.published_findings(assessment=assessment)
-    return [published] if published else []
+    return selectors.published_findings_per_form(assessment=assessment)
+
+
+def _chosen(request: AuthenticatedRequest, found: list[Findings]) -> Findings | None:
+    """The findings of the form asked for (``?form=<pk>``), else of the first form: an
+    assessment may have several questionnaires (a household survey and a key-informant
+    one)."""
+    wanted = request.GET.get("form", "")
+    return next((f for f in found if str(f.form_id) == wanted), found[0] if found else None)
 
 
 @login_required
@@ -72,11 +79,12 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
     programme = programme_get(user=request.user, slug=slug)
     assessment = selectors.assessment_for_findings(user=request.user, programme=programme, pk=pk)
     all_findings = _findings_of(request, assessment)
-    findings = all_findings[0] if all_findings else None
+    findings = _chosen(request, all_findings)
     context: dict[str, Any] = {
         "programme": programme,
         "assessment": assessment,
         "findings": findings,
+        "form_choices": [f.form for f in all_findings] if len(all_findings) > 1 else [],
         "can_publish": policies.can(request.user, "findings.publish", programme),
     }
     if findings is not None and findings.status == Findings.Status.READY:
@@ -154,10 +162,11 @@ def _district_chart(findings: Findings, view: present.IndicatorView) -> dict[str
 def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     assessment = selectors.assessment_for_findings(user=request.user, programme=programme, pk=pk)
-    found = [f for f in _findings_of(request, assessment) if f.status == Findings.Status.READY]
-    if not found:
+    ready = [f for f in _findings_of(request, assessment) if f.status == Findings.Status.READY]
+    chosen = _chosen(request, ready)
+    if chosen is None:
         raise Http404("No findings yet.")
-    gaps = present.gender_gaps(found[0].results)
+    gaps = present.gender_gaps(chosen.results)
     shown = [g for g in gaps if g.women is not None and g.men is not None]
     spec = charts.gender_gap_dots(
         [{"indicator": g.label, "women": g.women, "men": g.men} for g in shown],
@@ -172,7 +181,9 @@ def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
             "assessment": assessment,
             "gaps": gaps,
             "chart": _chart(spec),
-            "min_cell": found[0].results["design"]["min_cell"],
+            "min_cell": chosen.results["design"]["min_cell"],
+            "findings": chosen,
+            "form_choices": [f.form for f in ready] if len(ready) > 1 else [],
         },
     )
 
