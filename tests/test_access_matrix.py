@@ -59,6 +59,20 @@ from amniyat.communities.models import (
     RepresentationTarget,
     Sector,
 )
+from amniyat.drivers.models import (
+    Code,
+    CodeQuality,
+    DriverMap,
+    Excerpt,
+    Factor,
+    Link,
+    Passage,
+    Priority,
+    PriorityList,
+    RedactionFlag,
+    Source,
+    Suggestion,
+)
 from amniyat.fieldwork.frames import data_key
 from amniyat.fieldwork.models import (
     Assessment,
@@ -155,6 +169,7 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "api:submission-detail": {"pk": "submission"},
     "api:import-job-detail": {"pk": "import_job"},
     "api:device-detail": {"pk": "device"},
+    "drivers:index": {"slug": "programme"},
 }
 
 # The OpenRosa routes ODK Collect talks to (``collect/<slug>/…``) and the methods each
@@ -539,6 +554,164 @@ def _traces(marker: str) -> list[str]:
     ] + [f"{marker.lower()}-form"]
 
 
+# ----------------------------------------------------------------------------------------
+# Drivers objects: notes of a discussion (with its passages and a redaction flag), a code, an
+# excerpt coded with it, a driver map with two factors and a link, and a community group's
+# priority list with one priority. Every visible trace carries ``marker``.
+
+DRIVER_KINDS = (
+    "source",
+    "passage",
+    "redaction_flag",
+    "code",
+    "excerpt",
+    "driver_map",
+    "factor",
+    "link",
+    "priority_list",
+    "priority",
+)
+DRIVER_IDS = {kind: 7500001 + 10000 * index for index, kind in enumerate(DRIVER_KINDS)}
+
+
+def _drivers(
+    programme: Programme,
+    *,
+    marker: str,
+    assessment: Assessment,
+    organisation: Organisation,
+    coder: User,
+    place: Place,
+    group: CommunityGroup,
+    code: Code | None = None,
+    offset: int | None = None,
+) -> dict[str, Any]:
+    """``offset`` gives explicit ids (DRIVER_IDS + offset) for objects some roles must not
+    see; without it the database numbers them."""
+
+    def pk(kind: str) -> int | None:
+        return None if offset is None else DRIVER_IDS[kind] + offset
+
+    text = f"{marker}-NOTES said the market is unsafe. Zarina Karimova agreed at dusk."
+    source = Source.objects.create(
+        pk=pk("source"),
+        programme=programme,
+        assessment=assessment,
+        organisation=organisation,
+        title=f"{marker}-SOURCE",
+        kind=Source.Kind.FOCUS_GROUP,
+        place=place,
+        language="en",
+        participants=8,
+        women=8,
+        text=text,
+    )
+    first_end = text.index(".") + 1
+    passage = Passage.objects.create(
+        pk=pk("passage"), source=source, position=0, paragraph=0, start=0, end=first_end
+    )
+    Passage.objects.create(
+        pk=None if offset is None else pk("passage") + 1,  # type: ignore[operator]
+        source=source,
+        position=1,
+        paragraph=0,
+        start=first_end + 1,
+        end=len(text),
+    )
+    name_at = text.index("Zarina")
+    flag = RedactionFlag.objects.create(
+        pk=pk("redaction_flag"),
+        source=source,
+        kind=RedactionFlag.Kind.NAME,
+        start=name_at,
+        end=name_at + len("Zarina Karimova"),
+    )
+    if code is None:
+        code = Code.objects.create(
+            pk=pk("code"),
+            programme=programme,
+            key=f"{marker.lower()}-code",
+            kind=Code.Kind.DRIVER,
+            name_en=f"{marker}-CODE",
+        )
+    excerpt = Excerpt.objects.create(
+        pk=pk("excerpt"),
+        source=source,
+        code=code,
+        coder=coder,
+        start=0,
+        end=first_end,
+        memo=f"{marker}-MEMO",
+    )
+    driver_map = DriverMap.objects.create(
+        pk=pk("driver_map"),
+        programme=programme,
+        organisation=organisation,
+        title=f"{marker}-MAP",
+        place=place,
+        assessment=assessment,
+    )
+    concern = Factor.objects.create(
+        pk=pk("factor"),
+        map=driver_map,
+        kind=Factor.Kind.CONCERN,
+        label=f"{marker}-FACTOR",
+        code=code,
+    )
+    concern.excerpts.add(excerpt)
+    driver = Factor.objects.create(
+        pk=None if offset is None else pk("factor") + 1,  # type: ignore[operator]
+        map=driver_map,
+        kind=Factor.Kind.DRIVER,
+        label=f"{marker}-DRIVER",
+    )
+    link = Link.objects.create(
+        pk=pk("link"), map=driver_map, source=driver, target=concern, kind=Link.Kind.CAUSES
+    )
+    priority_list = PriorityList.objects.create(
+        pk=pk("priority_list"), group=group, title=f"{marker}-PRIORITIES", assessment=assessment
+    )
+    priority = Priority.objects.create(
+        pk=pk("priority"),
+        priority_list=priority_list,
+        concern=f"{marker}-CONCERN",
+        code=code,
+        severity=4,
+        affected=3,
+        urgency=4,
+        changeable=2,
+        rank=1,
+    )
+    return {
+        "source": source,
+        "passage": passage,
+        "redaction_flag": flag,
+        "code": code,
+        "excerpt": excerpt,
+        "driver_map": driver_map,
+        "factor": concern,
+        "link": link,
+        "priority_list": priority_list,
+        "priority": priority,
+    }
+
+
+def _driver_traces(marker: str, *kinds: str) -> list[str]:
+    """The names _drivers() gave the objects of ``kinds`` (all kinds if none are named)."""
+    traces = {
+        "source": ["SOURCE", "NOTES", "MEMO"],
+        "code": ["CODE"],
+        "driver_map": ["MAP", "FACTOR", "DRIVER"],
+        "priority_list": ["PRIORITIES", "CONCERN"],
+    }
+    chosen = kinds or tuple(traces)
+    return [f"{marker}-{what}" for kind in chosen for what in traces[kind]]
+
+
+def _driver_ids(bundle: dict[str, Any], *kinds: str) -> list[int]:
+    return [bundle[kind].pk for kind in (kinds or DRIVER_KINDS)]
+
+
 def build_world() -> World:
     vakhsh = Place.objects.get(code="TJ-KT-VAK")
     jizzakh = Place.objects.get(code="UZ-JI-JIZ")
@@ -594,6 +767,15 @@ def build_world() -> World:
         started_by=users[Role.FACILITATOR],
     )
     is_own = _indicator_set(p1, marker=f"OWN-{TAG}")
+    dr_own = _drivers(
+        p1,
+        marker=f"OWN-{TAG}",
+        assessment=fw_own["assessment"],
+        organisation=own_org,
+        coder=users[Role.FACILITATOR],
+        place=c1,
+        group=g_own,
+    )
 
     # --- P1 objects hidden from some roles: explicit large ids ------------------------
     g_other = CommunityGroupFactory(
@@ -632,6 +814,19 @@ def build_world() -> World:
         pk=7410002, assessment=a_draft, form_id=f"draft-{TAG}-form", title=f"DRAFT-{TAG}-FORM"
     )
     fd_own = _findings(fw_own["form"], is_own, marker=f"OWN-{TAG}", published=True)
+    # Drivers of P1 a facilitator may not see: the other partner's notes and map, and the
+    # priorities of a group it does not facilitate (the codebook is the programme's: shared).
+    dr_other = _drivers(
+        p1,
+        marker=f"OTHER-{TAG}",
+        assessment=fw_own["assessment"],
+        organisation=other_org,
+        coder=users[Role.LEAD],
+        place=vakhsh,
+        group=g_other,
+        code=dr_own["code"],
+        offset=2,
+    )
     fd_draft = _findings(f_draft, is_own, marker=f"DRAFT-{TAG}", published=False, pk=7470002)
 
     # --- P2: foreign to everyone above ------------------------------------------------
@@ -694,6 +889,16 @@ def build_world() -> World:
     )
     is_p2 = _indicator_set(p2, marker=f"FOREIGN-{TAG}", pk=7460001)
     fd_p2 = _findings(fw_p2["form"], is_p2, marker=f"FOREIGN-{TAG}", published=True, pk=7470001)
+    dr_p2 = _drivers(
+        p2,
+        marker=f"FOREIGN-{TAG}",
+        assessment=fw_p2["assessment"],
+        organisation=p2_org,
+        coder=p2_user,
+        place=c2,
+        group=g_p2,
+        offset=0,
+    )
 
     p2_names = [
         p2.name,
@@ -711,6 +916,8 @@ def build_world() -> World:
     p2_ids.append(p2_user.pk)
     p2_ids += [fw_p2[kind].pk for kind in ("assessment", "form", "version", "submission")]
     p2_ids += [fw_p2["import_job"].pk, fw_p2["device"].pk, is_p2.pk, fd_p2.pk]
+    p2_names += _driver_traces(f"FOREIGN-{TAG}")
+    p2_ids += _driver_ids(dr_p2)
     other = ([g_other.name, m_other.display_name], [g_other.pk, m_other.pk])
     sibling = ([g_sibling.name, m_sibling.display_name], [g_sibling.pk, m_sibling.pk])
     own_names = [m_own.display_name]  # personal data: only for who may see it
@@ -723,16 +930,30 @@ def build_world() -> World:
             f"DRAFT-{TAG}-RESULT",
             f"OWN-{TAG}-INDICATORS",
             f"OWN-{TAG}-RESPONDENT",
+            *_driver_traces(f"OTHER-{TAG}", "source", "driver_map", "priority_list"),
         ],
-        [s_other.pk, j_other.pk, d_other.pk, fd_draft.pk],
+        [
+            s_other.pk,
+            j_other.pk,
+            d_other.pk,
+            fd_draft.pk,
+            *_driver_ids(dr_other, *(k for k in DRIVER_KINDS if k != "code")),
+        ],
     )
     # ... and what group members and viewers may not see either: no assessment, form,
     # submission, import or device at all; only published findings (the own assessment's).
     all_fieldwork = (
         other_fieldwork[0]
         + [t for t in _traces(f"OWN-{TAG}") if not t.endswith(("-ASSESSMENT", "-RESULT"))]
-        + [a_draft.title, f_draft.title, f_draft.form_id],
-        other_fieldwork[1] + [a_draft.pk, f_draft.pk],
+        + [a_draft.title, f_draft.title, f_draft.form_id]
+        # No notes, codebook or unpublished map; a group member reads its own group's
+        # priorities (names of their codes included), a viewer none.
+        + _driver_traces(f"OWN-{TAG}", "source", "driver_map"),
+        other_fieldwork[1]
+        + [a_draft.pk, f_draft.pk]
+        + _driver_ids(
+            dr_own, "source", "passage", "redaction_flag", "excerpt", "driver_map", "factor", "link"
+        ),
     )
     hidden = {
         Role.LEAD: (p2_names, p2_ids),
@@ -751,8 +972,13 @@ def build_world() -> World:
             + sibling[0]
             + own_names
             + [g_own.name, c1.name_en]
-            + all_fieldwork[0],
-            p2_ids + other[1] + sibling[1] + all_fieldwork[1],
+            + all_fieldwork[0]
+            + _driver_traces(f"OWN-{TAG}", "code", "priority_list"),
+            p2_ids
+            + other[1]
+            + sibling[1]
+            + all_fieldwork[1]
+            + _driver_ids(dr_own, "code", "priority_list", "priority"),
         ),
     }
     p2_bundle = {
@@ -765,6 +991,7 @@ def build_world() -> World:
         "token": p2_token,
         **{k: v for k, v in fw_p2.items() if k != "version"},
         "findings": fd_p2,
+        **dr_p2,
     }
     own_fieldwork = {k: v for k, v in fw_own.items() if k != "version"}
     own_fieldwork["findings"] = fd_own
@@ -774,6 +1001,7 @@ def build_world() -> World:
         "device": d_other,
         "findings_assessment": a_draft,
         "findings": fd_draft,
+        **{k: v for k, v in dr_other.items() if k != "code"},
     }
     bundles: dict[str, list[dict[str, Any]]] = {}
     own: dict[str, dict[str, Any]] = {}
@@ -788,6 +1016,7 @@ def build_world() -> World:
             "membership": facilitator_membership,
             "token": tokens[role],
             **own_fieldwork,
+            **dr_own,
         }
         bundles[role] = [p2_bundle, {"token": tokens[colleague]}]
         if role in (Role.FACILITATOR, Role.GROUP_MEMBER, Role.VIEWER):
@@ -799,8 +1028,15 @@ def build_world() -> World:
             bundles[role].append(
                 {k: v for k, v in own_fieldwork.items() if k != "findings_assessment"}
             )
+            # No notes, codebook or unpublished map of their programme either.
+            bundles[role].append(
+                {k: v for k, v in dr_own.items() if k not in ("priority_list", "priority")}
+            )
         if role == Role.VIEWER:
             bundles[role].append({"group": g_own, "member": m_own, "place": c1})
+            bundles[role].append(
+                {"priority_list": dr_own["priority_list"], "priority": dr_own["priority"]}
+            )
     return World(
         p1=p1,
         p2=p2,
@@ -1042,6 +1278,20 @@ SNAPSHOT_MODELS = (
     DeviceUser.assessments.through,
     IndicatorSet,
     Findings,
+    Source,
+    Passage,
+    RedactionFlag,
+    Code,
+    Excerpt,
+    Suggestion,
+    CodeQuality,
+    DriverMap,
+    Factor,
+    Factor.excerpts.through,
+    Link,
+    Link.excerpts.through,
+    PriorityList,
+    Priority,
 )
 
 
