@@ -460,3 +460,46 @@ def test_management_command_runs_the_cli(
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run("--help")
     assert status == 0 and "--lonely-psu" in out and "--compare COL=A,B" in out
+
+
+def test_language_chooses_the_labels_and_the_words_of_the_table(files: dict[str, Path]) -> None:
+    status, out, err = run(
+        files["csv"], "--indicators", INDICATORS_FILE, *DESIGN, "--by", "sex", "--language", "tg"
+    )
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == (
+        "safe_day: Рӯзона дар маҳалли худ худро бехатар ё хеле бехатар ҳис мекунанд (ҳисса)"
+    )
+    assert lines[1].split()[0] == "зергурӯҳ"
+    assert "concern.theft: Ҳамчун мушкили асосии амниятӣ номбар мекунанд: Дуздӣ (ҳисса)" in lines
+
+
+def test_language_chooses_the_labels_of_the_csv_and_the_workbook(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    status, out, err = run(
+        files["csv"], "--indicators", INDICATORS_FILE, "--format", "csv", "--language", "uz"
+    )
+    assert status == 0, err
+    rows = {row["indicator"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert rows["trust_police_score"]["label"] == "Militsiyaga ishonch, o'rtacha ball (1–5)"
+    target = tmp_path / "ru.xlsx"
+    status, _, err = run(
+        files["csv"], "--indicators", INDICATORS_FILE, "--output", target, "--language", "ru"
+    )
+    assert status == 0, err
+    workbook = load_workbook(target)
+    labels = {row[0]: row[1] for row in workbook.worksheets[0].iter_rows(values_only=True)}
+    assert labels["concern.gbv"] == "Называют главной проблемой безопасности: Гендерное насилие"
+
+
+def test_labels_are_in_english_by_default_and_other_languages_are_refused(
+    files: dict[str, Path],
+) -> None:
+    status, out, _ = run(files["csv"], "--indicators", INDICATORS_FILE, "--format", "csv")
+    assert status == 0
+    rows = {row["indicator"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert rows["concern.gbv"]["label"] == "Names as a main security concern: Gender-based violence"
+    status, _, err = run(files["csv"], "--indicators", INDICATORS_FILE, "--language", "fr")
+    assert status == 2 and "--language" in err and "'fr'" in err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import pytest
 
@@ -15,6 +17,7 @@ from amniyat.analysis import (
     run_analysis,
 )
 from amniyat.analysis.errors import ExpressionError
+from amniyat.analysis.indicators import LANGUAGES, form_labels
 
 from .survey import INDICATORS_FILE, make_demo_survey
 
@@ -239,3 +242,200 @@ def test_errors_translate_their_template_and_nested_errors() -> None:
     }
     translated = caught.value.translated(lambda message: catalogue.get(message, message))
     assert translated == "показатель a, value: выражение обрывается (столбец 7)"
+
+
+# --- Labels in four languages ----------------------------------------------------------------
+
+TRANSLATED = """
+indicators:
+  - id: safe
+    label: {en: Feel safe, ru: Чувствуют себя в безопасности, tg: Худро бехатар ҳис мекунанд}
+    type: proportion
+    numerator: ${safe} = 'safe'
+  - id: concern
+    label:
+      en: Names as a main concern
+      tg: Ҳамчун мушкили асосӣ номбар мекунанд
+      uz: Asosiy muammo deb ataganlar
+    type: proportion
+    expand: ${concerns}
+    choices:
+      theft: {en: Theft, ru: Кражи, tg: Дуздӣ, uz: O'g'rilik}
+      gbv: Gender-based violence
+      drugs:
+"""
+
+
+def test_a_label_is_text_or_a_mapping_of_language_to_text() -> None:
+    plain, translated = (
+        load_indicators(
+            """
+indicators:
+  - {id: trust, label: Trust in the police, type: mean, value: '${trust}'}
+"""
+        )
+        + load_indicators(TRANSLATED)[:1]
+    )
+    assert plain.label == "Trust in the police"
+    assert plain.labels == {"en": "Trust in the police"}
+    assert plain.label_in("tg") == "Trust in the police"  # no Tajik: English
+    assert translated.label == "Feel safe"
+    assert translated.labels == {
+        "en": "Feel safe",
+        "ru": "Чувствуют себя в безопасности",
+        "tg": "Худро бехатар ҳис мекунанд",
+    }
+    assert translated.label_in("tg") == "Худро бехатар ҳис мекунанд"
+    assert translated.label_in("ru-ru") == "Чувствуют себя в безопасности"
+    assert translated.label_in("uz") == "Feel safe"
+    assert translated.label_in(None) == "Feel safe"
+
+
+def test_a_choice_label_is_text_or_a_mapping_and_expanded_labels_compose_per_language() -> None:
+    (_, concern) = load_indicators(TRANSLATED)
+    assert concern.choices == {"theft": "Theft", "gbv": "Gender-based violence", "drugs": "drugs"}
+    assert concern.choice_labels["theft"]["uz"] == "O'g'rilik"
+    theft, gbv, drugs = measures_for([concern], FRAME)
+    assert theft.label == "Names as a main concern: Theft"
+    assert theft.labels == {
+        "en": "Names as a main concern: Theft",
+        # No Russian label of the indicator: its English, with the Russian choice.
+        "ru": "Names as a main concern: Кражи",
+        "tg": "Ҳамчун мушкили асосӣ номбар мекунанд: Дуздӣ",
+        "uz": "Asosiy muammo deb ataganlar: O'g'rilik",
+    }
+    assert gbv.label_in("tg") == "Ҳамчун мушкили асосӣ номбар мекунанд: Gender-based violence"
+    assert drugs.label_in("uz") == "Asosiy muammo deb ataganlar: drugs"
+
+
+def test_expanded_labels_take_the_form_s_choice_labels_in_every_language() -> None:
+    schema: list[dict[str, Any]] = [
+        {
+            "name": "concerns",
+            "type": "select_multiple",
+            "label": {"English (en)": "Main concerns"},
+            "choices": [
+                {
+                    "name": "gbv",
+                    "label": {
+                        "English (en)": "Violence against women",
+                        "Russian (ru)": "Насилие в отношении женщин",
+                        "Tajik (tg)": "Зӯроварӣ нисбати занон",
+                    },
+                },
+                {"name": "theft", "label": {}},
+            ],
+        }
+    ]
+    choices = {
+        field["name"]: {c["name"]: form_labels(c["label"]) for c in field["choices"]}
+        for field in schema
+    }
+    indicators = load_indicators(
+        "indicators: [{id: c, label: {en: Concern, tg: Мушкил}, type: proportion, "
+        "expand: '${concerns}'}]"
+    )
+    gbv, theft = measures_for(indicators, FRAME, choices=choices)
+    assert gbv.label == "Concern: Violence against women"
+    assert gbv.label_in("tg") == "Мушкил: Зӯроварӣ нисбати занон"
+    assert gbv.label_in("ru") == "Concern: Насилие в отношении женщин"
+    assert theft.label_in("tg") == "Мушкил: theft"  # the form has no label: the name
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"English (en)": "Theft", "Tajik (tg)": "Дуздӣ"}, {"en": "Theft", "tg": "Дуздӣ"}),
+        ({"tg": "Дуздӣ", "en": "Theft"}, {"en": "Theft", "tg": "Дуздӣ"}),
+        ({"Russian": "Кражи", "French (fr)": "Vol"}, {"en": "Кражи", "ru": "Кражи"}),
+        ({"default": "Theft", "Uzbek (uz)": "O'g'rilik"}, {"en": "Theft", "uz": "O'g'rilik"}),
+        ("Theft", {"en": "Theft"}),
+        (None, {}),
+    ],
+)
+def test_form_labels_are_keyed_by_language_code(
+    value: dict[str, str] | str | None, expected: dict[str, str]
+) -> None:
+    assert form_labels(value) == expected
+
+
+def test_translated_labels_round_trip_through_yaml() -> None:
+    indicators = load_indicators(TRANSLATED)
+    text = dump_indicators(indicators)
+    assert "tg: Худро бехатар ҳис мекунанд" in text  # Cyrillic written as is
+    again = load_indicators(text)
+    assert again == indicators
+    safe, concern = (indicator.to_dict() for indicator in again)
+    assert safe["label"] == {
+        "en": "Feel safe",
+        "ru": "Чувствуют себя в безопасности",
+        "tg": "Худро бехатар ҳис мекунанд",
+    }
+    assert concern["choices"] == {
+        "theft": {"en": "Theft", "ru": "Кражи", "tg": "Дуздӣ", "uz": "O'g'rilik"},
+        "gbv": "Gender-based violence",
+        "drugs": "drugs",
+    }
+    plain = load_indicators("indicators: [{id: a, label: A, type: mean, value: '1'}]")
+    assert plain[0].to_dict()["label"] == "A"  # one language: plain text, as before
+
+
+def test_every_demo_label_is_in_the_four_languages() -> None:
+    indicators = load_indicators(INDICATORS_FILE.read_text(encoding="utf-8"))
+    for indicator in indicators:
+        assert list(indicator.labels) == list(LANGUAGES), indicator.id
+        for name, labels in indicator.choice_labels.items():
+            assert list(labels) == list(LANGUAGES), (indicator.id, name)
+    safe_night = next(i for i in indicators if i.id == "safe_night")
+    assert safe_night.label == "Feel safe or very safe in their area at night"
+    assert safe_night.label_in("tg").startswith("Шабона")
+
+
+def test_label_languages_are_the_interface_s() -> None:
+    from django.conf import settings
+
+    assert tuple(code for code, _name in settings.LANGUAGES) == LANGUAGES
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "indicators: [{id: a, label: {en: A, tj: Б}, type: mean, value: '1'}]",
+            "indicator a: label has an unknown language 'tj'; the languages are en, ru, tg, uz",
+        ),
+        (
+            "indicators: [{id: a, label: {EN: A}, type: mean, value: '1'}]",
+            "indicator a: label has an unknown language 'EN'",
+        ),
+        (
+            "indicators: [{id: c, label: C, type: proportion, expand: x, "
+            "choices: {theft: {en: Theft, kk: Ұрлық}}}]",
+            "indicator c: choice theft has an unknown language 'kk'",
+        ),
+        (
+            "indicators: [{id: a, label: {ru: А, tg: А}, type: mean, value: '1'}]",
+            "indicator a: label needs an English text (en) besides its other languages",
+        ),
+        (
+            "indicators: [{id: a, label: {en: A, ru: [x]}, type: mean, value: '1'}]",
+            "indicator a: label in ru must be text",
+        ),
+        (
+            "indicators: [{id: a, label: [A], type: mean, value: '1'}]",
+            "indicator a: label must be text, or a mapping of language to text",
+        ),
+    ],
+)
+def test_labels_in_unknown_languages_are_refused(spec: str, message: str) -> None:
+    with pytest.raises(IndicatorError) as caught:
+        load_indicators(spec)
+    assert str(caught.value).startswith(message)
+
+
+def test_an_empty_translation_falls_back_to_english() -> None:
+    (indicator,) = load_indicators(
+        "indicators: [{id: a, label: {en: A, ru: '', tg: null, uz: Bir}, type: mean, value: '1'}]"
+    )
+    assert indicator.labels == {"en": "A", "uz": "Bir"}
+    assert indicator.label_in("ru") == "A"

@@ -6,7 +6,7 @@
         [--weight COL] [--strata COL] [--cluster COL] [--fpc COL]
         [--lonely-psu fail|adjust|remove|certainty]
         [--by COL[,COL...]]... [--compare COL=A,B]... [--min-cell K] [--confidence 0.95]
-        [--format json|csv|xlsx|table] [--output FILE]
+        [--format json|csv|xlsx|table] [--output FILE] [--language en|ru|tg|uz]
 
 `analyze_cli` holds the logic and returns the exit status (0, or 2 with a one-line message on
 standard error for anything the user can fix); the management command only calls it.
@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 import polars as pl
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from amniyat.analysis.errors import AnalysisError, EstimationError
-from amniyat.analysis.indicators import load_indicators
+from amniyat.analysis.indicators import LANGUAGES, load_indicators
 from amniyat.analysis.loading import read_data_file
 from amniyat.analysis.output import render_csv, render_json, render_table, write_xlsx
 from amniyat.analysis.runner import Comparison, run_analysis
@@ -132,6 +133,12 @@ def build_parser(out: Stream) -> _Parser:
         help=_("output format (default: from the --output suffix, else table)"),
     )
     parser.add_argument("--output", metavar="FILE", help=_("write here instead of the screen"))
+    parser.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default="en",
+        help=_("language of the indicator labels, the table and the workbook (default: en)"),
+    )
     return parser
 
 
@@ -224,15 +231,19 @@ def _analyze(argv: Sequence[str], stdout: Stream) -> int:
         min_cell=args.min_cell,
         confidence=args.confidence,
     )
+    language = args.language
     try:
         if output_format == "json":
             _write_text(render_json(result), args.output, stdout)
         elif output_format == "table":
-            _write_text(render_table(result, _), args.output, stdout)
+            with translation.override(language):
+                table = render_table(result, _, language=language)
+            _write_text(table, args.output, stdout)
         elif output_format == "xlsx":
-            write_xlsx(result, args.output, _)
+            with translation.override(language):
+                write_xlsx(result, args.output, _, language=language)
         else:
-            estimates, comparisons = render_csv(result)
+            estimates, comparisons = render_csv(result, language=language)
             if args.output is None:
                 stdout.write(estimates)
                 if comparisons is not None:

@@ -12,7 +12,7 @@ An indicator file looks like::
         type: mean
         value: ${trust_police}
       - id: concern
-        label: Main concerns
+        label: {en: Main concerns, ru: Главные проблемы, tg: Мушкилоти асосӣ, uz: Asosiy muammolar}
         type: proportion
         expand: ${concerns}
         choices: [unemployment, gbv, theft]   # optional; default: the choices in the data
@@ -30,6 +30,10 @@ Three types (see `amniyat.analysis.expressions` for the expression language):
   question, ``selected(${field}, 'choice')``, each over the rows that answered it. Choices come
   from ``choices`` (a list of names, or a mapping of name to label), from the form, or from the
   data. An expanded indicator gets the id ``<id>.<choice>``.
+
+A ``label`` (and the label of a choice) is text, or a mapping of language code to text for the
+interface's languages (`LANGUAGES`), English required: readers see the label in their language,
+else in English.
 """
 
 from __future__ import annotations
@@ -60,13 +64,16 @@ from amniyat.analysis.expressions import (
 )
 
 __all__ = [
+    "LANGUAGES",
     "Indicator",
     "IndicatorType",
     "Measure",
     "check_fields",
     "dump_indicators",
     "form_fields",
+    "form_labels",
     "indicators_from_data",
+    "label_in",
     "load_indicators",
     "measures_for",
 ]
@@ -87,6 +94,35 @@ KEYS: Final = (
 EXPRESSION_KEYS: Final = ("numerator", "denominator", "value", "filter")
 ID_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
+LANGUAGES: Final[tuple[str, ...]] = ("en", "ru", "tg", "uz")
+"""The languages a label may be written in: the interface's (``settings.LANGUAGES``). English
+is required and is what a reader sees when their language is missing."""
+ENGLISH: Final = "en"
+
+Labels = Mapping[str, str]
+"""A text in several languages: ``{"en": "Theft", "ru": "Кражи"}``."""
+
+FormChoices = Mapping[str, Sequence[str] | Mapping[str, Labels]]
+"""select_multiple choices by field: a list of names, or names with their labels by language."""
+
+
+def label_in(labels: Labels, language: str | None, *, default: str = "") -> str:
+    """The text of ``labels`` in ``language`` (``"tg"``; a regional ``"ru-ru"`` reads ``"ru"``),
+    else in English, else ``default``."""
+    if language:
+        code = language.lower()
+        for key in (code, code.split("-")[0]):
+            if labels.get(key):
+                return labels[key]
+    return labels.get(ENGLISH) or default
+
+
+def _with_english(labels: Labels, english: str) -> dict[str, str]:
+    """``labels`` in the order of `LANGUAGES`, with ``english`` as their English text."""
+    found = {code: text for code, text in labels.items() if text}
+    found[ENGLISH] = english
+    return {code: found[code] for code in (*LANGUAGES, *found) if code in found}
+
 
 @dataclass(frozen=True)
 class Indicator:
@@ -94,13 +130,15 @@ class Indicator:
 
     Attributes:
         id: short stable name, letters, digits, ``_`` and ``-``.
-        label: what a reader sees.
+        label: what a reader sees, in English (the fallback of every language).
         type: ``"proportion"``, ``"mean"`` or ``"total"``.
         numerator, denominator: conditions of a proportion (denominator optional).
         value: the number of a mean or total.
         filter: optional condition narrowing the rows (any type).
         expand: the select_multiple field a proportion is expanded over, or None.
-        choices: the choices to expand over (name -> label); empty for "from the data".
+        choices: the choices to expand over (name -> English label); empty for "from the data".
+        labels: the label by language code, English always included (filled from ``label``).
+        choice_labels: each choice's label by language code, English always included.
     """
 
     id: str
@@ -112,6 +150,21 @@ class Indicator:
     filter: Expression | None = None
     expand: str | None = None
     choices: Mapping[str, str] = field(default_factory=dict)
+    labels: Labels = field(default_factory=dict)
+    choice_labels: Mapping[str, Labels] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Callers that know only English (``label``, ``choices``) get labels without asking.
+        object.__setattr__(self, "labels", _with_english(self.labels, self.label))
+        choice_labels = {
+            name: _with_english(self.choice_labels.get(name, {}), english)
+            for name, english in self.choices.items()
+        }
+        object.__setattr__(self, "choice_labels", choice_labels)
+
+    def label_in(self, language: str | None) -> str:
+        """The label in ``language``, else in English."""
+        return label_in(self.labels, language, default=self.label)
 
     @property
     def expressions(self) -> dict[str, Expression]:
@@ -131,17 +184,23 @@ class Indicator:
 
     def to_dict(self) -> dict[str, Any]:
         """The definition as written in YAML (expressions as text, empty keys left out)."""
-        record: dict[str, Any] = {"id": self.id, "label": self.label, "type": self.type}
+        record: dict[str, Any] = {"id": self.id, "label": _written(self.labels), "type": self.type}
         for role, expression in self.expressions.items():
             record[role] = expression.text
         if self.expand is not None:
             record["expand"] = "${" + self.expand + "}"
         if self.choices:
-            if all(label == name for name, label in self.choices.items()):
+            written = {name: _written(self.choice_labels[name]) for name in self.choices}
+            if all(label == name for name, label in written.items()):
                 record["choices"] = list(self.choices)
             else:
-                record["choices"] = dict(self.choices)
+                record["choices"] = written
         return record
+
+
+def _written(labels: Labels) -> str | dict[str, str]:
+    """A label as YAML holds it: the English text alone unless there are translations."""
+    return dict(labels) if len(labels) > 1 else labels[ENGLISH]
 
 
 @dataclass(frozen=True)
@@ -153,6 +212,15 @@ class Measure:
     kind: IndicatorType
     indicator: Indicator
     choice: str | None = None
+    labels: Labels = field(default_factory=dict)
+    """The label by language code, English (``label``) always included."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", _with_english(self.labels, self.label))
+
+    def label_in(self, language: str | None) -> str:
+        """The label in ``language``, else in English."""
+        return label_in(self.labels, language, default=self.label)
 
     def column(self, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         """The Float64 column `amniyat.stats` estimates: 0/1 (proportion) or the value, null
@@ -233,13 +301,65 @@ def _field_reference(text: str, indicator: str) -> str:
     return match.group(1)
 
 
-def _choices(value: Any, indicator: str) -> dict[str, str]:
+def _labels(value: Any, indicator: str, what: str) -> dict[str, str] | None:
+    """A label as written: text (English), or a mapping of language code to text with English.
+    A language left empty is not translated yet: its readers see English."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise _problem(
+                gettext_noop(
+                    "indicator {indicator}: {key} must be text, or a mapping of language to text"
+                ),
+                indicator,
+                key=what,
+            )
+        return {ENGLISH: str(value)} if str(value) else None
+    unknown = [repr(code) for code in value if code not in LANGUAGES]
+    if unknown:
+        raise _problem(
+            gettext_noop(
+                "indicator {indicator}: {key} has an unknown language {language}; the languages "
+                "are {languages}"
+            ),
+            indicator,
+            key=what,
+            language=unknown[0],
+            languages=", ".join(LANGUAGES),
+        )
+    labels: dict[str, str] = {}
+    for code, text in value.items():
+        if text is None or text == "":
+            continue
+        if isinstance(text, bool) or not isinstance(text, str | int | float):
+            raise _problem(
+                gettext_noop("indicator {indicator}: {key} in {language} must be text"),
+                indicator,
+                key=what,
+                language=code,
+            )
+        labels[code] = str(text)
+    if ENGLISH not in labels:
+        raise _problem(
+            gettext_noop(
+                "indicator {indicator}: {key} needs an English text (en) besides its other "
+                "languages"
+            ),
+            indicator,
+            key=what,
+        )
+    return _with_english(labels, labels[ENGLISH])
+
+
+def _choices(value: Any, indicator: str) -> dict[str, dict[str, str]]:
+    """Choice name -> label by language (the name itself when only names are listed)."""
     if value is None:
         return {}
     if isinstance(value, Mapping):
-        items = [(str(name), str(label)) for name, label in value.items()]
+        items = [(str(name), label) for name, label in value.items()]
     elif isinstance(value, list):
-        items = [(str(name), str(name)) for name in value]
+        items = [(str(name), None) for name in value]
     else:
         raise _problem(
             gettext_noop(
@@ -255,7 +375,10 @@ def _choices(value: Any, indicator: str) -> dict[str, str]:
                 indicator,
                 name=repr(name),
             )
-    return dict(items)
+    return {
+        name: _labels(label, indicator, f"choice {name}") or {ENGLISH: name}
+        for name, label in items
+    }
 
 
 def _indicator(record: Any, position: int) -> Indicator:
@@ -310,17 +433,19 @@ def _indicator(record: Any, position: int) -> Indicator:
     expand = _field_reference(expand_text, indicator_id) if expand_text is not None else None
     choices = _choices(record.get("choices"), indicator_id)
     _check_roles(cast(IndicatorType, kind), indicator_id, expressions, expand, choices)
-    label = _text(record, "label", indicator_id) or indicator_id
+    labels = _labels(record.get("label"), indicator_id, "label") or {ENGLISH: indicator_id}
     return Indicator(
         id=indicator_id,
-        label=label,
+        label=labels[ENGLISH],
         type=cast(IndicatorType, kind),
         numerator=expressions.get("numerator"),
         denominator=expressions.get("denominator"),
         value=expressions.get("value"),
         filter=expressions.get("filter"),
         expand=expand,
-        choices=choices,
+        choices={name: labels[ENGLISH] for name, labels in choices.items()},
+        labels=labels,
+        choice_labels=choices,
     )
 
 
@@ -329,7 +454,7 @@ def _check_roles(
     indicator: str,
     expressions: Mapping[str, Expression],
     expand: str | None,
-    choices: Mapping[str, str],
+    choices: Mapping[str, Labels],
 ) -> None:
     if kind == "proportion":
         if "value" in expressions:
@@ -477,35 +602,92 @@ def form_fields(schema: Iterable[Mapping[str, Any]]) -> tuple[set[str], dict[str
     return names, choices
 
 
+_LANGUAGE_NAMES: Final = {"english": "en", "russian": "ru", "tajik": "tg", "uzbek": "uz"}
+_LANGUAGE_SUFFIX: Final = re.compile(r"\(([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?\)\s*$")
+
+
+def _language_code(name: str) -> str | None:
+    """The code of an XLSForm label language: ``"tg"``, ``"Tajik (tg)"`` or ``"Tajik"``."""
+    text = name.strip().lower()
+    suffix = _LANGUAGE_SUFFIX.search(text)
+    code = suffix.group(1) if suffix is not None else text.split("-")[0].split("_")[0]
+    if code in LANGUAGES:
+        return code
+    return next((c for word, c in _LANGUAGE_NAMES.items() if text.startswith(word)), None)
+
+
+def form_labels(value: Mapping[str, Any] | str | None) -> dict[str, str]:
+    """A label of a form's schema (XLSForm language name -> text, or one text) by language
+    code. Languages outside `LANGUAGES` are left out; English falls back to the form's default
+    (or first) language so that every reader sees something."""
+    if not value:
+        return {}
+    if not isinstance(value, Mapping):
+        return {ENGLISH: str(value)}
+    labels: dict[str, str] = {}
+    for name, text in value.items():
+        code = _language_code(str(name))
+        if code is not None and text and code not in labels:
+            labels[code] = str(text)
+    if ENGLISH not in labels:
+        fallback = value.get("default") or next((t for t in value.values() if t), None)
+        if fallback:
+            labels[ENGLISH] = str(fallback)
+    return _with_english(labels, labels[ENGLISH]) if labels else {}
+
+
+def _expanded_labels(indicator: Indicator, choice: Labels, name: str) -> dict[str, str]:
+    """``<indicator label>: <choice label>`` in every language either is written in."""
+    languages = [code for code in LANGUAGES if code in indicator.labels or code in choice]
+    return {
+        code: f"{indicator.label_in(code)}: {label_in(choice, code, default=name)}"
+        for code in languages
+    }
+
+
 def measures_for(
     indicators: Sequence[Indicator],
     frame: pl.DataFrame,
     *,
-    choices: Mapping[str, Sequence[str]] | None = None,
+    choices: FormChoices | None = None,
 ) -> list[Measure]:
     """The measures to estimate: one per indicator, one per choice for an expanded indicator.
 
-    An expansion takes its choices from the indicator, else from ``choices`` (e.g. the form's),
-    else from the data (every space-separated value seen, sorted).
+    An expansion takes its choices from the indicator, else from ``choices`` (e.g. the form's:
+    names, or names with their labels by language, `form_labels`), else from the data (every
+    space-separated value seen, sorted). Where no label is known, a choice is labelled by its
+    name.
     """
     measures: list[Measure] = []
     for indicator in indicators:
         if indicator.expand is None:
-            measures.append(Measure(indicator.id, indicator.label, indicator.type, indicator))
+            measures.append(
+                Measure(
+                    indicator.id,
+                    indicator.label,
+                    indicator.type,
+                    indicator,
+                    labels=indicator.labels,
+                )
+            )
             continue
-        listed: Mapping[str, str] = indicator.choices
+        listed: Mapping[str, Labels] = indicator.choice_labels
         if not listed and choices is not None and indicator.expand in choices:
-            listed = {name: name for name in choices[indicator.expand]}
+            given = choices[indicator.expand]
+            known: Mapping[str, Labels] = given if isinstance(given, Mapping) else {}
+            listed = {name: known.get(name) or {} for name in given}
         if not listed:
-            listed = {name: name for name in _choices_in_data(frame, indicator.expand)}
-        for name, label in listed.items():
+            listed = {name: {} for name in _choices_in_data(frame, indicator.expand)}
+        for name, choice in listed.items():
+            labels = _expanded_labels(indicator, choice, name)
             measures.append(
                 Measure(
                     id=f"{indicator.id}.{name}",
-                    label=f"{indicator.label}: {label}",
+                    label=labels[ENGLISH],
                     kind="proportion",
                     indicator=indicator,
                     choice=name,
+                    labels=labels,
                 )
             )
     return measures

@@ -5,7 +5,9 @@ suppressed cell, the reason instead of the numbers (the numbers are not in the r
 with: see `amniyat.analysis.runner`). JSON and CSV are for machines: their keys are fixed
 English names and reasons are codes (``min_cell``, ``empty_domain``). The table and the workbook
 are for people: their words go through the ``translate`` callable (Django's ``gettext`` from the
-CLI; untranslated by default, since this module imports no Django).
+CLI; untranslated by default, since this module imports no Django). Indicator labels, in the
+table, the workbook and the CSV's ``label`` column, are in the ``language`` asked for (English
+where an indicator has no label in it).
 """
 
 from __future__ import annotations
@@ -144,14 +146,14 @@ def _domain_label(domain: dict[str, str | None]) -> str:
     )
 
 
-def render_csv(result: AnalysisResult) -> tuple[str, str | None]:
+def render_csv(result: AnalysisResult, *, language: str = "en") -> tuple[str, str | None]:
     """The estimates as CSV, and the comparisons as a second CSV (None when there are none).
 
     Besides ``domain`` (``sex=female; district=vose``), each disaggregation column has a
     column of its own, empty where it does not apply, so the file pivots easily.
     """
     by_columns = list(dict.fromkeys(c for columns in result.disaggregations for c in columns))
-    labels = {measure.id: measure.label for measure in result.measures}
+    labels = {measure.id: measure.label_in(language) for measure in result.measures}
     estimates = io.StringIO()
     writer = csv.writer(estimates, lineterminator="\n")
     keys = [k for k in ESTIMATE_KEYS if k not in ("by", "domain")]
@@ -245,7 +247,9 @@ def _aligned(rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
     return lines
 
 
-def render_table(result: AnalysisResult, translate: Translate = _untranslated) -> str:
+def render_table(
+    result: AnalysisResult, translate: Translate = _untranslated, *, language: str = "en"
+) -> str:
     """A plain-text report: one aligned table per indicator, then comparisons and notes."""
     _ = translate
     level = f"{result.confidence * 100:g}%"
@@ -256,7 +260,8 @@ def render_table(result: AnalysisResult, translate: Translate = _untranslated) -
     kind_names = {"proportion": _("proportion"), "mean": _("mean"), "total": _("total")}
     for measure in result.measures:
         findings = by_measure.get(measure.id, [])
-        lines.append(f"{measure.id}: {measure.label} ({kind_names[measure.kind]})")
+        label = measure.label_in(language)
+        lines.append(f"{measure.id}: {label} ({kind_names[measure.kind]})")
         rows = [
             [
                 _("domain"),
@@ -352,7 +357,11 @@ def _notes(result: AnalysisResult, translate: Translate) -> list[str]:
 
 
 def write_xlsx(
-    result: AnalysisResult, path: Path | str, translate: Translate = _untranslated
+    result: AnalysisResult,
+    path: Path | str,
+    translate: Translate = _untranslated,
+    *,
+    language: str = "en",
 ) -> None:
     """A workbook with sheets Estimates, Comparisons (when asked) and Notes."""
     from openpyxl import Workbook
@@ -395,7 +404,7 @@ def write_xlsx(
         sheet.append(
             [
                 finding.measure.id,
-                finding.measure.label,
+                finding.measure.label_in(language),
                 kind,
                 ", ".join(finding.by) or _("overall"),
                 domain,
@@ -511,7 +520,7 @@ def write_xlsx(
         notes.append(
             [
                 indicator.id,
-                indicator.label,
+                indicator.label_in(language),
                 indicator.type,
                 main.text if main is not None else "",
                 indicator.denominator.text if indicator.denominator is not None else "",

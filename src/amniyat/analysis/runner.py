@@ -20,6 +20,7 @@ import polars as pl
 from amniyat.analysis.errors import DataError, EstimationError, gettext_noop
 from amniyat.analysis.expressions import field_text
 from amniyat.analysis.indicators import (
+    FormChoices,
     Indicator,
     IndicatorType,
     Measure,
@@ -241,7 +242,7 @@ def run_analysis(
     compare: Sequence[Comparison] = (),
     min_cell: int = DEFAULT_MIN_CELL,
     confidence: float = 0.95,
-    choices: Mapping[str, Sequence[str]] | None = None,
+    choices: FormChoices | None = None,
 ) -> AnalysisResult:
     """Estimate every indicator overall and in every disaggregation, compare, and protect.
 
@@ -255,7 +256,8 @@ def run_analysis(
             does not use the compared column.
         min_cell: estimates (and differences) resting on fewer respondents are withheld.
         confidence: level of the intervals.
-        choices: select_multiple choices by field, e.g. from the form, for ``expand``.
+        choices: select_multiple choices by field, e.g. from the form, for ``expand``: names,
+            or names with their labels by language code (``{"gbv": {"en": ..., "tg": ...}}``).
 
     Raises:
         DataError: a column is missing, or the weights are not usable numbers.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from amniyat.analysis.indicators import label_in
 from amniyat.places.models import Place
 
 
@@ -75,8 +78,15 @@ def domain_label(by: list[str], domain: dict[str, str | None], names: dict[str, 
     return " · ".join(parts)
 
 
+def measure_label(results: Mapping[str, Any], measure: str, language: str | None = None) -> str:
+    """The label of a measure of stored results in ``language`` (default: the reader's), else
+    in English. Results stored before labels had languages hold only English ``labels``."""
+    english = results.get("labels", {}).get(measure) or measure
+    labels = results.get("labels_by_language", {}).get(measure) or {}
+    return label_in(labels, language or get_language(), default=english)
+
+
 def indicator_views(results: dict[str, Any]) -> list[IndicatorView]:
-    labels: dict[str, str] = results.get("labels", {})
     kinds: dict[str, str] = results.get("kinds", {})
     estimates: list[dict[str, Any]] = results.get("estimates", [])
     min_cell = int(results.get("design", {}).get("min_cell", 5))
@@ -89,7 +99,7 @@ def indicator_views(results: dict[str, Any]) -> list[IndicatorView]:
             indicator,
             IndicatorView(
                 id=indicator,
-                label=labels.get(indicator, indicator),
+                label=measure_label(results, indicator),
                 kind=kinds.get(indicator, "proportion"),
             ),
         )
@@ -131,12 +141,11 @@ class Gap:
 
 def gender_gaps(results: dict[str, Any]) -> list[Gap]:
     """Women − men for every indicator overall, largest gap first."""
-    labels = results.get("labels", {})
     kinds = results.get("kinds", {})
     gaps = [
         Gap(
             indicator=c["indicator"],
-            label=labels.get(c["indicator"], c["indicator"]),
+            label=measure_label(results, c["indicator"]),
             women=c["estimate_a"],
             men=c["estimate_b"],
             difference=c["difference"],

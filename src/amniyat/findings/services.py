@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
 from amniyat.analysis.errors import AnalysisError, IndicatorError, UnknownFieldError, gettext_noop
-from amniyat.analysis.indicators import load_indicators
+from amniyat.analysis.indicators import form_labels, label_in, load_indicators
 from amniyat.analysis.output import result_to_dict
 from amniyat.analysis.runner import Comparison, run_analysis
 from amniyat.audit.models import AuditEvent
@@ -169,8 +169,9 @@ def analyse(
     usable_by = [list(b) for b in by if set(b) <= columns]
     compare = [GENDER] if compare_sexes and "sex" in columns else []
     version = form.current_version()
+    # The form's choice labels in every language, for expanded indicators without choices.
     choices = {
-        f["name"]: [c["name"] for c in f.get("choices", [])]
+        f["name"]: {c["name"]: form_labels(c.get("label")) for c in f.get("choices", [])}
         for f in (version.schema if version else [])
         if f.get("type") == "select_multiple"
     }
@@ -184,7 +185,10 @@ def analyse(
         choices=choices,
     )
     data = result_to_dict(result)
+    # "labels" (English) is what results stored before labels had languages hold; pages read
+    # "labels_by_language" first (`present.measure_label`).
     data["labels"] = {m.id: m.label for m in result.measures}
+    data["labels_by_language"] = {m.id: dict(m.labels) for m in result.measures}
     data["kinds"] = {m.id: m.kind for m in result.measures}
     return data
 
@@ -203,9 +207,8 @@ def disaggregation_fields(form: Form) -> list[tuple[str, str]]:
         if column in {"sex", "age_band", "district"}:
             continue
         spec = next(f for f in version.schema if f["path"] == path)
-        labels = spec.get("label") or {}
-        label = labels.get(language) or labels.get("en") or next(iter(labels.values()), column)
-        fields.append((column, str(label)))
+        # The schema keys labels by XLSForm language name ("Tajik (tg)"), not by code.
+        fields.append((column, label_in(form_labels(spec.get("label")), language, default=column)))
     return fields
 
 

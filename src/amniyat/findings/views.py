@@ -263,7 +263,6 @@ def change(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 def _change_rows(base: dict[str, Any], end: dict[str, Any]) -> list[dict[str, Any]]:
     kinds = end.get("kinds", {})
-    labels = end.get("labels", {})
     df_base = int(base["design"].get("degrees_of_freedom") or 1)
     df_end = int(end["design"].get("degrees_of_freedom") or 1)
 
@@ -288,7 +287,7 @@ def _change_rows(base: dict[str, Any], end: dict[str, Any]) -> list[dict[str, An
         rows.append(
             {
                 "indicator": indicator,
-                "label": labels.get(indicator, indicator),
+                "label": present.measure_label(end, indicator),
                 "kind": kind,
                 "domain": sex,
                 "domain_label": {"female": _("women"), "male": _("men")}.get(sex, ""),
