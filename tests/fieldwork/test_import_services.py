@@ -76,6 +76,24 @@ def test_a_good_file_is_stored_split_by_sensitivity_and_audited(form: Form) -> N
     assert not job.file  # the upload, with its unencrypted answers, is gone
 
 
+def test_every_column_of_a_stored_submission_is_written(form: Form) -> None:
+    undated = GOOD.replace("2021-09-02T06:00:00", "")
+    job = run(form, undated)
+    assert job.status == ImportJob.Status.SUCCEEDED
+    first, second = Submission.objects.filter(form=form).order_by("instance_id")
+    for submission in (first, second):
+        assert submission.form_version_id == form.current_version().pk  # type: ignore[union-attr]
+        assert submission.is_encrypted is False and submission.encrypted_payload is None
+        assert submission.received_at is not None
+    assert first.place is not None and first.place.name_en.lower() == "vakhsh"
+    # Without a submission time, a submission is dated by its import.
+    assert second.submitted_at == second.received_at
+    assert json.loads(second.protected_data) == {"respondent/name": "Rustam"}
+    assert json.loads(first.protected_data)["respondent/name"] == "Dilnoza"
+    assert first.data["safety/comment"] == 'Says: "fine"; thanks'
+    assert first.data["safety/worries"] == ["theft", "police"]
+
+
 def test_one_bad_row_stores_nothing_and_reports_every_reason(form: Form) -> None:
     job = run(form, ONE_BAD)
     assert job.status == ImportJob.Status.FAILED
