@@ -26,6 +26,7 @@ empty, and a second test shows it catches a view that skips the selector.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
@@ -170,6 +171,51 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "api:import-job-detail": {"pk": "import_job"},
     "api:device-detail": {"pk": "device"},
     "drivers:index": {"slug": "programme"},
+    "drivers:assist": {"slug": "programme"},
+    "drivers:assist_accept": {"slug": "programme"},
+    "drivers:assist_reject": {"slug": "programme"},
+    "drivers:assist_evaluate": {"slug": "programme"},
+    "drivers:source_list": {"slug": "programme"},
+    "drivers:source_create": {"slug": "programme"},
+    "drivers:source_detail": {"slug": "programme", "pk": "source"},
+    "drivers:source_edit": {"slug": "programme", "pk": "source"},
+    "drivers:source_delete": {"slug": "programme", "pk": "source"},
+    "drivers:excerpt_create": {"slug": "programme", "pk": "source"},
+    "drivers:excerpt_delete": {"slug": "programme", "pk": "excerpt"},
+    "drivers:excerpt_publish": {"slug": "programme", "pk": "excerpt"},
+    "drivers:redaction_decide": {"slug": "programme", "pk": "redaction_flag"},
+    "drivers:code_excerpts": {"slug": "programme", "pk": "code"},
+    "drivers:agreement": {"slug": "programme"},
+    "drivers:agreement_code": {"slug": "programme", "pk": "code"},
+    "drivers:priority_index": {"slug": "programme"},
+    "drivers:priority_list_create": {"slug": "programme", "pk": "group"},
+    "drivers:priority_list_detail": {"slug": "programme", "pk": "priority_list"},
+    "drivers:priority_list_edit": {"slug": "programme", "pk": "priority_list"},
+    "drivers:priority_list_agree": {"slug": "programme", "pk": "priority_list"},
+    "drivers:priority_add": {"slug": "programme", "pk": "priority_list"},
+    "drivers:priority_list_delete": {"slug": "programme", "pk": "priority_list"},
+    "drivers:priority_edit": {"slug": "programme", "pk": "priority"},
+    "drivers:priority_delete": {"slug": "programme", "pk": "priority"},
+    "drivers:map_list": {"slug": "programme"},
+    "drivers:map_create": {"slug": "programme"},
+    "drivers:map_import": {"slug": "programme"},
+    "drivers:map_compare": {"slug": "programme"},
+    "drivers:map_detail": {"slug": "programme", "pk": "driver_map"},
+    "drivers:map_edit": {"slug": "programme", "pk": "driver_map"},
+    "drivers:map_delete": {"slug": "programme", "pk": "driver_map"},
+    "drivers:map_publish": {"slug": "programme", "pk": "driver_map"},
+    "drivers:map_graph": {"slug": "programme", "pk": "driver_map"},
+    "drivers:map_analysis": {"slug": "programme", "pk": "driver_map"},
+    "drivers:map_suggest": {"slug": "programme", "pk": "driver_map"},
+    "drivers:map_export": {"slug": "programme", "pk": "driver_map"},
+    "drivers:codebook": {"slug": "programme"},
+    "drivers:code_create": {"slug": "programme"},
+    "drivers:code_edit": {"slug": "programme", "pk": "code"},
+    "drivers:code_delete": {"slug": "programme", "pk": "code"},
+    "drivers:code_merge": {"slug": "programme", "pk": "code"},
+    "drivers:codebook_seed": {"slug": "programme"},
+    "drivers:qdpx_export": {"slug": "programme"},
+    "drivers:qdpx_import": {"slug": "programme"},
 }
 
 # The OpenRosa routes ODK Collect talks to (``collect/<slug>/…``) and the methods each
@@ -775,6 +821,7 @@ def build_world() -> World:
         coder=users[Role.FACILITATOR],
         place=c1,
         group=g_own,
+        offset=10,  # hidden from group members and viewers: explicit ids
     )
 
     # --- P1 objects hidden from some roles: explicit large ids ------------------------
@@ -825,7 +872,7 @@ def build_world() -> World:
         place=vakhsh,
         group=g_other,
         code=dr_own["code"],
-        offset=2,
+        offset=20,
     )
     fd_draft = _findings(f_draft, is_own, marker=f"DRAFT-{TAG}", published=False, pk=7470002)
 
@@ -1170,6 +1217,77 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
             }
         ],
         "findings:publish": [{"publish": "0"}, {"publish": "1"}],
+        "drivers:source_create": [
+            {
+                "assessment": o["assessment"].pk,
+                "title": "MATRIX-NEW-SOURCE",
+                "kind": "focus_group",
+                "language": "en",
+                "participants": "6",
+                "women": "6",
+                "men": "0",
+                "text": "MATRIX notes. The market is unsafe.",
+            }
+        ],
+        "drivers:source_edit": [
+            {
+                "assessment": o["assessment"].pk,
+                "title": "MATRIX-RENAMED-SOURCE",
+                "kind": "interview",
+                "language": "en",
+                "participants": "1",
+                "women": "1",
+                "men": "0",
+            }
+        ],
+        "drivers:excerpt_create": [
+            {"passage": "1", "code": o["code"].pk},
+            {"start": "0", "end": "5", "code": [o["code"].pk], "memo": "MATRIX-MEMO"},
+        ],
+        "drivers:excerpt_publish": [{"publishable": "1"}, {"publishable": "0"}],
+        "drivers:redaction_decide": [{"status": "redact"}, {"status": "open"}],
+        "drivers:priority_list_create": [
+            {"title": "MATRIX-NEW-PRIORITIES", "assessment": o["assessment"].pk}
+        ],
+        "drivers:priority_list_edit": [{"title": "MATRIX-RENAMED-PRIORITIES"}],
+        "drivers:priority_list_agree": [
+            {"agreed_on": "2022-04-02", "participants": "9", "women": "5", "men": "4"}
+        ],
+        "drivers:priority_add": [
+            {
+                "concern": "MATRIX-NEW-CONCERN",
+                "severity": "4",
+                "affected": "3",
+                "urgency": "5",
+                "changeable": "2",
+                "code": o["code"].pk,
+            }
+        ],
+        "drivers:priority_edit": [
+            {
+                "concern": "MATRIX-EDITED-CONCERN",
+                "severity": "5",
+                "affected": "3",
+                "urgency": "5",
+                "changeable": "2",
+            }
+        ],
+        "drivers:map_create": [
+            {"title": "MATRIX-NEW-MAP", "perspective": "women", "copy_from": o["driver_map"].pk}
+        ],
+        "drivers:map_edit": [{"title": "MATRIX-RENAMED-MAP", "perspective": "men"}],
+        "drivers:map_publish": [{"action": "publish"}, {"action": "unpublish"}],
+        "drivers:map_suggest": [{"code": o["code"].pk}],
+        "drivers:code_create": [
+            {"name_en": "MATRIX-NEW-CODE", "kind": "concern", "parent": o["code"].pk}
+        ],
+        "drivers:code_edit": [{"name_en": "MATRIX-RENAMED-CODE", "kind": "driver", "parent": ""}],
+        "drivers:assist_accept": [
+            {"passage": o["passage"].pk, "code": o["code"].pk, "probability": "0.7"}
+        ],
+        "drivers:assist_reject": [
+            {"passage": o["passage"].pk, "code": o["code"].pk, "probability": "0.3"}
+        ],
         "findings:indicators": [{"spec": INDICATORS_YAML, "note": "MATRIX-INDICATORS"}],
     }
     return payloads.get(name, [{}])
@@ -1243,6 +1361,57 @@ def body_foreign_payloads(
                 "assessments": [w.own[role]["assessment"].pk],
             }
         )
+    if "assessment" in bundle and name in ("drivers:source_create", "drivers:source_edit"):
+        out.append(
+            {
+                "assessment": bundle["assessment"].pk,
+                "title": "MATRIX-FOREIGN-SOURCE",
+                "kind": "focus_group",
+                "language": "en",
+                "participants": "2",
+                "women": "1",
+                "men": "1",
+                "text": "MATRIX notes.",
+            }
+        )
+    if "driver_map" in bundle and name == "drivers:map_create":
+        out.append(
+            {
+                "title": "MATRIX-FOREIGN-MAP",
+                "perspective": "men",
+                "copy_from": bundle["driver_map"].pk,
+            }
+        )
+    if "code" in bundle and name == "drivers:map_suggest":
+        out.append({"code": bundle["code"].pk})
+    if "code" in bundle and name == "drivers:priority_add":
+        out.append(
+            {
+                "concern": "MATRIX-FOREIGN-CONCERN",
+                "severity": "4",
+                "affected": "3",
+                "urgency": "5",
+                "changeable": "2",
+                "code": bundle["code"].pk,
+            }
+        )
+    if "assessment" in bundle and name == "drivers:priority_list_create":
+        out.append({"title": "MATRIX-FOREIGN-PRIORITIES", "assessment": bundle["assessment"].pk})
+    if "code" in bundle and name == "drivers:excerpt_create":
+        out.append({"passage": "0", "code": bundle["code"].pk})
+    if "code" in bundle and name in ("drivers:code_create", "drivers:code_edit"):
+        # A parent from a codebook the user may not change.
+        out.append(
+            {"name_en": "MATRIX-FOREIGN-CODE", "kind": "driver", "parent": bundle["code"].pk}
+        )
+    if "code" in bundle and name == "drivers:code_merge":
+        out.append({"into": bundle["code"].pk})
+    if "assessment" in bundle and name == "drivers:qdpx_import":
+        out.append({"assessment": bundle["assessment"].pk})
+    if "passage" in bundle and name in ("drivers:assist_accept", "drivers:assist_reject"):
+        # A passage of notes the user may not read, with the own code and the foreign one.
+        for code in (w.own[role]["code"], bundle.get("code", w.own[role]["code"])):
+            out.append({"passage": bundle["passage"].pk, "code": code.pk, "probability": "0.6"})
     if "group" in bundle and name == "api:member-list":
         out.append(
             {
@@ -1527,65 +1696,73 @@ def access_violations(
         hidden = world.hidden[role]
         with transaction.atomic():
             for route in runnable:
-                for objects, foreign in _variants(
-                    route, registry, world.own[role], world.bundles[role]
-                ):
-                    url = route.url(_fill(route, registry, objects))
-                    case = "foreign object" if foreign else "own object"
-                    response = checker.request(
-                        client,
-                        role,
-                        "GET",
-                        route,
-                        url + GET_QUERIES.get(route.name, ""),
-                        None,
-                        foreign=foreign,
-                        hidden=hidden,
-                        case=case,
-                    )
-                    if role == Role.LEAD and not foreign and response.status_code == 404:
-                        checker.violations.append(
-                            f"lead GET {url} [{route.name}]: own object answered 404; "
-                            "does KWARG_REGISTRY fill this route right?"
+                # A route that deletes its object runs in a savepoint of its own, so that the
+                # routes after it still find the object.
+                deletes = route.name.endswith("delete")
+                with transaction.atomic() if deletes else contextlib.nullcontext():
+                    for objects, foreign in _variants(
+                        route, registry, world.own[role], world.bundles[role]
+                    ):
+                        url = route.url(_fill(route, registry, objects))
+                        case = "foreign object" if foreign else "own object"
+                        response = checker.request(
+                            client,
+                            role,
+                            "GET",
+                            route,
+                            url + GET_QUERIES.get(route.name, ""),
+                            None,
+                            foreign=foreign,
+                            hidden=hidden,
+                            case=case,
                         )
-                    # The format-suffix twin of an API route reaches the same view: reading
-                    # it is enough there.
-                    methods = [] if "format" in route.kwargs else ["POST"]
-                    methods += ["PATCH"] if route.is_api and route.kwargs == ("pk",) else []
-                    for method in methods:
-                        payloads = (
-                            [PATCH_PAYLOADS.get(route.name, {})]
-                            if method == "PATCH"
-                            else post_payloads(route.name, objects, world, foreign=foreign)
-                        )
-                        for data in payloads:
+                        if role == Role.LEAD and not foreign and response.status_code == 404:
+                            checker.violations.append(
+                                f"lead GET {url} [{route.name}]: own object answered 404; "
+                                "does KWARG_REGISTRY fill this route right?"
+                            )
+                        # The format-suffix twin of an API route reaches the same view: reading
+                        # it is enough there.
+                        methods = [] if "format" in route.kwargs else ["POST"]
+                        methods += ["PATCH"] if route.is_api and route.kwargs == ("pk",) else []
+                        for method in methods:
+                            payloads = (
+                                [PATCH_PAYLOADS.get(route.name, {})]
+                                if method == "PATCH"
+                                else post_payloads(route.name, objects, world, foreign=foreign)
+                            )
+                            for data in payloads:
+                                checker.request(
+                                    client,
+                                    role,
+                                    method,
+                                    route,
+                                    url,
+                                    data,
+                                    foreign=foreign,
+                                    hidden=hidden,
+                                    case=case,
+                                )
+                                _stay_signed_in(client, user)
+                    url = route.url(_fill(route, registry, world.own[role]))
+                    for bundle in world.bundles[role] if "format" not in route.kwargs else []:
+                        for data in body_foreign_payloads(route.name, bundle, world, role):
                             checker.request(
                                 client,
                                 role,
-                                method,
+                                "POST",
                                 route,
                                 url,
                                 data,
-                                foreign=foreign,
+                                foreign=True,
                                 hidden=hidden,
-                                case=case,
+                                case="foreign object in the body",
                             )
                             _stay_signed_in(client, user)
-                url = route.url(_fill(route, registry, world.own[role]))
-                for bundle in world.bundles[role] if "format" not in route.kwargs else []:
-                    for data in body_foreign_payloads(route.name, bundle, world, role):
-                        checker.request(
-                            client,
-                            role,
-                            "POST",
-                            route,
-                            url,
-                            data,
-                            foreign=True,
-                            hidden=hidden,
-                            case="foreign object in the body",
-                        )
-                        _stay_signed_in(client, user)
+                    if deletes:
+                        transaction.set_rollback(True)
+                if deletes:
+                    checker.baseline = None
             transaction.set_rollback(True)
         checker.baseline = None
     device_violations(checker, world, [r for r in runnable if r.name in DEVICE_ROUTES], registry)

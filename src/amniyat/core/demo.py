@@ -23,6 +23,7 @@ from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.accounts.services import membership_grant
 from amniyat.communities.models import AgeBand, CommunityGroup, RepresentationTarget, Sector, Sex
 from amniyat.communities.services import group_create, member_add, target_set
+from amniyat.drivers.demo import build_drivers_demo, remove_drivers_demo
 from amniyat.fieldwork import demo_survey
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
 from amniyat.fieldwork.services.forms import assessment_create, form_add, sensitivity_set
@@ -643,6 +644,8 @@ def build_demo() -> list[Programme]:
         role=Membership.Role.GROUP_MEMBER,
         community_group=kulob_group,
     )
+    for programme in (tajikistan, uzbekistan):
+        build_drivers_demo(programme, analyst=analyst, second_coder=lead)
     return [tajikistan, uzbekistan]
 
 
@@ -654,6 +657,9 @@ def demo_exists() -> bool:
 def remove_demo() -> None:
     """Delete every demo programme, organisation and account."""
     for programme in Programme.objects.filter(is_demo=True):
+        # Drivers data first: maps and sources hold protected references to places, groups,
+        # assessments and organisations.
+        remove_drivers_demo(programme)
         programme.memberships.all().delete()
         for group in programme.community_groups.all():
             group.user_memberships.all().delete()

@@ -16,7 +16,9 @@ from amniyat.drivers.models import (
     DriverMap,
     Excerpt,
     Passage,
+    Priority,
     PriorityList,
+    RedactionFlag,
     Source,
 )
 
@@ -61,6 +63,14 @@ def passage_list(*, user: AnyUser, programme: Programme) -> QuerySet[Passage]:
     return Passage.objects.filter(
         policies.source_scope(user, "source__"), source__programme=programme
     )
+
+
+def redaction_flag_get(*, user: AnyUser, programme: Programme, pk: int | str) -> RedactionFlag:
+    """A flag of notes the user may read."""
+    queryset = RedactionFlag.objects.filter(
+        policies.source_scope(user, "source__"), source__programme=programme
+    ).select_related("source", "source__programme")
+    return _one(queryset, pk, "redaction flag")
 
 
 def excerpt_list(*, user: AnyUser, programme: Programme) -> QuerySet[Excerpt]:
@@ -127,3 +137,11 @@ def priority_list_list(*, user: AnyUser, programme: Programme) -> QuerySet[Prior
 
 def priority_list_get(*, user: AnyUser, programme: Programme, pk: int | str) -> PriorityList:
     return _one(priority_list_list(user=user, programme=programme), pk, "priority list")
+
+
+def priority_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Priority:
+    """One scored concern of a priority list the user may read."""
+    queryset = Priority.objects.filter(
+        priority_list__in=priority_list_list(user=user, programme=programme)
+    ).select_related("priority_list__group__place", "priority_list__assessment", "code")
+    return _one(queryset, pk, "priority")

@@ -1,0 +1,155 @@
+"""Forms of the evidence pages: uploading notes, coding a selection, filtering excerpts.
+
+The forms offer the programme's own assessments, places and codes, but accept any id: the
+services check what is posted, so a hand-made post naming another programme's object gets
+the services' clear message instead of a generic "not one of the choices"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from amniyat.accounts.models import Organisation
+from amniyat.communities.models import Sector
+from amniyat.drivers.models import AgeBand, Code, Language, Source
+from amniyat.drivers.services.sources import Sex
+from amniyat.drivers.text import ACCEPTED_SUFFIXES
+from amniyat.fieldwork.models import Assessment
+from amniyat.places.models import Place
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def place_label(place: Place) -> str:
+    return f"{place.parent.name} › {place.name}" if place.parent_id and place.parent else place.name
+
+
+class SourceForm(forms.Form):
+    assessment = forms.ModelChoiceField(
+        label=_("Assessment"),
+        queryset=Assessment.objects.all(),
+        help_text=_("The assessment these notes are part of."),
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Source.Kind.choices)
+    upload = forms.FileField(
+        label=_("File with the notes"),
+        required=False,
+        allow_empty_file=True,  # the service refuses it, naming the file
+        help_text=_(
+            "Plain text (.txt, .md), Word (.docx) or OpenDocument (.odt), up to 5 MB. Write "
+            "who said what by role, never by name."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_SUFFIXES)}),
+    )
+    text = forms.CharField(
+        label=_("… or paste the notes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    place = forms.ModelChoiceField(label=_("Place"), queryset=Place.objects.all(), required=False)
+    held_on = forms.DateField(label=_("Date"), required=False, widget=DateInput())
+    language = forms.ChoiceField(label=_("Language of the notes"), choices=Language.choices)
+    participants = forms.IntegerField(label=_("Participants"), min_value=0, max_value=10_000)
+    women = forms.IntegerField(label=_("of them women"), min_value=0, max_value=10_000, initial=0)
+    men = forms.IntegerField(label=_("of them men"), min_value=0, max_value=10_000, initial=0)
+    age_bands = forms.MultipleChoiceField(
+        label=_("Age bands of the participants"),
+        choices=AgeBand.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    sectors = forms.MultipleChoiceField(
+        label=_("Sectors the participants represent"),
+        choices=Sector.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    organisation = forms.ModelChoiceField(
+        label=_("Team (organisation) that held the discussion"),
+        queryset=Organisation.objects.all(),
+        required=False,
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        assessments: Iterable[Assessment],
+        places: Iterable[Place],
+        organisations: Iterable[Organisation] | None,
+        editing: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        fields: Any = self.fields
+        fields["assessment"].widget.choices = [("", "---------")] + [
+            (a.pk, a.title) for a in assessments
+        ]
+        fields["place"].widget.choices = [("", "---------")] + [
+            (p.pk, place_label(p)) for p in places
+        ]
+        if organisations is None:
+            # A facilitator's notes are their own organisation's: nothing to choose.
+            del self.fields["organisation"]
+        else:
+            fields["organisation"].widget.choices = [("", _("the programme's own team"))] + [
+                (o.pk, o.name) for o in organisations
+            ]
+        if editing:
+            fields["upload"].label = _("Replace the text with a file")
+            fields["text"].label = _("… or with pasted notes")
+            fields["text"].help_text = _(
+                "Leave both empty to keep the current text. Coded notes cannot be replaced."
+            )
+
+
+class ExcerptForm(forms.Form):
+    """One or more codes applied to a selection (``start``/``end``) or a whole passage."""
+
+    code = forms.ModelMultipleChoiceField(
+        label=_("Codes"),
+        queryset=Code.objects.all(),
+        error_messages={
+            "required": _("Choose at least one code to apply."),
+            "invalid_choice": _("This code is not in this programme's codebook."),
+            "invalid_pk_value": _("This code is not in this programme's codebook."),
+        },
+    )
+    start = forms.IntegerField(required=False, min_value=0)
+    end = forms.IntegerField(required=False, min_value=0)
+    passage = forms.IntegerField(required=False, min_value=0)
+    memo = forms.CharField(label=_("Memo"), required=False, max_length=2000)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        has_span = cleaned.get("start") is not None and cleaned.get("end") is not None
+        if not has_span and cleaned.get("passage") is None and not self.has_error("start"):
+            raise forms.ValidationError(
+                _("Select words in the text, or click a passage, before applying a code.")
+            )
+        return cleaned
+
+
+class RedactionForm(forms.Form):
+    status = forms.ChoiceField(choices=[("redact", "redact"), ("keep", "keep"), ("open", "open")])
+
+
+class CodeExcerptFilter(forms.Form):
+    place = forms.TypedChoiceField(label=_("Place"), required=False, coerce=int, empty_value=None)
+    sex = forms.ChoiceField(label=_("Who took part"), required=False)
+    age_band = forms.ChoiceField(label=_("Age band"), required=False)
+
+    def __init__(self, *args: Any, places: Iterable[Place], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields: Any = self.fields
+        fields["place"].choices = [("", _("all places"))] + [(p.pk, place_label(p)) for p in places]
+        fields["sex"].choices = [("", _("everyone")), *Sex.choices()]
+        fields["age_band"].choices = [("", _("all ages")), *AgeBand.choices]

@@ -1,0 +1,751 @@
+"""Every write to the qualitative evidence: sources (notes of focus groups, interviews and
+workshops), their redaction flags and the excerpts coders make; and the audited reads of
+their text.
+
+A source is stored whole or not at all: its text is extracted, split into passages and
+searched for personal details before one transaction saves the source, its passages and its
+flags with an audit row. Every bad input raises a translated ``ValidationError`` naming the
+field and stores nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from amniyat.accounts import policies
+from amniyat.audit.models import AuditEvent
+from amniyat.audit.services import audit_record
+from amniyat.communities.models import Sector
+from amniyat.core.services import changed_fields, require
+from amniyat.drivers import selectors
+from amniyat.drivers import text as notes
+from amniyat.drivers.models import (
+    AgeBand,
+    Code,
+    Excerpt,
+    Language,
+    Passage,
+    RedactionFlag,
+    Source,
+)
+from amniyat.places.models import Place
+from amniyat.places.selectors import programme_place_ids
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Organisation, Programme, User
+    from amniyat.accounts.policies import AnyUser
+    from amniyat.fieldwork.models import Assessment
+
+Verb = AuditEvent.Verb
+VIEW_TEXT = "source.view_text"
+PROFILE_FIELDS = ("participants", "women", "men", "age_bands", "sectors")
+SOURCE_FIELDS = (
+    "assessment",
+    "title",
+    "kind",
+    "language",
+    "place",
+    "held_on",
+    *PROFILE_FIELDS,
+    "organisation",
+)
+
+
+class Sex:
+    """Who took part in a discussion, from its participant profile."""
+
+    WOMEN = "women"  # women only
+    MEN = "men"  # men only
+    MIXED = "mixed"  # women and men
+
+    @staticmethod
+    def choices() -> list[tuple[str, str]]:
+        return [
+            (Sex.WOMEN, _("women only")),
+            (Sex.MEN, _("men only")),
+            (Sex.MIXED, _("women and men")),
+        ]
+
+
+def placeholder(kind: str) -> str:
+    """What replaces a redacted span in a publishable quote."""
+    labels: dict[str, str] = {
+        RedactionFlag.Kind.NAME: _("[name]"),
+        RedactionFlag.Kind.PHONE: _("[phone]"),
+        RedactionFlag.Kind.ADDRESS: _("[address]"),
+        RedactionFlag.Kind.EMAIL: _("[email]"),
+    }
+    return labels.get(kind, _("[removed]"))
+
+
+# ----------------------------------------------------------------------------------------
+# Sources.
+
+
+def _read_upload(upload: UploadedFile) -> str:
+    name = upload.name or "upload"
+    # Refused before it is read into memory; and never more than the limit is read.
+    notes.check_size(name, upload.size or 0)
+    upload.seek(0)
+    return notes.extract_text(name, upload.read(notes.MAX_UPLOAD_BYTES + 1))
+
+
+def _source_text(*, pasted: str | None, upload: UploadedFile | None) -> tuple[str, str]:
+    """The source's text and file name, from exactly one of a pasted text and an upload."""
+    pasted = pasted if pasted and pasted.strip() else None
+    if pasted is not None and upload is not None:
+        raise ValidationError(
+            {"text": _("Upload a file or paste the notes, not both.")}, code="both"
+        )
+    if upload is not None:
+        try:
+            return _read_upload(upload), upload.name or ""
+        except ValidationError as error:
+            raise ValidationError({"upload": error.messages}) from error
+    if pasted is None:
+        raise ValidationError(
+            {"text": _("Upload the notes as a file or paste their text.")}, code="empty"
+        )
+    cleaned = notes.clean_text(pasted)
+    if len(cleaned) > notes.MAX_TEXT_CHARS:
+        raise ValidationError(
+            {
+                "text": _(
+                    "The notes hold {count} characters; one source may hold at most {limit}."
+                ).format(count=len(cleaned), limit=notes.MAX_TEXT_CHARS)
+            }
+        )
+    return cleaned, ""
+
+
+def _check_source(source: Source, user: User | None) -> None:
+    """The invariants a source keeps whoever writes it: assessment, place and organisation
+    of its programme, a participant profile that adds up, known age bands and sectors."""
+    programme = source.programme
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if not (source.title or "").strip():
+        add("title", _("Give the source a title."))
+    elif len(source.title) > 200:
+        add("title", _("The title may be at most 200 characters long."))
+    if source.kind not in Source.Kind.values:
+        add("kind", _("Choose focus group, interview or workshop."))
+    if source.language not in Language.values:
+        add("language", _("Choose the language the notes are written in."))
+    if source.assessment_id is None or source.assessment.programme_id != programme.pk:
+        add("assessment", _("Choose an assessment of this programme."))
+    if source.place_id is not None and source.place_id not in programme_place_ids(programme):
+        add("place", _("Choose a place this programme works in."))
+    if source.held_on is not None and source.held_on > timezone.localdate():
+        add("held_on", _("The discussion cannot have been held in the future."))
+    numbers_ok = True
+    for field in ("participants", "women", "men"):
+        value = getattr(source, field)
+        if not isinstance(value, int) or value < 0 or value > 10_000:
+            add(field, _("Enter a whole number from 0 to 10,000."))
+            numbers_ok = False
+    if numbers_ok and source.women + source.men > source.participants:
+        add(
+            "participants",
+            _("Women and men ({count}) cannot outnumber the participants ({participants}).").format(
+                count=source.women + source.men, participants=source.participants
+            ),
+        )
+    unknown_bands = set(source.age_bands) - set(AgeBand.values)
+    if unknown_bands:
+        add("age_bands", _("Unknown age band: {values}.").format(values=", ".join(unknown_bands)))
+    unknown_sectors = set(source.sectors) - set(Sector.values)
+    if unknown_sectors:
+        add("sectors", _("Unknown sector: {values}.").format(values=", ".join(unknown_sectors)))
+    if source.organisation_id is not None and source.organisation_id not in (
+        programme.taking_part_ids(with_donor=False)
+    ):
+        add("organisation", _("This organisation is not a partner of the programme."))
+    if user is not None:
+        own = policies.organisation_for_new_group(user, programme)
+        if own is not None and source.organisation_id != own:
+            add("organisation", _("You can only add notes of your own organisation's team."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _place_names(programme: Programme) -> set[str]:
+    """The names of the programme's places in every language: words that are not people."""
+    names: set[str] = set()
+    for place in Place.objects.filter(pk__in=programme_place_ids(programme)).only(
+        "name_en", "name_ru", "name_tg", "name_uz"
+    ):
+        for name in place.names().values():
+            names.update(word for word in name.split() if word)
+    return names
+
+
+def _store_text(source: Source, content: str) -> tuple[int, int]:
+    """Passages and redaction flags of ``content`` for the (saved) ``source``."""
+    passages = [
+        Passage(source=source, position=position, paragraph=paragraph, start=start, end=end)
+        for position, (paragraph, start, end) in enumerate(notes.split_passages(content))
+    ]
+    flags = [
+        RedactionFlag(source=source, kind=kind, start=start, end=end)
+        for kind, start, end in notes.find_personal_details(
+            content, not_names=_place_names(source.programme)
+        )
+    ]
+    Passage.objects.bulk_create(passages)
+    RedactionFlag.objects.bulk_create(flags)
+    return len(passages), len(flags)
+
+
+def source_create(
+    *,
+    user: User | None,
+    programme: Programme,
+    assessment: Assessment | None,
+    title: str,
+    kind: str,
+    language: str,
+    text: str | None = None,
+    upload: UploadedFile | None = None,
+    place: Place | None = None,
+    held_on: datetime.date | None = None,
+    participants: int = 0,
+    women: int = 0,
+    men: int = 0,
+    age_bands: Iterable[str] = (),
+    sectors: Iterable[str] = (),
+    organisation: Organisation | None = None,
+    is_demo: bool = False,
+) -> Source:
+    """Store the notes of one discussion: pasted ``text`` or an ``upload`` (.txt, .md,
+    .docx, .odt), with its passages and redaction flags. A facilitator's notes always belong
+    to their own organisation."""
+    if user is not None:
+        require(user, "source.create", programme)
+        own = policies.organisation_for_new_group(user, programme)
+        if own is not None:
+            organisation = None
+            organisation_id: int | None = own
+        else:
+            organisation_id = organisation.pk if organisation is not None else None
+    else:
+        organisation_id = organisation.pk if organisation is not None else None
+    source = Source(
+        programme=programme,
+        assessment=assessment,
+        organisation_id=organisation_id,
+        title=(title or "").strip(),
+        kind=kind,
+        language=language,
+        place=place,
+        held_on=held_on,
+        participants=participants,
+        women=women,
+        men=men,
+        age_bands=sorted(set(age_bands)),
+        sectors=sorted(set(sectors)),
+        is_demo=is_demo,
+        created_by=user if user is not None and user.pk else None,
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        _check_source(source, user)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    try:
+        content, file_name = _source_text(pasted=text, upload=upload)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    source.text = content
+    source.file_name = file_name[:255]
+    with transaction.atomic():
+        source.save()
+        passages, flags = _store_text(source, content)
+        audit_record(
+            actor=user,
+            verb=Verb.CREATED,
+            obj=source,
+            programme=programme,
+            details={"passages": passages, "flags": flags, "file": source.file_name},
+        )
+    return source
+
+
+def source_update(
+    *,
+    user: User,
+    source: Source,
+    text: str | None = None,
+    upload: UploadedFile | None = None,
+    **values: Any,
+) -> Source:
+    """Change a source's description and profile; its text only while nobody has coded it
+    (excerpts point into the text by offset)."""
+    require(user, "source.edit", source)
+    unknown = set(values) - set(SOURCE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    if "organisation" in values and policies.organisation_for_new_group(user, source.programme):
+        values.pop("organisation")  # a facilitator's notes stay their organisation's
+    for field in ("age_bands", "sectors"):
+        if field in values:
+            values[field] = sorted(set(values[field] or ()))
+    if "title" in values:
+        values["title"] = (values["title"] or "").strip()
+    new_text: tuple[str, str] | None = None
+    if (text and text.strip()) or upload is not None:
+        if source.excerpts.exists():
+            raise ValidationError(
+                {
+                    "upload" if upload is not None else "text": _(
+                        "These notes have been coded; their text can no longer be replaced. "
+                        "Add the new version as another source."
+                    )
+                }
+            )
+        new_text = _source_text(pasted=text, upload=upload)
+    changes = changed_fields(source, values)
+    if not changes and new_text is None:
+        return source
+    try:
+        _check_source(source, user)
+    except ValidationError:
+        source.refresh_from_db()
+        raise
+    with transaction.atomic():
+        update_fields = list(changes)
+        if new_text is not None:
+            source.text, source.file_name = new_text[0], new_text[1][:255]
+            update_fields += ["text", "file_name"]
+            source.passages.all().delete()
+            source.redaction_flags.all().delete()
+            _store_text(source, source.text)
+            changes["text"] = "replaced"
+        source.save(update_fields=update_fields)
+        audit_record(
+            actor=user,
+            verb=Verb.UPDATED,
+            obj=source,
+            programme=source.programme,
+            details={"fields": sorted(changes)},
+        )
+    return source
+
+
+def source_delete(*, user: User, source: Source) -> None:
+    """Delete a source with its passages, flags and excerpts (and so its quotes on maps)."""
+    require(user, "source.edit", source)
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            verb=Verb.DELETED,
+            obj=source,
+            programme=source.programme,
+            details={"excerpts": source.excerpts.count()},
+        )
+        source.delete()
+
+
+def source_text_view(*, user: User, source: Source, request: HttpRequest | None = None) -> str:
+    """The text of ``source``, for a user who may read it; every read is audited."""
+    visible = Source.objects.filter(policies.source_scope(user), pk=source.pk).exists()
+    if not visible:
+        raise Http404("No such source.")
+    audit_record(
+        actor=user,
+        verb=VIEW_TEXT,
+        obj=source,
+        programme=source.programme,
+        request=request,
+    )
+    return str(source.text)
+
+
+def source_rows(
+    *,
+    user: AnyUser,
+    programme: Programme,
+    assessment: int | None = None,
+    place: int | None = None,
+    kind: str = "",
+    language: str = "",
+) -> QuerySet[Source]:
+    """The sources the user may read, filtered, with how many excerpts and flags to check."""
+    sources = selectors.source_list(user=user, programme=programme)
+    if assessment:
+        sources = sources.filter(assessment_id=assessment)
+    if place:
+        sources = sources.filter(place_id__in=_place_and_below(place))
+    if kind:
+        sources = sources.filter(kind=kind)
+    if language:
+        sources = sources.filter(language=language)
+    return sources.annotate(
+        excerpt_count=Count("excerpts", distinct=True),
+        open_flags=Count(
+            "redaction_flags",
+            filter=Q(redaction_flags__status=RedactionFlag.Status.OPEN),
+            distinct=True,
+        ),
+    )
+
+
+def _place_and_below(place_id: int) -> set[int]:
+    ids = {place_id}
+    frontier = {place_id}
+    while frontier:
+        frontier = (
+            set(Place.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
+        )
+        ids |= frontier
+    return ids
+
+
+# ----------------------------------------------------------------------------------------
+# Redaction flags.
+
+
+def redaction_decide(*, user: User, flag: RedactionFlag, status: str) -> RedactionFlag:
+    """Settle a flag: ``redact`` (the span is replaced in publishable quotes), ``keep`` (not
+    personal after all) or ``open`` again. Publishable quotes over the span follow: their
+    public text is rebuilt, and a flag opened again withdraws them until it is settled."""
+    require(user, "source.code", flag.source)
+    if status not in RedactionFlag.Status.values:
+        raise ValidationError({"status": _("Choose redact, keep or check later.")})
+    if status == flag.status:
+        return flag
+    old = flag.status
+    flag.status = status
+    flag.decided_by = user if status != RedactionFlag.Status.OPEN else None
+    with transaction.atomic():
+        flag.save(update_fields=["status", "decided_by"])
+        overlapping = Excerpt.objects.filter(
+            source=flag.source, publishable=True, start__lt=flag.end, end__gt=flag.start
+        )
+        for excerpt in overlapping:
+            if status == RedactionFlag.Status.OPEN:
+                excerpt.publishable = False
+                excerpt.public_text = ""
+            else:
+                excerpt.public_text = _public_text(excerpt)
+            excerpt.save(update_fields=["publishable", "public_text"])
+        audit_record(
+            actor=user,
+            verb=Verb.UPDATED,
+            obj=flag,
+            programme=flag.source.programme,
+            details={"source": flag.source_id, "status": [old, status]},
+        )
+    return flag
+
+
+def redaction_flag_add(
+    *, user: User, source: Source, kind: str, start: int, end: int
+) -> RedactionFlag:
+    """Flag a personal detail the heuristics missed; it is to be redacted at once."""
+    require(user, "source.code", source)
+    if kind not in RedactionFlag.Kind.values:
+        raise ValidationError({"kind": _("Choose name, phone number, address or email.")})
+    _check_span(source, start, end)
+    with transaction.atomic():
+        flag, _created = RedactionFlag.objects.update_or_create(
+            source=source,
+            start=start,
+            end=end,
+            defaults={"kind": kind, "status": RedactionFlag.Status.REDACT, "decided_by": user},
+        )
+        for excerpt in Excerpt.objects.filter(
+            source=source, publishable=True, start__lt=end, end__gt=start
+        ):
+            excerpt.public_text = _public_text(excerpt)
+            excerpt.save(update_fields=["public_text"])
+        audit_record(
+            actor=user,
+            verb=Verb.CREATED,
+            obj=flag,
+            programme=source.programme,
+            details={"source": source.pk, "kind": kind},
+        )
+    return flag
+
+
+# ----------------------------------------------------------------------------------------
+# Excerpts.
+
+
+def _check_span(source: Source, start: Any, end: Any) -> tuple[int, int]:
+    try:
+        start, end = int(start), int(end)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {"start": _("Select the words to code in the text.")}, code="span"
+        ) from None
+    length = len(source.text)
+    if not 0 <= start < end <= length:
+        raise ValidationError(
+            {
+                "start": _(
+                    "The selection {start}–{end} lies outside the text, which has {length} "
+                    "characters. Reload the page and select the words again."
+                ).format(start=start, end=end, length=length)
+            },
+            code="span",
+        )
+    if not source.text[start:end].strip():
+        raise ValidationError({"start": _("The selection holds no words.")}, code="span")
+    return start, end
+
+
+def excerpt_create(
+    *,
+    user: User,
+    source: Source,
+    code: Code,
+    start: int,
+    end: int,
+    origin: str = Excerpt.Origin.MANUAL,
+    memo: str = "",
+) -> Excerpt:
+    """``user`` applies ``code`` to the characters ``start``–``end`` of ``source``. The span
+    is kept exactly as selected (no snapping to words or sentences)."""
+    require(user, "source.code", source)
+    if code.programme_id != source.programme_id:
+        raise ValidationError({"code": _("This code is not in this programme's codebook.")})
+    if origin not in Excerpt.Origin.values:
+        raise ValidationError({"origin": _("Unknown origin of the coding.")})
+    start, end = _check_span(source, start, end)
+    excerpt = Excerpt(
+        source=source,
+        code=code,
+        coder=user,
+        start=start,
+        end=end,
+        origin=origin,
+        memo=(memo or "").strip(),
+    )
+    try:
+        with transaction.atomic():
+            excerpt.save()
+            audit_record(
+                actor=user,
+                verb=Verb.CREATED,
+                obj=excerpt,
+                programme=source.programme,
+                details={"source": source.pk, "code": code.pk, "span": [start, end]},
+            )
+    except IntegrityError:
+        raise ValidationError(
+            {
+                "code": _("You have already applied “{code}” to exactly this text.").format(
+                    code=code.name
+                )
+            },
+            code="duplicate",
+        ) from None
+    return excerpt
+
+
+def excerpts_create(
+    *,
+    user: User,
+    source: Source,
+    codes: Iterable[Code],
+    start: int,
+    end: int,
+    memo: str = "",
+) -> list[Excerpt]:
+    """Apply several codes to one selection, all or none."""
+    codes = list(codes)
+    if not codes:
+        raise ValidationError({"code": _("Choose at least one code to apply.")})
+    with transaction.atomic():
+        return [
+            excerpt_create(user=user, source=source, code=code, start=start, end=end, memo=memo)
+            for code in codes
+        ]
+
+
+def excerpt_delete(*, user: User, excerpt: Excerpt) -> None:
+    """A coder removes their own coding; those who manage the codebook may remove anyone's."""
+    require(user, "source.code", excerpt.source)
+    if excerpt.coder_id != user.pk:
+        require(user, "codebook.manage", excerpt.source.programme)
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            verb=Verb.DELETED,
+            obj=excerpt,
+            programme=excerpt.source.programme,
+            details={"source": excerpt.source_id, "code": excerpt.code_id},
+        )
+        excerpt.delete()
+
+
+def open_flags_over(excerpt: Excerpt) -> list[RedactionFlag]:
+    return list(
+        RedactionFlag.objects.filter(
+            source_id=excerpt.source_id,
+            status=RedactionFlag.Status.OPEN,
+            start__lt=excerpt.end,
+            end__gt=excerpt.start,
+        )
+    )
+
+
+def _public_text(excerpt: Excerpt) -> str:
+    """The quote with every span flagged ``redact`` replaced by a placeholder."""
+    quote = str(excerpt.source.text)[excerpt.start : excerpt.end]
+    flags = RedactionFlag.objects.filter(
+        source_id=excerpt.source_id,
+        status=RedactionFlag.Status.REDACT,
+        start__lt=excerpt.end,
+        end__gt=excerpt.start,
+    ).order_by("-start")
+    covered_until = len(quote)
+    for flag in flags:
+        start = max(flag.start, excerpt.start) - excerpt.start
+        end = min(flag.end, excerpt.end) - excerpt.start
+        end = min(end, covered_until)  # overlapping flags: replace each character once
+        if start >= end:
+            continue
+        quote = quote[:start] + placeholder(flag.kind) + quote[end:]
+        covered_until = start
+    return quote.strip()
+
+
+def excerpt_mark_publishable(*, user: User, excerpt: Excerpt, publishable: bool) -> Excerpt:
+    """Mark a quote as one that may leave the team (with flagged details redacted), or take
+    the mark back. Refused while a personal-detail flag over it is still to be checked."""
+    require(user, "excerpt.publish", excerpt.source)
+    if publishable:
+        open_flags = open_flags_over(excerpt)
+        if open_flags:
+            raise ValidationError(
+                _(
+                    "This quote contains {count} possible personal detail(s) still to check "
+                    "({kinds}). Decide for each whether to redact it before publishing."
+                ).format(
+                    count=len(open_flags),
+                    kinds=", ".join(sorted({str(f.get_kind_display()) for f in open_flags})),
+                ),
+                code="open_flags",
+            )
+        excerpt.public_text = _public_text(excerpt)
+    else:
+        excerpt.public_text = ""
+    excerpt.publishable = publishable
+    with transaction.atomic():
+        excerpt.save(update_fields=["publishable", "public_text"])
+        audit_record(
+            actor=user,
+            verb=Verb.UPDATED,
+            obj=excerpt,
+            programme=excerpt.source.programme,
+            details={"publishable": publishable},
+        )
+    return excerpt
+
+
+# ----------------------------------------------------------------------------------------
+# Reading coded excerpts.
+
+
+@dataclass(frozen=True)
+class Quote:
+    """An excerpt with its words, as coders read them (not redacted)."""
+
+    excerpt: Excerpt
+    text: str
+
+
+def sex_of_group(source: Source) -> str | None:
+    """``women``/``men`` for a discussion of women or men only, ``mixed`` with both, None
+    when the profile does not say."""
+    if source.participants and source.women == source.participants:
+        return Sex.WOMEN
+    if source.participants and source.men == source.participants:
+        return Sex.MEN
+    if source.women and source.men:
+        return Sex.MIXED
+    return None
+
+
+def code_and_below(code: Code) -> set[int]:
+    """The code and every code under it in the codebook."""
+    ids = {code.pk}
+    frontier = {code.pk}
+    while frontier:
+        frontier = (
+            set(Code.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
+        )
+        ids |= frontier
+    return ids
+
+
+def excerpts_for_code(
+    *,
+    user: User,
+    programme: Programme,
+    code: Code,
+    place: int | None = None,
+    sex: str = "",
+    age_band: str = "",
+    coder: int | None = None,
+    with_children: bool = True,
+    request: HttpRequest | None = None,
+) -> list[Quote]:
+    """Every excerpt coded with ``code`` (and, by default, the codes under it) in the sources
+    the user may read, filtered by the place of the discussion (and the places within it),
+    who took part (``women``, ``men``, ``mixed``) and an age band of the participants. The
+    words are shown to the reader, so the read is audited."""
+    codes = code_and_below(code) if with_children else {code.pk}
+    excerpts = (
+        selectors.excerpt_list(user=user, programme=programme)
+        .filter(code_id__in=codes)
+        .defer("source__text")
+        .order_by("-source__held_on", "source_id", "start")
+    )
+    if place:
+        excerpts = excerpts.filter(source__place_id__in=_place_and_below(place))
+    if coder:
+        excerpts = excerpts.filter(coder_id=coder)
+    chosen = [
+        excerpt
+        for excerpt in excerpts
+        if (not sex or sex_of_group(excerpt.source) == sex)
+        and (not age_band or age_band in (excerpt.source.age_bands or []))
+    ]
+    # Each source's text is decrypted once, however many excerpts it has.
+    texts = dict(
+        Source.objects.filter(pk__in={e.source_id for e in chosen}).values_list("pk", "text")
+    )
+    quotes = [Quote(e, texts[e.source_id][e.start : e.end]) for e in chosen]
+    if quotes:
+        audit_record(
+            actor=user,
+            verb=VIEW_TEXT,
+            obj=code,
+            programme=programme,
+            request=request,
+            details={
+                "excerpts": [q.excerpt.pk for q in quotes],
+                "sources": sorted({q.excerpt.source_id for q in quotes}),
+            },
+        )
+    return quotes

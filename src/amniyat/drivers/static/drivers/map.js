@@ -1,0 +1,457 @@
+/* Driver maps drawn with Cytoscape.js: the editor (add, drag, link, edit, delete — each change
+   saved at once through the map's JSON endpoint) and read-only maps (a map, or two side by
+   side). Every text comes from the page (json_script "map-strings"), in the person's language;
+   labels are the map's own data and are shown as entered.
+
+   Each element with class "map-canvas" names, in data attributes, the json_script ids of its
+   elements, its configuration and the strings. The first map is window.amniyatMap; all are in
+   window.amniyatMaps. */
+(function () {
+  "use strict";
+
+  var KIND_STYLE = {
+    concern: { color: "#c0392b", shape: "round-rectangle" },
+    driver: { color: "#e67e22", shape: "ellipse" },
+    root_cause: { color: "#6c3483", shape: "diamond" },
+    effect: { color: "#2471a3", shape: "hexagon" }
+  };
+  var LINK_STYLE = {
+    causes: { color: "#4d4d4d", line: "solid", arrow: "triangle" },
+    worsens: { color: "#c0392b", line: "solid", arrow: "triangle" },
+    mitigates: { color: "#1e8449", line: "dashed", arrow: "tee" }
+  };
+
+  function readJson(id) {
+    var node = id && document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
+  function format(text, values) {
+    return String(text).replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? values[name] : whole;
+    });
+  }
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  var CHAR_WIDTH = 6.6; // px per character at 12px, near enough for Latin and Cyrillic
+  var TEXT_WIDTH = 120;
+
+  function labelLength(ele) {
+    return String(ele.data("label") || "").length;
+  }
+
+  function nodeWidth(ele) {
+    return Math.max(60, Math.min(TEXT_WIDTH + 28, 28 + CHAR_WIDTH * labelLength(ele)));
+  }
+
+  function nodeHeight(ele) {
+    var lines = Math.max(1, Math.ceil((CHAR_WIDTH * labelLength(ele)) / TEXT_WIDTH));
+    return 22 + 15 * lines;
+  }
+
+  function mapStyle() {
+    var style = [
+      {
+        selector: "node",
+        style: {
+          label: "data(label)",
+          "text-wrap": "wrap",
+          "text-max-width": TEXT_WIDTH + "px",
+          "text-valign": "center",
+          "text-halign": "center",
+          "font-size": "12px",
+          color: "#fff",
+          "text-outline-width": 0,
+          // Sized from the label: Cytoscape's own "label" sizing hides nodes once edges
+          // are curved (3.34).
+          width: nodeWidth,
+          height: nodeHeight,
+          "border-width": 1,
+          "border-color": "#222"
+        }
+      },
+      {
+        selector: "edge",
+        style: {
+          "curve-style": "bezier",
+          width: "mapData(strength, 1, 3, 1.5, 6)",
+          "arrow-scale": 1.2
+        }
+      },
+      { selector: ":selected", style: { "border-width": 4, "border-color": "#f1c40f", "overlay-opacity": 0 } },
+      { selector: "edge:selected", style: { "line-color": "#f1c40f", "target-arrow-color": "#f1c40f" } },
+      { selector: ".link-source", style: { "border-width": 5, "border-color": "#17a589" } },
+      { selector: ".differs", style: { "underlay-color": "#f4d03f", "underlay-opacity": 0.6, "underlay-padding": 8 } },
+      { selector: ".same", style: { opacity: 0.55 } }
+    ];
+    Object.keys(KIND_STYLE).forEach(function (kind) {
+      style.push({
+        selector: 'node[kind = "' + kind + '"]',
+        style: { "background-color": KIND_STYLE[kind].color, shape: KIND_STYLE[kind].shape }
+      });
+    });
+    Object.keys(LINK_STYLE).forEach(function (kind) {
+      var s = LINK_STYLE[kind];
+      style.push({
+        selector: 'edge[kind = "' + kind + '"]',
+        style: {
+          "line-color": s.color,
+          "line-style": s.line,
+          "target-arrow-color": s.color,
+          "target-arrow-shape": s.arrow
+        }
+      });
+    });
+    return style;
+  }
+
+  function download(blob, name) {
+    var url = URL.createObjectURL(blob);
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+
+  function unplaced(cy) {
+    return cy.nodes().length > 1 && cy.nodes().every(function (n) {
+      var p = n.position();
+      return p.x === 0 && p.y === 0;
+    });
+  }
+
+  function createMap(container) {
+    var elements = readJson(container.dataset.elements) || [];
+    var config = readJson(container.dataset.config) || {};
+    var strings = readJson(container.dataset.strings) || {};
+    var editable = Boolean(config.editable);
+    var cy = cytoscape({
+      container: container,
+      elements: elements,
+      layout: { name: "preset" },
+      style: mapStyle(),
+      wheelSensitivity: 0.3,
+      minZoom: 0.2,
+      maxZoom: 3,
+      autoungrabify: !editable,
+      boxSelectionEnabled: editable
+    });
+    (config.highlight || []).forEach(function (id) { cy.getElementById(id).addClass("differs"); });
+    if (config.highlight) {
+      cy.elements().not(".differs").addClass("same");
+    }
+    var laidOut = unplaced(cy);
+    if (laidOut) {
+      cy.layout({ name: "cose", animate: false, fit: true, padding: 30 }).run();
+    } else {
+      cy.fit(undefined, 30);
+    }
+    // A map of two or three factors would otherwise be blown up to fill the canvas.
+    if (cy.zoom() > 1.25) {
+      cy.zoom(1.25);
+      cy.center();
+    }
+    cy.amniyat = { config: config, strings: strings, laidOut: laidOut };
+    return cy;
+  }
+
+  /* The selection panel: what the selected factor or link says, and its evidence. */
+  function showSelection(cy, element) {
+    var strings = cy.amniyat.strings;
+    var form = document.getElementById("selection-form");
+    var empty = document.getElementById("selection-empty");
+    var evidence = document.getElementById("selected-evidence");
+    if (!form || !evidence) return;
+    evidence.textContent = "";
+    if (!element) {
+      form.hidden = true;
+      if (empty) empty.hidden = false;
+      return;
+    }
+    if (empty) empty.hidden = true;
+    form.hidden = false;
+    var isNode = element.isNode();
+    var data = element.data();
+    var label = document.getElementById("selected-label");
+    label.value = isNode ? data.label : "";
+    label.closest(".field").hidden = !isNode;
+    document.getElementById("selected-kind-field").hidden = !isNode;
+    document.getElementById("selected-link-kind-field").hidden = isNode;
+    document.getElementById("selected-strength-field").hidden = isNode;
+    if (isNode) {
+      document.getElementById("selected-kind").value = data.kind;
+    } else {
+      document.getElementById("selected-link-kind").value = data.kind;
+      document.getElementById("selected-strength").value = String(data.strength);
+    }
+    document.getElementById("selected-note").value = data.note || "";
+
+    var heading = document.createElement("h3");
+    heading.textContent = strings.evidence;
+    evidence.appendChild(heading);
+    var quotes = data.evidence || [];
+    if (!quotes.length) {
+      var none = document.createElement("p");
+      none.className = "muted";
+      none.textContent = strings.noEvidence;
+      evidence.appendChild(none);
+    } else {
+      var list = document.createElement("ul");
+      list.className = "evidence-list";
+      quotes.forEach(function (item) {
+        var li = document.createElement("li");
+        li.className = "quote";
+        li.textContent = "“" + item.quote + "”";
+        if (item.source) {
+          var small = document.createElement("small");
+          small.className = "muted";
+          small.textContent = " — " + item.source;
+          li.appendChild(small);
+        }
+        list.appendChild(li);
+      });
+      evidence.appendChild(list);
+    }
+    if ((data.indicators || []).length) {
+      var keys = document.createElement("p");
+      keys.className = "muted";
+      keys.textContent = strings.indicators + ": " + data.indicators.join(", ");
+      evidence.appendChild(keys);
+    }
+  }
+
+  function setupEditor(cy) {
+    var config = cy.amniyat.config;
+    var strings = cy.amniyat.strings;
+    var status = document.getElementById("map-status");
+    var pending = 0;
+    var linkMode = false;
+    var linkSource = null;
+    var moved = {};
+    var moveTimer = null;
+
+    function setStatus(text, isError) {
+      if (!status) return;
+      status.textContent = text;
+      status.classList.toggle("error", Boolean(isError));
+    }
+
+    function send(op) {
+      pending += 1;
+      setStatus(strings.saving, false);
+      return fetch(config.graphUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(op)
+      })
+        .then(function (response) {
+          return response.json().catch(function () {
+            return { ok: false, message: strings.offline };
+          });
+        }, function () {
+          return { ok: false, message: strings.offline };
+        })
+        .then(function (answer) {
+          pending -= 1;
+          if (!answer.ok) {
+            setStatus(format(strings.failed, { message: answer.message || "" }), true);
+            return answer;
+          }
+          if (answer.message) {
+            setStatus(format(strings.loopClosed, { loop: (answer.loop || []).concat((answer.loop || []).slice(0, 1)).join(" → ") }), false);
+          } else if (pending === 0) {
+            setStatus(strings.saved, false);
+          }
+          document.body.dispatchEvent(new Event("map-changed"));
+          return answer;
+        });
+    }
+
+    // Add a factor.
+    var factorForm = document.getElementById("factor-form");
+    if (factorForm) {
+      factorForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var input = document.getElementById("factor-label");
+        var label = input.value.trim();
+        if (!label) { input.focus(); return; }
+        var extent = cy.extent();
+        var count = cy.nodes().length;
+        var position = {
+          x: Math.round(extent.x1 + extent.w / 2 + (count % 5) * 25 - 50),
+          y: Math.round(extent.y1 + extent.h / 2 + (count % 4) * 25 - 40)
+        };
+        send({ op: "factor_add", label: label, kind: document.getElementById("factor-kind").value, x: position.x, y: position.y })
+          .then(function (answer) {
+            if (!answer.ok) return;
+            var f = answer.factor;
+            cy.add({ group: "nodes", data: { id: f.id, pk: f.pk, label: f.label, kind: f.kind, note: f.note, code: f.code, indicators: f.indicators, evidence: [] }, position: { x: f.x, y: f.y } });
+            input.value = "";
+            input.focus();
+          });
+      });
+    }
+
+    // Drag to move: positions are saved together a moment after the last drag.
+    cy.on("dragfree", "node", function (event) {
+      cy.$("node:selected").union(event.target).forEach(function (node) {
+        var p = node.position();
+        moved[node.data("pk")] = { id: node.data("pk"), x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 };
+      });
+      clearTimeout(moveTimer);
+      setStatus(strings.saving, false);
+      moveTimer = setTimeout(function () {
+        var positions = Object.keys(moved).map(function (k) { return moved[k]; });
+        moved = {};
+        if (positions.length) send({ op: "factors_move", positions: positions });
+      }, 400);
+    });
+
+    // Link mode: the first factor clicked is the source, the second the target.
+    var linkButton = document.getElementById("link-mode");
+    function setLinkMode(on) {
+      linkMode = on;
+      if (linkSource) linkSource.removeClass("link-source");
+      linkSource = null;
+      if (linkButton) linkButton.setAttribute("aria-pressed", on ? "true" : "false");
+      setStatus(on ? strings.linkModeOn : strings.linkModeOff, false);
+    }
+    if (linkButton) {
+      linkButton.addEventListener("click", function () { setLinkMode(!linkMode); });
+    }
+    cy.on("tap", "node", function (event) {
+      if (!linkMode) return;
+      var node = event.target;
+      if (!linkSource) {
+        linkSource = node;
+        node.addClass("link-source");
+        setStatus(format(strings.linkPickTarget, { label: node.data("label") }), false);
+        return;
+      }
+      var source = linkSource;
+      source.removeClass("link-source");
+      linkSource = null;
+      send({
+        op: "link_add",
+        source: source.data("pk"),
+        target: node.data("pk"),
+        kind: document.getElementById("link-kind").value,
+        strength: Number(document.getElementById("link-strength").value)
+      }).then(function (answer) {
+        if (!answer.ok) return;
+        var k = answer.link;
+        cy.add({ group: "edges", data: { id: k.id, pk: k.pk, source: k.source, target: k.target, kind: k.kind, strength: k.strength, note: k.note, indicators: k.indicators, evidence: [], sourceLabel: source.data("label"), targetLabel: node.data("label") } });
+      });
+    });
+
+    // Edit the selected factor or link.
+    var selectionForm = document.getElementById("selection-form");
+    if (selectionForm) {
+      selectionForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var element = cy.$(":selected").first();
+        if (!element.length) { setStatus(strings.nothingSelected, true); return; }
+        var note = document.getElementById("selected-note").value;
+        var op;
+        if (element.isNode()) {
+          op = { op: "factor_update", id: element.data("pk"), label: document.getElementById("selected-label").value, kind: document.getElementById("selected-kind").value, note: note };
+        } else {
+          op = { op: "link_update", id: element.data("pk"), kind: document.getElementById("selected-link-kind").value, strength: Number(document.getElementById("selected-strength").value), note: note };
+        }
+        send(op).then(function (answer) {
+          if (!answer.ok) return;
+          var saved = answer.factor || answer.link;
+          element.data({ label: saved.label, kind: saved.kind, note: saved.note, strength: saved.strength });
+        });
+      });
+    }
+
+    // Delete what is selected (a factor takes its links with it).
+    function deleteSelected() {
+      var selected = cy.$(":selected");
+      if (!selected.length) { setStatus(strings.nothingSelected, true); return; }
+      var names = selected.map(function (el) {
+        return el.isNode() ? "“" + el.data("label") + "”" : "“" + el.source().data("label") + " → " + el.target().data("label") + "”";
+      }).join(", ");
+      if (!window.confirm(format(strings.confirmDelete, { label: names }))) return;
+      var edges = selected.edges().filter(function (e) { return !selected.nodes().contains(e.source()) && !selected.nodes().contains(e.target()); });
+      var chain = Promise.resolve();
+      edges.union(selected.nodes()).forEach(function (element) {
+        chain = chain.then(function () {
+          var op = element.isNode() ? { op: "factor_delete", id: element.data("pk") } : { op: "link_delete", id: element.data("pk") };
+          return send(op).then(function (answer) {
+            if (answer.ok) { cy.remove(element); showSelection(cy, null); }
+          });
+        });
+      });
+    }
+    var deleteButton = document.getElementById("delete-selected");
+    if (deleteButton) deleteButton.addEventListener("click", deleteSelected);
+    document.addEventListener("keydown", function (event) {
+      var tag = (event.target.tagName || "").toLowerCase();
+      if ((event.key === "Delete" || event.key === "Backspace") && !["input", "textarea", "select"].includes(tag)) {
+        if (cy.$(":selected").length) { event.preventDefault(); deleteSelected(); }
+      }
+      if (event.key === "Escape" && linkMode) setLinkMode(false);
+    });
+
+    // A map imported without positions was laid out on opening: keep that layout.
+    if (cy.nodes().length && cy.amniyat.laidOut) {
+      send({ op: "factors_move", positions: cy.nodes().map(function (n) { return { id: n.data("pk"), x: n.position("x"), y: n.position("y") }; }) });
+    }
+  }
+
+  function setupExport(cy) {
+    var name = cy.amniyat.config.fileName || "map";
+    var png = document.getElementById("export-png");
+    var svg = document.getElementById("export-svg");
+    if (png) {
+      png.addEventListener("click", function () {
+        download(cy.png({ output: "blob", full: true, scale: 2, bg: "#ffffff" }), name + ".png");
+      });
+    }
+    if (svg) {
+      svg.addEventListener("click", function () {
+        if (typeof cy.svg !== "function" && window.cytoscapeSvg) cytoscape.use(window.cytoscapeSvg);
+        var text = cy.svg({ full: true, scale: 1, bg: "#ffffff" });
+        download(new Blob([text], { type: "image/svg+xml;charset=utf-8" }), name + ".svg");
+      });
+    }
+  }
+
+  function start() {
+    if (typeof cytoscape === "undefined") return;
+    var maps = [];
+    document.querySelectorAll(".map-canvas[data-elements]").forEach(function (container) {
+      var cy = createMap(container);
+      cy.on("select unselect", function () {
+        var selected = cy.$(":selected");
+        showSelection(cy, selected.length === 1 ? selected[0] : null);
+      });
+      if (cy.amniyat.config.editable) setupEditor(cy);
+      maps.push(cy);
+    });
+    if (maps.length) {
+      setupExport(maps[0]);
+      window.amniyatMap = maps[0];
+      window.amniyatMaps = maps;
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,254 @@
+"""Assisted coding pages: the queue of suggestions (least sure first) with Accept and Reject,
+and how well the assistant does per code, on held-out coded passages."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Programme
+from amniyat.accounts.selectors import programme_get
+from amniyat.core.http import AuthenticatedRequest
+from amniyat.drivers import selectors
+from amniyat.drivers.models import Code, Passage, Source
+from amniyat.drivers.services import assist
+
+QUEUE_LENGTH = 5
+CHART_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+
+
+def _programme_for_coding(request: AuthenticatedRequest, slug: str) -> Programme:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "source.view_any", programme):
+        raise Http404("No such page.")
+    return programme
+
+
+def quality_chart(rows: list[assist.CodeFigures]) -> str:
+    """Vega-Lite: precision and recall per evaluated code, with the thresholds; codes whose
+    suggestions are hidden are drawn pale. The same numbers are in the table beside it."""
+    precision, recall = _("precision"), _("recall")
+    values: list[dict[str, Any]] = []
+    for row in rows:
+        if row.status in (assist.Reliability.FEW_EXAMPLES, assist.Reliability.NOT_EVALUATED):
+            continue
+        label = f"{row.code.name} ({row.code.key})"
+        shown = _("shown") if row.reliable else _("hidden")
+        for measure, value in ((precision, row.precision), (recall, row.recall)):
+            values.append(
+                {"code": label, "measure": measure, "value": value or 0.0, "suggestions": shown}
+            )
+    spec = {
+        "$schema": CHART_SCHEMA,
+        "width": "container",
+        "data": {"values": values},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "code", "type": "nominal", "title": None, "axis": {"labelLimit": 220}},
+            "yOffset": {"field": "measure"},
+            "x": {
+                "field": "value",
+                "type": "quantitative",
+                "scale": {"domain": [0, 1]},
+                "axis": {"format": ".0%"},
+                "title": None,
+            },
+            "color": {
+                "field": "measure",
+                "type": "nominal",
+                "scale": {"domain": [precision, recall], "range": ["#1f5c4a", "#d08c2b"]},
+                "legend": {"orient": "top", "title": None},
+            },
+            "opacity": {
+                "field": "suggestions",
+                "type": "nominal",
+                "scale": {"domain": [_("shown"), _("hidden")], "range": [1.0, 0.35]},
+                "legend": {"orient": "top", "title": _("suggestions")},
+            },
+            "tooltip": [
+                {"field": "code"},
+                {"field": "measure"},
+                {"field": "value", "format": ".0%"},
+                {"field": "suggestions"},
+            ],
+        },
+    }
+    # Code names are the programme's own text: keep "</script>" out of the inline JSON.
+    return json.dumps(spec, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def _quality_context(request: AuthenticatedRequest, programme: Programme) -> dict[str, Any]:
+    if not policies.can(request.user, "codebook.view", programme):
+        return {"quality": None}
+    rows = assist.code_quality(user=request.user, programme=programme)
+    evaluated = any(row.status != assist.Reliability.NOT_EVALUATED for row in rows)
+    return {
+        "quality": rows,
+        "quality_chart": quality_chart(rows) if evaluated else None,
+        "thresholds": {
+            "min_positives": assist.MIN_POSITIVES,
+            "min_held_out": assist.MIN_HELD_OUT,
+            "min_precision": round(assist.MIN_PRECISION * 100),
+            "min_recall": round(assist.MIN_RECALL * 100),
+            "test_size": round(assist.TEST_SIZE * 100),
+        },
+    }
+
+
+@login_required
+def assist_queue(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = _programme_for_coding(request, slug)
+    source: Source | None = None
+    if request.GET.get("source"):
+        source = selectors.source_get(
+            user=request.user, programme=programme, pk=request.GET["source"]
+        )
+    problem = assist.evaluation_ensure(programme=programme)
+    suggestions = assist.suggestions_for(
+        user=request.user, programme=programme, source=source, limit=QUEUE_LENGTH
+    )
+    assist.suggestions_viewed(
+        user=request.user, programme=programme, suggestions=suggestions, request=request
+    )
+    return render(
+        request,
+        "drivers/assist.html",
+        {
+            "programme": programme,
+            "tab": "assist",
+            "source": source,
+            "problem": problem,
+            "suggestions": suggestions,
+            "can_evaluate": policies.can(request.user, "codebook.view", programme),
+            **_quality_context(request, programme),
+        },
+    )
+
+
+def _decision_input(
+    request: AuthenticatedRequest, programme: Programme
+) -> tuple[Passage, Code, float | None]:
+    """The passage (of a source the user may code) and code a decision is about; 404 for
+    anything out of reach."""
+    passage_pk = _int_or_none(request.POST.get("passage"))
+    passage = (
+        selectors.passage_list(user=request.user, programme=programme)
+        .select_related("source", "source__programme")
+        .filter(pk=passage_pk)
+        .first()
+        if passage_pk is not None
+        else None
+    )
+    if passage is None or not policies.can(request.user, "source.code", passage.source):
+        raise Http404("No such passage.")
+    code = selectors.code_get(
+        user=request.user, programme=programme, pk=request.POST.get("code", "")
+    )
+    try:
+        probability: float | None = float(request.POST.get("probability", ""))
+    except ValueError:
+        probability = None
+    if probability is not None and not math.isfinite(probability):
+        probability = None
+    return passage, code, probability
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+def _decide(request: AuthenticatedRequest, slug: str, *, accept: bool) -> HttpResponse:
+    programme = _programme_for_coding(request, slug)
+    passage, code, probability = _decision_input(request, programme)
+    error = ""
+    if probability is None:
+        error = _("The suggestion's probability is missing or not a number; nothing was coded.")
+    else:
+        decide = assist.suggestion_accept if accept else assist.suggestion_reject
+        try:
+            decide(
+                user=request.user,
+                passage=passage,
+                code=code,
+                probability=probability,
+                request=request,
+            )
+        except PermissionDenied:
+            raise Http404("No such passage.") from None
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+    if request.htmx:
+        return render(
+            request,
+            "drivers/assist_decision.html",
+            {
+                "programme": programme,
+                "code": code,
+                "accepted": accept and not error,
+                "rejected": not accept and not error,
+                "error": error,
+            },
+        )
+    if error:
+        messages.error(request, error)
+    elif accept:
+        messages.success(request, _("“{code}” was applied to the passage.").format(code=code.name))
+    else:
+        messages.success(
+            request,
+            _("“{code}” was rejected; it will not be suggested for this passage again.").format(
+                code=code.name
+            ),
+        )
+    return redirect("drivers:assist", slug=programme.slug)
+
+
+@login_required
+@require_POST
+def assist_accept(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    return _decide(request, slug, accept=True)
+
+
+@login_required
+@require_POST
+def assist_reject(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    return _decide(request, slug, accept=False)
+
+
+@login_required
+@require_POST
+def assist_evaluate(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "codebook.view", programme):
+        raise Http404("No such page.")
+    try:
+        evaluation = assist.evaluate(programme=programme, acting_user=request.user, request=request)
+    except assist.TooLittleCodedData as problem:
+        messages.error(request, str(problem))
+    else:
+        messages.success(
+            request,
+            _(
+                "Evaluated on {held_out} held-out passages of {sources} sources; "
+                "suggestions are shown for {reliable} of {codes} codes."
+            ).format(
+                held_out=len(evaluation.held_out_passage_ids),
+                sources=len(evaluation.held_out_source_ids),
+                reliable=len(evaluation.reliable_codes),
+                codes=len(evaluation.codes),
+            ),
+        )
+    return redirect("drivers:assist", slug=programme.slug)

@@ -1,0 +1,296 @@
+"""Codebook pages: the tree of codes with their names, kinds, excerpts and linked indicators;
+adding, editing, moving, merging and deleting codes; seeding from the shipped codebook; and
+the REFI-QDA (.qdpx) export and import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Programme
+from amniyat.accounts.selectors import programme_get
+from amniyat.core.forms import apply_errors
+from amniyat.core.http import AuthenticatedRequest
+from amniyat.drivers import qdpx, selectors
+from amniyat.drivers.forms_codebook import CodeForm, MergeForm, QdpxImportForm
+from amniyat.drivers.models import Code
+from amniyat.drivers.services import codebook as services
+from amniyat.fieldwork.selectors import assessments_visible
+
+
+def _readable(request: AuthenticatedRequest, slug: str) -> Programme:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "codebook.view", programme):
+        raise Http404("No such page.")
+    return programme
+
+
+def _managed(request: AuthenticatedRequest, slug: str) -> Programme:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "codebook.manage", programme):
+        raise Http404("No such page.")
+    return programme
+
+
+@login_required
+def codebook(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = _readable(request, slug)
+    user = request.user
+    tree = services.codebook_tree(selectors.code_list(user=user, programme=programme))
+    counts = dict(
+        selectors.excerpt_list(user=user, programme=programme)
+        .order_by()
+        .values_list("code_id")
+        .annotate(n=Count("pk"))
+        .values_list("code_id", "n")
+    )
+    labels = services.indicator_choices(programme)
+    values = services.latest_indicator_values(user=user, programme=programme)
+    rows = [
+        {
+            "code": code,
+            "depth": depth,
+            "excerpts": counts.get(code.pk, 0),
+            "indicators": [
+                {"key": key, "label": labels.get(key, key), "value": values.get(key)}
+                for key in code.indicator_keys
+            ],
+        }
+        for code, depth in tree
+    ]
+    return render(
+        request,
+        "drivers/codebook.html",
+        {
+            "programme": programme,
+            "tab": "codebook",
+            "rows": rows,
+            "can_manage": policies.can(user, "codebook.manage", programme),
+            "can_import": policies.can(user, "codebook.manage", programme)
+            and policies.can(user, "source.create", programme),
+        },
+    )
+
+
+def _code_form(
+    request: AuthenticatedRequest, programme: Programme, code: Code | None = None
+) -> CodeForm:
+    tree = services.codebook_tree(selectors.code_list(user=request.user, programme=programme))
+    if code is not None:
+        below = services.descendant_ids(code) | {code.pk}
+        tree = [(c, depth) for c, depth in tree if c.pk not in below]
+    initial: dict[str, Any] | None = None
+    if code is not None:
+        initial = {
+            field: getattr(code, field)
+            for field in (*services.NAME_FIELDS, *services.DESCRIPTION_FIELDS, "kind")
+        } | {"parent": str(code.parent_id or ""), "indicator_keys": list(code.indicator_keys)}
+    else:
+        initial = {"kind": Code.Kind.DRIVER, "parent": request.GET.get("parent", "")}
+    return CodeForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        parents=tree,
+        indicators=services.indicator_choices(programme),
+        code=code,
+    )
+
+
+@login_required
+def code_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = _managed(request, slug)
+    form = _code_form(request, programme)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["parent"] = data.get("parent") or None
+        try:
+            code = services.code_create(
+                user=request.user, programme=programme, request=request, **data
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request, _("“{code}” is added to the codebook.").format(code=code.name)
+            )
+            return redirect("drivers:codebook", slug=slug)
+    return render(
+        request,
+        "drivers/code_form.html",
+        {"programme": programme, "tab": "codebook", "form": form, "code": None},
+    )
+
+
+@login_required
+def code_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _managed(request, slug)
+    code = selectors.code_get(user=request.user, programme=programme, pk=pk)
+    form = _code_form(request, programme, code)
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        values["parent"] = values.get("parent") or None
+        try:
+            services.code_update(user=request.user, code=code, values=values, request=request)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("“{code}” is saved.").format(code=code.name))
+            return redirect("drivers:codebook", slug=slug)
+    return render(
+        request,
+        "drivers/code_form.html",
+        {
+            "programme": programme,
+            "tab": "codebook",
+            "form": form,
+            "code": code,
+            "merge_form": _merge_form(request, programme, code, bound=False),
+            "excerpt_count": code.excerpts.count(),
+        },
+    )
+
+
+def _merge_form(
+    request: AuthenticatedRequest, programme: Programme, code: Code, *, bound: bool
+) -> MergeForm:
+    below = services.descendant_ids(code) | {code.pk}
+    tree = services.codebook_tree(selectors.code_list(user=request.user, programme=programme))
+    return MergeForm(
+        request.POST if bound else None,
+        targets=[(c, depth) for c, depth in tree if c.pk not in below],
+    )
+
+
+@login_required
+@require_POST
+def code_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _managed(request, slug)
+    code = selectors.code_get(user=request.user, programme=programme, pk=pk)
+    name = code.name
+    try:
+        services.code_delete(user=request.user, code=code, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("drivers:code_edit", slug=slug, pk=pk)
+    messages.success(request, _("“{code}” is deleted.").format(code=name))
+    return redirect("drivers:codebook", slug=slug)
+
+
+@login_required
+@require_POST
+def code_merge(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _managed(request, slug)
+    code = selectors.code_get(user=request.user, programme=programme, pk=pk)
+    form = _merge_form(request, programme, code, bound=True)
+    if not form.is_valid():
+        messages.error(request, _("Choose the code to merge “{code}” into.").format(code=code.name))
+        return redirect("drivers:code_edit", slug=slug, pk=pk)
+    into = selectors.code_get(user=request.user, programme=programme, pk=form.cleaned_data["into"])
+    name = code.name
+    try:
+        services.code_merge(user=request.user, code=code, into=into, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("drivers:code_edit", slug=slug, pk=pk)
+    messages.success(
+        request,
+        _("“{code}” is merged into “{into}”, with its excerpts.").format(code=name, into=into.name),
+    )
+    return redirect("drivers:codebook", slug=slug)
+
+
+@login_required
+@require_POST
+def codebook_seed(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = _managed(request, slug)
+    added = services.codebook_seed(programme=programme, user=request.user)
+    if added:
+        messages.success(
+            request,
+            _("{count} codes from the programme profiles are added.").format(count=added),
+        )
+    else:
+        messages.info(request, _("The codebook already holds every code from the profiles."))
+    return redirect("drivers:codebook", slug=slug)
+
+
+@login_required
+def qdpx_export(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = _readable(request, slug)
+    exported = qdpx.qdpx_export(user=request.user, programme=programme, request=request)
+    response = HttpResponse(exported.content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{exported.file_name}"'
+    return response
+
+
+@login_required
+def qdpx_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not (
+        policies.can(request.user, "codebook.manage", programme)
+        and policies.can(request.user, "source.create", programme)
+    ):
+        raise Http404("No such page.")
+    form = QdpxImportForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        assessments=assessments_visible(user=request.user, programme=programme),
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = qdpx.qdpx_import(
+                user=request.user,
+                programme=programme,
+                assessment=form.cleaned_data["assessment"],
+                data=upload.file,
+                file_name=upload.name or "upload.qdpx",
+                kind=form.cleaned_data["kind"],
+                language=form.cleaned_data["language"],
+                request=request,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Imported {sources} sources with {excerpts} coded excerpts; {created} codes "
+                    "added to the codebook, {matched} matched to codes it had."
+                ).format(
+                    sources=report.sources,
+                    excerpts=report.excerpts,
+                    created=report.codes_created,
+                    matched=report.codes_matched,
+                ),
+            )
+            if report.skipped_sources:
+                messages.warning(
+                    request,
+                    _(
+                        "{count} pictures, recordings or PDF files were left out: Amniyat "
+                        "imports text sources only."
+                    ).format(count=report.skipped_sources),
+                )
+            if report.dropped_indicators:
+                messages.warning(
+                    request,
+                    _(
+                        "Links to indicators this programme does not have were left out: {keys}."
+                    ).format(keys=", ".join(sorted(set(report.dropped_indicators)))),
+                )
+            return redirect("drivers:codebook", slug=slug)
+    return render(
+        request,
+        "drivers/codebook_import.html",
+        {"programme": programme, "tab": "codebook", "form": form},
+    )

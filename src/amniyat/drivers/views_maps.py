@@ -1,0 +1,763 @@
+"""Driver-map pages: the list, the editor (or the read-only map), its autosave endpoint, the
+network analysis, two maps side by side, suggestions from co-occurring codes, export and
+import. Evidence is shown as the policy allows: every excerpt to those who may see a map's
+evidence, otherwise only publishable (redacted) quotes on published maps."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Programme
+from amniyat.accounts.selectors import programme_get
+from amniyat.audit.models import AuditEvent
+from amniyat.audit.services import audit_record
+from amniyat.communities.selectors import groups_visible
+from amniyat.core.forms import apply_errors
+from amniyat.core.http import AuthenticatedRequest
+from amniyat.drivers import selectors
+from amniyat.drivers.forms_maps import DriverMapForm, MapCompareForm, MapImportForm
+from amniyat.drivers.models import DriverMap, Factor, Link
+from amniyat.drivers.services import map_exchange, maps, network
+from amniyat.fieldwork.selectors import assessments_visible
+from amniyat.places.selectors import programme_places
+
+EXPORT_FORMATS = ("graphml", "nodes", "edges", "zip")
+GRAPH_BODY_MAX = 256 * 1024
+
+
+# ----------------------------------------------------------------------------------------
+# What a page shows of a map.
+
+
+def _evidence_of(
+    request: AuthenticatedRequest, driver_map: DriverMap
+) -> tuple[dict[int, dict[str, Any]], bool]:
+    """The excerpts of the map's evidence the user may see, as {id: {quote, source}}, and
+    whether they are full excerpts (True) or publishable quotes only. Showing them is
+    audited."""
+    full = policies.can(request.user, "map.view_evidence", driver_map)
+    shown: dict[int, dict[str, Any]] = {}
+    for excerpt in maps.evidence_visible(user=request.user, driver_map=driver_map):
+        if full:
+            quote = (excerpt.source.text or "")[excerpt.start : excerpt.end]
+            source = excerpt.source.title
+        else:
+            quote, source = excerpt.public_text, ""
+        shown[excerpt.pk] = {
+            "id": excerpt.pk,
+            "quote": quote,
+            "source": source,
+            "code": excerpt.code.name if full else "",
+        }
+    if shown:
+        audit_record(
+            actor=request.user,
+            verb=AuditEvent.Verb.VIEWED_PERSONAL,
+            obj=driver_map,
+            programme=driver_map.programme,
+            request=request,
+            details={"excerpts": sorted(shown), "publishable_only": not full},
+        )
+    return shown, full
+
+
+def _elements(driver_map: DriverMap, evidence: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The map as Cytoscape elements: factors ``f<id>``, links ``l<id>``."""
+    elements: list[dict[str, Any]] = []
+    for factor in driver_map.factors.select_related("code").prefetch_related("excerpts"):
+        elements.append(
+            {
+                "group": "nodes",
+                "data": {
+                    "id": f"f{factor.pk}",
+                    "pk": factor.pk,
+                    "label": factor.label,
+                    "kind": factor.kind,
+                    "note": factor.note,
+                    "code": factor.code.key if factor.code else "",
+                    "indicators": list(factor.indicator_keys),
+                    "evidence": [evidence[e.pk] for e in factor.excerpts.all() if e.pk in evidence],
+                },
+                "position": {"x": factor.x, "y": factor.y},
+            }
+        )
+    for link in driver_map.links.select_related("source", "target").prefetch_related("excerpts"):
+        elements.append(
+            {
+                "group": "edges",
+                "data": {
+                    "id": f"l{link.pk}",
+                    "pk": link.pk,
+                    "source": f"f{link.source_id}",
+                    "target": f"f{link.target_id}",
+                    "sourceLabel": link.source.label,
+                    "targetLabel": link.target.label,
+                    "kind": link.kind,
+                    "strength": link.strength,
+                    "note": link.note,
+                    "indicators": list(link.indicator_keys),
+                    "evidence": [evidence[e.pk] for e in link.excerpts.all() if e.pk in evidence],
+                },
+            }
+        )
+    return elements
+
+
+def _editor_strings() -> dict[str, Any]:
+    """Every text map.js shows, in the request's language."""
+    return {
+        "saved": _("Saved"),
+        "saving": _("Saving…"),
+        "failed": _("Not saved: {message}"),
+        "offline": _("Not saved: the server could not be reached. Try again."),
+        "loopClosed": _("Saved. This link closes a feedback loop: {loop}"),
+        "linkModeOn": _("Link mode: click the factor the link starts from."),
+        "linkPickTarget": _("Now click the factor “{label}” leads to."),
+        "linkModeOff": _("Link mode off."),
+        "nothingSelected": _("Select a factor or a link first."),
+        "confirmDelete": _("Delete {label}?"),
+        "noEvidence": _("No evidence attached."),
+        "evidence": _("Evidence"),
+        "indicators": _("Indicators"),
+        "note": _("Note"),
+        "strength": _("strength"),
+        "kinds": dict(Factor.Kind.choices),
+        "linkKinds": dict(Link.Kind.choices),
+    }
+
+
+def _map_context(request: AuthenticatedRequest, driver_map: DriverMap) -> dict[str, Any]:
+    evidence, full = _evidence_of(request, driver_map)
+    return {"elements": _elements(driver_map, evidence), "full_evidence": full}
+
+
+def _get_map(request: AuthenticatedRequest, slug: str, pk: int) -> tuple[Programme, DriverMap]:
+    programme = programme_get(user=request.user, slug=slug)
+    return programme, selectors.driver_map_get(user=request.user, programme=programme, pk=pk)
+
+
+def _get_map_for_edit(
+    request: AuthenticatedRequest, slug: str, pk: int
+) -> tuple[Programme, DriverMap]:
+    programme = programme_get(user=request.user, slug=slug)
+    return programme, selectors.driver_map_for_edit(user=request.user, programme=programme, pk=pk)
+
+
+def _map_form(
+    request: AuthenticatedRequest, programme: Programme, *, with_copy: bool, **kwargs: Any
+) -> DriverMapForm:
+    user = request.user
+    return DriverMapForm(
+        request.POST if request.method == "POST" else None,
+        places=programme_places(user=user, programme=programme),
+        groups=groups_visible(user=user, programme=programme),
+        assessments=assessments_visible(user=user, programme=programme),
+        copy_choices=(
+            selectors.driver_map_list(user=user, programme=programme) if with_copy else None
+        ),
+        **kwargs,
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Pages.
+
+
+@login_required
+def map_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    driver_maps = selectors.driver_map_list(user=request.user, programme=programme)
+    return render(
+        request,
+        "drivers/map_list.html",
+        {
+            "programme": programme,
+            "tab": "maps",
+            "maps": driver_maps,
+            "can_create": policies.can(request.user, "map.create", programme),
+            "compare_form": MapCompareForm(maps=driver_maps),
+        },
+    )
+
+
+@login_required
+def map_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "map.create", programme):
+        raise Http404("No such page.")
+    form = _map_form(request, programme, with_copy=True)
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        copy_from = values.pop("copy_from", None)
+        try:
+            if copy_from is not None:
+                driver_map = maps.map_copy(
+                    acting_user=request.user,
+                    driver_map=copy_from,
+                    title=values["title"],
+                    perspective=values["perspective"],
+                    assessment=values["assessment"],
+                    place=values["place"],
+                    group=values["group"],
+                    request=request,
+                )
+            else:
+                driver_map = maps.map_create(
+                    acting_user=request.user, programme=programme, request=request, **values
+                )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The map was created. Add its factors and links."))
+            return redirect("drivers:map_detail", slug=slug, pk=driver_map.pk)
+    return render(
+        request,
+        "drivers/map_form.html",
+        {"programme": programme, "tab": "maps", "form": form},
+    )
+
+
+@login_required
+def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme, driver_map = _get_map(request, slug, pk)
+    can_edit = policies.can(request.user, "map.edit", driver_map)
+    context = _map_context(request, driver_map)
+    return render(
+        request,
+        "drivers/map_detail.html",
+        {
+            "programme": programme,
+            "tab": "maps",
+            "map": driver_map,
+            "can_edit": can_edit,
+            "can_publish": policies.can(request.user, "map.publish", driver_map),
+            "factor_kinds": Factor.Kind.choices,
+            "link_kinds": Link.Kind.choices,
+            "map_config": {
+                "editable": can_edit,
+                "graphUrl": reverse("drivers:map_graph", args=[slug, driver_map.pk]),
+                "title": driver_map.title,
+                "fileName": slugify(driver_map.title) or f"map-{driver_map.pk}",
+            },
+            "map_strings": _editor_strings(),
+            "factors": driver_map.factors.select_related("code"),
+            "links": driver_map.links.select_related("source", "target"),
+            **context,
+        },
+    )
+
+
+@login_required
+def map_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme, driver_map = _get_map_for_edit(request, slug, pk)
+    initial = {name: getattr(driver_map, name) for name in maps.MAP_FIELDS}
+    form = _map_form(request, programme, with_copy=False, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            maps.map_update(
+                acting_user=request.user,
+                driver_map=driver_map,
+                request=request,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            driver_map.refresh_from_db()
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The map was saved."))
+            return redirect("drivers:map_detail", slug=slug, pk=driver_map.pk)
+    return render(
+        request,
+        "drivers/map_form.html",
+        {"programme": programme, "tab": "maps", "form": form, "map": driver_map},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def map_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme, driver_map = _get_map_for_edit(request, slug, pk)
+    if request.method == "POST":
+        maps.map_delete(acting_user=request.user, driver_map=driver_map, request=request)
+        messages.success(request, _("The map was deleted."))
+        return redirect("drivers:map_list", slug=slug)
+    return render(
+        request,
+        "drivers/map_delete.html",
+        {
+            "programme": programme,
+            "tab": "maps",
+            "map": driver_map,
+            "factor_count": driver_map.factors.count(),
+            "link_count": driver_map.links.count(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def map_publish(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    _programme, driver_map = _get_map(request, slug, pk)
+    if not policies.can(request.user, "map.publish", driver_map):
+        raise Http404("No such page.")
+    if request.POST.get("action") == "unpublish":
+        maps.map_unpublish(acting_user=request.user, driver_map=driver_map, request=request)
+        messages.success(request, _("The map is no longer published."))
+    else:
+        maps.map_publish(acting_user=request.user, driver_map=driver_map, request=request)
+        messages.success(
+            request,
+            _(
+                "The map is published: everyone in the programme can see it, with only the "
+                "quotes marked publishable."
+            ),
+        )
+    return redirect("drivers:map_detail", slug=slug, pk=driver_map.pk)
+
+
+# ----------------------------------------------------------------------------------------
+# The editor's autosave endpoint.
+
+
+def _errors_json(error: ValidationError, status: int = 400) -> JsonResponse:
+    if hasattr(error, "error_dict"):
+        errors = {
+            name: [str(m) for e in items for m in e.messages]
+            for name, items in error.error_dict.items()
+        }
+    else:
+        errors = {"__all__": [str(m) for m in error.messages]}
+    message = " ".join(m for items in errors.values() for m in items)
+    return JsonResponse({"ok": False, "errors": errors, "message": message}, status=status)
+
+
+def _factor_json(factor: Factor) -> dict[str, Any]:
+    return {
+        "id": f"f{factor.pk}",
+        "pk": factor.pk,
+        "label": factor.label,
+        "kind": factor.kind,
+        "note": factor.note,
+        "code": factor.code.key if factor.code else "",
+        "indicators": list(factor.indicator_keys),
+        "x": factor.x,
+        "y": factor.y,
+    }
+
+
+def _link_json(link: Link) -> dict[str, Any]:
+    return {
+        "id": f"l{link.pk}",
+        "pk": link.pk,
+        "source": f"f{link.source_id}",
+        "target": f"f{link.target_id}",
+        "kind": link.kind,
+        "strength": link.strength,
+        "note": link.note,
+        "indicators": list(link.indicator_keys),
+    }
+
+
+def _one_of(queryset: Any, value: Any, what: str) -> Any:
+    try:
+        found = queryset.filter(pk=int(value)).first()
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise ValidationError({"id": _("There is no such {what} on this map.").format(what=what)})
+    return found
+
+
+def _apply_operation(
+    request: AuthenticatedRequest, driver_map: DriverMap, op: dict[str, Any]
+) -> dict[str, Any]:
+    """Carry out one editor operation through the services; ValidationError on bad input."""
+    user = request.user
+    name = op.get("op")
+    fields = {k: v for k, v in op.items() if k not in ("op", "id")}
+    for listed in ("indicator_keys", "excerpts"):
+        if listed in fields and not isinstance(fields[listed], list | None):
+            raise ValidationError({listed: _("Send a list.")})
+    if name == "factor_add":
+        factor = maps.factor_add(
+            acting_user=user,
+            driver_map=driver_map,
+            label=fields.get("label", ""),
+            kind=fields.get("kind", Factor.Kind.DRIVER),
+            note=fields.get("note", ""),
+            code=fields.get("code"),
+            x=fields.get("x", 0),
+            y=fields.get("y", 0),
+            indicator_keys=fields.get("indicator_keys") or [],
+            excerpts=fields.get("excerpts") or [],
+            request=request,
+        )
+        return {"factor": _factor_json(factor)}
+    if name in ("factor_update", "factor_move"):
+        factor = _one_of(driver_map.factors.all(), op.get("id"), _("factor"))
+        allowed = ("x", "y") if name == "factor_move" else maps.FACTOR_FIELDS
+        values = {k: v for k, v in fields.items() if k in allowed}
+        factor = maps.factor_update(acting_user=user, factor=factor, request=request, **values)
+        return {"factor": _factor_json(factor)}
+    if name == "factors_move":
+        positions = fields.get("positions")
+        if not isinstance(positions, list):
+            raise ValidationError({"positions": _("Send the positions as a list.")})
+        moved = maps.factors_move(
+            acting_user=user,
+            driver_map=driver_map,
+            positions=[
+                (p.get("id"), p.get("x"), p.get("y")) if isinstance(p, dict) else (None, 0, 0)
+                for p in positions
+            ],
+            request=request,
+        )
+        return {"moved": [f.pk for f in moved]}
+    if name == "factor_delete":
+        factor = _one_of(driver_map.factors.all(), op.get("id"), _("factor"))
+        maps.factor_delete(acting_user=user, factor=factor, request=request)
+        return {"deleted": f"f{op.get('id')}"}
+    if name == "link_add":
+        change = maps.link_add(
+            acting_user=user,
+            driver_map=driver_map,
+            source=fields.get("source"),  # type: ignore[arg-type]
+            target=fields.get("target"),  # type: ignore[arg-type]
+            kind=fields.get("kind", Link.Kind.CAUSES),
+            strength=fields.get("strength", 2),
+            note=fields.get("note", ""),
+            indicator_keys=fields.get("indicator_keys") or [],
+            excerpts=fields.get("excerpts") or [],
+            request=request,
+        )
+        answer: dict[str, Any] = {"link": _link_json(change.link)}
+        if change.loop:
+            answer["loop"] = [f.label for f in change.loop]
+            answer["message"] = _("This link closes a feedback loop: {loop}").format(
+                loop=change.loop_text()
+            )
+        return answer
+    if name == "link_update":
+        link = _one_of(driver_map.links.all(), op.get("id"), _("link"))
+        values = {k: v for k, v in fields.items() if k in maps.LINK_FIELDS}
+        link = maps.link_update(acting_user=user, link=link, request=request, **values)
+        return {"link": _link_json(link)}
+    if name == "link_delete":
+        link = _one_of(driver_map.links.all(), op.get("id"), _("link"))
+        maps.link_delete(acting_user=user, link=link, request=request)
+        return {"deleted": f"l{op.get('id')}"}
+    if name in ("evidence_attach", "evidence_detach"):
+        queryset = driver_map.links.all() if op.get("item") == "link" else driver_map.factors.all()
+        item = _one_of(
+            queryset, op.get("id"), _("link") if op.get("item") == "link" else _("factor")
+        )
+        service = maps.evidence_attach if name == "evidence_attach" else maps.evidence_detach
+        service(
+            acting_user=user,
+            item=item,
+            excerpts=fields.get("excerpts") or [],
+            indicator_keys=fields.get("indicator_keys") or [],
+            request=request,
+        )
+        return {"ok": True}
+    raise ValidationError({"op": _("Unknown change: {op}.").format(op=name)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def map_graph(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """GET: the map as Cytoscape elements. POST (JSON): one editor operation
+    ``{"op": "factor_add" | "factor_update" | "factor_move" | "factors_move" |
+    "factor_delete" | "link_add" | "link_update" | "link_delete" | "evidence_attach" |
+    "evidence_detach", …}``; the answer says what was saved or, translated, what is wrong."""
+    if request.method == "GET":
+        _programme, driver_map = _get_map(request, slug, pk)
+        return JsonResponse(
+            {
+                "map": {"pk": driver_map.pk, "title": driver_map.title},
+                "editable": policies.can(request.user, "map.edit", driver_map),
+                "elements": _map_context(request, driver_map)["elements"],
+            }
+        )
+    _programme, driver_map = _get_map_for_edit(request, slug, pk)
+    if len(request.body) > GRAPH_BODY_MAX:
+        return _errors_json(ValidationError(_("This change is too large.")), status=413)
+    try:
+        op = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _errors_json(ValidationError(_("The change could not be read.")))
+    if not isinstance(op, dict):
+        return _errors_json(ValidationError(_("The change could not be read.")))
+    try:
+        answer = _apply_operation(request, driver_map, op)
+    except ValidationError as error:
+        return _errors_json(error)
+    except PermissionDenied as error:
+        return _errors_json(ValidationError(str(error)), status=403)
+    return JsonResponse({"ok": True, **answer})
+
+
+# ----------------------------------------------------------------------------------------
+# Analysis, comparison, suggestions.
+
+
+@login_required
+def map_analysis(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme, driver_map = _get_map(request, slug, pk)
+    analysis = network.analyse_map(driver_map)
+    template = "drivers/map_analysis_fragment.html" if request.htmx else "drivers/map_analysis.html"
+    return render(
+        request,
+        template,
+        {"programme": programme, "tab": "maps", "map": driver_map, "analysis": analysis},
+    )
+
+
+@login_required
+def map_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    visible = selectors.driver_map_list(user=request.user, programme=programme)
+    a_pk, b_pk = request.GET.get("a"), request.GET.get("b")
+    context: dict[str, Any] = {
+        "programme": programme,
+        "tab": "maps",
+        "form": MapCompareForm(request.GET or None, maps=visible),
+        "map_strings": _editor_strings(),
+        "factor_kinds": Factor.Kind.choices,
+        "link_kinds": Link.Kind.choices,
+    }
+    if a_pk and b_pk:
+        map_a = selectors.driver_map_get(user=request.user, programme=programme, pk=a_pk)
+        map_b = selectors.driver_map_get(user=request.user, programme=programme, pk=b_pk)
+        comparison = network.map_compare(map_a, map_b)
+        differ_a, differ_b = comparison.differing_ids()
+        context.update(
+            map_a=map_a,
+            map_b=map_b,
+            comparison=comparison,
+            elements_a=_map_context(request, map_a)["elements"],
+            elements_b=_map_context(request, map_b)["elements"],
+            config_a={
+                "editable": False,
+                "highlight": sorted(differ_a),
+                "fileName": slugify(map_a.title) or "map-a",
+            },
+            config_b={
+                "editable": False,
+                "highlight": sorted(differ_b),
+                "fileName": slugify(map_b.title) or "map-b",
+            },
+        )
+    return render(request, "drivers/map_compare.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def map_suggest(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme, driver_map = _get_map_for_edit(request, slug, pk)
+    if request.method == "POST":
+        code = selectors.code_get(
+            user=request.user, programme=programme, pk=request.POST.get("code", "")
+        )
+        target_pk = request.POST.get("target", "")
+        target = (
+            selectors.code_get(user=request.user, programme=programme, pk=target_pk)
+            if target_pk
+            else None
+        )
+        excerpts = [e for e in request.POST.get("excerpts", "").split(",") if e.strip()]
+        try:
+            added = maps.suggestion_add(
+                acting_user=request.user,
+                driver_map=driver_map,
+                code=code,
+                target=target,
+                excerpts=[int(e) for e in excerpts if e.strip().isdigit()],
+                request=request,
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            if isinstance(added, maps.LinkChange):
+                text = _("The link “{source}” → “{target}” was added.").format(
+                    source=added.link.source.label, target=added.link.target.label
+                )
+                if added.loop:
+                    text += " " + _("It closes a feedback loop: {loop}").format(
+                        loop=added.loop_text()
+                    )
+                messages.success(request, text)
+            else:
+                messages.success(
+                    request, _("The factor “{label}” was added.").format(label=added.label)
+                )
+        return redirect("drivers:map_suggest", slug=slug, pk=driver_map.pk)
+    try:
+        min_together = max(1, min(int(request.GET.get("min", "2")), 50))
+    except ValueError:
+        min_together = 2
+    suggestions = maps.map_suggest_from_codes(
+        user=request.user, driver_map=driver_map, min_together=min_together
+    )
+    return render(
+        request,
+        "drivers/map_suggest.html",
+        {
+            "programme": programme,
+            "tab": "maps",
+            "map": driver_map,
+            "suggestions": suggestions,
+            "min_together": min_together,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Export and import.
+
+
+@login_required
+def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    _programme, driver_map = _get_map(request, slug, pk)
+    kind = request.GET.get("format", "graphml")
+    if kind not in EXPORT_FORMATS:
+        raise Http404("No such format.")
+    visible = set(
+        maps.evidence_visible(user=request.user, driver_map=driver_map).values_list("pk", flat=True)
+    )
+    name = slugify(driver_map.title) or f"map-{driver_map.pk}"
+    response: HttpResponse
+    if kind == "graphml":
+        response = HttpResponse(
+            map_exchange.export_graphml(driver_map, visible_excerpts=visible),
+            content_type="application/graphml+xml; charset=utf-8",
+        )
+        filename = f"{name}.graphml"
+    elif kind == "nodes":
+        response = HttpResponse(
+            map_exchange.export_csv_nodes(driver_map, visible_excerpts=visible),
+            content_type="text/csv; charset=utf-8",
+        )
+        filename = f"{name}-elements.csv"
+    elif kind == "edges":
+        response = HttpResponse(
+            map_exchange.export_csv_edges(driver_map, visible_excerpts=visible),
+            content_type="text/csv; charset=utf-8",
+        )
+        filename = f"{name}-connections.csv"
+    else:
+        response = HttpResponse(
+            map_exchange.export_csv_zip(driver_map, visible_excerpts=visible),
+            content_type="application/zip",
+        )
+        filename = f"{name}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def map_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    editable = DriverMap.objects.filter(
+        pk__in=[
+            m.pk
+            for m in selectors.driver_map_list(user=request.user, programme=programme)
+            if policies.can(request.user, "map.edit", m)
+        ]
+    )
+    may_create = policies.can(request.user, "map.create", programme)
+    if not may_create and not editable.exists():
+        raise Http404("No such page.")
+    initial = {}
+    into_pk = _int_or_none(request.GET.get("into", ""))
+    if into_pk is not None and editable.filter(pk=into_pk).exists():
+        initial["into"] = into_pk
+    form = MapImportForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        editable=editable,
+        initial=initial,
+    )
+    problems: list[map_exchange.ImportProblem] = []
+    if request.method == "POST" and form.is_valid():
+        files = form.cleaned_data["upload"]
+        if sum(f.size or 0 for f in files) > map_exchange.MAX_IMPORT_BYTES:
+            problems = [
+                map_exchange.ImportProblem(
+                    ", ".join(f.name or "" for f in files),
+                    None,
+                    "",
+                    _("The files are too large: at most {n} MB.").format(
+                        n=map_exchange.MAX_IMPORT_BYTES // 2**20
+                    ),
+                )
+            ]
+        else:
+            try:
+                data = map_exchange.read_map_files(
+                    [(f.name or "", f.read()) for f in files], programme=programme
+                )
+                into = form.cleaned_data["into"]
+                if into is not None:
+                    result = map_exchange.map_import(
+                        acting_user=request.user, driver_map=into, data=data, request=request
+                    )
+                elif may_create:
+                    result = map_exchange.map_import_new(
+                        acting_user=request.user,
+                        programme=programme,
+                        title=form.cleaned_data["title"],
+                        perspective=form.cleaned_data["perspective"],
+                        data=data,
+                        request=request,
+                    )
+                else:
+                    raise map_exchange.MapImportError(
+                        [
+                            map_exchange.ImportProblem(
+                                "", None, "", _("Choose a map to import into.")
+                            )
+                        ]
+                    )
+            except map_exchange.MapImportError as error:
+                problems = error.problems
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Imported: {fa} factors added, {fu} updated; {la} links added, "
+                        "{lu} updated."
+                    ).format(
+                        fa=result.factors_added,
+                        fu=result.factors_updated,
+                        la=result.links_added,
+                        lu=result.links_updated,
+                    ),
+                )
+                return redirect("drivers:map_detail", slug=slug, pk=result.driver_map.pk)
+    return render(
+        request,
+        "drivers/map_import.html",
+        {"programme": programme, "tab": "maps", "form": form, "problems": problems},
+    )
+
+
+def _int_or_none(value: str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

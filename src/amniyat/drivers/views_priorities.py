@@ -1,0 +1,452 @@
+"""Pages of the prioritisation matrix: each community group's priority lists, the matrix of
+one list (scores, survey shares, rank, a chart), its concerns and the group's agreement."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Programme
+from amniyat.accounts.selectors import programme_get
+from amniyat.communities import selectors as group_selectors
+from amniyat.communities.models import Sector
+from amniyat.core.forms import apply_errors
+from amniyat.core.http import AuthenticatedRequest
+from amniyat.drivers import selectors
+from amniyat.drivers.forms_priorities import AgreeForm, PriorityForm, PriorityListForm
+from amniyat.drivers.models import AffectedGroup, Priority, PriorityList
+from amniyat.drivers.services import priorities as services
+from amniyat.fieldwork.models import Assessment
+from amniyat.findings.selectors import published_findings
+
+SCORE_COLOURS = {
+    "severity": "#b3412f",
+    "affected": "#d98c2b",
+    "urgency": "#1f5c4a",
+    "changeable": "#2f7fb5",
+}
+
+
+def _editable(request: AuthenticatedRequest, priority_list: PriorityList) -> None:
+    """Those who may only read the list get 404 on its editing routes."""
+    if not policies.can(request.user, "priorities.edit", priority_list.group):
+        raise Http404("No such priority list.")
+
+
+def _assessments(programme: Programme) -> Any:
+    return Assessment.objects.filter(programme=programme).order_by("-starts_on", "title")
+
+
+def _list_form(
+    request: AuthenticatedRequest,
+    programme: Programme,
+    *,
+    with_maps: bool,
+    initial: dict[str, Any] | None = None,
+) -> PriorityListForm:
+    return PriorityListForm(
+        request.POST if request.method == "POST" else None,
+        assessments=_assessments(programme),
+        driver_maps=(
+            selectors.driver_map_list(user=request.user, programme=programme) if with_maps else None
+        ),
+        initial=initial,
+    )
+
+
+def _priority_form(
+    request: AuthenticatedRequest,
+    programme: Programme,
+    *,
+    data: Any = None,
+    initial: dict[str, Any] | None = None,
+) -> PriorityForm:
+    return PriorityForm(
+        data,
+        codes=selectors.code_list(user=request.user, programme=programme).order_by(
+            "kind", "position", "name_en"
+        ),
+        initial=initial,
+    )
+
+
+def _agree_form(priority_list: PriorityList, data: Any = None) -> AgreeForm:
+    initial = {
+        "agreed_on": priority_list.agreed_on or timezone.localdate(),
+        "participants": priority_list.participants or None,
+        "women": priority_list.women,
+        "men": priority_list.men,
+        "sectors": priority_list.sectors,
+        "took_part": priority_list.took_part,
+    }
+    return AgreeForm(data, initial=initial)
+
+
+def _script_json(spec: dict[str, Any]) -> str:
+    """JSON safe inside a <script> element: concern names are typed by users."""
+    return (
+        json.dumps(spec, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+
+
+def score_chart(priorities: list[Priority]) -> dict[str, Any]:
+    """Vega-Lite: one stacked bar per concern (in rank order), a segment per scale."""
+    scales = [
+        ("severity", _("Severity")),
+        ("affected", _("How many are affected")),
+        ("urgency", _("Urgency")),
+        ("changeable", _("What the group can change")),
+    ]
+    rows = [
+        {
+            "concern": f"{p.rank}. {p.concern}",
+            "order": index,
+            "scale": label,
+            "scale_order": position,
+            "value": getattr(p, name),
+            "score": p.score,
+        }
+        for index, p in enumerate(priorities)
+        for position, (name, label) in enumerate(scales)
+    ]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "width": "container",
+        "height": {"step": 24},
+        "data": {"values": rows},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {
+                "field": "concern",
+                "type": "nominal",
+                "sort": {"field": "order", "op": "min"},
+                "title": None,
+                "axis": {"labelLimit": 220},
+            },
+            "x": {
+                "field": "value",
+                "type": "quantitative",
+                "aggregate": "sum",
+                "title": _("Score"),
+                "scale": {"domain": [0, 20]},
+            },
+            "color": {
+                "field": "scale",
+                "type": "nominal",
+                "title": None,
+                "sort": [label for _name, label in scales],
+                "scale": {
+                    "domain": [label for _name, label in scales],
+                    "range": [SCORE_COLOURS[name] for name, _label in scales],
+                },
+                "legend": {"orient": "bottom", "columns": 2, "labelLimit": 200},
+            },
+            "order": {"field": "scale_order"},
+            "tooltip": [
+                {"field": "concern", "title": _("Concern")},
+                {"field": "scale", "title": _("Scale")},
+                {"field": "value", "title": _("Score")},
+                {"field": "score", "title": _("Total")},
+            ],
+        },
+    }
+
+
+def _detail(
+    request: AuthenticatedRequest,
+    programme: Programme,
+    priority_list: PriorityList,
+    *,
+    add_form: PriorityForm | None = None,
+    agree_form: AgreeForm | None = None,
+) -> HttpResponse:
+    can_edit = policies.can(request.user, "priorities.edit", priority_list.group)
+    priorities = list(
+        Priority.objects.filter(priority_list=priority_list)
+        .select_related("code")
+        .order_by("rank", "concern")
+    )
+    labels: dict[str, str] = {}
+    if priority_list.assessment is not None and any(p.affected_indicator for p in priorities):
+        findings = published_findings(assessment=priority_list.assessment)
+        labels = (findings.results or {}).get("labels", {}) if findings else {}
+    affected_names = dict(AffectedGroup.choices)
+    rows = [
+        {
+            "priority": p,
+            "most_affected": [str(affected_names.get(g, g)) for g in p.most_affected],
+            "indicator_label": labels.get(p.affected_indicator, p.affected_indicator),
+        }
+        for p in priorities
+    ]
+    sector_names = dict(Sector.choices)
+    return render(
+        request,
+        "drivers/priority_list_detail.html",
+        {
+            "programme": programme,
+            "tab": "priorities",
+            "priority_list": priority_list,
+            "group": priority_list.group,
+            "rows": rows,
+            "sectors": [str(sector_names.get(s, s)) for s in priority_list.sectors],
+            "chart": _script_json(score_chart(priorities)) if priorities else "",
+            "can_edit": can_edit,
+            "add_form": (add_form or _priority_form(request, programme)) if can_edit else None,
+            "agree_form": (agree_form or _agree_form(priority_list)) if can_edit else None,
+        },
+    )
+
+
+@login_required
+def priority_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    groups = list(group_selectors.groups_visible(user=request.user, programme=programme))
+    lists_by_group: dict[int, list[PriorityList]] = {}
+    for priority_list in selectors.priority_list_list(
+        user=request.user, programme=programme
+    ).annotate(concern_count=Count("priorities")):
+        lists_by_group.setdefault(priority_list.group_id, []).append(priority_list)
+    return render(
+        request,
+        "drivers/priority_index.html",
+        {
+            "programme": programme,
+            "tab": "priorities",
+            "groups": [
+                {
+                    "group": group,
+                    "lists": lists_by_group.get(group.pk, []),
+                    "can_edit": policies.can(request.user, "priorities.edit", group),
+                }
+                for group in groups
+            ],
+        },
+    )
+
+
+@login_required
+def priority_list_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    group = group_selectors.group_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "priorities.edit", group):
+        raise Http404("No such page.")
+    form = _list_form(
+        request,
+        programme,
+        with_maps=True,
+        initial={"title": _("Security priorities of {group}").format(group=group.name)[:200]},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data.get("driver_map") is not None:
+                priority_list = services.priority_list_from_map(
+                    user=request.user,
+                    programme=programme,
+                    group=group,
+                    driver_map=data["driver_map"],
+                    title=data["title"],
+                    assessment=data["assessment"],
+                )
+            else:
+                priority_list = services.priority_list_create(
+                    user=request.user,
+                    programme=programme,
+                    group=group,
+                    title=data["title"],
+                    assessment=data["assessment"],
+                )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The priority list was created. Now score its concerns."))
+            return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
+    return render(
+        request,
+        "drivers/priority_list_form.html",
+        {"programme": programme, "tab": "priorities", "group": group, "form": form},
+    )
+
+
+@login_required
+def priority_list_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    priority_list = selectors.priority_list_get(user=request.user, programme=programme, pk=pk)
+    return _detail(request, programme, priority_list)
+
+
+@login_required
+def priority_list_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    priority_list = selectors.priority_list_get(user=request.user, programme=programme, pk=pk)
+    _editable(request, priority_list)
+    form = _list_form(
+        request,
+        programme,
+        with_maps=False,
+        initial={"title": priority_list.title, "assessment": priority_list.assessment_id},
+    )
+    if request.method == "POST" and form.is_valid():
+        was_agreed = priority_list.agreed_on is not None
+        try:
+            services.priority_list_update(
+                user=request.user,
+                priority_list=priority_list,
+                title=form.cleaned_data["title"],
+                assessment=form.cleaned_data["assessment"],
+            )
+        except ValidationError as error:
+            priority_list.refresh_from_db()
+            apply_errors(form, error)
+        else:
+            if was_agreed and priority_list.agreed_on is None:
+                messages.warning(request, _("The list changed: agree it again with the group."))
+            messages.success(request, _("The priority list was saved."))
+            return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
+    return render(
+        request,
+        "drivers/priority_list_form.html",
+        {
+            "programme": programme,
+            "tab": "priorities",
+            "group": priority_list.group,
+            "priority_list": priority_list,
+            "form": form,
+        },
+    )
+
+
+@login_required
+@require_POST
+def priority_list_agree(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    priority_list = selectors.priority_list_get(user=request.user, programme=programme, pk=pk)
+    _editable(request, priority_list)
+    form = _agree_form(priority_list, request.POST)
+    if form.is_valid():
+        try:
+            services.priority_list_agree(
+                user=request.user, priority_list=priority_list, **form.cleaned_data
+            )
+        except ValidationError as error:
+            priority_list.refresh_from_db()
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The group's agreement was recorded."))
+            return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
+    return _detail(request, programme, priority_list, agree_form=form)
+
+
+@login_required
+@require_POST
+def priority_add(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    priority_list = selectors.priority_list_get(user=request.user, programme=programme, pk=pk)
+    _editable(request, priority_list)
+    form = _priority_form(request, programme, data=request.POST)
+    if form.is_valid():
+        was_agreed = priority_list.agreed_on is not None
+        try:
+            priority = services.priority_add(
+                user=request.user, priority_list=priority_list, **form.cleaned_data
+            )
+        except ValidationError as error:
+            priority_list.refresh_from_db()
+            apply_errors(form, error)
+        else:
+            if was_agreed:
+                messages.warning(request, _("The list changed: agree it again with the group."))
+            if priority.affected_percent is not None:
+                messages.info(
+                    request,
+                    _("“How many are affected” comes from the survey: {percent} %.").format(
+                        percent=priority.affected_percent
+                    ),
+                )
+            messages.success(request, _("The concern was added."))
+            return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
+    return _detail(request, programme, priority_list, add_form=form)
+
+
+@login_required
+def priority_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    priority = selectors.priority_get(user=request.user, programme=programme, pk=pk)
+    priority_list = priority.priority_list
+    _editable(request, priority_list)
+    initial = {
+        "concern": priority.concern,
+        "code": priority.code_id,
+        "severity": priority.severity,
+        "affected": priority.affected,
+        "most_affected": priority.most_affected,
+        "urgency": priority.urgency,
+        "changeable": priority.changeable,
+        "note": priority.note,
+    }
+    form = _priority_form(
+        request,
+        programme,
+        data=request.POST if request.method == "POST" else None,
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        was_agreed = priority_list.agreed_on is not None
+        try:
+            services.priority_update(user=request.user, priority=priority, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            if was_agreed and priority_list.agreed_on is None:
+                messages.warning(request, _("The list changed: agree it again with the group."))
+            messages.success(request, _("The concern was saved."))
+            return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
+    return render(
+        request,
+        "drivers/priority_form.html",
+        {
+            "programme": programme,
+            "tab": "priorities",
+            "priority": priority,
+            "priority_list": priority_list,
+            "form": form,
+        },
+    )
+
+
+@login_required
+@require_POST
+def priority_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    priority = selectors.priority_get(user=request.user, programme=programme, pk=pk)
+    priority_list = priority.priority_list
+    _editable(request, priority_list)
+    services.priority_delete(user=request.user, priority=priority)
+    messages.success(request, _("The concern was removed from the list."))
+    return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
+
+
+@login_required
+@require_POST
+def priority_list_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    priority_list = selectors.priority_list_get(user=request.user, programme=programme, pk=pk)
+    _editable(request, priority_list)
+    services.priority_list_delete(user=request.user, priority_list=priority_list)
+    messages.success(request, _("The priority list was deleted."))
+    return redirect("drivers:priority_index", slug=slug)

@@ -1,0 +1,642 @@
+"""Pages of the qualitative evidence: the list of sources, uploading notes, the coding page,
+excerpts by code and agreement between coders.
+
+The coding page works without JavaScript (pick a passage, tick codes, apply); with it,
+``coding.js`` applies codes to any selection of words and swaps in the re-rendered coding
+area (requests marked ``HX-Request``), so the page never reloads while coding."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from amniyat.accounts import policies
+from amniyat.accounts.models import Programme, User
+from amniyat.accounts.selectors import organisations_visible, programme_get
+from amniyat.communities.models import Sector
+from amniyat.core.forms import apply_errors
+from amniyat.core.http import AuthenticatedRequest
+from amniyat.drivers import selectors
+from amniyat.drivers.forms_sources import (
+    CodeExcerptFilter,
+    ExcerptForm,
+    RedactionForm,
+    SourceForm,
+)
+from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, RedactionFlag, Source
+from amniyat.drivers.services import agreement as agreement_service
+from amniyat.drivers.services import sources as services
+from amniyat.fieldwork.selectors import assessments_visible
+from amniyat.places.selectors import place_choices_for_groups
+
+
+def _programme(request: AuthenticatedRequest, slug: str) -> Programme:
+    """The programme, for someone who may read its sources (everyone else: 404)."""
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "source.view_any", programme):
+        raise Http404("No such page.")
+    return programme
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _places(request: AuthenticatedRequest, programme: Programme) -> Any:
+    return place_choices_for_groups(user=request.user, programme=programme).select_related("parent")
+
+
+def _with_profile_labels(sources: Iterable[Source]) -> list[Source]:
+    """Sources with their age bands and sectors as words (``age_labels``, ``sector_labels``)."""
+    ages, sectors = dict(AgeBand.choices), dict(Sector.choices)
+    listed = list(sources)
+    for source in listed:
+        source.age_labels = [ages.get(b, b) for b in source.age_bands]  # type: ignore[attr-defined]
+        source.sector_labels = [  # type: ignore[attr-defined]
+            sectors.get(s, s) for s in source.sectors
+        ]
+    return listed
+
+
+# ----------------------------------------------------------------------------------------
+# Sources.
+
+
+@login_required
+def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = _programme(request, slug)
+    kind = request.GET.get("kind", "")
+    language = request.GET.get("language", "")
+    chosen: dict[str, Any] = {
+        "assessment": _int(request.GET.get("assessment")),
+        "place": _int(request.GET.get("place")),
+        "kind": kind if kind in Source.Kind.values else "",
+        "language": language if language in Language.values else "",
+    }
+    sources = services.source_rows(
+        user=request.user,
+        programme=programme,
+        assessment=chosen["assessment"],
+        place=chosen["place"],
+        kind=chosen["kind"],
+        language=chosen["language"],
+    )
+    return render(
+        request,
+        "drivers/source_list.html",
+        {
+            "programme": programme,
+            "tab": "sources",
+            "sources": _with_profile_labels(sources),
+            "chosen": chosen,
+            "assessments": assessments_visible(user=request.user, programme=programme),
+            "places": _places(request, programme),
+            "kinds": Source.Kind.choices,
+            "language_choices": Language.choices,
+            "can_add": policies.can(request.user, "source.create", programme),
+        },
+    )
+
+
+def _source_form(request: AuthenticatedRequest, programme: Programme, **kwargs: Any) -> SourceForm:
+    organisations: Any = None
+    if policies.organisation_for_new_group(request.user, programme) is None:
+        organisations = organisations_visible(user=request.user, programme=programme)
+        if programme.donor_id:
+            organisations = organisations.exclude(pk=programme.donor_id)
+    return SourceForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        assessments=assessments_visible(user=request.user, programme=programme),
+        places=_places(request, programme),
+        organisations=organisations,
+        **kwargs,
+    )
+
+
+@login_required
+def source_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = _programme(request, slug)
+    if not policies.can(request.user, "source.create", programme):
+        raise Http404("No such page.")
+    form = _source_form(request, programme)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            source = services.source_create(
+                user=request.user,
+                programme=programme,
+                text=data.pop("text"),
+                upload=data.pop("upload"),
+                **data,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "The notes were stored: {passages} passages to code, {flags} possible "
+                    "personal details to check."
+                ).format(passages=source.passages.count(), flags=source.redaction_flags.count()),
+            )
+            return redirect("drivers:source_detail", slug=slug, pk=source.pk)
+    return render(
+        request,
+        "drivers/source_form.html",
+        {"programme": programme, "tab": "sources", "form": form},
+    )
+
+
+@login_required
+def source_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    source = selectors.source_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "source.edit", source):
+        raise Http404("No such page.")
+    initial = {
+        "assessment": source.assessment_id,
+        "title": source.title,
+        "kind": source.kind,
+        "place": source.place_id,
+        "held_on": source.held_on,
+        "language": source.language,
+        "participants": source.participants,
+        "women": source.women,
+        "men": source.men,
+        "age_bands": source.age_bands,
+        "sectors": source.sectors,
+        "organisation": source.organisation_id,
+    }
+    form = _source_form(request, programme, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            services.source_update(
+                user=request.user,
+                source=source,
+                text=data.pop("text"),
+                upload=data.pop("upload"),
+                **data,
+            )
+        except ValidationError as error:
+            source.refresh_from_db()
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The source was saved."))
+            return redirect("drivers:source_detail", slug=slug, pk=source.pk)
+    return render(
+        request,
+        "drivers/source_form.html",
+        {
+            "programme": programme,
+            "tab": "sources",
+            "form": form,
+            "source": source,
+            "coded": source.excerpts.exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def source_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    source = selectors.source_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "source.edit", source):
+        raise Http404("No such page.")
+    services.source_delete(user=request.user, source=source)
+    messages.success(request, _("The source and its coding were deleted."))
+    return redirect("drivers:source_list", slug=slug)
+
+
+# ----------------------------------------------------------------------------------------
+# The coding page.
+
+
+@dataclass
+class Segment:
+    """A run of characters with the same passage, excerpts and flag: one element on the
+    page, with ``data-start``/``data-end`` so the script maps a selection to offsets."""
+
+    start: int
+    end: int
+    text: str
+    excerpts: list[Excerpt] = field(default_factory=list)
+    flag: RedactionFlag | None = None
+
+    @property
+    def excerpt_ids(self) -> str:
+        return " ".join(str(e.pk) for e in self.excerpts)
+
+    @property
+    def code_names(self) -> str:
+        return ", ".join(sorted({e.code.name for e in self.excerpts}))
+
+
+@dataclass
+class PassageView:
+    position: int
+    start: int
+    end: int
+    segments: list[Segment]
+    gap_after: Segment | None = None
+
+
+@dataclass
+class ParagraphView:
+    number: int
+    passages: list[PassageView]
+
+
+def _segments(
+    content: str, start: int, end: int, excerpts: list[Excerpt], flags: list[RedactionFlag]
+) -> list[Segment]:
+    cuts = {start, end}
+    spans = [(e.start, e.end) for e in excerpts] + [(f.start, f.end) for f in flags]
+    for span in spans:
+        for at in span:
+            if start < at < end:
+                cuts.add(at)
+    bounds = sorted(cuts)
+    segments = []
+    for left, right in itertools.pairwise(bounds):
+        segments.append(
+            Segment(
+                start=left,
+                end=right,
+                text=content[left:right],
+                excerpts=[e for e in excerpts if e.start < right and left < e.end],
+                flag=next((f for f in flags if f.start < right and left < f.end), None),
+            )
+        )
+    return segments
+
+
+def _paragraphs(
+    content: str, passages: Iterable[Any], excerpts: list[Excerpt], flags: list[RedactionFlag]
+) -> list[ParagraphView]:
+    paragraphs: list[ParagraphView] = []
+    views: list[PassageView] = []
+    for passage in passages:
+        view = PassageView(
+            position=passage.position,
+            start=passage.start,
+            end=passage.end,
+            segments=_segments(content, passage.start, passage.end, excerpts, flags),
+        )
+        if paragraphs and paragraphs[-1].number == passage.paragraph:
+            previous = paragraphs[-1].passages[-1]
+            if passage.start > previous.end:
+                previous.gap_after = Segment(
+                    previous.end, passage.start, content[previous.end : passage.start]
+                )
+            paragraphs[-1].passages.append(view)
+        else:
+            paragraphs.append(ParagraphView(passage.paragraph, [view]))
+        views.append(view)
+    return paragraphs
+
+
+def _codebook(codes: Iterable[Code]) -> list[tuple[Code, int]]:
+    """The codes as a tree in reading order: ``(code, depth)``."""
+    children: dict[int | None, list[Code]] = {}
+    all_codes = list(codes)
+    known = {c.pk for c in all_codes}
+    for code in all_codes:
+        parent = code.parent_id if code.parent_id in known else None
+        children.setdefault(parent, []).append(code)
+    ordered: list[tuple[Code, int]] = []
+
+    def visit(parent: int | None, depth: int) -> None:
+        for code in sorted(children.get(parent, []), key=lambda c: (c.position, c.name)):
+            ordered.append((code, min(depth, 3)))
+            visit(code.pk, depth + 1)
+
+    visit(None, 0)
+    return ordered
+
+
+def _coding_context(
+    request: AuthenticatedRequest, programme: Programme, source: Source, coder_id: int | None
+) -> dict[str, Any]:
+    user = request.user
+    content = services.source_text_view(user=user, source=source, request=request)
+    all_excerpts = (
+        selectors.excerpt_list(user=user, programme=programme)
+        .filter(source=source)
+        .defer("source__text")
+    )
+    coders = {user.pk: user}
+    for coder in User.objects.filter(pk__in=all_excerpts.values("coder_id")):
+        coders[coder.pk] = coder
+    viewing = coders.get(coder_id or user.pk, user)
+    excerpts = list(all_excerpts.filter(coder=viewing).order_by("start", "end"))
+    flags = list(source.redaction_flags.all())
+    passages = selectors.passage_list(user=user, programme=programme).filter(source=source)
+    may_code = policies.can(user, "source.code", source)
+    may_publish = policies.can(user, "excerpt.publish", source)
+    may_remove_any = policies.can(user, "codebook.manage", programme)
+    open_spans = [(f.start, f.end) for f in flags if f.status == RedactionFlag.Status.OPEN]
+    for excerpt in excerpts:
+        excerpt.quote = content[excerpt.start : excerpt.end]  # type: ignore[attr-defined]
+        excerpt.blocked = any(  # type: ignore[attr-defined]
+            s < excerpt.end and excerpt.start < e for s, e in open_spans
+        )
+        excerpt.may_delete = may_code and (  # type: ignore[attr-defined]
+            excerpt.coder_id == user.pk or may_remove_any
+        )
+    for flag in flags:
+        flag.words = content[flag.start : flag.end]  # type: ignore[attr-defined]
+    return {
+        "programme": programme,
+        "tab": "sources",
+        "source": source,
+        "paragraphs": _paragraphs(content, passages.order_by("position"), excerpts, flags),
+        "excerpts": excerpts,
+        "flags": flags,
+        "open_flags": sum(1 for f in flags if f.status == RedactionFlag.Status.OPEN),
+        "codebook": _codebook(selectors.code_list(user=user, programme=programme)),
+        "coders": sorted(coders.values(), key=lambda u: u.get_username()),
+        "viewing": viewing,
+        "own": viewing.pk == user.pk,
+        "may_code": may_code,
+        "may_publish": may_publish,
+        "may_edit": policies.can(user, "source.edit", source),
+        "sex": services.sex_of_group(source),
+    }
+
+
+@login_required
+def source_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    source = selectors.source_get(user=request.user, programme=programme, pk=pk)
+    _with_profile_labels([source])
+    context = _coding_context(request, programme, source, _int(request.GET.get("coder")))
+    template = "drivers/source_coding.html" if request.htmx else "drivers/source_detail.html"
+    return render(request, template, context)
+
+
+def _after_coding(
+    request: AuthenticatedRequest,
+    programme: Programme,
+    source: Source,
+    *,
+    error: ValidationError | PermissionDenied | None = None,
+    done: str = "",
+) -> HttpResponse:
+    """The coding area again (for the script) or the coding page (without it)."""
+    coder = _int(request.POST.get("coder"))
+    if error is not None:
+        message = " ".join(
+            error.messages if isinstance(error, ValidationError) else [_("You may not do this.")]
+        )
+        if request.htmx:
+            return HttpResponse(message, status=422, content_type="text/plain; charset=utf-8")
+        messages.error(request, message)
+    elif done and not request.htmx:
+        messages.success(request, done)
+    if request.htmx:
+        context = _coding_context(request, programme, source, coder)
+        context["done"] = done
+        return render(request, "drivers/source_coding.html", context)
+    url = reverse("drivers:source_detail", kwargs={"slug": programme.slug, "pk": source.pk})
+    return redirect(f"{url}?coder={coder}" if coder else url)
+
+
+@login_required
+@require_POST
+def excerpt_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    source = selectors.source_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "source.code", source):
+        raise Http404("No such page.")
+    form = ExcerptForm(request.POST)
+    if not form.is_valid():
+        errors = [str(e) for errors in form.errors.values() for e in errors]
+        return _after_coding(request, programme, source, error=ValidationError(errors))
+    data = form.cleaned_data
+    start, end = data.get("start"), data.get("end")
+    if start is None or end is None:
+        passage = source.passages.filter(position=data["passage"]).first()
+        if passage is None:
+            return _after_coding(
+                request,
+                programme,
+                source,
+                error=ValidationError(_("There is no such passage in these notes.")),
+            )
+        start, end = passage.start, passage.end
+    try:
+        created = services.excerpts_create(
+            user=request.user,
+            source=source,
+            codes=data["code"],
+            start=start,
+            end=end,
+            memo=data.get("memo", ""),
+        )
+    except ValidationError as error:
+        return _after_coding(request, programme, source, error=error)
+    return _after_coding(
+        request,
+        programme,
+        source,
+        done=_("Coded with {codes}.").format(codes=", ".join(e.code.name for e in created)),
+    )
+
+
+@login_required
+@require_POST
+def excerpt_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    excerpt = selectors.excerpt_get(user=request.user, programme=programme, pk=pk)
+    try:
+        services.excerpt_delete(user=request.user, excerpt=excerpt)
+    except PermissionDenied as error:
+        return _after_coding(request, programme, excerpt.source, error=error)
+    return _after_coding(request, programme, excerpt.source, done=_("The coding was removed."))
+
+
+@login_required
+@require_POST
+def excerpt_publish(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    excerpt = selectors.excerpt_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "excerpt.publish", excerpt.source):
+        raise Http404("No such page.")
+    publishable = request.POST.get("publishable") == "1"
+    try:
+        services.excerpt_mark_publishable(
+            user=request.user, excerpt=excerpt, publishable=publishable
+        )
+    except ValidationError as error:
+        return _after_coding(request, programme, excerpt.source, error=error)
+    done = (
+        _("The quote may now be published, with personal details redacted.")
+        if publishable
+        else _("The quote is no longer publishable.")
+    )
+    return _after_coding(request, programme, excerpt.source, done=done)
+
+
+@login_required
+@require_POST
+def redaction_decide(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    flag = selectors.redaction_flag_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "source.code", flag.source):
+        raise Http404("No such page.")
+    form = RedactionForm(request.POST)
+    if not form.is_valid():
+        return _after_coding(
+            request,
+            programme,
+            flag.source,
+            error=ValidationError(_("Choose redact, keep or check later.")),
+        )
+    services.redaction_decide(user=request.user, flag=flag, status=form.cleaned_data["status"])
+    return _after_coding(request, programme, flag.source, done=_("The decision was saved."))
+
+
+# ----------------------------------------------------------------------------------------
+# Excerpts by code.
+
+
+@login_required
+def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    code = selectors.code_get(user=request.user, programme=programme, pk=pk)
+    places = _places(request, programme)
+    filters = CodeExcerptFilter(request.GET or None, places=places)
+    chosen: dict[str, Any] = {"place": None, "sex": "", "age_band": ""}
+    if filters.is_valid():
+        chosen |= {k: v for k, v in filters.cleaned_data.items() if v}
+    quotes = services.excerpts_for_code(
+        user=request.user, programme=programme, code=code, request=request, **chosen
+    )
+    _with_profile_labels(q.excerpt.source for q in quotes)
+    return render(
+        request,
+        "drivers/code_excerpts.html",
+        {
+            "programme": programme,
+            "tab": "sources",
+            "code": code,
+            "path": _code_path(code),
+            "filters": filters,
+            "quotes": quotes,
+        },
+    )
+
+
+def _code_path(code: Code) -> list[Code]:
+    path = [code]
+    seen = {code.pk}
+    while (parent := path[0].parent) is not None and parent.pk not in seen:
+        seen.add(parent.pk)
+        path.insert(0, parent)
+    return path
+
+
+# ----------------------------------------------------------------------------------------
+# Agreement between coders.
+
+
+def _pair(
+    request: AuthenticatedRequest, programme: Programme
+) -> tuple[list[User], User | None, User | None]:
+    coders = agreement_service.coders(user=request.user, programme=programme)
+    by_pk = {c.pk: c for c in coders}
+    coder_a = by_pk.get(_int(request.GET.get("a")) or 0)
+    coder_b = by_pk.get(_int(request.GET.get("b")) or 0)
+    if coder_a is None and coder_b is None and len(coders) >= 2:
+        coder_a, coder_b = coders[0], coders[1]
+    return coders, coder_a, coder_b
+
+
+def _source_choice(request: AuthenticatedRequest) -> list[int] | None:
+    chosen = [pk for value in request.GET.getlist("source") if (pk := _int(value))]
+    return chosen or None
+
+
+@login_required
+def agreement(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = _programme(request, slug)
+    coders, coder_a, coder_b = _pair(request, programme)
+    context: dict[str, Any] = {
+        "programme": programme,
+        "tab": "agreement",
+        "coders": coders,
+        "coder_a": coder_a,
+        "coder_b": coder_b,
+    }
+    if coder_a is not None and coder_b is not None and coder_a != coder_b:
+        chosen = _source_choice(request)
+        report = agreement_service.agreement(
+            user=request.user,
+            programme=programme,
+            coder_a=coder_a,
+            coder_b=coder_b,
+            sources=chosen,
+        )
+        context |= {
+            "report": report,
+            "shared": agreement_service.shared_sources(
+                user=request.user, programme=programme, coder_a=coder_a, coder_b=coder_b
+            ),
+            "chosen_sources": set(chosen or []),
+            "query": request.GET.urlencode(),
+            "chart": json.dumps(agreement_service.kappa_chart(report), ensure_ascii=False),
+            "has_chart": any(row.kappa is not None for row in report.rows),
+        }
+    elif coder_a is not None and coder_a == coder_b:
+        context["same"] = True
+    return render(request, "drivers/agreement.html", context)
+
+
+@login_required
+def agreement_code(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = _programme(request, slug)
+    code = selectors.code_get(user=request.user, programme=programme, pk=pk)
+    coders, coder_a, coder_b = _pair(request, programme)
+    found = None
+    if coder_a is not None and coder_b is not None and coder_a != coder_b:
+        found = agreement_service.disagreements(
+            user=request.user,
+            programme=programme,
+            coder_a=coder_a,
+            coder_b=coder_b,
+            code=code,
+            sources=_source_choice(request),
+            request=request,
+        )
+    return render(
+        request,
+        "drivers/agreement_code.html",
+        {
+            "programme": programme,
+            "tab": "agreement",
+            "code": code,
+            "coders": coders,
+            "coder_a": coder_a,
+            "coder_b": coder_b,
+            "disagreements": found,
+            "query": request.GET.urlencode(),
+        },
+    )

@@ -1,0 +1,150 @@
+"""The drivers demo: both demo programmes get notes in four languages, a coded sample with a
+second coder's overlap, women's and men's maps per region (one published), an agreed priority
+list per group, and ``amniyat demo --reset`` removes and rebuilds it all."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from django.core.management import call_command
+
+from amniyat.accounts.models import Programme, User
+from amniyat.communities.models import CommunityGroup
+from amniyat.core.demo import build_demo
+from amniyat.drivers.demo import TITLE_SUFFIX, write_notes
+from amniyat.drivers.models import DriverMap, Excerpt, Priority, PriorityList, Source
+from amniyat.drivers.services import agreement, assist
+from amniyat.drivers.text import split_passages
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> object:
+    """The demo built once for this module (it takes about 20 s), removed afterwards with
+    everything it wrote outside the demo programmes (its audit rows, its users)."""
+    from amniyat.audit.models import AuditEvent
+    from amniyat.core.demo import remove_demo
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        build_demo()
+        yield
+        remove_demo()
+        AuditEvent.objects.filter(pk__gt=last_event).delete()
+
+
+def test_generated_sentences_are_the_passages_that_get_coded() -> None:
+    for language in ("en", "ru", "tg", "uz"):
+        written = write_notes(
+            random.Random(language),
+            language=language,
+            header="Demo header, a place, 2021-09-06. 9 participants.",
+            codes=["drugs", "theft", "domestic_violence", "limited_dialogue"],
+            sentences=30,
+        )
+        spans = {(start, end) for _paragraph, start, end in split_passages(written.text)}
+        assert written.coded and all((s, e) in spans for s, e, _key in written.coded), language
+        assert not any((s, e) in {(c[0], c[1]) for c in written.coded} for s, e in written.neutral)
+        assert 15 <= len(written.coded) + len(written.neutral) <= 40
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
+def test_each_demo_programme_has_notes_coding_maps_and_priorities() -> None:
+    analyst = User.objects.get(username="demo-analyst")
+    second = User.objects.get(username="demo-lead")
+    for programme in Programme.objects.filter(is_demo=True):
+        sources = list(Source.objects.filter(programme=programme))
+        assert 16 <= len(sources) <= 24
+        assert {s.language for s in sources} == {"en", "ru", "tg", "uz"}
+        assert all(s.is_demo and TITLE_SUFFIX in s.title for s in sources)
+        assert {(s.women > 0, s.men > 0) for s in sources} == {
+            (True, False),
+            (False, True),
+            (True, True),
+        }
+        passage_counts = [s.passages.count() for s in sources]
+        assert min(passage_counts) >= 15 and max(passage_counts) <= 45
+
+        coded = {
+            e.source_id for e in Excerpt.objects.filter(source__programme=programme, coder=analyst)
+        }
+        assert 0.6 <= len(coded) / len(sources) <= 0.8
+        overlap = set(
+            Excerpt.objects.filter(source__programme=programme, coder=second).values_list(
+                "source_id", flat=True
+            )
+        )
+        assert 3 <= len(overlap) <= 4 and overlap <= coded
+        report = agreement.agreement(
+            user=analyst, programme=programme, coder_a=analyst, coder_b=second
+        )
+        assert report.passages > 50
+        kappas = [row.kappa for row in report.rows if row.kappa is not None]
+        assert kappas and any(k < 1 for k in kappas) and sum(kappas) / len(kappas) > 0.5
+        assert Excerpt.objects.filter(source__programme=programme, publishable=True).count() >= 2
+
+        maps = DriverMap.objects.filter(programme=programme)
+        regions = {
+            s.place.code[:5] if s.place.level == "district" else s.place.parent.code[:5]
+            for s in sources
+        }
+        for perspective in (DriverMap.Perspective.WOMEN, DriverMap.Perspective.MEN):
+            titles = [m.title for m in maps.filter(perspective=perspective)]
+            assert len(titles) == len(regions), (programme, perspective, titles)
+        assert maps.filter(published_at__isnull=False).count() == 1
+        assert all(m.factors.count() >= 4 and m.links.count() >= 2 for m in maps)
+
+        groups = CommunityGroup.objects.filter(programme=programme)
+        lists = PriorityList.objects.filter(group__programme=programme)
+        assert {pl.group_id for pl in lists} == set(groups.values_list("pk", flat=True))
+        assert all(pl.agreed_on and pl.participants > 0 and pl.took_part for pl in lists)
+        assert Priority.objects.filter(
+            priority_list__group__programme=programme, affected_percent__isnull=False
+        ).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
+def test_coding_evaluate_reports_held_out_figures_on_the_demo() -> None:
+    programme = Programme.objects.get(slug="tajikistan-community-security")
+    evaluation = assist.evaluate(programme=programme)
+    # Held out by source: no discussion is on both sides of the split.
+    assert evaluation.held_out_source_ids and not (
+        evaluation.held_out_source_ids & evaluation.training_source_ids
+    )
+    judged = [f for f in evaluation.codes if f.support >= 2 and f.recall is not None]
+    assert len(judged) >= 5, "several codes have held-out positives to be judged on"
+    assert evaluation.reliable_codes, "the demo has codes the assistant predicts well"
+    assert any(f.recall is not None and f.recall < 1 for f in judged), "not a perfect score"
+    out = io.StringIO()
+    call_command("coding", "evaluate", "--programme", programme.slug, stdout=out)
+    assert "held-out" in out.getvalue().lower()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
+def test_every_sentence_the_analyst_coded_is_one_passage() -> None:
+    analyst = User.objects.get(username="demo-analyst")
+    for source in Source.objects.filter(is_demo=True, excerpts__coder=analyst).distinct():
+        spans = set(source.passages.values_list("start", "end"))
+        coded = list(source.excerpts.filter(coder=analyst).values_list("start", "end"))
+        assert coded and all(span in spans for span in coded), source.title
+
+
+@pytest.mark.django_db(transaction=False)
+def test_reset_removes_and_rebuilds_the_drivers_demo(demo: object) -> None:
+    before = Source.objects.filter(is_demo=True).count()
+    first_text = Source.objects.filter(is_demo=True).order_by("title").first()
+    assert before and first_text is not None
+    title, text = first_text.title, first_text.text
+    call_command("demo", "--reset", stdout=io.StringIO())
+    assert Source.objects.filter(is_demo=True).count() == before
+    again = Source.objects.get(is_demo=True, title=title)
+    assert again.pk != first_text.pk and again.text == text  # deterministic
+    assert DriverMap.objects.filter(is_demo=True).count() == 14
+    assert (
+        PriorityList.objects.filter(is_demo=True).count()
+        == CommunityGroup.objects.filter(programme__is_demo=True).count()
+    )

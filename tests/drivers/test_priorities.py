@@ -1,0 +1,462 @@
+"""Priority lists: the matrix's ranking, "how many are affected" from published survey
+findings, the group's agreement, who may read and change them, and bad input."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+
+from amniyat.accounts.models import Membership, Organisation, Programme
+from amniyat.audit.models import AuditEvent
+from amniyat.communities.models import CommunityGroup
+from amniyat.core.demo import INDICATORS_FILE
+from amniyat.drivers.models import Code, DriverMap, Factor, Priority, PriorityList
+from amniyat.drivers.services import priorities as services
+from amniyat.fieldwork.models import Assessment
+from amniyat.findings import services as findings_services
+from amniyat.findings.models import Findings
+from tests.factories import (
+    CommunityGroupFactory,
+    OrganisationFactory,
+    ProgrammeFactory,
+    member_of,
+    shipped_place,
+)
+from tests.findings.test_findings import TJ_DISTRICTS, survey_assessment
+
+Role = Membership.Role
+
+
+@pytest.fixture
+def programme(db: None) -> Programme:
+    return ProgrammeFactory(districts=[shipped_place(code) for code in TJ_DISTRICTS])
+
+
+def _group(programme: Programme, organisation: Organisation | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+    organisation = organisation or programme.lead_organisation
+    if organisation.pk != programme.lead_organisation_id:
+        programme.partners.add(organisation)
+    return CommunityGroupFactory(
+        programme=programme, facilitating_organisation=organisation, **kwargs
+    )
+
+
+def _list(group: CommunityGroup, title: str = "Our priorities") -> PriorityList:
+    return services.priority_list_create(
+        user=None, programme=group.programme, group=group, title=title
+    )
+
+
+def _add(priority_list: PriorityList, concern: str, *scores: int, **kwargs: object) -> Priority:
+    severity, affected, urgency, changeable = scores
+    return services.priority_add(
+        user=None,
+        priority_list=priority_list,
+        concern=concern,
+        severity=severity,
+        affected=affected,
+        urgency=urgency,
+        changeable=changeable,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _ranks(priority_list: PriorityList) -> list[tuple[str, int]]:
+    return [
+        (p.concern, p.rank)
+        for p in Priority.objects.filter(priority_list=priority_list).order_by("rank", "concern")
+    ]
+
+
+# Ranking ----------------------------------------------------------------------------------
+
+
+def test_concerns_rank_by_score_then_severity_then_urgency(programme: Programme) -> None:
+    priority_list = _list(_group(programme))
+    _add(priority_list, "Drugs", 3, 3, 3, 3)  # 12
+    _add(priority_list, "Domestic violence", 5, 4, 4, 2)  # 15, severity 5
+    _add(priority_list, "Unemployment", 4, 5, 4, 2)  # 15, severity 4, urgency 4
+    _add(priority_list, "Street lighting", 4, 3, 3, 5)  # 15, severity 4, urgency 3
+    _add(priority_list, "Theft", 3, 3, 3, 3)  # 12: a full tie with Drugs shares its rank
+    _add(priority_list, "Land disputes", 1, 1, 1, 1)
+
+    assert _ranks(priority_list) == [
+        ("Domestic violence", 1),
+        ("Unemployment", 2),
+        ("Street lighting", 3),
+        ("Drugs", 4),
+        ("Theft", 4),
+        ("Land disputes", 6),
+    ]
+    lowest = Priority.objects.get(priority_list=priority_list, concern="Land disputes")
+    services.priority_update(user=None, priority=lowest, severity=5, urgency=5, changeable=5)
+    assert _ranks(priority_list)[0] == ("Land disputes", 1)
+    services.priority_delete(
+        user=None, priority=Priority.objects.get(priority_list=priority_list, concern="Drugs")
+    )
+    assert ("Theft", 5) in _ranks(priority_list)
+
+
+def test_the_share_of_respondents_maps_to_the_affected_score() -> None:
+    assert [services.affected_band(p) for p in (0, 4.9, 5, 14.9, 15, 29.9, 30, 49.9, 50, 100)] == [
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+        4,
+        5,
+        5,
+    ]
+
+
+# The survey -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def surveyed(db: None) -> tuple[Assessment, Findings]:
+    assessment = survey_assessment(n=400)
+    findings_services.indicator_set_save(
+        acting_user=None,
+        programme=assessment.programme,
+        spec=INDICATORS_FILE.read_text(encoding="utf-8"),
+    )
+    findings = findings_services.findings_for(assessment.forms.get(), enqueue=False)
+    assert findings is not None
+    findings = findings_services.findings_compute(findings.pk)
+    assert findings.status == Findings.Status.READY, findings.error
+    return assessment, findings
+
+
+def _estimate(findings: Findings, indicator: str, district: str | None = None) -> dict:  # type: ignore[type-arg]
+    for record in findings.results["estimates"]:
+        if record["indicator"] != indicator:
+            continue
+        if district is None and not record["by"]:
+            return record  # type: ignore[no-any-return]
+        if district and record["by"] == ["district"] and record["domain"]["district"] == district:
+            return record  # type: ignore[no-any-return]
+    raise AssertionError(f"no estimate for {indicator} {district}")
+
+
+def test_how_many_are_affected_comes_from_the_published_survey_figure(
+    surveyed: tuple[Assessment, Findings],
+) -> None:
+    assessment, findings = surveyed
+    programme = assessment.programme
+    group = _group(programme, place=shipped_place("TJ-KT-KUL"))
+    drugs = Code.objects.create(
+        programme=programme, key="drugs", name_en="Drugs", kind=Code.Kind.CONCERN,
+        indicator_keys=["concern.drugs"],
+    )  # fmt: skip
+    priority_list = services.priority_list_create(
+        user=None, programme=programme, group=group, title="Kulob", assessment=assessment
+    )
+    # Draft findings are never used: facilitators and members may not see them.
+    draft = _add(priority_list, "", 4, 1, 4, 3, code=drugs)
+    assert draft.concern == "Drugs"
+    assert draft.affected_percent is None and draft.affected == 1
+
+    lead = member_of(programme, Role.LEAD)
+    findings_services.findings_publish(acting_user=lead, findings=findings)
+    figure = services.affected_from_survey(draft, user=lead)
+    local = _estimate(findings, "concern.drugs", "TJ-KT-KUL")
+    expected = local if not local["suppressed"] else _estimate(findings, "concern.drugs")
+    assert figure is not None and figure.indicator == "concern.drugs"
+    assert figure.district == ("TJ-KT-KUL" if not local["suppressed"] else "")
+    draft.refresh_from_db()
+    assert draft.affected_percent == pytest.approx(round(expected["estimate"] * 100, 1))
+    assert draft.affected == services.affected_band(draft.affected_percent or 0)
+    assert draft.affected_indicator == "concern.drugs"
+
+    # A new concern linked to the same survey is filled as it is added, whatever was typed.
+    gbv = Code.objects.create(
+        programme=programme, key="gbv", name_en="Gender-based violence",
+        kind=Code.Kind.CONCERN, indicator_keys=["no_such_indicator", "concern.gbv"],
+    )  # fmt: skip
+    added = _add(priority_list, "Violence against women", 5, 5, 5, 2, code=gbv)
+    assert added.affected_indicator == "concern.gbv"
+    assert added.affected == services.affected_band(added.affected_percent or 0)
+
+    # An indicator of the opposite sense (the share who trust the police) is not a share of
+    # people affected; the share who distrust both the police and the authorities is.
+    mistrust = Code.objects.create(
+        programme=programme, key="police_mistrust", name_en="Mistrust of the police",
+        kind=Code.Kind.DRIVER, indicator_keys=["trust_police", "distrust_both"],
+    )  # fmt: skip
+    assert _add(priority_list, "", 3, 3, 3, 3, code=mistrust).affected_indicator == "distrust_both"
+
+    # The page shows the share and the indicator's label.
+    client = Client()
+    client.force_login(lead)
+    page = client.get(f"/p/{programme.slug}/drivers/priorities/{priority_list.pk}/")
+    text = page.content.decode()
+    assert f"{draft.affected_percent} % in the survey" in text
+    assert "Names as a main security concern" in text
+
+    # Without the survey the share goes, and the typed score stays.
+    services.priority_list_update(user=lead, priority_list=priority_list, assessment=None)
+    added.refresh_from_db()
+    assert added.affected_percent is None and added.affected_indicator == ""
+
+
+# Agreement --------------------------------------------------------------------------------
+
+
+def test_the_agreement_records_who_took_part_and_a_change_reopens_it(
+    programme: Programme,
+) -> None:
+    group = _group(programme)
+    lead = member_of(programme, Role.LEAD)
+    priority_list = _list(group)
+    with pytest.raises(ValidationError, match="at least one concern"):
+        services.priority_list_agree(
+            user=lead, priority_list=priority_list, agreed_on=datetime.date(2022, 3, 1),
+            participants=12, women=6, men=6,
+        )  # fmt: skip
+    _add(priority_list, "Drugs", 3, 3, 3, 3)
+    with pytest.raises(ValidationError) as raised:
+        services.priority_list_agree(
+            user=lead, priority_list=priority_list, agreed_on=datetime.date(2022, 3, 1),
+            participants=10, women=6, men=6,
+        )  # fmt: skip
+    assert "cannot outnumber the participants" in str(raised.value)
+    priority_list.refresh_from_db()
+    assert priority_list.agreed_on is None and priority_list.participants == 0
+
+    services.priority_list_agree(
+        user=lead,
+        priority_list=priority_list,
+        agreed_on=datetime.date(2022, 3, 1),
+        participants=12,
+        women=7,
+        men=5,
+        sectors=["police", "teacher"],
+        took_part="mahalla chair, two teachers, district police inspector",
+    )
+    priority_list.refresh_from_db()
+    assert priority_list.agreed_on == datetime.date(2022, 3, 1)
+    assert (priority_list.participants, priority_list.women, priority_list.men) == (12, 7, 5)
+    event = AuditEvent.objects.filter(object_id=str(priority_list.pk)).latest("pk")
+    assert event.details["agreed_on"] == "2022-03-01" and event.details["ranking"] == ["Drugs"]
+
+    _add(priority_list, "Theft", 2, 2, 2, 2)
+    priority_list.refresh_from_db()
+    assert priority_list.agreed_on is None and priority_list.participants == 12
+    assert AuditEvent.objects.filter(details__reopened="2022-03-01").exists()
+
+
+# Permissions ------------------------------------------------------------------------------
+
+
+def test_facilitators_change_only_their_own_organisation_s_groups(programme: Programme) -> None:
+    ours, theirs = OrganisationFactory(), OrganisationFactory()
+    our_group, their_group = _group(programme, ours), _group(programme, theirs)
+    their_list = _list(their_group)
+    facilitator = member_of(programme, Role.FACILITATOR, organisation=ours)
+    client = Client()
+    client.force_login(facilitator)
+    base = f"/p/{programme.slug}/drivers/priorities/"
+
+    response = client.post(f"{base}group/{our_group.pk}/new/", {"title": "Spring 2022"})
+    created = PriorityList.objects.get(group=our_group)
+    assert response.status_code == 302 and created.created_by == facilitator
+    response = client.post(
+        f"{base}{created.pk}/add/",
+        {"concern": "Drugs", "severity": 4, "affected": 3, "urgency": 5, "changeable": 2},
+    )
+    assert response.status_code == 302
+    assert created.priorities.get().score == 14
+
+    assert client.get(f"{base}group/{their_group.pk}/new/").status_code == 404
+    assert client.get(f"{base}{their_list.pk}/").status_code == 404
+    assert client.post(f"{base}{their_list.pk}/delete/").status_code == 404
+    with pytest.raises(PermissionDenied):
+        services.priority_list_create(
+            user=facilitator, programme=programme, group=their_group, title="x"
+        )
+    index = client.get(base).content.decode()
+    assert our_group.name in index and their_group.name not in index
+
+
+def test_a_member_reads_their_own_group_s_list_only_and_a_viewer_nothing(
+    programme: Programme,
+) -> None:
+    own_group, other_group = _group(programme), _group(programme)
+    own_list, other_list = _list(own_group), _list(other_group)
+    own_priority = _add(own_list, "Drugs", 3, 3, 3, 3)
+    member = member_of(programme, Role.GROUP_MEMBER, group=own_group)
+    viewer = member_of(programme, Role.VIEWER)
+    analyst = member_of(programme, Role.ANALYST)
+    base = f"/p/{programme.slug}/drivers/priorities/"
+    client = Client()
+
+    client.force_login(member)
+    page = client.get(f"{base}{own_list.pk}/")
+    assert page.status_code == 200 and "Drugs" in page.content.decode()
+    assert "Add a concern" not in page.content.decode()
+    assert client.get(f"{base}{other_list.pk}/").status_code == 404
+    assert client.get(f"{base}concern/{own_priority.pk}/edit/").status_code == 404
+    assert (
+        client.post(
+            f"{base}{own_list.pk}/add/",
+            {"concern": "Theft", "severity": 1, "affected": 1, "urgency": 1, "changeable": 1},
+        ).status_code
+        == 404
+    )
+
+    client.force_login(analyst)  # reads every group's list, changes none
+    assert client.get(f"{base}{other_list.pk}/").status_code == 200
+    assert client.post(f"{base}concern/{own_priority.pk}/delete/").status_code == 404
+
+    client.force_login(viewer)
+    assert client.get(f"{base}{own_list.pk}/").status_code == 404
+    index = client.get(base)
+    assert index.status_code == 200 and own_group.name not in index.content.decode()
+    assert Priority.objects.filter(priority_list=own_list).count() == 1
+
+
+# Bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("score", [0, 6])
+def test_a_score_outside_1_to_5_is_refused_and_nothing_saved(
+    programme: Programme, score: int
+) -> None:
+    group = _group(programme)
+    priority_list = _list(group)
+    lead = member_of(programme, Role.LEAD)
+    with pytest.raises(ValidationError) as raised:
+        _add(priority_list, "Drugs", score, 3, 3, 3)
+    assert raised.value.message_dict["severity"] == [
+        f"Severity: give a score from 1 to 5 (got {score})."
+    ]
+    client = Client()
+    client.force_login(lead)
+    page = client.post(
+        f"/p/{programme.slug}/drivers/priorities/{priority_list.pk}/add/",
+        {"concern": "Drugs", "severity": 3, "affected": 3, "urgency": score, "changeable": 3},
+    )
+    assert page.status_code == 200
+    assert f"{score} is not one of the available choices" in page.content.decode()
+    assert not Priority.objects.exists()
+
+
+def test_a_concern_twice_is_refused_with_a_message(programme: Programme) -> None:
+    group = _group(programme)
+    priority_list = _list(group)
+    _add(priority_list, "Drugs", 3, 3, 3, 3)
+    lead = member_of(programme, Role.LEAD)
+    client = Client()
+    client.force_login(lead)
+    page = client.post(
+        f"/p/{programme.slug}/drivers/priorities/{priority_list.pk}/add/",
+        {"concern": "  drugs ", "severity": 5, "affected": 5, "urgency": 5, "changeable": 5},
+    )
+    assert page.status_code == 200
+    assert "“drugs” is already on this list." in page.content.decode()
+    assert Priority.objects.get().score == 12
+
+
+def test_a_group_survey_or_code_of_another_programme_is_refused(programme: Programme) -> None:
+    other = ProgrammeFactory()
+    other_group = _group(other)
+    other_code = Code.objects.create(programme=other, key="drugs", name_en="Drugs")
+    other_assessment = Assessment.objects.create(programme=other, title="Other survey")
+    lead = member_of(programme, Role.LEAD)
+    with pytest.raises(ValidationError, match="not part of the programme"):
+        services.priority_list_create(user=lead, programme=programme, group=other_group, title="x")
+    client = Client()
+    client.force_login(lead)
+    base = f"/p/{programme.slug}/drivers/priorities/"
+    assert client.post(f"{base}group/{other_group.pk}/new/", {"title": "x"}).status_code == 404
+
+    group = _group(programme)
+    page = client.post(
+        f"{base}group/{group.pk}/new/", {"title": "x", "assessment": other_assessment.pk}
+    )
+    assert "This survey is not one of the programme" in page.content.decode()
+    assert not PriorityList.objects.exists()
+
+    priority_list = _list(group)
+    page = client.post(
+        f"{base}{priority_list.pk}/add/",
+        {"code": other_code.pk, "severity": 3, "affected": 3, "urgency": 3, "changeable": 3},
+    )
+    assert "This code is not in the programme" in page.content.decode()
+    assert not Priority.objects.exists()
+
+
+def test_a_list_starts_from_a_driver_map_s_concerns(programme: Programme) -> None:
+    group = _group(programme)
+    drugs = Code.objects.create(programme=programme, key="drugs", name_en="Drugs")
+    driver_map = DriverMap.objects.create(programme=programme, title="Women's map")
+    Factor.objects.create(map=driver_map, kind=Factor.Kind.CONCERN, label="Drugs", code=drugs)
+    Factor.objects.create(map=driver_map, kind=Factor.Kind.CONCERN, label="Night-time streets")
+    Factor.objects.create(map=driver_map, kind=Factor.Kind.DRIVER, label="Unemployment")
+    lead = member_of(programme, Role.LEAD)
+    client = Client()
+    client.force_login(lead)
+    response = client.post(
+        f"/p/{programme.slug}/drivers/priorities/group/{group.pk}/new/",
+        {"title": "From the map", "driver_map": driver_map.pk},
+    )
+    assert response.status_code == 302
+    priority_list = PriorityList.objects.get(group=group)
+    assert sorted(priority_list.priorities.values_list("concern", flat=True)) == [
+        "Drugs",
+        "Night-time streets",
+    ]
+    page = client.get(response["Location"]).content.decode()
+    assert "Prioritisation matrix" in page and 'data-vega-for="chart-priorities"' in page
+
+
+def test_the_edit_pages_save_and_delete(programme: Programme) -> None:
+    group = _group(programme)
+    priority_list = _list(group)
+    priority = _add(priority_list, "Drugs", 3, 3, 3, 3)
+    lead = member_of(programme, Role.LEAD)
+    client = Client()
+    client.force_login(lead)
+    base = f"/p/{programme.slug}/drivers/priorities/"
+    assert client.get(f"{base}concern/{priority.pk}/edit/").status_code == 200
+    response = client.post(
+        f"{base}concern/{priority.pk}/edit/",
+        {
+            "concern": "Drug selling near the school",
+            "severity": 5,
+            "affected": 3,
+            "urgency": 4,
+            "changeable": 3,
+            "most_affected": ["youth", "boys"],
+        },
+    )
+    assert response.status_code == 302
+    priority.refresh_from_db()
+    assert priority.concern == "Drug selling near the school" and priority.most_affected == [
+        "youth",
+        "boys",
+    ]
+    assert client.get(f"{base}{priority_list.pk}/edit/").status_code == 200
+    response = client.post(f"{base}{priority_list.pk}/edit/", {"title": "Renamed"})
+    assert response.status_code == 302
+    response = client.post(
+        f"{base}{priority_list.pk}/agree/",
+        {"agreed_on": "2022-04-02", "participants": 9, "women": 5, "men": 4},
+    )
+    assert response.status_code == 302
+    page = client.get(f"{base}{priority_list.pk}/").content.decode()
+    assert "Agreed by the group on" in page
+    page = client.post(
+        f"{base}{priority_list.pk}/agree/",
+        {"agreed_on": "2099-01-01", "participants": 9, "women": 5, "men": 4},
+    ).content.decode()
+    assert "cannot be in the future" in page
+    assert client.post(f"{base}concern/{priority.pk}/delete/").status_code == 302
+    assert client.post(f"{base}{priority_list.pk}/delete/").status_code == 302
+    assert not PriorityList.objects.exists()
