@@ -26,6 +26,8 @@ class AuditEvent(models.Model):
         DELETED = "deleted", _("deleted")
         VIEWED_PERSONAL = "viewed_personal", _("viewed personal data")
         IMPORTED = "imported", _("imported")
+        EXPORTED = "exported", _("exported")
+        VIEWED_TEXT = "source.view_text", _("read discussion notes")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

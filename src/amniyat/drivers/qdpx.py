@@ -78,7 +78,7 @@ KIND_COLOURS = {
 SELECTION_NAME_CHARS = 60
 # Exporting reads every exported source's text: one "source.view_text" row per source, and
 # one row for the export as a whole.
-EXPORT_VERB = "drivers.qdpx_export"
+EXPORT_VERB = AuditEvent.Verb.EXPORTED
 TAJIK_LETTERS = set("ғӣқӯҳҷҒӢҚӮҲҶ")
 UZBEK_LATIN = re.compile(r"\b\w*(?:o'|g'|o‘|g‘|oʻ|gʻ|sh|ch)\w*\b", re.IGNORECASE)
 

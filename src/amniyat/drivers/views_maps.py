@@ -664,6 +664,14 @@ def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
             content_type="application/zip",
         )
         filename = f"{name}.zip"
+    audit_record(
+        actor=request.user,
+        verb=AuditEvent.Verb.EXPORTED,
+        obj=driver_map,
+        programme=driver_map.programme,
+        request=request,
+        details={"format": kind, "evidence": sorted(visible)},
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from amniyat.fieldwork.models import Assessment
 
 Verb = AuditEvent.Verb
-VIEW_TEXT = "source.view_text"
+VIEW_TEXT = AuditEvent.Verb.VIEWED_TEXT
 PROFILE_FIELDS = ("participants", "women", "men", "age_bands", "sectors")
 SOURCE_FIELDS = (
     "assessment",
