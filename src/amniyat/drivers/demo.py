@@ -59,7 +59,7 @@ from amniyat.drivers.services.sources import (
 )
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.models import Place
-from amniyat.places.selectors import programme_place_ids
+from amniyat.places.selectors import programme_area_ids
 
 SEED = 505
 NOTES = Path(__file__).resolve().parent / "data" / "demo_notes"
@@ -595,7 +595,7 @@ def build_maps(
 ) -> list[DriverMap]:
     """A women's and a men's map per region from the coded discussions of women and of men;
     the women's map of ``publish_region`` is published with its quotes marked publishable."""
-    covered = programme_place_ids(programme)
+    covered = programme_area_ids(programme)
     # The indicators the map service accepts on a factor (it may know fewer than the codebook).
     indicators = map_services.indicator_keys_of(programme)
     regions = Place.objects.filter(code__in=sorted({s.region for s in sources}))

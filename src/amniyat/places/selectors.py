@@ -38,15 +38,24 @@ def programme_place_ids(programme: Programme) -> set[int]:
     return ids
 
 
+def programme_area_ids(programme: Programme) -> set[int]:
+    """The places covered (:func:`programme_place_ids`) and the regions and country above
+    them: what a programme-wide or regional piece of work (a driver map of Khatlon) names."""
+    ancestors: set[int] = set()
+    for place in Place.objects.filter(pk__in=programme.places.all()).select_related("parent"):
+        ancestors |= {p.pk for p in place.ancestors()}
+    return programme_place_ids(programme) | ancestors
+
+
 def programme_places(*, user: AnyUser, programme: Programme) -> QuerySet[Place]:
     """The places a programme works in, as this user may see them."""
     if not policies.can(user, "programme.view_places", programme):
         return Place.objects.none()
-    covered = programme_place_ids(programme)
-    ancestors: set[int] = set()
-    for place in Place.objects.filter(pk__in=programme.places.all()).select_related("parent"):
-        ancestors |= {p.pk for p in place.ancestors()}
-    return places_visible(user=user).filter(pk__in=covered | ancestors).order_by("level", "name_en")
+    return (
+        places_visible(user=user)
+        .filter(pk__in=programme_area_ids(programme))
+        .order_by("level", "name_en")
+    )
 
 
 def place_get(*, user: AnyUser, programme: Programme, pk: int) -> Place:

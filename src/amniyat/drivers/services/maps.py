@@ -32,7 +32,7 @@ from amniyat.drivers.models import Code, DriverMap, Excerpt, Factor, Link
 from amniyat.drivers.services.codebook import indicator_choices
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.models import Place
-from amniyat.places.selectors import programme_place_ids
+from amniyat.places.selectors import programme_area_ids
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -289,7 +289,7 @@ def _check_map_scope(
     group: CommunityGroup | None,
     assessment: Assessment | None,
 ) -> None:
-    if place is not None and place.pk not in programme_place_ids(programme):
+    if place is not None and place.pk not in programme_area_ids(programme):
         raise ValidationError({"place": _("Choose a place this programme works in.")})
     if group is not None and group.programme_id != programme.pk:
         raise ValidationError({"group": _("Choose a community group of this programme.")})
