@@ -278,6 +278,30 @@
         });
     }
 
+    // Where a new factor goes: the free place nearest the middle of the view, searched on
+    // rings of a grid the size of a factor, so that it never hides another one.
+    function freeSpot() {
+      var extent = cy.extent();
+      var centre = { x: extent.x1 + extent.w / 2, y: extent.y1 + extent.h / 2 };
+      var boxes = cy.nodes().map(function (n) { return n.boundingBox(); });
+      var stepX = 240, stepY = 130;
+      function free(p) {
+        return boxes.every(function (b) {
+          return p.x + stepX / 2 < b.x1 || p.x - stepX / 2 > b.x2 || p.y + stepY / 2 < b.y1 || p.y - stepY / 2 > b.y2;
+        });
+      }
+      for (var ring = 0; ring < 12; ring++) {
+        for (var i = -ring; i <= ring; i++) {
+          for (var j = -ring; j <= ring; j++) {
+            if (Math.max(Math.abs(i), Math.abs(j)) !== ring) continue;
+            var p = { x: Math.round(centre.x + i * stepX), y: Math.round(centre.y + j * stepY) };
+            if (free(p)) return p;
+          }
+        }
+      }
+      return { x: Math.round(centre.x), y: Math.round(centre.y) };
+    }
+
     // Add a factor.
     var factorForm = document.getElementById("factor-form");
     if (factorForm) {
@@ -286,12 +310,7 @@
         var input = document.getElementById("factor-label");
         var label = input.value.trim();
         if (!label) { input.focus(); return; }
-        var extent = cy.extent();
-        var count = cy.nodes().length;
-        var position = {
-          x: Math.round(extent.x1 + extent.w / 2 + (count % 5) * 25 - 50),
-          y: Math.round(extent.y1 + extent.h / 2 + (count % 4) * 25 - 40)
-        };
+        var position = freeSpot();
         send({ op: "factor_add", label: label, kind: document.getElementById("factor-kind").value, x: position.x, y: position.y })
           .then(function (answer) {
             if (!answer.ok) return;

@@ -1,0 +1,450 @@
+"""The drivers of insecurity in the browser, in Tajik: an analyst codes words of a passage by
+hand, accepts a suggestion of the assisted coding and draws two factors and a link on a driver
+map; each is still there after a reload and is in the database. The coding page and the map
+also fit a 360 px phone, and no page reports a JavaScript error."""
+
+from __future__ import annotations
+
+import datetime
+import random
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
+
+from amniyat.accounts.models import Membership, Programme, User
+from amniyat.drivers.models import (
+    Code,
+    DriverMap,
+    Excerpt,
+    Factor,
+    Link,
+    Passage,
+    Source,
+    Suggestion,
+)
+from amniyat.drivers.services import assist, codebook, maps, sources
+from amniyat.fieldwork.models import Assessment
+from amniyat.fieldwork.services.forms import assessment_create
+from tests.browser.conftest import sign_in
+from tests.drivers.test_assist import BANK, NEUTRAL, OPENERS, TOPICS
+from tests.factories import ProgrammeFactory, member_of
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [
+    pytest.mark.browser,
+    # Transactional (the live server runs in another thread); serialized rollback keeps the
+    # places the data migration loads, which the factories need.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+CODE_NAMES = {  # key: (English, Russian, Tajik)
+    "water": ("Irrigation water disputes", "Споры из-за поливной воды", "Баҳс барои оби обёрӣ"),
+    "border": ("Border closures", "Закрытие границы", "Бастани сарҳад"),
+    "jobs": ("Youth unemployment", "Безработица молодёжи", "Бекории ҷавонон"),
+    "police": ("Distrust of the police", "Недоверие к милиции", "Нобоварӣ ба милитсия"),
+}
+# The discussion the analyst codes by hand, and the words they select in it.
+FRESH_NOTES = (
+    "Вохӯрӣ дар бинои мактаб гузашт. Занон аввал сухан карданд.\n"
+    "Як зан гуфт, ки об ба заминҳои мо намерасад. Дар мобайни вохӯрӣ чой доданд."
+)
+SELECTED_WORDS = "об ба заминҳои мо намерасад"
+FACTORS = [  # label, kind, as the analyst types them on the map
+    ("Бекории ҷавонон", Factor.Kind.DRIVER),
+    ("Задухӯрд дар назди канал", Factor.Kind.CONCERN),
+]
+PHONE_WIDTH = 360
+
+
+@dataclass
+class Evidence:
+    programme: Programme
+    analyst: User
+    codes: dict[str, Code]
+    fresh: Source  # not coded yet; the analyst codes it by hand
+
+
+def _tajik_sentence(rng: random.Random, topic: str | None) -> str:
+    if topic is None:
+        return rng.choice(NEUTRAL["tg"]) + "."
+    opener = rng.choice(OPENERS["tg"])
+    phrase = rng.choice(BANK[topic]["tg"])
+    return (f"{opener} {phrase}" if opener else phrase[0].upper() + phrase[1:]) + "."
+
+
+def _focus_group_notes(rng: random.Random) -> tuple[str, list[str | None]]:
+    """Ten sentences in two paragraphs about two of the topics, and the topic of each."""
+    topics = rng.sample(TOPICS, 2)
+    plan = [rng.choice(topics) if rng.random() < 0.45 else None for _ in range(10)]
+    sentences = [_tajik_sentence(rng, topic) for topic in plan]
+    text = " ".join(sentences[:5]) + "\n" + " ".join(sentences[5:])
+    return unicodedata.normalize("NFC", text), plan
+
+
+def _programme_with_analyst() -> tuple[Programme, User, User, Assessment]:
+    programme = ProgrammeFactory(name="Амнияти ҷамъиятӣ дар Хатлон")
+    lead = member_of(programme, Membership.Role.LEAD)
+    analyst = member_of(programme, Membership.Role.ANALYST)
+    assessment = assessment_create(
+        acting_user=lead, programme=programme, title="Арзёбии ибтидоӣ", kind="baseline"
+    )
+    return programme, lead, analyst, assessment
+
+
+def _add_codes(programme: Programme, lead: User) -> dict[str, Code]:
+    return {
+        key: codebook.code_create(
+            user=lead, programme=programme, key=key, name_en=en, name_ru=ru, name_tg=tg
+        )
+        for key, (en, ru, tg) in CODE_NAMES.items()
+    }
+
+
+def _add_source(
+    programme: Programme, lead: User, assessment: Assessment, title: str, text: str
+) -> Source:
+    return sources.source_create(
+        user=lead,
+        programme=programme,
+        assessment=assessment,
+        title=title,
+        kind=Source.Kind.FOCUS_GROUP,
+        language="tg",
+        text=text,
+        place=programme.places.get(),
+        held_on=datetime.date(2022, 3, 15),
+        participants=12,
+        women=7,
+        men=5,
+    )
+
+
+def build_evidence(*, coded: int = 20, uncoded: int = 4, seed: int = 7) -> Evidence:
+    """Focus groups in Tajik, as tests.drivers.test_assist builds them but through the
+    services: ``coded`` ones the lead coded by hand (whole sentences), enough for the
+    assistant to learn the topics; ``uncoded`` ones it suggests codes for; and the fresh
+    discussion the analyst is about to code."""
+    programme, lead, analyst, assessment = _programme_with_analyst()
+    codes = _add_codes(programme, lead)
+    rng = random.Random(seed)
+    for i in range(coded + uncoded):
+        text, plan = _focus_group_notes(rng)
+        source = _add_source(programme, lead, assessment, f"Гурӯҳи фокусӣ {i + 1}", text)
+        passages = list(source.passages.order_by("position"))
+        assert len(passages) == len(plan), "one passage per sentence"
+        if i >= coded:
+            continue
+        for passage, topic in zip(passages, plan, strict=True):
+            if topic is not None:
+                sources.excerpt_create(
+                    user=lead,
+                    source=source,
+                    code=codes[topic],
+                    start=passage.start,
+                    end=passage.end,
+                )
+    fresh = _add_source(programme, lead, assessment, "Занони деҳаи Гулистон", FRESH_NOTES)
+    return Evidence(programme=programme, analyst=analyst, codes=codes, fresh=fresh)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_models() -> Iterator[None]:
+    # Fitted models are kept per programme id in this process, which the live server shares.
+    assist.assist_cache_clear()
+    yield
+    assist.assist_cache_clear()
+
+
+def tajik(message: str) -> str:
+    """``message`` as the Tajik catalogue has it (the English while still untranslated)."""
+    with translation.override("tg"):
+        return gettext(message)
+
+
+def watch_for_errors(page: Page) -> list[str]:
+    """Uncaught exceptions and console errors of every page ``page`` shows."""
+    errors: list[str] = []
+
+    def console(message: Any) -> None:
+        if message.type == "error":
+            errors.append(f"{page.url}: console: {message.text}")
+
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    page.on("console", console)
+    return errors
+
+
+def sign_in_in_tajik(page: Page, base: str, user: User, url: str) -> None:
+    """Sign in through the real form, open ``url`` and switch to Tajik with the header's
+    language selector (it submits on change and comes back to the same page)."""
+    from playwright.sync_api import expect
+
+    sign_in(page, base, user.username)
+    page.goto(url)
+    page.select_option("header select[name=language]", "tg")
+    expect(page.locator("html")).to_have_attribute("lang", "tg")
+    expect(page).to_have_url(url)
+
+
+# Selects ``words`` inside the text node of the coding page's leaf (span.seg) holding them, as
+# a mouse drag does, and lets go of the button over them.
+SELECT_WORDS = """(words) => {
+  const seg = [...document.querySelectorAll("#source-text span.seg")]
+    .find((leaf) => leaf.textContent.includes(words));
+  const text = seg.firstChild;
+  const at = text.data.indexOf(words);
+  const range = document.createRange();
+  range.setStart(text, at);
+  range.setEnd(text, at + words.length);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  seg.dispatchEvent(new MouseEvent("mouseup", { bubbles: true }));
+  return selection.toString();
+}"""
+
+
+def test_analyst_codes_by_hand_and_accepts_a_suggestion_in_tajik(
+    page: Page, live_server: Any, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    evidence = build_evidence()
+    slug, fresh, water = evidence.programme.slug, evidence.fresh, evidence.codes["water"]
+    errors = watch_for_errors(page)
+    base = live_server.url
+    coding_url = base + reverse("drivers:source_detail", args=[slug, fresh.pk])
+    sign_in_in_tajik(page, base, evidence.analyst, coding_url)
+
+    # Select words of a passage with the mouse, tick a code, apply.
+    start = fresh.text.index(SELECTED_WORDS)
+    end = start + len(SELECTED_WORDS)
+    expect(page.locator("#excerpt-margin .excerpt")).to_have_count(0)
+    assert page.evaluate(SELECT_WORDS, SELECTED_WORDS) == SELECTED_WORDS
+    expect(page.locator("#sel-start")).to_have_value(str(start))
+    expect(page.locator("#sel-end")).to_have_value(str(end))
+    page.check(f"#codebook input[data-code='{water.pk}']")
+    page.click("#apply-code")
+    excerpts = page.locator("#excerpt-margin .excerpt")
+    expect(excerpts).to_have_count(1)
+    expect(excerpts.locator(".code-name")).to_have_text(CODE_NAMES["water"][2])
+    expect(excerpts.locator(".quote")).to_have_text(SELECTED_WORDS)
+
+    # Still there after a reload, over exactly the selected words, in the database too.
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "tg")
+    expect(excerpts).to_have_count(1)
+    expect(page.locator("#source-text .seg.coded")).to_have_text(SELECTED_WORDS)
+    page.screenshot(path=str(screenshots / "drivers-coding-tg.png"), full_page=True)
+    excerpt = Excerpt.objects.get(source=fresh)
+    assert (excerpt.start, excerpt.end) == (start, end)
+    assert fresh.text[excerpt.start : excerpt.end] == SELECTED_WORDS
+    assert (excerpt.code, excerpt.coder, excerpt.origin) == (
+        water,
+        evidence.analyst,
+        Excerpt.Origin.MANUAL,
+    )
+
+    # The assistant asks about passages of the sources nobody coded; accept its first code.
+    page.goto(base + reverse("drivers:assist", args=[slug]))
+    card = page.locator(".suggestion").first
+    expect(card).to_be_visible()
+    choice = card.locator(".suggestion-code").first
+    passage_pk = int(choice.locator("input[name=passage]").input_value())
+    code_pk = int(choice.locator("input[name=code]").input_value())
+    key = choice.get_attribute("data-code")
+    passage = Passage.objects.select_related("source").get(pk=passage_pk)
+    assert passage.source.title.startswith("Гурӯҳи фокусӣ")  # not the analyst's fresh notes
+    # Paragraphs are counted from 1 for people (stored from 0).
+    expect(card.locator(".suggestion-source")).to_contain_text(
+        tajik("paragraph %(number)s") % {"number": passage.paragraph + 1}
+    )
+    choice.locator("button[name=accept]").click()
+    accepted = card.locator(".suggestion-code.decided.accepted")
+    expect(accepted).to_have_count(1)
+    expect(accepted).to_contain_text(tajik("accepted: the passage is coded"))
+    page.screenshot(path=str(screenshots / "drivers-assist-tg.png"), full_page=True)
+    assisted = Excerpt.objects.filter(
+        source=passage.source, code_id=code_pk, origin=Excerpt.Origin.ASSISTED
+    )
+    assert assisted.count() == 1
+    assert (assisted[0].start, assisted[0].end) == (passage.start, passage.end)
+    assert assisted[0].coder == evidence.analyst
+    assert (
+        Suggestion.objects.get(passage=passage, code_id=code_pk).decision
+        == Suggestion.Decision.ACCEPTED
+    )
+
+    # Not asked again once decided; the queue goes on with other passages.
+    page.reload()
+    expect(page.locator(".suggestion").first).to_be_visible()
+    expect(
+        page.locator(f"#passage-{passage_pk} .suggestion-code[data-code='{key}']")
+    ).to_have_count(0)
+    queue = assist.suggestions_for(user=evidence.analyst, programme=evidence.programme, limit=500)
+    assert (passage_pk, code_pk) not in {(s.passage.pk, c.code.pk) for s in queue for c in s.codes}
+    assert errors == []
+
+
+def _factor_on_screen(page: Page, label: str) -> tuple[float, float]:
+    """Where the factor called ``label`` is drawn, in page coordinates."""
+    box = page.locator("#map-canvas").bounding_box()
+    assert box is not None
+    x, y = page.evaluate(
+        """(label) => {
+          const node = window.amniyatMap.nodes().filter((n) => n.data("label") === label);
+          const at = node.renderedPosition();
+          return [at.x, at.y];
+        }""",
+        label,
+    )
+    return box["x"] + x, box["y"] + y
+
+
+def test_analyst_draws_a_driver_map_in_tajik(
+    page: Page, live_server: Any, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    programme, _lead, analyst, assessment = _programme_with_analyst()
+    driver_map = maps.map_create(
+        acting_user=analyst,
+        programme=programme,
+        title="Ронандагони ноамнӣ дар деҳаи Гулистон",
+        place=programme.places.get(),
+        assessment=assessment,
+        perspective=DriverMap.Perspective.WOMEN,
+    )
+    errors = watch_for_errors(page)
+    base = live_server.url
+    map_url = base + reverse("drivers:map_detail", args=[programme.slug, driver_map.pk])
+    sign_in_in_tajik(page, base, analyst, map_url)
+    page.wait_for_function("() => window.amniyatMap !== undefined")
+    status = page.locator("#map-status")
+
+    # Two factors, typed in and added; each is saved at once.
+    for label, kind in FACTORS:
+        page.fill("#factor-label", label)
+        page.select_option("#factor-kind", kind)
+        page.click("#factor-add")
+        expect(page.locator("#factor-label")).to_have_value("")
+        expect(status).to_have_text(tajik("Saved"))
+    assert dict(driver_map.factors.values_list("label", "kind")) == dict(FACTORS)
+    (cause, cause_kind), (concern, concern_kind) = FACTORS
+
+    # A new factor lands in a free place near the middle, never over another one.
+    overlap = page.evaluate(
+        """() => {
+          const [a, b] = window.amniyatMap.nodes().map((n) => n.boundingBox());
+          return !(a.x2 < b.x1 || b.x2 < a.x1 || a.y2 < b.y1 || b.y2 < a.y1);
+        }"""
+    )
+    assert not overlap
+    # Dragging a factor moves it, and the place is saved.
+    x, y = _factor_on_screen(page, concern)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 60, steps=8)
+    page.mouse.move(x + 240, y + 120, steps=8)
+    page.mouse.up()
+    expect(status).to_have_text(tajik("Saved"))
+
+    # Link them: link mode, then the factor the link starts from, then the one it leads to.
+    page.click("#link-mode")
+    expect(status).to_have_text(tajik("Link mode: click the factor the link starts from."))
+    page.mouse.click(*_factor_on_screen(page, cause))
+    expect(status).to_have_text(
+        tajik("Now click the factor “{label}” leads to.").format(label=cause)
+    )
+    page.mouse.click(*_factor_on_screen(page, concern))
+    expect(status).to_have_text(tajik("Saved"))
+    link = Link.objects.get(map=driver_map)
+    assert (link.source.label, link.target.label, link.kind) == (cause, concern, "causes")
+
+    # After a reload the map draws both factors and the link, from the database.
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "tg")
+    page.wait_for_function("() => window.amniyatMap !== undefined")
+    nodes = page.evaluate(
+        "window.amniyatMap.nodes().map((n) => [n.id(), n.data('label'), n.data('kind')])"
+    )
+    edges = page.evaluate(
+        "window.amniyatMap.edges().map((e) => [e.data('source'), e.data('target')])"
+    )
+    factors = {factor.label: factor for factor in driver_map.factors.all()}
+    assert sorted(nodes) == sorted(
+        [
+            [f"f{factors[cause].pk}", cause, cause_kind],
+            [f"f{factors[concern].pk}", concern, concern_kind],
+        ]
+    )
+    assert edges == [[f"f{factors[cause].pk}", f"f{factors[concern].pk}"]]
+    expect(page.locator("#link-evidence-list li")).to_contain_text(f"{cause} → {concern}")
+    page.screenshot(path=str(screenshots / "drivers-map-tg.png"), full_page=True)
+    assert errors == []
+
+
+def test_coding_page_and_map_fit_a_phone_in_tajik(
+    phone_page: Page, live_server: Any, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    programme, lead, analyst, assessment = _programme_with_analyst()
+    codes = _add_codes(programme, lead)
+    fresh = _add_source(programme, lead, assessment, "Занони деҳаи Гулистон", FRESH_NOTES)
+    start = fresh.text.index(SELECTED_WORDS)
+    sources.excerpt_create(
+        user=analyst,
+        source=fresh,
+        code=codes["water"],
+        start=start,
+        end=start + len(SELECTED_WORDS),
+    )
+    driver_map = maps.map_create(
+        acting_user=analyst, programme=programme, title="Ронандагони ноамнӣ дар деҳаи Гулистон"
+    )
+    (cause, cause_kind), (concern, concern_kind) = FACTORS
+    maps.link_add(
+        acting_user=analyst,
+        driver_map=driver_map,
+        source=maps.factor_add(
+            acting_user=analyst, driver_map=driver_map, label=cause, kind=cause_kind, x=0, y=0
+        ),
+        target=maps.factor_add(
+            acting_user=analyst,
+            driver_map=driver_map,
+            label=concern,
+            kind=concern_kind,
+            x=220,
+            y=120,
+        ),
+    )
+    errors = watch_for_errors(phone_page)
+    base = live_server.url
+    coding_url = base + reverse("drivers:source_detail", args=[programme.slug, fresh.pk])
+    sign_in_in_tajik(phone_page, base, analyst, coding_url)
+
+    expect(phone_page.locator("#excerpt-margin .excerpt")).to_have_count(1)
+    phone_page.screenshot(path=str(screenshots / "drivers-coding-tg-phone.png"), full_page=True)
+    assert _fits(phone_page)
+
+    phone_page.goto(base + reverse("drivers:map_detail", args=[programme.slug, driver_map.pk]))
+    phone_page.wait_for_function("() => window.amniyatMap !== undefined")
+    assert phone_page.evaluate("window.amniyatMap.edges().length") == 1
+    phone_page.screenshot(path=str(screenshots / "drivers-map-tg-phone.png"), full_page=True)
+    assert _fits(phone_page)
+    assert errors == []
+
+
+def _fits(page: Page) -> bool:
+    """Nothing pushes the page sideways."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
