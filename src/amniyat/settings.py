@@ -243,13 +243,19 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-# Upload limits (bytes): the largest file a person may upload (a form, a file of submissions,
-# notes of a discussion), what a zip file (.xlsx, .docx, .odt, .qdpx) may unpack to, and how
-# many files it may hold. See amniyat/fieldwork/conf.py.
-AMNIYAT_MAX_UPLOAD_BYTES = int(os.environ.get("AMNIYAT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
-AMNIYAT_MAX_UNPACKED_BYTES = int(
-    os.environ.get("AMNIYAT_MAX_UNPACKED_BYTES", str(50 * 1024 * 1024))
+# Upload limits, in bytes (docs/deploy.md): an XLSForm and what its zip may unpack to; a file
+# of submissions and what it may unpack to; a REFI-QDA project and what it may unpack to; how
+# many files a zip may hold. Read where they are used (fieldwork/conf.py,
+# fieldwork/importers/limits.py, drivers/qdpx.py), so tests can override them.
+_MIB = 1024 * 1024
+AMNIYAT_MAX_UPLOAD_BYTES = int(os.environ.get("AMNIYAT_MAX_UPLOAD_BYTES", 50 * _MIB))
+AMNIYAT_MAX_UNPACKED_BYTES = int(os.environ.get("AMNIYAT_MAX_UNPACKED_BYTES", 50 * _MIB))
+AMNIYAT_MAX_IMPORT_BYTES = int(os.environ.get("AMNIYAT_MAX_IMPORT_BYTES", 2048 * _MIB))
+AMNIYAT_MAX_IMPORT_UNPACKED_BYTES = int(
+    os.environ.get("AMNIYAT_MAX_IMPORT_UNPACKED_BYTES", 4096 * _MIB)
 )
+AMNIYAT_MAX_QDPX_BYTES = int(os.environ.get("AMNIYAT_MAX_QDPX_BYTES", 200 * _MIB))
+AMNIYAT_MAX_QDPX_UNPACKED_BYTES = int(os.environ.get("AMNIYAT_MAX_QDPX_UNPACKED_BYTES", 500 * _MIB))
 AMNIYAT_MAX_ZIP_MEMBERS = int(os.environ.get("AMNIYAT_MAX_ZIP_MEMBERS", "2000"))
 
 LOGGING = {
