@@ -24,6 +24,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from amniyat.core.fields import EncryptedTextField
 from amniyat.core.i18n import MultilingualName
@@ -162,10 +163,10 @@ class RedactionFlag(models.Model):
     overlapping an open flag cannot be marked publishable."""
 
     class Kind(models.TextChoices):
-        NAME = "name", _("name")
-        PHONE = "phone", _("phone number")
-        ADDRESS = "address", _("address")
-        EMAIL = "email", _("email address")
+        NAME = "name", pgettext_lazy("personal detail", "name")
+        PHONE = "phone", pgettext_lazy("personal detail", "phone number")
+        ADDRESS = "address", pgettext_lazy("personal detail", "address")
+        EMAIL = "email", pgettext_lazy("personal detail", "email address")
 
     class Status(models.TextChoices):
         OPEN = "open", _("to check")

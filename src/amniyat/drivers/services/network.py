@@ -170,9 +170,9 @@ def leverage_points(graph: nx.DiGraph, *, limit: int = LEVERAGE_MAX) -> list[Net
         label = str(graph.nodes[node]["label"])
         before = sorted(graph.predecessors(node), key=lambda n: str(graph.nodes[n]["label"]))
         after = sorted(graph.successors(node), key=lambda n: str(graph.nodes[n]["label"]))
-        share = round(centrality[node] * 100)
+        share = f"{round(centrality[node] * 100)}\u00a0%"
         explanation = _(
-            "“{factor}” stands between {before} and {after}: {share}% of the strongest paths "
+            "“{factor}” stands between {before} and {after}: {share} of the strongest paths "
             "between other factors pass through it, so a change here spreads furthest."
         ).format(
             factor=label,
