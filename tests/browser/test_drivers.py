@@ -315,7 +315,14 @@ def test_analyst_draws_a_driver_map_in_tajik(
 ) -> None:
     from playwright.sync_api import expect
 
-    programme, _lead, analyst, assessment = _programme_with_analyst()
+    programme, lead, analyst, assessment = _programme_with_analyst()
+    # One coded excerpt, to attach as evidence.
+    codes = _add_codes(programme, lead)
+    notes = _add_source(programme, lead, assessment, "Занони деҳаи Гулистон", FRESH_NOTES)
+    start = notes.text.index(SELECTED_WORDS)
+    coded = sources.excerpt_create(
+        user=lead, source=notes, code=codes["water"], start=start, end=start + len(SELECTED_WORDS)
+    )
     driver_map = maps.map_create(
         acting_user=analyst,
         programme=programme,
@@ -351,10 +358,13 @@ def test_analyst_draws_a_driver_map_in_tajik(
     assert not overlap
     # Dragging a factor moves it, and the place is saved.
     x, y = _factor_on_screen(page, concern)
+    away_x, away_y = _factor_on_screen(page, cause)
+    dx = 60 if x >= away_x else -60  # further from the other factor, so both stay clickable
+    dy = 40 if y >= away_y else -40
     page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(x + 120, y + 60, steps=8)
-    page.mouse.move(x + 240, y + 120, steps=8)
+    page.mouse.move(x + dx, y + dy, steps=8)
+    page.mouse.move(x + 2 * dx, y + 2 * dy, steps=8)
     page.mouse.up()
     expect(status).to_have_text(tajik("Saved"))
 
@@ -389,6 +399,15 @@ def test_analyst_draws_a_driver_map_in_tajik(
     )
     assert edges == [[f"f{factors[cause].pk}", f"f{factors[concern].pk}"]]
     expect(page.locator("#link-evidence-list li")).to_contain_text(f"{cause} → {concern}")
+
+    # Evidence: select the concern and attach a coded excerpt from the picker.
+    page.mouse.click(*_factor_on_screen(page, concern))
+    page.wait_for_selector("#attach-quote")
+    page.select_option("#attach-quote", index=1)
+    page.click("#attach-quote-add")
+    expect(page.locator("#selected-evidence .evidence-list li")).to_have_count(1)
+    expect(status).to_have_text(tajik("Saved"))
+    assert list(factors[concern].excerpts.all()) == [coded]
     page.screenshot(path=str(screenshots / "drivers-map-tg.png"), full_page=True)
     assert errors == []
 

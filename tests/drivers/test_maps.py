@@ -660,3 +660,46 @@ def test_the_map_page_works_in_tajik(world: World) -> None:
         body.split('id="map-strings" type="application/json">')[1].split("</script>")[0]
     )
     assert set(strings["kinds"]) == set(Factor.Kind.values)
+
+
+def test_an_editor_attaches_and_removes_evidence_and_sees_indicator_values(
+    world: World,
+) -> None:
+    """The editor's evidence controls: the quotes an editor may attach (of the factor's code,
+    audited), attaching one and an indicator answers the item's evidence, removing takes it
+    off again; the page gives the picker the programme's indicators."""
+    source = make_source(world)
+    unemployment = make_code(world, "unemployment")
+    excerpt = excerpt_of(source, unemployment, "Young men have no work", world.analyst)
+    driver_map = a_map(world)
+    item = factor(world, driver_map, "Unemployment", code=unemployment)
+    client = Client()
+    client.force_login(world.analyst)
+    graph = reverse("drivers:map_graph", args=[world.programme.slug, driver_map.pk])
+    quotes = client.get(graph, {"quotes": "unemployment"}).json()["quotes"]
+    assert [(q["id"], q["quote"]) for q in quotes] == [(excerpt.pk, "Young men have no work")]
+    assert AuditEvent.objects.filter(
+        verb=AuditEvent.Verb.VIEWED_TEXT, object_id=str(driver_map.pk)
+    ).exists()
+
+    def change(op: str, **fields: object) -> dict[str, object]:
+        body = {"op": op, "item": "factor", "id": item.pk, **fields}
+        answer = client.post(graph, json.dumps(body), content_type="application/json")
+        return answer.json()  # type: ignore[no-any-return]
+
+    answer = change("evidence_attach", excerpts=[excerpt.pk], indicator_keys=["safe_night"])
+    assert answer["ok"]
+    assert [e["id"] for e in answer["item"]["evidence"]] == [excerpt.pk]  # type: ignore[index]
+    assert answer["item"]["indicators"] == ["safe_night"]  # type: ignore[index]
+    assert list(item.excerpts.all()) == [excerpt]
+    answer = change("evidence_detach", excerpts=[excerpt.pk], indicator_keys=["safe_night"])
+    assert answer["item"] == {"id": f"f{item.pk}", "evidence": [], "indicators": []}
+    page = client.get(reverse("drivers:map_detail", args=[world.programme.slug, driver_map.pk]))
+    keys = {option["key"] for option in page.context["map_config"]["indicators"]}
+    assert {"safe_night", "trust_police"} <= keys
+    # Someone who may not edit the map cannot list quotes to attach.
+    maps.map_publish(acting_user=world.analyst, driver_map=driver_map)
+    viewer = Client()
+    viewer.force_login(world.viewer)
+    assert viewer.get(graph).status_code == 200
+    assert viewer.get(graph, {"quotes": ""}).status_code == 404

@@ -30,6 +30,7 @@ from amniyat.drivers import selectors
 from amniyat.drivers.forms_maps import DriverMapForm, MapCompareForm, MapImportForm
 from amniyat.drivers.models import DriverMap, Factor, Link
 from amniyat.drivers.services import map_exchange, maps, network
+from amniyat.drivers.services.codebook import indicator_choices, latest_indicator_values
 from amniyat.fieldwork.selectors import assessments_visible
 from amniyat.places.selectors import programme_places
 
@@ -42,14 +43,17 @@ GRAPH_BODY_MAX = 256 * 1024
 
 
 def _evidence_of(
-    request: AuthenticatedRequest, driver_map: DriverMap
+    request: AuthenticatedRequest, driver_map: DriverMap, *, only: set[int] | None = None
 ) -> tuple[dict[int, dict[str, Any]], bool]:
-    """The excerpts of the map's evidence the user may see, as {id: {quote, source}}, and
-    whether they are full excerpts (True) or publishable quotes only. Showing them is
-    audited."""
+    """The excerpts of the map's evidence the user may see (of ``only``, if given), as
+    {id: {quote, source}}, and whether they are full excerpts (True) or publishable quotes
+    only. Showing them is audited."""
     full = policies.can(request.user, "map.view_evidence", driver_map)
     shown: dict[int, dict[str, Any]] = {}
-    for excerpt in maps.evidence_visible(user=request.user, driver_map=driver_map):
+    visible = maps.evidence_visible(user=request.user, driver_map=driver_map)
+    if only is not None:
+        visible = visible.filter(pk__in=only)
+    for excerpt in visible:
         if full:
             quote = (excerpt.source.text or "")[excerpt.start : excerpt.end]
             source = excerpt.source.title
@@ -131,11 +135,67 @@ def _editor_strings() -> dict[str, Any]:
         "noEvidence": _("No evidence attached."),
         "evidence": _("Evidence"),
         "indicators": _("Indicators"),
+        "attachQuote": _("Attach a coded excerpt"),
+        "attachIndicator": _("Link a survey indicator"),
+        "attach": _("Attach"),
+        "remove": _("Remove"),
+        "choose": _("Choose…"),
+        "noQuotes": _("No coded excerpts to attach yet."),
+        "noValue": _("no published figure yet"),
         "note": _("Note"),
         "strength": _("strength"),
         "kinds": dict(Factor.Kind.choices),
         "linkKinds": dict(Link.Kind.choices),
     }
+
+
+def _indicator_options(request: AuthenticatedRequest, programme: Programme) -> list[dict[str, str]]:
+    """The indicators evidence may name, each with its latest value the user may read (drafts
+    for those who analyse, published findings for the others): the "how many" beside a
+    factor's "why"."""
+    values = latest_indicator_values(user=request.user, programme=programme)
+    return [
+        {"key": key, "label": label, "value": values.get(key, "")}
+        for key, label in indicator_choices(programme).items()
+    ]
+
+
+QUOTE_OPTION_LENGTH = 160
+QUOTE_OPTIONS_MAX = 200
+
+
+def _quote_options(
+    request: AuthenticatedRequest, driver_map: DriverMap, code_key: str
+) -> list[dict[str, Any]]:
+    """Excerpts an editor may attach as evidence: those of notes the user may read, of the
+    factor's code when it has one, newest first. Showing them is audited."""
+    excerpts = selectors.excerpt_list(user=request.user, programme=driver_map.programme)
+    if code_key:
+        excerpts = excerpts.filter(code__key=code_key)
+    chosen = list(excerpts.order_by("-created_at", "-pk")[:QUOTE_OPTIONS_MAX])
+    options = []
+    for excerpt in chosen:
+        quote = (excerpt.source.text or "")[excerpt.start : excerpt.end]
+        if len(quote) > QUOTE_OPTION_LENGTH:
+            quote = quote[: QUOTE_OPTION_LENGTH - 1] + "…"
+        options.append(
+            {
+                "id": excerpt.pk,
+                "quote": quote,
+                "source": excerpt.source.title,
+                "code": excerpt.code.name,
+            }
+        )
+    if options:
+        audit_record(
+            actor=request.user,
+            verb=AuditEvent.Verb.VIEWED_TEXT,
+            obj=driver_map,
+            programme=driver_map.programme,
+            request=request,
+            details={"excerpts": [o["id"] for o in options], "for": "map evidence"},
+        )
+    return options
 
 
 def _map_context(request: AuthenticatedRequest, driver_map: DriverMap) -> dict[str, Any]:
@@ -250,6 +310,7 @@ def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
                 "graphUrl": reverse("drivers:map_graph", args=[slug, driver_map.pk]),
                 "title": driver_map.title,
                 "fileName": slugify(driver_map.title) or f"map-{driver_map.pk}",
+                "indicators": _indicator_options(request, programme),
             },
             "map_strings": _editor_strings(),
             "factors": driver_map.factors.select_related("code"),
@@ -471,7 +532,16 @@ def _apply_operation(
             indicator_keys=fields.get("indicator_keys") or [],
             request=request,
         )
-        return {"ok": True}
+        item.refresh_from_db()
+        attached = set(item.excerpts.values_list("pk", flat=True))
+        evidence, _full = _evidence_of(request, driver_map, only=attached)
+        return {
+            "item": {
+                "id": f"{'l' if isinstance(item, Link) else 'f'}{item.pk}",
+                "evidence": [evidence[pk] for pk in sorted(attached) if pk in evidence],
+                "indicators": list(item.indicator_keys),
+            }
+        }
     raise ValidationError({"op": _("Unknown change: {op}.").format(op=name)})
 
 
@@ -482,6 +552,11 @@ def map_graph(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse
     ``{"op": "factor_add" | "factor_update" | "factor_move" | "factors_move" |
     "factor_delete" | "link_add" | "link_update" | "link_delete" | "evidence_attach" |
     "evidence_detach", …}``; the answer says what was saved or, translated, what is wrong."""
+    if request.method == "GET" and "quotes" in request.GET:
+        # The excerpts an editor may attach (of one code: ?quotes=<code key>, or all: ?quotes=).
+        _programme, driver_map = _get_map_for_edit(request, slug, pk)
+        code_key = request.GET.get("quotes", "")[:80]
+        return JsonResponse({"quotes": _quote_options(request, driver_map, code_key)})
     if request.method == "GET":
         _programme, driver_map = _get_map(request, slug, pk)
         return JsonResponse(

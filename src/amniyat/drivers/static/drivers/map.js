@@ -222,12 +222,127 @@
       });
       evidence.appendChild(list);
     }
+    var indicators = {};
+    (cy.amniyat.config.indicators || []).forEach(function (option) { indicators[option.key] = option; });
     if ((data.indicators || []).length) {
-      var keys = document.createElement("p");
-      keys.className = "muted";
-      keys.textContent = strings.indicators + ": " + data.indicators.join(", ");
-      evidence.appendChild(keys);
+      var subheading = document.createElement("h4");
+      subheading.textContent = strings.indicators;
+      evidence.appendChild(subheading);
+      var figures = document.createElement("ul");
+      figures.className = "indicator-list";
+      data.indicators.forEach(function (key) {
+        var option = indicators[key];
+        var li = document.createElement("li");
+        li.className = "indicator";
+        li.dataset.indicator = key;
+        li.textContent = (option ? option.label : key) + " — " + (option && option.value ? option.value : strings.noValue);
+        figures.appendChild(li);
+      });
+      evidence.appendChild(figures);
     }
+    if (cy.amniyat.attach) cy.amniyat.attach(element, evidence);
+  }
+
+  /* For editors: attach coded excerpts and survey indicators to the selected factor or link,
+     and remove them. Each change is saved at once, like every other edit. */
+  function evidenceControls(cy, send) {
+    var strings = cy.amniyat.strings;
+    var config = cy.amniyat.config;
+
+    function rerender(element, answer) {
+      if (!answer.ok || !answer.item) return;
+      element.data("evidence", answer.item.evidence);
+      element.data("indicators", answer.item.indicators);
+      showSelection(cy, element);
+    }
+
+    function change(element, name, fields) {
+      var op = { op: name, item: element.isNode() ? "factor" : "link", id: element.data("pk") };
+      Object.keys(fields).forEach(function (k) { op[k] = fields[k]; });
+      return send(op).then(function (answer) { rerender(element, answer); });
+    }
+
+    function removeButton(onClick) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "link evidence-remove";
+      button.textContent = strings.remove;
+      button.addEventListener("click", onClick);
+      return button;
+    }
+
+    function control(id, label, options, onAttach) {
+      var wrap = document.createElement("div");
+      wrap.className = "field attach";
+      var caption = document.createElement("label");
+      caption.htmlFor = id;
+      caption.textContent = label;
+      var select = document.createElement("select");
+      select.id = id;
+      var first = document.createElement("option");
+      first.value = "";
+      first.textContent = strings.choose;
+      select.appendChild(first);
+      options.forEach(function (option) {
+        var item = document.createElement("option");
+        item.value = option.value;
+        item.textContent = option.text;
+        select.appendChild(item);
+      });
+      var button = document.createElement("button");
+      button.type = "button";
+      button.id = id + "-add";
+      button.textContent = strings.attach;
+      button.addEventListener("click", function () { if (select.value) onAttach(select.value); });
+      wrap.appendChild(caption);
+      wrap.appendChild(select);
+      wrap.appendChild(button);
+      return wrap;
+    }
+
+    return function (element, evidence) {
+      // Remove buttons beside what is attached.
+      evidence.querySelectorAll(".evidence-list li").forEach(function (li, index) {
+        var item = (element.data("evidence") || [])[index];
+        if (!item) return;
+        li.appendChild(removeButton(function () { change(element, "evidence_detach", { excerpts: [item.id] }); }));
+      });
+      evidence.querySelectorAll(".indicator-list li").forEach(function (li) {
+        li.appendChild(removeButton(function () { change(element, "evidence_detach", { indicator_keys: [li.dataset.indicator] }); }));
+      });
+      // Attach an indicator.
+      var attached = element.data("indicators") || [];
+      var choices = (config.indicators || []).filter(function (o) { return attached.indexOf(o.key) < 0; })
+        .map(function (o) { return { value: o.key, text: o.label + (o.value ? " — " + o.value : "") }; });
+      if (choices.length) {
+        evidence.appendChild(control("attach-indicator", strings.attachIndicator, choices, function (key) {
+          change(element, "evidence_attach", { indicator_keys: [key] });
+        }));
+      }
+      // Attach a coded excerpt: those of the factor's code, fetched when asked for.
+      var holder = document.createElement("div");
+      evidence.appendChild(holder);
+      var code = element.isNode() ? (element.data("code") || "") : "";
+      fetch(config.graphUrl + "?quotes=" + encodeURIComponent(code), { credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (answer) {
+          var have = (element.data("evidence") || []).map(function (e) { return e.id; });
+          var quotes = (answer.quotes || []).filter(function (q) { return have.indexOf(q.id) < 0; });
+          if (!quotes.length) {
+            var none = document.createElement("p");
+            none.className = "muted";
+            none.textContent = strings.noQuotes;
+            holder.appendChild(none);
+            return;
+          }
+          holder.appendChild(control("attach-quote", strings.attachQuote, quotes.map(function (q) {
+            return { value: String(q.id), text: "“" + q.quote + "” — " + q.source + " (" + q.code + ")" };
+          }), function (id) {
+            change(element, "evidence_attach", { excerpts: [Number(id)] });
+          }));
+        })
+        .catch(function () { /* the rest of the panel still works */ });
+    };
   }
 
   function setupEditor(cy) {
@@ -245,6 +360,8 @@
       status.textContent = text;
       status.classList.toggle("error", Boolean(isError));
     }
+
+    cy.amniyat.attach = evidenceControls(cy, function (op) { return send(op); });
 
     function send(op) {
       pending += 1;
