@@ -294,6 +294,14 @@ def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
     programme, driver_map = _get_map(request, slug, pk)
     can_edit = policies.can(request.user, "map.edit", driver_map)
     context = _map_context(request, driver_map)
+    indicators = _indicator_options(request, programme)
+    # Each factor's and link's indicators as they read on the page: label and latest value.
+    texts = {
+        o["key"]: f"{o['label']} — {o['value']}" if o["value"] else o["label"] for o in indicators
+    }
+    for element in context["elements"]:
+        keys = element["data"]["indicators"]
+        element["data"]["indicatorTexts"] = [texts.get(key, key) for key in keys]
     return render(
         request,
         "drivers/map_detail.html",
@@ -310,7 +318,7 @@ def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
                 "graphUrl": reverse("drivers:map_graph", args=[slug, driver_map.pk]),
                 "title": driver_map.title,
                 "fileName": slugify(driver_map.title) or f"map-{driver_map.pk}",
-                "indicators": _indicator_options(request, programme),
+                "indicators": indicators,
             },
             "map_strings": _editor_strings(),
             "factors": driver_map.factors.select_related("code"),

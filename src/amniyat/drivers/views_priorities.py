@@ -28,6 +28,7 @@ from amniyat.drivers.forms_priorities import AgreeForm, PriorityForm, PriorityLi
 from amniyat.drivers.models import AffectedGroup, Priority, PriorityList
 from amniyat.drivers.services import priorities as services
 from amniyat.fieldwork.models import Assessment
+from amniyat.findings.present import measure_label
 from amniyat.findings.selectors import published_findings
 
 SCORE_COLOURS = {
@@ -180,16 +181,19 @@ def _detail(
         .select_related("code")
         .order_by("rank", "concern")
     )
-    labels: dict[str, str] = {}
+    findings = None
     if priority_list.assessment is not None and any(p.affected_indicator for p in priorities):
         findings = published_findings(assessment=priority_list.assessment)
-        labels = (findings.results or {}).get("labels", {}) if findings else {}
     affected_names = dict(AffectedGroup.choices)
     rows = [
         {
             "priority": p,
             "most_affected": [str(affected_names.get(g, g)) for g in p.most_affected],
-            "indicator_label": labels.get(p.affected_indicator, p.affected_indicator),
+            "indicator_label": (
+                measure_label(findings.results, p.affected_indicator)
+                if findings is not None
+                else p.affected_indicator
+            ),
         }
         for p in priorities
     ]

@@ -20,11 +20,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
 from amniyat.analysis.errors import AnalysisError
-from amniyat.analysis.indicators import form_fields, load_indicators
+from amniyat.analysis.indicators import form_fields, label_in, load_indicators
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.i18n import CONTENT_LANGUAGES
@@ -88,10 +89,12 @@ def indicator_choices(programme: Programme) -> dict[str, str]:
         indicators = load_indicators(indicator_set.spec)
     except AnalysisError:
         return {}
+    language = get_language()
     form_choices: dict[str, list[str]] | None = None
     choices: dict[str, str] = {}
     for indicator in indicators:
-        choices[indicator.id] = indicator.label
+        label = indicator.label_in(language)
+        choices[indicator.id] = label
         if indicator.expand is None:
             continue
         listed: Mapping[str, str] = indicator.choices
@@ -99,8 +102,9 @@ def indicator_choices(programme: Programme) -> dict[str, str]:
             if form_choices is None:
                 form_choices = _form_choices(programme)
             listed = {name: name for name in form_choices.get(indicator.expand, [])}
-        for name, label in listed.items():
-            choices[f"{indicator.id}.{name}"] = f"{indicator.label}: {label}"
+        for name, english in listed.items():
+            choice = label_in(indicator.choice_labels.get(name, {}), language, default=english)
+            choices[f"{indicator.id}.{name}"] = f"{label}: {choice}"
     return choices
 
 
