@@ -184,6 +184,7 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "drivers:excerpt_delete": {"slug": "programme", "pk": "excerpt"},
     "drivers:excerpt_publish": {"slug": "programme", "pk": "excerpt"},
     "drivers:redaction_decide": {"slug": "programme", "pk": "redaction_flag"},
+    "drivers:redaction_add": {"slug": "programme", "pk": "source"},
     "drivers:code_excerpts": {"slug": "programme", "pk": "code"},
     "drivers:agreement": {"slug": "programme"},
     "drivers:agreement_code": {"slug": "programme", "pk": "code"},
@@ -1246,6 +1247,7 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         ],
         "drivers:excerpt_publish": [{"publishable": "1"}, {"publishable": "0"}],
         "drivers:redaction_decide": [{"status": "redact"}, {"status": "open"}],
+        "drivers:redaction_add": [{"kind": "name", "start": "0", "end": "5"}],
         "drivers:priority_list_create": [
             {"title": "MATRIX-NEW-PRIORITIES", "assessment": o["assessment"].pk}
         ],

@@ -371,3 +371,51 @@ def test_excerpts_of_a_code_respect_the_facilitators_scope(scene: dict[str, Any]
         .status_code
         == 404
     )
+
+
+def test_a_personal_detail_the_heuristics_missed_is_flagged_by_hand(
+    scene: dict[str, Any],
+) -> None:
+    """A lone first name is not found on upload; a coder selects it and flags it, and the
+    published quote has it redacted. Without a selection, or with a span outside the text,
+    nothing is flagged."""
+    source = make_source(scene, text="Алишер сказал, что патрулей нет. Люди боятся.")
+    assert not source.redaction_flags.exists()
+    excerpt = services.excerpt_create(
+        user=scene["lead"], source=source, code=scene["violence"], start=0, end=32
+    )
+    client = client_for(scene["lead"])
+    before = RedactionFlag.objects.count()
+    empty = client.post(url("redaction_add", scene, source.pk), {"kind": "name"}, headers=HX)
+    assert empty.status_code == 422
+    assert "Select the words to flag in the text first." in empty.content.decode()
+    outside = client.post(
+        url("redaction_add", scene, source.pk),
+        {"kind": "name", "start": 0, "end": 500},
+        headers=HX,
+    )
+    assert outside.status_code == 422
+    bad_kind = client.post(
+        url("redaction_add", scene, source.pk),
+        {"kind": "shoe size", "start": 0, "end": 6},
+        headers=HX,
+    )
+    assert bad_kind.status_code == 422
+    assert RedactionFlag.objects.count() == before
+    start, end = span_of(source, "Алишер")
+    response = client.post(
+        url("redaction_add", scene, source.pk),
+        {"kind": "name", "start": start, "end": end},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    flag = source.redaction_flags.get()
+    assert (flag.kind, flag.status, flag.start, flag.end) == ("name", "redact", start, end)
+    services.excerpt_mark_publishable(user=scene["lead"], excerpt=excerpt, publishable=True)
+    excerpt.refresh_from_db()
+    assert excerpt.public_text == "[name] сказал, что патрулей нет."
+    # Someone who may not code these notes cannot flag in them either.
+    outsider = client_for(scene["outsider"]).post(
+        url("redaction_add", scene, source.pk), {"kind": "name", "start": 0, "end": 6}
+    )
+    assert outsider.status_code == 404

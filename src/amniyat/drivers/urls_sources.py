@@ -30,6 +30,11 @@ urlpatterns: list[URLPattern] = [
         name="excerpt_publish",
     ),
     path(
+        "p/<slug:slug>/drivers/sources/<int:pk>/redactions/",
+        views.redaction_add,
+        name="redaction_add",
+    ),
+    path(
         "p/<slug:slug>/drivers/redactions/<int:pk>/",
         views.redaction_decide,
         name="redaction_decide",

@@ -370,6 +370,7 @@ def _coding_context(
         "paragraphs": _paragraphs(content, passages.order_by("position"), excerpts, flags),
         "excerpts": excerpts,
         "flags": flags,
+        "flag_kinds": RedactionFlag.Kind.choices,
         "open_flags": sum(1 for f in flags if f.status == RedactionFlag.Status.OPEN),
         "codebook": _codebook(selectors.code_list(user=user, programme=programme)),
         "coders": sorted(coders.values(), key=lambda u: u.get_username()),
@@ -512,6 +513,36 @@ def redaction_decide(request: AuthenticatedRequest, slug: str, pk: int) -> HttpR
         )
     services.redaction_decide(user=request.user, flag=flag, status=form.cleaned_data["status"])
     return _after_coding(request, programme, flag.source, done=_("The decision was saved."))
+
+
+@login_required
+@require_POST
+def redaction_add(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """Flag selected words as a personal detail the heuristics missed: redacted at once."""
+    programme = _programme(request, slug)
+    source = selectors.source_get(user=request.user, programme=programme, pk=pk)
+    if not policies.can(request.user, "source.code", source):
+        raise Http404("No such page.")
+    if not request.POST.get("start") or not request.POST.get("end"):
+        return _after_coding(
+            request,
+            programme,
+            source,
+            error=ValidationError(_("Select the words to flag in the text first.")),
+        )
+    try:
+        services.redaction_flag_add(
+            user=request.user,
+            source=source,
+            kind=request.POST.get("kind", ""),
+            start=request.POST.get("start"),  # type: ignore[arg-type]
+            end=request.POST.get("end"),  # type: ignore[arg-type]
+        )
+    except (ValidationError, PermissionDenied) as error:
+        return _after_coding(request, programme, source, error=error)
+    return _after_coding(
+        request, programme, source, done=_("The words are flagged and will be redacted.")
+    )
 
 
 # ----------------------------------------------------------------------------------------

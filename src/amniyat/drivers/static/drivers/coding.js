@@ -51,6 +51,13 @@
     if (!startInput || !endInput) return;
     startInput.value = span ? span.start : "";
     endInput.value = span ? span.end : "";
+    // The "flag a missed personal detail" form takes the same words.
+    var flagStart = document.getElementById("flag-start");
+    var flagEnd = document.getElementById("flag-end");
+    if (flagStart && flagEnd) {
+      flagStart.value = span ? span.start : "";
+      flagEnd.value = span ? span.end : "";
+    }
     document.querySelectorAll("#source-text .passage.picked").forEach(function (p) {
       p.classList.remove("picked");
     });
