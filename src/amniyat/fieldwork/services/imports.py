@@ -436,12 +436,31 @@ def _conflict(file: str, row: int, instance_id: str) -> Problem:
 
 def _find_repeated_ids(spool: _Spool, log: _ProblemLog, file_name: str) -> None:
     """An instance id that comes twice in the file: the first is stored; a later copy with the
-    same answers is a duplicate, with different answers a conflict."""
+    same answers is a duplicate, with different answers a conflict.
+
+    Memory stays small whatever the file's size: the whole file is scanned for a 64-bit hash
+    of each instance id only (8 bytes a row), and just the rows whose hash repeats are read
+    back with their ids and content hashes, which settle it exactly (a hash collision between
+    two different ids is told apart there)."""
     if not spool.files:
+        return
+    repeated_keys = (
+        pl.scan_ipc(spool.files)
+        .select(pl.col("instance_id").hash().alias("id_key"))
+        .group_by("id_key")
+        .agg(pl.len().alias("copies"))
+        .filter(pl.col("copies") > 1)
+        .select("id_key")
+        .collect()
+        .to_series()
+    )
+    if repeated_keys.is_empty():
         return
     repeated = (
         pl.scan_ipc(spool.files)
         .select(ROW, "instance_id", "content_hash")
+        .filter(pl.col("instance_id").hash().is_in(repeated_keys.implode()))
+        .sort(ROW)
         .with_columns(
             pl.col("content_hash").first().over("instance_id").alias("first_hash"),
             pl.int_range(pl.len()).over("instance_id").alias("occurrence"),
