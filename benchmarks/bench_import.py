@@ -3,7 +3,8 @@
 Generates a Kobo-style CSV (60 columns: groups, select_one, select_multiple with its 0/1
 columns, integers, decimals, dates, two personal answers, Kobo's meta and ``_index``
 columns) in a temporary folder, then imports it with ``import_start`` / ``import_run``,
-each store in its own subprocess so that the peak memory (``ru_maxrss``) is the import's:
+each store in its own subprocess so that the peak memory is the import's (``VmHWM``, which a
+new program starts afresh; ``ru_maxrss`` would carry over the parent's peak through fork):
 
 * into SQLite (a fresh database in the temporary folder), and
 * into PostgreSQL: the one ``DATABASE_URL`` points at, or else a throwaway cluster started
@@ -296,7 +297,7 @@ def child(csv_path: Path, home: Path) -> dict[str, Any]:
     job = import_start(acting_user=None, form=form, file_name=csv_path.name, path=csv_path)
     job = import_run(job.pk)
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_memory()
     return {
         "vendor": connection.vendor,
         "status": job.status,
@@ -306,6 +307,20 @@ def child(csv_path: Path, home: Path) -> dict[str, Any]:
         "peak_bytes": peak,
         "phases": job.report.get("seconds", {}),
     }
+
+
+def peak_memory() -> int:
+    """This process's peak resident memory in bytes. Linux's ``VmHWM`` belongs to the program
+    (exec starts it again); ``ru_maxrss`` survives exec, so a child forked from a parent that
+    had generated a large file would report the parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_child(csv_path: Path, home: Path, database_url: str | None) -> dict[str, Any]:

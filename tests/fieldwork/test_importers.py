@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from openpyxl import Workbook
 from amniyat.accounts.models import Programme
 from amniyat.fieldwork.importers import FileRejected, Problem, SubmissionReader, build_plan
 from amniyat.fieldwork.importers.schema import FormPlan
+from amniyat.fieldwork.importers.sources import ROW
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
 
 SCHEMA: list[dict[str, Any]] = [
@@ -636,3 +638,47 @@ def make_form(
         languages=["en", "ru"],
     )
     return form
+
+
+def test_a_csv_is_read_in_pieces_of_whole_records(tmp_path: Path) -> None:
+    """Cut into pieces of two records, a CSV with quoted line breaks, doubled quotes, CRLF
+    endings and no final line break reads exactly as in one piece, row numbers included, and
+    no piece is left on disk."""
+    from amniyat.fieldwork.importers.sources import csv_sheet
+
+    text = (
+        'name,note\r\n"Ali","line one\r\nline two"\r\nVali,"a ""quoted"" word"\r\n'
+        'Sami,"three\nlines\nhere"\r\nNodir,plain\r\nLast,"no break at the end"'
+    )
+    source = tmp_path / "answers.csv"
+    source.write_bytes(text.encode("utf-8"))
+    work = tmp_path / "work"
+    work.mkdir()
+    sheet = csv_sheet(source, work, "answers.csv")
+    pieces = list(sheet.read(2))
+    whole = list(sheet.read(1000))
+    assert [piece.main.height for piece in pieces] == [2, 2, 1]
+    assert len(whole) == 1
+    joined = pl.concat([piece.main for piece in pieces])
+    assert joined.equals(whole[0].main)
+    assert joined.get_column(ROW).to_list() == [2, 3, 4, 5, 6]
+    assert joined.get_column("note").to_list() == [
+        "line one\r\nline two",
+        'a "quoted" word',
+        "three\nlines\nhere",
+        "plain",
+        "no break at the end",
+    ]
+    assert not list(work.glob("records-*.csv"))
+
+
+def test_an_unclosed_quote_is_refused_in_pieces_too(tmp_path: Path) -> None:
+    from amniyat.fieldwork.importers.sources import csv_sheet
+
+    source = tmp_path / "answers.csv"
+    source.write_text('name,note\nAli,ok\nVali,"never closed\nSami,ok\n', encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    sheet = csv_sheet(source, work, "answers.csv")
+    with pytest.raises(FileRejected):
+        list(sheet.read(1))

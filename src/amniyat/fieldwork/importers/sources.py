@@ -3,8 +3,9 @@
 Every format becomes a :class:`Workbook`: a main :class:`Sheet` of submissions and, where the
 format keeps them apart, a sheet per repeat. A sheet gives its header and then batches of rows
 as Polars frames of text (one column per header, plus :data:`ROW`, the row number a person
-sees in a spreadsheet), so that memory stays flat however large the file: CSV through Polars'
-batched reader, XLSX through openpyxl in read-only mode, JSON through an incremental decoder.
+sees in a spreadsheet), so that memory stays flat however large the file: CSV cut into pieces
+of whole records, each read by Polars; XLSX through openpyxl in read-only mode; JSON through an
+incremental decoder.
 
 Nothing here knows the form; :mod:`amniyat.fieldwork.importers.convert` maps and checks.
 """
@@ -206,27 +207,75 @@ def _count_lines(path: Path) -> int:
     return lines + (0 if last == b"\n" else 1)
 
 
+def _record_chunks(path: Path, records: int, workdir: Path) -> Iterator[Path]:
+    """The CSV cut into files of at most ``records`` records, each starting with the header
+    record, written one at a time (each is read, then deleted, before the next is cut).
+
+    A record ends at a line break outside quotes. With CSV quoting (a quote inside a quoted
+    field is doubled) a line break is outside quotes exactly when the quote characters since
+    the record began are even in number, so counting them per line finds every record's end;
+    a record broken over lines inside quotes stays whole. An unclosed quote runs to the end of
+    the file and the reader then refuses that last piece."""
+    with path.open("rb") as source:
+        header = b""
+        quotes = 0
+        for line in source:
+            header += line
+            quotes += line.count(b'"')
+            if quotes % 2 == 0:
+                break
+        number = 0
+        while True:
+            target = workdir / f"records-{number:05d}.csv"
+            count = quotes = 0
+            wrote = False
+            with target.open("wb") as out:
+                out.write(header)
+                for line in source:
+                    out.write(line)
+                    wrote = True
+                    quotes += line.count(b'"')
+                    if quotes % 2 == 0:
+                        count += 1
+                        if count == records:
+                            break
+            if not wrote:
+                target.unlink(missing_ok=True)
+                return
+            try:
+                yield target
+            finally:
+                target.unlink(missing_ok=True)
+            if count < records:
+                return
+            number += 1
+
+
 def csv_sheet(path: Path, workdir: Path, name: str) -> Sheet:
     text_path = utf8_copy(path, workdir, name=name)
     header, delimiter = _csv_header(text_path, name)
     total = max(_count_lines(text_path) - 1, 0)
 
     def read(chunk_size: int) -> Iterator[Batch]:
-        frame = pl.scan_csv(
-            text_path,
-            separator=delimiter,
-            has_header=True,
-            new_columns=header,
-            infer_schema=False,
-            quote_char='"',
-            raise_if_empty=False,
-            truncate_ragged_lines=False,
-            row_index_name=ROW,
-            row_index_offset=2,
-            low_memory=True,
-        )
+        # Piece by piece, so that memory stays flat however large the file: Polars' own
+        # batched collection runs the whole scan ahead of the reader and holds it.
+        first_row = 2
         try:
-            for batch in frame.collect_batches(chunk_size=chunk_size):
+            for piece in _record_chunks(text_path, chunk_size, workdir):
+                batch = pl.read_csv(
+                    piece,
+                    separator=delimiter,
+                    has_header=True,
+                    new_columns=header,
+                    infer_schema=False,
+                    quote_char='"',
+                    raise_if_empty=False,
+                    truncate_ragged_lines=False,
+                    row_index_name=ROW,
+                    row_index_offset=first_row,
+                    low_memory=True,
+                )
+                first_row += batch.height
                 yield Batch(main=batch.with_columns(pl.col(ROW).cast(pl.Int64)))
         except (pl.exceptions.PolarsError, OSError) as error:
             raise FileRejected(
