@@ -287,3 +287,14 @@ def test_an_uzbek_word_with_an_apostrophe_before_a_full_stop_ends_the_sentence()
     text = "Yordam yo'q. Yoshlar ketmoqda. Ish yo‘q. A. Karimov keldi."
     sentences = [text[start:end] for _paragraph, start, end in split_passages(text)]
     assert sentences == ["Yordam yo'q.", "Yoshlar ketmoqda.", "Ish yo‘q.", "A. Karimov keldi."]
+
+
+def test_a_docx_that_unpacks_far_beyond_its_size_is_refused() -> None:
+    """A Word file is a zip: a bomb posing as notes gets the archive check's message."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document/>" + " " * 20_000_000)
+    with pytest.raises(ValidationError) as refused:
+        extract_text("notes.docx", buffer.getvalue())
+    assert "“notes.docx” looks like a zip bomb" in str(refused.value)

@@ -49,6 +49,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import User
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
+from amniyat.core.archives import ArchiveRefused, checked_members
 from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.services import require
 from amniyat.drivers import selectors
@@ -366,41 +367,22 @@ def _refuse(message: str) -> ValidationError:
 def _open_archive(data: IO[bytes], name: str) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(data)
-        infos = archive.infolist()
+        checked_members(
+            archive,
+            file=name,
+            max_members=limits.max_zip_members(),
+            max_unpacked=max_qdpx_unpacked_bytes(),
+            max_ratio=limits.max_compression_ratio(),
+            safe_paths=True,
+        )
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise _refuse(
             _("“{file}” is not a REFI-QDA project (.qdpx): it is not a zip archive.").format(
                 file=name
             )
         ) from error
-    if len(infos) > limits.max_zip_members():
-        raise _refuse(
-            _("“{file}” holds too many files ({count}).").format(file=name, count=len(infos))
-        )
-    total = 0
-    for info in infos:
-        member = info.filename.replace("\\", "/")
-        if member.startswith("/") or ".." in member.split("/") or re.match(r"^[A-Za-z]:", member):
-            raise _refuse(
-                _("“{file}” holds a file with an unsafe path: “{member}”.").format(
-                    file=name, member=info.filename
-                )
-            )
-        total += info.file_size
-        if info.file_size > 1024 * 1024 and info.file_size > limits.max_compression_ratio() * max(
-            info.compress_size, 1
-        ):
-            raise _refuse(
-                _(
-                    "“{file}” looks like a zip bomb: “{member}” unpacks to far more than its size."
-                ).format(file=name, member=info.filename)
-            )
-    if total > max_qdpx_unpacked_bytes():
-        raise _refuse(
-            _("“{file}” is too large once unpacked ({size} MB; the limit is {limit} MB).").format(
-                file=name, size=total // 2**20, limit=max_qdpx_unpacked_bytes() // 2**20
-            )
-        )
+    except ArchiveRefused as refused:
+        raise _refuse(refused.message) from refused
     return archive
 
 

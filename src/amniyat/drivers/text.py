@@ -28,6 +28,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from amniyat.core.archives import ArchiveRefused, checked_members
+from amniyat.fieldwork.importers import limits
 from amniyat.fieldwork.importers.encoding import utf8_copy
 from amniyat.fieldwork.importers.errors import FileRejected
 
@@ -148,19 +150,22 @@ def _zip_package(file: str, data: bytes, required: Collection[str], kind: str) -
     )
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
-        names = set(package.namelist())
-        unpacked = sum(info.file_size for info in package.infolist())
+        names = {
+            info.filename
+            for info in checked_members(
+                package,
+                file=file,
+                max_members=limits.max_zip_members(),
+                max_unpacked=MAX_UNPACKED_BYTES,
+                max_ratio=limits.max_compression_ratio(),
+            )
+        }
     except (zipfile.BadZipFile, ValueError, OSError) as error:
         raise not_a_document from error
+    except ArchiveRefused as refused:
+        raise ValidationError(refused.message, code="too_large") from refused
     if not set(required) <= names:
         raise not_a_document
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise ValidationError(
-            _("“{file}” unpacks to more than {limit} MB and cannot be read.").format(
-                file=file, limit=_megabytes(MAX_UNPACKED_BYTES)
-            ),
-            code="too_large",
-        )
     return package
 
 

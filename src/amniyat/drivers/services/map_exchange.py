@@ -31,9 +31,11 @@ from django.utils.translation import override
 
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
+from amniyat.core.archives import ArchiveRefused, checked_members
 from amniyat.drivers.models import Code, DriverMap, Factor, Link
 from amniyat.drivers.services import maps
 from amniyat.fieldwork.exporters import neutralise
+from amniyat.fieldwork.importers import limits
 from amniyat.fieldwork.importers.convert import unneutralise
 
 if TYPE_CHECKING:
@@ -500,16 +502,23 @@ def _graphml_data(name: str, content: bytes, reader: _Reader, problems: _Collect
 def _zip_members(name: str, content: bytes, problems: _Collector) -> list[tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile:
+        checked_members(
+            archive,
+            file=name,
+            max_members=MAX_ZIP_MEMBERS,
+            max_unpacked=MAX_IMPORT_BYTES,
+            max_ratio=limits.max_compression_ratio(),
+        )
+    except (zipfile.BadZipFile, OSError, ValueError):
         problems.add(name, None, "", _("This is not a zip file."))
+        return []
+    except ArchiveRefused as refused:
+        problems.add(name, None, "", refused.message)
         return []
     with archive:
         members = [i for i in archive.infolist() if not i.is_dir() and i.filename.endswith(".csv")]
-        if not members or len(members) > MAX_ZIP_MEMBERS:
+        if not members:
             problems.add(name, None, "", _("The zip file should hold the two CSV files."))
-            return []
-        if sum(i.file_size for i in members) > MAX_IMPORT_BYTES:
-            problems.add(name, None, "", _("The files in the zip are too large."))
             return []
         return [(i.filename.rsplit("/", 1)[-1], archive.read(i)) for i in members]
 

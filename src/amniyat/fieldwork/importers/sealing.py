@@ -12,8 +12,7 @@ import hashlib
 
 import polars as pl
 
-from amniyat.core.fields import _PREFIX as FERNET_PREFIX
-from amniyat.core.fields import cipher
+from amniyat.core.fields import encrypt_text
 
 
 def content_hashes(texts: pl.Series) -> pl.Series:
@@ -29,12 +28,8 @@ def content_hashes(texts: pl.Series) -> pl.Series:
 
 def encrypt_many(texts: pl.Series) -> pl.Series:
     """``encrypt_text`` of every text (nulls stay null)."""
-    encrypt = cipher().encrypt
     return pl.Series(
         texts.name,
-        [
-            None if data is None else FERNET_PREFIX + encrypt(data).decode("ascii")
-            for data in texts.cast(pl.Binary)
-        ],
+        [None if text is None else encrypt_text(text) for text in texts.to_list()],
         dtype=pl.String,
     )

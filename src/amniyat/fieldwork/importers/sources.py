@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 from django.utils.translation import gettext as _
 
+from amniyat.core.archives import ArchiveRefused, checked_members
 from amniyat.fieldwork.importers import limits
 from amniyat.fieldwork.importers.encoding import utf8_copy
 from amniyat.fieldwork.importers.errors import FileRejected
@@ -118,31 +119,17 @@ def check_zip(path: Path, name: str) -> None:
     """Refuse zip bombs: too many members, too much once unpacked, or packed too tightly."""
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
+            checked_members(
+                archive,
+                file=name,
+                max_members=limits.max_zip_members(),
+                max_unpacked=limits.max_unpacked_bytes(),
+                max_ratio=limits.max_compression_ratio(),
+            )
     except (zipfile.BadZipFile, OSError) as error:
         raise FileRejected(_("“{file}” is a damaged zip archive.").format(file=name)) from error
-    if len(infos) > limits.max_zip_members():
-        raise FileRejected(
-            _("“{file}” holds too many files ({count}).").format(file=name, count=len(infos))
-        )
-    total = sum(info.file_size for info in infos)
-    if total > limits.max_unpacked_bytes():
-        raise FileRejected(
-            _("“{file}” is too large once unpacked ({size} MB; the limit is {limit} MB).").format(
-                file=name,
-                size=total // 2**20,
-                limit=limits.max_unpacked_bytes() // 2**20,
-            )
-        )
-    for info in infos:
-        if info.file_size > 1024 * 1024 and info.file_size > limits.max_compression_ratio() * max(
-            info.compress_size, 1
-        ):
-            raise FileRejected(
-                _(
-                    "“{file}” looks like a zip bomb: “{member}” unpacks to far more than its size."
-                ).format(file=name, member=info.filename)
-            )
+    except ArchiveRefused as refused:
+        raise FileRejected(refused.message) from refused
 
 
 # ----------------------------------------------------------------------------------------
