@@ -84,7 +84,9 @@ pytest: install
 test: install lint typecheck migrations-check pytest
 
 bench: install
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@missed=""; for script in benchmarks/bench_*.py; do echo "== $$script"; \
+		$(BIN)/python $$script || missed="$$missed $$script"; done; \
+		if [ -n "$$missed" ]; then echo "Below target or failed:$$missed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
