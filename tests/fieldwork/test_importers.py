@@ -640,11 +640,17 @@ def make_form(
     return form
 
 
-def test_a_csv_is_read_in_pieces_of_whole_records(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", [3, 5, 7, 64, 4 * 2**20])
+def test_a_csv_is_read_in_pieces_of_whole_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
     """Cut into pieces of two records, a CSV with quoted line breaks, doubled quotes, CRLF
-    endings and no final line break reads exactly as in one piece, row numbers included, and
-    no piece is left on disk."""
+    endings and no final line break reads exactly as in one piece, row numbers included,
+    however the file's blocks fall across records and quotes; no piece is left on disk."""
+    from amniyat.fieldwork.importers import sources
     from amniyat.fieldwork.importers.sources import csv_sheet
+
+    monkeypatch.setattr(sources, "READ_BYTES", block)
 
     text = (
         'name,note\r\n"Ali","line one\r\nline two"\r\nVali,"a ""quoted"" word"\r\n'

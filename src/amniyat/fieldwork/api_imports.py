@@ -133,6 +133,9 @@ class ImportJobSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
             "finished_at",
         ]
 
+    def to_representation(self, instance: ImportJob) -> dict[str, Any]:
+        return dict(super().to_representation(services.live_progress(instance)))
+
     def get_message(self, job: ImportJob) -> str:
         return str(job.report.get("message", ""))
 

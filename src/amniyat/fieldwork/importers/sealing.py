@@ -1,9 +1,8 @@
 """Encrypting the personal answers of a batch of submissions, and hashing their content.
 
-Each value becomes its own Fernet token from ``cryptography`` (``core.fields.encrypt_text``:
-a random IV, AES-128-CBC, HMAC-SHA256, the first of ``FIELD_ENCRYPTION_KEYS``), so every
-reader decrypts it as before. The encryption is left to the library, value by value: batching
-the cipher by hand would be faster, but cryptography is not a place for home-made shortcuts.
+Each value is encrypted on its own with ``core.fields.encrypt_texts`` (AES-256-GCM under the
+first of ``FIELD_ENCRYPTION_KEYS``, a fresh random nonce each), exactly as the model field
+stores it, so every reader decrypts it as before.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import hashlib
 
 import polars as pl
 
-from amniyat.core.fields import encrypt_text
+from amniyat.core.fields import encrypt_texts
 
 
 def content_hashes(texts: pl.Series) -> pl.Series:
@@ -27,9 +26,5 @@ def content_hashes(texts: pl.Series) -> pl.Series:
 
 
 def encrypt_many(texts: pl.Series) -> pl.Series:
-    """``encrypt_text`` of every text (nulls stay null)."""
-    return pl.Series(
-        texts.name,
-        [None if text is None else encrypt_text(text) for text in texts.to_list()],
-        dtype=pl.String,
-    )
+    """Each text encrypted as the model field encrypts it (nulls stay null)."""
+    return pl.Series(texts.name, encrypt_texts(texts.to_list()), dtype=pl.String)

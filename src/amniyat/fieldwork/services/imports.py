@@ -2,32 +2,39 @@
 of every skipped one.
 
 :func:`import_start` records the file and an :class:`ImportJob`; :func:`import_run` (called by
-the background task, or in-process by ``amniyat import``) does the work in two passes:
+the background task, or in-process by ``amniyat import``) reads the file once, in one
+transaction:
 
-1. **Read and check.** The file is streamed batch by batch
-   (:class:`~amniyat.fieldwork.importers.SubmissionReader`); every answer is checked against
-   the form; each good row's JSON is hashed, its personal answers encrypted, and the result
-   spooled to a temporary Arrow file (:mod:`~amniyat.fieldwork.importers.sealing` does a
-   batch at a time).
-   Instance ids already stored (same content: a duplicate; different content: a conflict,
-   never overwritten) and repeated within the file are found here. Progress is saved as it
-   goes, visible to the page that polls it.
-2. **Store.** If nothing was rejected (or bad rows are to be skipped), the spooled rows go into
-   the database in one transaction, with the audit record: on SQLite through ``executemany``
-   on the driver's cursor, binding only what differs from row to row; on PostgreSQL through
-   ``COPY`` of CSV written by Polars. If any row was rejected and skipping was not asked for,
-   nothing is stored and the report lists every reason.
+* **Read and check** (this thread). The file is streamed batch by batch
+  (:class:`~amniyat.fieldwork.importers.SubmissionReader`); every answer is checked against
+  the form; each good row's JSON is hashed and its personal answers encrypted
+  (:mod:`~amniyat.fieldwork.importers.sealing`). Ids repeated within a batch are settled here.
+* **Store** (a writer thread, :class:`_Writer`), overlapping the reading of the next batch:
+  on SQLite through ``executemany`` on the driver's cursor, binding only what differs from
+  row to row; on PostgreSQL through ``COPY`` into a temporary table. Instance ids stored
+  before (same content: a duplicate; different content: a conflict, never overwritten) are
+  found by the database's unique index as the rows go in.
+
+If any row is rejected and skipping was not asked for, storing stops, the reading goes on so
+that the report lists every reason, and the transaction is rolled back: nothing is stored.
+The job's outcome and the audit record are written in the same transaction as the rows.
+Progress goes to a small file (:class:`_ProgressNote`) that the pages poll, since SQLite lets
+no other connection write while the transaction is open.
 
 The uploaded file is deleted when the run ends: it holds personal answers unencrypted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
+import json
 import logging
+import queue
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,11 +42,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
@@ -66,8 +74,9 @@ from amniyat.places.models import Place
 logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]
 Verb = AuditEvent.Verb
-BATCH_ROWS = 50_000
+BATCH_ROWS = 25_000
 INSERT_ROWS = 10_000
+QUEUED_BATCHES = 2  # read and checked ahead of the writer: memory stays bounded
 REPORT_LIMIT = 500
 PROGRESS_SECONDS = 1.0
 PROBLEM_COLUMNS = ("file", "row", "column", "message", "instance_id")
@@ -290,78 +299,100 @@ def _run(job: ImportJob, workdir: Path, progress: Progress) -> None:
             )
             job.total_rows = reader.total_rows
             job.save(update_fields=["total_rows"])
-            spool = _read_and_check(job, reader, log, workdir, progress)
-            spool.read_seconds = time.monotonic() - started
-        if log.fatal or (spool.rejected and not job.skip_bad_rows):
-            log.close()
-            message = (
-                _("The file does not fit the form; nothing was stored.")
-                if log.fatal
-                else _(
-                    "Nothing was stored: {count} rows have problems. Correct them and import "
-                    "the file again, or choose to store the good rows and skip the bad ones."
-                ).format(count=spool.rejected)
-            )
-            _finish_failed(job, message, [], workdir, log=log, rejected=spool.rejected)
-            return
-        log.close()
-        _store(job, spool, log, workdir, progress, version.pk, started)
+            _read_check_and_store(job, reader, log, workdir, progress, version.pk, started)
     finally:
         log.close()
 
 
-class _Spool:
+class _Abandon(Exception):
+    """Raised inside the import's transaction to roll it back."""
+
+
+class _Tally:
     def __init__(self) -> None:
-        self.files: list[Path] = []
         self.rejected = 0
         self.duplicates = 0
         self.conflicts = 0
-        self.excluded: set[int] = set()
-        self.to_store = 0
-        self.read_seconds = 0.0
+        self.sent = 0
 
 
-def _read_and_check(
+def _read_check_and_store(
     job: ImportJob,
     reader: SubmissionReader,
     log: _ProblemLog,
     workdir: Path,
     progress: Progress,
-) -> _Spool:
-    spool = _Spool()
-    form_has_submissions = Submission.objects.filter(form_id=job.form_id).exists()
-    last_saved = time.monotonic()
+    version_id: int,
+    started: float,
+) -> None:
+    """One pass over the file: each batch is read, checked, hashed and encrypted here while
+    a writer thread stores the batch before it, inside one transaction. If a row is rejected
+    (and bad rows are not to be skipped) storing stops, the reading goes on to report every
+    problem, and the transaction is rolled back: nothing is stored."""
+    tally = _Tally()
     content_ids: dict[str, int] = {}
-    for number, batch in enumerate(reader.batches(BATCH_ROWS)):
-        for problem in batch.problems:
-            log.add(problem)
-        if batch.rows == 0:
-            continue
-        frame = batch.frame
-        bad = int(frame["bad"].sum())
-        spool.rejected += bad
-        job.processed_rows += batch.rows
-        good = frame.filter(~pl.col("bad")) if bad else frame
-        if good.height and (job.skip_bad_rows or not spool.rejected):
-            prepared = _prepare(good, content_ids)
-            if form_has_submissions:
-                prepared = _drop_stored(job, prepared, spool, log)
-            target = workdir / f"spool-{number:05d}.arrow"
-            prepared.write_ipc(target)
-            spool.files.append(target)
-        now = time.monotonic()
-        if now - last_saved >= PROGRESS_SECONDS:
-            job.save(update_fields=["processed_rows"])
-            last_saved = now
-        progress("reading", job.processed_rows, job.total_rows)
-    job.total_rows = job.processed_rows
-    job.save(update_fields=["processed_rows", "total_rows"])
-    _find_repeated_ids(spool, log, job.file_name)
-    return spool
+    note = _ProgressNote(job)
+    # Submissions without a submission time are dated by the import.
+    stamp = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if connection.vendor != "sqlite":
+        stamp += "+00:00"
+    storing_seconds = 0.0
+    try:
+        with _fast_sqlite(), transaction.atomic():
+            writer = _Writer(job, version_id, stamp)
+            try:
+                for batch in reader.batches(BATCH_ROWS):
+                    for problem in batch.problems:
+                        log.add(problem)
+                    if batch.rows == 0:
+                        continue
+                    frame = batch.frame
+                    bad = int(frame["bad"].sum())
+                    tally.rejected += bad
+                    job.processed_rows += batch.rows
+                    if log.fatal or (tally.rejected and not job.skip_bad_rows):
+                        writer.abandon()
+                    elif frame.height > bad:
+                        good = frame.filter(~pl.col("bad")) if bad else frame
+                        prepared = _prepare(good, content_ids, tally, log, job.file_name)
+                        tally.sent += prepared.height
+                        writer.put(prepared)
+                    note.save("reading", job.processed_rows, job.total_rows)
+                    progress("reading", job.processed_rows, job.total_rows)
+                waiting = time.monotonic()
+                writer.finish(lambda done: progress("storing", done, tally.sent))
+                storing_seconds = time.monotonic() - waiting
+            finally:
+                writer.stop()
+            job.total_rows = job.processed_rows
+            if log.fatal or (tally.rejected and not job.skip_bad_rows):
+                raise _Abandon
+            for row, instance_id in writer.conflict_rows:
+                log.add(_conflict(job.file_name, row, instance_id))
+            log.close()
+            _record_success(job, tally, writer, log, workdir, started, storing_seconds)
+    except _Abandon:
+        log.close()
+        message = (
+            _("The file does not fit the form; nothing was stored.")
+            if log.fatal
+            else _(
+                "Nothing was stored: {count} rows have problems. Correct them and import "
+                "the file again, or choose to store the good rows and skip the bad ones."
+            ).format(count=tally.rejected)
+        )
+        _finish_failed(job, message, [], workdir, log=log, rejected=tally.rejected)
+    finally:
+        note.clear()
 
 
-def _prepare(good: pl.DataFrame, content_ids: dict[str, int]) -> pl.DataFrame:
-    """Hash each row's answers and encrypt its personal ones: the few steps Polars cannot do."""
+def _prepare(
+    good: pl.DataFrame, content_ids: dict[str, int], tally: _Tally, log: _ProblemLog, file: str
+) -> pl.DataFrame:
+    """Hash each row's answers and encrypt its personal ones (the steps Polars cannot do),
+    and settle ids repeated within the batch: the first is stored; a later copy with the same
+    answers is a duplicate, with different answers a conflict. Ids repeated across batches,
+    or stored before, are the writer's to settle."""
     hashes = content_hashes(good["combined"]).alias("content_hash")
     personal = good.select(pl.when(pl.col("protected") != "{}").then(pl.col("protected")))
     protected = encrypt_many(personal.to_series()).fill_null("")
@@ -377,7 +408,7 @@ def _prepare(good: pl.DataFrame, content_ids: dict[str, int]) -> pl.DataFrame:
                 content_ids[digests[index]] = occurrence
                 filled[index] = f"sha256:{digests[index][:48]}:{occurrence}"
         ids = pl.Series("instance_id", filled, dtype=pl.String)
-    return good.select(
+    prepared = good.select(
         ROW,
         ids.alias("instance_id"),
         hashes,
@@ -387,38 +418,21 @@ def _prepare(good: pl.DataFrame, content_ids: dict[str, int]) -> pl.DataFrame:
         "data",
         protected.alias("protected"),
     )
-
-
-def _drop_stored(
-    job: ImportJob, prepared: pl.DataFrame, spool: _Spool, log: _ProblemLog
-) -> pl.DataFrame:
-    """Leave out rows whose instance id is stored already: duplicates if the answers are the
-    same, conflicts (reported, never overwritten) if not."""
-    ids = prepared["instance_id"].to_list()
-    stored: dict[str, str] = {}
-    for start in range(0, len(ids), 900):
-        stored.update(
-            Submission.objects.filter(
-                form_id=job.form_id, instance_id__in=ids[start : start + 900]
-            ).values_list("instance_id", "content_hash")
-        )
-    if not stored:
+    first = prepared["instance_id"].is_first_distinct()
+    if first.all():
         return prepared
-    keep = []
-    for row, instance_id, content_hash in prepared.select(
-        ROW, "instance_id", "content_hash"
+    copies = prepared.with_columns(
+        pl.col("content_hash").first().over("instance_id").alias("\x00first")
+    ).filter(~first)
+    for row, instance_id, content_hash, first_hash in copies.select(
+        ROW, "instance_id", "content_hash", "\x00first"
     ).iter_rows():
-        known = stored.get(instance_id)
-        if known is None:
-            keep.append(True)
-            continue
-        keep.append(False)
-        if known == content_hash:
-            spool.duplicates += 1
+        if content_hash == first_hash:
+            tally.duplicates += 1
         else:
-            spool.conflicts += 1
-            log.add(_conflict(job.file_name, row, instance_id))
-    return prepared.filter(pl.Series(keep))
+            tally.conflicts += 1
+            log.add(_conflict(file, row, instance_id))
+    return prepared.filter(first)
 
 
 def _conflict(file: str, row: int, instance_id: str) -> Problem:
@@ -434,47 +448,54 @@ def _conflict(file: str, row: int, instance_id: str) -> Problem:
     )
 
 
-def _find_repeated_ids(spool: _Spool, log: _ProblemLog, file_name: str) -> None:
-    """An instance id that comes twice in the file: the first is stored; a later copy with the
-    same answers is a duplicate, with different answers a conflict.
+# ----------------------------------------------------------------------------------------
+# Progress while the transaction is open
 
-    Memory stays small whatever the file's size: the whole file is scanned for a 64-bit hash
-    of each instance id only (8 bytes a row), and just the rows whose hash repeats are read
-    back with their ids and content hashes, which settle it exactly (a hash collision between
-    two different ids is told apart there)."""
-    if not spool.files:
-        return
-    repeated_keys = (
-        pl.scan_ipc(spool.files)
-        .select(pl.col("instance_id").hash().alias("id_key"))
-        .group_by("id_key")
-        .agg(pl.len().alias("copies"))
-        .filter(pl.col("copies") > 1)
-        .select("id_key")
-        .collect()
-        .to_series()
-    )
-    if repeated_keys.is_empty():
-        return
-    repeated = (
-        pl.scan_ipc(spool.files)
-        .select(ROW, "instance_id", "content_hash")
-        .filter(pl.col("instance_id").hash().is_in(repeated_keys.implode()))
-        .sort(ROW)
-        .with_columns(
-            pl.col("content_hash").first().over("instance_id").alias("first_hash"),
-            pl.int_range(pl.len()).over("instance_id").alias("occurrence"),
-        )
-        .filter(pl.col("occurrence") > 0)
-        .collect()
-    )
-    for row, instance_id, content_hash, first_hash, _occurrence in repeated.iter_rows():
-        spool.excluded.add(row)
-        if content_hash == first_hash:
-            spool.duplicates += 1
-        else:
-            spool.conflicts += 1
-            log.add(_conflict(file_name, row, instance_id))
+
+class _ProgressNote:
+    """How far an import has got, in a small file beside the database rather than in it:
+    while the import's transaction is open SQLite lets no other connection write, so a
+    progress count saved to the job would only appear when it is all over. Web pages and the
+    API read it through :func:`live_progress`. Written at most once a second."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.path = progress_note_path(job.pk)
+        self.last = 0.0
+
+    def save(self, stage: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".tmp")
+        partial.write_text(json.dumps({"stage": stage, "done": done, "total": total}))
+        partial.replace(self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.path.with_suffix(".tmp").unlink(missing_ok=True)
+
+
+def progress_note_path(job_id: int) -> Path:
+    return Path(settings.IMPORT_PROGRESS_DIR) / f"import-{int(job_id)}.json"
+
+
+def live_progress(job: ImportJob) -> ImportJob:
+    """``job`` with the progress of its run so far, if it is running (in memory only)."""
+    if job.status != ImportJob.Status.RUNNING:
+        return job
+    try:
+        note = json.loads(progress_note_path(job.pk).read_text())
+    except (OSError, ValueError):
+        return job
+    if isinstance(note, dict):
+        job.processed_rows = max(job.processed_rows, int(note.get("done") or 0))
+        if note.get("total"):
+            job.total_rows = int(note["total"])
+        if note.get("stage"):
+            job.report = {**(job.report or {}), "stage": str(note["stage"])}
+    return job
 
 
 # ----------------------------------------------------------------------------------------
@@ -497,9 +518,9 @@ COLUMNS = (
     "import_job",
     "received_at",
 )
-# The columns that differ from row to row, and the spooled column each comes from; the
+# The columns that differ from row to row, and the prepared column each comes from; the
 # others are the same for every row of an import.
-SPOOLED = {
+PREPARED = {
     "instance_id": "instance_id",
     "content_hash": "content_hash",
     "place": "place_id",
@@ -519,7 +540,7 @@ def _fast_sqlite() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         (previous,) = cursor.fetchone()
-        cursor.execute("PRAGMA cache_size = -262144")
+        cursor.execute("PRAGMA cache_size = -65536")
     try:
         yield
     finally:
@@ -533,68 +554,6 @@ def _column_names() -> list[str]:
     return [quote(str(getattr(meta.get_field(n), "column", n))) for n in COLUMNS]
 
 
-class _SqliteWriter:
-    """``executemany`` on the driver's own cursor, with what is the same for every row
-    written into the statement, so that only seven values a row are bound."""
-
-    def __init__(self, job: ImportJob, version_id: int, stamp: str) -> None:
-        constants = {
-            "form": str(int(job.form_id)),
-            "form_version": str(int(version_id)),
-            "is_encrypted": "0",
-            "encrypted_payload": "NULL",
-            "source": f"'{Submission.Source.IMPORT.value}'",
-            "import_job": str(int(job.pk)),
-            "received_at": f"'{stamp}'",
-        }
-        values = ", ".join(constants.get(name, "?") for name in COLUMNS)
-        table = connection.ops.quote_name(Submission._meta.db_table)
-        self.sql = f"INSERT INTO {table} ({', '.join(_column_names())}) VALUES ({values})"  # noqa: S608
-        connection.ensure_connection()
-        self.cursor = connection.connection.cursor()
-
-    def write(self, frame: pl.DataFrame) -> None:
-        # A slice at a time: the rows as Python values take several times their Arrow size.
-        for start in range(0, frame.height, INSERT_ROWS):
-            part = frame.slice(start, INSERT_ROWS)
-            rows = zip(*(part[c].to_list() for c in SPOOLED.values()), strict=True)
-            self.cursor.executemany(self.sql, rows)
-
-    def close(self) -> None:
-        self.cursor.close()
-
-
-class _PostgresWriter:
-    """``COPY … FROM STDIN`` in CSV, the CSV written by Polars."""
-
-    def __init__(self, job: ImportJob, version_id: int, stamp: str) -> None:
-        table = connection.ops.quote_name(Submission._meta.db_table)
-        self.sql = f"COPY {table} ({', '.join(_column_names())}) FROM STDIN WITH (FORMAT csv)"
-        self.constants = {
-            "form": pl.lit(job.form_id, dtype=pl.Int64),
-            "form_version": pl.lit(version_id, dtype=pl.Int64),
-            "is_encrypted": pl.lit(False),
-            "encrypted_payload": pl.lit(None, dtype=pl.String),
-            "source": pl.lit(Submission.Source.IMPORT.value),
-            "import_job": pl.lit(job.pk, dtype=pl.Int64),
-            "received_at": pl.lit(stamp),
-        }
-        self.wrapper = connection.cursor()
-        self.cursor = self.wrapper.cursor
-
-    def write(self, frame: pl.DataFrame) -> None:
-        rows = frame.select(
-            (self.constants[name] if name in self.constants else pl.col(SPOOLED[name])).alias(name)
-            for name in COLUMNS
-        )
-        with self.cursor.copy(self.sql) as copy:
-            for start in range(0, rows.height, INSERT_ROWS):
-                copy.write(rows.slice(start, INSERT_ROWS).write_csv(include_header=False))
-
-    def close(self) -> None:
-        self.wrapper.close()
-
-
 def _datetime_format() -> str:
     # SQLite keeps naive UTC text; PostgreSQL takes the offset.
     return (
@@ -602,91 +561,236 @@ def _datetime_format() -> str:
     )
 
 
-def _store(
+class _Writer:
+    """Stores prepared batches in a thread of its own while the caller reads and checks the
+    next one, so that the database's work and the checking overlap on two cores.
+
+    It uses the caller's connection, inside the caller's transaction; the caller makes no
+    query of its own until :meth:`finish` (or :meth:`stop`) returns. Each row is inserted with
+    ``ON CONFLICT (form, instance id) DO NOTHING``: when a batch stores fewer rows than it
+    had, the missing ones hold ids stored before (by an earlier import, by an earlier batch
+    of this file, or by ODK Collect meanwhile), settled as duplicates (same answers) or
+    conflicts (different answers, never overwritten).
+
+    On SQLite the rows go through ``executemany`` on the driver's cursor, with what is the
+    same for every row written into the statement; on PostgreSQL through ``COPY`` of CSV
+    written by Polars into a temporary table, then one ``INSERT … SELECT``."""
+
+    def __init__(self, job: ImportJob, version_id: int, stamp: str) -> None:
+        self.job_id = int(job.pk)
+        self.form_id = int(job.form_id)
+        self.stamp = stamp
+        self.table = connection.ops.quote_name(Submission._meta.db_table)
+        self.stored = 0
+        self.duplicates = 0
+        self.conflicts = 0
+        self.handled = 0
+        self.conflict_rows: list[tuple[int, str]] = []
+        self.error: BaseException | None = None
+        self.abandoned = False
+        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=QUEUED_BATCHES)
+        connection.ensure_connection()
+        self.wrapper = connection.cursor()
+        self.raw = connection.connection.cursor()
+        self.postgres = connection.vendor == "postgresql"
+        constants = {
+            "form": str(self.form_id),
+            "form_version": str(int(version_id)),
+            "is_encrypted": "FALSE" if self.postgres else "0",
+            "encrypted_payload": "NULL",
+            "source": f"'{Submission.Source.IMPORT.value}'",
+            "import_job": str(self.job_id),
+            "received_at": f"'{stamp}'",
+        }
+        names = ", ".join(_column_names())
+        conflict = "ON CONFLICT (form_id, instance_id) DO NOTHING"
+        if self.postgres:
+            self.staging = f"amniyat_import_{self.job_id}"
+            self.wrapper.execute(
+                f"CREATE TEMPORARY TABLE {self.staging} (source_row bigint, instance_id text, "
+                "content_hash text, place bigint, submitted_at timestamptz, enumerator text, "
+                "data jsonb, protected_data text)"
+            )
+            staged = ", ".join(["source_row", *PREPARED])
+            self.copy_sql = f"COPY {self.staging} ({staged}) FROM STDIN WITH (FORMAT csv)"
+            picked = ", ".join(constants.get(name, name) for name in COLUMNS)
+            self.sql = (
+                f"INSERT INTO {self.table} ({names}) SELECT {picked} "  # noqa: S608
+                f"FROM {self.staging} ORDER BY source_row {conflict}"
+            )
+        else:
+            values = ", ".join(constants.get(name, "?") for name in COLUMNS)
+            self.sql = f"INSERT INTO {self.table} ({names}) VALUES ({values}) {conflict}"  # noqa: S608
+        self.thread = threading.Thread(target=self._work, name=f"import-{self.job_id}", daemon=True)
+        self.thread.start()
+
+    # The caller's side.
+
+    def put(self, frame: pl.DataFrame) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.queue.put(frame, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def abandon(self) -> None:
+        """Store nothing more: the transaction is to be rolled back."""
+        self.abandoned = True
+
+    def finish(self, progress: Callable[[int], None]) -> None:
+        """Wait for every batch put to be stored, telling how many are; raise what failed."""
+        self._close_queue()
+        while self.thread.is_alive():
+            self.thread.join(timeout=0.2)
+            progress(self.handled)
+        progress(self.handled)
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """End the thread whatever happened (the transaction is then rolled back or done)."""
+        self.abandoned = self.abandoned or self.thread.is_alive()
+        self._close_queue()
+        self.thread.join()
+        with contextlib.suppress(Exception):
+            if self.postgres and not connection.needs_rollback:
+                self.wrapper.execute(f"DROP TABLE IF EXISTS {self.staging}")
+        self.raw.close()
+        self.wrapper.close()
+
+    def _close_queue(self) -> None:
+        while self.thread.is_alive():
+            try:
+                self.queue.put(None, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    # The thread's side.
+
+    def _work(self) -> None:
+        while True:
+            frame = self.queue.get()
+            if frame is None:
+                return
+            if self.abandoned or self.error is not None:
+                continue
+            try:
+                self._write(frame)
+            except BaseException as error:  # handed to the caller, which re-raises it
+                self.error = error
+
+    def _write(self, frame: pl.DataFrame) -> None:
+        self.wrapper.execute(f"SELECT MAX(id) FROM {self.table}")  # noqa: S608
+        (before,) = self.wrapper.fetchone()
+        frame = frame.with_columns(
+            pl.col("submitted_at").dt.strftime(_datetime_format()).fill_null(self.stamp)
+        )
+        stored = 0
+        for start in range(0, frame.height, INSERT_ROWS):
+            if self.abandoned:
+                return
+            part = frame.slice(start, INSERT_ROWS)
+            stored += self._insert(part)
+            self.handled += part.height
+        self.stored += stored
+        if stored < frame.height:
+            self._settle(frame, int(before or 0))
+
+    def _insert(self, part: pl.DataFrame) -> int:
+        if self.postgres:
+            rows = part.select(ROW, *[pl.col(c).alias(n) for n, c in PREPARED.items()])
+            with self.raw.copy(self.copy_sql) as copy:
+                copy.write(rows.write_csv(include_header=False))
+            self.raw.execute(self.sql)
+            inserted = int(self.raw.rowcount)
+            self.raw.execute(f"TRUNCATE {self.staging}")
+            return inserted
+        values = zip(*(part[c].to_list() for c in PREPARED.values()), strict=True)
+        self.raw.executemany(self.sql, values)
+        return int(self.raw.rowcount)
+
+    def _settle(self, frame: pl.DataFrame, before: int) -> None:
+        """Which rows of ``frame`` were not stored, and why: the stored row of the same id
+        either came from this batch (id above ``before``, this import) or was there before."""
+        ids = frame["instance_id"].to_list()
+        found: dict[str, tuple[str, bool]] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ", ".join(["%s"] * len(chunk))
+            self.wrapper.execute(
+                f"SELECT instance_id, content_hash, id, import_job_id FROM {self.table} "  # noqa: S608
+                f"WHERE form_id = %s AND instance_id IN ({marks})",
+                [self.form_id, *chunk],
+            )
+            for instance_id, content_hash, pk, job_id in self.wrapper.fetchall():
+                found[instance_id] = (content_hash, pk > before and job_id == self.job_id)
+        for row, instance_id, content_hash in frame.select(
+            ROW, "instance_id", "content_hash"
+        ).iter_rows():
+            stored_hash, now = found[instance_id]
+            if now:
+                continue
+            if stored_hash == content_hash:
+                self.duplicates += 1
+            else:
+                self.conflicts += 1
+                self.conflict_rows.append((row, instance_id))
+
+
+def _record_success(
     job: ImportJob,
-    spool: _Spool,
+    tally: _Tally,
+    writer: _Writer,
     log: _ProblemLog,
     workdir: Path,
-    progress: Progress,
-    version_id: int,
     started: float,
+    storing_seconds: float,
 ) -> None:
-    job.report = {**job.report, "stage": "storing"}
-    job.save(update_fields=["report"])
-    # Submissions without a submission time are dated by the import.
-    stamp = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if connection.vendor != "sqlite":
-        stamp += "+00:00"
-    excluded = pl.Series(sorted(spool.excluded), dtype=pl.Int64)
-    stored = 0
-    try:
-        with _fast_sqlite(), transaction.atomic():
-            writer: _SqliteWriter | _PostgresWriter = (
-                _PostgresWriter(job, version_id, stamp)
-                if connection.vendor == "postgresql"
-                else _SqliteWriter(job, version_id, stamp)
-            )
-            try:
-                for path in spool.files:
-                    frame = pl.read_ipc(path)
-                    if len(excluded):
-                        frame = frame.filter(~pl.col(ROW).is_in(excluded.implode()))
-                    frame = frame.with_columns(
-                        pl.col("submitted_at").dt.strftime(_datetime_format()).fill_null(stamp)
-                    )
-                    writer.write(frame)
-                    stored += frame.height
-                    progress("storing", stored, None)
-            finally:
-                writer.close()
-            job.stored = stored
-            job.duplicates = spool.duplicates
-            job.conflicts = spool.conflicts
-            job.skipped = spool.rejected
-            job.status = ImportJob.Status.SUCCEEDED
-            job.finished_at = timezone.now()
-            job.report = _final_report(job, log, workdir, message=_summary(job))
-            job.report["seconds"] = {
-                "read_and_check": round(spool.read_seconds, 1),
-                "store": round(time.monotonic() - started - spool.read_seconds, 1),
-            }
-            job.save(
-                update_fields=[
-                    "stored",
-                    "duplicates",
-                    "conflicts",
-                    "skipped",
-                    "status",
-                    "finished_at",
-                    "report",
-                ]
-            )
-            audit_record(
-                actor=job.created_by,
-                verb=Verb.IMPORTED,
-                obj=job,
-                programme=job.form.assessment.programme,
-                details={
-                    "form": job.form_id,
-                    "stored": job.stored,
-                    "duplicates": job.duplicates,
-                    "conflicts": job.conflicts,
-                    "skipped": job.skipped,
-                    "seconds": round(time.monotonic() - started, 1),
-                },
-                actor_label="cli",
-            )
-    except IntegrityError:
-        job.refresh_from_db()
-        _finish_failed(
-            job,
-            _(
-                "Some of these submissions were stored by another import at the same time; "
-                "nothing was stored. Import the file again."
-            ),
-            [],
-            workdir,
-        )
+    """The job's outcome and the audit record, in the transaction that stored the rows."""
+    job.stored = writer.stored
+    job.duplicates = tally.duplicates + writer.duplicates
+    job.conflicts = tally.conflicts + writer.conflicts
+    job.skipped = tally.rejected
+    job.status = ImportJob.Status.SUCCEEDED
+    job.finished_at = timezone.now()
+    job.report = _final_report(job, log, workdir, message=_summary(job))
+    elapsed = time.monotonic() - started
+    job.report["seconds"] = {
+        "total": round(elapsed, 1),
+        "storing_after_reading": round(storing_seconds, 1),
+    }
+    job.save(
+        update_fields=[
+            "processed_rows",
+            "total_rows",
+            "stored",
+            "duplicates",
+            "conflicts",
+            "skipped",
+            "status",
+            "finished_at",
+            "report",
+        ]
+    )
+    audit_record(
+        actor=job.created_by,
+        verb=Verb.IMPORTED,
+        obj=job,
+        programme=job.form.assessment.programme,
+        details={
+            "form": job.form_id,
+            "stored": job.stored,
+            "duplicates": job.duplicates,
+            "conflicts": job.conflicts,
+            "skipped": job.skipped,
+            "seconds": round(elapsed, 1),
+        },
+        actor_label="cli",
+    )
 
 
 def _summary(job: ImportJob) -> str:

@@ -51,7 +51,7 @@ def _job(request: AuthenticatedRequest, slug: str, pk: int) -> tuple[Programme, 
     job = selectors.import_job_get(user=request.user, pk=pk)
     if job.form.assessment.programme_id != programme.pk:
         raise Http404("No such import.")
-    return programme, job
+    return programme, services.live_progress(job)
 
 
 def _plan(form: Form) -> FormPlan | None:
