@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "amniyat.core.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "amniyat.urls"

@@ -34,3 +34,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return _respond(
         request, 500, _("Something went wrong"), _("The error has been logged. Please try again.")
     )
+
+
+def database_busy(request: HttpRequest) -> HttpResponse:
+    """503, to send again later: the database stayed locked for the whole wait (on SQLite, by
+    a large import's transaction). ODK Collect keeps the form and sends it again."""
+    text = _("The server is busy storing a large import. Nothing was lost: try again in a minute.")
+    if request.path.startswith("/collect/"):
+        from amniyat.fieldwork.openrosa import responses
+
+        response = responses.message(request, text, status=503, nature="error")
+    else:
+        response = _respond(request, 503, _("Busy"), text)
+    response["Retry-After"] = "60"
+    return response

@@ -775,9 +775,13 @@ class SubmissionReader:
                     ).format(file=self.name)
                 )
             key = pl.col(own).str.strip_chars().alias("\x00key")
-            self.parents_seen.append(frame.select(key).to_series())
+            keys = frame.select(key).to_series()
+            self.parents_seen.append(keys)
             for index, table in enumerate(tables):
-                renamed = table.parts.rename({BAD: f"\x00rbad{index}", TINY: f"\x00rtiny{index}"})
+                # The batch's own repeat rows first: joining a batch to the whole table would
+                # hash all of the file's repeat rows again for every batch.
+                mine = table.parts.filter(pl.col("\x00key").is_in(keys.implode()))
+                renamed = mine.rename({BAD: f"\x00rbad{index}", TINY: f"\x00rtiny{index}"})
                 frame = (
                     frame.with_columns(key)
                     .join(renamed, on="\x00key", how="left", maintain_order="left")
