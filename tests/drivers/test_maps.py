@@ -450,6 +450,11 @@ def test_only_leads_and_analysts_publish(world: World) -> None:
     client_for(world.analyst).post(url("map_publish", world, ours), {"action": "unpublish"})
     ours.refresh_from_db()
     assert ours.published_at is None
+    verbs = AuditEvent.objects.filter(object_id=str(ours.pk), object_type="drivers.drivermap")
+    assert list(verbs.order_by("at", "id").values_list("verb", flat=True))[-2:] == [
+        "published",
+        "unpublished",
+    ]
 
 
 def post_op(client: Client, w: World, driver_map: DriverMap, **op: object) -> tuple[int, dict]:  # type: ignore[type-arg]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditEvent(models.Model):
@@ -27,6 +28,8 @@ class AuditEvent(models.Model):
         VIEWED_PERSONAL = "viewed_personal", _("viewed personal data")
         IMPORTED = "imported", _("imported")
         EXPORTED = "exported", _("exported")
+        PUBLISHED = "published", pgettext_lazy("audit verb", "published")
+        UNPUBLISHED = "unpublished", pgettext_lazy("audit verb", "withdrawn from publication")
         VIEWED_TEXT = "source.view_text", _("read discussion notes")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)

@@ -251,7 +251,7 @@ def findings_publish(*, acting_user: User, findings: Findings, publish: bool = T
         findings.save(update_fields=["published_at", "published_by"])
         audit_record(
             actor=acting_user,
-            verb=AuditEvent.Verb.UPDATED,
+            verb=AuditEvent.Verb.PUBLISHED if publish else AuditEvent.Verb.UNPUBLISHED,
             obj=findings,
             programme=findings.assessment.programme,
             details={"published": publish},

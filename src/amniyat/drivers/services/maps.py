@@ -428,7 +428,7 @@ def _set_published(
         driver_map.save(update_fields=["published_at", "updated_at"])
         audit_record(
             actor=acting_user,
-            verb=Verb.UPDATED,
+            verb=Verb.PUBLISHED if publish else Verb.UNPUBLISHED,
             obj=driver_map,
             programme=driver_map.programme,
             request=request,

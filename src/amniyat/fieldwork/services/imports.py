@@ -360,7 +360,12 @@ def _read_check_and_store(
                     note.save("reading", job.processed_rows, job.total_rows)
                     progress("reading", job.processed_rows, job.total_rows)
                 waiting = time.monotonic()
-                writer.finish(lambda done: progress("storing", done, tally.sent))
+
+                def storing(done: int) -> None:
+                    note.save("storing", done, tally.sent)
+                    progress("storing", done, tally.sent)
+
+                writer.finish(storing)
                 storing_seconds = time.monotonic() - waiting
             finally:
                 writer.stop()
@@ -731,7 +736,9 @@ class _Writer:
         for row, instance_id, content_hash in frame.select(
             ROW, "instance_id", "content_hash"
         ).iter_rows():
-            stored_hash, now = found[instance_id]
+            # An id missing now was stored when the row went in and deleted since (PostgreSQL,
+            # another connection): the row was not stored, so it is reported, never lost.
+            stored_hash, now = found.get(instance_id, ("", False))
             if now:
                 continue
             if stored_hash == content_hash:
@@ -853,7 +860,9 @@ def _finish_failed(
     job.stored = 0
     job.finished_at = timezone.now()
     job.report = _final_report(job, log, workdir, message=message, rejected=rejected)
-    job.save(update_fields=["status", "stored", "finished_at", "report"])
+    job.save(
+        update_fields=["status", "stored", "finished_at", "report", "processed_rows", "total_rows"]
+    )
 
 
 # ----------------------------------------------------------------------------------------
