@@ -342,3 +342,16 @@ def test_no_progress_note_is_left_behind(form: Form) -> None:
     job = run(form, GOOD)
     assert job.status == ImportJob.Status.SUCCEEDED
     assert not progress_note_path(job.pk).exists()
+
+
+def test_a_file_that_breaks_after_stored_batches_stores_nothing(
+    form: Form, row_batches: None
+) -> None:
+    import threading
+
+    broken = GOOD + 'Vali;40;;;;;;;;;"never closed;uuid:a5;15;a5;2021-09-03T06:00:00;;5\n'
+    job = run(form, broken)
+    assert job.status == ImportJob.Status.FAILED
+    assert "not a well-formed CSV file" in job.report["message"]
+    assert Submission.objects.count() == 0
+    assert not [t for t in threading.enumerate() if t.name.startswith("import-")]
