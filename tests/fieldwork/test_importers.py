@@ -688,3 +688,95 @@ def test_an_unclosed_quote_is_refused_in_pieces_too(tmp_path: Path) -> None:
     sheet = csv_sheet(source, work, "answers.csv")
     with pytest.raises(FileRejected):
         list(sheet.read(1))
+
+
+# Skip logic: a required question is required only where it was asked.
+
+SKIP_SCHEMA: list[dict[str, Any]] = [
+    {
+        "name": "consent",
+        "path": "consent",
+        "type": "select_one",
+        "required": True,
+        "choices": [{"name": "yes"}, {"name": "no"}],
+    },
+    {
+        "name": "aware",
+        "path": "groups/aware",
+        "type": "select_one",
+        "required": True,
+        "relevant": "${consent} = 'yes'",
+        "choices": [{"name": "yes"}, {"name": "no"}],
+    },
+    {
+        "name": "attended",
+        "path": "groups/attended",
+        "type": "integer",
+        "required": True,
+        "relevant": "${aware} = 'yes'",
+    },
+    {
+        "name": "worries",
+        "path": "worries",
+        "type": "select_multiple",
+        "relevant": "${consent} = 'yes'",
+        "choices": [{"name": "theft"}, {"name": "police"}],
+    },
+    {
+        "name": "police_detail",
+        "path": "police/detail",
+        "type": "text",
+        "required": True,
+        "relevant": "selected(${worries}, 'police')",
+        "relevant_groups": ["${consent} = 'yes'"],
+    },
+    {
+        "name": "odd",
+        "path": "odd",
+        "type": "text",
+        "required": True,
+        "relevant": "string-length(${consent}) > 10",
+    },
+]
+SKIP_PLAN = build_plan(SKIP_SCHEMA, dict.fromkeys((f["path"] for f in SKIP_SCHEMA), "public"))
+
+
+def test_required_questions_skipped_by_their_conditions_may_be_empty(tmp_path: Path) -> None:
+    """As KoboToolbox exports a form with skip logic: no consent, nothing else answered;
+    not aware of a group, no attendance; police details only when police was a worry (a
+    group's condition and the question's own); a condition this importer cannot evaluate
+    (string-length) leaves the question unenforced rather than refusing a correct file."""
+    content = (
+        "consent,groups/aware,groups/attended,worries,police/detail,odd\n"
+        "no,,,,,\n"
+        "yes,no,,theft,,\n"
+        "yes,yes,3,theft police,Patrols at night,\n"
+    )
+    _, rows, problems = read_all(tmp_path, content, plan=SKIP_PLAN)
+    assert problems == []
+    assert len(rows) == 3
+
+
+def test_required_questions_that_were_asked_must_be_answered(tmp_path: Path) -> None:
+    content = (
+        "consent,groups/aware,groups/attended,worries,police/detail,odd\n"
+        "yes,,,,,\n"
+        "yes,yes,,police,,\n"
+        ",,,,,\n"
+    )
+    _, _, problems = read_all(tmp_path, content, plan=SKIP_PLAN)
+    assert sorted((p.row, p.column) for p in problems) == [
+        (2, "groups/aware"),
+        (3, "groups/attended"),
+        (3, "police/detail"),
+        (4, "consent"),
+    ]
+    assert {p.message for p in problems} == {"This question requires an answer."}
+
+
+def test_a_missing_column_of_a_question_asked_only_sometimes_is_not_refused(
+    tmp_path: Path,
+) -> None:
+    content = "consent,groups/aware,worries\nno,,\nyes,no,theft\n"
+    _, rows, problems = read_all(tmp_path, content, plan=SKIP_PLAN)
+    assert problems == [] and len(rows) == 2

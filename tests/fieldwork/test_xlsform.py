@@ -208,6 +208,7 @@ def test_the_schema_keeps_types_labels_choices_and_logic() -> None:
         "repeat",
         "required",
         "relevant",
+        "relevant_groups",
         "constraint",
     }
 
@@ -538,3 +539,22 @@ def test_a_damaged_workbook_never_shows_a_traceback() -> None:
     [problem] = problems_of(_zip(members))
 
     assert "could not be read as an XLSForm" in problem.message
+
+
+def test_the_schema_keeps_skip_logic_of_questions_and_their_groups() -> None:
+    survey = [
+        ["type", "name", "label", "required", "relevant"],
+        ["select_one yn", "consent", "Consent?", "yes", ""],
+        ["begin_group", "safety", "Safety", "", "${consent} = 'yes'"],
+        ["select_one yn", "aware", "Aware?", "yes", ""],
+        ["integer", "attended", "Attended", "yes", "${aware} = 'yes'"],
+        ["end_group", "", "", "", ""],
+    ]
+    choices = [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]]
+    content = workbook({"survey": survey, "choices": choices})
+    converted = xlsform_convert(file_name="skip.xlsx", content=content)
+    by_path = {f["path"]: f for f in converted.fields}
+    assert by_path["consent"]["relevant_groups"] == []
+    assert by_path["safety/aware"]["relevant_groups"] == ["${consent} = 'yes'"]
+    assert by_path["safety/attended"]["relevant"] == "${aware} = 'yes'"
+    assert by_path["safety/attended"]["relevant_groups"] == ["${consent} = 'yes'"]

@@ -530,6 +530,7 @@ def _schema(
     choice_lists: dict[str, list[dict[str, Any]]],
     prefix: str = "",
     repeat: str | None = None,
+    group_conditions: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     fields: list[dict[str, Any]] = []
     for child in children:
@@ -537,12 +538,16 @@ def _schema(
         kind = str(child.get("type", ""))
         path = f"{prefix}/{name}" if prefix else name
         if kind in CONTAINER_TYPES:
+            # A group's relevance holds for every question in it: a required question of a
+            # skipped group is left empty, as its own skip logic would leave it.
+            condition = str((child.get("bind") or {}).get("relevant") or "").strip()
             fields += _schema(
                 child.get("children") or [],
                 default_language=default_language,
                 choice_lists=choice_lists,
                 prefix=path,
                 repeat=path if kind == "repeat" else repeat,
+                group_conditions=group_conditions + ((condition,) if condition else ()),
             )
             continue
         bind = child.get("bind") or {}
@@ -564,6 +569,7 @@ def _schema(
                 "repeat": repeat,
                 "required": _is_required(bind.get("required")),
                 "relevant": str(bind.get("relevant") or ""),
+                "relevant_groups": list(group_conditions),
                 "constraint": str(bind.get("constraint") or ""),
             }
         )

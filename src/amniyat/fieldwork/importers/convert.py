@@ -21,6 +21,16 @@ from pathlib import Path
 import polars as pl
 from django.utils.translation import gettext as _
 
+from amniyat.analysis.errors import ExpressionError
+from amniyat.analysis.expressions import (
+    Compiler,
+    Expression,
+    Node,
+    Type,
+    Typed,
+    parse_expression,
+)
+from amniyat.analysis.expressions import Field as FieldNode
 from amniyat.fieldwork.importers.errors import FileRejected, Problem
 from amniyat.fieldwork.importers.schema import FieldSpec, FormPlan
 from amniyat.fieldwork.importers.sources import PARENT, ROW, Batch, Sheet, Workbook, open_workbook
@@ -237,8 +247,8 @@ def header_problems(
         for column, repeat in mapping.misplaced
     ]
     for spec in plan.fields:
-        if spec.repeat != scope or not spec.required:
-            continue
+        if spec.repeat != scope or not spec.required or spec.relevant:
+            continue  # a question asked only sometimes may be absent: its rows say
         if spec.path not in mapping.fields and spec.path not in mapping.choices:
             problems.append(
                 Problem(
@@ -407,6 +417,60 @@ def _tiny(value: pl.Expr) -> pl.Expr:
     return ((value.abs() < 1e-4) & (value != 0)).fill_null(False)
 
 
+def _answer_columns(
+    plan: FormPlan, scope: str | None, values: dict[str, pl.Expr]
+) -> dict[str, tuple[pl.Expr, pl.DataType]]:
+    """Each question's typed answer in this frame, by its name, as skip logic reads it:
+    ``${name}`` (choices of a select_multiple joined by spaces, as the form holds them). A
+    question of the form with no column here reads as unanswered."""
+    answers: dict[str, tuple[pl.Expr, pl.DataType]] = {}
+    for spec in plan.fields:
+        if spec.repeat not in (None, scope):
+            continue
+        column = pl.col(VALUE + spec.path)
+        if spec.path not in values:
+            answers[spec.name] = (pl.lit(None, dtype=pl.String), pl.String())
+        elif spec.kind == "select_multiple":
+            answers[spec.name] = (column.list.join(" "), pl.String())
+        elif spec.kind == "integer":
+            answers[spec.name] = (column, pl.Int64())
+        elif spec.kind == "decimal":
+            answers[spec.name] = (column, pl.Float64())
+        else:
+            answers[spec.name] = (column, pl.String())
+    return answers
+
+
+class _SkipLogic(Compiler):
+    """The analysis' compiler of XLSForm conditions, reading ``${name}`` from the typed
+    answers of the frame being checked."""
+
+    def __init__(self, expression: Expression, answers: dict[str, tuple[pl.Expr, pl.DataType]]):
+        super().__init__(expression, {name: dtype for name, (_, dtype) in answers.items()})
+        self.answers = answers
+
+    def compile(self, node: Node) -> Typed:
+        if isinstance(node, FieldNode) and node.name in self.answers:
+            expr, dtype = self.answers[node.name]
+            return Typed(Type.FIELD, expr, dtype=dtype)
+        return super().compile(node)
+
+
+def _asked(spec: FieldSpec, answers: dict[str, tuple[pl.Expr, pl.DataType]]) -> pl.Expr | None:
+    """Whether ``spec`` was asked, row by row: true without skip logic; its conditions
+    evaluated where they can be; None where one cannot (a function or a question this
+    importer cannot read), so that ``required`` is then not enforced rather than a correct
+    export refused."""
+    asked = pl.lit(True)
+    for condition in spec.relevant:
+        try:
+            compiler = _SkipLogic(parse_expression(condition), answers)
+            asked = asked & compiler.boolean(compiler.compile(compiler.expression.node))
+        except ExpressionError:
+            return None
+    return asked
+
+
 @dataclass
 class Checked:
     frame: pl.DataFrame  # ROW, kept columns, VALUE+path per answered field, TINY, BAD
@@ -433,24 +497,28 @@ def check_frame(
         if spec.repeat != scope:
             continue
         value = _field_expr(spec, mapping, columns, checks)
-        if spec.required:
-            answered = (
-                pl.col(VALUE + spec.path).is_not_null() if value is not None else pl.lit(False)
-            )
-            checks.append(
-                Check(
-                    ~answered,
-                    mapping.fields.get(spec.path, spec.path),
-                    _("This question requires an answer."),
-                    None,
-                    spec.protected,
-                )
-            )
         if value is None:
             continue
         values[spec.path] = value
         if spec.kind == "decimal":
             tiny.append(_tiny(pl.col(VALUE + spec.path)))
+    answers = _answer_columns(plan, scope, values)
+    for spec in plan.fields:
+        if spec.repeat != scope or not spec.required:
+            continue
+        asked = _asked(spec, answers)
+        if asked is None:
+            continue  # skip logic beyond what can be evaluated: not enforced
+        answered = pl.col(VALUE + spec.path).is_not_null() if spec.path in values else pl.lit(False)
+        checks.append(
+            Check(
+                ~answered & asked,
+                mapping.fields.get(spec.path, spec.path),
+                _("This question requires an answer."),
+                None,
+                spec.protected,
+            )
+        )
     masks = [check.mask.fill_null(False).alias(f"\x00check{i}") for i, check in enumerate(checks)]
     shown = [
         check.value.alias(f"\x00value{i}")

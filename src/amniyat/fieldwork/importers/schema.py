@@ -82,6 +82,9 @@ class FieldSpec:
     labels: dict[str, str] = field(default_factory=dict, compare=False)
     choices: tuple[str, ...] = ()
     choice_labels: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+    # The skip logic that must hold for the question to be asked: its groups' ``relevant``
+    # conditions, then its own (XLSForm syntax). ``required`` applies only where they hold.
+    relevant: tuple[str, ...] = ()
 
     def label(self, language: str) -> str:
         return _pick(self.labels, language) or self.name
@@ -141,6 +144,12 @@ def _kind(xls_type: str) -> str:
     return KINDS.get(xls_type, "text")
 
 
+def _conditions(item: dict[str, Any]) -> tuple[str, ...]:
+    found = [str(c).strip() for c in item.get("relevant_groups") or []]
+    found.append(str(item.get("relevant") or "").strip())
+    return tuple(c for c in found if c)
+
+
 def plan_for(version: FormVersion) -> FormPlan:
     """Read a form version's schema and sensitivity once."""
     return build_plan(version.schema, version.sensitivity)
@@ -174,6 +183,7 @@ def build_plan(schema: list[dict[str, Any]], sensitivity: dict[str, str]) -> For
                 labels=_labels(item.get("label")),
                 choices=tuple(str(c["name"]) for c in choices),
                 choice_labels={str(c["name"]): _labels(c.get("label")) for c in choices},
+                relevant=_conditions(item),
             )
         )
     repeats: dict[str, list[FieldSpec]] = {}
