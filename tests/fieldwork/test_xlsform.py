@@ -209,6 +209,7 @@ def test_the_schema_keeps_types_labels_choices_and_logic() -> None:
         "required",
         "relevant",
         "relevant_groups",
+        "bind_type",
         "constraint",
     }
 

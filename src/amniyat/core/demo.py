@@ -699,6 +699,10 @@ def _store_generated(version: FormVersion, frame: pl.DataFrame) -> int:
     """Store generated respondents as submissions of ``version``, answers split by the
     sensitivity of each field as an import would."""
     paths = {field["name"]: field["path"] for field in version.schema}
+    # Stored as an import or ODK Collect would store them: several choices as a list.
+    several = {
+        field["name"] for field in version.schema if str(field.get("type")) == "select_multiple"
+    }
     protected = {
         path
         for path, sensitivity in version.sensitivity.items()
@@ -713,6 +717,8 @@ def _store_generated(version: FormVersion, frame: pl.DataFrame) -> int:
         for name, value in record.items():
             if name in ("instance_id", "submitted_at") or value is None or name not in paths:
                 continue
+            if name in several and isinstance(value, str):
+                value = value.split()
             answers[paths[name]] = value.isoformat() if hasattr(value, "isoformat") else value
         public = {k: v for k, v in answers.items() if k not in protected}
         private = {k: v for k, v in answers.items() if k in protected}

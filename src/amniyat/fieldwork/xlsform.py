@@ -570,6 +570,8 @@ def _schema(
                 "required": _is_required(bind.get("required")),
                 "relevant": str(bind.get("relevant") or ""),
                 "relevant_groups": list(group_conditions),
+                # The type the form gives a calculation (``bind::type``): int, decimal, date…
+                "bind_type": str(bind.get("type") or ""),
                 "constraint": str(bind.get("constraint") or ""),
             }
         )

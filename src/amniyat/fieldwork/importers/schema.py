@@ -144,6 +144,16 @@ def _kind(xls_type: str) -> str:
     return KINDS.get(xls_type, "text")
 
 
+def answer_kind(item: dict[str, Any]) -> str:
+    """How a schema field's answers are typed: by its question type, or for a calculation
+    by the type the form gives it (``bind::type`` decimal makes a weight a number)."""
+    xls_type = str(item.get("type") or "text").split()[0]
+    bind_type = str(item.get("bind_type") or "")
+    if xls_type == "calculate" and bind_type in KINDS:
+        return _kind(bind_type)
+    return _kind(xls_type)
+
+
 def _conditions(item: dict[str, Any]) -> tuple[str, ...]:
     found = [str(c).strip() for c in item.get("relevant_groups") or []]
     found.append(str(item.get("relevant") or "").strip())
@@ -174,7 +184,7 @@ def build_plan(schema: list[dict[str, Any]], sensitivity: dict[str, str]) -> For
             FieldSpec(
                 path=path,
                 name=str(item.get("name") or path.rsplit("/", 1)[-1]),
-                kind=_kind(xls_type),
+                kind=answer_kind(item),
                 xls_type=xls_type,
                 required=_truthy(item.get("required")),
                 # A field nobody classed yet is treated as personal: safer to over-protect.

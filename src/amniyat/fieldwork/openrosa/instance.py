@@ -21,6 +21,7 @@ from defusedxml.ElementTree import ParseError, fromstring
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from amniyat.fieldwork.importers.schema import answer_kind
 from amniyat.fieldwork.models import PROTECTED_SENSITIVITIES
 
 if TYPE_CHECKING:
@@ -149,7 +150,9 @@ def answers(parsed: ParsedInstance, schema: list[dict[str, Any]]) -> dict[str, A
             text = (child.text or "").strip()
             spec = fields.get(path)
             key = spec["path"] if spec else path
-            value = _convert(text, spec.get("type", "")) if spec and text else (text or None)
+            kind = answer_kind(spec) if spec and spec.get("type") == "calculate" else ""
+            field_type = kind if kind in ("integer", "decimal") else (spec or {}).get("type", "")
+            value = _convert(text, field_type) if spec and text else (text or None)
             if spec and spec.get("repeat"):
                 found.setdefault(key, []).append(value)
             elif key in found:
