@@ -246,25 +246,10 @@ def test_the_demo_questionnaire_with_its_skip_logic_survives_the_round_trip(
     copy of the form with identical stored values."""
     from amniyat.core.demo import _store_generated
     from amniyat.fieldwork import demo_survey
-    from amniyat.fieldwork.services.forms import assessment_create, form_add, sensitivity_set
-    from tests.findings.test_findings import TJ_DISTRICTS, shipped_place
+    from tests.findings.test_findings import TJ_DISTRICTS, shipped_place, survey_version
 
     programme = ProgrammeFactory(districts=[shipped_place(code) for code in TJ_DISTRICTS])
-    forms = []
-    for title in ("Source", "Copy"):
-        assessment = assessment_create(
-            acting_user=None, programme=programme, title=title, kind="baseline"
-        )
-        version = form_add(
-            acting_user=None,
-            assessment=assessment,
-            file_name="community_security_tj.xlsx",
-            content=demo_survey.build_xlsform("TJ"),
-        )
-        undecided = {path: "public" for path in version.fields_lacking_sensitivity()}
-        version = sensitivity_set(acting_user=None, version=version, classes=undecided)
-        forms.append(version.form)
-    source, copy = forms
+    source, copy = (survey_version(programme, title=t).form for t in ("Source", "Copy"))
     frame = demo_survey.generate_responses("TJ", phase="baseline", n=240, seed=11)
     _store_generated(source.current_version(), frame)  # type: ignore[arg-type]
     skipped = frame.filter(pl.col("participated_community_meeting").is_null()).height

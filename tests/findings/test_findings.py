@@ -11,11 +11,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from amniyat.accounts.models import Membership
+from amniyat.accounts.models import Membership, Programme
 from amniyat.analysis.cli import analyze_cli
 from amniyat.core.demo import INDICATORS_FILE, _store_generated
 from amniyat.fieldwork import demo_survey
-from amniyat.fieldwork.models import Assessment
+from amniyat.fieldwork.models import Assessment, FormVersion
 from amniyat.fieldwork.services.forms import assessment_create, form_add, sensitivity_set
 from amniyat.findings import services
 from amniyat.findings.models import Findings
@@ -28,13 +28,23 @@ TJ_DISTRICTS = [
 
 
 def survey_assessment(n: int = 600, *, kind: str = "baseline", programme=None):  # type: ignore[no-untyped-def]
+    """An assessment of the demo perception survey with ``n`` generated respondents."""
     programme = programme or ProgrammeFactory(
         districts=[shipped_place(code) for code in TJ_DISTRICTS]
     )
+    version = survey_version(programme, title=f"Perception survey {kind}", kind=kind)
+    frame = demo_survey.generate_responses("TJ", phase=kind, n=n, seed=3)  # type: ignore[arg-type]
+    _store_generated(version, frame)
+    return version.form.assessment
+
+
+def survey_version(programme: Programme, *, title: str, kind: str = "baseline") -> FormVersion:
+    """The demo perception survey (Tajikistan) as the form of a new assessment, every field
+    classed, no submissions yet."""
     assessment = assessment_create(
         acting_user=None,
         programme=programme,
-        title=f"Perception survey {kind}",
+        title=title,
         kind=kind,
         weight_field="weight",
         strata_field="stratum",
@@ -47,10 +57,7 @@ def survey_assessment(n: int = 600, *, kind: str = "baseline", programme=None): 
         content=demo_survey.build_xlsform("TJ"),
     )
     undecided = {path: "public" for path in version.fields_lacking_sensitivity()}
-    version = sensitivity_set(acting_user=None, version=version, classes=undecided)
-    frame = demo_survey.generate_responses("TJ", phase=kind, n=n, seed=3)  # type: ignore[arg-type]
-    _store_generated(version, frame)
-    return assessment
+    return sensitivity_set(acting_user=None, version=version, classes=undecided)
 
 
 def compute(assessment: Assessment) -> Findings:
