@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -57,6 +60,41 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"{len(_skipped)} browser test(s) skipped: {MISSING_REASON}", yellow=True
         )
+
+
+class _OneRequestAtATime(ThreadedWSGIServer):
+    """The live server, answering one request at a time (each on its own thread, so a
+    browser's kept-alive connections never block each other).
+
+    With SQLite the live server shares the test's one in-memory connection between its
+    threads; two requests at once (the map editor saves as a factor is dragged) can then
+    run statements on it together, and SQLite refuses to commit while another's statement is
+    in progress. A deployed server has a connection per thread, so this is the test
+    harness's constraint, not the app's."""
+
+    lock = threading.Lock()
+
+    def set_app(self, application: Any) -> None:
+        def serially(environ: Any, start_response: Any) -> list[bytes]:
+            with self.lock:
+                return list(application(environ, start_response))
+
+        super().set_app(serially)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_one_request_at_a_time() -> Iterator[None]:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    previous = LiveServerThread.server_class
+    LiveServerThread.server_class = _OneRequestAtATime
+    try:
+        yield
+    finally:
+        LiveServerThread.server_class = previous
 
 
 @pytest.fixture(scope="session")
