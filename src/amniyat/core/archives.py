@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 
 from django.utils.translation import gettext as _
 
 # A member over this size must not be packed more tightly than the ratio allows.
 RATIO_CHECKED_ABOVE = 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+# zipfile's ways of failing on a member it has listed: damaged data (BadZipFile for a bad
+# checksum, zlib.error for a broken deflate stream, EOFError for a truncated one), an encrypted
+# member (RuntimeError), a compression method it does not implement (NotImplementedError), and
+# the operating system's (OSError). Each is a file that cannot be read, not a bug.
+MEMBER_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    OSError,
+)
 
 
 class ArchiveRefused(Exception):
@@ -67,3 +82,22 @@ def checked_members(
             )
         )
     return infos
+
+
+def member_bytes(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, file: str, limit: int
+) -> bytes:
+    """A member's content, never more than ``limit`` bytes whatever its header says; a member
+    that cannot be read, or is larger, raises :class:`ArchiveRefused` naming it."""
+    try:
+        with archive.open(info) as member:
+            content = member.read(limit + 1)
+    except MEMBER_ERRORS as error:
+        raise ArchiveRefused(
+            _("“{file}”: “{member}” cannot be read from the archive ({reason}).").format(
+                file=file, member=info.filename, reason=error
+            )
+        ) from error
+    if len(content) > limit:
+        raise ArchiveRefused(_("“{file}” is too large once unpacked.").format(file=file))
+    return content

@@ -49,7 +49,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import User
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.core.archives import ArchiveRefused, checked_members
+from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.services import require
 from amniyat.drivers import selectors
@@ -388,19 +388,10 @@ def _open_archive(data: IO[bytes], name: str) -> zipfile.ZipFile:
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
     """A member's content, never more than the unpacked limit whatever its header says."""
-    limit = max_qdpx_unpacked_bytes()
     try:
-        with archive.open(info) as member:
-            content = member.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as error:
-        raise _refuse(
-            _("“{file}”: “{member}” cannot be read from the archive ({reason}).").format(
-                file=name, member=info.filename, reason=error
-            )
-        ) from error
-    if len(content) > limit:
-        raise _refuse(_("“{file}” is too large once unpacked.").format(file=name))
-    return content
+        return member_bytes(archive, info, file=name, limit=max_qdpx_unpacked_bytes())
+    except ArchiveRefused as refused:
+        raise _refuse(refused.message) from refused
 
 
 def _project_member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:

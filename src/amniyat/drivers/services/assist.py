@@ -63,7 +63,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -764,6 +764,37 @@ def _decision_check(*, user: User, passage: Passage, code: Code, probability: fl
     return source
 
 
+def _record_decision(
+    *,
+    user: User,
+    passage: Passage,
+    code: Code,
+    probability: float,
+    decision: str,
+    programme: Programme,
+    request: HttpRequest | None,
+    **details: Any,
+) -> Suggestion:
+    """Remember a person's decision on a suggestion (so it is not offered again), audited."""
+    suggestion = Suggestion.objects.create(
+        passage=passage, code=code, probability=probability, decision=decision, decided_by=user
+    )
+    audit_record(
+        actor=user,
+        verb=Verb.CREATED,
+        obj=suggestion,
+        programme=programme,
+        request=request,
+        details={
+            "decision": str(decision),
+            "code": code.key,
+            **details,
+            "probability": round(probability, 3),
+        },
+    )
+    return suggestion
+
+
 def suggestion_accept(
     *,
     user: User,
@@ -785,25 +816,15 @@ def suggestion_accept(
                 end=passage.end,
                 origin=Excerpt.Origin.ASSISTED,
             )
-            suggestion = Suggestion.objects.create(
+            _record_decision(
+                user=user,
                 passage=passage,
                 code=code,
                 probability=probability,
                 decision=Suggestion.Decision.ACCEPTED,
-                decided_by=user,
-            )
-            audit_record(
-                actor=user,
-                verb=Verb.CREATED,
-                obj=suggestion,
                 programme=source.programme,
                 request=request,
-                details={
-                    "decision": "accepted",
-                    "code": code.key,
-                    "excerpt": excerpt.pk,
-                    "probability": round(probability, 3),
-                },
+                excerpt=excerpt.pk,
             )
     except IntegrityError:  # the same decision, sent twice at once
         raise ValidationError(_("Someone has already decided on this suggestion.")) from None
@@ -822,24 +843,14 @@ def suggestion_reject(
     try:
         with transaction.atomic():
             source = _decision_check(user=user, passage=passage, code=code, probability=probability)
-            suggestion = Suggestion.objects.create(
+            suggestion = _record_decision(
+                user=user,
                 passage=passage,
                 code=code,
                 probability=probability,
                 decision=Suggestion.Decision.REJECTED,
-                decided_by=user,
-            )
-            audit_record(
-                actor=user,
-                verb=Verb.CREATED,
-                obj=suggestion,
                 programme=source.programme,
                 request=request,
-                details={
-                    "decision": "rejected",
-                    "code": code.key,
-                    "probability": round(probability, 3),
-                },
             )
     except IntegrityError:
         raise ValidationError(_("Someone has already decided on this suggestion.")) from None

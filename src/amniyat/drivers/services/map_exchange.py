@@ -31,7 +31,7 @@ from django.utils.translation import override
 
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.core.archives import ArchiveRefused, checked_members
+from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.drivers.models import Code, DriverMap, Factor, Link
 from amniyat.drivers.services import maps
 from amniyat.fieldwork.exporters import neutralise
@@ -520,7 +520,17 @@ def _zip_members(name: str, content: bytes, problems: _Collector) -> list[tuple[
         if not members:
             problems.add(name, None, "", _("The zip file should hold the two CSV files."))
             return []
-        return [(i.filename.rsplit("/", 1)[-1], archive.read(i)) for i in members]
+        try:
+            return [
+                (
+                    i.filename.rsplit("/", 1)[-1],
+                    member_bytes(archive, i, file=name, limit=MAX_IMPORT_BYTES),
+                )
+                for i in members
+            ]
+        except ArchiveRefused as refused:
+            problems.add(name, None, "", refused.message)
+            return []
 
 
 def read_map_files(files: list[tuple[str, bytes]], *, programme: Programme) -> MapData:

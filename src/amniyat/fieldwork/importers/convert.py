@@ -12,6 +12,7 @@ file, row and column.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -456,6 +457,12 @@ class _SkipLogic(Compiler):
         return super().compile(node)
 
 
+@functools.lru_cache(maxsize=512)
+def _parsed(condition: str) -> Expression:
+    """A form's condition parsed once, not once per batch of every file."""
+    return parse_expression(condition)
+
+
 def _asked(spec: FieldSpec, answers: dict[str, tuple[pl.Expr, pl.DataType]]) -> pl.Expr | None:
     """Whether ``spec`` was asked, row by row: true without skip logic; its conditions
     evaluated where they can be; None where one cannot (a function or a question this
@@ -464,7 +471,7 @@ def _asked(spec: FieldSpec, answers: dict[str, tuple[pl.Expr, pl.DataType]]) -> 
     asked = pl.lit(True)
     for condition in spec.relevant:
         try:
-            compiler = _SkipLogic(parse_expression(condition), answers)
+            compiler = _SkipLogic(_parsed(condition), answers)
             asked = asked & compiler.boolean(compiler.compile(compiler.expression.node))
         except ExpressionError:
             return None

@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 from django.utils.translation import gettext as _
 
-from amniyat.core.archives import ArchiveRefused, checked_members
+from amniyat.core.archives import MEMBER_ERRORS, ArchiveRefused, checked_members
 from amniyat.fieldwork.importers import limits
 from amniyat.fieldwork.importers.encoding import utf8_copy
 from amniyat.fieldwork.importers.errors import FileRejected
@@ -593,14 +593,21 @@ def zip_workbook(path: Path, workdir: Path, name: str) -> Workbook:
         for index, info in enumerate(members):
             target = workdir / f"member-{index}.csv"
             written = 0
-            with archive.open(info) as source, target.open("wb") as out:
-                while chunk := source.read(1024 * 1024):
-                    written += len(chunk)
-                    if written > budget:
-                        raise FileRejected(
-                            _("“{file}” is too large once unpacked.").format(file=name)
-                        )
-                    out.write(chunk)
+            try:
+                with archive.open(info) as source, target.open("wb") as out:
+                    while chunk := source.read(1024 * 1024):
+                        written += len(chunk)
+                        if written > budget:
+                            raise FileRejected(
+                                _("“{file}” is too large once unpacked.").format(file=name)
+                            )
+                        out.write(chunk)
+            except MEMBER_ERRORS as error:
+                raise FileRejected(
+                    _("“{file}”: “{member}” cannot be read from the archive ({reason}).").format(
+                        file=name, member=info.filename, reason=error
+                    )
+                ) from error
             budget -= written
             member_dir = workdir / f"member-{index}"
             member_dir.mkdir()
