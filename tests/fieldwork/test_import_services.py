@@ -355,3 +355,45 @@ def test_a_file_that_breaks_after_stored_batches_stores_nothing(
     assert "not a well-formed CSV file" in job.report["message"]
     assert Submission.objects.count() == 0
     assert not [t for t in threading.enumerate() if t.name.startswith("import-")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_an_import_commits_durably_and_checkpoints_after(
+    form: Form, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The import's commit syncs SQLite's write-ahead log itself (``synchronous`` FULL) and
+    leaves the checkpoint to :func:`checkpoint`, run once the job is recorded as done; the
+    connection's settings are put back afterwards."""
+    from django.db import connection
+
+    from amniyat.fieldwork.services import imports
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's settings")
+
+    def pragmas() -> tuple[int, int, int]:
+        with connection.cursor() as cursor:
+            values = []
+            for name in ("synchronous", "wal_autocheckpoint", "cache_size"):
+                cursor.execute(f"PRAGMA {name}")
+                values.append(cursor.fetchone()[0])
+        return values[0], values[1], values[2]
+
+    before = pragmas()
+    with imports._fast_sqlite():
+        assert pragmas() == (2, 0, -65536)
+    assert pragmas() == before
+
+    seen: list[tuple[str, int]] = []
+
+    def checkpoint() -> None:
+        job = ImportJob.objects.get(form=form)
+        seen.append((job.status, job.stored))
+        imports.checkpoint()
+
+    monkeypatch.setattr("amniyat.fieldwork.management.commands.import.checkpoint", checkpoint)
+    path = tmp_path / "export.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    call_command("import", str(path), form=form.pk, no_progress=True, stdout=StringIO())
+    assert seen == [(ImportJob.Status.SUCCEEDED, 2)]
+    assert pragmas() == before

@@ -678,6 +678,29 @@ def test_a_csv_is_read_in_pieces_of_whole_records(
     assert not list(work.glob("records-*.csv"))
 
 
+@given(
+    text=st.text(alphabet='ab,"\n', max_size=80),
+    cuts=st.lists(st.integers(min_value=0, max_value=80), max_size=6),
+)
+def test_record_ends_are_found_however_the_blocks_fall(text: str, cuts: list[int]) -> None:
+    """The line breaks that end records (those after an even number of quotes), found block
+    by block, are those a byte-by-byte count finds in the whole text."""
+    from amniyat.fieldwork.importers.sources import _record_ends
+
+    data = text.encode()
+    expected, quotes = [], 0
+    for offset, byte in enumerate(data):
+        quotes ^= byte == ord('"')
+        if byte == ord("\n") and not quotes:
+            expected.append(offset + 1)
+    found, parity, start = [], 0, 0
+    for end in [*sorted(c for c in cuts if c < len(data)), len(data)]:
+        ends, parity = _record_ends(data[start:end], parity) if end > start else ([], parity)
+        found.extend(int(e) + start for e in ends)
+        start = max(start, end)
+    assert found == expected and parity == quotes
+
+
 def test_an_unclosed_quote_is_refused_in_pieces_too(tmp_path: Path) -> None:
     from amniyat.fieldwork.importers.sources import csv_sheet
 

