@@ -362,6 +362,8 @@ def child(csv_path: Path, home: Path) -> dict[str, Any]:
     checkpoint()
     checkpoint_seconds = time.perf_counter() - started
     peak = peak_memory()
+    database = Path(str(connection.settings_dict["NAME"]))
+    insert_floor = sqlite_insert_floor(database, home) if connection.vendor == "sqlite" else None
     return {
         "checked": check_sample(form, repeats=csv_path.suffix == ".zip"),
         "vendor": connection.vendor,
@@ -370,9 +372,59 @@ def child(csv_path: Path, home: Path) -> dict[str, Any]:
         "stored": job.stored,
         "seconds": elapsed,
         "checkpoint_seconds": checkpoint_seconds,
+        "insert_floor_seconds": insert_floor,
         "peak_bytes": peak,
         "phases": job.report.get("seconds", {}),
     }
+
+
+def sqlite_insert_floor(database: Path, home: Path) -> float:
+    """Seconds SQLite alone takes to store the submissions just imported: the same rows, read
+    back from the database, inserted into an empty copy of the table (its indexes and checks
+    included) with ``executemany``, in one transaction committed as the import commits, with
+    the import's settings. No file is read, nothing checked, hashed or encrypted: no import
+    into SQLite can be quicker on this machine. Only the insertions and the commit are timed;
+    foreign keys are not enforced (the copy has no parent tables)."""
+    import sqlite3
+
+    source = sqlite3.connect(database)
+    target_path = home / "floor.sqlite3"
+    target = sqlite3.connect(target_path, isolation_level=None)
+    for pragma in (
+        "page_size = 16384",
+        "journal_mode = WAL",
+        "synchronous = FULL",
+        "cache_size = -65536",
+        "wal_autocheckpoint = 0",
+    ):
+        target.execute(f"PRAGMA {pragma}")
+    for (sql,) in source.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'fieldwork_submission' "
+        "AND sql IS NOT NULL ORDER BY type DESC"  # the table, then its indexes
+    ):
+        target.execute(sql)
+    columns = [row[1] for row in source.execute("PRAGMA table_info(fieldwork_submission)")]
+    columns.remove("id")
+    names = ", ".join(f'"{c}"' for c in columns)
+    insert = (
+        f"INSERT INTO fieldwork_submission ({names}) VALUES ({', '.join('?' * len(columns))}) "  # noqa: S608
+        "ON CONFLICT (form_id, instance_id) DO NOTHING"
+    )
+    rows = source.execute(f"SELECT {names} FROM fieldwork_submission ORDER BY id")  # noqa: S608
+    seconds = 0.0
+    target.execute("BEGIN IMMEDIATE")
+    while batch := rows.fetchmany(10_000):
+        started = time.perf_counter()
+        target.executemany(insert, batch)
+        seconds += time.perf_counter() - started
+    started = time.perf_counter()
+    target.execute("COMMIT")
+    seconds += time.perf_counter() - started
+    source.close()
+    target.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target_path}{suffix}").unlink(missing_ok=True)
+    return seconds
 
 
 def check_sample(form: Any, *, repeats: bool) -> str:
@@ -477,6 +529,14 @@ def report(label: str, result: dict[str, Any], *, rows: int, floor: float) -> bo
         f"{rate:,.0f} rows/s; {ratio:.1f}× the Polars read; peak memory {peak:.2f} GB"
         f" — {result['message']} (seconds: {result.get('phases')}; {result['checked']})"
     )
+    if result.get("insert_floor_seconds"):
+        floor_rate = result["stored"] / result["insert_floor_seconds"]
+        print(
+            f"  SQLite alone, inserting the same stored rows into an empty copy of the table "
+            f"(no reading, checking or encrypting): {result['insert_floor_seconds']:.1f} s = "
+            f"{floor_rate:,.0f} rows/s; the import took "
+            f"{result['seconds'] / result['insert_floor_seconds']:.1f}× that"
+        )
     if result["vendor"] == "sqlite":
         print(
             f"  then SQLite's checkpoint, copying the committed rows from the write-ahead log "
