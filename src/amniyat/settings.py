@@ -186,8 +186,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
-# How far running imports have got: small files the worker writes and the web pages read (see
-# fieldwork.services.imports._ProgressNote), so both must see this folder.
+# How far running imports into SQLite have got: small files the worker writes and the web pages
+# read (see fieldwork.services.imports._ProgressNote), so both must see this folder. On
+# PostgreSQL the progress is saved in the job's row instead.
 IMPORT_PROGRESS_DIR = Path(os.environ.get("AMNIYAT_PROGRESS_DIR", BASE_DIR / "var" / "progress"))
 MEDIA_URL = "/media/"
 

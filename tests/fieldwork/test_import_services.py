@@ -313,29 +313,6 @@ def test_a_failing_writer_stores_nothing_and_says_so(
     assert Submission.objects.count() == 0
 
 
-def test_pages_show_the_progress_of_a_running_import(form: Form) -> None:
-    from amniyat.fieldwork.services.imports import (
-        _ProgressNote,
-        live_progress,
-        progress_note_path,
-    )
-
-    lead = member_of(form.assessment.programme, Role.LEAD)
-    job = import_start(acting_user=lead, form=form, file_name="a.csv", content=GOOD.encode())
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    job.refresh_from_db()
-    note = _ProgressNote(job)
-    note.save("reading", 1200, 5000)
-    try:
-        shown = live_progress(ImportJob.objects.get(pk=job.pk))
-        assert (shown.processed_rows, shown.total_rows, shown.percent) == (1200, 5000, 24)
-        assert shown.report["stage"] == "reading"
-    finally:
-        note.clear()
-    assert not progress_note_path(job.pk).exists()
-    assert live_progress(ImportJob.objects.get(pk=job.pk)).processed_rows == 0
-
-
 def test_no_progress_note_is_left_behind(form: Form) -> None:
     from amniyat.fieldwork.services.imports import progress_note_path
 
@@ -397,3 +374,41 @@ def test_on_sqlite_an_import_commits_durably_and_checkpoints_after(
     call_command("import", str(path), form=form.pk, no_progress=True, stdout=StringIO())
     assert seen == [(ImportJob.Status.SUCCEEDED, 2)]
     assert pragmas() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_seen_while_the_import_transaction_is_open(form: Form) -> None:
+    """The count saved during an import is read by another request before the import's
+    transaction commits: from the job's row on PostgreSQL (any web server sees it), from the
+    note file on SQLite; and it stays saved if the import is rolled back."""
+    from django.db import connection, transaction
+
+    from amniyat.fieldwork.services.imports import _ProgressNote, live_progress
+
+    lead = member_of(form.assessment.programme, Role.LEAD)
+    job = import_start(acting_user=lead, form=form, file_name="a.csv", content=GOOD.encode())
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    job.refresh_from_db()
+    note = _ProgressNote(job)
+    try:
+        with transaction.atomic():
+            Submission.objects.filter(form=form).delete()  # the import's transaction writes
+            note.save("storing", 300, 2000)
+            shown = live_progress(ImportJob.objects.get(pk=job.pk))
+            assert (shown.processed_rows, shown.total_rows, shown.report["stage"]) == (
+                300,
+                2000,
+                "storing",
+            )
+            transaction.set_rollback(True)
+        stored = ImportJob.objects.get(pk=job.pk)
+        if connection.vendor == "postgresql":
+            assert (stored.processed_rows, stored.report["stage"]) == (300, "storing")
+            assert not note.path.exists()
+        else:
+            assert note.path.exists()
+    finally:
+        note.clear()
+    assert not note.path.exists()
+    if connection.vendor == "sqlite":  # the note gone, the row's own count shows
+        assert live_progress(ImportJob.objects.get(pk=job.pk)).processed_rows == 0

@@ -18,8 +18,9 @@ transaction:
 If any row is rejected and skipping was not asked for, storing stops, the reading goes on so
 that the report lists every reason, and the transaction is rolled back: nothing is stored.
 The job's outcome and the audit record are written in the same transaction as the rows.
-Progress goes to a small file (:class:`_ProgressNote`) that the pages poll, since SQLite lets
-no other connection write while the transaction is open.
+Progress is saved where the pages can read it while the transaction is open
+(:class:`_ProgressNote`): the job's row, through a second connection, on PostgreSQL; a small
+file on SQLite, which lets no other connection write meanwhile.
 
 The uploaded file is deleted when the run ends: it holds personal answers unencrypted.
 """
@@ -47,7 +48,8 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
@@ -458,26 +460,55 @@ def _conflict(file: str, row: int, instance_id: str) -> Problem:
 
 
 class _ProgressNote:
-    """How far an import has got, in a small file beside the database rather than in it:
-    while the import's transaction is open SQLite lets no other connection write, so a
-    progress count saved to the job would only appear when it is all over. Web pages and the
-    API read it through :func:`live_progress`. Written at most once a second."""
+    """How far an import has got, saved at most once a second where the pages can read it
+    while the import's transaction is still open.
+
+    On PostgreSQL, in the job's row, through a connection of its own that commits each count
+    at once: every web server sees it, on any machine. On SQLite, whose open transaction lets
+    no other connection write, in a small file beside the database instead
+    (``IMPORT_PROGRESS_DIR``), which the pages read through :func:`live_progress`."""
 
     def __init__(self, job: ImportJob) -> None:
+        self.job_id = int(job.pk)
         self.path = progress_note_path(job.pk)
         self.last = 0.0
+        self.side: BaseDatabaseWrapper | None = None
+        if connection.vendor == "postgresql":
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
 
     def save(self, stage: str, done: int, total: int | None) -> None:
         now = time.monotonic()
         if now - self.last < PROGRESS_SECONDS:
             return
         self.last = now
+        if self.side is not None:
+            self._save_row(self.side, stage, done, total)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".tmp")
         partial.write_text(json.dumps({"stage": stage, "done": done, "total": total}))
         partial.replace(self.path)
 
+    def _save_row(
+        self, side: BaseDatabaseWrapper, stage: str, done: int, total: int | None
+    ) -> None:
+        table = side.ops.quote_name(ImportJob._meta.db_table)
+        try:
+            with side.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET processed_rows = %s, "  # noqa: S608
+                    "total_rows = COALESCE(%s, total_rows), report = report || %s::jsonb "
+                    "WHERE id = %s",
+                    [done, total, json.dumps({"stage": stage}), self.job_id],
+                )
+        except DatabaseError:
+            # A count not shown is no reason to stop the import.
+            logger.warning("Could not save the progress of import %s", self.job_id)
+
     def clear(self) -> None:
+        if self.side is not None:
+            self.side.close()
+            self.side = None
         self.path.unlink(missing_ok=True)
         self.path.with_suffix(".tmp").unlink(missing_ok=True)
 
