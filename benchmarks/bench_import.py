@@ -390,14 +390,13 @@ def sqlite_insert_floor(database: Path, home: Path) -> float:
     source = sqlite3.connect(database)
     target_path = home / "floor.sqlite3"
     target = sqlite3.connect(target_path, isolation_level=None)
-    for pragma in (
-        "page_size = 16384",
-        "journal_mode = WAL",
-        "synchronous = FULL",
-        "cache_size = -65536",
-        "wal_autocheckpoint = 0",
-    ):
-        target.execute(f"PRAGMA {pragma}")
+    from amniyat.fieldwork.services.imports import SQLITE_IMPORT_PRAGMAS
+
+    (page_size,) = source.execute("PRAGMA page_size").fetchone()
+    target.execute(f"PRAGMA page_size = {int(page_size)}")
+    target.execute("PRAGMA journal_mode = WAL")
+    for name, value in SQLITE_IMPORT_PRAGMAS.items():
+        target.execute(f"PRAGMA {name} = {value}")
     for (sql,) in source.execute(
         "SELECT sql FROM sqlite_master WHERE tbl_name = 'fieldwork_submission' "
         "AND sql IS NOT NULL ORDER BY type DESC"  # the table, then its indexes

@@ -567,6 +567,11 @@ PREPARED = {
 }
 
 
+# How an import's connection writes to SQLite (see _fast_sqlite): a 64 MB page cache, no
+# checkpoint inside the commit, the commit itself synced (2: FULL).
+SQLITE_IMPORT_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 0, "synchronous": 2}
+
+
 @contextmanager
 def _fast_sqlite() -> Iterator[None]:
     """How a large import writes to SQLite, put back afterwards: a bigger page cache; the
@@ -578,9 +583,9 @@ def _fast_sqlite() -> Iterator[None]:
     if connection.vendor != "sqlite":
         yield
         return
-    wanted = {"cache_size": -65536, "wal_autocheckpoint": 0}
-    if not connection.in_atomic_block:  # else the caller's transaction decides
-        wanted["synchronous"] = 2  # FULL
+    wanted = dict(SQLITE_IMPORT_PRAGMAS)
+    if connection.in_atomic_block:  # the caller's transaction decides
+        del wanted["synchronous"]
     previous = {}
     with connection.cursor() as cursor:
         for name, value in wanted.items():
