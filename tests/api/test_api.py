@@ -13,6 +13,7 @@ from amniyat.accounts.services import token_create, token_revoke
 from amniyat.audit.models import AuditEvent
 from amniyat.communities.models import CommunityGroup, GroupMember
 from amniyat.places.models import Place
+from amniyat.places.services import partner_area_assign
 from tests.factories import (
     CommunityGroupFactory,
     GroupMemberFactory,
@@ -30,6 +31,9 @@ def scene(db: None) -> dict[str, Any]:
     programme = ProgrammeFactory(slug="tj-csp")
     own, other = OrganisationFactory(), OrganisationFactory()
     programme.partners.add(own, other)
+    partner_area_assign(
+        acting_user=None, programme=programme, organisation=own, places=[district()]
+    )
     own_group = CommunityGroupFactory(
         programme=programme, facilitating_organisation=own, name="Own group"
     )

@@ -132,10 +132,38 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
+# Every page reports what its Content-Security-Policy blocked, through a binding the browser
+# context provides (init scripts and bindings are not subject to the page's policy).
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__amniyatCspViolation(
+    event.effectiveDirective + " blocked " + (event.blockedURI || "inline") + " at "
+    + event.sourceFile + ":" + event.lineNumber + " " + (event.sample || "")
+  );
+});
+"""
+
+
 def _new_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
+    """A page in a fresh context. The test fails at teardown if the page's
+    Content-Security-Policy blocked anything: a script, a style or an image the app needs
+    would otherwise be missing unnoticed, and an injected one must never be there to block."""
     context = browser.new_context(locale="en-GB", **context_options)
     context.set_default_timeout(10_000)
+    violations: list[str] = []
+
+    def blocked(source: dict[str, Any], text: str) -> None:
+        violations.append(f"{source['frame'].url}: {text}")
+
+    def logged(message: Any) -> None:
+        # Chromium also logs each refusal (some, as eval, before any event fires).
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
+
+    context.expose_binding("__amniyatCspViolation", blocked)
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = context.new_page()
+    page.on("console", logged)
     try:
         yield page
     finally:
@@ -144,6 +172,8 @@ def _new_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
         with contextlib.suppress(Exception):
             page.wait_for_load_state("networkidle", timeout=5_000)
         context.close()
+    if violations:
+        pytest.fail("The Content-Security-Policy blocked:\n" + "\n".join(violations), pytrace=False)
 
 
 @pytest.fixture

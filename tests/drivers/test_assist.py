@@ -510,7 +510,7 @@ def test_the_queue_page_shows_suggestions_and_quality(world: World) -> None:
     assert 'name="accept"' in html and 'name="reject"' in html
     assert 'class="quality-row reliable" data-code="water"' in html
     assert 'class="quality-row few_examples" data-code="sport"' in html
-    assert 'data-vega-for="chart-assist-quality"' in html
+    assert 'data-vega-spec="chart-assist-quality-spec"' in html
     # Reading passages is audited, per source shown.
     assert AuditEvent.objects.filter(verb="source.view_text", actor=world.lead).exists()
     viewer = member_of(world.programme, Role.VIEWER)

@@ -223,14 +223,14 @@ def test_a_quote_with_an_open_flag_cannot_be_published(scene: dict[str, Any]) ->
         user=scene["lead"], source=source, code=scene["violence"], start=start, end=end
     )
     with pytest.raises(ValidationError) as error:
-        services.excerpt_mark_publishable(user=scene["lead"], excerpt=excerpt, publishable=True)
+        services.excerpt_propose(user=scene["lead"], excerpt=excerpt)
     assert "2 possible personal detail(s) still to check (name, phone number)" in str(error.value)
     response = client_for(scene["lead"]).post(
         url("excerpt_publish", scene, excerpt.pk), {"publishable": "1"}, headers=HX
     )
     assert response.status_code == 422
     excerpt.refresh_from_db()
-    assert not excerpt.publishable and excerpt.public_text == ""
+    assert excerpt.publication == "none" and excerpt.public_text == ""
 
 
 def test_redacted_details_are_replaced_in_the_published_quote(scene: dict[str, Any]) -> None:
@@ -251,40 +251,43 @@ def test_redacted_details_are_replaced_in_the_published_quote(scene: dict[str, A
     response = client.post(url("excerpt_publish", scene, excerpt.pk), {"publishable": "1"})
     assert response.status_code == 302
     excerpt.refresh_from_db()
-    assert excerpt.publishable
+    assert excerpt.publication == "proposed"
     assert excerpt.public_text == "Мой сосед [name] звонил по номеру +992 93 123 45 67."
-    # Changing one's mind: redacting the phone too rewrites the published quote …
+    services.excerpt_approve(user=scene["analyst"], excerpt=excerpt, checklist=Excerpt.Check.values)
+    excerpt.refresh_from_db()
+    assert excerpt.publishable
+    # Changing one's mind: redacting the phone too rewrites the quote, which needs a second
+    # reviewer again …
     client.post(
         url("redaction_decide", scene, flag_over(source, "+992 93 123 45 67").pk),
         {"status": "redact"},
     )
     excerpt.refresh_from_db()
     assert excerpt.public_text == "Мой сосед [name] звонил по номеру [phone]."
-    # … and reopening a flag withdraws the quote until it is settled again.
+    assert excerpt.publication == "proposed" and not excerpt.publishable
+    # … and reopening a flag withdraws the quote until it is settled and proposed again.
     client.post(
         url("redaction_decide", scene, flag_over(source, "Рахимов Алишер").pk),
         {"status": "open"},
     )
     excerpt.refresh_from_db()
-    assert not excerpt.publishable and excerpt.public_text == ""
+    assert excerpt.publication == "none" and excerpt.public_text == ""
 
 
-def test_publishing_needs_the_right_to_publish(scene: dict[str, Any]) -> None:
+def test_proposing_for_publication_needs_the_right(scene: dict[str, Any]) -> None:
     source = make_source(scene, text="Людей мало. Патрулей нет.")
     excerpt = services.excerpt_create(
         user=scene["facilitator"], source=source, code=scene["violence"], start=0, end=11
     )
     with pytest.raises(PermissionDenied):
-        services.excerpt_mark_publishable(
-            user=scene["facilitator"], excerpt=excerpt, publishable=True
-        )
+        services.excerpt_propose(user=scene["facilitator"], excerpt=excerpt)
     response = client_for(scene["facilitator"]).post(
         url("excerpt_publish", scene, excerpt.pk), {"publishable": "1"}
     )
     assert response.status_code == 404
-    services.excerpt_mark_publishable(user=scene["analyst"], excerpt=excerpt, publishable=True)
+    services.excerpt_propose(user=scene["analyst"], excerpt=excerpt)
     excerpt.refresh_from_db()
-    assert excerpt.publishable and excerpt.public_text == "Людей мало."
+    assert excerpt.publication == "proposed" and excerpt.public_text == "Людей мало."
 
 
 def test_a_bad_redaction_decision_changes_nothing(scene: dict[str, Any]) -> None:
@@ -411,7 +414,7 @@ def test_a_personal_detail_the_heuristics_missed_is_flagged_by_hand(
     assert response.status_code == 200
     flag = source.redaction_flags.get()
     assert (flag.kind, flag.status, flag.start, flag.end) == ("name", "redact", start, end)
-    services.excerpt_mark_publishable(user=scene["lead"], excerpt=excerpt, publishable=True)
+    services.excerpt_propose(user=scene["lead"], excerpt=excerpt)
     excerpt.refresh_from_db()
     assert excerpt.public_text == "[name] сказал, что патрулей нет."
     # Someone who may not code these notes cannot flag in them either.

@@ -83,7 +83,12 @@ def test_each_demo_programme_has_notes_coding_maps_and_priorities() -> None:
         assert report.passages > 50
         kappas = [row.kappa for row in report.rows if row.kappa is not None]
         assert kappas and any(k < 1 for k in kappas) and sum(kappas) / len(kappas) > 0.5
-        assert Excerpt.objects.filter(source__programme=programme, publishable=True).count() >= 2
+        # Published quotes went through two people: the analyst proposed, the lead approved.
+        approved = Excerpt.objects.filter(
+            source__programme=programme, publication=Excerpt.Publication.APPROVED
+        )
+        assert approved.count() >= 2
+        assert set(approved.values_list("proposed_by", "reviewed_by")) == {(analyst.pk, second.pk)}
 
         maps = DriverMap.objects.filter(programme=programme)
         regions = {

@@ -11,7 +11,7 @@ import networkx as nx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from amniyat.drivers.models import Code, DriverMap, Factor, Link
+from amniyat.drivers.models import Code, DriverMap, Excerpt, Factor, Link
 from amniyat.drivers.services import map_exchange, maps
 from tests.drivers.test_maps import (
     World,
@@ -43,7 +43,9 @@ def sample_map(w: World) -> tuple[DriverMap, dict[str, object]]:
         concern,
         "face violence at home",
         w.lead,
-        publishable=True,
+        publication=Excerpt.Publication.APPROVED,
+        proposed_by=w.lead,
+        reviewed_by=w.analyst,
         public_text="face violence at home",
     )
     indicator = sorted(maps.indicator_keys_of(w.programme))[0]

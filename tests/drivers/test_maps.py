@@ -402,7 +402,9 @@ def test_viewers_see_published_maps_with_publishable_quotes_only(world: World) -
         code,
         "Without work, some young men steal",
         world.lead,
-        publishable=True,
+        publication=Excerpt.Publication.APPROVED,
+        proposed_by=world.lead,
+        reviewed_by=world.analyst,
         public_text="Without work, some [name] steal",
     )
     draft = a_map(world, title="Draft map")

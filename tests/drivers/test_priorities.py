@@ -413,7 +413,7 @@ def test_a_list_starts_from_a_driver_map_s_concerns(programme: Programme) -> Non
         "Night-time streets",
     ]
     page = client.get(response["Location"]).content.decode()
-    assert "Prioritisation matrix" in page and 'data-vega-for="chart-priorities"' in page
+    assert "Prioritisation matrix" in page and 'data-vega-spec="chart-priorities-spec"' in page
 
 
 def test_the_edit_pages_save_and_delete(programme: Programme) -> None:

@@ -14,7 +14,8 @@ from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
 from amniyat.fieldwork.models import Form, ImportJob, Submission
 from amniyat.fieldwork.services.imports import import_run
-from tests.factories import CommunityGroupFactory, OrganisationFactory, ProgrammeFactory, member_of
+from amniyat.places.services import partner_area_assign
+from tests.factories import OrganisationFactory, ProgrammeFactory, member_of
 from tests.fieldwork.test_import_services import GOOD, ONE_BAD
 from tests.fieldwork.test_importers import SCHEMA, make_form
 
@@ -139,7 +140,9 @@ def test_the_table_is_masked_scoped_filtered_and_audited(scene: dict[str, Any]) 
     # A facilitator of a partner working in Vakhsh, without personal data: masked.
     partner = OrganisationFactory()
     programme.partners.add(partner)
-    CommunityGroupFactory(programme=programme, facilitating_organisation=partner, place=vakhsh)
+    partner_area_assign(
+        acting_user=None, programme=programme, organisation=partner, places=[vakhsh]
+    )
     facilitator = member_of(programme, Role.FACILITATOR, organisation=partner)
     client.force_login(facilitator)
     page = client.get(f"/p/tj/forms/{form.pk}/submissions/").content.decode()
@@ -170,7 +173,12 @@ def test_the_api_lists_masked_submissions_and_starts_imports(scene: dict[str, An
     names = {r["answers"].get("respondent/name") for r in listed["results"]}
     assert names == {"Dilnoza", "Rustam"}
     analyst_free = member_of(programme, Role.FACILITATOR, organisation=programme.lead_organisation)
-    CommunityGroupFactory(programme=programme)
+    partner_area_assign(
+        acting_user=None,
+        programme=programme,
+        organisation=programme.lead_organisation,
+        places=list(programme.places.all()),
+    )
     client.force_login(analyst_free)
     listed = client.get("/api/v1/submissions/", {"form": form.pk}).json()
     assert {r["answers"].get("respondent/name") for r in listed["results"]} == {"•••"}

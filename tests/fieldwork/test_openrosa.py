@@ -26,8 +26,8 @@ from amniyat.fieldwork.models import Attachment, DeviceUser, Submission
 from amniyat.fieldwork.openrosa import instance
 from amniyat.fieldwork.selectors import submissions_visible
 from amniyat.fieldwork.services import collection as services
+from amniyat.places.services import partner_area_assign
 from tests.factories import (
-    CommunityGroupFactory,
     OrganisationFactory,
     ProgrammeFactory,
     member_of,
@@ -338,13 +338,16 @@ def test_a_submission_is_stored_with_answers_split_by_sensitivity(scene: dict[st
     assert event.details["attachments"] == 1
 
 
-def test_a_submission_gets_the_place_it_names_so_facilitators_see_it(
+def test_a_submission_gets_the_place_it_names_so_its_partner_sees_it(
     scene: dict[str, Any],
 ) -> None:
     programme = scene["programme"]
     vakhsh = shipped_place("TJ-KT-VAK")
     partner = OrganisationFactory()
-    CommunityGroupFactory(programme=programme, place=vakhsh, facilitating_organisation=partner)
+    programme.partners.add(partner)
+    partner_area_assign(
+        acting_user=None, programme=programme, organisation=partner, places=[vakhsh]
+    )
     facilitator = member_of(programme, Role.FACILITATOR, organisation=partner)
     elsewhere = member_of(programme, Role.FACILITATOR, organisation=OrganisationFactory())
     response = scene["collect"].submit(f"{scene['base']}/submission", submission_xml())

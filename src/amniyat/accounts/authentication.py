@@ -1,4 +1,5 @@
-"""API authentication by personal token (``Authorization: Bearer amn_…``)."""
+"""API authentication by personal token (``Authorization: Bearer amn_…``), and by the
+browser's session with its CSRF check."""
 
 from __future__ import annotations
 
@@ -42,3 +43,20 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+class CsrfFailed(exceptions.PermissionDenied):
+    """A write by a signed-in browser without a valid CSRF token. The API answers it 403 with
+    DRF's reason ("CSRF Failed: …"): the object exists or not regardless, so saying so hides
+    nothing, and turning it into the 404 that a refused object gets would send a developer
+    looking for the wrong fault."""
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication, its CSRF refusal told apart from a policy's."""
+
+    def enforce_csrf(self, request: Request) -> None:
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied as refusal:
+            raise CsrfFailed(refusal.detail) from refusal

@@ -10,8 +10,9 @@ Roles, per programme:
 ============  ==============================================================================
 lead          everything in the programme, including team, targets and the audit log
 analyst       every group and its data in the programme; no team or target changes
-facilitator   the groups (later data, plans, grants) of their own organisation; members'
-              names only when their membership grants it
+facilitator   the groups, notes and maps of their own organisation, and the submissions from
+              the places the lead assigned to it (PartnerArea); members' names and
+              protected answers only when their membership grants it
 group member  their own group, read only
 viewer        published, aggregated material only: programme counts and representativeness
 ============  ==============================================================================
@@ -133,23 +134,35 @@ def fieldwork_programmes(user: AnyUser) -> list[int]:
 
 
 def facilitator_place_ids(membership: Membership) -> set[int]:
-    """The places a facilitator's organisation works in: the districts of the groups it
-    facilitates (a group in a mahalla works in its district), with everything inside them."""
-    from amniyat.communities.models import CommunityGroup
-    from amniyat.places.models import Place
+    """The places a facilitator's organisation works in: those the programme's lead assigned
+    to it (:class:`~amniyat.places.models.PartnerArea`), with everything inside them.
 
-    roots: set[int] = set()
-    for place_id, level, parent_id in CommunityGroup.objects.filter(
-        programme_id=membership.programme_id,
-        facilitating_organisation_id=membership.organisation_id,
-    ).values_list("place_id", "place__level", "place__parent_id"):
-        roots.add(parent_id if level == Place.Level.COMMUNITY and parent_id else place_id)
+    Nothing the partner writes (a group, a community, a submission) enters here, so no write
+    of theirs widens what they may read."""
+    from amniyat.places.models import PartnerArea, Place
+
+    roots = set(
+        PartnerArea.places.through.objects.filter(
+            partnerarea__programme_id=membership.programme_id,
+            partnerarea__organisation_id=membership.organisation_id,
+        ).values_list("place_id", flat=True)
+    )
     ids, frontier = set(roots), roots
     while frontier:
         frontier = set(Place.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
         frontier -= ids
         ids |= frontier
     return ids
+
+
+def partner_place_ids(user: AnyUser, programme: Programme | int) -> set[int] | None:
+    """Where ``user`` may put place-bound work (groups, communities) in ``programme``: the
+    area their organisation was assigned, for facilitators; ``None`` (the whole programme) for
+    leads and analysts."""
+    m = membership_in(user, programme)
+    if m is not None and m.role == Role.FACILITATOR:
+        return facilitator_place_ids(m)
+    return None
 
 
 def submission_scope(user: AnyUser, prefix: str = "") -> Q:
@@ -316,6 +329,9 @@ _RULES: dict[str, Any] = {
     ),
     "programme.view_places": _programme_role_in(Role.values),
     "organisation.create": _programme_role_in([Role.LEAD]),
+    # Which places a partner organisation works in: the grant its facilitators' reach into
+    # place-bound data is read from.
+    "partner.assign": _programme_role_in([Role.LEAD]),
     "place.create": _programme_role_in([Role.LEAD, Role.FACILITATOR]),
     "group.create": _programme_role_in([Role.LEAD, Role.FACILITATOR]),
     "group.view": _group_visible,
@@ -347,7 +363,13 @@ _RULES: dict[str, Any] = {
     "source.create": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),
     "source.edit": _owned_editable,
     "source.code": _owned_editable,
-    "excerpt.publish": lambda user, source: (
+    # A quote leaves the team only after two people: one proposes it, a second lead or
+    # analyst approves it (that the second is neither its coder nor its proposer is the
+    # service's check, answered with a message).
+    "excerpt.propose": lambda user, source: (
+        _owned_editable(user, source) and role_in(user, source.programme_id) in FULL_VIEW_ROLES
+    ),
+    "excerpt.approve": lambda user, source: (
         _owned_editable(user, source) and role_in(user, source.programme_id) in FULL_VIEW_ROLES
     ),
     "codebook.view": _programme_role_in([Role.LEAD, Role.ANALYST, Role.FACILITATOR]),

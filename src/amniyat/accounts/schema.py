@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -15,3 +16,9 @@ class PersonalTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-un
             "scheme": "bearer",
             "description": "A personal token from your account page: `Authorization: Bearer amn_…`",
         }
+
+
+class CsrfCheckedSessionScheme(SessionScheme):  # type: ignore[no-untyped-call]
+    """The browser's session, as for DRF's own session authentication."""
+
+    target_class = "amniyat.accounts.authentication.SessionAuthentication"

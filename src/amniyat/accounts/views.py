@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,6 +28,7 @@ from amniyat.accounts.forms import (
 from amniyat.accounts.middleware import needs_second_factor
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import AuthenticatedRequest
+from amniyat.core.qrcodes import qr_svg
 
 
 def _next_url(request: HttpRequest, default: str = "core:home") -> str:
@@ -89,13 +89,12 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
         form.add_error(
             "token", _("That code is not right. Check your phone's clock and try again.")
         )
-    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#1d2433")
     return render(
         request,
         "accounts/two_factor_setup.html",
         {
             "form": form,
-            "qr_svg": qr_svg,
+            "qr_svg": qr_svg(device.config_url, dark="#1d2433"),
             "secret": device.config_url.split("secret=")[1].split("&")[0],
             "next": request.GET.get("next", ""),
         },
@@ -252,6 +251,7 @@ def organisation_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 @login_required
 def organisation_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     from amniyat.communities.selectors import groups_visible
+    from amniyat.places.selectors import partner_area_places
 
     programme = selectors.programme_get(user=request.user, slug=slug)
     organisation = selectors.organisation_get(user=request.user, programme=programme, pk=pk)
@@ -265,10 +265,26 @@ def organisation_detail(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
         if organisation.pk == programme.donor_id
         else _("partner")
     )
+    # Where a partner works is shown to the lead, who assigns it, and to the partner's own team.
+    can_assign = policies.can(request.user, "partner.assign", programme)
+    own = getattr(policies.membership_in(request.user, programme), "organisation_id", None)
+    is_partner = organisation.pk in programme.taking_part_ids(with_donor=False)
+    area = (
+        partner_area_places(programme=programme, organisation_id=organisation.pk)
+        if is_partner and (can_assign or own == organisation.pk)
+        else None
+    )
     return render(
         request,
         "accounts/organisation_detail.html",
-        {"programme": programme, "organisation": organisation, "groups": groups, "role": role},
+        {
+            "programme": programme,
+            "organisation": organisation,
+            "groups": groups,
+            "role": role,
+            "area": area,
+            "can_assign": can_assign and is_partner,
+        },
     )
 
 

@@ -12,7 +12,6 @@ where an indicator has no label in it).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from amniyat.analysis.runner import AnalysisResult, ComparisonFinding, Finding
+from amniyat.core.cells import CellWriter
 
 __all__ = [
     "comparison_records",
@@ -155,12 +155,12 @@ def render_csv(result: AnalysisResult, *, language: str = "en") -> tuple[str, st
     by_columns = list(dict.fromkeys(c for columns in result.disaggregations for c in columns))
     labels = {measure.id: measure.label_in(language) for measure in result.measures}
     estimates = io.StringIO()
-    writer = csv.writer(estimates, lineterminator="\n")
+    writer = CellWriter.for_csv(estimates, lineterminator="\n")
     keys = [k for k in ESTIMATE_KEYS if k not in ("by", "domain")]
-    writer.writerow(["indicator", "label", "type", "by", "domain", *by_columns, *keys[1:]])
+    writer.row(["indicator", "label", "type", "by", "domain", *by_columns, *keys[1:]])
     for finding, record in zip(result.estimates, estimate_records(result), strict=True):
         domain = record["domain"]
-        writer.writerow(
+        writer.row(
             [
                 record["indicator"],
                 labels[record["indicator"]],
@@ -174,12 +174,12 @@ def render_csv(result: AnalysisResult, *, language: str = "en") -> tuple[str, st
     if not result.comparisons:
         return estimates.getvalue(), None
     comparisons = io.StringIO()
-    writer = csv.writer(comparisons, lineterminator="\n")
+    writer = CellWriter.for_csv(comparisons, lineterminator="\n")
     records = comparison_records(result)
     header = [key for key in records[0] if key != "within"]
-    writer.writerow(["indicator", "label", *header[1:3], "within", *header[3:]])
+    writer.row(["indicator", "label", *header[1:3], "within", *header[3:]])
     for record in records:
-        writer.writerow(
+        writer.row(
             [
                 record["indicator"],
                 labels[record["indicator"]],
@@ -378,6 +378,9 @@ def write_xlsx(
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
+    # Labels and domains come from the data and indicator files: every cell goes through the
+    # writer that keeps text from becoming a formula.
+    estimates_out = CellWriter.for_sheet(sheet)
     sheet.title = _("Estimates")[:31]
     headers = [
         _("Indicator"),
@@ -394,14 +397,14 @@ def write_xlsx(
         _("Design effect"),
         _("Note"),
     ]
-    sheet.append(headers)
+    estimates_out.row(headers)
     for finding in result.estimates:
         e = finding.estimate
         kind = finding.measure.kind
         domain = _domain_label(finding.domain) or _("all")
         note = reason_text(e.reason, result.min_cell, translate)
         value: Any = e.value if not e.suppressed else _("suppressed")
-        sheet.append(
+        estimates_out.row(
             [
                 finding.measure.id,
                 finding.measure.label_in(language),
@@ -432,7 +435,8 @@ def write_xlsx(
 
     if result.comparisons:
         compared = workbook.create_sheet(_("Comparisons")[:31])
-        compared.append(
+        compared_out = CellWriter.for_sheet(compared)
+        compared_out.row(
             [
                 _("Indicator"),
                 _("Compared"),
@@ -454,7 +458,7 @@ def write_xlsx(
         for item in result.comparisons:
             d = item.difference
             kind = item.measure.kind
-            compared.append(
+            compared_out.row(
                 [
                     item.measure.id,
                     item.comparison.column,
@@ -484,17 +488,18 @@ def write_xlsx(
         _style_sheet(compared, header_font, header_fill, Alignment, get_column_letter)
 
     notes = workbook.create_sheet(_("Notes")[:31])
-    notes.append([_("Design"), ""])
+    notes_out = CellWriter.for_sheet(notes)
+    notes_out.row([_("Design"), ""])
     for name, text in _design_text(result, translate):
-        notes.append([name, text])
-    notes.append(
+        notes_out.row([name, text])
+    notes_out.row(
         [
             _("Generated"),
             datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
         ]
     )
-    notes.append([])
-    notes.append(
+    notes_out.row([])
+    notes_out.row(
         [
             _(
                 "Cells shaded grey are withheld: fewer than {k} respondents, or no respondents. "
@@ -502,8 +507,8 @@ def write_xlsx(
             ).format(k=result.min_cell)
         ]
     )
-    notes.append([])
-    notes.append(
+    notes_out.row([])
+    notes_out.row(
         [
             _("Indicator"),
             _("Label"),
@@ -517,7 +522,7 @@ def write_xlsx(
     definitions_row = notes.max_row
     for indicator in result.indicators:
         main = indicator.numerator or indicator.value
-        notes.append(
+        notes_out.row(
             [
                 indicator.id,
                 indicator.label_in(language),

@@ -18,6 +18,7 @@ from amniyat.communities.models import CommunityGroup, GroupMember, Representati
 from amniyat.core.services import changed_fields, require
 from amniyat.places.models import Place
 from amniyat.places.selectors import programme_place_ids
+from amniyat.places.services import check_in_partner_area
 
 Verb = AuditEvent.Verb
 GROUP_FIELDS = (
@@ -48,6 +49,10 @@ def _check_group_invariants(group: CommunityGroup, acting_user: User | None) -> 
             {"facilitating_organisation": _("This organisation is not a partner of the programme.")}
         )
     if acting_user is not None:
+        # A facilitator's group sits in their organisation's assigned area: where a group is
+        # never decides what its facilitators read, but a group outside it would be work
+        # they could not follow.
+        check_in_partner_area(acting_user, programme, group.place, field="place")
         own = policies.organisation_for_new_group(acting_user, programme)
         if own is not None and group.facilitating_organisation_id != own:
             raise ValidationError(

@@ -1,8 +1,14 @@
 """The one check every uploaded zip passes before anything is read from it: files of
 submissions, REFI-QDA projects, Word and OpenDocument notes. A zip is a promise about its size
 that its maker controls, so the central directory is weighed first: how many files, how much
-once unpacked, how tightly packed (a zip bomb is tiny on disk and enormous unpacked) and, for
-archives whose member names are used as paths, whether a name climbs out of its folder."""
+once unpacked, how tightly packed (a zip bomb is tiny on disk and enormous unpacked) and
+whether a member's name climbs out of its folder (``../``, ``/etc/…``, ``C:\\…``). No
+archive a person sends has a reason to hold such a name, so every one is refused for it,
+whether or not the reader happens to use names as paths today.
+
+Declared sizes can be trusted as upper bounds: :mod:`zipfile` never unpacks more of a member
+than its header declares (a member that would unpack to more fails its checksum), so weighing
+the central directory is enough, and nothing is decompressed before the archive passes."""
 
 from __future__ import annotations
 
@@ -46,7 +52,7 @@ def checked_members(
     max_members: int,
     max_unpacked: int,
     max_ratio: int,
-    safe_paths: bool = False,
+    safe_paths: bool = True,
 ) -> list[zipfile.ZipInfo]:
     """The archive's members, once they pass every limit; :class:`ArchiveRefused` otherwise.
     ``file`` is the archive's name as the person knows it."""

@@ -23,6 +23,7 @@ from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.accounts.services import membership_grant
 from amniyat.communities.models import AgeBand, CommunityGroup, RepresentationTarget, Sector, Sex
 from amniyat.communities.services import group_create, member_add, target_set
+from amniyat.core.fields import keyed_hash
 from amniyat.drivers.demo import build_drivers_demo, remove_drivers_demo
 from amniyat.fieldwork import demo_survey
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
@@ -30,7 +31,11 @@ from amniyat.fieldwork.services.forms import assessment_create, form_add, sensit
 from amniyat.findings.models import Findings
 from amniyat.findings.services import findings_compute, findings_for, indicator_set_save
 from amniyat.places.models import Place
-from amniyat.places.services import administrative_places_load, community_create
+from amniyat.places.services import (
+    administrative_places_load,
+    community_create,
+    partner_area_assign,
+)
 
 SEED = 2021
 DEMO_PASSWORD = "amniyat-demo"  # noqa: S105 - printed on purpose: demo accounts only
@@ -423,6 +428,17 @@ def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
                 end=programme.ends_on,
                 sectors_required=required,
             )
+    # The lead assigns each CSO the district it is based in; the platform works everywhere.
+    for index, cso in enumerate(csos):
+        partner_area_assign(
+            acting_user=None,
+            programme=programme,
+            organisation=cso,
+            places=[districts[index % len(districts)]],
+        )
+    partner_area_assign(
+        acting_user=None, programme=programme, organisation=platform, places=districts
+    )
     _police_left(programme, "Jamoat Tojikiston community group", datetime.date(2022, 3, 14))
     return programme
 
@@ -565,6 +581,16 @@ def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
             sectors_required=required,
             missing=missing,
         )
+    # The lead assigns each CSO the districts of the working groups it facilitates, and the
+    # network the three regions.
+    areas: dict[int, list[Place]] = {}
+    for code, _names, _existing, cso_index in plan:
+        areas.setdefault(cso_index, []).append(Place.objects.get(code=code))
+    for cso_index, places in areas.items():
+        partner_area_assign(
+            acting_user=None, programme=programme, organisation=csos[cso_index], places=places
+        )
+    partner_area_assign(acting_user=None, programme=programme, organisation=network, places=regions)
     return programme
 
 
@@ -713,6 +739,7 @@ def _store_generated(version: FormVersion, frame: pl.DataFrame) -> int:
     }
     rows = []
     for record in frame.iter_rows(named=True):
+        enumerator = str(record.get("enumerator") or "")
         answers: dict[str, Any] = {}
         for name, value in record.items():
             if name in ("instance_id", "submitted_at") or value is None or name not in paths:
@@ -730,7 +757,8 @@ def _store_generated(version: FormVersion, frame: pl.DataFrame) -> int:
                 content_hash=Submission.hash_content(answers),
                 place_id=districts.get(record["district"]),
                 submitted_at=record["submitted_at"],
-                enumerator=str(record.get("enumerator") or ""),
+                enumerator=enumerator,  # encrypted by the field
+                enumerator_hash=keyed_hash(enumerator),
                 data=public,
                 protected_data=json.dumps(private, ensure_ascii=False) if private else "",
                 source=Submission.Source.DEMO,

@@ -36,6 +36,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
     )
 
 
+def request_too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    """413: the request is larger than this page or API endpoint takes (``limit`` bytes). It
+    is answered before its body is read, so the file's name is not known yet."""
+    text = _(
+        "The upload is too large: at most {limit} MB can be sent here. Nothing was stored."
+    ).format(limit=-(-limit // 2**20))
+    if request.path.startswith("/collect/"):
+        from amniyat.fieldwork.openrosa import responses
+
+        return responses.message(request, text, status=413, nature="error")
+    return _respond(request, 413, _("Too large"), text)
+
+
 def database_busy(request: HttpRequest) -> HttpResponse:
     """503, to send again later: the database stayed locked for the whole wait (on SQLite, by
     a large import's transaction). ODK Collect keeps the form and sends it again."""

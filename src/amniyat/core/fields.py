@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ FERNET_PREFIX = "fernet:"
 _KEY_ID_BYTES = 4
 _NONCE_BYTES = 12
 _HKDF_INFO = b"amniyat field encryption: AES-256-GCM"
+_HASH_INFO = b"amniyat keyed hash: HMAC-SHA256"
+KEYED_HASH_LENGTH = 32  # hex digits: 128 bits
 _UNREADABLE = "Encrypted data cannot be read with the configured FIELD_ENCRYPTION_KEYS."
 
 
@@ -62,6 +65,7 @@ class Keyring:
 
     keys: tuple[_Key, ...]
     fernet: MultiFernet
+    hash_keys: tuple[bytes, ...]  # HMAC keys, derived apart from the AES keys
 
     def find(self, key_id: bytes) -> list[_Key]:
         """The keys with this id first, then the others (ids of 4 bytes may, rarely, clash)."""
@@ -87,11 +91,37 @@ def _keyring(keys: tuple[str, ...], secret: str) -> Keyring:
         aes_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(raw)
         key_id = hashlib.sha256(b"amniyat key id:" + aes_key).digest()[:_KEY_ID_BYTES]
         derived.append(_Key(id=key_id, aead=AESGCM(aes_key)))
-    return Keyring(keys=tuple(derived), fernet=fernet)
+    hash_keys = tuple(
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HASH_INFO).derive(raw)
+        for raw in material
+    )
+    return Keyring(keys=tuple(derived), fernet=fernet, hash_keys=hash_keys)
 
 
 def keyring() -> Keyring:
     return _keyring(tuple(settings.FIELD_ENCRYPTION_KEYS), settings.SECRET_KEY)
+
+
+def keyed_hash(text: str) -> str:
+    """HMAC-SHA256 of ``text`` under the first key (its first 128 bits, hex), for a column
+    that is encrypted but must be filtered on. Without the key a hash cannot be checked
+    against guessed names, as a plain SHA-256 of a short name could. Empty text has none."""
+    if not text:
+        return ""
+    return _digest(keyring().hash_keys[0], text.encode("utf-8"))
+
+
+def keyed_hashes_for_lookup(text: str) -> list[str]:
+    """The hashes ``text`` may be stored under, one per configured key, so that rows written
+    before a key rotation are still found."""
+    if not text:
+        return []
+    data = text.encode("utf-8")
+    return [_digest(key, data) for key in keyring().hash_keys]
+
+
+def _digest(key: bytes, data: bytes) -> str:
+    return hmac.new(key, data, hashlib.sha256).hexdigest()[:KEYED_HASH_LENGTH]
 
 
 def encrypt_text(value: str) -> str:

@@ -5,8 +5,8 @@ English, Russian, Tajik and Uzbek, held with women's, men's, youth and mixed gro
 programme's districts, each labelled as generated demo data; about 70 % of them coded by the
 demo analyst, and a few coded again by a second coder, with realistic disagreement, so that the
 agreement page has something to measure; a women's and a men's driver map for every region,
-one of them published with a few quotes marked publishable; and an agreed priority list for
-every community group.
+one of them published with a few quotes the analyst proposed and the second coder (the demo
+lead) approved for publication; and an agreed priority list for every community group.
 
 **How the notes are generated.** ``data/demo_notes/<language>.yaml`` holds per-code banks of
 sentences ("cores") written in each language, neutral sentences (the moderator's remarks, the
@@ -52,8 +52,9 @@ from amniyat.drivers.services import maps as map_services
 from amniyat.drivers.services import priorities as priority_services
 from amniyat.drivers.services.codebook import codebook_seed
 from amniyat.drivers.services.sources import (
+    excerpt_approve,
     excerpt_create,
-    excerpt_mark_publishable,
+    excerpt_propose,
     open_flags_over,
     source_create,
 )
@@ -590,11 +591,13 @@ def build_maps(
     sources: list[DemoSource],
     excerpts: dict[int, list[Excerpt]],
     analyst: User,
+    reviewer: User,
     codes: dict[str, Code],
     publish_region: str,
 ) -> list[DriverMap]:
     """A women's and a men's map per region from the coded discussions of women and of men;
-    the women's map of ``publish_region`` is published with its quotes marked publishable."""
+    the women's map of ``publish_region`` is published with a few of its quotes proposed by
+    the analyst and approved by ``reviewer``, the second person."""
     covered = programme_area_ids(programme)
     # The indicators the map service accepts on a factor (it may know fewer than the codebook).
     indicators = map_services.indicator_keys_of(programme)
@@ -710,21 +713,28 @@ def build_maps(
                     strength=2,
                 )
             if region.code == publish_region and who == "women":
-                _publish_quotes(driver_map, analyst)
+                _publish_quotes(driver_map, proposer=analyst, reviewer=reviewer)
                 map_services.map_publish(acting_user=analyst, driver_map=driver_map)
             made.append(driver_map)
     return made
 
 
-def _publish_quotes(driver_map: DriverMap, analyst: User, wanted: int = 4) -> None:
+def _publish_quotes(
+    driver_map: DriverMap, *, proposer: User, reviewer: User, wanted: int = 4
+) -> None:
+    """Two people, as in the app: ``proposer`` proposes each quote, ``reviewer`` (who neither
+    coded nor proposed it) ticks the checklist and approves it."""
     marked = 0
     for factor in driver_map.factors.prefetch_related("excerpts__source").order_by("pk"):
         for excerpt in factor.excerpts.all():
             if marked >= wanted:
                 return
-            if excerpt.publishable or open_flags_over(excerpt):
+            if excerpt.publication != Excerpt.Publication.NONE or open_flags_over(excerpt):
                 continue
-            excerpt_mark_publishable(user=analyst, excerpt=excerpt, publishable=True)
+            if reviewer.pk in (excerpt.coder_id, proposer.pk):
+                continue
+            excerpt_propose(user=proposer, excerpt=excerpt)
+            excerpt_approve(user=reviewer, excerpt=excerpt, checklist=Excerpt.Check.values)
             marked += 1
 
 
@@ -845,6 +855,7 @@ def build_drivers_demo(programme: Programme, *, analyst: User, second_coder: Use
         sources=sources,
         excerpts=excerpts,
         analyst=analyst,
+        reviewer=second_coder,
         codes=codes,
         publish_region={"TJ": "TJ-KT", "UZ": "UZ-JI"}[country],
     )

@@ -1,4 +1,5 @@
-"""Forms of the evidence pages: uploading notes, coding a selection, filtering excerpts.
+"""Forms of the evidence pages: uploading notes, coding a selection, reviewing a quote
+proposed for publication, filtering excerpts.
 
 The forms offer the programme's own assessments, places and codes, but accept any id: the
 services check what is posted, so a hand-made post naming another programme's object gets
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Organisation
 from amniyat.communities.models import Sector
-from amniyat.drivers.models import AgeBand, Code, Language, Source
+from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, Source
 from amniyat.drivers.services.sources import Sex
 from amniyat.drivers.text import ACCEPTED_SUFFIXES
 from amniyat.fieldwork.models import Assessment
@@ -135,6 +136,40 @@ class ExcerptForm(forms.Form):
             raise forms.ValidationError(
                 _("Select words in the text, or click a passage, before applying a code.")
             )
+        return cleaned
+
+
+class QuoteReviewForm(forms.Form):
+    """The second person's review of a proposed quote: every item of the checklist must be
+    ticked to approve it; returning it needs a reason. The decision is the button pressed
+    (``decision`` = ``approve`` or ``return``), ``seen`` the fingerprint of the quote shown;
+    the services check the rest."""
+
+    APPROVE = "approve"
+    RETURN = "return"
+
+    checklist = forms.MultipleChoiceField(
+        label=_("Before approving, confirm each of these about the quote as it would be shown"),
+        choices=Excerpt.Check.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reason = forms.CharField(
+        label=_("Why it is returned (needed to return it)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        decision = self.data.get("decision")
+        if decision not in (self.APPROVE, self.RETURN):
+            raise forms.ValidationError(_("Choose whether to approve the quote or return it."))
+        cleaned["decision"] = decision
+        # The fingerprint of the words the page showed (not a field: the page writes the
+        # current one each time it is shown).
+        cleaned["seen"] = str(self.data.get("seen") or "")[:64] or None
         return cleaned
 
 

@@ -11,7 +11,8 @@ How the parts hang together:
   languages and optionally linked to survey indicators (the "how many" behind the "why");
 * an :class:`Excerpt` is one coder's application of one code to a span of a source;
   :class:`RedactionFlag` rows mark likely names, phones and addresses that must be settled
-  before an excerpt can be marked publishable;
+  before an excerpt can be proposed for publication, and a second lead or analyst (neither
+  its coder nor its proposer) approves it against a checklist before it may be published;
 * a :class:`DriverMap` holds :class:`Factor` nodes and :class:`Link` edges, each carrying its
   evidence (excerpts, indicator keys);
 * a :class:`PriorityList` of a community group ranks :class:`Priority` rows.
@@ -160,7 +161,7 @@ class Passage(models.Model):
 
 class RedactionFlag(models.Model):
     """A span of a source that looks like a name, a phone number or an address. An excerpt
-    overlapping an open flag cannot be marked publishable."""
+    overlapping an open flag cannot be proposed for publication."""
 
     class Kind(models.TextChoices):
         NAME = "name", pgettext_lazy("personal detail", "name")
@@ -255,6 +256,36 @@ class Excerpt(models.Model):
         ASSISTED = "assisted", _("suggestion accepted")
         IMPORTED = "imported", _("imported")
 
+    class Publication(models.TextChoices):
+        NONE = "none", _("not proposed for publication")
+        PROPOSED = "proposed", _("awaiting a second reviewer")
+        APPROVED = "approved", _("approved for publication")
+        RETURNED = "returned", _("returned by the reviewer")
+
+    class Check(models.TextChoices):
+        """What the second person confirms, item by item, before a quote may be published:
+        a quote with names removed can still point to one person in a small mahalla."""
+
+        NO_NAMES = "no_names", _("No names, or every name is redacted.")
+        NO_UNIQUE_EVENTS = (
+            "no_unique_events",
+            _(
+                "No unique event: no specific incident, date or act that people in the place "
+                "would recognise."
+            ),
+        )
+        NO_IDENTIFYING_DESCRIPTIONS = (
+            "no_identifying_descriptions",
+            _(
+                "No place, role or description that points to one person in a small community "
+                "(such as “the imam's son” or “the only female police officer”)."
+            ),
+        )
+        PROFILE_NOT_IDENTIFYING = (
+            "profile_not_identifying",
+            _("The speaker's profile (place, sex, age, role) does not identify them."),
+        )
+
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="excerpts")
     code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="excerpts")
     coder = models.ForeignKey(
@@ -269,10 +300,34 @@ class Excerpt(models.Model):
         _("origin"), max_length=10, choices=Origin.choices, default=Origin.MANUAL
     )
     memo = EncryptedTextField(_("memo"), blank=True)
-    # A quote may leave the team only once it is marked publishable; ``public_text`` is the
-    # quote as it may be shown, with flagged spans redacted.
-    publishable = models.BooleanField(_("publishable"), default=False)
+    # A quote may leave the team only once a second person approved it: someone proposes it,
+    # another lead or analyst (neither its coder nor its proposer) reviews it against the
+    # checklist and approves or returns it. ``public_text`` is the quote as it would be shown,
+    # with flagged spans redacted, while it is proposed or approved.
+    publication = models.CharField(
+        _("publication"), max_length=10, choices=Publication.choices, default=Publication.NONE
+    )
     public_text = EncryptedTextField(_("publishable quote"), blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("proposed"), null=True, blank=True)
+    # The second person's decision (approved or returned), and why a quote was returned.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    review_note = EncryptedTextField(_("why it was returned"), blank=True)
     created_at = models.DateTimeField(_("coded"), auto_now_add=True)
 
     class Meta:
@@ -284,10 +339,25 @@ class Excerpt(models.Model):
                 fields=["source", "code", "coder", "start", "end"], name="excerpt_unique"
             ),
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="excerpt_span"),
+            # Two people, whatever writes the row: the approver is neither coder nor proposer.
+            models.CheckConstraint(
+                condition=~Q(publication="approved")
+                | (
+                    Q(proposed_by__isnull=False, reviewed_by__isnull=False)
+                    & ~Q(reviewed_by=models.F("coder"))
+                    & ~Q(reviewed_by=models.F("proposed_by"))
+                ),
+                name="excerpt_approved_by_a_second_person",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} @ {self.source_id}:{self.start}"
+
+    @property
+    def publishable(self) -> bool:
+        """Whether the quote may leave the team: only once a second person approved it."""
+        return self.publication == self.Publication.APPROVED
 
 
 class Suggestion(models.Model):

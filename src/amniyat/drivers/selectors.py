@@ -85,10 +85,11 @@ def excerpt_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Excerp
 
 
 def publishable_excerpts(*, programme: Programme) -> QuerySet[Excerpt]:
-    """Quotes marked publishable (redacted): what may be shown with a published map."""
-    return Excerpt.objects.filter(source__programme=programme, publishable=True).select_related(
-        "code"
-    )
+    """Quotes a second lead or analyst approved for publication (redacted): what may be shown
+    with a published map. A quote only proposed, or returned, is not among them."""
+    return Excerpt.objects.filter(
+        source__programme=programme, publication=Excerpt.Publication.APPROVED
+    ).select_related("code")
 
 
 # Codebook ---------------------------------------------------------------------------------

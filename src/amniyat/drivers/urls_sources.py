@@ -1,4 +1,5 @@
-"""Routes of the drivers area: sources, coding, excerpts by code and agreement."""
+"""Routes of the drivers area: sources, coding, the review of quotes proposed for
+publication, excerpts by code and agreement."""
 
 from django.urls import URLPattern, path
 
@@ -28,6 +29,11 @@ urlpatterns: list[URLPattern] = [
         "p/<slug:slug>/drivers/excerpts/<int:pk>/publish/",
         views.excerpt_publish,
         name="excerpt_publish",
+    ),
+    path(
+        "p/<slug:slug>/drivers/excerpts/<int:pk>/review/",
+        views.excerpt_review,
+        name="excerpt_review",
     ),
     path(
         "p/<slug:slug>/drivers/sources/<int:pk>/redactions/",

@@ -3,7 +3,6 @@ and how well the assistant does per code, on held-out coded passages."""
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -34,7 +33,7 @@ def _programme_for_coding(request: AuthenticatedRequest, slug: str) -> Programme
     return programme
 
 
-def quality_chart(rows: list[assist.CodeFigures]) -> str:
+def quality_chart(rows: list[assist.CodeFigures]) -> dict[str, Any]:
     """Vega-Lite: precision and recall per evaluated code, with the thresholds; codes whose
     suggestions are hidden are drawn pale. The same numbers are in the table beside it."""
     precision, recall = _("precision"), _("recall")
@@ -48,7 +47,7 @@ def quality_chart(rows: list[assist.CodeFigures]) -> str:
             values.append(
                 {"code": label, "measure": measure, "value": value or 0.0, "suggestions": shown}
             )
-    spec = {
+    return {
         "$schema": CHART_SCHEMA,
         "width": "container",
         "data": {"values": values},
@@ -83,8 +82,6 @@ def quality_chart(rows: list[assist.CodeFigures]) -> str:
             ],
         },
     }
-    # Code names are the programme's own text: keep "</script>" out of the inline JSON.
-    return json.dumps(spec, ensure_ascii=False).replace("<", "\\u003c")
 
 
 def _quality_context(request: AuthenticatedRequest, programme: Programme) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
+from amniyat.core.http import AuthenticatedRequest, upload_limit
 from amniyat.drivers import qdpx, selectors
 from amniyat.drivers.forms_codebook import CodeForm, MergeForm, QdpxImportForm
 from amniyat.drivers.models import Code
@@ -232,6 +232,7 @@ def qdpx_export(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     return response
 
 
+@upload_limit(qdpx.max_qdpx_bytes)
 @login_required
 def qdpx_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)

@@ -1,7 +1,7 @@
 """Driver-map pages: the list, the editor (or the read-only map), its autosave endpoint, the
 network analysis, two maps side by side, suggestions from co-occurring codes, export and
 import. Evidence is shown as the policy allows: every excerpt to those who may see a map's
-evidence, otherwise only publishable (redacted) quotes on published maps."""
+evidence, otherwise only approved (redacted) quotes on published maps."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.selectors import groups_visible
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
+from amniyat.core.http import AuthenticatedRequest, upload_limit
 from amniyat.drivers import selectors
 from amniyat.drivers.forms_maps import DriverMapForm, MapCompareForm, MapImportForm
 from amniyat.drivers.models import DriverMap, Factor, Link
@@ -390,7 +390,7 @@ def map_publish(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
             request,
             _(
                 "The map is published: everyone in the programme can see it, with only the "
-                "quotes marked publishable."
+                "quotes approved for publication."
             ),
         )
     return redirect("drivers:map_detail", slug=slug, pk=driver_map.pk)
@@ -759,6 +759,7 @@ def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
     return response
 
 
+@upload_limit(lambda: map_exchange.MAX_IMPORT_BYTES)
 @login_required
 @require_http_methods(["GET", "POST"])
 def map_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:

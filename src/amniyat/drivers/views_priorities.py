@@ -3,7 +3,6 @@ one list (scores, survey shares, rank, a chart), its concerns and the group's ag
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -92,16 +91,6 @@ def _agree_form(priority_list: PriorityList, data: Any = None) -> AgreeForm:
         "took_part": priority_list.took_part,
     }
     return AgreeForm(data, initial=initial)
-
-
-def _script_json(spec: dict[str, Any]) -> str:
-    """JSON safe inside a <script> element: concern names are typed by users."""
-    return (
-        json.dumps(spec, ensure_ascii=False)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-    )
 
 
 def score_chart(priorities: list[Priority]) -> dict[str, Any]:
@@ -208,7 +197,7 @@ def _detail(
             "group": priority_list.group,
             "rows": rows,
             "sectors": [str(sector_names.get(s, s)) for s in priority_list.sectors],
-            "chart": _script_json(score_chart(priorities)) if priorities else "",
+            "chart": score_chart(priorities) if priorities else None,
             "can_edit": can_edit,
             "add_form": (add_form or _priority_form(request, programme)) if can_edit else None,
             "agree_form": (agree_form or _agree_form(priority_list)) if can_edit else None,

@@ -1,5 +1,6 @@
 """Pages of the qualitative evidence: the list of sources, uploading notes, the coding page,
-excerpts by code and agreement between coders.
+the second person's review of a quote proposed for publication, excerpts by code and
+agreement between coders.
 
 The coding page works without JavaScript (pick a passage, tick codes, apply); with it,
 ``coding.js`` applies codes to any selection of words and swaps in the re-rendered coding
@@ -8,7 +9,6 @@ area (requests marked ``HX-Request``), so the page never reloads while coding.""
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +27,12 @@ from amniyat.accounts.models import Programme, User
 from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
-from amniyat.drivers import selectors
+from amniyat.core.http import AuthenticatedRequest, upload_limit
+from amniyat.drivers import selectors, text
 from amniyat.drivers.forms_sources import (
     CodeExcerptFilter,
     ExcerptForm,
+    QuoteReviewForm,
     RedactionForm,
     SourceForm,
 )
@@ -129,6 +130,7 @@ def _source_form(request: AuthenticatedRequest, programme: Programme, **kwargs: 
     )
 
 
+@upload_limit(lambda: text.MAX_UPLOAD_BYTES)
 @login_required
 def source_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = _programme(request, slug)
@@ -163,6 +165,7 @@ def source_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
 
 
+@upload_limit(lambda: text.MAX_UPLOAD_BYTES)
 @login_required
 def source_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = _programme(request, slug)
@@ -350,7 +353,8 @@ def _coding_context(
     flags = list(source.redaction_flags.all())
     passages = selectors.passage_list(user=user, programme=programme).filter(source=source)
     may_code = policies.can(user, "source.code", source)
-    may_publish = policies.can(user, "excerpt.publish", source)
+    may_propose = policies.can(user, "excerpt.propose", source)
+    may_approve = policies.can(user, "excerpt.approve", source)
     may_remove_any = policies.can(user, "codebook.manage", programme)
     open_spans = [(f.start, f.end) for f in flags if f.status == RedactionFlag.Status.OPEN]
     for excerpt in excerpts:
@@ -361,6 +365,23 @@ def _coding_context(
         excerpt.may_delete = may_code and (  # type: ignore[attr-defined]
             excerpt.coder_id == user.pk or may_remove_any
         )
+        excerpt.may_review = may_approve and _second_person(  # type: ignore[attr-defined]
+            user, excerpt
+        )
+    # Quotes of these notes, by any coder, that this user may approve as the second person.
+    to_review = (
+        [
+            e
+            for e in all_excerpts.filter(publication=Excerpt.Publication.PROPOSED).order_by(
+                "start", "end"
+            )
+            if _second_person(user, e)
+        ]
+        if may_approve
+        else []
+    )
+    for excerpt in to_review:
+        excerpt.quote = content[excerpt.start : excerpt.end]  # type: ignore[attr-defined]
     for flag in flags:
         flag.words = content[flag.start : flag.end]  # type: ignore[attr-defined]
     return {
@@ -377,7 +398,8 @@ def _coding_context(
         "viewing": viewing,
         "own": viewing.pk == user.pk,
         "may_code": may_code,
-        "may_publish": may_publish,
+        "may_propose": may_propose,
+        "to_review": to_review,
         "may_edit": policies.can(user, "source.edit", source),
         "sex": services.sex_of_group(source),
     }
@@ -474,26 +496,100 @@ def excerpt_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
     return _after_coding(request, programme, excerpt.source, done=_("The coding was removed."))
 
 
+def _second_person(user: User, excerpt: Excerpt) -> bool:
+    """Whether ``user`` could be the second person for this proposed quote."""
+    return (
+        excerpt.publication == Excerpt.Publication.PROPOSED
+        and excerpt.coder_id != user.pk
+        and excerpt.proposed_by_id != user.pk
+    )
+
+
 @login_required
 @require_POST
 def excerpt_publish(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """Propose a quote for publication (``publishable=1``), or take it out of publication
+    (``publishable=0``). A proposed quote is not published until a second person approves
+    it on :func:`excerpt_review`."""
     programme = _programme(request, slug)
     excerpt = selectors.excerpt_get(user=request.user, programme=programme, pk=pk)
-    if not policies.can(request.user, "excerpt.publish", excerpt.source):
+    if not policies.can(request.user, "excerpt.propose", excerpt.source):
         raise Http404("No such page.")
-    publishable = request.POST.get("publishable") == "1"
+    propose = request.POST.get("publishable") == "1"
     try:
-        services.excerpt_mark_publishable(
-            user=request.user, excerpt=excerpt, publishable=publishable
-        )
+        if propose:
+            services.excerpt_propose(user=request.user, excerpt=excerpt, request=request)
+        else:
+            services.excerpt_withdraw(user=request.user, excerpt=excerpt, request=request)
     except ValidationError as error:
         return _after_coding(request, programme, excerpt.source, error=error)
     done = (
-        _("The quote may now be published, with personal details redacted.")
-        if publishable
-        else _("The quote is no longer publishable.")
+        _(
+            "The quote is proposed for publication. It is published only once another lead "
+            "or analyst approves it."
+        )
+        if propose
+        else _("The quote is no longer proposed or published.")
     )
     return _after_coding(request, programme, excerpt.source, done=done)
+
+
+@login_required
+def excerpt_review(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """The second person's review of a proposed quote: the quote as it would be published
+    (redacted), where it comes from, and the checklist; approve or return it."""
+    programme = _programme(request, slug)
+    excerpt = selectors.excerpt_get(user=request.user, programme=programme, pk=pk)
+    source = excerpt.source
+    if not policies.can(request.user, "excerpt.approve", source):
+        raise Http404("No such page.")
+    form = QuoteReviewForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["decision"] == QuoteReviewForm.APPROVE:
+                services.excerpt_approve(
+                    user=request.user,
+                    excerpt=excerpt,
+                    checklist=data["checklist"],
+                    seen=data["seen"],
+                    request=request,
+                )
+                done = _("The quote is approved: it may now be published, as you read it.")
+            else:
+                services.excerpt_return(
+                    user=request.user,
+                    excerpt=excerpt,
+                    reason=data["reason"],
+                    checklist=data["checklist"],
+                    request=request,
+                )
+                done = _("The quote was returned with your reason.")
+        except ValidationError as error:
+            apply_errors(form, error)
+            excerpt.refresh_from_db()
+        else:
+            messages.success(request, done)
+            url = reverse("drivers:source_detail", kwargs={"slug": slug, "pk": source.pk})
+            return redirect(f"{url}?coder={excerpt.coder_id}")
+    public_text = services.quote_for_review(user=request.user, excerpt=excerpt, request=request)
+    _with_profile_labels([source])
+    return render(
+        request,
+        "drivers/excerpt_review.html",
+        {
+            "programme": programme,
+            "tab": "sources",
+            "excerpt": excerpt,
+            "source": source,
+            "public_text": public_text,
+            "seen": services.quote_digest(public_text),
+            "form": form,
+            "proposed": excerpt.publication == Excerpt.Publication.PROPOSED,
+            "own_coding": excerpt.coder_id == request.user.pk,
+            "own_proposal": excerpt.proposed_by_id == request.user.pk,
+        },
+    )
 
 
 @login_required
@@ -633,7 +729,7 @@ def agreement(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             ),
             "chosen_sources": set(chosen or []),
             "query": request.GET.urlencode(),
-            "chart": json.dumps(agreement_service.kappa_chart(report), ensure_ascii=False),
+            "chart": agreement_service.kappa_chart(report),
             "has_chart": any(row.kappa is not None for row in report.rows),
         }
     elif coder_a is not None and coder_a == coder_b:

@@ -15,8 +15,9 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from amniyat.accounts import policies
+from amniyat.core.http import upload_limit
 from amniyat.fieldwork import exporters, selectors
-from amniyat.fieldwork.importers import FORMATS, plan_for
+from amniyat.fieldwork.importers import FORMATS, FormPlan, limits, plan_for
 from amniyat.fieldwork.models import Form, ImportJob, Submission
 from amniyat.fieldwork.services import imports as services
 
@@ -25,7 +26,20 @@ def _is_id(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
+def _plan_of(submission: Submission, plans: dict[int, FormPlan]) -> FormPlan:
+    if submission.form_version_id not in plans:
+        plans[submission.form_version_id] = plan_for(submission.form_version)
+    return plans[submission.form_version_id]
+
+
+def _enumerator_protected(submission: Submission, plans: dict[int, FormPlan]) -> bool:
+    """Whether the submission's enumerator is personal or sensitive (the class of its form's
+    enumerator question)."""
+    return bool(submission.enumerator) and _plan_of(submission, plans).enumerator_protected
+
+
 class SubmissionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    enumerator = serializers.SerializerMethodField()
     answers = serializers.SerializerMethodField()
 
     class Meta:
@@ -42,6 +56,19 @@ class SubmissionSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
             "answers",
         ]
 
+    def _plans(self) -> dict[int, FormPlan]:
+        plans: dict[int, FormPlan] = self.context.setdefault("plans", {})
+        return plans
+
+    def get_enumerator(self, submission: Submission) -> str:
+        """Who collected it; "•••" where the form classes its enumerator question personal or
+        sensitive (or has none) and the caller may not see those."""
+        if _enumerator_protected(submission, self._plans()) and not self.context["reveal"](
+            submission
+        ):
+            return exporters.MASK
+        return str(submission.enumerator)
+
     @extend_schema_field(serializers.DictField())
     def get_answers(self, submission: Submission) -> dict[str, Any]:
         """Answers by field path; personal and sensitive ones "•••" unless the caller may see
@@ -49,8 +76,7 @@ class SubmissionSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         answers = exporters.stored_answers(submission.data, submission.protected_data or "")
         if self.context["reveal"](submission):
             return answers
-        plan = plan_for(submission.form_version)
-        return exporters.masked_answers(answers, plan)
+        return exporters.masked_answers(answers, _plan_of(submission, self._plans()))
 
 
 class SubmissionViewSet(
@@ -81,8 +107,10 @@ class SubmissionViewSet(
 
     def _audit(self, submissions: list[Submission]) -> None:
         by_form: dict[int, list[Submission]] = {}
+        plans: dict[int, FormPlan] = {}
         for submission in submissions:
-            if submission.protected_data and self._reveal(submission):
+            shows_protected = submission.protected_data or _enumerator_protected(submission, plans)
+            if shows_protected and self._reveal(submission):
                 by_form.setdefault(submission.form_id, []).append(submission)
         for shown in by_form.values():
             services.protected_answers_viewed(
@@ -152,6 +180,7 @@ class ImportStartSerializer(serializers.Serializer):  # type: ignore[type-arg]
     skip_bad_rows = serializers.BooleanField(default=False)
 
 
+@upload_limit(limits.max_import_bytes)
 class ImportJobViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

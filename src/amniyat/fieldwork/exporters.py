@@ -1,11 +1,14 @@
 """Writing submissions out: labelled tables (CSV, XLSX) for people, and the KoboToolbox CSV,
 XLSX and API JSON and ODK Central CSV/zip formats that the importers read back, value for value.
 
-Every text value that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
-``@``, a tab or a carriage return) is written with a single quote in front; the importers take
-that quote off again (:func:`neutralise` and
-:func:`amniyat.fieldwork.importers.convert.unneutralise` are each other's inverse). Numbers
-are written as numbers, so a negative number is never quoted.
+A cell reaches a CSV or XLSX file only through a :class:`CellWriter`, so no format can forget
+to make it safe: numbers are written as numbers, and text that a spreadsheet would run as a
+formula (OWASP's rule: starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
+and the full-width ``＝``, ``＋``, ``－``, ``＠`` that some spreadsheets honour) gets a single
+quote in front, unless it is a plain number such as ``-5``. The importers take that quote off
+again (:func:`neutralise` and :func:`amniyat.fieldwork.importers.convert.unneutralise` are
+each other's inverse for the ASCII characters). The Kobo JSON holds no cells: programs read it,
+so its values are written as stored (see :func:`write_kobo_json`).
 
 Personal and sensitive answers are written only when the caller may see them; otherwise each
 is replaced by ``•••``.
@@ -13,10 +16,8 @@ is replaced by ``•••``.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import json
-import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -26,12 +27,15 @@ from typing import Any, TextIO
 
 from django.utils.translation import gettext as _
 
+from amniyat.core.cells import CellWriter, neutralise
+from amniyat.fieldwork.importers.convert import unneutralise
 from amniyat.fieldwork.importers.schema import FieldSpec, FormPlan, repetitions, stored_answers
 from amniyat.fieldwork.models import Submission
 
 __all__ = [
     "EXPORT_FORMATS",
     "MASK",
+    "CellWriter",
     "ExportRow",
     "masked_answers",
     "neutralise",
@@ -46,13 +50,7 @@ __all__ = [
     "write_table_xlsx",
 ]
 MASK = "•••"
-_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 EXPORT_FORMATS = ("csv", "xlsx", "kobo-csv", "kobo-xlsx", "kobo-json", "odk-csv", "odk-zip")
-
-
-def neutralise(value: str) -> str:
-    """Quote text a spreadsheet would treat as a formula."""
-    return "'" + value if _FORMULA.match(value) else value
 
 
 @dataclass
@@ -77,7 +75,10 @@ def rows_of(
         yield ExportRow(
             instance_id=submission.instance_id,
             submitted_at=submission.submitted_at,
-            enumerator=submission.enumerator,
+            # Copied out of the answers: masked as its question's class says.
+            enumerator=MASK
+            if submission.enumerator and not reveal and plan.enumerator_protected
+            else submission.enumerator,
             place=submission.place.name if submission.place_id and submission.place else "",
             answers=answers,
         )
@@ -98,7 +99,8 @@ def masked_answers(answers: dict[str, Any], plan: FormPlan) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
-    """An answer as the text a KoboToolbox or ODK export holds."""
+    """An answer as the text a KoboToolbox or ODK export holds (as given: the cell writer
+    makes it safe)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -109,11 +111,11 @@ def _text(value: Any) -> str:
         return repr(value)
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
-    return neutralise(str(value))
+    return str(value)
 
 
 def _cell(value: Any) -> Any:
-    """An answer as a spreadsheet cell: numbers stay numbers."""
+    """An answer as a spreadsheet cell: numbers stay numbers, a select_multiple is one text."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int | float):
@@ -135,15 +137,15 @@ def _label_value(spec: FieldSpec, value: Any, language: str) -> Any:
     if value == MASK:
         return MASK
     if spec.kind == "select_one":
-        return neutralise(spec.choice_label(str(value), language))
+        return spec.choice_label(str(value), language)
     if spec.kind == "select_multiple" and isinstance(value, list):
-        return neutralise(", ".join(spec.choice_label(str(v), language) for v in value))
+        return ", ".join(spec.choice_label(str(v), language) for v in value)
     return _cell(value)
 
 
 def table_header(plan: FormPlan, language: str) -> list[str]:
     header = [_("instance id"), _("submitted"), _("place"), _("enumerator")]
-    header += [neutralise(spec.label(language)) for spec in plan.main_fields]
+    header += [spec.label(language) for spec in plan.main_fields]
     header += [
         _("{repeat}: number of entries").format(repeat=name) for name in plan.repeat_names.values()
     ]
@@ -152,10 +154,10 @@ def table_header(plan: FormPlan, language: str) -> list[str]:
 
 def table_row(plan: FormPlan, row: ExportRow, language: str) -> list[Any]:
     values: list[Any] = [
-        neutralise(row.instance_id),
+        row.instance_id,
         _utc(row.submitted_at).strftime("%Y-%m-%d %H:%M"),
-        neutralise(row.place),
-        neutralise(row.enumerator),
+        row.place,
+        row.enumerator,
     ]
     values += [
         _label_value(spec, row.answers.get(spec.path), language) for spec in plan.main_fields
@@ -165,32 +167,32 @@ def table_row(plan: FormPlan, row: ExportRow, language: str) -> list[Any]:
 
 
 def write_table_csv(out: TextIO, plan: FormPlan, rows: Iterable[ExportRow], language: str) -> None:
-    writer = csv.writer(out)
-    writer.writerow(table_header(plan, language))
+    writer = CellWriter.for_csv(out)
+    writer.row(table_header(plan, language))
     for row in rows:
-        writer.writerow(["" if v is None else v for v in table_row(plan, row, language)])
+        writer.row(table_row(plan, row, language))
 
 
 def write_table_xlsx(path: Path, plan: FormPlan, rows: Iterable[ExportRow], language: str) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Submissions")[:31])
-    sheet.append(table_header(plan, language))
+    sheet = CellWriter.for_sheet(book.create_sheet(_("Submissions")[:31]))
+    sheet.row(table_header(plan, language))
     repeat_rows: dict[str, list[list[Any]]] = {path: [] for path in plan.repeats}
     for row in rows:
-        sheet.append(table_row(plan, row, language))
+        sheet.row(table_row(plan, row, language))
         for repeat, fields in plan.repeats.items():
             for item in repetitions(row.answers, fields):
                 repeat_rows[repeat].append(
-                    [neutralise(row.instance_id)]
+                    [row.instance_id]
                     + [_label_value(spec, item.get(spec.path), language) for spec in fields]
                 )
     for repeat, fields in plan.repeats.items():
-        extra = book.create_sheet(plan.repeat_names[repeat][:31])
-        extra.append([_("instance id")] + [neutralise(spec.label(language)) for spec in fields])
+        extra = CellWriter.for_sheet(book.create_sheet(plan.repeat_names[repeat][:31]))
+        extra.row([_("instance id")] + [spec.label(language) for spec in fields])
         for values in repeat_rows[repeat]:
-            extra.append(values)
+            extra.row(values)
     book.save(path)
 
 
@@ -229,11 +231,11 @@ def _kobo_values(
             values += ["" if empty else ("1" if c in chosen else "0") for c in spec.choices]
     return [
         *values,
-        neutralise(row.instance_id),
+        row.instance_id,
         index,
-        neutralise(row.instance_id.removeprefix("uuid:")),
+        row.instance_id.removeprefix("uuid:"),
         _utc(row.submitted_at).isoformat(),
-        neutralise(row.enumerator),
+        row.enumerator,
         index,
     ]
 
@@ -242,10 +244,10 @@ def write_kobo_csv(
     out: TextIO, plan: FormPlan, rows: Iterable[ExportRow], *, delimiter: str = ";"
 ) -> None:
     """KoboToolbox's CSV export: the main sheet only (repeats need XLSX or JSON)."""
-    writer = csv.writer(out, delimiter=delimiter)
-    writer.writerow(_kobo_header(plan, choice_columns=True))
+    writer = CellWriter.for_csv(out, delimiter=delimiter)
+    writer.row(_kobo_header(plan, choice_columns=True))
     for index, row in enumerate(rows, start=1):
-        writer.writerow(_kobo_values(plan, row, index, choice_columns=True, cells=False))
+        writer.row(_kobo_values(plan, row, index, choice_columns=True, cells=False))
 
 
 def write_kobo_xlsx(
@@ -256,8 +258,8 @@ def write_kobo_xlsx(
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    main = book.create_sheet(title[:31] or "data")
-    main.append(_kobo_header(plan, choice_columns=False))
+    main = CellWriter.for_sheet(book.create_sheet(title[:31] or "data"))
+    main.row(_kobo_header(plan, choice_columns=False))
     # Repeat rows wait in temporary files until the main sheet is written (write-only
     # workbooks write one sheet after another).
     spill = {
@@ -266,23 +268,23 @@ def write_kobo_xlsx(
     }
     try:
         for index, row in enumerate(rows, start=1):
-            main.append(_kobo_values(plan, row, index, choice_columns=False, cells=True))
+            main.row(_kobo_values(plan, row, index, choice_columns=False, cells=True))
             for repeat, handle in spill.items():
                 for item in repetitions(row.answers, plan.repeats[repeat]):
                     handle.write(json.dumps([index, row.instance_id, item]) + "\n")
         for repeat, handle in spill.items():
             fields = plan.repeats[repeat]
-            sheet = book.create_sheet(plan.repeat_names[repeat][:31])
-            sheet.append(
+            sheet = CellWriter.for_sheet(book.create_sheet(plan.repeat_names[repeat][:31]))
+            sheet.row(
                 [spec.path for spec in fields]
                 + ["_index", "_parent_table_name", "_parent_index", "_submission__uuid"]
             )
             handle.seek(0)
             for number, line in enumerate(handle, start=1):
                 parent, instance_id, item = json.loads(line)
-                sheet.append(
+                sheet.row(
                     [_cell(item.get(spec.path)) for spec in fields]
-                    + [number, title[:31], parent, neutralise(instance_id.removeprefix("uuid:"))]
+                    + [number, title[:31], parent, instance_id.removeprefix("uuid:")]
                 )
         book.save(path)
     finally:
@@ -290,9 +292,26 @@ def write_kobo_xlsx(
             handle.close()
 
 
+# Kinds whose text the importer reads as it is; it takes a quote off the text of the others.
+_READ_AS_IS = frozenset({"integer", "decimal", "date", "datetime", "select_one", "select_multiple"})
+
+
+def _json_answer(spec: FieldSpec, value: Any) -> str:
+    """An answer as Kobo's API gives it: the text as stored. JSON is read by programs (Kobo's
+    API clients, pandas, R), never run by a spreadsheet, and a quote against formulas would
+    corrupt the value for each of them, so none is added. One exception keeps the round trip
+    exact: the importer takes a leading quote before a formula character off free text in
+    every format, so free text that itself starts that way gets one more quote."""
+    text = _text(value)
+    if spec.kind in _READ_AS_IS or unneutralise(text) == text:
+        return text
+    return "'" + text
+
+
 def write_kobo_json(out: TextIO, plan: FormPlan, rows: Iterable[ExportRow]) -> None:
     """KoboToolbox's API answer: ``{"count", "next", "previous", "results": [...]}``, each
-    repeat a list of objects inside its submission."""
+    repeat a list of objects inside its submission. No cells, hence no :class:`CellWriter`:
+    values as stored (:func:`_json_answer`)."""
     out.write('{"next": null, "previous": null, "results": [')
     count = 0
     for index, row in enumerate(rows, start=1):
@@ -300,23 +319,23 @@ def write_kobo_json(out: TextIO, plan: FormPlan, rows: Iterable[ExportRow]) -> N
         for spec in plan.main_fields:
             value = row.answers.get(spec.path)
             if value is not None:
-                record[spec.path] = _text(value)
+                record[spec.path] = _json_answer(spec, value)
         for repeat, fields in plan.repeats.items():
             items = repetitions(row.answers, fields)
             if items:
                 record[repeat] = [
                     {
-                        spec.path: _text(item[spec.path])
+                        spec.path: _json_answer(spec, item[spec.path])
                         for spec in fields
                         if item.get(spec.path) is not None
                     }
                     for item in items
                 ]
-        record["meta/instanceID"] = neutralise(row.instance_id)
+        record["meta/instanceID"] = row.instance_id
         record["_id"] = index
-        record["_uuid"] = neutralise(row.instance_id.removeprefix("uuid:"))
+        record["_uuid"] = row.instance_id.removeprefix("uuid:")
         record["_submission_time"] = _utc(row.submitted_at).isoformat()
-        record["_submitted_by"] = neutralise(row.enumerator) or None
+        record["_submitted_by"] = row.enumerator or None
         out.write(("" if count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
         count += 1
     out.write(f'], "count": {count}}}\n')
@@ -351,18 +370,18 @@ def _odk_values(plan: FormPlan, row: ExportRow) -> list[str]:
     return [
         _odk_time(row.submitted_at),
         *[_text(row.answers.get(spec.path)) for spec in plan.main_fields],
-        neutralise(row.instance_id),
-        neutralise(row.instance_id),
-        neutralise(row.enumerator),
+        row.instance_id,
+        row.instance_id,
+        row.enumerator,
     ]
 
 
 def write_odk_csv(out: TextIO, plan: FormPlan, rows: Iterable[ExportRow]) -> None:
     """ODK Central's CSV of submissions (group paths joined with ``-``)."""
-    writer = csv.writer(out)
-    writer.writerow(_odk_header(plan))
+    writer = CellWriter.for_csv(out)
+    writer.row(_odk_header(plan))
     for row in rows:
-        writer.writerow(_odk_values(plan, row))
+        writer.row(_odk_values(plan, row))
 
 
 def write_odk_zip(
@@ -380,26 +399,23 @@ def write_odk_zip(
             repeat: p.open("w", encoding="utf-8", newline="") for repeat, p in repeat_paths.items()
         }
         try:
-            writers = {repeat: csv.writer(handle) for repeat, handle in handles.items()}
+            writers = {repeat: CellWriter.for_csv(handle) for repeat, handle in handles.items()}
             for repeat, writer in writers.items():
-                writer.writerow(
+                writer.row(
                     [_odk(spec.path) for spec in plan.repeats[repeat]] + ["PARENT_KEY", "KEY"]
                 )
             with main_path.open("w", encoding="utf-8", newline="") as main:
-                writer = csv.writer(main)
-                writer.writerow(_odk_header(plan))
+                writer = CellWriter.for_csv(main)
+                writer.row(_odk_header(plan))
                 for row in rows:
-                    writer.writerow(_odk_values(plan, row))
+                    writer.row(_odk_values(plan, row))
                     for repeat, repeat_writer in writers.items():
                         name = plan.repeat_names[repeat]
                         items = repetitions(row.answers, plan.repeats[repeat])
                         for number, item in enumerate(items, start=1):
-                            repeat_writer.writerow(
+                            repeat_writer.row(
                                 [_text(item.get(spec.path)) for spec in plan.repeats[repeat]]
-                                + [
-                                    neutralise(row.instance_id),
-                                    neutralise(f"{row.instance_id}/{name}[{number}]"),
-                                ]
+                                + [row.instance_id, f"{row.instance_id}/{name}[{number}]"]
                             )
         finally:
             for handle in handles.values():

@@ -9,8 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from amniyat.fieldwork import conf
-from amniyat.fieldwork.importers import FORMATS, format_label
+from amniyat.fieldwork.importers import FORMATS, format_label, limits
 from amniyat.fieldwork.models import FormVersion
 from amniyat.places.models import Place
 
@@ -52,10 +51,12 @@ class ImportUploadForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > conf.max_upload_bytes():
+        # A file of submissions has its own limit (AMNIYAT_MAX_IMPORT_BYTES), the API's too:
+        # the XLSForm's 50 MB is far too small for a national survey.
+        if upload.size > limits.max_import_bytes():
             raise forms.ValidationError(
                 _("The file is too large ({size} MB; the limit is {limit} MB).").format(
-                    size=upload.size // 2**20, limit=conf.max_upload_bytes() // 2**20
+                    size=upload.size // 2**20, limit=limits.max_import_bytes() // 2**20
                 )
             )
         return upload

@@ -241,6 +241,20 @@ class Submission(models.Model):
         related_name="submissions",
         db_index=False,
     )
+    # Columns copied out of the submission for indexing and display. Each either carries no
+    # answer or takes the class of the answer it copies:
+    # - instance_id: the device's random id (meta/instanceID), never an answer; it is what
+    #   "stored once" is checked on, so it stays in clear.
+    # - place: read from the place questions (settlement, mahalla, district…). Kept in clear
+    #   because every query is scoped by it (a facilitator sees the submissions of their
+    #   groups' places, in the database, before anything is decrypted) and analysis
+    #   disaggregates by it; it names a community, not a person.
+    # - submitted_at: the export's submission time, or the form's ``end`` (or ``start``)
+    #   unless that question is personal or sensitive, else the time of receipt: ordering
+    #   and date filters need it in clear.
+    # - enumerator: names a fieldworker, so it takes the class of the form's enumerator
+    #   question (FormPlan.enumerator_protected): always encrypted here, masked for those who
+    #   may not see protected answers, and filtered on through its keyed hash.
     instance_id = models.CharField(_("instance id"), max_length=120)
     content_hash = models.CharField(max_length=64, editable=False)
     place = models.ForeignKey(
@@ -253,7 +267,9 @@ class Submission(models.Model):
         db_index=False,
     )
     submitted_at = models.DateTimeField(_("submitted"))
-    enumerator = models.CharField(_("enumerator"), max_length=120, blank=True)
+    enumerator = EncryptedTextField(_("enumerator"), blank=True)
+    # HMAC-SHA256 of the enumerator under a key of the server's (importers/sealing.py).
+    enumerator_hash = models.CharField(max_length=32, blank=True, editable=False)
     data = models.JSONField(_("answers"), default=dict)
     protected_data = EncryptedTextField(_("personal and sensitive answers"), blank=True)
     is_encrypted = models.BooleanField(_("encrypted by the device"), default=False)

@@ -35,7 +35,9 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import DefinitionData, get_xlsform
 
+from amniyat.core.archives import ArchiveRefused, checked_members
 from amniyat.fieldwork import conf
+from amniyat.fieldwork.importers import limits
 from amniyat.fieldwork.models import Sensitivity
 
 logger = logging.getLogger(__name__)
@@ -219,8 +221,11 @@ def _sniff(content: bytes) -> str:
     return "other"
 
 
-def _check_workbook_zip(content: bytes, problem: Callable[[str], FormError]) -> None:
-    """Refuse an .xlsx that is not a workbook or that would unpack to too much."""
+def _check_workbook_zip(
+    content: bytes, problem: Callable[[str], FormError], file_name: str = ""
+) -> None:
+    """Refuse an .xlsx that is not a workbook or that would unpack to too much; then the
+    check every uploaded zip passes (core.archives): zip bombs, unsafe member names."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             members = archive.infolist()
@@ -243,8 +248,17 @@ def _check_workbook_zip(content: bytes, problem: Callable[[str], FormError]) -> 
                     )
                 )
             names = {member.filename for member in members}
+            checked_members(
+                archive,
+                file=PurePath(file_name).name,
+                max_members=conf.max_zip_members(),
+                max_unpacked=conf.max_unpacked_bytes(),
+                max_ratio=limits.max_compression_ratio(),
+            )
     except zipfile.BadZipFile:
         raise problem(_("The file is damaged: it is not a readable .xlsx workbook.")) from None
+    except ArchiveRefused as refused:
+        raise problem(refused.message) from None
     if "xl/workbook.xml" not in names:
         if "word/document.xml" in names:
             raise problem(_("This is a Word document, not an XLSForm spreadsheet."))
@@ -341,7 +355,7 @@ def _prepare(file_name: str, content: bytes) -> tuple[bytes, str]:
             ).format(extension=extension)
         )
     if kind == "xlsx":
-        _check_workbook_zip(content, problem)
+        _check_workbook_zip(content, problem, file_name)
         return content, ".xlsx"
     if kind == "xls":
         return content, ".xls"

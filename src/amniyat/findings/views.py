@@ -3,7 +3,6 @@ endline, the district map; the programme's indicator definitions."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -68,10 +67,6 @@ def findings_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "indicator_set": services.current_indicator_set(programme),
         },
     )
-
-
-def _chart(spec: dict[str, Any]) -> str:
-    return json.dumps(spec, ensure_ascii=False)
 
 
 @login_required
@@ -140,7 +135,7 @@ def _district_chart(findings: Findings, view: present.IndicatorView) -> dict[str
             if (code := record["domain"].get("district")) in places
         ]
         spec = charts.district_map(features, kind=view.kind, value_title=value_title)
-        return {"kind": "map", "spec": _chart(spec)}
+        return {"kind": "map", "spec": spec}
     rows = [
         {
             "label": places[code].name if code in places else code,
@@ -155,7 +150,7 @@ def _district_chart(findings: Findings, view: present.IndicatorView) -> dict[str
     spec = charts.domain_bars(
         rows, kind=view.kind, category_title=_("District"), value_title=value_title
     )
-    return {"kind": "bars", "spec": _chart(spec)}
+    return {"kind": "bars", "spec": spec}
 
 
 @login_required
@@ -180,7 +175,7 @@ def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
             "programme": programme,
             "assessment": assessment,
             "gaps": gaps,
-            "chart": _chart(spec),
+            "chart": spec,
             "min_cell": chosen.results["design"]["min_cell"],
             "findings": chosen,
             "form_choices": [f.form for f in ready] if len(ready) > 1 else [],
@@ -232,20 +227,14 @@ def change(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         end = [f for f in _findings_of(request, endline) if f.status == Findings.Status.READY]
         if base and end:
             rows = _change_rows(base[0].results, end[0].results)
-            chart = _chart(
-                charts.change_bars(
-                    [
-                        {
-                            "indicator": r["label"],
-                            "baseline": r["baseline"],
-                            "endline": r["endline"],
-                        }
-                        for r in rows
-                        if r["domain"] == "" and r["kind"] == "proportion"
-                    ],
-                    baseline=baseline.title,
-                    endline=endline.title,
-                )
+            chart = charts.change_bars(
+                [
+                    {"indicator": r["label"], "baseline": r["baseline"], "endline": r["endline"]}
+                    for r in rows
+                    if r["domain"] == "" and r["kind"] == "proportion"
+                ],
+                baseline=baseline.title,
+                endline=endline.title,
             )
     return render(
         request,

@@ -24,3 +24,27 @@ class CommunityForm(forms.Form):
     def __init__(self, *args: Any, districts: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = districts  # type: ignore[attr-defined]
+
+
+class PartnerAreaForm(forms.Form):
+    places = forms.ModelMultipleChoiceField(
+        label=_("Places it works in"),
+        queryset=Place.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Its facilitators see the submissions from these places and everything inside "
+            "them, and may add groups and communities there. Choosing a district includes "
+            "its communities."
+        ),
+    )
+
+    def __init__(self, *args: Any, places: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["places"]
+        field.queryset = places
+        field.label_from_instance = lambda place: (
+            f"{place.parent.name} › {place.name}"
+            if place.parent and place.level != Place.Level.REGION
+            else place.name
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -106,3 +107,55 @@ class Place(MultilingualName):
         while node.parent is not None:
             node = node.parent
         return node
+
+
+class PartnerArea(models.Model):
+    """The places a programme's lead assigns a partner organisation to work in.
+
+    A facilitator's reach into data that is bound to places (submissions today; plans,
+    activities and grants later) is read from here and from nowhere else. It is a grant that
+    the lead makes and changes (audited), never a consequence of what the partner writes: a
+    facilitator who creates or moves a community group, or adds a community, does not widen
+    what their organisation may read.
+    """
+
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="partner_areas",
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="partner_areas",
+    )
+    places = models.ManyToManyField(
+        Place,
+        verbose_name=_("places it works in"),
+        blank=True,
+        related_name="+",
+        help_text=_("Regions, districts or communities; everything inside them is included."),
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("partner's area")
+        verbose_name_plural = _("partners' areas")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "organisation"], name="one_area_per_partner"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} · {self.programme}"

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from amniyat.accounts import policies
-from amniyat.places.models import Place
+from amniyat.places.models import PartnerArea, Place
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -66,8 +66,29 @@ def place_get(*, user: AnyUser, programme: Programme, pk: int) -> Place:
 
 
 def place_choices_for_groups(*, user: AnyUser, programme: Programme) -> QuerySet[Place]:
-    """Places a group of this programme may sit in: its districts and communities."""
-    return programme_places(user=user, programme=programme).filter(
+    """Places a group (or a partner's other work) of this programme may sit in: its districts
+    and communities, within the area assigned to a facilitator's organisation."""
+    places = programme_places(user=user, programme=programme).filter(
         pk__in=programme_place_ids(programme),
         level__in=[Place.Level.DISTRICT, Place.Level.COMMUNITY],
+    )
+    area = policies.partner_place_ids(user, programme)
+    return places if area is None else places.filter(pk__in=area)
+
+
+def partner_area_places(*, programme: Programme, organisation_id: int) -> QuerySet[Place]:
+    """The places the lead assigned to a partner organisation (not their insides)."""
+    return Place.objects.filter(
+        pk__in=PartnerArea.places.through.objects.filter(
+            partnerarea__programme=programme, partnerarea__organisation_id=organisation_id
+        ).values("place_id")
+    ).order_by("level", "name_en")
+
+
+def partner_area_choices(*, user: AnyUser, programme: Programme) -> QuerySet[Place]:
+    """What a lead may assign to a partner: the programme's regions, districts, communities."""
+    return (
+        programme_places(user=user, programme=programme)
+        .exclude(level=Place.Level.COUNTRY)
+        .select_related("parent")
     )

@@ -1,5 +1,5 @@
-"""Every write to places: shipped administrative places, a programme's communities,
-boundaries imported from GeoJSON."""
+"""Every write to places: shipped administrative places, a programme's communities, the
+areas partners are assigned, boundaries imported from GeoJSON."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from amniyat.accounts.models import Programme, User
+from amniyat.accounts import policies
+from amniyat.accounts.models import Organisation, Programme, User
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.services import changed_fields, require
-from amniyat.places.models import Place
-from amniyat.places.selectors import programme_place_ids
+from amniyat.places.models import PartnerArea, Place
+from amniyat.places.selectors import programme_area_ids, programme_place_ids
 
 ADMINISTRATIVE_PLACES = Path(__file__).parent / "data" / "administrative.yaml"
 NAME_FIELDS = ("name_en", "name_ru", "name_tg", "name_uz")
@@ -59,6 +60,8 @@ def community_create(
         require(acting_user, "place.create", programme)
     if parent.level != Place.Level.DISTRICT or parent.pk not in programme_place_ids(programme):
         raise ValidationError({"parent": _("Choose a district this programme works in.")})
+    if acting_user is not None:
+        check_in_partner_area(acting_user, programme, parent, field="parent")
     place = Place(level=Place.Level.COMMUNITY, parent=parent, programme=programme, **values)
     place.full_clean()
     with transaction.atomic():
@@ -67,6 +70,74 @@ def community_create(
             actor=acting_user, verb=AuditEvent.Verb.CREATED, obj=place, programme=programme
         )
     return place
+
+
+def check_in_partner_area(user: User, programme: Programme, place: Place, *, field: str) -> None:
+    """Refuse to put a facilitator's work in a place outside their organisation's assigned
+    area (see :class:`PartnerArea`); leads and analysts may use any place of the programme."""
+    area = policies.partner_place_ids(user, programme)
+    if area is not None and place.pk not in area:
+        raise ValidationError(
+            {
+                field: _(
+                    "This place is outside the area the programme lead assigned to your "
+                    "organisation."
+                )
+            }
+        )
+
+
+def partner_area_assign(
+    *,
+    acting_user: User | None,
+    programme: Programme,
+    organisation: Organisation,
+    places: list[Place],
+) -> PartnerArea:
+    """Set the places a partner organisation works in (replacing the previous ones).
+
+    Its facilitators then read the submissions from these places and everything inside them,
+    and may put groups and communities there. ``acting_user`` None only for set-up scripts."""
+    if acting_user is not None:
+        require(acting_user, "partner.assign", programme)
+    # The lead organisation's own field staff may be facilitators too; a donor never is.
+    if organisation.pk not in programme.taking_part_ids(with_donor=False):
+        raise ValidationError(
+            {"organisation": _("This organisation is not a partner of the programme.")}
+        )
+    inside = programme_area_ids(programme)
+    outside = [p for p in places if p.pk not in inside or p.level == Place.Level.COUNTRY]
+    if outside:
+        raise ValidationError(
+            {
+                "places": _("%(place)s is not a region, district or community of this programme.")
+                % {"place": outside[0].name}
+            }
+        )
+    with transaction.atomic():
+        area, created = PartnerArea.objects.select_for_update().get_or_create(
+            programme=programme, organisation=organisation
+        )
+        before = set(area.places.values_list("pk", flat=True))
+        after = {p.pk for p in places}
+        if before == after and not created:
+            return area
+        area.places.set(after)
+        area.assigned_by = acting_user
+        area.save(update_fields=["assigned_by", "updated_at"])
+        audit_record(
+            actor=acting_user,
+            actor_label="system",
+            verb=AuditEvent.Verb.PERMISSION_CHANGED,
+            obj=area,
+            programme=programme,
+            details={
+                "organisation": organisation.pk,
+                "added": sorted(after - before),
+                "removed": sorted(before - after),
+            },
+        )
+    return area
 
 
 def community_update(*, acting_user: User, place: Place, **values: Any) -> Place:

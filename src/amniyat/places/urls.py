@@ -8,4 +8,5 @@ urlpatterns = [
     path("p/<slug:slug>/places/new/", views.community_create, name="create"),
     path("p/<slug:slug>/places/<int:pk>/", views.place_detail, name="detail"),
     path("p/<slug:slug>/places/<int:pk>/edit/", views.community_edit, name="edit"),
+    path("p/<slug:slug>/places/partners/<int:pk>/", views.partner_area, name="partner_area"),
 ]

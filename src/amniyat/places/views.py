@@ -10,12 +10,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
-from amniyat.accounts.selectors import programme_get
+from amniyat.accounts.selectors import organisation_get, programme_get
 from amniyat.communities.selectors import groups_visible
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import AuthenticatedRequest
 from amniyat.places import selectors, services
-from amniyat.places.forms import CommunityForm
+from amniyat.places.forms import CommunityForm, PartnerAreaForm
 from amniyat.places.models import Place
 
 
@@ -118,4 +118,39 @@ def community_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
         request,
         "places/community_form.html",
         {"programme": programme, "form": form, "place": place},
+    )
+
+
+@login_required
+def partner_area(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """The lead assigns a partner organisation the places it works in."""
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "partner.assign", programme):
+        raise Http404("No such page.")
+    organisation = organisation_get(user=request.user, programme=programme, pk=pk)
+    if organisation.pk not in programme.taking_part_ids(with_donor=False):
+        raise Http404("No such partner.")
+    assigned = selectors.partner_area_places(programme=programme, organisation_id=organisation.pk)
+    form = PartnerAreaForm(
+        request.POST if request.method == "POST" else None,
+        initial={"places": list(assigned)},
+        places=selectors.partner_area_choices(user=request.user, programme=programme),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.partner_area_assign(
+                acting_user=request.user,
+                programme=programme,
+                organisation=organisation,
+                places=list(form.cleaned_data["places"]),
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The partner's area was saved."))
+            return redirect("accounts:organisation_detail", slug=slug, pk=organisation.pk)
+    return render(
+        request,
+        "places/partner_area.html",
+        {"programme": programme, "organisation": organisation, "form": form},
     )

@@ -32,9 +32,9 @@ from django.utils.translation import override
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
+from amniyat.core.cells import CellWriter
 from amniyat.drivers.models import Code, DriverMap, Factor, Link
 from amniyat.drivers.services import maps
-from amniyat.fieldwork.exporters import neutralise
 from amniyat.fieldwork.importers import limits
 from amniyat.fieldwork.importers.convert import unneutralise
 
@@ -183,10 +183,10 @@ def export_graphml(driver_map: DriverMap, *, visible_excerpts: set[int]) -> byte
 
 def _csv_text(header: tuple[str, ...], rows: Iterable[list[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
+    writer = CellWriter.for_csv(out, lineterminator="\r\n")
+    writer.row(header)
     for row in rows:
-        writer.writerow([neutralise(v) if isinstance(v, str) else v for v in row])
+        writer.row(row)
     return out.getvalue()
 
 

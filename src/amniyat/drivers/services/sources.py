@@ -11,6 +11,7 @@ field and stores nothing.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,12 @@ if TYPE_CHECKING:
 
 Verb = AuditEvent.Verb
 VIEW_TEXT = AuditEvent.Verb.VIEWED_TEXT
+Publication = Excerpt.Publication
+Check = Excerpt.Check
 PROFILE_FIELDS = ("participants", "women", "men", "age_bands", "sectors")
+# What a reviewer weighs besides the words ("the speaker's profile is not identifying"):
+# approved quotes wait for a second reviewer again when one of these changes.
+CONTEXT_FIELDS = frozenset({"place", "held_on", "kind", *PROFILE_FIELDS})
 SOURCE_FIELDS = (
     "assessment",
     "title",
@@ -338,12 +344,17 @@ def source_update(
             _store_text(source, source.text)
             changes["text"] = "replaced"
         source.save(update_fields=update_fields)
+        details: dict[str, Any] = {"fields": sorted(changes)}
+        if set(changes) & CONTEXT_FIELDS:
+            # The reviewer judged the quotes against who spoke, where and when.
+            approved = source.excerpts.filter(publication=Publication.APPROVED)
+            details |= _quotes_follow(approved, withdraw=False)
         audit_record(
             actor=user,
             verb=Verb.UPDATED,
             obj=source,
             programme=source.programme,
-            details={"fields": sorted(changes)},
+            details=details,
         )
     return source
 
@@ -422,9 +433,10 @@ def _place_and_below(place_id: int) -> set[int]:
 
 
 def redaction_decide(*, user: User, flag: RedactionFlag, status: str) -> RedactionFlag:
-    """Settle a flag: ``redact`` (the span is replaced in publishable quotes), ``keep`` (not
-    personal after all) or ``open`` again. Publishable quotes over the span follow: their
-    public text is rebuilt, and a flag opened again withdraws them until it is settled."""
+    """Settle a flag: ``redact`` (the span is replaced in published quotes), ``keep`` (not
+    personal after all) or ``open`` again. Quotes over the span that are proposed or approved
+    follow: their public text is rebuilt and they wait for a second reviewer again; a flag
+    opened again withdraws them (they must be proposed again once it is settled)."""
     require(user, "source.code", flag.source)
     if status not in RedactionFlag.Status.values:
         raise ValidationError({"status": _("Choose redact, keep or check later.")})
@@ -435,30 +447,42 @@ def redaction_decide(*, user: User, flag: RedactionFlag, status: str) -> Redacti
     flag.decided_by = user if status != RedactionFlag.Status.OPEN else None
     with transaction.atomic():
         flag.save(update_fields=["status", "decided_by"])
-        overlapping = Excerpt.objects.filter(
-            source=flag.source, publishable=True, start__lt=flag.end, end__gt=flag.start
+        details: dict[str, Any] = {"source": flag.source_id, "status": [old, status]}
+        details |= _quotes_follow(
+            _in_review(flag.source, flag.start, flag.end),
+            withdraw=status == RedactionFlag.Status.OPEN,
         )
-        for excerpt in overlapping:
-            if status == RedactionFlag.Status.OPEN:
-                excerpt.publishable = False
-                excerpt.public_text = ""
-            else:
-                excerpt.public_text = _public_text(excerpt)
-            excerpt.save(update_fields=["publishable", "public_text"])
         audit_record(
             actor=user,
             verb=Verb.UPDATED,
             obj=flag,
             programme=flag.source.programme,
-            details={"source": flag.source_id, "status": [old, status]},
+            details=details,
         )
     return flag
+
+
+def _quotes_follow(quotes: QuerySet[Excerpt], *, withdraw: bool) -> dict[str, list[int]]:
+    """Proposed or approved quotes whose words (or what they rest on) changed: withdrawn, or
+    back to waiting for a second reviewer. What happened, for the audit row."""
+    changed = []
+    for excerpt in quotes:
+        if withdraw:
+            _clear_publication(excerpt)
+        else:
+            _review_again(excerpt)
+        excerpt.save(update_fields=REVIEW_FIELDS + PROPOSAL_FIELDS)
+        changed.append(excerpt.pk)
+    if not changed:
+        return {}
+    return {"quotes_withdrawn" if withdraw else "quotes_to_review_again": changed}
 
 
 def redaction_flag_add(
     *, user: User, source: Source, kind: str, start: int, end: int
 ) -> RedactionFlag:
-    """Flag a personal detail the heuristics missed; it is to be redacted at once."""
+    """Flag a personal detail the heuristics missed; it is to be redacted at once. Quotes
+    over it that are proposed or approved wait for a second reviewer again."""
     require(user, "source.code", source)
     if kind not in RedactionFlag.Kind.values:
         raise ValidationError({"kind": _("Choose name, phone number, address or email.")})
@@ -470,17 +494,14 @@ def redaction_flag_add(
             end=end,
             defaults={"kind": kind, "status": RedactionFlag.Status.REDACT, "decided_by": user},
         )
-        for excerpt in Excerpt.objects.filter(
-            source=source, publishable=True, start__lt=end, end__gt=start
-        ):
-            excerpt.public_text = _public_text(excerpt)
-            excerpt.save(update_fields=["public_text"])
+        details: dict[str, Any] = {"source": source.pk, "kind": kind}
+        details |= _quotes_follow(_in_review(source, start, end), withdraw=False)
         audit_record(
             actor=user,
             verb=Verb.CREATED,
             obj=flag,
             programme=source.programme,
-            details={"source": source.pk, "kind": kind},
+            details=details,
         )
     return flag
 
@@ -629,35 +650,269 @@ def _public_text(excerpt: Excerpt) -> str:
     return quote.strip()
 
 
-def excerpt_mark_publishable(*, user: User, excerpt: Excerpt, publishable: bool) -> Excerpt:
-    """Mark a quote as one that may leave the team (with flagged details redacted), or take
-    the mark back. Refused while a personal-detail flag over it is still to be checked."""
-    require(user, "excerpt.publish", excerpt.source)
-    if publishable:
-        open_flags = open_flags_over(excerpt)
-        if open_flags:
-            raise ValidationError(
-                _(
-                    "This quote contains {count} possible personal detail(s) still to check "
-                    "({kinds}). Decide for each whether to redact it before publishing."
-                ).format(
-                    count=len(open_flags),
-                    kinds=", ".join(sorted({str(f.get_kind_display()) for f in open_flags})),
-                ),
-                code="open_flags",
-            )
-        excerpt.public_text = _public_text(excerpt)
-    else:
-        excerpt.public_text = ""
-    excerpt.publishable = publishable
+def _refuse_open_flags(excerpt: Excerpt) -> None:
+    open_flags = open_flags_over(excerpt)
+    if open_flags:
+        raise ValidationError(
+            _(
+                "This quote contains {count} possible personal detail(s) still to check "
+                "({kinds}). Decide for each whether to redact it before publishing."
+            ).format(
+                count=len(open_flags),
+                kinds=", ".join(sorted({str(f.get_kind_display()) for f in open_flags})),
+            ),
+            code="open_flags",
+        )
+
+
+def quote_digest(public_text: str) -> str:
+    """A fingerprint of the quote a reviewer is shown, so an approval is of those words."""
+    return hashlib.sha256(public_text.encode()).hexdigest()
+
+
+REVIEW_FIELDS = ["publication", "public_text", "reviewed_by", "reviewed_at", "review_note"]
+PROPOSAL_FIELDS = ["proposed_by", "proposed_at"]
+
+
+def _clear_publication(excerpt: Excerpt) -> None:
+    excerpt.publication = Publication.NONE
+    excerpt.public_text = ""
+    excerpt.proposed_by = None
+    excerpt.proposed_at = None
+    excerpt.reviewed_by = None
+    excerpt.reviewed_at = None
+    excerpt.review_note = ""
+
+
+def _review_again(excerpt: Excerpt) -> None:
+    """The quote's words changed (a redaction decided or added): an approval no longer holds,
+    the public text is rebuilt and a second person must approve it again."""
+    excerpt.publication = Publication.PROPOSED
+    excerpt.public_text = _public_text(excerpt)
+    excerpt.reviewed_by = None
+    excerpt.reviewed_at = None
+    excerpt.review_note = ""
+
+
+def _in_review(source: Source, start: int, end: int) -> QuerySet[Excerpt]:
+    """Quotes of ``source`` over ``start``–``end`` that are proposed or approved."""
+    return Excerpt.objects.filter(
+        source=source,
+        publication__in=[Publication.PROPOSED, Publication.APPROVED],
+        start__lt=end,
+        end__gt=start,
+    )
+
+
+def excerpt_propose(*, user: User, excerpt: Excerpt, request: HttpRequest | None = None) -> Excerpt:
+    """Propose a quote for publication (with flagged details redacted). It is not publishable
+    yet: another lead or analyst, neither its coder nor ``user``, must approve it
+    (:func:`excerpt_approve`). Refused while a personal-detail flag over it is to be checked."""
+    require(user, "excerpt.propose", excerpt.source)
+    if excerpt.publication == Publication.PROPOSED:
+        raise ValidationError(
+            _("This quote is already waiting for a second reviewer."), code="proposed"
+        )
+    if excerpt.publication == Publication.APPROVED:
+        raise ValidationError(_("This quote is already approved for publication."), code="approved")
+    _refuse_open_flags(excerpt)
+    old = excerpt.publication
+    excerpt.publication = Publication.PROPOSED
+    excerpt.public_text = _public_text(excerpt)
+    excerpt.proposed_by = user
+    excerpt.proposed_at = timezone.now()
+    excerpt.reviewed_by = None
+    excerpt.reviewed_at = None
+    excerpt.review_note = ""
     with transaction.atomic():
-        excerpt.save(update_fields=["publishable", "public_text"])
+        excerpt.save(update_fields=REVIEW_FIELDS + PROPOSAL_FIELDS)
         audit_record(
             actor=user,
             verb=Verb.UPDATED,
             obj=excerpt,
             programme=excerpt.source.programme,
-            details={"publishable": publishable},
+            request=request,
+            details={
+                "publication": [old, Publication.PROPOSED.value],
+                "coder": excerpt.coder.get_username(),
+            },
+        )
+    return excerpt
+
+
+def _proposed_for_review(user: User, excerpt: Excerpt) -> Excerpt:
+    """The excerpt's row, locked, if it is waiting for review."""
+    require(user, "excerpt.approve", excerpt.source)
+    # No select_related: PostgreSQL cannot lock the nullable side of an outer join.
+    locked = Excerpt.objects.select_for_update().get(pk=excerpt.pk)
+    if locked.publication != Publication.PROPOSED:
+        raise ValidationError(
+            _("This quote is not waiting for review ({state}).").format(
+                state=locked.get_publication_display()
+            ),
+            code="not_proposed",
+        )
+    return locked
+
+
+def _checklist_answers(checklist: Iterable[str]) -> dict[str, bool]:
+    ticked = set(checklist)
+    return {item.value: item.value in ticked for item in Check}
+
+
+def excerpt_approve(
+    *,
+    user: User,
+    excerpt: Excerpt,
+    checklist: Iterable[str],
+    seen: str | None = None,
+    request: HttpRequest | None = None,
+) -> Excerpt:
+    """``user`` — a lead or analyst who neither coded nor proposed the quote — confirms every
+    item of the checklist (:class:`Excerpt.Check`) and approves it: only now may it leave the
+    team. ``seen`` is the :func:`quote_digest` of the words the reviewer was shown; if they
+    changed meanwhile, nothing is approved."""
+    answers = _checklist_answers(checklist)
+    with transaction.atomic():
+        locked = _proposed_for_review(user, excerpt)
+        if user.pk == locked.coder_id:
+            raise ValidationError(
+                _("You coded this quote, so you cannot approve it: another lead or analyst must."),
+                code="own_coding",
+            )
+        if user.pk == locked.proposed_by_id:
+            raise ValidationError(
+                _(
+                    "You proposed this quote, so you cannot approve it: another lead or "
+                    "analyst must."
+                ),
+                code="own_proposal",
+            )
+        missing = [str(item.label) for item in Check if not answers[item.value]]
+        if missing:
+            raise ValidationError(
+                {
+                    "checklist": _(
+                        "Confirm every item of the checklist before approving. Not confirmed: "
+                        "{items}"
+                    ).format(items=" ".join(missing))
+                },
+                code="checklist",
+            )
+        _refuse_open_flags(locked)
+        public_text = _public_text(locked)
+        if seen is not None and seen != quote_digest(public_text):
+            raise ValidationError(
+                _(
+                    "The quote changed while you were reviewing it (a personal detail was "
+                    "redacted or kept). Read it again before approving."
+                ),
+                code="changed",
+            )
+        locked.publication = Publication.APPROVED
+        locked.public_text = public_text
+        locked.reviewed_by = user
+        locked.reviewed_at = timezone.now()
+        locked.review_note = ""
+        locked.save(update_fields=REVIEW_FIELDS)
+        audit_record(
+            actor=user,
+            verb=Verb.PUBLISHED,
+            obj=locked,
+            programme=locked.source.programme,
+            request=request,
+            details={
+                "publication": [Publication.PROPOSED.value, Publication.APPROVED.value],
+                "coder": locked.coder.get_username(),
+                "proposed_by": locked.proposed_by.get_username() if locked.proposed_by else "",
+                "checklist": answers,
+            },
+        )
+    return locked
+
+
+def excerpt_return(
+    *,
+    user: User,
+    excerpt: Excerpt,
+    reason: str,
+    checklist: Iterable[str] = (),
+    request: HttpRequest | None = None,
+) -> Excerpt:
+    """The reviewer sends a proposed quote back with ``reason`` (kept with the excerpt,
+    encrypted; the audit row records the decision and the checklist answers, not the words)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": _("Say why the quote is returned, so that it can be put right.")},
+            code="reason",
+        )
+    if len(reason) > 2000:
+        raise ValidationError(
+            {"reason": _("The reason may be at most 2,000 characters long.")}, code="reason"
+        )
+    answers = _checklist_answers(checklist)
+    with transaction.atomic():
+        locked = _proposed_for_review(user, excerpt)
+        locked.publication = Publication.RETURNED
+        locked.public_text = ""
+        locked.reviewed_by = user
+        locked.reviewed_at = timezone.now()
+        locked.review_note = reason
+        locked.save(update_fields=REVIEW_FIELDS)
+        audit_record(
+            actor=user,
+            verb=Verb.UPDATED,
+            obj=locked,
+            programme=locked.source.programme,
+            request=request,
+            details={
+                "publication": [Publication.PROPOSED.value, Publication.RETURNED.value],
+                "coder": locked.coder.get_username(),
+                "proposed_by": locked.proposed_by.get_username() if locked.proposed_by else "",
+                "checklist": answers,
+            },
+        )
+    return locked
+
+
+def quote_for_review(*, user: User, excerpt: Excerpt, request: HttpRequest | None = None) -> str:
+    """The proposed quote as it would be published (redacted), for the second person; the
+    reading is audited like every reading of notes' words. Empty unless it is proposed."""
+    require(user, "excerpt.approve", excerpt.source)
+    if excerpt.publication != Publication.PROPOSED:
+        return ""
+    text = str(excerpt.public_text)
+    audit_record(
+        actor=user,
+        verb=VIEW_TEXT,
+        obj=excerpt.source,
+        programme=excerpt.source.programme,
+        request=request,
+        details={"excerpts": [excerpt.pk], "redacted": True},
+    )
+    return text
+
+
+def excerpt_withdraw(
+    *, user: User, excerpt: Excerpt, request: HttpRequest | None = None
+) -> Excerpt:
+    """Take a quote out of publication, whatever its state: it must be proposed and approved
+    again before it is published."""
+    require(user, "excerpt.propose", excerpt.source)
+    old = excerpt.publication
+    if old == Publication.NONE:
+        return excerpt
+    _clear_publication(excerpt)
+    with transaction.atomic():
+        excerpt.save(update_fields=REVIEW_FIELDS + PROPOSAL_FIELDS)
+        audit_record(
+            actor=user,
+            verb=Verb.UNPUBLISHED if old == Publication.APPROVED else Verb.UPDATED,
+            obj=excerpt,
+            programme=excerpt.source.programme,
+            request=request,
+            details={"publication": [old, Publication.NONE.value]},
         )
     return excerpt
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from django.utils.translation import gettext as _
@@ -103,7 +104,10 @@ SUBMITTER_COLUMNS = ("_submitted_by", "SubmitterName")
 SEPARATORS = ("/", ".", "-", ":")
 CHOSEN = ("1", "True", "true", "TRUE")
 NOT_CHOSEN = ("0", "False", "false", "FALSE")
-FORMULA = r"^'+[=+\-@\t\r]"
+# The quote an export puts before text a spreadsheet would run (core.cells.neutralise),
+# full-width signs included.
+FORMULA = r"^'+[=+\-@\t\r＝＋－＠]"
+FORMULA_SIGNS = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]
 ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 DATETIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.f%:z",
@@ -293,6 +297,12 @@ def _field_expr(
     ref = pl.col(VALUE + spec.path)
     raw = pl.col(column) if column is not None and column in columns else None
     stripped = raw.str.strip_chars() if raw is not None else None
+    if stripped is not None and spec.kind in ("select_one", "select_multiple"):
+        # A choice list led by a formula sign (``-99 theft``) was quoted by the export. A
+        # slice and a set test, not the regular expression free text needs: choice names
+        # never start with a quote of their own.
+        quoted = stripped.str.starts_with("'") & stripped.str.slice(1, 1).is_in(FORMULA_SIGNS)
+        stripped = pl.when(quoted).then(stripped.str.slice(1)).otherwise(stripped)
     present = (stripped.str.len_bytes() > 0).fill_null(False) if stripped is not None else None
     label = column or spec.path
     if spec.kind == "select_multiple":
@@ -424,22 +434,24 @@ def _answer_columns(
     """Each question's typed answer in this frame, by its name, as skip logic reads it:
     ``${name}`` (choices of a select_multiple joined by spaces, as the form holds them). A
     question of the form with no column here reads as unanswered."""
-    answers: dict[str, tuple[pl.Expr, pl.DataType]] = {}
-    for spec in plan.fields:
-        if spec.repeat not in (None, scope):
-            continue
-        column = pl.col(VALUE + spec.path)
-        if spec.path not in values:
-            answers[spec.name] = (pl.lit(None, dtype=pl.String), pl.String())
-        elif spec.kind == "select_multiple":
-            answers[spec.name] = (column.list.join(" "), pl.String())
-        elif spec.kind == "integer":
-            answers[spec.name] = (column, pl.Int64())
-        elif spec.kind == "decimal":
-            answers[spec.name] = (column, pl.Float64())
-        else:
-            answers[spec.name] = (column, pl.String())
-    return answers
+    return {
+        spec.name: _answer_of(spec, spec.path in values)
+        for spec in plan.fields
+        if spec.repeat in (None, scope)
+    }
+
+
+def _answer_of(spec: FieldSpec, present: bool) -> tuple[pl.Expr, pl.DataType]:
+    column = pl.col(VALUE + spec.path)
+    if not present:
+        return pl.lit(None, dtype=pl.String), pl.String()
+    if spec.kind == "select_multiple":
+        return column.list.join(" "), pl.String()
+    if spec.kind == "integer":
+        return column, pl.Int64()
+    if spec.kind == "decimal":
+        return column, pl.Float64()
+    return column, pl.String()
 
 
 class _SkipLogic(Compiler):
@@ -478,6 +490,33 @@ def _asked(spec: FieldSpec, answers: dict[str, tuple[pl.Expr, pl.DataType]]) -> 
     return asked
 
 
+# What a constraint's ``.`` (the answer being checked) is read as: a name no form can give a
+# question, since XLSForm names cannot start with two underscores and a digit.
+CURRENT = "__0current"
+# A lone ``.`` in a constraint, found past quoted text, ``${…}`` and numbers (``0.5``, ``.5``).
+_CURRENT_ANSWER = re.compile(
+    r"""'[^']*'|"[^"]*"|\$\{[^}]*\}|\d*\.\d+|\d+\.?|(?<![\w.])\.(?![\w.])"""
+)
+
+
+def _constraint_held(
+    spec: FieldSpec, answers: dict[str, tuple[pl.Expr, pl.DataType]]
+) -> pl.Expr | None:
+    """Whether each row's answer to ``spec`` meets the form's constraint, as ODK Collect would
+    have checked it; None where the constraint cannot be evaluated here (a function or a
+    question this importer cannot read), so that it is not enforced rather than a correct
+    submission refused."""
+    condition = _CURRENT_ANSWER.sub(
+        lambda found: "${" + CURRENT + "}" if found.group(0) == "." else found.group(0),
+        spec.constraint,
+    )
+    try:
+        compiler = _SkipLogic(_parsed(condition), {**answers, CURRENT: _answer_of(spec, True)})
+        return compiler.boolean(compiler.compile(compiler.expression.node))
+    except ExpressionError:
+        return None
+
+
 @dataclass
 class Checked:
     frame: pl.DataFrame  # ROW, kept columns, VALUE+path per answered field, TINY, BAD
@@ -510,6 +549,24 @@ def check_frame(
         if spec.kind == "decimal":
             tiny.append(_tiny(pl.col(VALUE + spec.path)))
     answers = _answer_columns(plan, scope, values)
+    for spec in plan.fields:
+        if spec.repeat != scope or not spec.constraint or spec.path not in values:
+            continue
+        held = _constraint_held(spec, answers)
+        if held is None:
+            continue
+        answer, _dtype = _answer_of(spec, True)
+        checks.append(
+            Check(
+                answer.is_not_null() & ~held,
+                mapping.fields.get(spec.path, spec.path),
+                _("“{value}” does not meet the form's constraint: {constraint}").replace(
+                    "{constraint}", spec.constraint
+                ),
+                answer.cast(pl.String),
+                spec.protected,
+            )
+        )
     for spec in plan.fields:
         if spec.repeat != scope or not spec.required:
             continue
@@ -564,6 +621,50 @@ def check_frame(
                 )
     drop = [c for c in result.columns if c.startswith(("\x00check", "\x00value"))]
     return Checked(frame=result.drop(drop), problems=problems, paths=list(values))
+
+
+def check_answers(texts: dict[str, Any], plan: FormPlan, *, name: str) -> list[Problem]:
+    """The checks of an import, run on one submission that arrives alone (from ODK Collect):
+    the same :func:`check_frame` on a one-row frame, and on a frame of each repeat's
+    repetitions, so that a phone and a file get the same verdict on the same answers.
+    ``texts`` holds each answer as the text sent, by field path; a repeat's as a list, one
+    item per repetition (None where unanswered). Problems name the field by its path."""
+    main = {
+        spec.path: texts[spec.path]
+        for spec in plan.main_fields
+        if isinstance(texts.get(spec.path), str)
+    }
+    frame = pl.DataFrame(
+        {ROW: [1], **{path: [text] for path, text in main.items()}},
+        schema={ROW: pl.Int64, **dict.fromkeys(main, pl.String)},
+    )
+    mapping = ColumnMap(fields={path: path for path in main})
+    problems = check_frame(
+        frame, plan=plan, scope=None, mapping=mapping, sheet=name, keep={}
+    ).problems
+    for repeat, fields in plan.repeats.items():
+        lists = {
+            spec.path: texts[spec.path] for spec in fields if isinstance(texts.get(spec.path), list)
+        }
+        count = max((len(items) for items in lists.values()), default=0)
+        if not count:
+            continue
+        frame = pl.DataFrame(
+            {
+                ROW: list(range(1, count + 1)),
+                **{
+                    path: [None if v is None else str(v) for v in items]
+                    + [None] * (count - len(items))
+                    for path, items in lists.items()
+                },
+            },
+            schema={ROW: pl.Int64, **dict.fromkeys(lists, pl.String)},
+        )
+        mapping = ColumnMap(fields={path: path for path in lists})
+        problems += check_frame(
+            frame, plan=plan, scope=repeat, mapping=mapping, sheet=name, keep={}
+        ).problems
+    return problems
 
 
 def assemble(frame: pl.DataFrame, plan: FormPlan) -> pl.DataFrame:
@@ -935,6 +1036,8 @@ class SubmissionReader:
         else:
             for xls_type in ("end", "start"):
                 spec = next((f for f in self.plan.main_fields if f.xls_type == xls_type), None)
+                if spec is not None and spec.protected:
+                    continue  # an indexed copy would escape its class: the import's time
                 column = mapping.fields.get(spec.path) if spec else None
                 if column and column in columns:
                     submitted = _datetime_expr(column, frame)

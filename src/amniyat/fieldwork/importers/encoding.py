@@ -6,7 +6,10 @@ chunks (memory stays flat however large it is) and answers the path of a UTF-8 v
 the file itself when it already is UTF-8, otherwise a transcoded copy in ``workdir``.
 
 A file whose lines are partly UTF-8 and partly something else (two exports pasted together)
-is refused, naming one line of each kind, rather than guessed at.
+is refused, naming one line of each kind, rather than guessed at; so is a file whose encoding
+cannot be recognised, naming its first line that is not UTF-8. A NUL character, which no text
+holds (but a damaged file, or a binary one renamed, does), is refused wherever it is, naming
+its line: it would otherwise be stored inside an answer or a note, and PostgreSQL refuses it.
 """
 
 from __future__ import annotations
@@ -69,26 +72,43 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
-def _is_utf8(path: Path) -> bool:
+def _nul_refused(name: str, line: int) -> FileRejected:
+    return FileRejected(
+        _(
+            "Line {line} of “{file}” holds a NUL character, which no text holds: the file is "
+            "damaged or is not a text file. Save it again as UTF-8 text."
+        ).format(line=line, file=name)
+    )
+
+
+def _is_utf8(path: Path, name: str) -> bool:
+    """Whether the file is UTF-8; refuses it, naming the line, if it holds a NUL."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    valid = True
+    lines = 1
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
-            if chunk.isascii():
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                raise _nul_refused(name, lines + chunk.count(b"\n", 0, nul))
+            lines += chunk.count(b"\n")
+            if not valid or chunk.isascii():
                 continue
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
-                return False
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False
-    return True
+                valid = False  # read on: a NUL further on says more
+        if valid:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                valid = False
+    return valid
 
 
-def _classify_lines(path: Path, name: str) -> bytes:
+def _classify_lines(path: Path, name: str) -> tuple[bytes, int]:
     """Refuse a file mixing UTF-8 lines with lines in another encoding; return a sample of
-    the non-UTF-8 lines for recognising their encoding."""
+    the non-UTF-8 lines for recognising their encoding, and the number of the first."""
     first_utf8: int | None = None
     first_other: int | None = None
     sample = bytearray()
@@ -114,15 +134,21 @@ def _classify_lines(path: Path, name: str) -> bytes:
                         "it again."
                     ).format(file=name, utf8=first_utf8, other=first_other)
                 )
-    return bytes(sample)
+    return bytes(sample), first_other or 1
 
 
 def _transcode(source: Path, target: Path, encoding: str, name: str) -> None:
     decoder = codecs.getincrementaldecoder(encoding)("strict")
+    lines = 1
     try:
         with source.open("rb") as reader, target.open("w", encoding="utf-8", newline="") as out:
             while chunk := reader.read(CHUNK):
-                out.write(decoder.decode(chunk))
+                text = decoder.decode(chunk)
+                nul = text.find("\x00")
+                if nul >= 0:
+                    raise _nul_refused(name, lines + text.count("\n", 0, nul))
+                lines += text.count("\n")
+                out.write(text)
             out.write(decoder.decode(b"", final=True))
     except UnicodeDecodeError as error:
         raise FileRejected(
@@ -141,31 +167,37 @@ def utf8_copy(path: Path, workdir: Path, *, name: str) -> Path:
         raise FileRejected(_("“{file}” is empty.").format(file=name))
     encoding = _bom_encoding(head)
     if encoding == "utf-8-sig":
-        if _is_utf8(path):
+        if _is_utf8(path, name):
             return path
-        _classify_lines(path, name)
+        _sample, line = _classify_lines(path, name)
         raise FileRejected(
-            _("“{file}” says it is UTF-8 but is not. Save it again as UTF-8.").format(file=name)
+            _("“{file}” says it is UTF-8 but line {line} is not. Save it again as UTF-8.").format(
+                file=name, line=line
+            )
         )
     encoding = encoding or _utf16_without_bom(head)
     if encoding is None:
-        if b"\x00" in head:
+        nul = head.find(b"\x00")
+        if nul >= 0 and b"\n" in head[:nul]:
+            raise _nul_refused(name, head.count(b"\n", 0, nul) + 1)  # text, then a NUL
+        if nul >= 0:
             raise FileRejected(
                 _("“{file}” is not a text file. Is it a renamed spreadsheet or archive?").format(
                     file=name
                 )
             )
-        if _is_utf8(path):
+        if _is_utf8(path, name):
             return path
-        sample = _classify_lines(path, name)
+        sample, line = _classify_lines(path, name)
         best = charset_normalizer.from_bytes(sample).best()
         guessed = best.encoding.lower() if best is not None else ""
         encoding = LEGACY_ENCODINGS.get(guessed, "")
         if not encoding:
             raise FileRejected(
                 _(
-                    "The text encoding of “{file}” could not be recognised. Save it again as UTF-8."
-                ).format(file=name)
+                    "Line {line} of “{file}” is not UTF-8 text, and the encoding of the file "
+                    "could not be recognised. Save it again as UTF-8."
+                ).format(line=line, file=name)
             )
     target = workdir / "utf8.txt"
     _transcode(path, target, encoding, name)

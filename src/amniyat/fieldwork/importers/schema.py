@@ -85,6 +85,8 @@ class FieldSpec:
     # The skip logic that must hold for the question to be asked: its groups' ``relevant``
     # conditions, then its own (XLSForm syntax). ``required`` applies only where they hold.
     relevant: tuple[str, ...] = ()
+    # The form's constraint on an answer (XLSForm syntax, ``.`` the answer itself).
+    constraint: str = ""
 
     def label(self, language: str) -> str:
         return _pick(self.labels, language) or self.name
@@ -138,6 +140,15 @@ class FormPlan:
         if found is None:
             found = next((f for f in self.main_fields if f.xls_type == "username"), None)
         return found
+
+    @property
+    def enumerator_protected(self) -> bool:
+        """Whether the submission's ``enumerator`` (copied out of the answers, or the
+        export's submitter, or the sending device's user name: each names a fieldworker) is
+        personal or sensitive: it takes the class of the form's enumerator question, and is
+        protected where the form has none, as an unclassed field is."""
+        found = self.enumerator_field()
+        return found is None or found.protected
 
 
 def _kind(xls_type: str) -> str:
@@ -194,6 +205,7 @@ def build_plan(schema: list[dict[str, Any]], sensitivity: dict[str, str]) -> For
                 choices=tuple(str(c["name"]) for c in choices),
                 choice_labels={str(c["name"]): _labels(c.get("label")) for c in choices},
                 relevant=_conditions(item),
+                constraint=str(item.get("constraint") or "").strip(),
             )
         )
     repeats: dict[str, list[FieldSpec]] = {}

@@ -26,6 +26,7 @@ import polars as pl
 from django.utils.translation import gettext as _
 
 from amniyat.core.archives import MEMBER_ERRORS, ArchiveRefused, checked_members
+from amniyat.fieldwork.conf import size_label
 from amniyat.fieldwork.importers import limits
 from amniyat.fieldwork.importers.encoding import utf8_copy
 from amniyat.fieldwork.importers.errors import FileRejected
@@ -149,9 +150,21 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
+def _row_too_long(name: str, row: int) -> FileRejected:
+    return FileRejected(
+        _(
+            "Row {row} of “{file}” is longer than {limit}: no row of answers is so long, so "
+            "the file is damaged or is not an export of submissions."
+        ).format(row=row, file=name, limit=size_label(limits.max_row_bytes()))
+    )
+
+
 def _csv_header(path: Path, name: str) -> tuple[list[str], str]:
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        first = handle.readline()
+        longest = limits.max_row_bytes()
+        first = handle.readline(longest + 1)
+        if len(first) > longest:
+            raise _row_too_long(name, 1)
         if not first.strip():
             raise FileRejected(_("“{file}” is empty.").format(file=name))
         delimiter = _sniff_delimiter(first)
@@ -198,9 +211,11 @@ def _count_lines(path: Path) -> int:
 READ_BYTES = 4 * 2**20
 
 
-def _record_chunks(path: Path, records: int) -> Iterator[bytes]:
+def _record_chunks(path: Path, records: int, name: str = "") -> Iterator[bytes]:
     """The CSV cut into pieces of at most ``records`` records, each starting with the header
-    record, one at a time (each is read before the next is cut), so memory stays flat.
+    record, one at a time (each is read before the next is cut), so memory stays flat. A
+    record longer than :func:`limits.max_row_bytes` is refused, naming its row, as soon as
+    it is seen: a file of one endless line is never held whole.
 
     A record ends at a line break outside quotes. With CSV quoting (a quote inside a quoted
     field is doubled) a line break is outside quotes exactly when the quote characters before
@@ -209,26 +224,37 @@ def _record_chunks(path: Path, records: int) -> Iterator[bytes]:
     with numpy (a Python loop over a million lines costs more than Polars' whole reading of
     them). An unclosed quote runs to the end of the file and the reader then refuses that last
     piece."""
+    longest = limits.max_row_bytes()
     with path.open("rb") as source:
         pending = bytearray()
         ends: list[int] = []  # offsets in ``pending`` just after each complete record
         quotes = 0  # quotes seen so far in the file, modulo 2
         header: bytes | None = None
+        first_row = 1  # the row of the record ``pending`` starts with (the header is row 1)
         while True:
             block = source.read(READ_BYTES)
             if block:
                 found, quotes = _record_ends(block, quotes)
-                ends.extend((found + len(pending)).tolist())
+                found += len(pending)
+                starts = np.concatenate(([ends[-1] if ends else 0], found[:-1]))
+                too_long = np.flatnonzero(found - starts > longest)
+                if len(too_long):
+                    raise _row_too_long(name, first_row + len(ends) + int(too_long[0]))
+                ends.extend(found.tolist())
                 pending += block
+                if len(pending) - (ends[-1] if ends else 0) > longest:
+                    raise _row_too_long(name, first_row + len(ends))
             if header is None and ends:
                 header = bytes(pending[: ends[0]])
                 del pending[: ends[0]]
                 ends = [end - len(header) for end in ends[1:]]
+                first_row = 2
             while header is not None and len(ends) >= records:
                 cut = ends[records - 1]
                 yield header + pending[:cut]
                 del pending[:cut]
                 ends = [end - cut for end in ends[records:]]
+                first_row += records
             if not block:
                 break
         if header is not None and pending:
@@ -259,7 +285,7 @@ def csv_sheet(path: Path, workdir: Path, name: str) -> Sheet:
         # batched collection runs the whole scan ahead of the reader and holds it.
         first_row = 2
         try:
-            for piece in _record_chunks(text_path, chunk_size):
+            for piece in _record_chunks(text_path, chunk_size, name):
                 batch = pl.read_csv(
                     piece,
                     separator=delimiter,

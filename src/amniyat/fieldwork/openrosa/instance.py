@@ -132,9 +132,10 @@ def _convert(text: str, field_type: str) -> Any:
     return text
 
 
-def answers(parsed: ParsedInstance, schema: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{schema path: value}`` for every answered field, and ``{element path: text}`` for
-    answered elements the schema does not know."""
+def texts(parsed: ParsedInstance, schema: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{schema path: text}`` for every answered field, as sent, and ``{element path:
+    text}`` for answered elements the schema does not know; a field inside a repeat holds a
+    list, one text per repetition (None where unanswered). What the checks read."""
     root_name = local_name(parsed.root.tag)
     fields = {_relative(f["path"], root_name): f for f in schema if f.get("path")}
     found: dict[str, Any] = {}
@@ -147,23 +148,44 @@ def answers(parsed: ParsedInstance, schema: list[dict[str, Any]]) -> dict[str, A
                 continue
             if path in _META_FIELDS:
                 continue
-            text = (child.text or "").strip()
+            text = (child.text or "").strip() or None
             spec = fields.get(path)
             key = spec["path"] if spec else path
-            kind = answer_kind(spec) if spec and spec.get("type") == "calculate" else ""
-            field_type = kind if kind in ("integer", "decimal") else (spec or {}).get("type", "")
-            value = _convert(text, field_type) if spec and text else (text or None)
             if spec and spec.get("repeat"):
-                found.setdefault(key, []).append(value)
+                found.setdefault(key, []).append(text)
             elif key in found:
                 # The same element twice outside a known repeat: keep every value.
                 previous = found[key]
-                found[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
-            elif value is not None:
-                found[key] = value
+                found[key] = [*previous, text] if isinstance(previous, list) else [previous, text]
+            elif text is not None:
+                found[key] = text
 
     visit(parsed.root, "")
     return found
+
+
+def answers(
+    parsed: ParsedInstance, schema: list[dict[str, Any]], sent: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``{schema path: value}`` for every answered field (typed as stored: integers and
+    decimals as numbers, a select_multiple as a list), and ``{element path: text}`` for
+    answered elements the schema does not know. ``sent``: :func:`texts`, if already read."""
+    by_path = {f["path"]: f for f in schema if f.get("path")}
+    found: dict[str, Any] = {}
+    for key, sent_value in (texts(parsed, schema) if sent is None else sent).items():
+        spec = by_path.get(key)
+        if isinstance(sent_value, list):
+            found[key] = [_typed(text, spec) for text in sent_value]
+        else:
+            found[key] = _typed(sent_value, spec)
+    return found
+
+
+def _typed(text: str | None, spec: dict[str, Any] | None) -> Any:
+    if spec is None or not text:
+        return text or None
+    kind = answer_kind(spec) if spec.get("type") == "calculate" else ""
+    return _convert(text, kind if kind in ("integer", "decimal") else spec.get("type", ""))
 
 
 def split_by_sensitivity(

@@ -12,7 +12,9 @@ import base64
 import json
 import zlib
 
-import segno
+from django.utils.safestring import SafeString
+
+from amniyat.core.qrcodes import qr_svg
 
 
 def collect_settings(*, server_url: str, username: str, password: str, project: str) -> str:
@@ -32,6 +34,6 @@ def read_collect_settings(payload: str) -> dict[str, dict[str, str]]:
     return settings
 
 
-def svg(payload: str, *, title: str) -> str:
+def svg(payload: str, *, title: str) -> SafeString:
     """The QR code as inline SVG, large enough for an old phone's camera."""
-    return str(segno.make(payload, micro=False, error="m").svg_inline(scale=4, title=title))
+    return qr_svg(payload, title=title)

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from amniyat.core.http import upload_limit
 from amniyat.fieldwork.models import DeviceUser
 from amniyat.fieldwork.openrosa import auth, responses, selectors
 from amniyat.fieldwork.services import collection as services
@@ -112,6 +113,7 @@ def form_manifest(request: HttpRequest, device: DeviceUser, pk: int) -> HttpResp
     return responses.manifest(request)
 
 
+@upload_limit(responses.max_submission_bytes)
 @device_view("HEAD", "POST", submission=True)
 def submission(request: HttpRequest, device: DeviceUser) -> HttpResponse:
     if request.method == "HEAD":

@@ -31,9 +31,11 @@ from django.utils.translation import gettext as _
 from amniyat.accounts import policies
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
+from amniyat.core.fields import keyed_hash
 from amniyat.core.services import require
 from amniyat.fieldwork import selectors
-from amniyat.fieldwork.importers.schema import plan_for
+from amniyat.fieldwork.importers.convert import check_answers
+from amniyat.fieldwork.importers.schema import FormPlan, plan_for
 from amniyat.fieldwork.models import (
     Assessment,
     Attachment,
@@ -222,12 +224,17 @@ def _form_and_version(
     return matching[0], versions[matching[0].pk]
 
 
-def _submitted_at(values: dict[str, Any], schema: list[dict[str, Any]]) -> datetime:
-    """When the interview ended, if the form records it; otherwise now."""
-    for spec in schema:
-        if str(spec.get("type", "")).lower() == "end" and isinstance(values.get(spec["path"]), str):
+def _submitted_at(values: dict[str, Any], plan: FormPlan) -> datetime:
+    """When the interview ended, if the form records it (and not as a personal or sensitive
+    answer, which an indexed copy would let out of its class); otherwise now."""
+    for spec in plan.main_fields:
+        if (
+            spec.xls_type.lower() == "end"
+            and not spec.protected
+            and isinstance(values.get(spec.path), str)
+        ):
             try:
-                moment = datetime.fromisoformat(values[spec["path"]])
+                moment = datetime.fromisoformat(values[spec.path])
             except ValueError:
                 continue
             if timezone.is_aware(moment):
@@ -259,12 +266,12 @@ def _store_attachments(
     return added
 
 
-def _place_of(form: Form, version: FormVersion, values: dict[str, Any]) -> int | None:
+def _place_of(form: Form, plan: FormPlan, values: dict[str, Any]) -> int | None:
     """The place a submission names, read the way imports read it: the first of the form's
     place questions (settlement, mahalla, …, district) whose answer is a code or a name of a
     place the programme knows. Facilitators see submissions by place, so without it a phone's
     submission would be visible to those who analyse only."""
-    fields = plan_for(version).place_fields()
+    fields = plan.place_fields()
     if not fields:
         return None
     lookup = place_lookup(form)
@@ -277,6 +284,31 @@ def _place_of(form: Form, version: FormVersion, values: dict[str, Any]) -> int |
     return None
 
 
+def _check(sent: dict[str, Any], plan: FormPlan) -> None:
+    """Refuse answers the form cannot produce, with the very checks a file import makes
+    (types, choices, required where asked, constraints): ValidationError naming each field
+    and what is wrong with it."""
+    problems = check_answers(sent, plan, name="submission.xml")
+    if problems:
+        raise ValidationError(
+            [
+                _("{field}: {problem}").format(field=problem.column, problem=problem.message)
+                for problem in problems
+            ],
+            code="invalid_answers",
+        )
+
+
+def _enumerator_of(plan: FormPlan, values: dict[str, Any]) -> str:
+    """Who collected the submission, read as imports read it: the answer to the form's
+    enumerator question. Without one, the caller uses the device's user name, as an ODK
+    Central export names its app user. Both name a fieldworker, so both take the class of
+    the form's enumerator question (:attr:`FormPlan.enumerator_protected`)."""
+    spec = plan.enumerator_field()
+    answer = values.get(spec.path) if spec is not None else None
+    return answer.strip()[:120] if isinstance(answer, str) else ""
+
+
 def submission_receive(
     *,
     device: DeviceUser,
@@ -286,7 +318,9 @@ def submission_receive(
 ) -> Receipt:
     """Store one submission sent by ``device`` (once, however often it arrives).
 
-    Raises ValidationError for a submission that cannot be read (nothing is stored),
+    Raises ValidationError for a submission that cannot be read or whose answers the form
+    cannot produce (a choice it does not offer, text in a number, a broken constraint, a
+    required answer missing; nothing is stored),
     :class:`FormUnavailable` for a form the device may not send to, and
     :class:`SubmissionConflict` for an instance id already received with other content.
     A resubmission of identical content adds the attached files not yet received: ODK
@@ -300,10 +334,12 @@ def submission_receive(
     for upload in files:
         uploads[_attachment_name(upload)] = upload
 
+    plan = plan_for(version)
     data: dict[str, Any] = {}
     protected = ""
     payload: bytes | None = None
     place_id: int | None = None
+    enumerator = device.username
     if parsed.encrypted:
         if not version.public_key:
             raise ValidationError(
@@ -317,7 +353,10 @@ def submission_receive(
         )
         submitted_at = timezone.now()
     else:
-        values = instance.answers(parsed, version.schema)
+        sent = instance.texts(parsed, version.schema)
+        _check(sent, plan)
+        values = instance.answers(parsed, version.schema, sent)
+        enumerator = _enumerator_of(plan, values) or enumerator
         data, protected_values = instance.split_by_sensitivity(values, version.sensitivity)
         protected = (
             json.dumps(protected_values, ensure_ascii=False, sort_keys=True)
@@ -325,8 +364,8 @@ def submission_receive(
             else ""
         )
         content_hash = Submission.hash_content(values)
-        submitted_at = _submitted_at(values, version.schema)
-        place_id = _place_of(form, version, values)
+        submitted_at = _submitted_at(values, plan)
+        place_id = _place_of(form, plan, values)
 
     programme = device.programme
     # Read first, outside any write transaction: phones resend often, and an answer to a
@@ -341,7 +380,8 @@ def submission_receive(
                     instance_id=parsed.instance_id,
                     content_hash=content_hash,
                     submitted_at=submitted_at,
-                    enumerator=device.username,
+                    enumerator=enumerator,
+                    enumerator_hash=keyed_hash(enumerator),
                     place_id=place_id,
                     data=data,
                     protected_data=protected,

@@ -28,7 +28,6 @@ The uploaded file is deleted when the run ends: it holds personal answers unencr
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime
 import json
 import logging
@@ -58,8 +57,8 @@ from django.utils.translation import gettext as _
 from amniyat.accounts.models import User
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
+from amniyat.core.cells import CellWriter
 from amniyat.core.services import require
-from amniyat.fieldwork.exporters import neutralise
 from amniyat.fieldwork.importers import (
     FORMATS,
     FileRejected,
@@ -68,7 +67,7 @@ from amniyat.fieldwork.importers import (
     limits,
     plan_for,
 )
-from amniyat.fieldwork.importers.sealing import content_hashes, encrypt_many
+from amniyat.fieldwork.importers.sealing import content_hashes, encrypt_many, seal_repeated
 from amniyat.fieldwork.importers.sources import ROW
 from amniyat.fieldwork.models import Form, ImportJob, Submission
 from amniyat.places.models import Place
@@ -172,8 +171,8 @@ class _ProblemLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.handle: IO[str] = path.open("w", encoding="utf-8", newline="")
-        self.writer = csv.writer(self.handle)
-        self.writer.writerow([_("file"), _("row"), _("column"), _("problem"), _("instance id")])
+        self.writer = CellWriter.for_csv(self.handle)
+        self.writer.row([_("file"), _("row"), _("column"), _("problem"), _("instance id")])
         self.first: list[dict[str, Any]] = []
         self.count = 0
         self.fatal = False
@@ -182,14 +181,8 @@ class _ProblemLog:
         self.count += 1
         if problem.row is None:
             self.fatal = True
-        self.writer.writerow(
-            [
-                neutralise(problem.file),
-                problem.row if problem.row is not None else "",
-                neutralise(problem.column),
-                neutralise(problem.message),
-                neutralise(problem.instance_id),
-            ]
+        self.writer.row(
+            [problem.file, problem.row, problem.column, problem.message, problem.instance_id]
         )
         if len(self.first) < REPORT_LIMIT:
             self.first.append(problem.as_dict())
@@ -396,13 +389,15 @@ def _read_check_and_store(
 def _prepare(
     good: pl.DataFrame, content_ids: dict[str, int], tally: _Tally, log: _ProblemLog, file: str
 ) -> pl.DataFrame:
-    """Hash each row's answers and encrypt its personal ones (the steps Polars cannot do),
-    and settle ids repeated within the batch: the first is stored; a later copy with the same
-    answers is a duplicate, with different answers a conflict. Ids repeated across batches,
-    or stored before, are the writer's to settle."""
+    """Hash each row's answers, encrypt its personal ones and its enumerator (with the
+    enumerator's keyed hash, to filter on): the steps Polars cannot do. Settle ids repeated
+    within the batch: the first is stored; a later copy with the same answers is a
+    duplicate, with different answers a conflict. Ids repeated across batches, or stored
+    before, are the writer's to settle."""
     hashes = content_hashes(good["combined"]).alias("content_hash")
     personal = good.select(pl.when(pl.col("protected") != "{}").then(pl.col("protected")))
     protected = encrypt_many(personal.to_series()).fill_null("")
+    enumerators, enumerator_hashes = seal_repeated(good["enumerator"])
     ids = good["instance_id"]
     if ids.null_count():
         # No instance id in the file: one made of the answers, the same on every import of
@@ -421,7 +416,8 @@ def _prepare(
         hashes,
         "place_id",
         "submitted_at",
-        "enumerator",
+        enumerators.alias("enumerator"),
+        enumerator_hashes.alias("enumerator_hash"),
         "data",
         protected.alias("protected"),
     )
@@ -546,6 +542,7 @@ COLUMNS = (
     "place",
     "submitted_at",
     "enumerator",
+    "enumerator_hash",
     "data",
     "protected_data",
     "is_encrypted",
@@ -562,6 +559,7 @@ PREPARED = {
     "place": "place_id",
     "submitted_at": "submitted_at",
     "enumerator": "enumerator",
+    "enumerator_hash": "enumerator_hash",
     "data": "data",
     "protected_data": "protected",
 }
@@ -675,7 +673,7 @@ class _Writer:
             self.wrapper.execute(
                 f"CREATE TEMPORARY TABLE {self.staging} (source_row bigint, instance_id text, "
                 "content_hash text, place bigint, submitted_at timestamptz, enumerator text, "
-                "data jsonb, protected_data text)"
+                "enumerator_hash text, data jsonb, protected_data text)"
             )
             staged = ", ".join(["source_row", *PREPARED])
             self.copy_sql = f"COPY {self.staging} ({staged}) FROM STDIN WITH (FORMAT csv)"

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
@@ -104,14 +103,11 @@ def device_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                     "device": device,
                     "password": password,
                     "server_url": server_url,
-                    # segno writes the SVG from the payload alone; nothing in it is user HTML.
-                    "qr_svg": mark_safe(  # noqa: S308
-                        qr.svg(
-                            payload,
-                            title=_("ODK Collect settings for {username}").format(
-                                username=device.username
-                            ),
-                        )
+                    "qr_svg": qr.svg(
+                        payload,
+                        title=_("ODK Collect settings for {username}").format(
+                            username=device.username
+                        ),
                     ),
                 },
             )

@@ -19,7 +19,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
+from amniyat.core.http import AuthenticatedRequest, upload_limit
 from amniyat.fieldwork import conf, selectors
 from amniyat.fieldwork.forms_forms import AssessmentForm, FormUploadForm, SensitivityForm
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Sensitivity
@@ -193,6 +193,7 @@ def _assessment_initial(assessment: Assessment) -> dict[str, Any]:
 # Forms.
 
 
+@upload_limit(conf.max_upload_bytes)
 @login_required
 def form_upload(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = _programme(request, slug, "form.manage")

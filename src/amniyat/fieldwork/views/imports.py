@@ -25,11 +25,12 @@ from django.utils.translation import gettext as _
 from amniyat.accounts import policies
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
+from amniyat.core.fields import keyed_hashes_for_lookup
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
+from amniyat.core.http import AuthenticatedRequest, upload_limit
 from amniyat.fieldwork import exporters, selectors
 from amniyat.fieldwork.forms_imports import ExportForm, ImportUploadForm, SubmissionFilterForm
-from amniyat.fieldwork.importers import plan_for
+from amniyat.fieldwork.importers import limits, plan_for
 from amniyat.fieldwork.importers.schema import FormPlan
 from amniyat.fieldwork.models import Form, ImportJob, Submission
 from amniyat.fieldwork.services import imports as services
@@ -59,6 +60,7 @@ def _plan(form: Form) -> FormPlan | None:
     return plan_for(version) if version is not None else None
 
 
+@upload_limit(limits.max_import_bytes)
 @login_required
 def import_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme, form = _form(request, slug, pk, "submission.import")
@@ -135,6 +137,15 @@ def import_problems(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     )
 
 
+def _enumerator_hidden(request: AuthenticatedRequest, programme: Programme, form: Form) -> bool:
+    """Whether the enumerator is masked for this person: it takes the class of the form's
+    enumerator question, and they may not see personal and sensitive answers."""
+    if policies.can(request.user, "submission.view_protected", programme):
+        return False
+    plan = _plan(form)
+    return plan is None or plan.enumerator_protected
+
+
 def _filtered(
     request: AuthenticatedRequest, programme: Programme, form: Form
 ) -> tuple[QuerySet[Submission], SubmissionFilterForm]:
@@ -143,6 +154,9 @@ def _filtered(
     filters = SubmissionFilterForm(
         request.GET or None, places=places, versions=selectors.form_versions(form=form)
     )
+    if _enumerator_hidden(request, programme, form):
+        # Filtering on a name one may not see would tell who collected which submission.
+        del filters.fields["enumerator"]
     if filters.is_bound and filters.is_valid():
         data = filters.cleaned_data
         if data.get("place"):
@@ -154,7 +168,10 @@ def _filtered(
         if data.get("version"):
             submissions = submissions.filter(form_version=data["version"])
         if data.get("enumerator"):
-            submissions = submissions.filter(enumerator=data["enumerator"])
+            # Stored encrypted: found by its keyed hash (under every key, for rotation).
+            submissions = submissions.filter(
+                enumerator_hash__in=keyed_hashes_for_lookup(data["enumerator"])
+            )
     elif filters.is_bound:
         submissions = submissions.none()
     return submissions.order_by("-submitted_at", "-id"), filters
@@ -166,6 +183,7 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     submissions, filters = _filtered(request, programme, form)
     plan = _plan(form)
     reveal = policies.can(request.user, "submission.view_protected", programme)
+    enumerator_protected = plan is None or plan.enumerator_protected
     page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
     language = (get_language() or "en").split("-")[0]
     fields = plan.main_fields if plan else []
@@ -180,9 +198,13 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
                 cells.append(exporters.MASK)
             else:
                 cells.append(_display(spec, value, language))
-        if reveal and submission.protected_data:
+        enumerator = submission.enumerator
+        protected_enumerator = bool(enumerator) and enumerator_protected
+        if protected_enumerator and not reveal:
+            enumerator = exporters.MASK
+        if reveal and (submission.protected_data or protected_enumerator):
             shown.append(submission)
-        rows.append((submission, cells))
+        rows.append((submission, enumerator, cells))
     if shown:
         services.protected_answers_viewed(
             user=request.user, form=form, submissions=shown, request=request
@@ -264,7 +286,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
         "odk-zip": lambda: exporters.write_odk_zip(target, plan, rows, form_id=form.form_id),
     }
     writers[export_format]()
-    if reveal and plan.protected_paths and count:
+    if reveal and (plan.protected_paths or plan.enumerator_protected) and count:
         services.protected_answers_viewed(
             user=request.user, form=form, export=export_format, count=count, request=request
         )

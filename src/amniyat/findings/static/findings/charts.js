@@ -1,14 +1,23 @@
-// Renders every Vega-Lite specification on the page: <script type="application/json"
-// data-vega-for="ID"> holds the spec, #ID is where the chart goes. No spec is fetched.
+// Renders every Vega-Lite specification on the page: an element with data-vega-spec="ID" is
+// where the chart goes, and the <script type="application/json" id="ID"> that Django's
+// json_script filter wrote holds its spec. No spec is fetched.
+//
+// The Content-Security-Policy forbids eval, so Vega's expressions are parsed to syntax trees
+// and run by the interpreter bundled in vega-embed (ast: true) instead of being compiled
+// with the Function constructor.
 (function () {
   function render() {
-    document.querySelectorAll("script[data-vega-for]").forEach(function (node) {
-      var target = document.getElementById(node.getAttribute("data-vega-for"));
-      if (!target || target.dataset.rendered) return;
+    document.querySelectorAll("[data-vega-spec]").forEach(function (target) {
+      if (target.dataset.rendered) return;
+      var source = document.getElementById(target.dataset.vegaSpec);
+      if (!source) return;
       target.dataset.rendered = "1";
-      var spec = JSON.parse(node.textContent);
-      vegaEmbed(target, spec, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: "svg" })
-        .catch(function (error) { target.textContent = String(error); });
+      var spec = JSON.parse(source.textContent);
+      vegaEmbed(target, spec, {
+        ast: true,
+        actions: { export: true, source: false, compiled: false, editor: false },
+        renderer: "svg",
+      }).catch(function (error) { target.textContent = String(error); });
     });
   }
   document.addEventListener("DOMContentLoaded", render);
