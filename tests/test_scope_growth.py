@@ -243,7 +243,8 @@ def every_id() -> set[tuple[str, int]]:
 
 # ----------------------------------------------------------------------------------------
 # The writes: every route, every payload the access matrix sends, and each payload with the
-# objects it names swapped for the programme's others of the same kind.
+# objects it names swapped for the programme's others of the same kind; for an API object, its
+# partial updates and its deletion too.
 
 SWAPPABLE: dict[str, type[models.Model]] = {
     "place": Place,
@@ -324,6 +325,7 @@ def scope_growth_violations(world: World, *, roles: Iterable[str] = ROLES) -> li
             ]
             if route.is_api and route.kwargs == ("pk",):
                 sends += [("PATCH", data) for data in _patches(route, candidates)]
+                sends.append(("DELETE", {}))
             for method, data in sends:
                 with transaction.atomic():
                     client.force_login(user)
