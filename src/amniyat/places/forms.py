@@ -43,8 +43,23 @@ class PartnerAreaForm(forms.Form):
         super().__init__(*args, **kwargs)
         field: Any = self.fields["places"]
         field.queryset = places
-        field.label_from_instance = lambda place: (
-            f"{place.parent.name} › {place.name}"
-            if place.parent and place.level != Place.Level.REGION
-            else place.name
-        )
+        # In the tree's order, each region followed by its districts and their communities.
+        field.widget.choices = [
+            (place.pk, label) for label, place in sorted(_tree_labels(places), key=_tree_key)
+        ]
+
+
+def _tree_labels(places: Any) -> list[tuple[str, Place]]:
+    return [(" › ".join(p.name for p in _path(place)), place) for place in places]
+
+
+def _path(place: Place) -> list[Place]:
+    """The place and its ancestors below the country, from the top."""
+    path = [place]
+    while path[0].parent is not None and path[0].parent.level != Place.Level.COUNTRY:
+        path.insert(0, path[0].parent)
+    return path
+
+
+def _tree_key(item: tuple[str, Place]) -> list[str]:
+    return [p.name.casefold() for p in _path(item[1])]

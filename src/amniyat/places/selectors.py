@@ -90,5 +90,5 @@ def partner_area_choices(*, user: AnyUser, programme: Programme) -> QuerySet[Pla
     return (
         programme_places(user=user, programme=programme)
         .exclude(level=Place.Level.COUNTRY)
-        .select_related("parent")
+        .select_related("parent", "parent__parent")
     )
