@@ -809,26 +809,51 @@ def excerpt_approve(
                 ),
                 code="changed",
             )
-        locked.publication = Publication.APPROVED
-        locked.public_text = public_text
-        locked.reviewed_by = user
-        locked.reviewed_at = timezone.now()
-        locked.review_note = ""
-        locked.save(update_fields=REVIEW_FIELDS)
-        audit_record(
-            actor=user,
+        _record_review(
+            locked,
+            user=user,
+            state=Publication.APPROVED,
+            public_text=public_text,
+            note="",
             verb=Verb.PUBLISHED,
-            obj=locked,
-            programme=locked.source.programme,
+            answers=answers,
             request=request,
-            details={
-                "publication": [Publication.PROPOSED.value, Publication.APPROVED.value],
-                "coder": locked.coder.get_username(),
-                "proposed_by": locked.proposed_by.get_username() if locked.proposed_by else "",
-                "checklist": answers,
-            },
         )
     return locked
+
+
+def _record_review(
+    locked: Excerpt,
+    *,
+    user: User,
+    state: str,
+    public_text: str,
+    note: str,
+    verb: str,
+    answers: dict[str, bool],
+    request: HttpRequest | None,
+) -> None:
+    """Save the second person's decision on a proposed quote, with an audit row naming the
+    coder, the proposer and the checklist answers (not the words)."""
+    locked.publication = state
+    locked.public_text = public_text
+    locked.reviewed_by = user
+    locked.reviewed_at = timezone.now()
+    locked.review_note = note
+    locked.save(update_fields=REVIEW_FIELDS)
+    audit_record(
+        actor=user,
+        verb=verb,
+        obj=locked,
+        programme=locked.source.programme,
+        request=request,
+        details={
+            "publication": [Publication.PROPOSED.value, state],
+            "coder": locked.coder.get_username(),
+            "proposed_by": locked.proposed_by.get_username() if locked.proposed_by else "",
+            "checklist": answers,
+        },
+    )
 
 
 def excerpt_return(
@@ -854,24 +879,15 @@ def excerpt_return(
     answers = _checklist_answers(checklist)
     with transaction.atomic():
         locked = _proposed_for_review(user, excerpt)
-        locked.publication = Publication.RETURNED
-        locked.public_text = ""
-        locked.reviewed_by = user
-        locked.reviewed_at = timezone.now()
-        locked.review_note = reason
-        locked.save(update_fields=REVIEW_FIELDS)
-        audit_record(
-            actor=user,
+        _record_review(
+            locked,
+            user=user,
+            state=Publication.RETURNED,
+            public_text="",
+            note=reason,
             verb=Verb.UPDATED,
-            obj=locked,
-            programme=locked.source.programme,
+            answers=answers,
             request=request,
-            details={
-                "publication": [Publication.PROPOSED.value, Publication.RETURNED.value],
-                "coder": locked.coder.get_username(),
-                "proposed_by": locked.proposed_by.get_username() if locked.proposed_by else "",
-                "checklist": answers,
-            },
         )
     return locked
 
