@@ -28,7 +28,7 @@ from amniyat.accounts.forms import (
 from amniyat.accounts.middleware import needs_second_factor
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import AuthenticatedRequest
-from amniyat.core.qrcodes import qr_svg
+from amniyat.core.qrcodes import qr_data_uri
 
 
 def _next_url(request: HttpRequest, default: str = "core:home") -> str:
@@ -94,7 +94,7 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
         "accounts/two_factor_setup.html",
         {
             "form": form,
-            "qr_svg": qr_svg(device.config_url, dark="#1d2433"),
+            "qr": qr_data_uri(device.config_url, dark="#1d2433"),
             "secret": device.config_url.split("secret=")[1].split("&")[0],
             "next": request.GET.get("next", ""),
         },

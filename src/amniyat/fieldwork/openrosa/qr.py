@@ -12,9 +12,7 @@ import base64
 import json
 import zlib
 
-from django.utils.safestring import SafeString
-
-from amniyat.core.qrcodes import qr_svg
+from amniyat.core.qrcodes import qr_data_uri
 
 
 def collect_settings(*, server_url: str, username: str, password: str, project: str) -> str:
@@ -34,6 +32,7 @@ def read_collect_settings(payload: str) -> dict[str, dict[str, str]]:
     return settings
 
 
-def svg(payload: str, *, title: str) -> SafeString:
-    """The QR code as inline SVG, large enough for an old phone's camera."""
-    return qr_svg(payload, title=title)
+def image(payload: str, *, title: str) -> str:
+    """The QR code as an SVG ``data:`` URI for an ``<img>``, large enough for an old phone's
+    camera."""
+    return qr_data_uri(payload, title=title)

@@ -103,7 +103,7 @@ def device_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                     "device": device,
                     "password": password,
                     "server_url": server_url,
-                    "qr_svg": qr.svg(
+                    "qr": qr.image(
                         payload,
                         title=_("ODK Collect settings for {username}").format(
                             username=device.username
