@@ -13,44 +13,12 @@ from amniyat.accounts.services import token_create, token_revoke
 from amniyat.audit.models import AuditEvent
 from amniyat.communities.models import CommunityGroup, GroupMember
 from amniyat.places.models import Place
-from amniyat.places.services import partner_area_assign
+from tests.api.conftest import group_body
 from tests.factories import (
-    CommunityGroupFactory,
-    GroupMemberFactory,
-    OrganisationFactory,
     ProgrammeFactory,
-    district,
-    member_of,
 )
 
 Role = Membership.Role
-
-
-@pytest.fixture
-def scene(db: None) -> dict[str, Any]:
-    programme = ProgrammeFactory(slug="tj-csp")
-    own, other = OrganisationFactory(), OrganisationFactory()
-    programme.partners.add(own, other)
-    partner_area_assign(
-        acting_user=None, programme=programme, organisation=own, places=[district()]
-    )
-    own_group = CommunityGroupFactory(
-        programme=programme, facilitating_organisation=own, name="Own group"
-    )
-    other_group = CommunityGroupFactory(
-        programme=programme, facilitating_organisation=other, name="Other group"
-    )
-    facilitator = member_of(programme, Role.FACILITATOR, organisation=own)
-    return {
-        "programme": programme,
-        "own": own,
-        "own_group": own_group,
-        "other_group": other_group,
-        "member": GroupMemberFactory(group=own_group, display_name="Malika Saidova"),
-        "lead": member_of(programme, Role.LEAD),
-        "facilitator": facilitator,
-        "viewer": member_of(programme, Role.VIEWER),
-    }
 
 
 def _bearer(user: Any) -> tuple[Client, str]:
@@ -129,20 +97,9 @@ def test_a_token_records_when_it_was_last_used(scene: dict[str, Any]) -> None:
     assert token.last_used_at is not None
 
 
-def _group_body(scene: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    return {
-        "programme": scene["programme"].slug,
-        "name": "New API group",
-        "kind": "cswg",
-        "place": district().pk,
-        "facilitating_organisation": scene["own"].pk,
-        **overrides,
-    }
-
-
 def test_creating_a_group_through_the_api(scene: dict[str, Any]) -> None:
     client, _secret = _bearer(scene["facilitator"])
-    response = client.post("/api/v1/groups/", _group_body(scene), content_type="application/json")
+    response = client.post("/api/v1/groups/", group_body(scene), content_type="application/json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["programme"], body["name"], body["active_members"]) == (
@@ -175,7 +132,7 @@ def test_bad_input_is_400_with_a_message_for_the_field(
     client, _secret = _bearer(scene["lead"])
     before = CommunityGroup.objects.count()
     response = client.post(
-        "/api/v1/groups/", _group_body(scene, **overrides), content_type="application/json"
+        "/api/v1/groups/", group_body(scene, **overrides), content_type="application/json"
     )
     assert response.status_code == 400
     assert any(message in text for text in response.json()[field]), response.json()
@@ -192,7 +149,7 @@ def test_a_group_in_another_programmes_place_is_400(scene: dict[str, Any]) -> No
     )
     client, _secret = _bearer(scene["lead"])
     response = client.post(
-        "/api/v1/groups/", _group_body(scene, place=place.pk), content_type="application/json"
+        "/api/v1/groups/", group_body(scene, place=place.pk), content_type="application/json"
     )
     assert response.status_code == 400
     assert response.json() == {
@@ -204,7 +161,7 @@ def test_closing_before_establishing_is_400_not_500(scene: dict[str, Any]) -> No
     client, _secret = _bearer(scene["lead"])
     response = client.post(
         "/api/v1/groups/",
-        _group_body(scene, established_on="2022-05-01", closed_on="2022-04-01"),
+        group_body(scene, established_on="2022-05-01", closed_on="2022-04-01"),
         content_type="application/json",
     )
     assert response.status_code == 400
@@ -224,7 +181,7 @@ def test_closing_before_establishing_is_400_not_500(scene: dict[str, Any]) -> No
 )
 def test_nonsense_bodies_never_give_500(scene: dict[str, Any], body: Any) -> None:
     client, _secret = _bearer(scene["lead"])
-    data = body if not isinstance(body, dict) else _group_body(scene, **body)
+    data = body if not isinstance(body, dict) else group_body(scene, **body)
     response = client.post("/api/v1/groups/", data, content_type="application/json")
     assert response.status_code in (400, 404)
     assert not CommunityGroup.objects.filter(name="New API group").exists()
@@ -232,7 +189,7 @@ def test_nonsense_bodies_never_give_500(scene: dict[str, Any], body: Any) -> Non
 
 def test_a_viewer_cannot_create_groups(scene: dict[str, Any]) -> None:
     client, _secret = _bearer(scene["viewer"])
-    response = client.post("/api/v1/groups/", _group_body(scene), content_type="application/json")
+    response = client.post("/api/v1/groups/", group_body(scene), content_type="application/json")
     assert response.status_code == 404
     assert not CommunityGroup.objects.filter(name="New API group").exists()
 

@@ -5,40 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 
 from amniyat.accounts.models import Membership
 from amniyat.communities.models import CommunityGroup
-from tests.factories import (
-    CommunityGroupFactory,
-    OrganisationFactory,
-    ProgrammeFactory,
-    district,
-    member_of,
-)
+from tests.api.conftest import group_body
 
 Role = Membership.Role
-
-
-@pytest.fixture
-def scene(db: None) -> dict[str, Any]:
-    programme = ProgrammeFactory(slug="tj-csp")
-    own, other = OrganisationFactory(), OrganisationFactory()
-    programme.partners.add(own, other)
-    return {
-        "programme": programme,
-        "own": own,
-        "own_group": CommunityGroupFactory(
-            programme=programme, facilitating_organisation=own, name="Own group"
-        ),
-        "other_group": CommunityGroupFactory(
-            programme=programme, facilitating_organisation=other, name="Other group"
-        ),
-        "facilitator": member_of(programme, Role.FACILITATOR, organisation=own),
-        "lead": member_of(programme, Role.LEAD),
-    }
 
 
 def _browser(user: Any) -> tuple[Client, str]:
@@ -49,21 +23,11 @@ def _browser(user: Any) -> tuple[Client, str]:
     return client, client.cookies["csrftoken"].value
 
 
-def _body(scene: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "programme": scene["programme"].slug,
-        "name": "New API group",
-        "kind": "cswg",
-        "place": district().pk,
-        "facilitating_organisation": scene["own"].pk,
-    }
-
-
 def test_a_session_write_without_the_csrf_token_is_403_with_the_reason(
     scene: dict[str, Any],
 ) -> None:
     client, _token = _browser(scene["facilitator"])
-    response = client.post("/api/v1/groups/", _body(scene), content_type="application/json")
+    response = client.post("/api/v1/groups/", group_body(scene), content_type="application/json")
     assert response.status_code == 403
     assert response.json() == {"detail": "CSRF Failed: CSRF token missing."}
     assert not CommunityGroup.objects.filter(name="New API group").exists()
@@ -73,7 +37,7 @@ def test_a_session_write_with_a_wrong_csrf_token_is_403(scene: dict[str, Any]) -
     client, _token = _browser(scene["facilitator"])
     response = client.post(
         "/api/v1/groups/",
-        _body(scene),
+        group_body(scene),
         content_type="application/json",
         HTTP_X_CSRFTOKEN="x" * 32,
     )
