@@ -325,8 +325,8 @@ def child(csv_path: Path, home: Path) -> dict[str, Any]:
 
     call_command("migrate", verbosity=0)
     from amniyat.accounts.models import Organisation, Programme
+    from amniyat.fieldwork.imports.services import checkpoint, import_run, import_start
     from amniyat.fieldwork.models import Assessment, Form, FormVersion
-    from amniyat.fieldwork.services.imports import checkpoint, import_run, import_start
     from amniyat.places.models import Place
 
     fields, sensitivity = schema()
@@ -390,7 +390,7 @@ def sqlite_insert_floor(database: Path, home: Path) -> float:
     source = sqlite3.connect(database)
     target_path = home / "floor.sqlite3"
     target = sqlite3.connect(target_path, isolation_level=None)
-    from amniyat.fieldwork.services.imports import SQLITE_IMPORT_PRAGMAS
+    from amniyat.fieldwork.imports.services import SQLITE_IMPORT_PRAGMAS
 
     (page_size,) = source.execute("PRAGMA page_size").fetchone()
     target.execute(f"PRAGMA page_size = {int(page_size)}")

@@ -96,8 +96,8 @@ def prepare(home: Path, env: dict[str, str]) -> tuple[str, str, str]:
     from django.db import connections
 
     from amniyat.accounts.models import Membership, Organisation, Programme, User
+    from amniyat.fieldwork.collection.services import device_create
     from amniyat.fieldwork.models import Assessment, Form, FormVersion
-    from amniyat.fieldwork.services.collection import device_create
     from amniyat.places.models import Place
 
     lead_org = Organisation.objects.create(

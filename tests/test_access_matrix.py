@@ -74,7 +74,7 @@ from amniyat.drivers.models import (
     Source,
     Suggestion,
 )
-from amniyat.fieldwork.frames import data_key
+from amniyat.fieldwork.collection.openrosa import auth as openrosa_auth
 from amniyat.fieldwork.models import (
     Assessment,
     DeviceUser,
@@ -83,7 +83,7 @@ from amniyat.fieldwork.models import (
     ImportJob,
     Submission,
 )
-from amniyat.fieldwork.openrosa import auth as openrosa_auth
+from amniyat.fieldwork.submissions.frames import data_key
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
 from amniyat.places.services import partner_area_assign

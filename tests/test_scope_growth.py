@@ -41,7 +41,9 @@ from amniyat.accounts.selectors import (
 from amniyat.audit.models import AuditEvent
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
 from amniyat.communities.selectors import groups_visible, members_visible, targets_of
-from amniyat.drivers import selectors as drivers_selectors
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.coding import selectors as coding_selectors
+from amniyat.drivers.maps import selectors as maps_selectors
 from amniyat.drivers.models import (
     Code,
     CodeQuality,
@@ -56,6 +58,10 @@ from amniyat.drivers.models import (
     Source,
     Suggestion,
 )
+from amniyat.drivers.priorities import selectors as priorities_selectors
+from amniyat.fieldwork.collection.selectors import devices_visible
+from amniyat.fieldwork.forms.selectors import assessments_visible, forms_visible
+from amniyat.fieldwork.imports.selectors import import_jobs_visible
 from amniyat.fieldwork.models import (
     Assessment,
     Attachment,
@@ -65,13 +71,7 @@ from amniyat.fieldwork.models import (
     ImportJob,
     Submission,
 )
-from amniyat.fieldwork.selectors import (
-    assessments_visible,
-    devices_visible,
-    forms_visible,
-    import_jobs_visible,
-    submissions_visible,
-)
+from amniyat.fieldwork.submissions.selectors import submissions_visible
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.findings.selectors import assessments_with_findings
 from amniyat.places.models import Place
@@ -133,7 +133,7 @@ def _audit(user: User, programme: Programme) -> models.QuerySet[AuditEvent]:
 
 
 def _maps(user: User, programme: Programme) -> models.QuerySet[DriverMap]:
-    return drivers_selectors.driver_map_list(user=user, programme=programme)
+    return maps_selectors.driver_map_list(user=user, programme=programme)
 
 
 READERS: dict[type[models.Model], Reader] = {
@@ -167,34 +167,34 @@ READERS: dict[type[models.Model], Reader] = {
     DeviceUser: _per_programme(lambda u, p: devices_visible(user=u, programme=p)),
     IndicatorSet: _per_programme(_indicator_sets),
     Findings: _per_programme(_findings),
-    Source: _per_programme(lambda u, p: drivers_selectors.source_list(user=u, programme=p)),
-    Passage: _per_programme(lambda u, p: drivers_selectors.passage_list(user=u, programme=p)),
-    Excerpt: _per_programme(lambda u, p: drivers_selectors.excerpt_list(user=u, programme=p)),
+    Source: _per_programme(lambda u, p: coding_selectors.source_list(user=u, programme=p)),
+    Passage: _per_programme(lambda u, p: coding_selectors.passage_list(user=u, programme=p)),
+    Excerpt: _per_programme(lambda u, p: coding_selectors.excerpt_list(user=u, programme=p)),
     RedactionFlag: _per_programme(
         lambda u, p: RedactionFlag.objects.filter(
-            source__in=drivers_selectors.source_list(user=u, programme=p)
+            source__in=coding_selectors.source_list(user=u, programme=p)
         )
     ),
     Suggestion: _per_programme(
         lambda u, p: Suggestion.objects.filter(
-            passage__in=drivers_selectors.passage_list(user=u, programme=p)
+            passage__in=coding_selectors.passage_list(user=u, programme=p)
         )
     ),
-    Code: _per_programme(lambda u, p: drivers_selectors.code_list(user=u, programme=p)),
+    Code: _per_programme(lambda u, p: codebook_selectors.code_list(user=u, programme=p)),
     CodeQuality: _per_programme(
         lambda u, p: CodeQuality.objects.filter(
-            code__in=drivers_selectors.code_list(user=u, programme=p)
+            code__in=codebook_selectors.code_list(user=u, programme=p)
         )
     ),
     DriverMap: _per_programme(_maps),
     Factor: _per_programme(lambda u, p: Factor.objects.filter(map__in=_maps(u, p))),
     Link: _per_programme(lambda u, p: Link.objects.filter(map__in=_maps(u, p))),
     PriorityList: _per_programme(
-        lambda u, p: drivers_selectors.priority_list_list(user=u, programme=p)
+        lambda u, p: priorities_selectors.priority_list_list(user=u, programme=p)
     ),
     Priority: _per_programme(
         lambda u, p: Priority.objects.filter(
-            priority_list__in=drivers_selectors.priority_list_list(user=u, programme=p)
+            priority_list__in=priorities_selectors.priority_list_list(user=u, programme=p)
         )
     ),
 }

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "amniyat.findings",
     "amniyat.drivers",
     "amniyat.api",
+    "amniyat.demo",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "amniyat.core.context_processors.amniyat",
+                "amniyat.demo.context_processors.demo_accounts",
             ],
         },
     },
@@ -190,7 +192,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # How far running imports into SQLite have got: small files the worker writes and the web pages
-# read (see fieldwork.services.imports._ProgressNote), so both must see this folder. On
+# read (see fieldwork.imports.services._ProgressNote), so both must see this folder. On
 # PostgreSQL the progress is saved in the job's row instead.
 IMPORT_PROGRESS_DIR = Path(os.environ.get("AMNIYAT_PROGRESS_DIR", BASE_DIR / "var" / "progress"))
 MEDIA_URL = "/media/"
@@ -282,7 +284,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Upload limits, in bytes (docs/deploy.md): an XLSForm and what its zip may unpack to; a file
 # of submissions and what it may unpack to; a REFI-QDA project and what it may unpack to; how
 # many files a zip may hold. Read where they are used (fieldwork/conf.py,
-# fieldwork/importers/limits.py, drivers/qdpx.py), so tests can override them.
+# fieldwork/imports/limits.py, drivers/coding/qdpx.py), so tests can override them.
 _MIB = 1024 * 1024
 AMNIYAT_MAX_UPLOAD_BYTES = int(os.environ.get("AMNIYAT_MAX_UPLOAD_BYTES", 50 * _MIB))
 AMNIYAT_MAX_UNPACKED_BYTES = int(os.environ.get("AMNIYAT_MAX_UNPACKED_BYTES", 50 * _MIB))

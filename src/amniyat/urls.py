@@ -3,9 +3,24 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from amniyat.accounts import views as accounts
+from amniyat.audit import views as audit
+from amniyat.core import views as core
+
+# The front door. Its pages are built by the apps that own their data (the programme's page
+# gathers places, groups and members), and their routes sit here, above every app, so that
+# the ground (core) names no app.
+front_door = [
+    path("", accounts.home, name="home"),
+    path("healthz", core.healthz, name="healthz"),
+    path("i18n/setlang/", accounts.switch_language, name="set_language"),
+    path("p/<slug:slug>/", accounts.programme_home, name="programme"),
+    path("p/<slug:slug>/audit/", audit.audit_log, name="audit"),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("amniyat.core.urls")),
+    path("", include((front_door, "core"))),
     path("", include("amniyat.accounts.urls")),
     path("", include("amniyat.places.urls")),
     path("", include("amniyat.communities.urls")),

@@ -19,6 +19,10 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from amniyat.accounts.models import Membership, Programme, User
+from amniyat.drivers.assist import services as assist
+from amniyat.drivers.codebook import services as codebook
+from amniyat.drivers.coding import services as sources
+from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import (
     Code,
     DriverMap,
@@ -29,11 +33,10 @@ from amniyat.drivers.models import (
     Source,
     Suggestion,
 )
-from amniyat.drivers.services import assist, codebook, maps, sources
+from amniyat.fieldwork.forms.services import assessment_create
 from amniyat.fieldwork.models import Assessment
-from amniyat.fieldwork.services.forms import assessment_create
 from tests.browser.conftest import sign_in
-from tests.drivers.test_assist import BANK, NEUTRAL, OPENERS, TOPICS
+from tests.drivers.assist.test_assist import BANK, NEUTRAL, OPENERS, TOPICS
 from tests.factories import ProgrammeFactory, member_of
 
 if TYPE_CHECKING:
@@ -129,7 +132,7 @@ def _add_source(
 
 
 def build_evidence(*, coded: int = 20, uncoded: int = 4, seed: int = 7) -> Evidence:
-    """Focus groups in Tajik, as tests.drivers.test_assist builds them but through the
+    """Focus groups in Tajik, as tests.drivers.assist.test_assist builds them but through the
     services: ``coded`` ones the lead coded by hand (whole sentences), enough for the
     assistant to learn the topics; ``uncoded`` ones it suggests codes for; and the fresh
     discussion the analyst is about to code."""

@@ -71,7 +71,7 @@ def test_the_api_reference_and_a_confirmation_work_without_inline_script(
     from playwright.sync_api import expect
 
     from amniyat.drivers.models import PriorityList
-    from tests.drivers.test_priorities import _group, _list
+    from tests.drivers.priorities.test_priorities import _group, _list
     from tests.factories import ProgrammeFactory
 
     programme = ProgrammeFactory()

@@ -45,7 +45,7 @@ def test_a_damaged_member_is_refused_by_name() -> None:
 
 @pytest.mark.django_db
 def test_a_damaged_map_zip_is_a_problem_not_a_crash() -> None:
-    from amniyat.drivers.services.map_exchange import MapImportError, read_map_files
+    from amniyat.drivers.maps.exchange import MapImportError, read_map_files
     from tests.factories import ProgrammeFactory
 
     with pytest.raises(MapImportError) as error:

@@ -34,10 +34,10 @@ from openpyxl import Workbook
 
 from amniyat.accounts.models import Membership
 from amniyat.core.http import request_limit
+from amniyat.fieldwork.imports.tasks import run_import
 from amniyat.fieldwork.models import Form, ImportJob
-from amniyat.fieldwork.tasks import run_import
 from tests.factories import ProgrammeFactory, member_of
-from tests.fieldwork.test_importers import KOBO_HEADER, KOBO_ROWS, SCHEMA, make_form
+from tests.fieldwork.imports.test_importers import KOBO_HEADER, KOBO_ROWS, SCHEMA, make_form
 
 Role = Membership.Role
 MIB = 1024 * 1024

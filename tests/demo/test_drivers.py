@@ -12,11 +12,12 @@ from django.core.management import call_command
 
 from amniyat.accounts.models import Programme, User
 from amniyat.communities.models import CommunityGroup
-from amniyat.core.demo import build_demo
-from amniyat.drivers.demo import TITLE_SUFFIX, write_notes
+from amniyat.demo.build import build_demo
+from amniyat.demo.drivers import TITLE_SUFFIX, write_notes
+from amniyat.drivers.assist import services as assist
+from amniyat.drivers.coding import agreement
+from amniyat.drivers.coding.text import split_passages
 from amniyat.drivers.models import DriverMap, Excerpt, Priority, PriorityList, Source
-from amniyat.drivers.services import agreement, assist
-from amniyat.drivers.text import split_passages
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def demo(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> obj
     """The demo built once for this module (it takes about 20 s), removed afterwards with
     everything it wrote outside the demo programmes (its audit rows, its users)."""
     from amniyat.audit.models import AuditEvent
-    from amniyat.core.demo import remove_demo
+    from amniyat.demo.build import remove_demo
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0

@@ -15,7 +15,7 @@ import yaml
 from openpyxl import load_workbook
 from pyxform.xls2xform import convert
 
-from amniyat.fieldwork.demo_survey import (
+from amniyat.demo.survey import (
     CONCERNS,
     COUNTRIES,
     DEFAULT_N,

@@ -12,7 +12,7 @@ from django.test import Client
 from amniyat.accounts.models import Membership, Programme
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import services
-from tests.drivers.test_priorities import _add, _group, _list
+from tests.drivers.priorities.test_priorities import _add, _group, _list
 from tests.factories import ProgrammeFactory, member_of
 
 from .test_findings import compute, survey_assessment

@@ -13,10 +13,10 @@ from django.test import Client
 
 from amniyat.accounts.models import Membership, Programme
 from amniyat.analysis.cli import analyze_cli
-from amniyat.core.demo import INDICATORS_FILE, _store_generated
-from amniyat.fieldwork import demo_survey
+from amniyat.demo import survey as demo_survey
+from amniyat.demo.build import INDICATORS_FILE, _store_generated
+from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
 from amniyat.fieldwork.models import Assessment, FormVersion
-from amniyat.fieldwork.services.forms import assessment_create, form_add, sensitivity_set
 from amniyat.findings import services
 from amniyat.findings.models import Findings
 from tests.factories import ProgrammeFactory, member_of, shipped_place
@@ -229,7 +229,7 @@ def test_analysts_break_findings_down_by_any_public_closed_question(
 
 def test_removing_the_demo_takes_its_surveys_and_findings_too(assessment: Assessment) -> None:
     from amniyat.accounts.models import Programme
-    from amniyat.core.demo import remove_demo
+    from amniyat.demo.build import remove_demo
     from amniyat.fieldwork.models import Submission
 
     compute(assessment)

@@ -16,7 +16,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.communities import services as group_services
 from amniyat.communities.models import CommunityGroup
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
-from amniyat.fieldwork.selectors import submissions_visible
+from amniyat.fieldwork.submissions.selectors import submissions_visible
 from amniyat.places import services
 from amniyat.places.models import PartnerArea, Place
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of, shipped_place

@@ -23,7 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Membership, Programme
 
@@ -261,6 +263,13 @@ def can(user: AnyUser, verb: str, obj: Any = None) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     return bool(rule(user, obj))
+
+
+def require(user: AnyUser, verb: str, obj: Any = None) -> None:
+    """Raise ``PermissionDenied`` unless the policy allows ``verb`` on ``obj``: the first line
+    of every service."""
+    if not can(user, verb, obj):
+        raise PermissionDenied(_("You may not do this."))
 
 
 def _programme_role_in(roles: Iterable[str]) -> Any:

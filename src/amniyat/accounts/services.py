@@ -16,9 +16,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amniyat.accounts import policies
 from amniyat.accounts.models import Membership, Organisation, PersonalToken, Programme, User
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.core.services import changed_fields, require
+from amniyat.core.services import changed_fields
 
 Verb = AuditEvent.Verb
 

@@ -1,19 +1,23 @@
-"""Signing in and out, the second factor, personal API tokens, and a programme's team."""
+"""The front door and the account: the list of one's programmes and a programme's own page,
+signing in and out, the second factor, the language, personal API tokens, and a programme's
+team."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amniyat.accounts import policies, selectors, services
@@ -25,10 +29,14 @@ from amniyat.accounts.forms import (
     SignInForm,
     TokenForm,
 )
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.middleware import needs_second_factor
+from amniyat.communities import representativeness
+from amniyat.communities.models import AgeBand, Sex
+from amniyat.communities.selectors import groups_visible, members_for_aggregates, targets_of
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
 from amniyat.core.qrcodes import qr_data_uri
+from amniyat.places.selectors import programme_places
 
 
 def _next_url(request: HttpRequest, default: str = "core:home") -> str:
@@ -38,6 +46,82 @@ def _next_url(request: HttpRequest, default: str = "core:home") -> str:
     ):
         return candidate
     return reverse(default)
+
+
+@login_required
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    programmes = [
+        (programme, policies.membership_in(request.user, programme))
+        for programme in selectors.programmes_visible(user=request.user)
+    ]
+    return render(request, "accounts/home.html", {"programmes": programmes})
+
+
+@login_required
+def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    user = request.user
+    programme = selectors.programme_get(user=user, slug=slug)
+    today = timezone.localdate()
+    places = programme_places(user=user, programme=programme)
+    place_counts = {
+        row["level"]: row["n"] for row in places.order_by().values("level").annotate(n=Count("pk"))
+    }
+    partners = selectors.organisations_visible(user=user, programme=programme)
+    groups = groups_visible(user=user, programme=programme)
+    members = members_for_aggregates(user=user, programme=programme)
+    # Viewers get aggregates only, and no cell small enough to point at a person.
+    suppress_below = (
+        0 if policies.can(user, "programme.view_groups", programme) else programme.min_cell_size
+    )
+    active = members.filter(joined_on__lte=today).filter(
+        Q(left_on__isnull=True) | Q(left_on__gt=today)
+    )
+    grid = {
+        (row["sex"], row["age_band"]): row["n"]
+        for row in active.order_by().values("sex", "age_band").annotate(n=Count("pk"))
+    }
+    age_rows = []
+    for band in AgeBand:
+        women = grid.get((Sex.FEMALE, band.value), 0)
+        men = grid.get((Sex.MALE, band.value), 0)
+        age_rows.append(
+            {
+                "label": band.label,
+                "women": women if women >= suppress_below else 0,
+                "men": men if men >= suppress_below else 0,
+                "women_suppressed": 0 < women < suppress_below,
+                "men_suppressed": 0 < men < suppress_below,
+            }
+        )
+    widest = max([max(r["women"], r["men"]) for r in age_rows] + [1])
+    composition = representativeness.composition(members, targets_of(programme=programme), on=today)
+    context = {
+        "programme": programme,
+        "membership": policies.membership_in(user, programme),
+        "place_counts": place_counts,
+        "partners": partners,
+        "partner_count": partners.count(),
+        "group_count": groups.count()
+        if policies.can(user, "programme.view_groups", programme)
+        else None,
+        "groups_total": programme.community_groups.count(),
+        "composition": composition,
+        "age_rows": age_rows,
+        "widest": widest,
+        "can_manage": policies.can(user, "programme.manage", programme),
+        "suppress_below": suppress_below,
+    }
+    return render(request, "accounts/programme_home.html", context)
+
+
+@require_POST
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, remembered on the account of a signed-in person."""
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in {"en", "ru", "tg", "uz"}:
+        services.set_preferred_language(user=request.user, language=language)
+        request.session["_language"] = language
+    return set_language(request)
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
@@ -53,11 +137,6 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse(target)}?{urlencode({'next': _next_url(request)})}")
         return redirect(_next_url(request))
     context: dict[str, Any] = {"form": form, "next": request.GET.get("next", "")}
-    if settings.AMNIYAT_DEMO:
-        from amniyat.core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-
-        context["demo_accounts"] = DEMO_ACCOUNTS
-        context["demo_password"] = DEMO_PASSWORD
     return render(request, "accounts/login.html", context)
 
 

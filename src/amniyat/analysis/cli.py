@@ -293,8 +293,8 @@ def analyze_cli(
 def _assessment_frame(assessment_id: int) -> tuple[pl.DataFrame, Any]:
     """The stored submissions of every form of an assessment, one row per respondent (the
     answers classed public or internal), with the assessment itself."""
-    from amniyat.fieldwork.frames import submissions_frame
     from amniyat.fieldwork.models import Assessment
+    from amniyat.fieldwork.submissions.frames import submissions_frame
 
     assessment = Assessment.objects.filter(pk=assessment_id).first()
     if assessment is None:

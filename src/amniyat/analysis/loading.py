@@ -1,6 +1,7 @@
 """Reading survey data files into a Polars frame: CSV, XLSX and Parquet.
 
-Pure (no Django). Stored submissions are read by the CLI through ``amniyat.fieldwork.frames``.
+Pure (no Django). Stored submissions are read by the CLI through
+``amniyat.fieldwork.submissions.frames``.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ from rest_framework.routers import DefaultRouter
 
 from amniyat.accounts.api import OrganisationViewSet, ProgrammeViewSet
 from amniyat.communities.api import CommunityGroupViewSet, GroupMemberViewSet
-from amniyat.fieldwork.api_collection import register as register_collection
-from amniyat.fieldwork.api_forms import register as register_forms
-from amniyat.fieldwork.api_imports import register as register_imports
+from amniyat.fieldwork.collection.api import register as register_collection
+from amniyat.fieldwork.forms.api import register as register_forms
+from amniyat.fieldwork.imports.api import register as register_imports
+from amniyat.fieldwork.submissions.api import register as register_submissions
 from amniyat.places.api import PlaceViewSet
 
 router = DefaultRouter()
@@ -17,7 +18,7 @@ router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("places", PlaceViewSet, basename="place")
 router.register("groups", CommunityGroupViewSet, basename="group")
 router.register("members", GroupMemberViewSet, basename="member")
-for register in (register_forms, register_imports, register_collection):
+for register in (register_forms, register_submissions, register_imports, register_collection):
     register(router)
 
 app_name = "api"

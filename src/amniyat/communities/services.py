@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
 from amniyat.accounts.models import Programme, User
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
-from amniyat.core.services import changed_fields, require
+from amniyat.core.services import changed_fields
 from amniyat.places.models import Place
 from amniyat.places.selectors import programme_place_ids
 from amniyat.places.services import check_in_partner_area

@@ -13,13 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.communities import representativeness, selectors, services
 from amniyat.communities.forms import CommunityGroupForm, GroupMemberForm, TargetForm
 from amniyat.communities.models import CommunityGroup, GroupMember
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
 from amniyat.places.selectors import place_choices_for_groups
 
 

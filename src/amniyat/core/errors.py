@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+# A message in the format of a protocol that has its own (OpenRosa, for ODK Collect): the app
+# that serves it registers it for its path, so that the ground knows no app above it.
+MessageFormat = Callable[[HttpRequest, str, int], HttpResponse]
+_message_formats: dict[str, MessageFormat] = {}
+
+
+def register_message_format(path_prefix: str, respond: MessageFormat) -> None:
+    """Answer the 413 and 503 of requests under ``path_prefix`` with ``respond(request, text,
+    status)``, so that the client shows the message to the person using it."""
+    _message_formats[path_prefix] = respond
+
+
+def _protocol_message(request: HttpRequest, text: str, status: int) -> HttpResponse | None:
+    for prefix, respond in _message_formats.items():
+        if request.path.startswith(prefix):
+            return respond(request, text, status)
+    return None
 
 
 def _respond(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:
@@ -42,22 +62,13 @@ def request_too_large(request: HttpRequest, limit: int) -> HttpResponse:
     text = _(
         "The upload is too large: at most {limit} MB can be sent here. Nothing was stored."
     ).format(limit=-(-limit // 2**20))
-    if request.path.startswith("/collect/"):
-        from amniyat.fieldwork.openrosa import responses
-
-        return responses.message(request, text, status=413, nature="error")
-    return _respond(request, 413, _("Too large"), text)
+    return _protocol_message(request, text, 413) or _respond(request, 413, _("Too large"), text)
 
 
 def database_busy(request: HttpRequest) -> HttpResponse:
     """503, to send again later: the database stayed locked for the whole wait (on SQLite, by
     a large import's transaction). ODK Collect keeps the form and sends it again."""
     text = _("The server is busy storing a large import. Nothing was lost: try again in a minute.")
-    if request.path.startswith("/collect/"):
-        from amniyat.fieldwork.openrosa import responses
-
-        response = responses.message(request, text, status=503, nature="error")
-    else:
-        response = _respond(request, 503, _("Busy"), text)
+    response = _protocol_message(request, text, 503) or _respond(request, 503, _("Busy"), text)
     response["Retry-After"] = "60"
     return response

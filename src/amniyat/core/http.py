@@ -1,18 +1,12 @@
-"""Request type for views behind ``login_required``: the user is a real ``User``. How large a
-request a route takes, read by :class:`amniyat.core.middleware.UploadLimitMiddleware` before
-anything reads the body."""
+"""How large a request a route takes, read by
+:class:`amniyat.core.middleware.UploadLimitMiddleware` before anything reads the body."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.http import HttpRequest
-from django_htmx.middleware import HtmxDetails
-
-if TYPE_CHECKING:
-    from amniyat.accounts.models import User
 
 MEBIBYTE = 1024 * 1024
 # A request the settings do not size: larger than any page's form with its file. A route
@@ -22,11 +16,6 @@ DEFAULT_MAX_REQUEST_BYTES = 512 * MEBIBYTE
 ENVELOPE_BYTES = MEBIBYTE
 
 View = TypeVar("View")
-
-
-class AuthenticatedRequest(HttpRequest):
-    user: User
-    htmx: HtmxDetails
 
 
 def upload_limit(max_file_bytes: Callable[[], int]) -> Callable[[View], View]:

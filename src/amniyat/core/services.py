@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.utils.translation import gettext as _
-
-from amniyat.accounts import policies
-
-
-def require(user: Any, verb: str, obj: Any = None) -> None:
-    """Raise ``PermissionDenied`` unless the policy allows ``verb`` on ``obj``."""
-    if not policies.can(user, verb, obj):
-        raise PermissionDenied(_("You may not do this."))
 
 
 def changed_fields(instance: models.Model, values: dict[str, Any]) -> dict[str, Any]:

@@ -24,10 +24,10 @@ from amniyat.accounts.services import membership_grant
 from amniyat.communities.models import AgeBand, CommunityGroup, RepresentationTarget, Sector, Sex
 from amniyat.communities.services import group_create, member_add, target_set
 from amniyat.core.fields import keyed_hash
-from amniyat.drivers.demo import build_drivers_demo, remove_drivers_demo
-from amniyat.fieldwork import demo_survey
+from amniyat.demo import survey as demo_survey
+from amniyat.demo.drivers import build_drivers_demo, remove_drivers_demo
+from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
-from amniyat.fieldwork.services.forms import assessment_create, form_add, sensitivity_set
 from amniyat.findings.models import Findings
 from amniyat.findings.services import findings_compute, findings_for, indicator_set_save
 from amniyat.places.models import Place

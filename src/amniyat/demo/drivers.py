@@ -8,7 +8,7 @@ agreement page has something to measure; a women's and a men's driver map for ev
 one of them published with a few quotes the analyst proposed and the second coder (the demo
 lead) approved for publication; and an agreed priority list for every community group.
 
-**How the notes are generated.** ``data/demo_notes/<language>.yaml`` holds per-code banks of
+**How the notes are generated.** ``data/notes/<language>.yaml`` holds per-code banks of
 sentences ("cores") written in each language, neutral sentences (the moderator's remarks, the
 break, the weather) and questions. A discussion takes 3–5 codes from the profile of who took
 part, 3–6 sentences for each, wraps some of them in an opener ("one participant said that
@@ -38,6 +38,15 @@ from django.utils import translation
 
 from amniyat.accounts.models import Programme, User
 from amniyat.communities.models import CommunityGroup, Sector
+from amniyat.drivers.codebook.services import codebook_seed
+from amniyat.drivers.coding.services import (
+    excerpt_approve,
+    excerpt_create,
+    excerpt_propose,
+    open_flags_over,
+    source_create,
+)
+from amniyat.drivers.maps import services as map_services
 from amniyat.drivers.models import (
     AffectedGroup,
     Code,
@@ -48,22 +57,13 @@ from amniyat.drivers.models import (
     PriorityList,
     Source,
 )
-from amniyat.drivers.services import maps as map_services
-from amniyat.drivers.services import priorities as priority_services
-from amniyat.drivers.services.codebook import codebook_seed
-from amniyat.drivers.services.sources import (
-    excerpt_approve,
-    excerpt_create,
-    excerpt_propose,
-    open_flags_over,
-    source_create,
-)
+from amniyat.drivers.priorities import services as priority_services
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.models import Place
 from amniyat.places.selectors import programme_area_ids
 
 SEED = 505
-NOTES = Path(__file__).resolve().parent / "data" / "demo_notes"
+NOTES = Path(__file__).resolve().parent / "data" / "notes"
 LANGUAGES = ("en", "ru", "tg", "uz")
 TITLE_SUFFIX = "generated demo notes"
 

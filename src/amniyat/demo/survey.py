@@ -3,7 +3,7 @@
 Nothing produced here is real data. :func:`generate_responses` invents respondents for the demo
 programmes (Tajikistan: ten districts; Uzbekistan: Jizzakh, Tashkent and Namangan regions) so that
 the forms, imports, analysis and reports can be shown and tested end to end; the app labels them as
-demo data. The settlements and their populations (``data/demo_survey.yaml``) are invented too.
+demo data. The settlements and their populations (``data/survey.yaml``) are invented too.
 
 - :func:`build_xlsform` writes the questionnaire as an XLSForm (``survey``, ``choices``,
   ``settings``) in English, Russian, Tajik (Cyrillic) and Uzbek (Latin); pyxform converts it.
@@ -120,7 +120,7 @@ FIELDS: Final[tuple[str, ...]] = (
 )
 """Columns of a generated frame, in questionnaire order (meta and submission data included)."""
 
-DATA_FILE: Final = Path(__file__).parent / "data" / "demo_survey.yaml"
+DATA_FILE: Final = Path(__file__).parent / "data" / "survey.yaml"
 PLACES_FILE: Final = Path(__file__).resolve().parents[1] / "places" / "data" / "administrative.yaml"
 
 # --------------------------------------------------------------------------------------------

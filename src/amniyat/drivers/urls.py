@@ -1,23 +1,21 @@
-"""Routes of the drivers area, one module per part: evidence and coding, the codebook,
-assisted coding, driver maps and priorities."""
+"""Routes of the drivers area: its index page, then each feature's routes (evidence and
+coding, the codebook, assisted coding, driver maps and priorities)."""
 
 from django.urls import path
 
-from amniyat.drivers import (
-    urls_assist,
-    urls_codebook,
-    urls_maps,
-    urls_priorities,
-    urls_sources,
-    views,
-)
+from amniyat.drivers import views
+from amniyat.drivers.assist import urls as assist
+from amniyat.drivers.codebook import urls as codebook
+from amniyat.drivers.coding import urls as coding
+from amniyat.drivers.maps import urls as maps
+from amniyat.drivers.priorities import urls as priorities
 
 app_name = "drivers"
 urlpatterns = [
     path("p/<slug:slug>/drivers/", views.drivers_index, name="index"),
-    *urls_sources.urlpatterns,
-    *urls_codebook.urlpatterns,
-    *urls_assist.urlpatterns,
-    *urls_maps.urlpatterns,
-    *urls_priorities.urlpatterns,
+    *coding.urlpatterns,
+    *codebook.urlpatterns,
+    *assist.urlpatterns,
+    *maps.urlpatterns,
+    *priorities.urlpatterns,
 ]

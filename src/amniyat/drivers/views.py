@@ -8,9 +8,12 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.selectors import programme_get
-from amniyat.core.http import AuthenticatedRequest
-from amniyat.drivers import selectors
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.coding import selectors as coding_selectors
+from amniyat.drivers.maps import selectors as maps_selectors
+from amniyat.drivers.priorities import selectors as priorities_selectors
 
 
 @login_required
@@ -26,21 +29,23 @@ def drivers_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "programme": programme,
             "tab": "index",
             "source_count": (
-                selectors.source_list(user=user, programme=programme).count()
+                coding_selectors.source_list(user=user, programme=programme).count()
                 if may_read_sources
                 else None
             ),
             "excerpt_count": (
-                selectors.excerpt_list(user=user, programme=programme).count()
+                coding_selectors.excerpt_list(user=user, programme=programme).count()
                 if may_read_sources
                 else None
             ),
             "code_count": (
-                selectors.code_list(user=user, programme=programme).count()
+                codebook_selectors.code_list(user=user, programme=programme).count()
                 if may_read_codebook
                 else None
             ),
-            "maps": selectors.driver_map_list(user=user, programme=programme)[:12],
-            "priority_lists": selectors.priority_list_list(user=user, programme=programme)[:12],
+            "maps": maps_selectors.driver_map_list(user=user, programme=programme)[:12],
+            "priority_lists": priorities_selectors.priority_list_list(
+                user=user, programme=programme
+            )[:12],
         },
     )

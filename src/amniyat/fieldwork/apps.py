@@ -6,3 +6,15 @@ class FieldworkConfig(AppConfig):
     name = "amniyat.fieldwork"
     label = "fieldwork"
     verbose_name = _("Fieldwork")
+
+    def ready(self) -> None:
+        from amniyat.core.errors import register_message_format
+        from amniyat.fieldwork.collection.openrosa import responses
+
+        # ODK Collect shows an OpenRosa message to the enumerator; an HTML page it cannot.
+        register_message_format(
+            "/collect/",
+            lambda request, text, status: responses.message(
+                request, text, status=status, nature="error"
+            ),
+        )

@@ -268,7 +268,7 @@ class Submission(models.Model):
     )
     submitted_at = models.DateTimeField(_("submitted"))
     enumerator = EncryptedTextField(_("enumerator"), blank=True)
-    # HMAC-SHA256 of the enumerator under a key of the server's (importers/sealing.py).
+    # HMAC-SHA256 of the enumerator under a key of the server's (imports/sealing.py).
     enumerator_hash = models.CharField(max_length=32, blank=True, editable=False)
     data = models.JSONField(_("answers"), default=dict)
     protected_data = EncryptedTextField(_("personal and sensitive answers"), blank=True)

@@ -12,15 +12,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
+from amniyat.accounts.policies import require
 from amniyat.analysis.errors import AnalysisError, IndicatorError, UnknownFieldError, gettext_noop
 from amniyat.analysis.indicators import form_labels, label_in, load_indicators
 from amniyat.analysis.output import result_to_dict
 from amniyat.analysis.runner import Comparison, run_analysis
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.core.services import require
-from amniyat.fieldwork.frames import analysis_columns, data_key, submissions_frame
 from amniyat.fieldwork.models import Assessment, Form
+from amniyat.fieldwork.submissions.frames import analysis_columns, data_key, submissions_frame
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.stats import Design
 

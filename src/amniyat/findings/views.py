@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import charts, present, selectors, services
 from amniyat.findings.forms import IndicatorSetForm

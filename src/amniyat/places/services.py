@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
 from amniyat.accounts.models import Organisation, Programme, User
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.core.services import changed_fields, require
+from amniyat.core.services import changed_fields
 from amniyat.places.models import PartnerArea, Place
 from amniyat.places.selectors import programme_area_ids, programme_place_ids
 

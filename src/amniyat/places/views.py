@@ -10,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.selectors import organisation_get, programme_get
 from amniyat.communities.selectors import groups_visible
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
 from amniyat.places import selectors, services
 from amniyat.places.forms import CommunityForm, PartnerAreaForm
 from amniyat.places.models import Place

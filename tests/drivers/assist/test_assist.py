@@ -18,8 +18,8 @@ from django.urls import reverse
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.audit.models import AuditEvent
+from amniyat.drivers.assist import services as assist
 from amniyat.drivers.models import Code, CodeQuality, Excerpt, Passage, Source, Suggestion
-from amniyat.drivers.services import assist
 from amniyat.fieldwork.models import Assessment
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of
 

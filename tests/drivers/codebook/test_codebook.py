@@ -14,11 +14,11 @@ from django.urls import reverse
 
 from amniyat.accounts.models import Membership, Programme, User
 from amniyat.audit.models import AuditEvent
-from amniyat.core.demo import INDICATORS_FILE
+from amniyat.demo.build import INDICATORS_FILE
+from amniyat.drivers.codebook import services
+from amniyat.drivers.codebook.services import SEED_FILE, seed_entries
+from amniyat.drivers.coding.services import source_create
 from amniyat.drivers.models import Code, Excerpt, Source
-from amniyat.drivers.services import codebook as services
-from amniyat.drivers.services.codebook import SEED_FILE, seed_entries
-from amniyat.drivers.services.sources import source_create
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import services as findings_services
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of

@@ -10,10 +10,10 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from amniyat.audit.models import AuditEvent
+from amniyat.drivers.coding import agreement as service
+from amniyat.drivers.coding import services as sources_service
 from amniyat.drivers.models import Code, Source
-from amniyat.drivers.services import agreement as service
-from amniyat.drivers.services import sources as sources_service
-from tests.drivers.test_sources import client_for, make_code, make_source, scene, url
+from tests.drivers.coding.test_sources import client_for, make_code, make_source, scene, url
 
 __all__ = ["scene"]
 

@@ -10,9 +10,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from amniyat.audit.models import AuditEvent
+from amniyat.drivers.coding import services
 from amniyat.drivers.models import Excerpt, RedactionFlag, Source
-from amniyat.drivers.services import sources as services
-from tests.drivers.test_sources import NOTES, client_for, make_source, scene, url
+from tests.drivers.coding.test_sources import NOTES, client_for, make_source, scene, url
 
 __all__ = ["scene"]  # the fixture, shared with the source tests
 

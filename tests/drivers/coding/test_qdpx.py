@@ -22,11 +22,11 @@ from django.urls import reverse
 
 from amniyat.accounts.models import Membership, Programme, User
 from amniyat.audit.models import AuditEvent
-from amniyat.core.demo import INDICATORS_FILE
-from amniyat.drivers import qdpx
+from amniyat.demo.build import INDICATORS_FILE
+from amniyat.drivers.codebook import services as codebook
+from amniyat.drivers.coding import qdpx
+from amniyat.drivers.coding.services import source_create
 from amniyat.drivers.models import Code, Excerpt, Source
-from amniyat.drivers.services import codebook
-from amniyat.drivers.services.sources import source_create
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import services as findings_services
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of

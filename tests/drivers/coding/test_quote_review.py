@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from amniyat.audit.models import AuditEvent
-from amniyat.drivers import selectors
+from amniyat.drivers.coding import selectors as coding_selectors
+from amniyat.drivers.coding import services
+from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import Excerpt, Source
-from amniyat.drivers.services import maps
-from amniyat.drivers.services import sources as services
-from tests.drivers.test_sources import client_for, make_source, scene, url
+from tests.drivers.coding.test_sources import client_for, make_source, scene, url
 
 __all__ = ["scene"]  # the fixture, shared with the source tests
 
@@ -60,7 +60,9 @@ def state(excerpt: Excerpt) -> tuple[str, int | None, int | None]:
 
 def published_quotes(scene: dict[str, Any]) -> set[int]:
     return set(
-        selectors.publishable_excerpts(programme=scene["programme"]).values_list("pk", flat=True)
+        coding_selectors.publishable_excerpts(programme=scene["programme"]).values_list(
+            "pk", flat=True
+        )
     )
 
 

@@ -18,12 +18,12 @@ from django.utils.html import escape
 
 from amniyat.accounts.models import Membership, Programme, User
 from amniyat.audit.models import AuditEvent
-from amniyat.drivers import text as notes
+from amniyat.drivers.coding import services
+from amniyat.drivers.coding import text as notes
 from amniyat.drivers.models import Code, Excerpt, Passage, RedactionFlag, Source
-from amniyat.drivers.services import sources as services
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.models import Place
-from tests.drivers.test_text import make_docx, make_odt
+from tests.drivers.coding.test_text import make_docx, make_odt
 from tests.factories import (
     CommunityGroupFactory,
     OrganisationFactory,

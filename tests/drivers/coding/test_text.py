@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from odf import text as odf_text
 from odf.opendocument import OpenDocumentSpreadsheet, OpenDocumentText
 
-from amniyat.drivers.text import (
+from amniyat.drivers.coding.text import (
     MAX_UPLOAD_BYTES,
     clean_text,
     extract_text,

@@ -11,9 +11,10 @@ import networkx as nx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from amniyat.drivers.maps import exchange as map_exchange
+from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import Code, DriverMap, Excerpt, Factor, Link
-from amniyat.drivers.services import map_exchange, maps
-from tests.drivers.test_maps import (
+from tests.drivers.maps.test_maps import (
     World,
     a_map,
     build_world,

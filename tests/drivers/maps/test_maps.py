@@ -15,9 +15,9 @@ from django.urls import reverse
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.audit.models import AuditEvent
-from amniyat.core.demo import INDICATORS_FILE
+from amniyat.demo.build import INDICATORS_FILE
+from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import Code, DriverMap, Excerpt, Factor, Link, Passage, Source
-from amniyat.drivers.services import maps
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import services as findings_services
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of

@@ -8,8 +8,9 @@ import networkx as nx
 import pytest
 
 from amniyat.accounts.models import Membership, User
+from amniyat.drivers.maps import network
+from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import Code, DriverMap, Factor
-from amniyat.drivers.services import maps, network
 from tests.factories import ProgrammeFactory, member_of
 
 

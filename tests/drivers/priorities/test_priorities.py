@@ -12,9 +12,9 @@ from django.test import Client
 from amniyat.accounts.models import Membership, Organisation, Programme
 from amniyat.audit.models import AuditEvent
 from amniyat.communities.models import CommunityGroup
-from amniyat.core.demo import INDICATORS_FILE
+from amniyat.demo.build import INDICATORS_FILE
 from amniyat.drivers.models import Code, DriverMap, Factor, Priority, PriorityList
-from amniyat.drivers.services import priorities as services
+from amniyat.drivers.priorities import services
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import services as findings_services
 from amniyat.findings.models import Findings

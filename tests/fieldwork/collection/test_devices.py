@@ -16,11 +16,11 @@ from django.test import Client
 
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
+from amniyat.fieldwork.collection import services
+from amniyat.fieldwork.collection.openrosa import qr
 from amniyat.fieldwork.models import DeviceUser
-from amniyat.fieldwork.openrosa import qr
-from amniyat.fieldwork.services import collection as services
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of
-from tests.fieldwork.openrosa_helpers import PASSWORD_HASHERS, make_form, md5
+from tests.fieldwork.collection.openrosa_helpers import PASSWORD_HASHERS, make_form, md5
 
 Role = Membership.Role
 

@@ -22,10 +22,10 @@ from django.utils.http import parse_http_date
 
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
+from amniyat.fieldwork.collection import services
+from amniyat.fieldwork.collection.openrosa import instance
 from amniyat.fieldwork.models import Attachment, DeviceUser, Submission
-from amniyat.fieldwork.openrosa import instance
-from amniyat.fieldwork.selectors import submissions_visible
-from amniyat.fieldwork.services import collection as services
+from amniyat.fieldwork.submissions.selectors import submissions_visible
 from amniyat.places.services import partner_area_assign
 from tests.factories import (
     OrganisationFactory,
@@ -33,7 +33,7 @@ from tests.factories import (
     member_of,
     shipped_place,
 )
-from tests.fieldwork.openrosa_helpers import (
+from tests.fieldwork.collection.openrosa_helpers import (
     FORM_ID,
     PASSWORD_HASHERS,
     SCHEMA,

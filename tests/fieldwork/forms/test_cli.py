@@ -16,10 +16,10 @@ from django.core.management.base import CommandError
 
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
+from amniyat.fieldwork.forms import services
 from amniyat.fieldwork.models import FormVersion
-from amniyat.fieldwork.services import forms as services
 from tests.factories import ProgrammeFactory, member_of
-from tests.fieldwork.test_xlsform import HEADER, safety_survey, workbook
+from tests.fieldwork.forms.test_xlsform import HEADER, safety_survey, workbook
 
 
 def run(*args: str) -> tuple[str, str]:

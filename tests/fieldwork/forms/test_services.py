@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
+from amniyat.fieldwork.forms import services
+from amniyat.fieldwork.forms.xlsform import FormError
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
-from amniyat.fieldwork.services import forms as services
-from amniyat.fieldwork.xlsform import FormError
 from amniyat.places.models import Place
 from tests.factories import ProgrammeFactory, member_of
-from tests.fieldwork.test_xlsform import HEADER, safety_survey, workbook
+from tests.fieldwork.forms.test_xlsform import HEADER, safety_survey, workbook
 
 Role = Membership.Role
 Verb = AuditEvent.Verb

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from amniyat.accounts.models import Membership
+from amniyat.fieldwork.forms import services
 from amniyat.fieldwork.models import Assessment, Form, FormVersion
-from amniyat.fieldwork.services import forms as services
 from tests.factories import ProgrammeFactory, member_of
-from tests.fieldwork.test_xlsform import HEADER, safety_survey, workbook
+from tests.fieldwork.forms.test_xlsform import HEADER, safety_survey, workbook
 
 Role = Membership.Role
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from amniyat.fieldwork.xlsform import (
+from amniyat.fieldwork.forms.xlsform import (
     ConvertedForm,
     FormError,
     FormProblem,

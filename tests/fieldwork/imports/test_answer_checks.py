@@ -16,14 +16,14 @@ from defusedxml.ElementTree import fromstring
 from django.core.files.storage import default_storage
 
 from amniyat.accounts.models import Membership
-from amniyat.fieldwork.importers import build_plan
-from amniyat.fieldwork.importers.convert import check_answers
+from amniyat.fieldwork.collection import services as collection
+from amniyat.fieldwork.imports.convert import check_answers
+from amniyat.fieldwork.imports.schema import build_plan
+from amniyat.fieldwork.imports.services import import_run, import_start
 from amniyat.fieldwork.models import Attachment, Form, ImportJob, Submission
-from amniyat.fieldwork.services import collection
-from amniyat.fieldwork.services.imports import import_run, import_start
 from tests.factories import ProgrammeFactory, member_of
-from tests.fieldwork.openrosa_helpers import PASSWORD_HASHERS, Collect
-from tests.fieldwork.test_importers import make_form
+from tests.fieldwork.collection.openrosa_helpers import PASSWORD_HASHERS, Collect
+from tests.fieldwork.imports.test_importers import make_form
 
 Role = Membership.Role
 RESPONSE_NS = "{http://openrosa.org/http/response}"

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from amniyat.accounts.models import Programme
-from amniyat.fieldwork.importers import FileRejected, Problem, SubmissionReader, build_plan
-from amniyat.fieldwork.importers.schema import FormPlan
-from amniyat.fieldwork.importers.sources import ROW
+from amniyat.fieldwork.imports.convert import SubmissionReader
+from amniyat.fieldwork.imports.errors import FileRejected, Problem
+from amniyat.fieldwork.imports.schema import FormPlan, build_plan
+from amniyat.fieldwork.imports.sources import ROW
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
 
 SCHEMA: list[dict[str, Any]] = [
@@ -647,8 +648,8 @@ def test_a_csv_is_read_in_pieces_of_whole_records(
     """Cut into pieces of two records, a CSV with quoted line breaks, doubled quotes, CRLF
     endings and no final line break reads exactly as in one piece, row numbers included,
     however the file's blocks fall across records and quotes; no piece is left on disk."""
-    from amniyat.fieldwork.importers import sources
-    from amniyat.fieldwork.importers.sources import csv_sheet
+    from amniyat.fieldwork.imports import sources
+    from amniyat.fieldwork.imports.sources import csv_sheet
 
     monkeypatch.setattr(sources, "READ_BYTES", block)
 
@@ -685,7 +686,7 @@ def test_a_csv_is_read_in_pieces_of_whole_records(
 def test_record_ends_are_found_however_the_blocks_fall(text: str, cuts: list[int]) -> None:
     """The line breaks that end records (those after an even number of quotes), found block
     by block, are those a byte-by-byte count finds in the whole text."""
-    from amniyat.fieldwork.importers.sources import _record_ends
+    from amniyat.fieldwork.imports.sources import _record_ends
 
     data = text.encode()
     expected, quotes = [], 0
@@ -702,7 +703,7 @@ def test_record_ends_are_found_however_the_blocks_fall(text: str, cuts: list[int
 
 
 def test_an_unclosed_quote_is_refused_in_pieces_too(tmp_path: Path) -> None:
-    from amniyat.fieldwork.importers.sources import csv_sheet
+    from amniyat.fieldwork.imports.sources import csv_sheet
 
     source = tmp_path / "answers.csv"
     source.write_text('name,note\nAli,ok\nVali,"never closed\nSami,ok\n', encoding="utf-8")

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fieldwork.test_importers import KOBO_HEADER
+from tests.fieldwork.imports.test_importers import KOBO_HEADER
 
 ROWS = 160_000
 KILL_AFTER = 80_000  # rows read: the writer, two batches behind at most, has stored some
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.skipif(
@@ -114,7 +114,7 @@ def test_an_import_killed_halfway_stores_nothing_and_the_next_one_stores_all(
     form = _python(
         """
         from tests.factories import ProgrammeFactory
-        from tests.fieldwork.test_importers import SCHEMA, make_form
+        from tests.fieldwork.imports.test_importers import SCHEMA, make_form
 
         print(make_form(ProgrammeFactory(slug="killed"), schema=SCHEMA).pk)
         """,
@@ -130,7 +130,7 @@ def test_an_import_killed_halfway_stores_nothing_and_the_next_one_stores_all(
         import django
         django.setup()
         from django.core.management import call_command
-        from amniyat.fieldwork.services import imports
+        from amniyat.fieldwork.imports import services as imports
 
         imports.SQLITE_IMPORT_PRAGMAS["cache_size"] = -1024
         call_command("import", {str(submissions)!r}, form={form}, no_progress=True)

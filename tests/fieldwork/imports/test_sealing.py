@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from amniyat.core.fields import PREFIX, decrypt_text
-from amniyat.fieldwork.importers import sealing
+from amniyat.fieldwork.imports import sealing
 from amniyat.fieldwork.models import Submission
 
 TEXTS = [

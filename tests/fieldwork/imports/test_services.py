@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
-from amniyat.fieldwork.importers.schema import stored_answers
+from amniyat.fieldwork.imports.schema import stored_answers
+from amniyat.fieldwork.imports.services import import_run, import_start, problems_file
 from amniyat.fieldwork.models import Form, ImportJob, Submission
-from amniyat.fieldwork.services.imports import import_run, import_start, problems_file
 from tests.factories import ProgrammeFactory, member_of
-from tests.fieldwork.test_importers import KOBO_HEADER, KOBO_ROWS, make_form
+from tests.fieldwork.imports.test_importers import KOBO_HEADER, KOBO_ROWS, make_form
 
 Role = Membership.Role
 GOOD = "\n".join([KOBO_HEADER, *KOBO_ROWS]) + "\n"
@@ -238,7 +238,7 @@ def test_the_command_line_imports_and_exits_2_with_every_reason(form: Form, tmp_
 def test_the_task_runs_the_import(form: Form, django_capture_on_commit_callbacks: Any) -> None:
     from django_tasks_db.models import DBTaskResult
 
-    from amniyat.fieldwork.services.imports import import_enqueue
+    from amniyat.fieldwork.imports.services import import_enqueue
 
     lead = member_of(form.assessment.programme, Role.LEAD)
     job = import_start(acting_user=lead, form=form, file_name="a.csv", content=GOOD.encode())
@@ -258,7 +258,7 @@ def test_the_task_runs_the_import(form: Form, django_capture_on_commit_callbacks
 
 @pytest.fixture
 def row_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    from amniyat.fieldwork.services import imports
+    from amniyat.fieldwork.imports import services as imports
 
     monkeypatch.setattr(imports, "BATCH_ROWS", 1)
     monkeypatch.setattr(imports, "INSERT_ROWS", 1)
@@ -295,7 +295,7 @@ def test_a_bad_row_after_stored_batches_rolls_them_all_back(form: Form, row_batc
 def test_a_failing_writer_stores_nothing_and_says_so(
     form: Form, row_batches: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from amniyat.fieldwork.services import imports
+    from amniyat.fieldwork.imports import services as imports
 
     real = imports._Writer._insert
     calls: list[int] = []
@@ -314,7 +314,7 @@ def test_a_failing_writer_stores_nothing_and_says_so(
 
 
 def test_no_progress_note_is_left_behind(form: Form) -> None:
-    from amniyat.fieldwork.services.imports import progress_note_path
+    from amniyat.fieldwork.imports.services import progress_note_path
 
     job = run(form, GOOD)
     assert job.status == ImportJob.Status.SUCCEEDED
@@ -343,7 +343,7 @@ def test_on_sqlite_an_import_commits_durably_and_checkpoints_after(
     connection's settings are put back afterwards."""
     from django.db import connection
 
-    from amniyat.fieldwork.services import imports
+    from amniyat.fieldwork.imports import services as imports
 
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's settings")
@@ -383,7 +383,7 @@ def test_progress_is_seen_while_the_import_transaction_is_open(form: Form) -> No
     note file on SQLite; and it stays saved if the import is rolled back."""
     from django.db import connection, transaction
 
-    from amniyat.fieldwork.services.imports import _ProgressNote, live_progress
+    from amniyat.fieldwork.imports.services import _ProgressNote, live_progress
 
     lead = member_of(form.assessment.programme, Role.LEAD)
     job = import_start(acting_user=lead, form=form, file_name="a.csv", content=GOOD.encode())

@@ -12,12 +12,12 @@ from django.utils.html import escape
 
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
+from amniyat.fieldwork.imports.services import import_run
 from amniyat.fieldwork.models import Form, ImportJob, Submission
-from amniyat.fieldwork.services.imports import import_run
 from amniyat.places.services import partner_area_assign
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of
-from tests.fieldwork.test_import_services import GOOD, ONE_BAD
-from tests.fieldwork.test_importers import SCHEMA, make_form
+from tests.fieldwork.imports.test_importers import SCHEMA, make_form
+from tests.fieldwork.imports.test_services import GOOD, ONE_BAD
 
 Role = Membership.Role
 

@@ -18,16 +18,16 @@ from django.test import Client
 
 from amniyat.accounts.models import Membership
 from amniyat.core.fields import is_encrypted, keyed_hash
-from amniyat.fieldwork.exporters import EXPORT_FORMATS
-from amniyat.fieldwork.frames import submissions_frame
+from amniyat.fieldwork.collection import services as collection
+from amniyat.fieldwork.imports.services import import_run, import_start
 from amniyat.fieldwork.models import Form, Submission
-from amniyat.fieldwork.services import collection
-from amniyat.fieldwork.services.imports import import_run, import_start
+from amniyat.fieldwork.submissions.exporters import EXPORT_FORMATS
+from amniyat.fieldwork.submissions.frames import submissions_frame
 from amniyat.findings import services as findings_services
 from amniyat.findings.models import Findings
 from tests.factories import ProgrammeFactory, member_of, shipped_place
-from tests.fieldwork.openrosa_helpers import PASSWORD_HASHERS
-from tests.fieldwork.test_importers import make_form
+from tests.fieldwork.collection.openrosa_helpers import PASSWORD_HASHERS
+from tests.fieldwork.imports.test_importers import make_form
 
 Role = Membership.Role
 CLASSES = ("public", "internal", "sensitive", "personal")

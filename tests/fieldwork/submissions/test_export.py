@@ -17,13 +17,12 @@ from openpyxl import Workbook, load_workbook
 
 from amniyat.accounts.models import Membership, Programme
 from amniyat.audit.models import AuditEvent
-from amniyat.fieldwork import exporters
-from amniyat.fieldwork.importers import plan_for
-from amniyat.fieldwork.importers.schema import stored_answers
+from amniyat.fieldwork.imports.schema import plan_for, stored_answers
+from amniyat.fieldwork.imports.services import import_run, import_start
 from amniyat.fieldwork.models import Form, ImportJob, Submission
-from amniyat.fieldwork.services.imports import import_run, import_start
+from amniyat.fieldwork.submissions import exporters
 from tests.factories import ProgrammeFactory, member_of
-from tests.fieldwork.test_importers import SCHEMA, SENSITIVITY, make_form
+from tests.fieldwork.imports.test_importers import SCHEMA, SENSITIVITY, make_form
 
 Role = Membership.Role
 TRICKY = (
@@ -244,8 +243,8 @@ def test_the_demo_questionnaire_with_its_skip_logic_survives_the_round_trip(
     interview, a safety group and questions asked only after an earlier answer, required
     questions left empty where they were not asked. Every format imports back into an empty
     copy of the form with identical stored values."""
-    from amniyat.core.demo import _store_generated
-    from amniyat.fieldwork import demo_survey
+    from amniyat.demo import survey as demo_survey
+    from amniyat.demo.build import _store_generated
     from tests.findings.test_findings import TJ_DISTRICTS, shipped_place, survey_version
 
     programme = ProgrammeFactory(districts=[shipped_place(code) for code in TJ_DISTRICTS])

@@ -29,17 +29,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+import amniyat
 from amniyat.accounts.models import Membership, Programme
-from amniyat.fieldwork import exporters
-from amniyat.fieldwork.importers.convert import unneutralise
-from amniyat.fieldwork.importers.schema import FormPlan, build_plan
+from amniyat.fieldwork.collection.services import device_create, submission_receive
+from amniyat.fieldwork.forms.services import form_publish
+from amniyat.fieldwork.imports.convert import unneutralise
+from amniyat.fieldwork.imports.schema import FormPlan, build_plan
 from amniyat.fieldwork.models import Form, Submission
-from amniyat.fieldwork.services.collection import device_create, submission_receive
-from amniyat.fieldwork.services.forms import form_publish
+from amniyat.fieldwork.submissions import exporters
 from amniyat.places.models import Place
 from tests.factories import PlaceFactory, ProgrammeFactory, district, member_of
-from tests.fieldwork.test_export import export, imported, stored
-from tests.fieldwork.test_importers import make_form
+from tests.fieldwork.imports.test_importers import make_form
+from tests.fieldwork.submissions.test_export import export, imported, stored
 
 Role = Membership.Role
 # OWASP's CSV injection rule, and the full-width signs some spreadsheets also honour.
@@ -315,13 +316,13 @@ def test_numbers_stay_numbers_and_plain_negative_numbers_are_not_quoted() -> Non
     assert (odk["n"], odk["x"], odk["t"], odk["c"]) == ("-5", "-1.5e-07", "'-5 apples", "-99")
 
 
-SOURCE = Path(exporters.__file__).parents[1]
+SOURCE = Path(amniyat.__file__).parent
 CSV_WRITER = re.compile(r"csv\.writer\(|csv\.DictWriter\(")
 NEW_SHEET = re.compile(r"\.create_sheet\(|\.active\b")
 # Files that write cells themselves, and why that is safe.
 WRITE_THEIR_OWN_CELLS = {
-    "fieldwork/xlsform.py": "an uploaded XLSForm rewritten as CSV for pyxform, never downloaded",
-    "fieldwork/demo_survey.py": "the demo XLSForm, all of it the project's own text",
+    "fieldwork/forms/xlsform.py": "an uploaded XLSForm as CSV for pyxform, never downloaded",
+    "demo/survey.py": "the demo XLSForm, all of it the project's own text",
 }
 
 

@@ -74,12 +74,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from amniyat.accounts import policies
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.core.services import require
-from amniyat.drivers import selectors
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.coding import selectors as coding_selectors
+from amniyat.drivers.coding.services import VIEW_TEXT, excerpt_create
 from amniyat.drivers.models import Code, CodeQuality, Excerpt, Passage, Source, Suggestion
-from amniyat.drivers.services.sources import VIEW_TEXT, excerpt_create
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -578,7 +579,9 @@ def code_quality(*, user: User, programme: Programme) -> list[CodeFigures]:
     if not policies.can(user, "codebook.view", programme):
         return []
     rows = []
-    for code in selectors.code_list(user=user, programme=programme).select_related("quality"):
+    for code in codebook_selectors.code_list(user=user, programme=programme).select_related(
+        "quality"
+    ):
         quality: CodeQuality | None = getattr(code, "quality", None)
         if quality is None:
             rows.append(CodeFigures(code, 0, 0, None, None, Reliability.NOT_EVALUATED))
@@ -658,7 +661,7 @@ def suggestions_for(
     model = _model(programme, data)
     if model is None:
         return []
-    sources_qs = selectors.source_list(user=user, programme=programme).exclude(
+    sources_qs = coding_selectors.source_list(user=user, programme=programme).exclude(
         pk__in=data.coded_source_ids
     )
     if source is not None:
@@ -667,7 +670,7 @@ def suggestions_for(
     if not sources:
         return []
     passages = list(
-        selectors.passage_list(user=user, programme=programme)
+        coding_selectors.passage_list(user=user, programme=programme)
         .filter(source_id__in=list(sources))
         .order_by("source_id", "position")
     )

@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
-from amniyat.core.http import AuthenticatedRequest
-from amniyat.drivers import selectors
+from amniyat.drivers.assist import services as assist
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.models import Code, Passage, Source
-from amniyat.drivers.services import assist
 
 QUEUE_LENGTH = 5
 CHART_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -107,7 +108,7 @@ def assist_queue(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = _programme_for_coding(request, slug)
     source: Source | None = None
     if request.GET.get("source"):
-        source = selectors.source_get(
+        source = coding_selectors.source_get(
             user=request.user, programme=programme, pk=request.GET["source"]
         )
     problem = assist.evaluation_ensure(programme=programme)
@@ -119,7 +120,7 @@ def assist_queue(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
     return render(
         request,
-        "drivers/assist.html",
+        "drivers/assist/index.html",
         {
             "programme": programme,
             "tab": "assist",
@@ -139,7 +140,7 @@ def _decision_input(
     anything out of reach."""
     passage_pk = _int_or_none(request.POST.get("passage"))
     passage = (
-        selectors.passage_list(user=request.user, programme=programme)
+        coding_selectors.passage_list(user=request.user, programme=programme)
         .select_related("source", "source__programme")
         .filter(pk=passage_pk)
         .first()
@@ -148,7 +149,7 @@ def _decision_input(
     )
     if passage is None or not policies.can(request.user, "source.code", passage.source):
         raise Http404("No such passage.")
-    code = selectors.code_get(
+    code = codebook_selectors.code_get(
         user=request.user, programme=programme, pk=request.POST.get("code", "")
     )
     try:
@@ -190,7 +191,7 @@ def _decide(request: AuthenticatedRequest, slug: str, *, accept: bool) -> HttpRe
     if request.htmx:
         return render(
             request,
-            "drivers/assist_decision.html",
+            "drivers/assist/decision.html",
             {
                 "programme": programme,
                 "code": code,

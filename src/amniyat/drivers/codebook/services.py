@@ -24,12 +24,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.accounts.policies import require
 from amniyat.analysis.errors import AnalysisError
 from amniyat.analysis.indicators import form_fields, label_in, load_indicators
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.i18n import CONTENT_LANGUAGES
-from amniyat.core.services import changed_fields, require
+from amniyat.core.services import changed_fields
 from amniyat.drivers.models import Code, Excerpt, Suggestion
 from amniyat.fieldwork.models import Form
 from amniyat.findings.models import Findings

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from amniyat.drivers import views_codebook as views
+from amniyat.drivers.codebook import views
 
 urlpatterns: list[URLPattern] = [
     path("p/<slug:slug>/drivers/codebook/", views.codebook, name="codebook"),

@@ -16,15 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest, upload_limit
-from amniyat.drivers import qdpx, selectors
-from amniyat.drivers.forms_codebook import CodeForm, MergeForm, QdpxImportForm
+from amniyat.core.http import upload_limit
+from amniyat.drivers.codebook import selectors, services
+from amniyat.drivers.codebook.forms import CodeForm, MergeForm, QdpxImportForm
+from amniyat.drivers.coding import qdpx
+from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.models import Code
-from amniyat.drivers.services import codebook as services
-from amniyat.fieldwork.selectors import assessments_visible
+from amniyat.fieldwork.forms.selectors import assessments_visible
 
 
 def _readable(request: AuthenticatedRequest, slug: str) -> Programme:
@@ -47,7 +49,7 @@ def codebook(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     user = request.user
     tree = services.codebook_tree(selectors.code_list(user=user, programme=programme))
     counts = dict(
-        selectors.excerpt_list(user=user, programme=programme)
+        coding_selectors.excerpt_list(user=user, programme=programme)
         .order_by()
         .values_list("code_id")
         .annotate(n=Count("pk"))
@@ -69,7 +71,7 @@ def codebook(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     ]
     return render(
         request,
-        "drivers/codebook.html",
+        "drivers/codebook/index.html",
         {
             "programme": programme,
             "tab": "codebook",
@@ -125,7 +127,7 @@ def code_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             return redirect("drivers:codebook", slug=slug)
     return render(
         request,
-        "drivers/code_form.html",
+        "drivers/codebook/code_form.html",
         {"programme": programme, "tab": "codebook", "form": form, "code": None},
     )
 
@@ -147,7 +149,7 @@ def code_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse
             return redirect("drivers:codebook", slug=slug)
     return render(
         request,
-        "drivers/code_form.html",
+        "drivers/codebook/code_form.html",
         {
             "programme": programme,
             "tab": "codebook",
@@ -292,6 +294,6 @@ def qdpx_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             return redirect("drivers:codebook", slug=slug)
     return render(
         request,
-        "drivers/codebook_import.html",
+        "drivers/codebook/import.html",
         {"programme": programme, "tab": "codebook", "form": form},
     )

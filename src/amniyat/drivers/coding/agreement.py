@@ -29,9 +29,10 @@ from django.utils.translation import gettext_lazy
 
 from amniyat.accounts.models import User
 from amniyat.audit.services import audit_record
-from amniyat.drivers import selectors
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.coding import selectors
+from amniyat.drivers.coding.services import VIEW_TEXT
 from amniyat.drivers.models import Code, Passage, Source
-from amniyat.drivers.services.sources import VIEW_TEXT
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -186,7 +187,9 @@ def _matrix(
             if passage.start < excerpt.end and excerpt.start < passage.end:
                 applied[excerpt.coder_id].setdefault(source_rows[index], set()).add(excerpt.code_id)
     used = set().union(*applied[coder_a.pk].values(), *applied[coder_b.pk].values())
-    codes = [c for c in selectors.code_list(user=user, programme=programme) if c.pk in used]
+    codes = [
+        c for c in codebook_selectors.code_list(user=user, programme=programme) if c.pk in used
+    ]
     column = {code.pk: i for i, code in enumerate(codes)}
     a = np.zeros((len(passages), len(codes)), dtype=bool)
     b = np.zeros((len(passages), len(codes)), dtype=bool)
@@ -254,7 +257,7 @@ def agreement(
     report.passages = len(matrix.passages)
     used = {c.pk for c in matrix.codes}
     report.unused = [
-        c for c in selectors.code_list(user=user, programme=programme) if c.pk not in used
+        c for c in codebook_selectors.code_list(user=user, programme=programme) if c.pk not in used
     ]
     if not matrix.codes:
         return report
@@ -316,7 +319,7 @@ def disagreements(
     matrix = _matrix(
         user=user, programme=programme, coder_a=coder_a, coder_b=coder_b, sources=chosen
     )
-    codes = {c.pk: c for c in selectors.code_list(user=user, programme=programme)}
+    codes = {c.pk: c for c in codebook_selectors.code_list(user=user, programme=programme)}
     texts = {s.pk: s for s in Source.objects.filter(pk__in=[s.pk for s in chosen])}
     found = []
     for passage in matrix.passages:

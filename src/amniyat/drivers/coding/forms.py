@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Organisation
 from amniyat.communities.models import Sector
+from amniyat.drivers.coding.services import Sex
+from amniyat.drivers.coding.text import ACCEPTED_SUFFIXES
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, Source
-from amniyat.drivers.services.sources import Sex
-from amniyat.drivers.text import ACCEPTED_SUFFIXES
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.models import Place
 

@@ -47,17 +47,18 @@ from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
 from amniyat.accounts.models import User
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.i18n import CONTENT_LANGUAGES
-from amniyat.core.services import require
-from amniyat.drivers import selectors
-from amniyat.drivers import text as notes
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.codebook.services import codebook_tree, indicator_choices, unique_key
+from amniyat.drivers.coding import selectors
+from amniyat.drivers.coding import text as notes
+from amniyat.drivers.coding.services import VIEW_TEXT, source_create
 from amniyat.drivers.models import Code, Excerpt, Language, Source
-from amniyat.drivers.services.codebook import codebook_tree, indicator_choices, unique_key
-from amniyat.drivers.services.sources import VIEW_TEXT, source_create
-from amniyat.fieldwork.importers import limits
+from amniyat.fieldwork.imports import limits
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -145,7 +146,7 @@ def qdpx_export(
     """The programme's codebook, the sources ``user`` may read and their excerpts, as a
     .qdpx archive. The export is audited with the sources it holds."""
     require(user, "codebook.view", programme)
-    codes = codebook_tree(selectors.code_list(user=user, programme=programme))
+    codes = codebook_tree(codebook_selectors.code_list(user=user, programme=programme))
     sources = list(
         selectors.source_list(user=user, programme=programme)
         .defer(None)
@@ -666,7 +667,7 @@ def _coded(element: Any, known_codes: set[str], *, file: str, what: str) -> list
 
 
 def clean_with_offsets(raw: str, *, crlf_as_one: bool = False) -> tuple[str, list[int]]:
-    """The text as Amniyat stores notes (:func:`amniyat.drivers.text.clean_text`) and, for
+    """The text as Amniyat stores notes (:func:`amniyat.drivers.coding.text.clean_text`) and, for
     every position 0…len(raw) of ``raw``, the position it becomes in that text.
 
     Positions count code points of the file as written, so a Windows line end is two

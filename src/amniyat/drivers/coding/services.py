@@ -25,12 +25,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import Sector
-from amniyat.core.services import changed_fields, require
-from amniyat.drivers import selectors
-from amniyat.drivers import text as notes
+from amniyat.core.services import changed_fields
+from amniyat.drivers.coding import selectors
+from amniyat.drivers.coding import text as notes
 from amniyat.drivers.models import (
     AgeBand,
     Code,

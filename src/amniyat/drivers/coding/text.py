@@ -29,9 +29,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from amniyat.core.archives import ArchiveRefused, checked_members
-from amniyat.fieldwork.importers import limits
-from amniyat.fieldwork.importers.encoding import utf8_copy
-from amniyat.fieldwork.importers.errors import FileRejected
+from amniyat.fieldwork.imports import limits
+from amniyat.fieldwork.imports.encoding import utf8_copy
+from amniyat.fieldwork.imports.errors import FileRejected
 
 # An upload larger than this is refused before it is read.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024

@@ -3,7 +3,7 @@ publication, excerpts by code and agreement."""
 
 from django.urls import URLPattern, path
 
-from amniyat.drivers import views_sources as views
+from amniyat.drivers.coding import views
 
 urlpatterns: list[URLPattern] = [
     path("p/<slug:slug>/drivers/sources/", views.source_list, name="source_list"),

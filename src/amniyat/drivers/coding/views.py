@@ -23,13 +23,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme, User
 from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest, upload_limit
-from amniyat.drivers import selectors, text
-from amniyat.drivers.forms_sources import (
+from amniyat.core.http import upload_limit
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.coding import agreement as agreement_service
+from amniyat.drivers.coding import selectors, services, text
+from amniyat.drivers.coding.forms import (
     CodeExcerptFilter,
     ExcerptForm,
     QuoteReviewForm,
@@ -37,9 +40,7 @@ from amniyat.drivers.forms_sources import (
     SourceForm,
 )
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, RedactionFlag, Source
-from amniyat.drivers.services import agreement as agreement_service
-from amniyat.drivers.services import sources as services
-from amniyat.fieldwork.selectors import assessments_visible
+from amniyat.fieldwork.forms.selectors import assessments_visible
 from amniyat.places.selectors import place_choices_for_groups
 
 
@@ -99,7 +100,7 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
     return render(
         request,
-        "drivers/source_list.html",
+        "drivers/coding/source_list.html",
         {
             "programme": programme,
             "tab": "sources",
@@ -160,7 +161,7 @@ def source_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             return redirect("drivers:source_detail", slug=slug, pk=source.pk)
     return render(
         request,
-        "drivers/source_form.html",
+        "drivers/coding/source_form.html",
         {"programme": programme, "tab": "sources", "form": form},
     )
 
@@ -205,7 +206,7 @@ def source_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
             return redirect("drivers:source_detail", slug=slug, pk=source.pk)
     return render(
         request,
-        "drivers/source_form.html",
+        "drivers/coding/source_form.html",
         {
             "programme": programme,
             "tab": "sources",
@@ -393,7 +394,7 @@ def _coding_context(
         "flags": flags,
         "flag_kinds": RedactionFlag.Kind.choices,
         "open_flags": sum(1 for f in flags if f.status == RedactionFlag.Status.OPEN),
-        "codebook": _codebook(selectors.code_list(user=user, programme=programme)),
+        "codebook": _codebook(codebook_selectors.code_list(user=user, programme=programme)),
         "coders": sorted(coders.values(), key=lambda u: u.get_username()),
         "viewing": viewing,
         "own": viewing.pk == user.pk,
@@ -411,7 +412,9 @@ def source_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
     source = selectors.source_get(user=request.user, programme=programme, pk=pk)
     _with_profile_labels([source])
     context = _coding_context(request, programme, source, _int(request.GET.get("coder")))
-    template = "drivers/source_coding.html" if request.htmx else "drivers/source_detail.html"
+    template = (
+        "drivers/coding/source_coding.html" if request.htmx else "drivers/coding/source_detail.html"
+    )
     return render(request, template, context)
 
 
@@ -437,7 +440,7 @@ def _after_coding(
     if request.htmx:
         context = _coding_context(request, programme, source, coder)
         context["done"] = done
-        return render(request, "drivers/source_coding.html", context)
+        return render(request, "drivers/coding/source_coding.html", context)
     url = reverse("drivers:source_detail", kwargs={"slug": programme.slug, "pk": source.pk})
     return redirect(f"{url}?coder={coder}" if coder else url)
 
@@ -576,7 +579,7 @@ def excerpt_review(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
     _with_profile_labels([source])
     return render(
         request,
-        "drivers/excerpt_review.html",
+        "drivers/coding/excerpt_review.html",
         {
             "programme": programme,
             "tab": "sources",
@@ -648,7 +651,7 @@ def redaction_add(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
 @login_required
 def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = _programme(request, slug)
-    code = selectors.code_get(user=request.user, programme=programme, pk=pk)
+    code = codebook_selectors.code_get(user=request.user, programme=programme, pk=pk)
     places = _places(request, programme)
     filters = CodeExcerptFilter(request.GET or None, places=places)
     chosen: dict[str, Any] = {"place": None, "sex": "", "age_band": ""}
@@ -660,7 +663,7 @@ def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
     _with_profile_labels(q.excerpt.source for q in quotes)
     return render(
         request,
-        "drivers/code_excerpts.html",
+        "drivers/coding/code_excerpts.html",
         {
             "programme": programme,
             "tab": "sources",
@@ -734,13 +737,13 @@ def agreement(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         }
     elif coder_a is not None and coder_a == coder_b:
         context["same"] = True
-    return render(request, "drivers/agreement.html", context)
+    return render(request, "drivers/coding/agreement.html", context)
 
 
 @login_required
 def agreement_code(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = _programme(request, slug)
-    code = selectors.code_get(user=request.user, programme=programme, pk=pk)
+    code = codebook_selectors.code_get(user=request.user, programme=programme, pk=pk)
     coders, coder_a, coder_b = _pair(request, programme)
     found = None
     if coder_a is not None and coder_b is not None and coder_a != coder_b:
@@ -755,7 +758,7 @@ def agreement_code(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
         )
     return render(
         request,
-        "drivers/agreement_code.html",
+        "drivers/coding/agreement_code.html",
         {
             "programme": programme,
             "tab": "agreement",

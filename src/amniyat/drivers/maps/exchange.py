@@ -33,10 +33,10 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.cells import CellWriter
+from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import Code, DriverMap, Factor, Link
-from amniyat.drivers.services import maps
-from amniyat.fieldwork.importers import limits
-from amniyat.fieldwork.importers.convert import unneutralise
+from amniyat.fieldwork.imports import limits
+from amniyat.fieldwork.imports.convert import unneutralise
 
 if TYPE_CHECKING:
     from django.http import HttpRequest

@@ -23,13 +23,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import CommunityGroup
-from amniyat.core.services import changed_fields, require
-from amniyat.drivers import selectors
+from amniyat.core.services import changed_fields
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.codebook.services import indicator_choices
+from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.models import Code, DriverMap, Excerpt, Factor, Link
-from amniyat.drivers.services.codebook import indicator_choices
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.models import Place
 from amniyat.places.selectors import programme_area_ids
@@ -220,7 +222,7 @@ def _clean_excerpts(
         return []
     found = {
         e.pk: e
-        for e in selectors.excerpt_list(user=user, programme=driver_map.programme).filter(
+        for e in coding_selectors.excerpt_list(user=user, programme=driver_map.programme).filter(
             pk__in=ids
         )
     }
@@ -471,7 +473,7 @@ def map_copy(
     # Only evidence the user may read goes with the copy.
     readable = (
         set(
-            selectors.excerpt_list(user=acting_user, programme=programme).values_list(
+            coding_selectors.excerpt_list(user=acting_user, programme=programme).values_list(
                 "pk", flat=True
             )
         )
@@ -884,11 +886,13 @@ def evidence_visible(*, user: AnyUser, driver_map: DriverMap) -> QuerySet[Excerp
     on a published map."""
     on_map = Q(factors__map=driver_map) | Q(links__map=driver_map)
     if policies.can(user, "map.view_evidence", driver_map):
-        readable = selectors.excerpt_list(user=user, programme=driver_map.programme)
+        readable = coding_selectors.excerpt_list(user=user, programme=driver_map.programme)
         return readable.filter(on_map).distinct()
     if driver_map.published_at is not None and policies.can(user, "map.view", driver_map):
         return (
-            selectors.publishable_excerpts(programme=driver_map.programme).filter(on_map).distinct()
+            coding_selectors.publishable_excerpts(programme=driver_map.programme)
+            .filter(on_map)
+            .distinct()
         )
     return Excerpt.objects.none()
 
@@ -939,13 +943,13 @@ def map_suggest_from_codes(
 
     A map of one assessment is suggested from that assessment's sources only."""
     programme = driver_map.programme
-    codes = {c.pk: c for c in selectors.code_list(user=user, programme=programme)}
+    codes = {c.pk: c for c in codebook_selectors.code_list(user=user, programme=programme)}
     if not codes:
         return MapSuggestions(factors=[], links=[])
-    readable = selectors.excerpt_list(user=user, programme=programme).filter(
+    readable = coding_selectors.excerpt_list(user=user, programme=programme).filter(
         code_id__in=list(codes)
     )
-    passages = selectors.passage_list(user=user, programme=programme)
+    passages = coding_selectors.passage_list(user=user, programme=programme)
     if driver_map.assessment_id is not None:
         readable = readable.filter(source__assessment_id=driver_map.assessment_id)
         passages = passages.filter(source__assessment_id=driver_map.assessment_id)
@@ -1018,7 +1022,7 @@ def _factor_for_code(
         label = f"{label} ({code.key})"
     count = driver_map.factors.count()
     excerpt_ids = list(
-        selectors.excerpt_list(user=acting_user, programme=driver_map.programme)
+        coding_selectors.excerpt_list(user=acting_user, programme=driver_map.programme)
         .filter(code=code)
         .values_list("pk", flat=True)[:5]
     )

@@ -19,19 +19,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.selectors import groups_visible
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest, upload_limit
-from amniyat.drivers import selectors
-from amniyat.drivers.forms_maps import DriverMapForm, MapCompareForm, MapImportForm
+from amniyat.core.http import upload_limit
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.codebook.services import indicator_choices, latest_indicator_values
+from amniyat.drivers.coding import selectors as coding_selectors
+from amniyat.drivers.maps import exchange, network, selectors
+from amniyat.drivers.maps import services as maps
+from amniyat.drivers.maps.forms import DriverMapForm, MapCompareForm, MapImportForm
 from amniyat.drivers.models import DriverMap, Factor, Link
-from amniyat.drivers.services import map_exchange, maps, network
-from amniyat.drivers.services.codebook import indicator_choices, latest_indicator_values
-from amniyat.fieldwork.selectors import assessments_visible
+from amniyat.fieldwork.forms.selectors import assessments_visible
 from amniyat.places.selectors import programme_places
 
 EXPORT_FORMATS = ("graphml", "nodes", "edges", "zip")
@@ -169,7 +172,7 @@ def _quote_options(
 ) -> list[dict[str, Any]]:
     """Excerpts an editor may attach as evidence: those of notes the user may read, of the
     factor's code when it has one, newest first. Showing them is audited."""
-    excerpts = selectors.excerpt_list(user=request.user, programme=driver_map.programme)
+    excerpts = coding_selectors.excerpt_list(user=request.user, programme=driver_map.programme)
     if code_key:
         excerpts = excerpts.filter(code__key=code_key)
     chosen = list(excerpts.order_by("-created_at", "-pk")[:QUOTE_OPTIONS_MAX])
@@ -241,7 +244,7 @@ def map_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     driver_maps = selectors.driver_map_list(user=request.user, programme=programme)
     return render(
         request,
-        "drivers/map_list.html",
+        "drivers/maps/list.html",
         {
             "programme": programme,
             "tab": "maps",
@@ -284,7 +287,7 @@ def map_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             return redirect("drivers:map_detail", slug=slug, pk=driver_map.pk)
     return render(
         request,
-        "drivers/map_form.html",
+        "drivers/maps/form.html",
         {"programme": programme, "tab": "maps", "form": form},
     )
 
@@ -304,7 +307,7 @@ def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
         element["data"]["indicatorTexts"] = [texts.get(key, key) for key in keys]
     return render(
         request,
-        "drivers/map_detail.html",
+        "drivers/maps/detail.html",
         {
             "programme": programme,
             "tab": "maps",
@@ -349,7 +352,7 @@ def map_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
             return redirect("drivers:map_detail", slug=slug, pk=driver_map.pk)
     return render(
         request,
-        "drivers/map_form.html",
+        "drivers/maps/form.html",
         {"programme": programme, "tab": "maps", "form": form, "map": driver_map},
     )
 
@@ -364,7 +367,7 @@ def map_delete(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
         return redirect("drivers:map_list", slug=slug)
     return render(
         request,
-        "drivers/map_delete.html",
+        "drivers/maps/delete.html",
         {
             "programme": programme,
             "tab": "maps",
@@ -600,7 +603,9 @@ def map_graph(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse
 def map_analysis(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme, driver_map = _get_map(request, slug, pk)
     analysis = network.analyse_map(driver_map)
-    template = "drivers/map_analysis_fragment.html" if request.htmx else "drivers/map_analysis.html"
+    template = (
+        "drivers/maps/analysis_fragment.html" if request.htmx else "drivers/maps/analysis.html"
+    )
     return render(
         request,
         template,
@@ -643,7 +648,7 @@ def map_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                 "fileName": slugify(map_b.title) or "map-b",
             },
         )
-    return render(request, "drivers/map_compare.html", context)
+    return render(request, "drivers/maps/compare.html", context)
 
 
 @login_required
@@ -651,12 +656,12 @@ def map_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 def map_suggest(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme, driver_map = _get_map_for_edit(request, slug, pk)
     if request.method == "POST":
-        code = selectors.code_get(
+        code = codebook_selectors.code_get(
             user=request.user, programme=programme, pk=request.POST.get("code", "")
         )
         target_pk = request.POST.get("target", "")
         target = (
-            selectors.code_get(user=request.user, programme=programme, pk=target_pk)
+            codebook_selectors.code_get(user=request.user, programme=programme, pk=target_pk)
             if target_pk
             else None
         )
@@ -697,7 +702,7 @@ def map_suggest(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
     )
     return render(
         request,
-        "drivers/map_suggest.html",
+        "drivers/maps/suggest.html",
         {
             "programme": programme,
             "tab": "maps",
@@ -725,25 +730,25 @@ def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
     response: HttpResponse
     if kind == "graphml":
         response = HttpResponse(
-            map_exchange.export_graphml(driver_map, visible_excerpts=visible),
+            exchange.export_graphml(driver_map, visible_excerpts=visible),
             content_type="application/graphml+xml; charset=utf-8",
         )
         filename = f"{name}.graphml"
     elif kind == "nodes":
         response = HttpResponse(
-            map_exchange.export_csv_nodes(driver_map, visible_excerpts=visible),
+            exchange.export_csv_nodes(driver_map, visible_excerpts=visible),
             content_type="text/csv; charset=utf-8",
         )
         filename = f"{name}-elements.csv"
     elif kind == "edges":
         response = HttpResponse(
-            map_exchange.export_csv_edges(driver_map, visible_excerpts=visible),
+            exchange.export_csv_edges(driver_map, visible_excerpts=visible),
             content_type="text/csv; charset=utf-8",
         )
         filename = f"{name}-connections.csv"
     else:
         response = HttpResponse(
-            map_exchange.export_csv_zip(driver_map, visible_excerpts=visible),
+            exchange.export_csv_zip(driver_map, visible_excerpts=visible),
             content_type="application/zip",
         )
         filename = f"{name}.zip"
@@ -759,7 +764,7 @@ def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
     return response
 
 
-@upload_limit(lambda: map_exchange.MAX_IMPORT_BYTES)
+@upload_limit(lambda: exchange.MAX_IMPORT_BYTES)
 @login_required
 @require_http_methods(["GET", "POST"])
 def map_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
@@ -784,32 +789,32 @@ def map_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         editable=editable,
         initial=initial,
     )
-    problems: list[map_exchange.ImportProblem] = []
+    problems: list[exchange.ImportProblem] = []
     if request.method == "POST" and form.is_valid():
         files = form.cleaned_data["upload"]
-        if sum(f.size or 0 for f in files) > map_exchange.MAX_IMPORT_BYTES:
+        if sum(f.size or 0 for f in files) > exchange.MAX_IMPORT_BYTES:
             problems = [
-                map_exchange.ImportProblem(
+                exchange.ImportProblem(
                     ", ".join(f.name or "" for f in files),
                     None,
                     "",
                     _("The files are too large: at most {n} MB.").format(
-                        n=map_exchange.MAX_IMPORT_BYTES // 2**20
+                        n=exchange.MAX_IMPORT_BYTES // 2**20
                     ),
                 )
             ]
         else:
             try:
-                data = map_exchange.read_map_files(
+                data = exchange.read_map_files(
                     [(f.name or "", f.read()) for f in files], programme=programme
                 )
                 into = form.cleaned_data["into"]
                 if into is not None:
-                    result = map_exchange.map_import(
+                    result = exchange.map_import(
                         acting_user=request.user, driver_map=into, data=data, request=request
                     )
                 elif may_create:
-                    result = map_exchange.map_import_new(
+                    result = exchange.map_import_new(
                         acting_user=request.user,
                         programme=programme,
                         title=form.cleaned_data["title"],
@@ -818,14 +823,10 @@ def map_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                         request=request,
                     )
                 else:
-                    raise map_exchange.MapImportError(
-                        [
-                            map_exchange.ImportProblem(
-                                "", None, "", _("Choose a map to import into.")
-                            )
-                        ]
+                    raise exchange.MapImportError(
+                        [exchange.ImportProblem("", None, "", _("Choose a map to import into."))]
                     )
-            except map_exchange.MapImportError as error:
+            except exchange.MapImportError as error:
                 problems = error.problems
             else:
                 messages.success(
@@ -843,7 +844,7 @@ def map_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                 return redirect("drivers:map_detail", slug=slug, pk=result.driver_map.pk)
     return render(
         request,
-        "drivers/map_import.html",
+        "drivers/maps/import.html",
         {"programme": programme, "tab": "maps", "form": form, "problems": problems},
     )
 

@@ -45,10 +45,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import CommunityGroup, Sector
-from amniyat.core.services import changed_fields, require
+from amniyat.core.services import changed_fields
 from amniyat.drivers.models import AffectedGroup, Code, DriverMap, Factor, Priority, PriorityList
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings.selectors import published_findings

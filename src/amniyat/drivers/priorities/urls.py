@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from amniyat.drivers import views_priorities as views
+from amniyat.drivers.priorities import views
 
 urlpatterns: list[URLPattern] = [
     path("p/<slug:slug>/drivers/priorities/", views.priority_index, name="priority_index"),

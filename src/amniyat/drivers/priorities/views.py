@@ -16,16 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.communities import selectors as group_selectors
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
-from amniyat.drivers import selectors
-from amniyat.drivers.forms_priorities import AgreeForm, PriorityForm, PriorityListForm
+from amniyat.drivers.codebook import selectors as codebook_selectors
+from amniyat.drivers.maps import selectors as maps_selectors
 from amniyat.drivers.models import AffectedGroup, Priority, PriorityList
-from amniyat.drivers.services import priorities as services
+from amniyat.drivers.priorities import selectors, services
+from amniyat.drivers.priorities.forms import AgreeForm, PriorityForm, PriorityListForm
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings.present import measure_label
 from amniyat.findings.selectors import published_findings
@@ -59,7 +60,9 @@ def _list_form(
         request.POST if request.method == "POST" else None,
         assessments=_assessments(programme),
         driver_maps=(
-            selectors.driver_map_list(user=request.user, programme=programme) if with_maps else None
+            maps_selectors.driver_map_list(user=request.user, programme=programme)
+            if with_maps
+            else None
         ),
         initial=initial,
     )
@@ -74,7 +77,7 @@ def _priority_form(
 ) -> PriorityForm:
     return PriorityForm(
         data,
-        codes=selectors.code_list(user=request.user, programme=programme).order_by(
+        codes=codebook_selectors.code_list(user=request.user, programme=programme).order_by(
             "kind", "position", "name_en"
         ),
         initial=initial,
@@ -189,7 +192,7 @@ def _detail(
     sector_names = dict(Sector.choices)
     return render(
         request,
-        "drivers/priority_list_detail.html",
+        "drivers/priorities/list_detail.html",
         {
             "programme": programme,
             "tab": "priorities",
@@ -216,7 +219,7 @@ def priority_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         lists_by_group.setdefault(priority_list.group_id, []).append(priority_list)
     return render(
         request,
-        "drivers/priority_index.html",
+        "drivers/priorities/index.html",
         {
             "programme": programme,
             "tab": "priorities",
@@ -271,7 +274,7 @@ def priority_list_create(request: AuthenticatedRequest, slug: str, pk: int) -> H
             return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
     return render(
         request,
-        "drivers/priority_list_form.html",
+        "drivers/priorities/list_form.html",
         {"programme": programme, "tab": "priorities", "group": group, "form": form},
     )
 
@@ -313,7 +316,7 @@ def priority_list_edit(request: AuthenticatedRequest, slug: str, pk: int) -> Htt
             return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
     return render(
         request,
-        "drivers/priority_list_form.html",
+        "drivers/priorities/list_form.html",
         {
             "programme": programme,
             "tab": "priorities",
@@ -411,7 +414,7 @@ def priority_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
             return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
     return render(
         request,
-        "drivers/priority_form.html",
+        "drivers/priorities/form.html",
         {
             "programme": programme,
             "tab": "priorities",

@@ -12,7 +12,7 @@ from rest_framework.routers import BaseRouter
 from amniyat.accounts import policies
 from amniyat.accounts.selectors import programmes_visible
 from amniyat.api.mixins import programme_from
-from amniyat.fieldwork import selectors
+from amniyat.fieldwork.collection import selectors
 from amniyat.fieldwork.models import DeviceUser
 
 

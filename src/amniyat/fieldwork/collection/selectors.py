@@ -1,11 +1,28 @@
-"""Scoped reads for a signed-in collection device: the open forms of the assessments it is
-assigned to, in its own programme, and nothing else."""
+"""Scoped reads of collection: the devices a person may manage, and for a signed-in device the
+open forms of the assessments it is assigned to, in its own programme, and nothing else."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from amniyat.accounts import policies
 from amniyat.fieldwork.models import DeviceUser, Form, FormVersion
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Programme
+    from amniyat.accounts.policies import AnyUser
+
+
+def devices_visible(*, user: AnyUser, programme: Programme) -> QuerySet[DeviceUser]:
+    m = policies.membership_in(user, programme)
+    if m is None or not policies.can(user, "device.manage", programme):
+        return DeviceUser.objects.none()
+    queryset = DeviceUser.objects.filter(programme=programme)
+    if m.role == policies.Role.FACILITATOR:
+        queryset = queryset.filter(organisation_id=m.organisation_id)
+    return queryset
 
 
 def forms_for_device(*, device: DeviceUser) -> QuerySet[Form]:

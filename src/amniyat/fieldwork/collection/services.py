@@ -29,13 +29,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.fields import keyed_hash
-from amniyat.core.services import require
-from amniyat.fieldwork import selectors
-from amniyat.fieldwork.importers.convert import check_answers
-from amniyat.fieldwork.importers.schema import FormPlan, plan_for
+from amniyat.fieldwork.collection import selectors
+from amniyat.fieldwork.collection.openrosa import auth, instance
+from amniyat.fieldwork.collection.selectors import forms_for_device
+from amniyat.fieldwork.imports.convert import check_answers
+from amniyat.fieldwork.imports.schema import FormPlan, plan_for
+from amniyat.fieldwork.imports.services import place_lookup
 from amniyat.fieldwork.models import (
     Assessment,
     Attachment,
@@ -44,9 +47,6 @@ from amniyat.fieldwork.models import (
     FormVersion,
     Submission,
 )
-from amniyat.fieldwork.openrosa import auth, instance
-from amniyat.fieldwork.openrosa.selectors import forms_for_device
-from amniyat.fieldwork.services.imports import place_lookup
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Organisation, Programme, User

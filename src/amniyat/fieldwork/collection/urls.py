@@ -3,8 +3,8 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from amniyat.fieldwork.openrosa import views as openrosa
-from amniyat.fieldwork.views import collection as views
+from amniyat.fieldwork.collection import views
+from amniyat.fieldwork.collection.openrosa import views as openrosa
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("collect/<slug:slug>/formList", openrosa.form_list, name="openrosa_form_list"),

@@ -12,15 +12,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest
-from amniyat.fieldwork import selectors
-from amniyat.fieldwork.forms_collection import DeviceForm
+from amniyat.fieldwork.collection import selectors, services
+from amniyat.fieldwork.collection.forms import DeviceForm
+from amniyat.fieldwork.collection.openrosa import qr
+from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.models import DeviceUser
-from amniyat.fieldwork.openrosa import qr
-from amniyat.fieldwork.services import collection as services
 
 
 def _managed_programme(request: AuthenticatedRequest, slug: str) -> Programme:
@@ -75,7 +75,7 @@ def device_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     form = DeviceForm(
         request.POST if request.method == "POST" else None,
         organisations=organisations,
-        assessments=selectors.assessments_visible(user=request.user, programme=programme),
+        assessments=forms_selectors.assessments_visible(user=request.user, programme=programme),
     )
     if request.method == "POST" and form.is_valid():
         try:

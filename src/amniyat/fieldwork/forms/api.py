@@ -11,7 +11,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.routers import BaseRouter
 
 from amniyat.api.mixins import programme_from
-from amniyat.fieldwork import selectors
+from amniyat.fieldwork.forms import selectors
 from amniyat.fieldwork.models import Assessment, Form, FormVersion
 
 

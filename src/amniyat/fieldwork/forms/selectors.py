@@ -1,21 +1,15 @@
-"""Scoped reads of assessments, forms, submissions, imports and collection devices."""
+"""Scoped reads of assessments, their forms and the forms' versions."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from amniyat.accounts import policies
-from amniyat.fieldwork.models import (
-    Assessment,
-    DeviceUser,
-    Form,
-    FormVersion,
-    ImportJob,
-    Submission,
-)
+from amniyat.accounts.selectors import programme_get
+from amniyat.fieldwork.models import Assessment, Form, FormVersion
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -55,47 +49,15 @@ def form_get(*, user: AnyUser, pk: int, programme: Programme | None = None) -> F
     return form
 
 
+def programme_form_get(*, user: AnyUser, slug: str, pk: int, verb: str) -> tuple[Programme, Form]:
+    """The programme of ``slug`` and its form ``pk``, where the user may ``verb``; a page
+    they may not use is absent (404), like the form."""
+    programme = programme_get(user=user, slug=slug)
+    if not policies.can(user, verb, programme):
+        raise Http404("No such page.")
+    return programme, form_get(user=user, pk=pk, programme=programme)
+
+
 def form_versions(*, form: Form) -> QuerySet[FormVersion]:
     """Versions of a form already obtained through :func:`form_get`."""
     return FormVersion.objects.filter(form=form).order_by("-created_at", "-id")
-
-
-def submissions_visible(*, user: AnyUser, form: Form | None = None) -> QuerySet[Submission]:
-    queryset = Submission.objects.filter(policies.submission_scope(user))
-    if form is not None:
-        queryset = queryset.filter(form=form)
-    return queryset.select_related("form_version", "place")
-
-
-def import_jobs_visible(*, user: AnyUser, form: Form | None = None) -> QuerySet[ImportJob]:
-    queryset = ImportJob.objects.filter(
-        form__assessment__programme_id__in=policies.fieldwork_programmes(user)
-    )
-    # A facilitator follows only the imports they started.
-    facilitator_of = [
-        pid for pid, m in policies.memberships(user).items() if m.role == policies.Role.FACILITATOR
-    ]
-    if facilitator_of:
-        queryset = queryset.filter(
-            ~Q(form__assessment__programme_id__in=facilitator_of) | Q(created_by_id=user.pk)
-        )
-    if form is not None:
-        queryset = queryset.filter(form=form)
-    return queryset.select_related("form")
-
-
-def import_job_get(*, user: AnyUser, pk: int) -> ImportJob:
-    job = import_jobs_visible(user=user).filter(pk=pk).first()
-    if job is None:
-        raise Http404("No such import.")
-    return job
-
-
-def devices_visible(*, user: AnyUser, programme: Programme) -> QuerySet[DeviceUser]:
-    m = policies.membership_in(user, programme)
-    if m is None or not policies.can(user, "device.manage", programme):
-        return DeviceUser.objects.none()
-    queryset = DeviceUser.objects.filter(programme=programme)
-    if m.role == policies.Role.FACILITATOR:
-        queryset = queryset.filter(organisation_id=m.organisation_id)
-    return queryset

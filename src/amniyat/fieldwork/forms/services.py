@@ -3,8 +3,8 @@ form is open for collection.
 
 Each function checks the policy (unless ``acting_user`` is None: the system or the CLI), runs
 in one transaction and writes its audit row in the same transaction. Bad input raises a
-``ValidationError`` (an uploaded form's problems: :class:`~amniyat.fieldwork.xlsform.FormError`)
-and changes nothing.
+``ValidationError`` (an uploaded form's problems:
+:class:`~amniyat.fieldwork.forms.xlsform.FormError`) and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.core.services import changed_fields, require
+from amniyat.core.services import changed_fields
+from amniyat.fieldwork.forms.xlsform import FormError, FormProblem, xlsform_convert
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Sensitivity
-from amniyat.fieldwork.xlsform import FormError, FormProblem, xlsform_convert
 from amniyat.places.models import Place
 from amniyat.places.selectors import programme_place_ids
 
@@ -162,7 +163,8 @@ def form_add(
     version of that form after. Versions live side by side; submissions keep theirs.
 
     Each field starts with the class it had in the form's latest version (same path and
-    type), or else Amniyat's proposal (:func:`~amniyat.fieldwork.xlsform.default_sensitivity`).
+    type), or else Amniyat's proposal
+    (:func:`~amniyat.fieldwork.forms.xlsform.default_sensitivity`).
     """
     programme = assessment.programme
     if acting_user is not None:

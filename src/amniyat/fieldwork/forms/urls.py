@@ -3,7 +3,7 @@ publishing."""
 
 from django.urls import URLPattern, URLResolver, path
 
-from amniyat.fieldwork.views import forms as views
+from amniyat.fieldwork.forms import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("p/<slug:slug>/assessments/", views.assessment_list, name="assessment_list"),

@@ -16,15 +16,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
-from amniyat.core.http import AuthenticatedRequest, upload_limit
-from amniyat.fieldwork import conf, selectors
-from amniyat.fieldwork.forms_forms import AssessmentForm, FormUploadForm, SensitivityForm
+from amniyat.core.http import upload_limit
+from amniyat.fieldwork import conf
+from amniyat.fieldwork.forms import selectors, services
+from amniyat.fieldwork.forms.forms import AssessmentForm, FormUploadForm, SensitivityForm
+from amniyat.fieldwork.forms.xlsform import FormError, FormProblem
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Sensitivity
-from amniyat.fieldwork.services import forms as services
-from amniyat.fieldwork.xlsform import FormError, FormProblem
 from amniyat.places.selectors import place_choices_for_groups
 
 

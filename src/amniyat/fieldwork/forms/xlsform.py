@@ -37,7 +37,7 @@ from pyxform.xls2json_backends import DefinitionData, get_xlsform
 
 from amniyat.core.archives import ArchiveRefused, checked_members
 from amniyat.fieldwork import conf
-from amniyat.fieldwork.importers import limits
+from amniyat.fieldwork.imports import limits
 from amniyat.fieldwork.models import Sensitivity
 
 logger = logging.getLogger(__name__)

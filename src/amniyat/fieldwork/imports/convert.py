@@ -33,9 +33,9 @@ from amniyat.analysis.expressions import (
     parse_expression,
 )
 from amniyat.analysis.expressions import Field as FieldNode
-from amniyat.fieldwork.importers.errors import FileRejected, Problem
-from amniyat.fieldwork.importers.schema import FieldSpec, FormPlan
-from amniyat.fieldwork.importers.sources import PARENT, ROW, Batch, Sheet, Workbook, open_workbook
+from amniyat.fieldwork.imports.errors import FileRejected, Problem
+from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan
+from amniyat.fieldwork.imports.sources import PARENT, ROW, Batch, Sheet, Workbook, open_workbook
 
 # Columns every export tool adds that describe a submission rather than answer a question.
 META_COLUMNS = frozenset(

@@ -20,7 +20,7 @@ from pathlib import Path
 import charset_normalizer
 from django.utils.translation import gettext as _
 
-from amniyat.fieldwork.importers.errors import FileRejected
+from amniyat.fieldwork.imports.errors import FileRejected
 
 CHUNK = 1024 * 1024
 # Single-byte encodings a Central Asian office computer plausibly saved a file in.

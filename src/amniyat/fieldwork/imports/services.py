@@ -6,9 +6,9 @@ the background task, or in-process by ``amniyat import``) reads the file once, i
 transaction:
 
 * **Read and check** (this thread). The file is streamed batch by batch
-  (:class:`~amniyat.fieldwork.importers.SubmissionReader`); every answer is checked against
+  (:class:`~amniyat.fieldwork.imports.convert.SubmissionReader`); every answer is checked against
   the form; each good row's JSON is hashed and its personal answers encrypted
-  (:mod:`~amniyat.fieldwork.importers.sealing`). Ids repeated within a batch are settled here.
+  (:mod:`~amniyat.fieldwork.imports.sealing`). Ids repeated within a batch are settled here.
 * **Store** (a writer thread, :class:`_Writer`), overlapping the reading of the next batch:
   on SQLite through ``executemany`` on the driver's cursor, binding only what differs from
   row to row; on PostgreSQL through ``COPY`` into a temporary table. Instance ids stored
@@ -55,20 +55,16 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import User
+from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.cells import CellWriter
-from amniyat.core.services import require
-from amniyat.fieldwork.importers import (
-    FORMATS,
-    FileRejected,
-    Problem,
-    SubmissionReader,
-    limits,
-    plan_for,
-)
-from amniyat.fieldwork.importers.sealing import content_hashes, encrypt_many, seal_repeated
-from amniyat.fieldwork.importers.sources import ROW
+from amniyat.fieldwork.imports import limits
+from amniyat.fieldwork.imports.convert import SubmissionReader
+from amniyat.fieldwork.imports.errors import FileRejected, Problem
+from amniyat.fieldwork.imports.schema import plan_for
+from amniyat.fieldwork.imports.sealing import content_hashes, encrypt_many, seal_repeated
+from amniyat.fieldwork.imports.sources import FORMATS, ROW
 from amniyat.fieldwork.models import Form, ImportJob, Submission
 from amniyat.places.models import Place
 
@@ -155,7 +151,7 @@ def _size_of(content: bytes | File | None, path: str | Path | None) -> int:  # t
 
 def import_enqueue(*, job: ImportJob) -> None:
     """Queue the import to run in a worker once the current transaction commits."""
-    from amniyat.fieldwork.tasks import run_import
+    from amniyat.fieldwork.imports.tasks import run_import
 
     job_id = job.pk
     transaction.on_commit(lambda: run_import.enqueue(job_id))
@@ -934,35 +930,3 @@ def problems_file(job: ImportJob) -> File | None:  # type: ignore[type-arg]
     if not name or not default_storage.exists(name):
         return None
     return default_storage.open(name, "rb")
-
-
-# ----------------------------------------------------------------------------------------
-# Viewing personal answers
-
-
-def protected_answers_viewed(
-    *,
-    user: User,
-    form: Form,
-    submissions: list[Submission] | None = None,
-    export: str = "",
-    count: int = 0,
-    request: Any = None,
-) -> None:
-    """Record that ``user`` was shown the personal and sensitive answers of submissions: on a
-    page (their ids) or in an export (its format and how many)."""
-    details: dict[str, Any] = {"form": form.pk}
-    if submissions is not None:
-        if not submissions:
-            return
-        details["submissions"] = [s.pk for s in submissions]
-    if export:
-        details.update(export=export, count=count)
-    audit_record(
-        actor=user,
-        verb=Verb.VIEWED_PERSONAL,
-        obj=form,
-        programme=form.assessment.programme,
-        request=request,
-        details=details,
-    )

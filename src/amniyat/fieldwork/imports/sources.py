@@ -7,7 +7,7 @@ sees in a spreadsheet), so that memory stays flat however large the file: CSV cu
 of whole records, each read by Polars; XLSX through openpyxl in read-only mode; JSON through an
 incremental decoder.
 
-Nothing here knows the form; :mod:`amniyat.fieldwork.importers.convert` maps and checks.
+Nothing here knows the form; :mod:`amniyat.fieldwork.imports.convert` maps and checks.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from django.utils.translation import gettext as _
 
 from amniyat.core.archives import MEMBER_ERRORS, ArchiveRefused, checked_members
 from amniyat.fieldwork.conf import size_label
-from amniyat.fieldwork.importers import limits
-from amniyat.fieldwork.importers.encoding import utf8_copy
-from amniyat.fieldwork.importers.errors import FileRejected
+from amniyat.fieldwork.imports import limits
+from amniyat.fieldwork.imports.encoding import utf8_copy
+from amniyat.fieldwork.imports.errors import FileRejected
 
 ROW = "\x00row"
 PARENT = "\x00parent"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from amniyat.fieldwork.services.imports import checkpoint, import_run
+from amniyat.fieldwork.imports.services import checkpoint, import_run
 
 
 @task()

@@ -1,22 +1,12 @@
-"""Routes of the fieldwork 'imports' pages: importing files of submissions, following an
-import, the table of submissions and its exports."""
+"""Routes of the import pages: importing a file of submissions, following the import, its
+report of refused rows."""
 
 from django.urls import URLPattern, URLResolver, path
 
-from amniyat.fieldwork.views import imports as views
+from amniyat.fieldwork.imports import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("p/<slug:slug>/forms/<int:pk>/import/", views.import_create, name="import_create"),
-    path(
-        "p/<slug:slug>/forms/<int:pk>/submissions/",
-        views.submission_list,
-        name="submission_list",
-    ),
-    path(
-        "p/<slug:slug>/forms/<int:pk>/submissions/export/",
-        views.submission_export,
-        name="submission_export",
-    ),
     path("p/<slug:slug>/imports/<int:pk>/", views.import_detail, name="import_detail"),
     path(
         "p/<slug:slug>/imports/<int:pk>/progress/",

@@ -6,7 +6,7 @@ to make it safe: numbers are written as numbers, and text that a spreadsheet wou
 formula (OWASP's rule: starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
 and the full-width ``＝``, ``＋``, ``－``, ``＠`` that some spreadsheets honour) gets a single
 quote in front, unless it is a plain number such as ``-5``. The importers take that quote off
-again (:func:`neutralise` and :func:`amniyat.fieldwork.importers.convert.unneutralise` are
+again (:func:`neutralise` and :func:`amniyat.fieldwork.imports.convert.unneutralise` are
 each other's inverse for the ASCII characters). The Kobo JSON holds no cells: programs read it,
 so its values are written as stored (see :func:`write_kobo_json`).
 
@@ -28,8 +28,8 @@ from typing import Any, TextIO
 from django.utils.translation import gettext as _
 
 from amniyat.core.cells import CellWriter, neutralise
-from amniyat.fieldwork.importers.convert import unneutralise
-from amniyat.fieldwork.importers.schema import FieldSpec, FormPlan, repetitions, stored_answers
+from amniyat.fieldwork.imports.convert import unneutralise
+from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan, repetitions, stored_answers
 from amniyat.fieldwork.models import Submission
 
 __all__ = [

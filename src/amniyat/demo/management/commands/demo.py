@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from amniyat.core import demo
+from amniyat.demo import build as demo
 
 
 class Command(BaseCommand):

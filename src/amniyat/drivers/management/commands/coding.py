@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme
-from amniyat.drivers.services import assist
+from amniyat.drivers.assist import services as assist
 
 EXIT_INVALID = 2
 

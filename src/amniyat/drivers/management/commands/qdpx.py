@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
-from amniyat.drivers import qdpx
+from amniyat.drivers.coding import qdpx
 from amniyat.fieldwork.models import Assessment
 
 EXIT_INVALID = 2

@@ -49,7 +49,7 @@ from amniyat.fieldwork.models import DeviceUser, DigestNonceUse
 REALM = "Amniyat"
 NONCE_MAX_AGE = 300  # seconds; clients retry transparently on stale=true
 LAST_SEEN_EVERY = 300  # seconds between updates of a device's last_seen_at
-_NONCE_SALT = "amniyat.fieldwork.openrosa.nonce"
+_NONCE_SALT = "amniyat.fieldwork.collection.openrosa.nonce"
 _OPAQUE = hashlib.sha256(REALM.encode()).hexdigest()[:32]
 _AUTH_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
 

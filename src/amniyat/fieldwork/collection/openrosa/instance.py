@@ -21,7 +21,7 @@ from defusedxml.ElementTree import ParseError, fromstring
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from amniyat.fieldwork.importers.schema import answer_kind
+from amniyat.fieldwork.imports.schema import answer_kind
 from amniyat.fieldwork.models import PROTECTED_SENSITIVITIES
 
 if TYPE_CHECKING:

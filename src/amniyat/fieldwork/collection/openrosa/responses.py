@@ -2,7 +2,7 @@
 and the manifest documents.
 
 XML here is only ever *built* (with ElementTree, which escapes text and attributes); every
-XML that arrives is parsed with defusedxml in :mod:`amniyat.fieldwork.openrosa.instance`.
+XML that arrives is parsed with defusedxml in :mod:`amniyat.fieldwork.collection.openrosa.instance`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.http import http_date
 from django.utils.translation import get_language
 
-from amniyat.fieldwork.openrosa import auth
+from amniyat.fieldwork.collection.openrosa import auth
 
 OPENROSA_VERSION = "1.0"
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"

@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from amniyat.core.http import upload_limit
+from amniyat.fieldwork.collection import selectors, services
+from amniyat.fieldwork.collection.openrosa import auth, responses
 from amniyat.fieldwork.models import DeviceUser
-from amniyat.fieldwork.openrosa import auth, responses, selectors
-from amniyat.fieldwork.services import collection as services
 
 DeviceView = Callable[..., HttpResponse]
 SUBMISSION_FIELD = "xml_submission_file"

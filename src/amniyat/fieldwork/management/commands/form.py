@@ -18,9 +18,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from amniyat.fieldwork import conf
+from amniyat.fieldwork.forms.services import form_add
+from amniyat.fieldwork.forms.xlsform import ConvertedForm, FormError, xlsform_convert
 from amniyat.fieldwork.models import Assessment
-from amniyat.fieldwork.services.forms import form_add
-from amniyat.fieldwork.xlsform import ConvertedForm, FormError, xlsform_convert
 
 EXIT_INVALID = 2
 

@@ -17,14 +17,9 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from amniyat.accounts.models import User
-from amniyat.fieldwork.importers import FORMATS
+from amniyat.fieldwork.imports.services import checkpoint, import_run, import_start, problems_file
+from amniyat.fieldwork.imports.sources import FORMATS
 from amniyat.fieldwork.models import Form, ImportJob
-from amniyat.fieldwork.services.imports import (
-    checkpoint,
-    import_run,
-    import_start,
-    problems_file,
-)
 
 FAILED = 2
 

@@ -1,0 +1,2 @@
+"""Assessments and their XLSForms: upload, check with pyxform, sensitivity of each field,
+publishing and closing."""
