@@ -120,7 +120,11 @@ def test_add_stores_the_form_as_the_cli(good: Path) -> None:
     )
     out, err = run("add", "--assessment", str(assessment.pk), str(good))
 
-    assert out == "safety_survey 2024060101\n"
+    form = FormVersion.objects.get().form
+    assert out == (
+        f"Form {form.pk} (“safety_survey”, version 2024060101) stored. "
+        f"Import its submissions with: amniyat import FILE --form {form.pk}\n"
+    )
     assert "fields without a sensitivity class: age, sex" in err
     version = FormVersion.objects.get()
     assert version.form.assessment == assessment

@@ -455,6 +455,35 @@ def test_every_bad_answer_is_reported_with_row_and_column(tmp_path: Path) -> Non
     assert all(p.file == "data.csv" for p in problems)
 
 
+def test_a_report_shows_the_answer_unless_the_question_is_protected(tmp_path: Path) -> None:
+    """Public and internal answers are quoted, so that a person can fix them; personal and
+    sensitive ones are not; one nobody classed yet counts as personal, and the report says why
+    it is hidden and how to see such answers."""
+    unclassed_age = {k: v for k, v in SENSITIVITY.items() if k != "respondent/age"}
+    content = "name,age,income,visit,district,_uuid\nAli,n/a,lots,soon,vakhsh,a1\n"
+    found = {}
+    for label, sensitivity in (("classed", SENSITIVITY), ("unclassed", unclassed_age)):
+        _found, _rows, problems = read_all(tmp_path, content, plan=build_plan(SCHEMA, sensitivity))
+        found[label] = {p.column: p.message for p in problems}
+    hidden = (
+        "“•••” is not a whole number. The answer is hidden because the question has no "
+        "sensitivity class yet; class it on the form's sensitivity page to see such answers "
+        "here."
+    )
+    assert found == {
+        "classed": {
+            "age": "“n/a” is not a whole number.",  # internal
+            "income": "“•••” is not a number.",  # sensitive
+            "visit": "“soon” is not a date (YYYY-MM-DD).",  # public
+        },
+        "unclassed": {
+            "age": hidden,
+            "income": "“•••” is not a number.",
+            "visit": "“soon” is not a date (YYYY-MM-DD).",
+        },
+    }
+
+
 def test_empty_files_are_refused(tmp_path: Path) -> None:
     assert rejected(tmp_path, b"").message == "“data.csv” is empty."
     assert rejected(tmp_path, b"\n\n  \n").message == "“data.csv” is empty."

@@ -167,8 +167,12 @@ def map_columns(header: list[str], plan: FormPlan, scope: str | None) -> ColumnM
             lookup.setdefault(spec.name, spec.path)
         if spec.kind == "select_multiple":
             for choice in spec.choices:
-                for variant in _variants(f"{spec.path}/{choice}"):
-                    choice_lookup.setdefault(variant, (spec.path, choice))
+                # ODK Central joins groups with "-" and a choice with "/" (``g1-q2/m``).
+                for variant in _variants(spec.path):
+                    for separator in SEPARATORS:
+                        choice_lookup.setdefault(
+                            f"{variant}{separator}{choice}", (spec.path, choice)
+                        )
                 if names.count(spec.name) == 1:
                     for separator in SEPARATORS:
                         choice_lookup.setdefault(
@@ -190,7 +194,7 @@ def map_columns(header: list[str], plan: FormPlan, scope: str | None) -> ColumnM
         elif column in choice_lookup:
             path, choice = choice_lookup[column]
             mapping.choices.setdefault(path, {})[choice] = column
-        elif column in META_COLUMNS or _is_geopoint_part(column, geopoints):
+        elif _is_bookkeeping(column) or _is_geopoint_part(column, geopoints):
             continue
         elif column in elsewhere:
             mapping.misplaced.append((column, elsewhere[column]))
@@ -207,6 +211,19 @@ def map_columns(header: list[str], plan: FormPlan, scope: str | None) -> ColumnM
     mapping.own_key = next((c for c in ("KEY", "_index") if c in present), None)
     mapping.parent_key = next((c for c in ("PARENT_KEY", "_parent_index") if c in present), None)
     return mapping
+
+
+def _is_bookkeeping(column: str) -> bool:
+    """Whether a column that is not one of the form's questions is one an export tool adds
+    about the submission: the known ones; the copies of the submission's own columns that
+    KoboToolbox puts on each repeat sheet (``_submission__id``, ``_submission_meta/rootUuid``
+    …); and the ``meta`` group ODK Collect fills in (``meta/rootUuid``, ``meta-audit`` …).
+    Such a column never refuses a file."""
+    return (
+        column in META_COLUMNS
+        or column.startswith("_submission_")
+        or column.startswith(("meta/", "meta-", "meta."))
+    )
 
 
 def _is_geopoint_part(column: str, geopoints: set[str]) -> bool:
@@ -279,6 +296,9 @@ class Check:
     message: str  # with {value}
     value: pl.Expr | None
     hide: bool
+    # Hidden only because nobody has classed the question yet (so it counts as personal):
+    # the report says so, so that a person knows how to see such answers.
+    unclassed: bool = False
 
 
 def _choices_text(choices: tuple[str, ...]) -> str:
@@ -542,7 +562,10 @@ def check_frame(
     for spec in plan.fields:
         if spec.repeat != scope:
             continue
+        first = len(checks)
         value = _field_expr(spec, mapping, columns, checks)
+        for check in checks[first:]:
+            check.unclassed = spec.protected and not spec.classed
         if value is None:
             continue
         values[spec.path] = value
@@ -565,6 +588,7 @@ def check_frame(
                 ),
                 answer.cast(pl.String),
                 spec.protected,
+                unclassed=spec.protected and not spec.classed,
             )
         )
     for spec in plan.fields:
@@ -614,13 +638,25 @@ def check_frame(
                         file=sheet,
                         row=int(row[ROW]) if row[ROW] is not None else None,
                         column=check.column,
-                        message=check.message.replace(
-                            "{value}", "•••" if check.hide else str(value or "")
-                        ),
+                        message=_reported(check, value),
                     )
                 )
     drop = [c for c in result.columns if c.startswith(("\x00check", "\x00value"))]
     return Checked(frame=result.drop(drop), problems=problems, paths=list(values))
+
+
+def _reported(check: Check, value: Any) -> str:
+    """The problem's message with the answer in it, or "•••" where the question is personal
+    or sensitive (or not classed yet, which counts as personal, and the message says so)."""
+    if not check.hide:
+        return check.message.replace("{value}", str(value or ""))
+    message = check.message.replace("{value}", "•••")
+    if check.unclassed:
+        message += " " + _(
+            "The answer is hidden because the question has no sensitivity class yet; class it "
+            "on the form's sensitivity page to see such answers here."
+        )
+    return message
 
 
 def check_answers(texts: dict[str, Any], plan: FormPlan, *, name: str) -> list[Problem]:
@@ -815,6 +851,16 @@ class SubmissionReader:
         if self.file_format != "kobo-json":
             problems += header_problems(self.workbook.main, self.main_map, plan, None)
         self.repeat_sheets: list[tuple[Sheet, str, ColumnMap]] = []
+        inner = sorted(p for p in plan.repeats if any(p.startswith(f"{q}/") for q in plan.repeats))
+        if inner and self.workbook.repeats:
+            # Rows of a repeat inside a repeat name their parent repetition, not their
+            # submission: read as the outer repeat's rows they would land in the wrong place.
+            raise FileRejected(
+                _(
+                    "The form has a repeat inside a repeat (“{repeat}”): files of such forms "
+                    "cannot be imported yet. Nothing was imported."
+                ).format(repeat=inner[0])
+            )
         for sheet in self.workbook.repeats:
             repeat = self._repeat_of(sheet)
             if repeat is None:

@@ -87,6 +87,9 @@ class FieldSpec:
     relevant: tuple[str, ...] = ()
     # The form's constraint on an answer (XLSForm syntax, ``.`` the answer itself).
     constraint: str = ""
+    # Whether someone (or Amniyat's proposal) gave the question a sensitivity class; one
+    # without is protected as personal.
+    classed: bool = True
 
     def label(self, language: str) -> str:
         return _pick(self.labels, language) or self.name
@@ -206,6 +209,7 @@ def build_plan(schema: list[dict[str, Any]], sensitivity: dict[str, str]) -> For
                 choice_labels={str(c["name"]): _labels(c.get("label")) for c in choices},
                 relevant=_conditions(item),
                 constraint=str(item.get("constraint") or "").strip(),
+                classed=path in sensitivity,
             )
         )
     repeats: dict[str, list[FieldSpec]] = {}

@@ -289,7 +289,9 @@ def _run(job: ImportJob, workdir: Path, progress: Progress) -> None:
                 places=place_lookup(form),
             )
             job.total_rows = reader.total_rows
-            job.save(update_fields=["total_rows"])
+            # The format the content showed, where the person left it to Amniyat to find.
+            job.report["format"] = reader.file_format
+            job.save(update_fields=["total_rows", "report"])
             _read_check_and_store(job, reader, log, workdir, progress, version.pk, started)
     finally:
         log.close()
@@ -887,8 +889,9 @@ def _final_report(
         "problem_count": log.count,
         "rejected_rows": job.skipped if rejected is None else rejected,
     }
-    if job.report.get("path"):
-        report["path"] = job.report["path"]
+    for kept in ("path", "format"):
+        if job.report.get(kept):
+            report[kept] = job.report[kept]
     if log.count:
         with log.path.open("rb") as handle:
             report["problems_file"] = default_storage.save(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ KOBO_MARKERS = frozenset(
 ODK_MARKERS = frozenset({"KEY", "SubmissionDate", "meta-instanceID", "PARENT_KEY"})
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+# An HXL hashtag with its attributes (``#indicator +num``, ``#adm1+name``): KoboToolbox writes
+# a row of them under the header when a form tags its questions (its ``hxl`` column).
+# https://hxlstandard.org/standard/1-1final/dictionary/
+HXL_HASHTAG = r"^#[A-Za-z][A-Za-z0-9_]*(\s*\+[A-Za-z][A-Za-z0-9_]*)*$"
 
 
 @dataclass
@@ -275,6 +280,31 @@ def _record_ends(block: bytes, quotes: int) -> tuple[np.ndarray, int]:
     return breaks[odd == 0] + 1, (len(marks) + quotes) & 1
 
 
+def _without_hashtag_row(
+    read: Callable[[int], Iterator[Batch]],
+) -> Callable[[int], Iterator[Batch]]:
+    """``read``, leaving out the row right under the header when it is a row of HXL hashtags
+    (every cell a hashtag or empty, one at least): it describes the columns, it is not a
+    submission. The rows keep their numbers, so a report still points at the right line."""
+
+    def without(chunk_size: int) -> Iterator[Batch]:
+        first = True
+        for batch in read(chunk_size):
+            if first and batch.main.height:
+                first = False
+                head = batch.main.head(1)
+                if head[ROW].item() == 2 and _is_hashtag_row(head.drop(ROW).row(0)):
+                    batch = Batch(main=batch.main.slice(1), repeats=batch.repeats)
+            yield batch
+
+    return without
+
+
+def _is_hashtag_row(cells: tuple[Any, ...]) -> bool:
+    texts = [str(cell).strip() for cell in cells if cell is not None and str(cell).strip()]
+    return bool(texts) and all(re.match(HXL_HASHTAG, text) for text in texts)
+
+
 def csv_sheet(path: Path, workdir: Path, name: str) -> Sheet:
     text_path = utf8_copy(path, workdir, name=name)
     header, delimiter = _csv_header(text_path, name)
@@ -309,7 +339,7 @@ def csv_sheet(path: Path, workdir: Path, name: str) -> Sheet:
                 ).format(file=name)
             ) from error
 
-    return Sheet(name=name, header=header, read=read, total_rows=total)
+    return Sheet(name=name, header=header, read=_without_hashtag_row(read), total_rows=total)
 
 
 # ----------------------------------------------------------------------------------------
@@ -407,7 +437,7 @@ def _xlsx_sheet(path: Path, title: str, label: str, header: list[str]) -> Sheet:
             book.close()
 
     total = max((dimension or 1) - 1, 0)
-    return Sheet(name=label, header=header, read=read, total_rows=total)
+    return Sheet(name=label, header=header, read=_without_hashtag_row(read), total_rows=total)
 
 
 def _frame(header: list[str], columns: list[list[str | None]], numbers: list[int]) -> pl.DataFrame:

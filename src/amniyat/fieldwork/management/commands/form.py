@@ -5,7 +5,8 @@ one-line summary and Amniyat's advice as warnings, or exit 2 with every problem 
 sheet, row, column).
 
 ``amniyat form add --assessment ID FORM.xlsx`` stores it as a new form or a new version,
-recorded in the audit log as done by "cli".
+recorded in the audit log as done by "cli", and prints the form's id, which
+``amniyat import --form ID`` takes.
 """
 
 from __future__ import annotations
@@ -73,7 +74,12 @@ class Command(BaseCommand):
             for message in error.messages:
                 self.stderr.write(message)
             raise CommandError(_("Nothing was stored."), returncode=EXIT_INVALID) from None
-        self.stdout.write(f"{version.form.form_id} {version.version}")
+        self.stdout.write(
+            _(
+                "Form {id} (“{form_id}”, version {version}) stored. "
+                "Import its submissions with: amniyat import FILE --form {id}"
+            ).format(id=version.form.pk, form_id=version.form.form_id, version=version.version)
+        )
         lacking = version.fields_lacking_sensitivity()
         if lacking:
             self.stderr.write(

@@ -1,0 +1,131 @@
+"""Files exactly as KoboToolbox and ODK Central write them (``real/``: made by their own export
+code or copied from their own tests; ``real/README.md`` names each source), imported with the
+format found from the content, as a field team would: every submission stored, every answer
+as the tool's ``expected.json`` says, nothing refused for the columns the tools add."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from amniyat.accounts.models import Membership
+from amniyat.fieldwork.forms.services import assessment_create, form_add
+from amniyat.fieldwork.imports.schema import FormPlan, plan_for, stored_answers
+from amniyat.fieldwork.imports.services import import_run, import_start
+from amniyat.fieldwork.models import Form, ImportJob, Submission
+from tests.factories import ProgrammeFactory, member_of
+
+REAL = Path(__file__).resolve().parent / "real"
+# Each case and the files of it that Amniyat reads in full.
+READ = {
+    "kobo_hxl_csv": ["export.csv", "export_groups.csv"],
+    "kobo_xlsx_repeat_meta": ["export.xlsx", "export_groups.xlsx"],
+    "odk_split_select_multiple_in_group": ["selectMultiple.csv"],
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _form(case: str) -> Form:
+    programme = ProgrammeFactory()
+    lead = member_of(programme, Membership.Role.LEAD)
+    assessment = assessment_create(
+        acting_user=lead, programme=programme, title="Baseline", kind="baseline"
+    )
+    version = form_add(
+        acting_user=lead,
+        assessment=assessment,
+        file_name="form.xlsx",
+        content=(REAL / case / "form.xlsx").read_bytes(),
+    )
+    return version.form
+
+
+def _import(form: Form, path: Path) -> ImportJob:
+    job = import_start(
+        acting_user=member_of(form.assessment.programme, Membership.Role.LEAD),
+        form=form,
+        file_name=path.name,
+        content=path.read_bytes(),
+        file_format="auto",
+    )
+    return import_run(job.pk)
+
+
+def _nested(answers: dict[str, Any], plan: FormPlan) -> dict[str, Any]:
+    """Stored answers (a repeat's field holds one value per repetition) in the shape of
+    ``expected.json`` (a repeat holds one object per repetition); unanswered left out."""
+    nested = {path: value for path, value in answers.items() if plan.by_path[path].repeat is None}
+    for repeat, fields in plan.repeats.items():
+        lists = {spec.path: answers[spec.path] for spec in fields if spec.path in answers}
+        count = max((len(values) for values in lists.values()), default=0)
+        rows = [
+            {path: values[i] for path, values in lists.items() if i < len(values)}
+            for i in range(count)
+        ]
+        rows = [{path: value for path, value in row.items() if value is not None} for row in rows]
+        if rows:
+            nested[repeat] = rows
+    return nested
+
+
+def _utc(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("case", "file_name"), [(case, name) for case, names in READ.items() for name in names]
+)
+def test_a_real_export_is_stored_exactly(case: str, file_name: str) -> None:
+    expected = json.loads((REAL / case / "expected.json").read_text(encoding="utf-8"))
+    form = _form(case)
+
+    job = _import(form, REAL / case / file_name)
+
+    assert (job.status, job.report["problems"]) == (ImportJob.Status.SUCCEEDED, [])
+    assert job.report["format"] == expected["files"][file_name]["format"]
+    plan = plan_for(form.current_version())
+    stored = {
+        submission.instance_id: {
+            "submitted_at": _utc(submission.submitted_at),
+            "submitted_by": submission.enumerator or None,
+            "answers": _nested(
+                stored_answers(submission.data, submission.protected_data or ""), plan
+            ),
+        }
+        for submission in Submission.objects.filter(form=form)
+    }
+    assert stored == expected["submissions"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("case", "file_name", "repeat"),
+    [
+        ("kobo_nested_repeats", "export.xlsx", "members/incidents"),
+        ("kobo_nested_repeats", "data.json", "members/incidents"),
+        ("odk_nested_repeats", "multirepeat.csv.zip", "children/child/toy"),
+    ],
+)
+def test_a_file_with_a_repeat_inside_a_repeat_is_refused_whole(
+    case: str, file_name: str, repeat: str
+) -> None:
+    """Until such files are read, they are refused with the reason: their inner rows name a
+    repetition, not a submission, and read as outer rows they would land in the wrong
+    household (Kobo XLSX) or end the import with an error (ODK zip)."""
+    form = _form(case)
+
+    job = _import(form, REAL / case / file_name)
+
+    assert job.status == ImportJob.Status.FAILED
+    assert f"repeat inside a repeat (“{repeat}”)" in job.report["message"]
+    assert "cannot be imported yet" in job.report["message"]
+    assert not Submission.objects.filter(form=form).exists()
