@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from amniyat.accounts.models import Membership
 from amniyat.fieldwork.forms.services import assessment_create, form_add
@@ -25,6 +27,12 @@ READ = {
     "kobo_hxl_csv": ["export.csv", "export_groups.csv"],
     "kobo_xlsx_repeat_meta": ["export.xlsx", "export_groups.xlsx"],
     "odk_split_select_multiple_in_group": ["selectMultiple.csv"],
+    "kobo_labels": [
+        "export_labels.csv",
+        "export_labels.xlsx",
+        "export_labels_spanish.csv",
+        "export_labels_hierarchy.csv",
+    ],
 }
 
 
@@ -104,6 +112,11 @@ def test_a_real_export_is_stored_exactly(case: str, file_name: str) -> None:
         for submission in Submission.objects.filter(form=form)
     }
     assert stored == expected["submissions"]
+    if expected["files"][file_name].get("headers_and_choices") == "labels":
+        # The report says the file was read through the form's labels.
+        assert any("by their labels" in note for note in job.report["notes"])
+    else:
+        assert "notes" not in job.report
 
 
 @pytest.mark.django_db
@@ -129,3 +142,20 @@ def test_a_file_with_a_repeat_inside_a_repeat_is_refused_whole(
     assert f"repeat inside a repeat (“{repeat}”)" in job.report["message"]
     assert "cannot be imported yet" in job.report["message"]
     assert not Submission.objects.filter(form=form).exists()
+
+
+@pytest.mark.django_db
+def test_the_import_page_says_the_file_used_labels() -> None:
+    form = _form("kobo_labels")
+    job = _import(form, REAL / "kobo_labels" / "export_labels_spanish.csv")
+    client = Client()
+    client.force_login(member_of(form.assessment.programme, Membership.Role.ANALYST))
+
+    page = client.get(
+        reverse("fieldwork:import_detail", args=[form.assessment.programme.slug, job.pk])
+    ).content.decode()
+
+    assert (
+        "“export_labels_spanish.csv” names questions and choices by their labels (Spanish); "
+        "they were matched to the form&#x27;s names."
+    ) in page

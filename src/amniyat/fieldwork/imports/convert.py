@@ -16,7 +16,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from amniyat.analysis.expressions import (
 )
 from amniyat.analysis.expressions import Field as FieldNode
 from amniyat.fieldwork.imports.errors import FileRejected, Problem
+from amniyat.fieldwork.imports.labels import label_reading, read_by_labels
 from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan
 from amniyat.fieldwork.imports.sources import PARENT, ROW, Batch, Sheet, Workbook, open_workbook
 
@@ -846,7 +847,13 @@ class SubmissionReader:
         self.places = places or {}
         self.workbook: Workbook = open_workbook(path, workdir, file_format=file_format, name=name)
         self.file_format = self.workbook.file_format
-        self.main_map = map_columns(self.workbook.main.header, plan, None)
+        # Sentences for the report about how the file was read (its labels, for one).
+        self.notes: list[str] = []
+        self.headers: dict[str, dict[str, str]] = {}  # sheet -> column as read -> as in the file
+        if self.file_format == "kobo-json":  # names, always
+            self.main_map = map_columns(self.workbook.main.header, plan, None)
+        else:
+            self.workbook.main, self.main_map = self._by_labels(self.workbook.main, None)
         problems: list[Problem] = []
         if self.file_format != "kobo-json":
             problems += header_problems(self.workbook.main, self.main_map, plan, None)
@@ -862,7 +869,7 @@ class SubmissionReader:
                 ).format(repeat=inner[0])
             )
         for sheet in self.workbook.repeats:
-            repeat = self._repeat_of(sheet)
+            sheet, repeat = self._repeat_by_labels(sheet, self._repeat_of(sheet))
             if repeat is None:
                 problems.append(
                     Problem(
@@ -885,6 +892,44 @@ class SubmissionReader:
             )
         self.json_unknown: set[str] = set()
         self.parents_seen: list[pl.Series] = []
+
+    def _by_labels(self, sheet: Sheet, scope: str | None) -> tuple[Sheet, ColumnMap]:
+        """``sheet`` and its columns' map; read through the form's labels where its headers
+        are labels rather than names (KoboToolbox's default export)."""
+        mapping = map_columns(sheet.header, self.plan, scope)
+        if not mapping.unknown:
+            return sheet, mapping
+        reading = label_reading(sheet.header, self.plan, scope, mapping.unknown, sheet.name)
+        if reading is None:
+            return sheet, mapping
+        note = _(
+            "“{file}” names questions and choices by their labels ({language}); they were "
+            "matched to the form's names."
+        ).format(file=sheet.name, language=reading.language)
+        if note not in self.notes:
+            self.notes.append(note)
+        # Problems name a column as the file does, not as it was renamed.
+        self.headers.setdefault(sheet.name, {}).update(
+            {renamed: header for header, renamed in reading.columns.items()}
+        )
+        sheet = read_by_labels(sheet, reading)
+        return sheet, map_columns(sheet.header, self.plan, scope)
+
+    def _repeat_by_labels(self, sheet: Sheet, repeat: str | None) -> tuple[Sheet, str | None]:
+        """A repeat sheet and its repeat, through the labels where its headers are labels:
+        the repeat whose labels explain most of them."""
+        if repeat is not None and not map_columns(sheet.header, self.plan, repeat).unknown:
+            return sheet, repeat
+        best: tuple[int, str | None] = (0, repeat)
+        for path in [repeat] if repeat is not None else list(self.plan.repeats):
+            mapping = map_columns(sheet.header, self.plan, path)
+            reading = label_reading(sheet.header, self.plan, path, mapping.unknown, sheet.name)
+            if reading is not None and len(reading.columns) > best[0]:
+                best = (len(reading.columns), path)
+        if best[1] is None:
+            return sheet, None
+        sheet, _mapping = self._by_labels(sheet, best[1])
+        return sheet, best[1]
 
     @property
     def total_rows(self) -> int | None:
@@ -947,10 +992,19 @@ class SubmissionReader:
             if pending:
                 converted.problems[:0] = pending
                 pending = []
+            converted.problems = self._as_in_file(converted.problems)
             yield converted
         orphans = pending + self._orphans(tables)
         if orphans:
-            yield Converted(frame=pl.DataFrame(), problems=orphans, rows=0)
+            yield Converted(frame=pl.DataFrame(), problems=self._as_in_file(orphans), rows=0)
+
+    def _as_in_file(self, problems: list[Problem]) -> list[Problem]:
+        if not self.headers:
+            return problems
+        return [
+            replace(p, column=self.headers.get(p.file, {}).get(p.column, p.column))
+            for p in problems
+        ]
 
     def _orphans(self, tables: list[RepeatTable]) -> list[Problem]:
         if not tables:

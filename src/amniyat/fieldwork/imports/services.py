@@ -291,6 +291,8 @@ def _run(job: ImportJob, workdir: Path, progress: Progress) -> None:
             job.total_rows = reader.total_rows
             # The format the content showed, where the person left it to Amniyat to find.
             job.report["format"] = reader.file_format
+            if reader.notes:
+                job.report["notes"] = reader.notes
             job.save(update_fields=["total_rows", "report"])
             _read_check_and_store(job, reader, log, workdir, progress, version.pk, started)
     finally:
@@ -889,7 +891,7 @@ def _final_report(
         "problem_count": log.count,
         "rejected_rows": job.skipped if rejected is None else rejected,
     }
-    for kept in ("path", "format"):
+    for kept in ("path", "format", "notes"):
         if job.report.get(kept):
             report[kept] = job.report[kept]
     if log.count:

@@ -117,6 +117,8 @@ class Command(BaseCommand):
                 if part
             )
             self.stderr.write(f"{where}: {problem['message']}")
+        for note in job.report.get("notes", []):
+            self.stdout.write(note)
         self.stdout.write(job.report.get("message", ""))
 
 
