@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from amniyat.fieldwork.imports.errors import FileRejected
 from amniyat.fieldwork.imports.schema import build_plan
@@ -110,3 +112,42 @@ def test_an_answer_that_is_no_choices_label_is_reported(tmp_path: Path) -> None:
     assert [(p.column, p.message) for p in problems] == [
         ("Main worry", "“Robbery” is not one of the choices: theft, police.")
     ]
+
+
+LABEL_WORDS = ["Street", "Fights", "Street Fights", "Nothing", "Theft", "The police", "x", ""]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(LABEL_WORDS),
+            st.lists(st.sampled_from(LABEL_WORDS), max_size=4).map(" ".join),
+            st.text(alphabet=' ,"\n/;#0123456789aZ', max_size=12),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_any_cells_of_labels_are_read_or_reported_never_guessed(
+    tmp_path: Path, rows: list[tuple[str, str, str]]
+) -> None:
+    """Whatever the cells hold, each row is stored with real choice names, or reported."""
+    lines = ["_uuid,Main worry,What have you seen?,Age"]
+    for number, (worry, seen, age) in enumerate(rows):
+        cells = [f"a{number}", worry, seen, age]
+        lines.append(",".join('"' + cell.replace('"', '""') + '"' for cell in cells))
+    content = "\n".join(lines) + "\n"
+    try:
+        _format, stored, problems = read_all(tmp_path, content, plan=PLAN)
+    except FileRejected:
+        return  # refused whole, with its reason
+    reported = {p.row for p in problems}
+    for row in stored:
+        data = json.loads(row["data"])
+        if row["\x00row"] in reported:
+            continue
+        assert data.get("safety/worry", "theft") in {"theft", "police"}
+        assert set(data.get("safety/seen", [])) <= {"street", "fights", "street_fights", "none"}
