@@ -10,9 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import pytest
+from defusedxml import ElementTree as defused
 from openpyxl import Workbook
 
 from amniyat.fieldwork.forms.xlsform import (
@@ -559,3 +562,38 @@ def test_the_schema_keeps_skip_logic_of_questions_and_their_groups() -> None:
     assert by_path["safety/aware"]["relevant_groups"] == ["${consent} = 'yes'"]
     assert by_path["safety/attended"]["relevant"] == "${aware} = 'yes'"
     assert by_path["safety/attended"]["relevant_groups"] == ["${consent} = 'yes'"]
+
+
+def test_a_loop_is_one_group_per_choice_as_in_the_forms_own_instance() -> None:
+    """``begin loop over`` a list: pyxform makes one group per choice ("none" left out) with
+    the choice's name and label filled in, and that is what phones send and tools export.
+    The fields are those of the XForm's own instance, label for label. (KoboToolbox's
+    ``transportation.xls``, from kpi's test fixtures: ``imports/real/loop/``.)"""
+    real = Path(__file__).resolve().parents[1] / "imports" / "real" / "loop" / "form.xlsx"
+    converted = xlsform_convert(file_name="transportation.xlsx", content=real.read_bytes())
+
+    loop = [f for f in converted.fields if "/loop_over_transport_types_frequency/" in f["path"]]
+    instance = defused.fromstring(converted.xform).find(
+        ".//{http://www.w3.org/2002/xforms}instance/*"
+    )
+    assert instance is not None
+    leaves = {"/".join(part.split("}")[-1] for part in path) for path in _leaf_paths(instance, ())}
+    assert {f["path"] for f in loop} == {
+        leaf for leaf in leaves if "/loop_over_transport_types_frequency/" in leaf
+    }
+    assert len(loop) == 10  # nine means of transport and "other"; never "none"
+    ambulance = next(f for f in loop if "/ambulance/" in f["path"])
+    assert ambulance["label"] == {"default": "Is ambulance available daily or weekly?"}
+    assert [c["name"] for c in ambulance["choices"]] == [
+        "daily",
+        "weekly",
+        "other",
+        "dont_know",
+    ]
+
+
+def _leaf_paths(node: Element, above: tuple[str, ...]) -> list[tuple[str, ...]]:
+    children = list(node)
+    if not children:
+        return [above]
+    return [path for child in children for path in _leaf_paths(child, (*above, child.tag))]

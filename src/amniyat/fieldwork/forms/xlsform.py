@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyxform import constants as pyxform_constants
-from pyxform.builder import create_survey_element_from_dict
+from pyxform.builder import SurveyElementBuilder, create_survey_element_from_dict
 from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import DefinitionData, get_xlsform
@@ -63,7 +63,7 @@ TYPE_NAMES = {
     "photo": "image",
     "string": "text",
 }
-CONTAINER_TYPES = frozenset({"group", "repeat", "loop", "survey"})
+CONTAINER_TYPES = frozenset({"group", "repeat", "survey"})
 
 # Default sensitivity. Free text, names, phone numbers, places and recordings can identify a
 # respondent, so they start protected; notes and calculations start internal; everything else
@@ -551,6 +551,27 @@ def _schema(
         name = str(child.get("name", ""))
         kind = str(child.get("type", ""))
         path = f"{prefix}/{name}" if prefix else name
+        if kind == "loop":
+            # pyxform makes a loop one group per choice of its list ("none" left out), each
+            # question's name and label filled in with the choice's: the instance, ODK
+            # Collect's submissions and every export name those groups. The same function
+            # as pyxform's builder (_create_loop_from_dict) does the filling in.
+            condition = str((child.get("bind") or {}).get("relevant") or "").strip()
+            for column in child.get("columns") or []:
+                if column.get("name") == "none":
+                    continue
+                fields += _schema(
+                    [
+                        SurveyElementBuilder._name_and_label_substitutions(question, column)
+                        for question in child.get("children") or []
+                    ],
+                    default_language=default_language,
+                    choice_lists=choice_lists,
+                    prefix=f"{path}/{column['name']}",
+                    repeat=repeat,
+                    group_conditions=group_conditions + ((condition,) if condition else ()),
+                )
+            continue
         if kind in CONTAINER_TYPES:
             # A group's relevance holds for every question in it: a required question of a
             # skipped group is left empty, as its own skip logic would leave it.
