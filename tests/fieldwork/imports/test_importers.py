@@ -460,7 +460,8 @@ def test_a_report_shows_the_answer_unless_the_question_is_protected(tmp_path: Pa
     sensitive ones are not; one nobody classed yet counts as personal, and the report says why
     it is hidden and how to see such answers."""
     unclassed_age = {k: v for k, v in SENSITIVITY.items() if k != "respondent/age"}
-    content = "name,age,income,visit,district,_uuid\nAli,n/a,lots,soon,vakhsh,a1\n"
+    # Today's Kobo export (it has ``_index``), where "n/a" is what someone typed.
+    content = "name,age,income,visit,district,_uuid,_index\nAli,n/a,lots,soon,vakhsh,a1,1\n"
     found = {}
     for label, sensitivity in (("classed", SENSITIVITY), ("unclassed", unclassed_age)):
         _found, _rows, problems = read_all(tmp_path, content, plan=build_plan(SCHEMA, sensitivity))
@@ -482,6 +483,21 @@ def test_a_report_shows_the_answer_unless_the_question_is_protected(tmp_path: Pa
             "visit": "“soon” is not a date (YYYY-MM-DD).",
         },
     }
+
+
+def test_n_a_is_unanswered_only_in_a_legacy_kobo_export(tmp_path: Path) -> None:
+    """KoboCAT's legacy export (no ``_id`` nor ``_index``) writes "n/a" for every question
+    not answered; today's exports write nothing, so there "n/a" is what someone typed."""
+    legacy = "respondent/name,safety/comment,visit,meta/instanceID,_uuid,_submission_time\n"
+    legacy += "Ali,n/a,n/a,uuid:a1,a1,2021-09-01T05:20:00\n"
+    _format, rows, problems = read_all(tmp_path, legacy, name="legacy.csv")
+    assert problems == []
+    assert json.loads(rows[0]["combined"]) == {"respondent/name": "Ali"}
+
+    today = KOBO_HEADER + "\n" + "Ali;;;;;;;;;;n/a;uuid:a1;11;a1;2021-09-01T05:20:00;;1\n"
+    _format, rows, problems = read_all(tmp_path, today, name="today.csv")
+    assert problems == []
+    assert json.loads(rows[0]["combined"]) == {"respondent/name": "Ali", "safety/comment": "n/a"}
 
 
 def test_empty_files_are_refused(tmp_path: Path) -> None:

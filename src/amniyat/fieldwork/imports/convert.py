@@ -227,6 +227,31 @@ def _is_bookkeeping(column: str) -> bool:
     )
 
 
+def _is_legacy_kobo(header: list[str]) -> bool:
+    """Whether a sheet is KoboCAT's legacy export (before KoboToolbox's formpack exports,
+    which always end with ``_index``): it names submissions by ``_uuid`` and writes "n/a"
+    for every question not answered."""
+    return "_uuid" in header and "_index" not in header and "_id" not in header
+
+
+def _unanswered_na(sheet: Sheet) -> Sheet:
+    """``sheet`` with its "n/a" cells read as unanswered (legacy KoboToolbox exports)."""
+    source = sheet.read
+
+    def read(chunk_size: int) -> Iterator[Batch]:
+        for batch in source(chunk_size):
+            texts = [c for c, t in batch.main.schema.items() if c != ROW and t == pl.String]
+            yield Batch(
+                main=batch.main.with_columns(
+                    pl.when(pl.col(c) == "n/a").then(None).otherwise(pl.col(c)).alias(c)
+                    for c in texts
+                ),
+                repeats=batch.repeats,
+            )
+
+    return replace(sheet, read=read)
+
+
 def _is_geopoint_part(column: str, geopoints: set[str]) -> bool:
     # Kobo: _q_latitude …; ODK Central: q-Latitude …
     for suffix in ("_latitude", "_longitude", "_altitude", "_precision"):
@@ -849,6 +874,15 @@ class SubmissionReader:
         self.file_format = self.workbook.file_format
         # Sentences for the report about how the file was read (its labels, for one).
         self.notes: list[str] = []
+        if _is_legacy_kobo(self.workbook.main.header):
+            self.workbook.main = _unanswered_na(self.workbook.main)
+            self.workbook.repeats = [_unanswered_na(sheet) for sheet in self.workbook.repeats]
+            self.notes.append(
+                _(
+                    "“{file}” is an older KoboToolbox export, which writes “n/a” for a question "
+                    "that was not asked or not answered: such cells were read as unanswered."
+                ).format(file=name)
+            )
         self.headers: dict[str, dict[str, str]] = {}  # sheet -> column as read -> as in the file
         if self.file_format == "kobo-json":  # names, always
             self.main_map = map_columns(self.workbook.main.header, plan, None)
