@@ -252,6 +252,85 @@ def _unanswered_na(sheet: Sheet) -> Sheet:
     return replace(sheet, read=read)
 
 
+# A repeat written out as numbered columns, as KoboCAT's legacy exports write it:
+# ``children[2]/childs_name`` is the name in the second repetition of ``children``.
+NUMBERED = re.compile(r"^(?P<repeat>[^\[\]]+)\[(?P<number>\d+)\]/(?P<rest>.+)$")
+
+
+def _numbered_repeats(workbook: Workbook, plan: FormPlan) -> Workbook:
+    """``workbook`` with the numbered columns of its main sheet read as a sheet per repeat,
+    as if the export had kept each repeat on a sheet of its own: a row per repetition that has
+    an answer, naming its submission's row. A repeat inside a repeat
+    (``kids[1]/details[2]/…``) is refused like one in any other file."""
+    numbered: dict[str, dict[int, dict[str, str]]] = {}  # repeat -> number -> path -> column
+    for column in workbook.main.header:
+        found = NUMBERED.match(column)
+        if found is None or found["repeat"] not in plan.repeats:
+            continue  # not a repeat of the form: reported as an unknown column
+        repeat, rest = found["repeat"], found["rest"]
+        if NUMBERED.match(rest) or "[" in rest:
+            raise FileRejected(
+                _(
+                    "The form has a repeat inside a repeat (“{repeat}”): files of such forms "
+                    "cannot be imported yet. Nothing was imported."
+                ).format(repeat=f"{repeat}/{rest.split('[', 1)[0]}")
+            )
+        by_number = numbered.setdefault(repeat, {})
+        by_number.setdefault(int(found["number"]), {})[f"{repeat}/{rest}"] = column
+    if not numbered:
+        return workbook
+    main = workbook.main
+    taken = {c for by_number in numbered.values() for cs in by_number.values() for c in cs.values()}
+    # Each repetition names its submission by the submission's ``_index``, or its row.
+    has_index = "_index" in main.header
+    key = pl.col("_index") if has_index else pl.col(ROW).cast(pl.String)
+    source = main.read
+
+    def read_main(chunk_size: int) -> Iterator[Batch]:
+        for batch in source(chunk_size):
+            frame = batch.main.drop([c for c in taken if c in batch.main.columns])
+            yield Batch(main=frame if has_index else frame.with_columns(key.alias("_index")))
+
+    def repeat_sheet(repeat: str, by_number: dict[int, dict[str, str]]) -> Sheet:
+        paths = sorted({path for columns in by_number.values() for path in columns})
+
+        def read(chunk_size: int) -> Iterator[Batch]:
+            for batch in source(chunk_size):
+                parts = []
+                for _number, columns in sorted(by_number.items()):
+                    cells = [
+                        (pl.col(columns[path]) if path in columns else pl.lit(None, pl.String))
+                        .cast(pl.String)
+                        .alias(path)
+                        for path in paths
+                    ]
+                    part = batch.main.select(pl.col(ROW), *cells, key.alias("_parent_index"))
+                    answered = pl.any_horizontal(
+                        (pl.col(path).str.strip_chars().str.len_bytes() > 0).fill_null(False)
+                        for path in paths
+                    )
+                    parts.append(part.filter(answered))
+                yield Batch(main=pl.concat(parts).sort(ROW, maintain_order=True))
+
+        return Sheet(name=f"{main.name} › {repeat}", header=[*paths, "_parent_index"], read=read)
+
+    return replace(
+        workbook,
+        main=replace(
+            main,
+            header=[
+                *(c for c in main.header if c not in taken),
+                *([] if has_index else ["_index"]),
+            ],
+            read=read_main,
+        ),
+        repeats=[
+            *workbook.repeats,
+            *(repeat_sheet(repeat, by_number) for repeat, by_number in numbered.items()),
+        ],
+    )
+
+
 def _is_geopoint_part(column: str, geopoints: set[str]) -> bool:
     # Kobo: _q_latitude …; ODK Central: q-Latitude …
     for suffix in ("_latitude", "_longitude", "_altitude", "_precision"):
@@ -827,7 +906,7 @@ def repeat_fragments(checked: Checked) -> pl.DataFrame:
     tiny number."""
     value_columns = [VALUE + path for path in checked.paths]
     grouped = (
-        checked.frame.sort(ROW)
+        checked.frame.sort(ROW, maintain_order=True)  # repetitions of one row keep their order
         .group_by("\x00key", maintain_order=True)
         .agg(*[pl.col(c) for c in value_columns], pl.col(BAD).any(), pl.col(TINY).any())
     )
@@ -884,6 +963,7 @@ class SubmissionReader:
                 ).format(file=name)
             )
         self.headers: dict[str, dict[str, str]] = {}  # sheet -> column as read -> as in the file
+        self.workbook = _numbered_repeats(self.workbook, plan)
         if self.file_format == "kobo-json":  # names, always
             self.main_map = map_columns(self.workbook.main.header, plan, None)
         else:
