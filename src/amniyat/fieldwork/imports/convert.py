@@ -252,6 +252,15 @@ def _unanswered_na(sheet: Sheet) -> Sheet:
     return replace(sheet, read=read)
 
 
+def _nested_repeat(repeat: str) -> FileRejected:
+    return FileRejected(
+        _(
+            "The form has a repeat inside a repeat (“{repeat}”): files of such forms cannot be "
+            "imported yet. Nothing was imported."
+        ).format(repeat=repeat)
+    )
+
+
 # A repeat written out as numbered columns, as KoboCAT's legacy exports write it:
 # ``children[2]/childs_name`` is the name in the second repetition of ``children``.
 NUMBERED = re.compile(r"^(?P<repeat>[^\[\]]+)\[(?P<number>\d+)\]/(?P<rest>.+)$")
@@ -269,12 +278,7 @@ def _numbered_repeats(workbook: Workbook, plan: FormPlan) -> Workbook:
             continue  # not a repeat of the form: reported as an unknown column
         repeat, rest = found["repeat"], found["rest"]
         if NUMBERED.match(rest) or "[" in rest:
-            raise FileRejected(
-                _(
-                    "The form has a repeat inside a repeat (“{repeat}”): files of such forms "
-                    "cannot be imported yet. Nothing was imported."
-                ).format(repeat=f"{repeat}/{rest.split('[', 1)[0]}")
-            )
+            raise _nested_repeat(f"{repeat}/{rest.split('[', 1)[0]}")
         by_number = numbered.setdefault(repeat, {})
         by_number.setdefault(int(found["number"]), {})[f"{repeat}/{rest}"] = column
     if not numbered:
@@ -976,12 +980,7 @@ class SubmissionReader:
         if inner and self.workbook.repeats:
             # Rows of a repeat inside a repeat name their parent repetition, not their
             # submission: read as the outer repeat's rows they would land in the wrong place.
-            raise FileRejected(
-                _(
-                    "The form has a repeat inside a repeat (“{repeat}”): files of such forms "
-                    "cannot be imported yet. Nothing was imported."
-                ).format(repeat=inner[0])
-            )
+            raise _nested_repeat(inner[0])
         for sheet in self.workbook.repeats:
             sheet, repeat = self._repeat_by_labels(sheet, self._repeat_of(sheet))
             if repeat is None:
