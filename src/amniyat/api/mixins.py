@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.request import Request
 
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programmes_visible
+
+M = TypeVar("M", bound=Model)
 
 
 def programme_from(request: Request, value: Any) -> Programme:
@@ -23,3 +26,12 @@ def programme_from(request: Request, value: Any) -> Programme:
     if programme is None:
         raise Http404("No such programme.")
     return programme
+
+
+def narrowed_by_id(queryset: QuerySet[M], request: Request, param: str, field: str) -> QuerySet[M]:
+    """``queryset`` narrowed to the object whose id the query parameter ``param`` gives
+    (``?form=12`` → ``form_id=12``); a value that is not an id narrows nothing."""
+    value = request.query_params.get(param, "")
+    if value.isascii() and value.isdigit():
+        return queryset.filter(**{field: int(value)})
+    return queryset

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from amniyat.accounts import policies
 from amniyat.accounts.models import Organisation
-from amniyat.api.mixins import programme_from
+from amniyat.api.mixins import narrowed_by_id, programme_from
 from amniyat.communities import selectors, services
 from amniyat.communities.models import CommunityGroup, GroupMember, Sector
 from amniyat.places.models import Place
@@ -144,10 +144,7 @@ class GroupMemberViewSet(
 
     def get_queryset(self) -> QuerySet[GroupMember]:
         queryset = selectors.members_visible(user=self.request.user)
-        group = self.request.query_params.get("group", "")
-        if group.isascii() and group.isdigit():
-            queryset = queryset.filter(group_id=int(group))
-        return queryset
+        return narrowed_by_id(queryset, self.request, "group", "group_id")
 
     def _audit(self, members: list[GroupMember]) -> None:
         shown = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
+from amniyat.api.mixins import narrowed_by_id
 from amniyat.places import selectors
 from amniyat.places.models import Place
 
@@ -41,7 +42,4 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
         level = self.request.query_params.get("level")
         if level in Place.Level.values:
             queryset = queryset.filter(level=level)
-        parent = self.request.query_params.get("parent", "")
-        if parent.isascii() and parent.isdigit():
-            queryset = queryset.filter(parent_id=int(parent))
-        return queryset
+        return narrowed_by_id(queryset, self.request, "parent", "parent_id")

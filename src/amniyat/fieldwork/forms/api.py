@@ -10,7 +10,7 @@ from django.http import Http404
 from rest_framework import serializers, viewsets
 from rest_framework.routers import BaseRouter
 
-from amniyat.api.mixins import programme_from
+from amniyat.api.mixins import narrowed_by_id, programme_from
 from amniyat.fieldwork.forms import selectors
 from amniyat.fieldwork.models import Assessment, Form, FormVersion
 
@@ -94,9 +94,7 @@ class FormViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
 
     def get_queryset(self) -> QuerySet[Form]:
         queryset = selectors.forms_visible(user=self.request.user)
-        assessment = self.request.query_params.get("assessment", "")
-        if assessment.isascii() and assessment.isdigit():
-            queryset = queryset.filter(assessment_id=int(assessment))
+        queryset = narrowed_by_id(queryset, self.request, "assessment", "assessment_id")
         return queryset.prefetch_related(
             Prefetch(
                 "versions",

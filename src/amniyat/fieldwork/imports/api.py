@@ -14,15 +14,12 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from amniyat.accounts import policies
+from amniyat.api.mixins import narrowed_by_id
 from amniyat.core.http import upload_limit
 from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports import limits, selectors, services
 from amniyat.fieldwork.imports.sources import FORMATS
 from amniyat.fieldwork.models import Form, ImportJob
-
-
-def _is_id(value: str) -> bool:
-    return value.isascii() and value.isdigit()
 
 
 class ImportJobSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -86,10 +83,7 @@ class ImportJobViewSet(
 
     def get_queryset(self) -> QuerySet[ImportJob]:
         queryset = selectors.import_jobs_visible(user=self.request.user)
-        form = self.request.query_params.get("form", "")
-        if _is_id(form):
-            queryset = queryset.filter(form_id=int(form))
-        return queryset
+        return narrowed_by_id(queryset, self.request, "form", "form_id")
 
     @extend_schema(request=ImportStartSerializer, responses={202: ImportJobSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -13,13 +13,10 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from amniyat.accounts import policies
+from amniyat.api.mixins import narrowed_by_id
 from amniyat.fieldwork.imports.schema import FormPlan, plan_for
 from amniyat.fieldwork.models import Submission
 from amniyat.fieldwork.submissions import exporters, selectors, services
-
-
-def _is_id(value: str) -> bool:
-    return value.isascii() and value.isdigit()
 
 
 def _plan_of(submission: Submission, plans: dict[int, FormPlan]) -> FormPlan:
@@ -88,9 +85,7 @@ class SubmissionViewSet(
         queryset = selectors.submissions_visible(user=self.request.user).select_related(
             "form__assessment__programme"
         )
-        form = self.request.query_params.get("form", "")
-        if _is_id(form):
-            queryset = queryset.filter(form_id=int(form))
+        queryset = narrowed_by_id(queryset, self.request, "form", "form_id")
         return queryset.order_by("-submitted_at", "-id")
 
     def _reveal(self, submission: Submission) -> bool:
