@@ -113,7 +113,8 @@ class FormVersion(models.Model):
     """One version of a form as uploaded: the XLSForm, pyxform's XForm, and the field schema.
 
     ``schema`` is a list of fields, each ``{"name", "path", "type", "label": {lang: text},
-    "choices": [{"name", "label": {lang: text}}], "repeat": path or None, "required"}``;
+    "choices": [{"name", "label": {lang: text}}], "repeat": path or None (the innermost),
+    "repeats": [paths of the repeats holding it, outermost first], "required"}``;
     ``sensitivity`` maps each field path to a :class:`Sensitivity` value.
     """
 
@@ -221,6 +222,16 @@ class Submission(models.Model):
         OPENROSA = "openrosa", _("ODK Collect / Enketo")
         DEMO = "demo", _("generated demo data")
 
+    class ReviewState(models.TextChoices):
+        """Where a submission stands in review, as KoboToolbox's validation status and ODK
+        Central's review state say it (both kept, mapped onto the same states)."""
+
+        NONE = "", _("not reviewed")
+        APPROVED = "approved", _("approved")
+        HAS_ISSUES = "has_issues", _("has issues")
+        REJECTED = "rejected", _("rejected")
+        EDITED = "edited", _("edited")
+
     # Every index is written for every row an import stores, so there are only the four that
     # queries use: the unique (form, instance id); (form, place) for scoping by place;
     # (form, submitted) for the submissions table's order; (version, submitted) for filters
@@ -275,6 +286,9 @@ class Submission(models.Model):
     is_encrypted = models.BooleanField(_("encrypted by the device"), default=False)
     encrypted_payload = models.BinaryField(_("encrypted submission"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    review_state = models.CharField(
+        _("review"), max_length=12, choices=ReviewState.choices, default="", blank=True
+    )
     import_job = models.ForeignKey(
         ImportJob,
         verbose_name=_("import"),

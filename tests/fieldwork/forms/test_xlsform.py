@@ -197,6 +197,7 @@ def test_the_schema_keeps_types_labels_choices_and_logic() -> None:
 
     member_age = field(converted, "household/member/member_age")
     assert member_age["repeat"] == "household/member"
+    assert member_age["repeats"] == ["household/member"]
     assert member_age["name"] == "member_age"
     phone = field(converted, "household/phone")
     assert phone["repeat"] is None
@@ -209,6 +210,7 @@ def test_the_schema_keeps_types_labels_choices_and_logic() -> None:
         "label",
         "choices",
         "repeat",
+        "repeats",
         "required",
         "relevant",
         "relevant_groups",

@@ -353,9 +353,9 @@ def submission_receive(
         )
         submitted_at = timezone.now()
     else:
-        sent = instance.texts(parsed, version.schema)
+        sent = instance.texts(parsed, version.schema, plan=plan)
         _check(sent, plan)
-        values = instance.answers(parsed, version.schema, sent)
+        values = instance.answers(parsed, version.schema, sent, plan=plan)
         enumerator = _enumerator_of(plan, values) or enumerator
         data, protected_values = instance.split_by_sensitivity(values, version.sensitivity)
         protected = (

@@ -544,6 +544,7 @@ def _schema(
     choice_lists: dict[str, list[dict[str, Any]]],
     prefix: str = "",
     repeat: str | None = None,
+    repeats: tuple[str, ...] = (),
     group_conditions: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     fields: list[dict[str, Any]] = []
@@ -569,6 +570,7 @@ def _schema(
                     choice_lists=choice_lists,
                     prefix=f"{path}/{column['name']}",
                     repeat=repeat,
+                    repeats=repeats,
                     group_conditions=group_conditions + ((condition,) if condition else ()),
                 )
             continue
@@ -582,6 +584,7 @@ def _schema(
                 choice_lists=choice_lists,
                 prefix=path,
                 repeat=path if kind == "repeat" else repeat,
+                repeats=(*repeats, path) if kind == "repeat" else repeats,
                 group_conditions=group_conditions + ((condition,) if condition else ()),
             )
             continue
@@ -602,6 +605,9 @@ def _schema(
                     if isinstance(option, dict)
                 ],
                 "repeat": repeat,
+                # The repeats holding the question, outermost first: a repeat inside a
+                # repeat keeps its place even where the outer one has no question of its own.
+                "repeats": list(repeats),
                 "required": _is_required(bind.get("required")),
                 "relevant": str(bind.get("relevant") or ""),
                 "relevant_groups": list(group_conditions),

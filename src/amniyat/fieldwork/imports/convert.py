@@ -35,8 +35,16 @@ from amniyat.analysis.expressions import (
 from amniyat.analysis.expressions import Field as FieldNode
 from amniyat.fieldwork.imports.errors import FileRejected, Problem
 from amniyat.fieldwork.imports.labels import label_reading, read_by_labels
-from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan
-from amniyat.fieldwork.imports.sources import PARENT, ROW, Batch, Sheet, Workbook, open_workbook
+from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan, nested_answers
+from amniyat.fieldwork.imports.sources import (
+    OWN,
+    PARENT,
+    ROW,
+    Batch,
+    Sheet,
+    Workbook,
+    open_workbook,
+)
 
 # Columns every export tool adds that describe a submission rather than answer a question.
 META_COLUMNS = frozenset(
@@ -122,7 +130,33 @@ DATETIME_FORMATS = (
 )
 INSTANCE_ID_MAX = 120
 REPORT_ORPHANS = 1000
-OUTPUT = ("instance_id", "combined", "data", "protected", "submitted_at", "enumerator", "place_id")
+OUTPUT = (
+    "instance_id",
+    "combined",
+    "data",
+    "protected",
+    "submitted_at",
+    "enumerator",
+    "place_id",
+    "review_state",
+    "version",
+)
+# Where a submission stands in review: KoboToolbox's ``_validation_status`` (its uid
+# ``validation_status_approved`` in XML-name exports and in the API's ``{"uid": …}``, its label
+# "Approved" in label exports) and ODK Central's ``ReviewState``, spaces and underscores taken
+# out, onto the states both share (``Submission.ReviewState``).
+REVIEW_COLUMNS = ("_validation_status", "ReviewState")
+REVIEW_STATES = {
+    "approved": "approved",
+    "notapproved": "rejected",
+    "rejected": "rejected",
+    "onhold": "has_issues",
+    "hasissues": "has_issues",
+    "edited": "edited",
+}
+# The form version a submission was filled in: KoboToolbox's ``__version__``, ODK Central's
+# ``FormVersion``.
+VERSION_COLUMNS = ("__version__", "FormVersion", "_submission___version__")
 
 
 def unneutralise(value: str) -> str:
@@ -145,6 +179,8 @@ class ColumnMap:
     submitter: str | None = None
     own_key: str | None = None
     parent_key: str | None = None
+    review: str | None = None
+    version: str | None = None
     unknown: list[str] = field(default_factory=list)
     misplaced: list[tuple[str, str]] = field(default_factory=list)  # (column, repeat path)
 
@@ -162,14 +198,18 @@ def map_columns(header: list[str], plan: FormPlan, scope: str | None) -> ColumnM
     elsewhere: dict[str, str] = {}
     names = [f.name for f in in_scope]
     for spec in in_scope:
-        for variant in _variants(spec.path):
+        # ODK Central names a repeat's columns from inside the repeat (``details-date``).
+        spellings = _variants(spec.path)
+        if scope is not None:
+            spellings += _variants(spec.path.removeprefix(f"{scope}/"))
+        for variant in spellings:
             lookup.setdefault(variant, spec.path)
         if names.count(spec.name) == 1:
             lookup.setdefault(spec.name, spec.path)
         if spec.kind == "select_multiple":
             for choice in spec.choices:
                 # ODK Central joins groups with "-" and a choice with "/" (``g1-q2/m``).
-                for variant in _variants(spec.path):
+                for variant in spellings:
                     for separator in SEPARATORS:
                         choice_lookup.setdefault(
                             f"{variant}{separator}{choice}", (spec.path, choice)
@@ -188,7 +228,7 @@ def map_columns(header: list[str], plan: FormPlan, scope: str | None) -> ColumnM
     }
     mapping = ColumnMap()
     for column in header:
-        if column in (ROW, PARENT):
+        if column in (ROW, PARENT, OWN):
             continue
         if column in lookup:
             mapping.fields.setdefault(lookup[column], column)
@@ -209,6 +249,8 @@ def map_columns(header: list[str], plan: FormPlan, scope: str | None) -> ColumnM
         mapping.instance.append(("_uuid", "uuid:"))
     mapping.submitted = next((c for c in SUBMITTED_COLUMNS if c in present), None)
     mapping.submitter = next((c for c in SUBMITTER_COLUMNS if c in present), None)
+    mapping.review = next((c for c in REVIEW_COLUMNS if c in present), None)
+    mapping.version = next((c for c in VERSION_COLUMNS if c in present), None)
     mapping.own_key = next((c for c in ("KEY", "_index") if c in present), None)
     mapping.parent_key = next((c for c in ("PARENT_KEY", "_parent_index") if c in present), None)
     return mapping
@@ -252,40 +294,56 @@ def _unanswered_na(sheet: Sheet) -> Sheet:
     return replace(sheet, read=read)
 
 
-def _nested_repeat(repeat: str) -> FileRejected:
-    return FileRejected(
-        _(
-            "The form has a repeat inside a repeat (“{repeat}”): files of such forms cannot be "
-            "imported yet. Nothing was imported."
-        ).format(repeat=repeat)
-    )
-
-
 # A repeat written out as numbered columns, as KoboCAT's legacy exports write it:
-# ``children[2]/childs_name`` is the name in the second repetition of ``children``.
-NUMBERED = re.compile(r"^(?P<repeat>[^\[\]]+)\[(?P<number>\d+)\]/(?P<rest>.+)$")
+# ``children[2]/childs_name`` is the name in the second repetition of ``children``, and
+# ``kids/details[1]/shots[2]/name`` the name in the second ``shots`` of the first ``details``.
+NUMBER = re.compile(r"\[(\d+)\]/")
+
+
+def _numbered(column: str, plan: FormPlan) -> tuple[tuple[int, ...], str, str] | None:
+    """A numbered column's numbers (outermost first), innermost repeat and field path; None
+    for a column that is not one of the form's repeats written so."""
+    parts = NUMBER.split(column)
+    if len(parts) < 3 or "[" in parts[-1] or "]" in parts[-1]:
+        return None
+    path = ""
+    chain: list[str] = []
+    numbers: list[int] = []
+    for index in range(0, len(parts) - 1, 2):
+        path = f"{path}/{parts[index]}" if path else parts[index]
+        chain.append(path)
+        numbers.append(int(parts[index + 1]))
+    if chain[-1] not in plan.repeats or plan.repeat_chain(chain[-1]) != chain:
+        return None
+    return tuple(numbers), chain[-1], f"{path}/{parts[-1]}"
 
 
 def _numbered_repeats(workbook: Workbook, plan: FormPlan) -> Workbook:
     """``workbook`` with the numbered columns of its main sheet read as a sheet per repeat,
-    as if the export had kept each repeat on a sheet of its own: a row per repetition that has
-    an answer, naming its submission's row. A repeat inside a repeat
-    (``kids[1]/details[2]/…``) is refused like one in any other file."""
-    numbered: dict[str, dict[int, dict[str, str]]] = {}  # repeat -> number -> path -> column
+    as if the export had kept each repeat on a sheet of its own: a row per repetition up to
+    the last one with an answer (in it or in a repeat inside it), naming the row or
+    repetition holding it."""
+    # repeat -> numbers -> field path -> column
+    numbered: dict[str, dict[tuple[int, ...], dict[str, str]]] = {}
+    below: dict[tuple[str, tuple[int, ...]], list[str]] = {}  # (repeat, numbers) -> columns
     for column in workbook.main.header:
-        found = NUMBERED.match(column)
-        if found is None or found["repeat"] not in plan.repeats:
+        found = _numbered(column, plan)
+        if found is None:
             continue  # not a repeat of the form: reported as an unknown column
-        repeat, rest = found["repeat"], found["rest"]
-        if NUMBERED.match(rest) or "[" in rest:
-            raise _nested_repeat(f"{repeat}/{rest.split('[', 1)[0]}")
-        by_number = numbered.setdefault(repeat, {})
-        by_number.setdefault(int(found["number"]), {})[f"{repeat}/{rest}"] = column
+        numbers, repeat, path = found
+        numbered.setdefault(repeat, {}).setdefault(numbers, {})[path] = column
+        # An answer in the n-th repetition means the n - 1 before it were there too.
+        for depth, holder in enumerate(plan.repeat_chain(repeat), start=1):
+            for earlier in range(1, numbers[depth - 1] + 1):
+                position = (*numbers[: depth - 1], earlier)
+                numbered.setdefault(holder, {}).setdefault(position, {})
+                below.setdefault((holder, position), []).append(column)
     if not numbered:
         return workbook
     main = workbook.main
-    taken = {c for by_number in numbered.values() for cs in by_number.values() for c in cs.values()}
-    # Each repetition names its submission by the submission's ``_index``, or its row.
+    taken = {c for columns in below.values() for c in columns}
+    # Each repetition names what holds it: the submission's ``_index`` (or its row) and the
+    # numbers of the repetitions holding it.
     has_index = "_index" in main.header
     key = pl.col("_index") if has_index else pl.col(ROW).cast(pl.String)
     source = main.read
@@ -295,28 +353,42 @@ def _numbered_repeats(workbook: Workbook, plan: FormPlan) -> Workbook:
             frame = batch.main.drop([c for c in taken if c in batch.main.columns])
             yield Batch(main=frame if has_index else frame.with_columns(key.alias("_index")))
 
-    def repeat_sheet(repeat: str, by_number: dict[int, dict[str, str]]) -> Sheet:
-        paths = sorted({path for columns in by_number.values() for path in columns})
+    def numbers_key(numbers: tuple[int, ...]) -> pl.Expr:
+        return key.cast(pl.String) + pl.lit("".join(f"[{n}]" for n in numbers))
+
+    def repeat_sheet(repeat: str, by_numbers: dict[tuple[int, ...], dict[str, str]]) -> Sheet:
+        paths = sorted({path for columns in by_numbers.values() for path in columns})
 
         def read(chunk_size: int) -> Iterator[Batch]:
             for batch in source(chunk_size):
                 parts = []
-                for _number, columns in sorted(by_number.items()):
+                for numbers, columns in sorted(by_numbers.items()):
                     cells = [
                         (pl.col(columns[path]) if path in columns else pl.lit(None, pl.String))
                         .cast(pl.String)
                         .alias(path)
                         for path in paths
                     ]
-                    part = batch.main.select(pl.col(ROW), *cells, key.alias("_parent_index"))
                     answered = pl.any_horizontal(
-                        (pl.col(path).str.strip_chars().str.len_bytes() > 0).fill_null(False)
-                        for path in paths
+                        (pl.col(c).cast(pl.String).str.strip_chars().str.len_bytes() > 0).fill_null(
+                            False
+                        )
+                        for c in below[(repeat, numbers)]
                     )
-                    parts.append(part.filter(answered))
+                    part = batch.main.filter(answered).select(
+                        pl.col(ROW),
+                        *cells,
+                        numbers_key(numbers[:-1]).alias("_parent_index"),
+                        numbers_key(numbers).alias("_index"),
+                    )
+                    parts.append(part)
                 yield Batch(main=pl.concat(parts).sort(ROW, maintain_order=True))
 
-        return Sheet(name=f"{main.name} › {repeat}", header=[*paths, "_parent_index"], read=read)
+        return Sheet(
+            name=f"{main.name} › {repeat}",
+            header=[*paths, "_parent_index", "_index"],
+            read=read,
+        )
 
     return replace(
         workbook,
@@ -330,7 +402,7 @@ def _numbered_repeats(workbook: Workbook, plan: FormPlan) -> Workbook:
         ),
         repeats=[
             *workbook.repeats,
-            *(repeat_sheet(repeat, by_number) for repeat, by_number in numbered.items()),
+            *(repeat_sheet(repeat, by_numbers) for repeat, by_numbers in numbered.items()),
         ],
     )
 
@@ -772,8 +844,9 @@ def check_answers(texts: dict[str, Any], plan: FormPlan, *, name: str) -> list[P
     """The checks of an import, run on one submission that arrives alone (from ODK Collect):
     the same :func:`check_frame` on a one-row frame, and on a frame of each repeat's
     repetitions, so that a phone and a file get the same verdict on the same answers.
-    ``texts`` holds each answer as the text sent, by field path; a repeat's as a list, one
-    item per repetition (None where unanswered). Problems name the field by its path."""
+    ``texts`` holds each answer as the text sent, by field path, shaped as stored answers are
+    (a repeat's field a list per level, see :mod:`amniyat.fieldwork.imports.schema`; None
+    where unanswered). Problems name the field by its path."""
     main = {
         spec.path: texts[spec.path]
         for spec in plan.main_fields
@@ -787,29 +860,44 @@ def check_answers(texts: dict[str, Any], plan: FormPlan, *, name: str) -> list[P
     problems = check_frame(
         frame, plan=plan, scope=None, mapping=mapping, sheet=name, keep={}
     ).problems
-    for repeat, fields in plan.repeats.items():
-        lists = {
-            spec.path: texts[spec.path] for spec in fields if isinstance(texts.get(spec.path), list)
-        }
-        count = max((len(items) for items in lists.values()), default=0)
-        if not count:
-            continue
+    for repeat, items in _repetitions_by_repeat(nested_answers(texts, plan), plan).items():
+        paths = [
+            spec.path
+            for spec in plan.repeats[repeat]
+            if any(isinstance(item.get(spec.path), str) for item in items)
+        ]
         frame = pl.DataFrame(
             {
-                ROW: list(range(1, count + 1)),
+                ROW: list(range(1, len(items) + 1)),
                 **{
-                    path: [None if v is None else str(v) for v in items]
-                    + [None] * (count - len(items))
-                    for path, items in lists.items()
+                    path: [v if isinstance(v := item.get(path), str) else None for item in items]
+                    for path in paths
                 },
             },
-            schema={ROW: pl.Int64, **dict.fromkeys(lists, pl.String)},
+            schema={ROW: pl.Int64, **dict.fromkeys(paths, pl.String)},
         )
-        mapping = ColumnMap(fields={path: path for path in lists})
+        mapping = ColumnMap(fields={path: path for path in paths})
         problems += check_frame(
             frame, plan=plan, scope=repeat, mapping=mapping, sheet=name, keep={}
         ).problems
     return problems
+
+
+def _repetitions_by_repeat(
+    nested: dict[str, Any], plan: FormPlan
+) -> dict[str, list[dict[str, Any]]]:
+    """Every repetition of every repeat, at any depth, from :func:`nested_answers`."""
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    def walk(items: Any, repeat: str) -> None:
+        for item in items if isinstance(items, list) else []:
+            found.setdefault(repeat, []).append(item)
+            for child in plan.child_repeats(repeat):
+                walk(item.get(child), child)
+
+    for repeat in plan.child_repeats(None):
+        walk(nested.get(repeat), repeat)
+    return found
 
 
 def assemble(frame: pl.DataFrame, plan: FormPlan) -> pl.DataFrame:
@@ -874,6 +962,15 @@ def _instance_expr(mapping: ColumnMap, columns: set[str]) -> pl.Expr:
     return pl.coalesce([pl.when(p != "").then(p) for p in parts])
 
 
+def _review_state(column: str) -> pl.Expr:
+    """A review column's states as ``Submission.ReviewState`` values ("" where none or
+    unknown)."""
+    text = pl.col(column).str.strip_chars().str.to_lowercase()
+    uid = text.str.extract(r"validation_status_([a-z_]+)", 1)
+    word = pl.coalesce(uid, text).str.replace_all(r"[\s_]", "")
+    return word.replace_strict(REVIEW_STATES, default="", return_dtype=pl.String).fill_null("")
+
+
 def _datetime_expr(column: str, frame: pl.DataFrame | None = None) -> pl.Expr:
     """Date-times in any of the ISO 8601 forms exports use, as UTC. Parsing with one format
     is several times quicker than trying them all, so where the whole batch fits the format
@@ -904,27 +1001,131 @@ def _datetime_expr(column: str, frame: pl.DataFrame | None = None) -> pl.Expr:
     return pl.coalesce([parse(fmt) for fmt in DATETIME_FORMATS])
 
 
-def repeat_fragments(checked: Checked) -> pl.DataFrame:
-    """Repeat rows → per submission key: ``"path":[v1,v2,…]`` for each field of the repeat
-    (one value per repetition, null where unanswered), and whether any row is bad or holds a
-    tiny number."""
-    value_columns = [VALUE + path for path in checked.paths]
-    grouped = (
-        checked.frame.sort(ROW, maintain_order=True)  # repetitions of one row keep their order
-        .group_by("\x00key", maintain_order=True)
-        .agg(*[pl.col(c) for c in value_columns], pl.col(BAD).any(), pl.col(TINY).any())
+KEY = "\x00key"  # a repeat row: the key of the repetition or submission holding it
+
+
+@dataclass
+class RepeatRows:
+    """The checked rows of one repeat, wherever they came from (a sheet, a zip member, the
+    lists of a JSON file): :data:`ROW`, :data:`KEY` (what holds the row), :data:`OWN` (the
+    row's own key, which rows of repeats inside it name; may be null), a ``VALUE`` column per
+    answered field, :data:`BAD` and :data:`TINY`."""
+
+    path: str
+    sheet: str  # where the rows were read, for problems
+    column: str  # the column that names what holds each row, for problems
+    frame: pl.DataFrame
+    paths: list[str]
+
+
+def _grouped(rows: RepeatRows) -> pl.DataFrame:
+    """One row per holder (:data:`KEY`): each field's values as a list, one item per
+    repetition in the order read, and whether any repetition is bad or holds a tiny number."""
+    return (
+        rows.frame.sort(ROW, maintain_order=True)  # repetitions of one row keep their order
+        .group_by(KEY, maintain_order=True)
+        .agg(*[pl.col(VALUE + path) for path in rows.paths], pl.col(BAD).any(), pl.col(TINY).any())
     )
+
+
+def nest_repeats(rows: list[RepeatRows], plan: FormPlan) -> tuple[list[RepeatRows], list[Problem]]:
+    """Rows of repeats inside repeats folded into the rows of the repetitions holding them,
+    innermost first: each holding row gets, for every field of the inner repeat (and of those
+    inside it), the list of its repetitions' answers (``[]`` where it has none), and is bad
+    where any of them is. What is left are the top-level repeats' rows, and problems for rows
+    whose holder is not in the file."""
+    by_path: dict[str, RepeatRows] = {}
+    for item in rows:
+        if item.path in by_path:
+            known = by_path[item.path]
+            known.frame = pl.concat([known.frame, item.frame], how="diagonal_relaxed")
+            known.paths = list(dict.fromkeys([*known.paths, *item.paths]))
+        else:
+            by_path[item.path] = item
+    problems: list[Problem] = []
+    for path in sorted(by_path, key=plan.depth, reverse=True):
+        holder_path = plan.parent_repeat.get(path)
+        if holder_path is None:
+            continue
+        inner = by_path.pop(path)
+        holder = by_path.get(holder_path)
+        if holder is None or holder.frame[OWN].null_count() == holder.frame.height:
+            problems.append(
+                Problem(
+                    file=inner.sheet,
+                    row=None,
+                    column=inner.column,
+                    message=_(
+                        "The rows of the repeat “{repeat}” belong to repetitions of “{holder}”, "
+                        "which the file does not have with their keys."
+                    ).format(repeat=path, holder=holder_path),
+                )
+            )
+            continue
+        grouped = _grouped(inner)
+        lost = grouped.filter(~pl.col(KEY).is_in(holder.frame[OWN].drop_nulls().implode()))
+        for key in lost[KEY].head(REPORT_ORPHANS).to_list():
+            problems.append(
+                Problem(
+                    file=inner.sheet,
+                    row=None,
+                    column=inner.column,
+                    message=_(
+                        "Repeat rows belong to the repetition “{key}” of “{holder}”, which is "
+                        "not in the file."
+                    ).format(key=key, holder=holder_path),
+                )
+            )
+        schema = grouped.schema
+        joined = holder.frame.join(
+            grouped.rename({BAD: "\x00inner_bad", TINY: "\x00inner_tiny"}),
+            left_on=OWN,
+            right_on=KEY,
+            how="left",
+            maintain_order="left",
+        )
+        holder.frame = joined.with_columns(
+            *[
+                pl.col(VALUE + p).fill_null(pl.lit([], dtype=schema[VALUE + p]))
+                for p in inner.paths
+            ],
+            (pl.col(BAD) | pl.col("\x00inner_bad").fill_null(False)).alias(BAD),
+            (pl.col(TINY) | pl.col("\x00inner_tiny").fill_null(False)).alias(TINY),
+        ).drop("\x00inner_bad", "\x00inner_tiny")
+        holder.paths = [*holder.paths, *inner.paths]
+    return list(by_path.values()), problems
+
+
+def repeat_fragments(rows: RepeatRows, plan: FormPlan) -> pl.DataFrame:
+    """A top-level repeat's rows → per submission key (:data:`KEY`): ``"path":[v1,v2,…]``
+    for each field of the repeat (one value per repetition, null where unanswered; a list per
+    repetition for the fields of the repeats inside it), and whether any row is bad or holds a
+    tiny number. A field no repetition answered gets no fragment: it is unanswered."""
+    grouped = _grouped(rows)
     return grouped.select(
-        pl.col("\x00key"),
-        *[_fragment(path, pl.col(VALUE + path)).alias(FRAGMENT + path) for path in checked.paths],
+        pl.col(KEY),
+        *[
+            _repeat_fragment(
+                path, plan.depth(plan.by_path[path].repeat), pl.col(VALUE + path)
+            ).alias(FRAGMENT + path)
+            for path in rows.paths
+        ],
         pl.col(BAD),
         pl.col(TINY),
     )
 
 
+def _repeat_fragment(path: str, depth: int, value: pl.Expr) -> pl.Expr:
+    leaves = value
+    for _level in range(depth - 1):
+        leaves = leaves.list.eval(pl.element().explode())
+    answered = (leaves.list.drop_nulls().list.len() > 0).fill_null(False)
+    return pl.when(answered).then(_fragment(path, value))
+
+
 @dataclass
 class RepeatTable:
-    sheet: Sheet
+    sheet: str
     column: str  # the column naming each row's submission
     parts: pl.DataFrame  # see repeat_fragments
 
@@ -976,11 +1177,6 @@ class SubmissionReader:
         if self.file_format != "kobo-json":
             problems += header_problems(self.workbook.main, self.main_map, plan, None)
         self.repeat_sheets: list[tuple[Sheet, str, ColumnMap]] = []
-        inner = sorted(p for p in plan.repeats if any(p.startswith(f"{q}/") for q in plan.repeats))
-        if inner and self.workbook.repeats:
-            # Rows of a repeat inside a repeat name their parent repetition, not their
-            # submission: read as the outer repeat's rows they would land in the wrong place.
-            raise _nested_repeat(inner[0])
         for sheet in self.workbook.repeats:
             sheet, repeat = self._repeat_by_labels(sheet, self._repeat_of(sheet))
             if repeat is None:
@@ -1049,23 +1245,29 @@ class SubmissionReader:
         return self.workbook.main.total_rows
 
     def _repeat_of(self, sheet: Sheet) -> str | None:
+        """The repeat a sheet holds: the one it is named after (KoboToolbox names a sheet by
+        the repeat, ODK Central a file ``{form}-{repeat}.csv``), else the one whose fields
+        its columns name most (repeats inside repeats often share names such as ``name``)."""
+        title = sheet.name.rsplit("›", 1)[-1].strip().removesuffix(".csv")
+        named = [
+            path
+            for path, name in self.plan.repeat_names.items()
+            if title == name[:31] or title.endswith(f"-{name}")
+        ]
+        if len(named) == 1:
+            return named[0]
         best, best_score = None, 0
-        for path in self.plan.repeats:
+        for path in named or self.plan.repeats:
             mapping = map_columns(sheet.header, self.plan, path)
             score = len(mapping.fields) + len(mapping.choices)
             if score > best_score:
                 best, best_score = path, score
-        if best is None:
-            title = sheet.name.rsplit("›", 1)[-1].strip().removesuffix(".csv")
-            for path, name in self.plan.repeat_names.items():
-                if title == name[:31] or title.endswith(f"-{name}"):
-                    return path
         return best
 
     # -- repeats kept apart (XLSX sheets, zip members) ---------------------------------
 
     def _load_repeat_tables(self, chunk_size: int) -> tuple[list[RepeatTable], list[Problem]]:
-        tables: list[RepeatTable] = []
+        rows: list[RepeatRows] = []
         problems: list[Problem] = []
         for sheet, path, mapping in self.repeat_sheets:
             parent_key = mapping.parent_key
@@ -1075,6 +1277,11 @@ class SubmissionReader:
                         sheet=sheet.name
                     )
                 )
+            own: pl.Expr = (
+                pl.col(mapping.own_key).str.strip_chars()
+                if mapping.own_key
+                else pl.lit(None, dtype=pl.String)
+            )
             pieces: list[pl.DataFrame] = []
             paths: list[str] = []
             for batch in sheet.read(chunk_size):
@@ -1084,16 +1291,29 @@ class SubmissionReader:
                     scope=path,
                     mapping=mapping,
                     sheet=sheet.name,
-                    keep={"\x00key": pl.col(parent_key).str.strip_chars()},
+                    keep={KEY: pl.col(parent_key).str.strip_chars(), OWN: own},
                 )
                 pieces.append(checked.frame)
                 paths = checked.paths
                 problems += checked.problems
             if pieces:
-                whole = Checked(frame=pl.concat(pieces), problems=[], paths=paths)
-                tables.append(
-                    RepeatTable(sheet=sheet, column=parent_key, parts=repeat_fragments(whole))
+                rows.append(
+                    RepeatRows(
+                        path=path,
+                        sheet=sheet.name,
+                        column=parent_key,
+                        frame=pl.concat(pieces),
+                        paths=paths,
+                    )
                 )
+        top, found = nest_repeats(rows, self.plan)
+        problems += found
+        tables = [
+            RepeatTable(
+                sheet=item.sheet, column=item.column, parts=repeat_fragments(item, self.plan)
+            )
+            for item in top
+        ]
         return tables, problems
 
     def batches(self, chunk_size: int = 50_000) -> Iterator[Converted]:
@@ -1125,15 +1345,15 @@ class SubmissionReader:
         seen = (
             pl.concat(self.parents_seen)
             if self.parents_seen
-            else pl.Series("\x00key", [], dtype=pl.String)
+            else pl.Series(KEY, [], dtype=pl.String)
         )
         problems = []
         for table in tables:
-            lost = table.parts.filter(~pl.col("\x00key").is_in(seen.implode()))
-            for key in lost["\x00key"].head(REPORT_ORPHANS).to_list():
+            lost = table.parts.filter(~pl.col(KEY).is_in(seen.implode()))
+            for key in lost[KEY].head(REPORT_ORPHANS).to_list():
                 problems.append(
                     Problem(
-                        file=table.sheet.name,
+                        file=table.sheet,
                         row=None,
                         column=table.column,
                         message=_(
@@ -1163,18 +1383,18 @@ class SubmissionReader:
                         "to their submissions."
                     ).format(file=self.name)
                 )
-            key = pl.col(own).str.strip_chars().alias("\x00key")
+            key = pl.col(own).str.strip_chars().alias(KEY)
             keys = frame.select(key).to_series()
             self.parents_seen.append(keys)
             for index, table in enumerate(tables):
                 # The batch's own repeat rows first: joining a batch to the whole table would
                 # hash all of the file's repeat rows again for every batch.
-                mine = table.parts.filter(pl.col("\x00key").is_in(keys.implode()))
+                mine = table.parts.filter(pl.col(KEY).is_in(keys.implode()))
                 renamed = mine.rename({BAD: f"\x00rbad{index}", TINY: f"\x00rtiny{index}"})
                 frame = (
                     frame.with_columns(key)
-                    .join(renamed, on="\x00key", how="left", maintain_order="left")
-                    .drop("\x00key")
+                    .join(renamed, on=KEY, how="left", maintain_order="left")
+                    .drop(KEY)
                 )
                 repeat_bad.append(str(index))
         keep = self._keep(mapping, frame)
@@ -1278,19 +1498,29 @@ class SubmissionReader:
             if candidates:
                 place = pl.coalesce(candidates)
         keep["place_id"] = place
+        keep["review_state"] = (
+            _review_state(mapping.review) if mapping.review in columns else pl.lit("")
+        )
+        keep["version"] = (
+            pl.col(mapping.version).str.strip_chars()
+            if mapping.version in columns
+            else pl.lit(None, dtype=pl.String)
+        )
         return keep
 
     def _join_nested(
         self, frame: pl.DataFrame, repeats: dict[str, pl.DataFrame], repeat_bad: list[str]
     ) -> tuple[pl.DataFrame, list[Problem]]:
-        """JSON: the repeats came inside each submission; check them and join them on."""
+        """JSON: the repeats came inside each submission; check them, fold the inner ones
+        into the repetitions holding them, and join the top-level ones on."""
         problems: list[Problem] = []
         lookup: dict[str, str] = {}
         for known in self.plan.repeats:
             for variant in _variants(known):
                 lookup.setdefault(variant, known)
             lookup.setdefault(self.plan.repeat_names[known], known)
-        for index, (key, rows) in enumerate(repeats.items()):
+        found: list[RepeatRows] = []
+        for key, rows in repeats.items():
             path = lookup.get(key)
             if path is None:
                 if key not in self.json_unknown:
@@ -1309,19 +1539,27 @@ class SubmissionReader:
             mapping = map_columns(rows.columns, self.plan, path)
             problems += self._unknown_json(mapping)
             checked = check_frame(
-                rows.with_columns(pl.col(PARENT).alias(ROW)),
+                rows,
                 plan=self.plan,
                 scope=path,
                 mapping=mapping,
                 sheet=self.name,
-                keep={"\x00key": pl.col(PARENT)},
+                keep={KEY: pl.col(PARENT), OWN: pl.col(OWN)},
             )
             problems += checked.problems
-            parts = repeat_fragments(checked).rename(
+            found.append(
+                RepeatRows(
+                    path=path, sheet=self.name, column=key, frame=checked.frame, paths=checked.paths
+                )
+            )
+        top, lost = nest_repeats(found, self.plan)
+        problems += lost
+        if top:
+            frame = frame.with_columns(pl.col(ROW).cast(pl.String).alias(KEY))
+        for index, item in enumerate(top):
+            parts = repeat_fragments(item, self.plan).rename(
                 {BAD: f"\x00rbad{index}", TINY: f"\x00rtiny{index}"}
             )
-            frame = frame.join(
-                parts, left_on=ROW, right_on="\x00key", how="left", maintain_order="left"
-            )
+            frame = frame.join(parts, on=KEY, how="left", maintain_order="left")
             repeat_bad.append(str(index))
-        return frame, problems
+        return (frame.drop(KEY) if top else frame), problems

@@ -8,8 +8,17 @@ encrypted, masked on screen), and which repeat each belongs to.
 Stored answers (``Submission.data`` and the decrypted ``protected_data``) are dictionaries
 keyed by field path. Values: ``integer`` → int, ``decimal`` → float, ``select_multiple`` →
 list of choice names, everything else → the text as given (dates ``YYYY-MM-DD``, date-times
-ISO 8601). An unanswered question is absent. A field inside a repeat holds a list, one value
-per repetition (null where unanswered), as the OpenRosa receiver stores it too.
+ISO 8601). An unanswered question is absent.
+
+A field inside a repeat holds a list, one value per repetition (null where unanswered). A field
+inside a repeat inside a repeat holds one list per repetition of the outer repeat, each with one
+value per repetition of the inner repeat in it, and so on at any depth: ``members/incidents/type``
+of a household with two members, the first with two incidents and the second with none, is
+``[["theft", "fraud"], []]``. Every level has one item per repetition of its repeat. A field
+with no answer in any repetition is absent, like any unanswered question, so that the same
+answers are stored the same whichever file or phone brought them (:func:`canonical_answers`).
+:func:`nested_answers` gives the same answers as one object per repetition, the shape of a Kobo
+JSON record or an XForm instance; :func:`columnar_answers` goes back.
 """
 
 from __future__ import annotations
@@ -118,6 +127,28 @@ class FormPlan:
     by_path: dict[str, FieldSpec]
     repeats: dict[str, list[FieldSpec]]  # repeat path -> its fields
     repeat_names: dict[str, str]  # repeat path -> its last name
+    # repeat path -> the repeat it sits in (None: in the submission itself)
+    parent_repeat: dict[str, str | None] = field(default_factory=dict)
+
+    def depth(self, repeat: str | None) -> int:
+        """How many repeats hold ``repeat``'s repetitions, itself included (0: none)."""
+        count = 0
+        while repeat is not None:
+            count += 1
+            repeat = self.parent_repeat.get(repeat)
+        return count
+
+    def child_repeats(self, repeat: str | None) -> list[str]:
+        """The repeats directly inside ``repeat`` (None: the top-level repeats), in form order."""
+        return [path for path, parent in self.parent_repeat.items() if parent == repeat]
+
+    def repeat_chain(self, repeat: str | None) -> list[str]:
+        """``repeat`` and the repeats holding it, outermost first."""
+        chain: list[str] = []
+        while repeat is not None:
+            chain.insert(0, repeat)
+            repeat = self.parent_repeat.get(repeat)
+        return chain
 
     @property
     def main_fields(self) -> list[FieldSpec]:
@@ -216,14 +247,35 @@ def build_plan(schema: list[dict[str, Any]], sensitivity: dict[str, str]) -> For
     for spec in fields:
         if spec.repeat:
             repeats.setdefault(spec.repeat, []).append(spec)
+    parents: dict[str, str | None] = {}
+    for item in schema:
+        chain = [str(path) for path in item.get("repeats") or []]
+        for index, path in enumerate(chain):
+            repeat_paths.add(path)
+            parents.setdefault(path, chain[index - 1] if index else None)
     for path in repeat_paths:
         repeats.setdefault(path, [])
+    # In form order: a repeat's own repeat appears in the schema before what it holds.
+    order = {str(item["path"]): index for index, item in enumerate(schema)}
+    ordered = sorted(repeats, key=lambda p: (order.get(p, len(order)), p))
+    repeats = {path: repeats[path] for path in ordered}
     return FormPlan(
         fields=fields,
         by_path={f.path: f for f in fields},
         repeats=repeats,
         repeat_names={path: path.rsplit("/", 1)[-1] for path in repeats},
+        # Versions saved before schemas listed each question's repeats: by their paths.
+        parent_repeat={
+            path: parents[path] if path in parents else _enclosing(path, repeats)
+            for path in repeats
+        },
     )
+
+
+def _enclosing(path: str, repeats: dict[str, list[FieldSpec]]) -> str | None:
+    """The innermost other repeat whose path holds ``path``."""
+    holders = [other for other in repeats if path.startswith(f"{other}/")]
+    return max(holders, key=len) if holders else None
 
 
 def _truthy(value: Any) -> bool:
@@ -261,15 +313,119 @@ def split_answers(answers: dict[str, Any], plan: FormPlan) -> tuple[dict[str, An
     return data, protected
 
 
-def repetitions(answers: dict[str, Any], fields: list[FieldSpec]) -> list[dict[str, Any]]:
-    """A repeat's answers as one dictionary per repetition."""
-    lists = {f.path: answers[f.path] for f in fields if isinstance(answers.get(f.path), list)}
-    count = max((len(v) for v in lists.values()), default=0)
-    return [
-        {
-            path: values[i]
+def nested_answers(answers: dict[str, Any], plan: FormPlan) -> dict[str, Any]:
+    """Stored answers as one object per repetition: the top-level answers by path, and each
+    top-level repeat's path → a list with one dictionary per repetition, holding that
+    repetition's answers by path and each repeat inside it the same way. Unanswered questions
+    are left out; a repetition without answers stays, as ``{}``, to keep the others' places.
+    Answers the form does not know are kept at the top."""
+    inside = {spec.path for fields in plan.repeats.values() for spec in fields}
+    top = {path: value for path, value in answers.items() if path not in inside}
+    for repeat in plan.child_repeats(None):
+        items = _repetitions_of(answers, plan, repeat, ())
+        if items:
+            top[repeat] = items
+    return top
+
+
+def _repetitions_of(
+    answers: dict[str, Any], plan: FormPlan, repeat: str, at: tuple[int, ...]
+) -> list[dict[str, Any]]:
+    """The repetitions of ``repeat`` inside the repetition ``at`` (positions in each outer
+    repeat, outermost first) of the repeats holding it."""
+    lists: dict[str, list[Any]] = {}
+    for spec in plan.repeats[repeat]:
+        found = _at(answers.get(spec.path), at)
+        if isinstance(found, list):
+            lists[spec.path] = found
+    count = max((len(values) for values in lists.values()), default=0)
+    children = plan.child_repeats(repeat)
+    for child in children:
+        count = max(count, _count_at(answers, plan, child, at))
+    items: list[dict[str, Any]] = []
+    for index in range(count):
+        item = {
+            path: values[index]
             for path, values in lists.items()
-            if i < len(values) and values[i] is not None
+            if index < len(values) and values[index] is not None
         }
-        for i in range(count)
-    ]
+        for child in children:
+            inner = _repetitions_of(answers, plan, child, (*at, index))
+            if inner:
+                item[child] = inner
+        items.append(item)
+    return items
+
+
+def _at(value: Any, at: tuple[int, ...]) -> Any:
+    for index in at:
+        if not isinstance(value, list) or index >= len(value):
+            return None
+        value = value[index]
+    return value
+
+
+def _count_at(answers: dict[str, Any], plan: FormPlan, repeat: str, at: tuple[int, ...]) -> int:
+    """How many repetitions of ``repeat``'s parent the lists of ``repeat`` account for at
+    ``at`` (the outer list of each of its fields, and of the repeats inside it)."""
+    count = 0
+    for spec in plan.repeats[repeat]:
+        found = _at(answers.get(spec.path), at)
+        if isinstance(found, list):
+            count = max(count, len(found))
+    for child in plan.child_repeats(repeat):
+        count = max(count, _count_at(answers, plan, child, at))
+    return count
+
+
+def columnar_answers(nested: dict[str, Any], plan: FormPlan) -> dict[str, Any]:
+    """The inverse of :func:`nested_answers`: answers as stored, in their canonical form."""
+    answers = {path: value for path, value in nested.items() if path not in plan.repeats}
+    for repeat in plan.child_repeats(None):
+        items = nested.get(repeat)
+        if isinstance(items, list):
+            answers.update(_columns_of(items, plan, repeat))
+    return _without_unanswered(answers, plan)
+
+
+def _columns_of(items: list[Any], plan: FormPlan, repeat: str) -> dict[str, list[Any]]:
+    items = [item if isinstance(item, dict) else {} for item in items]
+    columns: dict[str, list[Any]] = {
+        spec.path: [item.get(spec.path) for item in items] for spec in plan.repeats[repeat]
+    }
+    for child in plan.child_repeats(repeat):
+        per_item = [_columns_of(item.get(child) or [], plan, child) for item in items]
+        for path in {path for found in per_item for path in found} | set(
+            _paths_inside(plan, child)
+        ):
+            columns[path] = [found.get(path, []) for found in per_item]
+    return columns
+
+
+def _paths_inside(plan: FormPlan, repeat: str) -> list[str]:
+    paths = [spec.path for spec in plan.repeats[repeat]]
+    for child in plan.child_repeats(repeat):
+        paths += _paths_inside(plan, child)
+    return paths
+
+
+def _has_answer(value: Any, depth: int) -> bool:
+    if depth == 0:
+        return value is not None
+    return isinstance(value, list) and any(_has_answer(item, depth - 1) for item in value)
+
+
+def _without_unanswered(answers: dict[str, Any], plan: FormPlan) -> dict[str, Any]:
+    kept = {}
+    for path, value in answers.items():
+        spec = plan.by_path.get(path)
+        depth = plan.depth(spec.repeat) if spec is not None else 0
+        if _has_answer(value, depth):
+            kept[path] = value
+    return kept
+
+
+def canonical_answers(answers: dict[str, Any], plan: FormPlan) -> dict[str, Any]:
+    """``answers`` as every reader stores them: each level of a repeat with one item per
+    repetition, and no field that no repetition answered."""
+    return columnar_answers(nested_answers(answers, plan), plan)

@@ -309,6 +309,8 @@ class _Tally:
         self.duplicates = 0
         self.conflicts = 0
         self.sent = 0
+        # Form versions the file names that the form does not have.
+        self.unknown_versions: set[str] = set()
 
 
 def _read_check_and_store(
@@ -332,9 +334,11 @@ def _read_check_and_store(
     if connection.vendor != "sqlite":
         stamp += "+00:00"
     storing_seconds = 0.0
+    # The file may say which version of the form each submission was filled in.
+    versions = dict(job.form.versions.values_list("version", "pk"))
     try:
         with _fast_sqlite(), transaction.atomic():
-            writer = _Writer(job, version_id, stamp)
+            writer = _Writer(job, stamp)
             try:
                 for batch in reader.batches(BATCH_ROWS):
                     for problem in batch.problems:
@@ -349,7 +353,9 @@ def _read_check_and_store(
                         writer.abandon()
                     elif frame.height > bad:
                         good = frame.filter(~pl.col("bad")) if bad else frame
-                        prepared = _prepare(good, content_ids, tally, log, job.file_name)
+                        prepared = _prepare(
+                            good, content_ids, tally, log, job.file_name, versions, version_id
+                        )
                         tally.sent += prepared.height
                         writer.put(prepared)
                     note.save("reading", job.processed_rows, job.total_rows)
@@ -387,7 +393,13 @@ def _read_check_and_store(
 
 
 def _prepare(
-    good: pl.DataFrame, content_ids: dict[str, int], tally: _Tally, log: _ProblemLog, file: str
+    good: pl.DataFrame,
+    content_ids: dict[str, int],
+    tally: _Tally,
+    log: _ProblemLog,
+    file: str,
+    versions: dict[str, int],
+    version_id: int,
 ) -> pl.DataFrame:
     """Hash each row's answers, encrypt its personal ones and its enumerator (with the
     enumerator's keyed hash, to filter on): the steps Polars cannot do. Settle ids repeated
@@ -410,6 +422,11 @@ def _prepare(
                 content_ids[digests[index]] = occurrence
                 filled[index] = f"sha256:{digests[index][:48]}:{occurrence}"
         ids = pl.Series("instance_id", filled, dtype=pl.String)
+    named = good["version"]
+    tally.unknown_versions.update(
+        named.filter(named.is_not_null() & ~named.is_in(list(versions))).unique().to_list()
+    )
+    form_version = named.replace_strict(versions, default=version_id, return_dtype=pl.Int64)
     prepared = good.select(
         ROW,
         ids.alias("instance_id"),
@@ -420,6 +437,8 @@ def _prepare(
         enumerator_hashes.alias("enumerator_hash"),
         "data",
         protected.alias("protected"),
+        form_version.alias("form_version_id"),
+        "review_state",
     )
     first = prepared["instance_id"].is_first_distinct()
     if first.all():
@@ -536,7 +555,6 @@ def live_progress(job: ImportJob) -> ImportJob:
 
 COLUMNS = (
     "form",
-    "form_version",
     "instance_id",
     "content_hash",
     "place",
@@ -545,14 +563,17 @@ COLUMNS = (
     "enumerator_hash",
     "data",
     "protected_data",
+    "form_version",
+    "review_state",
     "is_encrypted",
     "encrypted_payload",
     "source",
     "import_job",
     "received_at",
 )
-# The columns that differ from row to row, and the prepared column each comes from; the
-# others are the same for every row of an import.
+# The columns that differ from row to row, and the prepared column each comes from, in the
+# order of COLUMNS (SQLite's placeholders take them so); the others are the same for every
+# row of an import.
 PREPARED = {
     "instance_id": "instance_id",
     "content_hash": "content_hash",
@@ -562,6 +583,8 @@ PREPARED = {
     "enumerator_hash": "enumerator_hash",
     "data": "data",
     "protected_data": "protected",
+    "form_version": "form_version_id",
+    "review_state": "review_state",
 }
 
 
@@ -640,7 +663,7 @@ class _Writer:
     same for every row written into the statement; on PostgreSQL through ``COPY`` of CSV
     written by Polars into a temporary table, then one ``INSERT … SELECT``."""
 
-    def __init__(self, job: ImportJob, version_id: int, stamp: str) -> None:
+    def __init__(self, job: ImportJob, stamp: str) -> None:
         self.job_id = int(job.pk)
         self.form_id = int(job.form_id)
         self.stamp = stamp
@@ -648,6 +671,7 @@ class _Writer:
         self.stored = 0
         self.duplicates = 0
         self.conflicts = 0
+        self.reviewed = 0  # submissions already stored whose review state the file changed
         self.handled = 0
         self.conflict_rows: list[tuple[int, str]] = []
         self.error: BaseException | None = None
@@ -659,7 +683,6 @@ class _Writer:
         self.postgres = connection.vendor == "postgresql"
         constants = {
             "form": str(self.form_id),
-            "form_version": str(int(version_id)),
             "is_encrypted": "FALSE" if self.postgres else "0",
             "encrypted_payload": "NULL",
             "source": f"'{Submission.Source.IMPORT.value}'",
@@ -673,7 +696,8 @@ class _Writer:
             self.wrapper.execute(
                 f"CREATE TEMPORARY TABLE {self.staging} (source_row bigint, instance_id text, "
                 "content_hash text, place bigint, submitted_at timestamptz, enumerator text, "
-                "enumerator_hash text, data jsonb, protected_data text)"
+                "enumerator_hash text, data jsonb, protected_data text, form_version bigint, "
+                "review_state text)"
             )
             staged = ", ".join(["source_row", *PREPARED])
             self.copy_sql = f"COPY {self.staging} ({staged}) FROM STDIN WITH (FORMAT csv)"
@@ -779,32 +803,47 @@ class _Writer:
 
     def _settle(self, frame: pl.DataFrame, before: int) -> None:
         """Which rows of ``frame`` were not stored, and why: the stored row of the same id
-        either came from this batch (id above ``before``, this import) or was there before."""
+        either came from this batch (id above ``before``, this import) or was there before.
+        A submission already stored takes the review state a newer export gives it."""
         ids = frame["instance_id"].to_list()
-        found: dict[str, tuple[str, bool]] = {}
+        found: dict[str, tuple[str, bool, int, str]] = {}
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ", ".join(["%s"] * len(chunk))
             self.wrapper.execute(
-                f"SELECT instance_id, content_hash, id, import_job_id FROM {self.table} "  # noqa: S608
-                f"WHERE form_id = %s AND instance_id IN ({marks})",
+                "SELECT instance_id, content_hash, id, import_job_id, review_state "  # noqa: S608
+                f"FROM {self.table} WHERE form_id = %s AND instance_id IN ({marks})",
                 [self.form_id, *chunk],
             )
-            for instance_id, content_hash, pk, job_id in self.wrapper.fetchall():
-                found[instance_id] = (content_hash, pk > before and job_id == self.job_id)
-        for row, instance_id, content_hash in frame.select(
-            ROW, "instance_id", "content_hash"
+            for instance_id, content_hash, pk, job_id, review in self.wrapper.fetchall():
+                found[instance_id] = (
+                    content_hash,
+                    pk > before and job_id == self.job_id,
+                    pk,
+                    review,
+                )
+        reviewed: list[tuple[str, int]] = []
+        for row, instance_id, content_hash, review in frame.select(
+            ROW, "instance_id", "content_hash", "review_state"
         ).iter_rows():
             # An id missing now was stored when the row went in and deleted since (PostgreSQL,
             # another connection): the row was not stored, so it is reported, never lost.
-            stored_hash, now = found.get(instance_id, ("", False))
+            stored_hash, now, pk, stored_review = found.get(instance_id, ("", False, 0, ""))
             if now:
                 continue
             if stored_hash == content_hash:
                 self.duplicates += 1
+                if review and review != stored_review:
+                    reviewed.append((review, pk))
             else:
                 self.conflicts += 1
                 self.conflict_rows.append((row, instance_id))
+        if reviewed:
+            self.wrapper.executemany(
+                f"UPDATE {self.table} SET review_state = %s WHERE id = %s",  # noqa: S608
+                reviewed,
+            )
+            self.reviewed += len(reviewed)
 
 
 def _record_success(
@@ -823,6 +862,24 @@ def _record_success(
     job.skipped = tally.rejected
     job.status = ImportJob.Status.SUCCEEDED
     job.finished_at = timezone.now()
+    notes = list(job.report.get("notes", []))
+    if tally.unknown_versions:
+        notes.append(
+            _(
+                "“{file}” names versions of the form that Amniyat does not have ({versions}): "
+                "their submissions were stored with the version the import was made against."
+            ).format(
+                file=job.file_name,
+                versions=", ".join(sorted(tally.unknown_versions)[:10]),
+            )
+        )
+    if writer.reviewed:
+        notes.append(
+            _(
+                "{count} submissions already stored took the review state the file gives them."
+            ).format(count=writer.reviewed)
+        )
+    job.report["notes"] = notes
     job.report = _final_report(job, log, workdir, message=_summary(job))
     elapsed = time.monotonic() - started
     job.report["seconds"] = {

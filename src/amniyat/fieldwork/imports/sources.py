@@ -33,7 +33,8 @@ from amniyat.fieldwork.imports.encoding import utf8_copy
 from amniyat.fieldwork.imports.errors import FileRejected
 
 ROW = "\x00row"
-PARENT = "\x00parent"
+PARENT = "\x00parent"  # a JSON repetition: the key of the repetition or submission holding it
+OWN = "\x00own"  # a JSON repetition's own key, which the repetitions inside it name
 FORMATS = ("auto", "kobo-csv", "kobo-xlsx", "kobo-json", "odk-csv", "odk-zip", "csv", "xlsx")
 KOBO_MARKERS = frozenset(
     {"_uuid", "_submission_time", "_index", "_id", "meta/instanceID", "formhub/uuid"}
@@ -50,7 +51,7 @@ HXL_HASHTAG = r"^#[A-Za-z][A-Za-z0-9_]*(\s*\+[A-Za-z][A-Za-z0-9_]*)*$"
 @dataclass
 class Batch:
     """Rows of the main sheet and, for JSON, the repeat rows nested in them (by repeat key,
-    each with :data:`PARENT` naming the :data:`ROW` of its submission)."""
+    each with the :data:`ROW` of its submission, :data:`PARENT` and :data:`OWN`)."""
 
     main: pl.DataFrame
     repeats: dict[str, pl.DataFrame] = field(default_factory=dict)
@@ -553,9 +554,7 @@ def _iter_json_records(path: Path, name: str) -> Iterator[dict[str, Any]]:
 
 
 # Kobo API keys that describe the submission rather than answer a question.
-KOBO_JSON_LISTS = frozenset(
-    {"_attachments", "_tags", "_notes", "_geolocation", "_validation_status"}
-)
+KOBO_JSON_LISTS = frozenset({"_attachments", "_tags", "_notes", "_geolocation"})
 
 
 def _json_text(value: Any) -> str | None:
@@ -583,26 +582,18 @@ def json_workbook(path: Path, workdir: Path, name: str) -> Workbook:
             number += 1
             row: dict[str, str | None] = {ROW: str(number)}
             for key, item in record.items():
+                if key == "_validation_status":  # {"uid": "validation_status_approved", …}
+                    row[key] = _json_text(
+                        (item or {}).get("uid") if isinstance(item, dict) else item
+                    )
+                    continue
                 if key in KOBO_JSON_LISTS:
                     continue
-                if isinstance(item, list) and item and all(isinstance(v, dict) for v in item):
-                    for entry in item:
-                        nested: dict[str, str | None] = {PARENT: str(number)}
-                        for sub_key, sub_value in entry.items():
-                            if (
-                                isinstance(sub_value, list)
-                                and sub_value
-                                and isinstance(sub_value[0], dict)
-                            ):
-                                raise FileRejected(
-                                    _(
-                                        "Submission {row} of “{file}” has a repeat inside a "
-                                        "repeat (“{key}”), which cannot be imported yet."
-                                    ).format(row=number, file=name, key=sub_key)
-                                )
-                            nested[sub_key] = _json_text(sub_value)
-                        repeats.setdefault(key, []).append(nested)
+                if _is_repeat(item):
+                    _json_repetitions(key, item, number, str(number), repeats)
                     continue
+                if item == []:
+                    continue  # a repeat without repetitions, or nothing chosen
                 row[key] = _json_text(item)
             rows.append(row)
             if len(rows) >= chunk_size:
@@ -616,21 +607,46 @@ def json_workbook(path: Path, workdir: Path, name: str) -> Workbook:
     )
 
 
-def _records_frame(rows: list[dict[str, str | None]], key: str) -> pl.DataFrame:
+def _is_repeat(item: Any) -> bool:
+    return isinstance(item, list) and bool(item) and all(isinstance(v, dict) for v in item)
+
+
+def _json_repetitions(
+    key: str,
+    items: list[dict[str, Any]],
+    number: int,
+    parent: str,
+    repeats: dict[str, list[dict[str, str | None]]],
+) -> None:
+    """The repetitions of the repeat ``key`` as rows of ``repeats[key]``, each naming its
+    submission (:data:`ROW`), the repetition or submission holding it (:data:`PARENT`) and
+    itself (:data:`OWN`), and those of the repeats inside each the same way, at any depth."""
+    for position, entry in enumerate(items, start=1):
+        own = f"{parent}.{position}"
+        nested: dict[str, str | None] = {ROW: str(number), PARENT: parent, OWN: own}
+        for sub_key, sub_value in entry.items():
+            if _is_repeat(sub_value):
+                _json_repetitions(sub_key, sub_value, number, own, repeats)
+            elif sub_value != []:
+                nested[sub_key] = _json_text(sub_value)
+        repeats.setdefault(key, []).append(nested)
+
+
+def _records_frame(rows: list[dict[str, str | None]]) -> pl.DataFrame:
     columns: dict[str, None] = {}
     for row in rows:
         for column in row:
             columns.setdefault(column)
     data = {c: pl.Series(c, [r.get(c) for r in rows], dtype=pl.String) for c in columns}
-    return pl.DataFrame(data).with_columns(pl.col(key).cast(pl.Int64))
+    return pl.DataFrame(data).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
 def _json_batch(
     rows: list[dict[str, str | None]], repeats: dict[str, list[dict[str, str | None]]]
 ) -> Batch:
     return Batch(
-        main=_records_frame(rows, ROW),
-        repeats={key: _records_frame(items, PARENT) for key, items in repeats.items()},
+        main=_records_frame(rows),
+        repeats={key: _records_frame(items) for key, items in repeats.items()},
     )
 
 

@@ -46,6 +46,7 @@ class SubmissionSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
             "enumerator",
             "place",
             "source",
+            "review_state",
             "answers",
         ]
 
@@ -77,7 +78,8 @@ class SubmissionViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Submissions the caller may see. Filter with ``?form=ID``."""
+    """Submissions the caller may see. Filter with ``?form=ID`` and
+    ``?review_state=approved`` (``has_issues``, ``rejected``, ``edited``; empty: not reviewed)."""
 
     serializer_class = SubmissionSerializer
 
@@ -86,6 +88,9 @@ class SubmissionViewSet(
             "form__assessment__programme"
         )
         queryset = narrowed_by_id(queryset, self.request, "form", "form_id")
+        review = self.request.query_params.get("review_state")
+        if review in Submission.ReviewState.values:  # any other value narrows nothing
+            queryset = queryset.filter(review_state=review)
         return queryset.order_by("-submitted_at", "-id")
 
     def _reveal(self, submission: Submission) -> bool:

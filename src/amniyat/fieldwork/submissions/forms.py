@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from amniyat.fieldwork.models import FormVersion
+from amniyat.fieldwork.models import FormVersion, Submission
 from amniyat.places.models import Place
 
 EXPORT_CHOICES = [
@@ -38,6 +38,12 @@ class SubmissionFilterForm(forms.Form):
         label=_("Form version"), queryset=FormVersion.objects.none(), required=False
     )
     enumerator = forms.CharField(label=_("Enumerator"), required=False, max_length=120)
+    # "" is a state of its own (not reviewed); no choice at all is "any".
+    review_state = forms.ChoiceField(
+        label=_("Review"),
+        choices=[("any", _("any")), *Submission.ReviewState.choices],
+        required=False,
+    )
 
     def __init__(
         self,

@@ -1,11 +1,13 @@
-"""Pages of a form's submissions: the table with filters, personal answers masked unless the
-person may see them (and every unmasked view audited); exports in the formats people and tools
-read."""
+"""Pages of a form's submissions: the table with filters and, below it, each submission's
+repeats with the repeats inside each repetition, at any depth; personal answers masked unless
+the person may see them (and every unmasked view audited); exports in the formats people and
+tools read."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,7 +27,7 @@ from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.core.fields import keyed_hashes_for_lookup
 from amniyat.fieldwork.forms import selectors as forms_selectors
-from amniyat.fieldwork.imports.schema import FormPlan, plan_for
+from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan, nested_answers, plan_for
 from amniyat.fieldwork.models import Form, Submission
 from amniyat.fieldwork.submissions import exporters, selectors, services
 from amniyat.fieldwork.submissions.forms import ExportForm, SubmissionFilterForm
@@ -69,6 +71,8 @@ def _filtered(
             submissions = submissions.filter(submitted_at__date__lte=data["submitted_to"])
         if data.get("version"):
             submissions = submissions.filter(form_version=data["version"])
+        if "review_state" in request.GET and data.get("review_state") != "any":
+            submissions = submissions.filter(review_state=data.get("review_state") or "")
         if data.get("enumerator"):
             # Stored encrypted: found by its keyed hash (under every key, for rotation).
             submissions = submissions.filter(
@@ -91,30 +95,33 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
     language = (get_language() or "en").split("-")[0]
     fields = plan.main_fields if plan else []
+    children = exporters.repeat_children(plan) if plan else {}
     rows = []
     shown: list[Submission] = []
     for submission in page.object_list:
         answers = exporters.stored_answers(submission.data, submission.protected_data or "")
-        cells = []
-        for spec in fields:
-            value = answers.get(spec.path)
-            if spec.protected and not reveal and value is not None:
-                cells.append(exporters.MASK)
-            else:
-                cells.append(_display(spec, value, language))
+        if plan is not None and not reveal:
+            answers = exporters.masked_answers(answers, plan)
+        cells = [_display(spec, answers.get(spec.path), language) for spec in fields]
+        repeats = (
+            _shown_repeats(nested_answers(answers, plan), None, plan, children, language)
+            if plan is not None
+            else []
+        )
         enumerator = submission.enumerator
         protected_enumerator = bool(enumerator) and enumerator_protected
         if protected_enumerator and not reveal:
             enumerator = exporters.MASK
         if reveal and (submission.protected_data or protected_enumerator):
             shown.append(submission)
-        rows.append((submission, enumerator, cells))
+        rows.append((submission, enumerator, cells, repeats))
     if shown:
         services.protected_answers_viewed(
             user=request.user, form=form, submissions=shown, request=request
         )
     query = request.GET.copy()
     query.pop("page", None)
+    has_repeats = bool(plan and plan.repeats)
     return render(
         request,
         "fieldwork/submissions/submission_list.html",
@@ -122,6 +129,10 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             "programme": programme,
             "form": form,
             "fields": [(spec, spec.label(language)) for spec in fields],
+            # A column naming each submission's repeats, and below the table their entries.
+            "has_repeats": has_repeats,
+            "columns": len(fields) + (5 if has_repeats else 4),
+            "repeats_shown": any(repeats for _s, _e, _c, repeats in rows),
             "rows": rows,
             "page": page,
             "query": query.urlencode(),
@@ -134,9 +145,11 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     )
 
 
-def _display(spec: Any, value: Any, language: str) -> str:
+def _display(spec: FieldSpec, value: Any, language: str) -> str:
     if value is None:
         return ""
+    if value == exporters.MASK:
+        return exporters.MASK
     if spec.kind == "select_one":
         return str(spec.choice_label(str(value), language))
     if spec.kind == "select_multiple" and isinstance(value, list):
@@ -144,6 +157,54 @@ def _display(spec: Any, value: Any, language: str) -> str:
     if isinstance(value, list):
         return "; ".join("" if v is None else str(v) for v in value)
     return str(value)
+
+
+@dataclass
+class ShownEntry:
+    """One repetition as the page shows it: its number, its answers (question label, answer
+    as shown) and the repeats inside it."""
+
+    number: int
+    answers: list[tuple[str, str]]
+    repeats: list[ShownRepeat]
+
+
+@dataclass
+class ShownRepeat:
+    name: str
+    entries: list[ShownEntry]
+
+
+def _shown_repeats(
+    holder: dict[str, Any],
+    repeat: str | None,
+    plan: FormPlan,
+    children: exporters.Children,
+    language: str,
+) -> list[ShownRepeat]:
+    """The repeats inside ``repeat`` (None: the submission) of one submission's
+    :func:`nested_answers`, each repetition with the repeats inside it, at any depth."""
+    found = []
+    for child in children.get(repeat, []):
+        items = holder.get(child)
+        if not isinstance(items, list) or not items:
+            continue
+        entries = []
+        for number, item in enumerate(items, start=1):
+            answers = item if isinstance(item, dict) else {}
+            entries.append(
+                ShownEntry(
+                    number=number,
+                    answers=[
+                        (spec.label(language), _display(spec, answers[spec.path], language))
+                        for spec in plan.repeats[child]
+                        if answers.get(spec.path) is not None
+                    ],
+                    repeats=_shown_repeats(answers, child, plan, children, language),
+                )
+            )
+        found.append(ShownRepeat(name=plan.repeat_names[child], entries=entries))
+    return found
 
 
 EXPORT_TYPES = {
