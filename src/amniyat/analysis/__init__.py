@@ -9,11 +9,13 @@ Public API
 ----------
 ``load_indicators(text, *, fields=None) -> list[Indicator]``; ``dump_indicators(indicators)``;
 ``parse_expression(text) -> Expression`` (``.condition(schema)``, ``.number(schema)``);
-``run_analysis(frame, indicators, *, design, by, compare, min_cell, confidence) ->
-AnalysisResult``; ``result_to_dict``, ``render_json``, ``render_csv``, ``render_table``,
-``write_xlsx``; ``read_data_file(path)`` (stored assessments are read by the CLI).
+``run_analysis(frame, indicators, *, design, by, compare, min_cell, confidence, repeats,
+repeat_frames) -> AnalysisResult`` (an indicator with ``level:`` is estimated on its repeat's
+rows, ``Repeat`` describing each repeat); ``result_to_dict``, ``render_json``,
+``render_csv``, ``render_table``, ``write_xlsx``; ``read_data_file(path)`` (stored
+assessments are read by the CLI).
 Errors: ``AnalysisError`` > ``ExpressionError``, ``IndicatorError`` > ``UnknownFieldError``,
-``DataError``, ``EstimationError``.
+``LevelError``, ``DataError``, ``EstimationError``.
 """
 
 from amniyat.analysis.errors import (
@@ -22,12 +24,14 @@ from amniyat.analysis.errors import (
     EstimationError,
     ExpressionError,
     IndicatorError,
+    LevelError,
     UnknownFieldError,
 )
 from amniyat.analysis.expressions import Expression, parse_expression
 from amniyat.analysis.indicators import (
     Indicator,
     Measure,
+    Repeat,
     check_fields,
     dump_indicators,
     form_fields,
@@ -62,7 +66,9 @@ __all__ = [
     "Finding",
     "Indicator",
     "IndicatorError",
+    "LevelError",
     "Measure",
+    "Repeat",
     "UnknownFieldError",
     "check_fields",
     "dump_indicators",

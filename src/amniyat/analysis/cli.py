@@ -25,7 +25,14 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from amniyat.analysis.errors import AnalysisError, EstimationError
-from amniyat.analysis.indicators import LANGUAGES, load_indicators
+from amniyat.analysis.indicators import (
+    LANGUAGES,
+    Indicator,
+    Repeat,
+    load_indicators,
+    merge_repeats,
+    resolve_levels,
+)
 from amniyat.analysis.loading import read_data_file
 from amniyat.analysis.output import render_csv, render_json, render_table, write_xlsx
 from amniyat.analysis.runner import Comparison, run_analysis
@@ -206,10 +213,12 @@ def _analyze(argv: Sequence[str], stdout: Stream) -> int:
             )
         ) from error
     indicators = load_indicators(specification)
+    repeats: dict[str, Repeat] = {}
+    repeat_frames: dict[str, pl.DataFrame] = {}
     if args.data_file is not None:
         frame = read_data_file(args.data_file)
     else:
-        frame, stored = _assessment_frame(args.assessment)
+        frame, stored, repeats, repeat_frames = _assessment_frame(args.assessment, indicators)
         # The assessment's own design fills whatever the command line leaves out.
         args.weight = args.weight or stored.weight_field or None
         args.strata = args.strata or stored.strata_field or None
@@ -230,6 +239,8 @@ def _analyze(argv: Sequence[str], stdout: Stream) -> int:
         compare=compare,
         min_cell=args.min_cell,
         confidence=args.confidence,
+        repeats=repeats,
+        repeat_frames=repeat_frames,
     )
     language = args.language
     try:
@@ -290,19 +301,33 @@ def analyze_cli(
         return 2
 
 
-def _assessment_frame(assessment_id: int) -> tuple[pl.DataFrame, Any]:
+def _assessment_frame(
+    assessment_id: int, indicators: Sequence[Indicator]
+) -> tuple[pl.DataFrame, Any, dict[str, Repeat], dict[str, pl.DataFrame]]:
     """The stored submissions of every form of an assessment, one row per respondent (the
-    answers classed public or internal), with the assessment itself."""
+    answers classed public or internal), with the assessment itself, the forms' repeats and,
+    for each level an indicator is counted at, one row per repetition."""
     from amniyat.fieldwork.models import Assessment
-    from amniyat.fieldwork.submissions.frames import submissions_frame
+    from amniyat.fieldwork.submissions.frames import form_repeats, repeat_frame, submissions_frame
 
     assessment = Assessment.objects.filter(pk=assessment_id).first()
     if assessment is None:
         raise UsageError(_("there is no assessment {id}").format(id=assessment_id))
-    frames = [submissions_frame(form) for form in assessment.forms.all()]
+    forms = list(assessment.forms.all())
+    frames = [submissions_frame(form) for form in forms]
     frames = [frame for frame in frames if frame.height]
     if not frames:
         raise UsageError(
             _("assessment {id} has no stored submissions yet").format(id=assessment_id)
         )
-    return pl.concat(frames, how="diagonal_relaxed"), assessment
+    versions = {form.pk: form.current_version() for form in forms}
+    of_form = {pk: form_repeats(v) if v is not None else {} for pk, v in versions.items()}
+    repeats = merge_repeats(of_form.values())
+    levels = {i.level for i in resolve_levels(indicators, repeats) if i.level is not None}
+    repeat_frames = {}
+    for level in levels:
+        found = [repeat_frame(form, level) for form in forms if level in of_form[form.pk]]
+        found = [frame for frame in found if frame.width]
+        if found:
+            repeat_frames[level] = pl.concat(found, how="diagonal_relaxed")
+    return pl.concat(frames, how="diagonal_relaxed"), assessment, repeats, repeat_frames

@@ -17,6 +17,7 @@ __all__ = [
     "EstimationError",
     "ExpressionError",
     "IndicatorError",
+    "LevelError",
     "UnknownFieldError",
     "gettext_noop",
 ]
@@ -81,6 +82,11 @@ class UnknownFieldError(IndicatorError):
     def __init__(self, template: str, *, indicator: str | None, field: str, **params: Any) -> None:
         self.field = field
         super().__init__(template, indicator=indicator, field=field, **params)
+
+
+class LevelError(IndicatorError):
+    """An indicator's ``level`` names no repeat, or it reads a question its level's rows do not
+    hold (one of a repeat inside the level, or beside it)."""
 
 
 class DataError(AnalysisError):

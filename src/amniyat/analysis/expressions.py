@@ -111,7 +111,9 @@ FUNCTION: /[A-Za-z_][A-Za-z0-9_.\-]*(?=\s*\()/
 %ignore /\s+/
 """
 
-FIELD_NAME: Final = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*")
+# A question's name, or its path (``members/sex``) where two questions share a name.
+_NAME: Final = r"[A-Za-z_][A-Za-z0-9_.\-]*"
+FIELD_NAME: Final = re.compile(rf"\s*({_NAME}(?:/{_NAME})*)\s*")
 XPATH_NUMBER: Final = r"^\s*-?(?:\d+(?:\.\d*)?|\.\d+)\s*$"
 
 FUNCTIONS: Final[Mapping[str, int]] = {"not": 1, "selected": 2, "count-selected": 1}
@@ -180,7 +182,7 @@ class _ToTree(Transformer[Token, Node]):
             raise self._fail(
                 gettext_noop(
                     "{name} is not a field reference (column {column}); field names start with "
-                    "a letter or _ and hold letters, digits, _, - or ."
+                    "a letter or _ and hold letters, digits, _, - or . (a path also /)"
                 ),
                 _column(token),
                 name=token.value,

@@ -31,6 +31,12 @@ Three types (see `amniyat.analysis.expressions` for the expression language):
   from ``choices`` (a list of names, or a mapping of name to label), from the form, or from the
   data. An expanded indicator gets the id ``<id>.<choice>``.
 
+An indicator is counted per submission (respondent), unless ``level: <repeat>`` names a repeat of
+the form (by name, ``members``, or path): then it reads one row per repetition of that repeat (a
+household member), holding that repetition's answers, those of the repetitions holding it and
+those of its submission, and for each repeat directly inside it the number of its repetitions
+(``${incidents}``). See `Repeat` and `check_fields`.
+
 A ``label`` (and the label of a choice) is text, or a mapping of language code to text for the
 interface's languages (`LANGUAGES`), English required: readers see the label in their language,
 else in English.
@@ -41,7 +47,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal, cast, get_args
 
 import polars as pl
@@ -50,6 +56,7 @@ import yaml
 from amniyat.analysis.errors import (
     ExpressionError,
     IndicatorError,
+    LevelError,
     UnknownFieldError,
     gettext_noop,
 )
@@ -68,6 +75,7 @@ __all__ = [
     "Indicator",
     "IndicatorType",
     "Measure",
+    "Repeat",
     "check_fields",
     "dump_indicators",
     "form_fields",
@@ -76,6 +84,8 @@ __all__ = [
     "label_in",
     "load_indicators",
     "measures_for",
+    "merge_repeats",
+    "resolve_levels",
 ]
 
 IndicatorType = Literal["proportion", "mean", "total"]
@@ -84,6 +94,7 @@ KEYS: Final = (
     "id",
     "label",
     "type",
+    "level",
     "numerator",
     "denominator",
     "value",
@@ -139,6 +150,8 @@ class Indicator:
         choices: the choices to expand over (name -> English label); empty for "from the data".
         labels: the label by language code, English always included (filled from ``label``).
         choice_labels: each choice's label by language code, English always included.
+        level: the repeat whose repetitions are counted (its name or path as written; its path
+            once `resolve_levels` has read it against the form); None: the submissions.
     """
 
     id: str
@@ -152,6 +165,7 @@ class Indicator:
     choices: Mapping[str, str] = field(default_factory=dict)
     labels: Labels = field(default_factory=dict)
     choice_labels: Mapping[str, Labels] = field(default_factory=dict)
+    level: str | None = None
 
     def __post_init__(self) -> None:
         # Callers that know only English (``label``, ``choices``) get labels without asking.
@@ -185,6 +199,8 @@ class Indicator:
     def to_dict(self) -> dict[str, Any]:
         """The definition as written in YAML (expressions as text, empty keys left out)."""
         record: dict[str, Any] = {"id": self.id, "label": _written(self.labels), "type": self.type}
+        if self.level is not None:
+            record["level"] = self.level
         for role, expression in self.expressions.items():
             record[role] = expression.text
         if self.expand is not None:
@@ -429,6 +445,7 @@ def _indicator(record: Any, position: int) -> Indicator:
                 role=role,
                 problem=error,
             ) from error
+    level = _level(_text(record, "level", indicator_id), indicator_id)
     expand_text = _text(record, "expand", indicator_id)
     expand = _field_reference(expand_text, indicator_id) if expand_text is not None else None
     choices = _choices(record.get("choices"), indicator_id)
@@ -446,7 +463,24 @@ def _indicator(record: Any, position: int) -> Indicator:
         choices={name: labels[ENGLISH] for name, labels in choices.items()},
         labels=labels,
         choice_labels=choices,
+        level=level,
     )
+
+
+def _level(text: str | None, indicator: str) -> str | None:
+    if text is None:
+        return None
+    match = FIELD_NAME.fullmatch(text)
+    if match is None:
+        raise _problem(
+            gettext_noop(
+                "indicator {indicator}: level must name a repeat of the form, like members; "
+                "got {value}"
+            ),
+            indicator,
+            value=repr(text),
+        )
+    return match.group(1)
 
 
 def _check_roles(
@@ -497,15 +531,194 @@ def _check_roles(
         )
 
 
-def check_fields(indicators: Iterable[Indicator], fields: Collection[str]) -> None:
-    """Raise `UnknownFieldError` for the first field an indicator reads that is not in
-    ``fields`` (the data's columns or the form's field names), suggesting a close name."""
-    known = set(fields)
+@dataclass(frozen=True)
+class Repeat:
+    """A repeat of a form as indicators see it: a level they may be counted at.
+
+    Attributes:
+        path: the repeat's path in the form (``members``, ``members/incidents``).
+        name: its XLSForm name (``incidents``).
+        parent: the path of the repeat holding it; None for a repeat of the form itself.
+        columns: what a row of it holds of its own: a column per question (named as in
+            indicators, ``${member_age}``) and, per repeat directly inside it, the number of
+            that repeat's repetitions (``${incidents}``).
+        labels: the repeat's label by language code, English always included (``Household
+            members``); pages say with it what an indicator at this level counts.
+    """
+
+    path: str
+    name: str
+    parent: str | None = None
+    columns: tuple[str, ...] = ()
+    labels: Labels = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "labels", _with_english(self.labels, self.labels.get(ENGLISH) or self.name)
+        )
+
+    def label_in(self, language: str | None) -> str:
+        """The label in ``language``, else in English."""
+        return label_in(self.labels, language, default=self.name)
+
+
+def merge_repeats(found: Iterable[Mapping[str, Repeat]]) -> dict[str, Repeat]:
+    """The repeats of several forms by path; a repeat of two forms has the columns of both."""
+    merged: dict[str, Repeat] = {}
+    for repeats in found:
+        for path, repeat in repeats.items():
+            if path in merged:
+                columns = tuple(dict.fromkeys([*merged[path].columns, *repeat.columns]))
+                repeat = replace(merged[path], columns=columns)
+            merged[path] = repeat
+    return merged
+
+
+def _chain(repeat: Repeat, repeats: Mapping[str, Repeat]) -> list[Repeat]:
+    """``repeat`` and the repeats holding it, innermost first."""
+    found = [repeat]
+    while found[-1].parent is not None and found[-1].parent in repeats:
+        found.append(repeats[found[-1].parent])
+    return found
+
+
+def _find_level(indicator: Indicator, repeats: Mapping[str, Repeat]) -> Repeat:
+    written = indicator.level
+    assert written is not None
+    if written in repeats:
+        return repeats[written]
+    named = [repeat for repeat in repeats.values() if repeat.name == written]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise LevelError(
+            gettext_noop(
+                "indicator {indicator}: level {level} names more than one repeat; write the "
+                "path of the one meant: {paths}"
+            ),
+            indicator=indicator.id,
+            level=written,
+            paths=", ".join(sorted(repeat.path for repeat in named)),
+        )
+    if not repeats:
+        raise LevelError(
+            gettext_noop(
+                "indicator {indicator}: level {level} names no repeat, and the form (or data "
+                "file) has none; leave level out to count submissions"
+            ),
+            indicator=indicator.id,
+            level=written,
+        )
+    known = sorted({*repeats, *(repeat.name for repeat in repeats.values())})
+    close = difflib.get_close_matches(written, known, n=1)
+    if close:
+        raise LevelError(
+            gettext_noop(
+                "indicator {indicator}: level {level} names no repeat of the form; did you mean "
+                "{suggestion}?"
+            ),
+            indicator=indicator.id,
+            level=written,
+            suggestion=close[0],
+        )
+    raise LevelError(
+        gettext_noop(
+            "indicator {indicator}: level {level} names no repeat of the form; its repeats are "
+            "{repeats}"
+        ),
+        indicator=indicator.id,
+        level=written,
+        repeats=", ".join(sorted(repeats)),
+    )
+
+
+def resolve_levels(
+    indicators: Iterable[Indicator], repeats: Mapping[str, Repeat]
+) -> list[Indicator]:
+    """``indicators`` with each ``level`` written as the path of the repeat it names (by name
+    or path); `LevelError` for a level that names none of ``repeats`` (by path), or several."""
+    resolved = []
     for indicator in indicators:
+        if indicator.level is not None:
+            level = _find_level(indicator, repeats).path
+            if level != indicator.level:
+                indicator = replace(indicator, level=level)
+        resolved.append(indicator)
+    return resolved
+
+
+def _misplaced(
+    indicator: Indicator, name: str, level: Repeat | None, repeats: Mapping[str, Repeat]
+) -> LevelError | None:
+    """Why ``name``, a column of some repeat, is not in a row of ``level`` (None: no repeat
+    holds it)."""
+    holder = next((r for r in repeats.values() if name in r.columns), None)
+    if holder is None:
+        return None
+    if level is None:
+        return LevelError(
+            gettext_noop(
+                "indicator {indicator} reads ${{{field}}}, a question of the repeat {repeat}; "
+                "give the indicator level: {repeat} to count one row per repetition"
+            ),
+            indicator=indicator.id,
+            field=name,
+            repeat=holder.path,
+        )
+    if level.path in (r.path for r in _chain(holder, repeats)[1:]):
+        return LevelError(
+            gettext_noop(
+                "indicator {indicator} is counted per {level} but reads ${{{field}}}, a "
+                "question of the repeat {repeat} inside it, which has many answers per "
+                "{level}; count per {repeat} instead (level: {repeat})"
+            ),
+            indicator=indicator.id,
+            level=level.path,
+            field=name,
+            repeat=holder.path,
+        )
+    return LevelError(
+        gettext_noop(
+            "indicator {indicator} is counted per {level} but reads ${{{field}}}, a question of "
+            "the repeat {repeat}, which does not hold {level}; a row of {level} holds the "
+            "answers of {level}, of the repeats holding it and of the form"
+        ),
+        indicator=indicator.id,
+        level=level.path,
+        field=name,
+        repeat=holder.path,
+    )
+
+
+def check_fields(
+    indicators: Iterable[Indicator],
+    fields: Collection[str],
+    *,
+    repeats: Mapping[str, Repeat] | None = None,
+) -> None:
+    """Raise for the first field an indicator reads that its rows do not hold.
+
+    ``fields`` are the submission's columns (the data's, or the form's field names); an
+    indicator with a ``level`` may also read the columns of that repeat and of the repeats
+    holding it (``repeats``, by path). A question of another repeat raises `LevelError` saying
+    why; any other unknown name `UnknownFieldError`, suggesting a close name. A level that names
+    no repeat raises `LevelError`.
+    """
+    known = set(fields)
+    repeats = repeats or {}
+    for indicator in indicators:
+        level = _find_level(indicator, repeats) if indicator.level is not None else None
+        allowed = set(known)
+        if level is not None:
+            for repeat in _chain(level, repeats):
+                allowed.update(repeat.columns)
         for name in indicator.fields:
-            if name in known:
+            if name in allowed:
                 continue
-            close = difflib.get_close_matches(name, sorted(known), n=1)
+            misplaced = _misplaced(indicator, name, level, repeats)
+            if misplaced is not None:
+                raise misplaced
+            close = difflib.get_close_matches(name, sorted(allowed), n=1)
             if close:
                 raise UnknownFieldError(
                     gettext_noop(
@@ -525,7 +738,12 @@ def check_fields(indicators: Iterable[Indicator], fields: Collection[str]) -> No
             )
 
 
-def indicators_from_data(data: Any, *, fields: Collection[str] | None = None) -> list[Indicator]:
+def indicators_from_data(
+    data: Any,
+    *,
+    fields: Collection[str] | None = None,
+    repeats: Mapping[str, Repeat] | None = None,
+) -> list[Indicator]:
     """Build indicators from parsed YAML (``{"indicators": [...]}``); see `load_indicators`."""
     if not isinstance(data, Mapping) or "indicators" not in data:
         raise _problem(gettext_noop("the indicator file must have a top-level indicators: list"))
@@ -547,22 +765,33 @@ def indicators_from_data(data: Any, *, fields: Collection[str] | None = None) ->
         if indicator.id in seen:
             raise _problem(gettext_noop("indicator id {indicator} is used twice"), indicator.id)
         seen.add(indicator.id)
+    if repeats is not None:
+        indicators = resolve_levels(indicators, repeats)
     if fields is not None:
-        check_fields(indicators, fields)
+        check_fields(indicators, fields, repeats=repeats)
     return indicators
 
 
-def load_indicators(text: str, *, fields: Collection[str] | None = None) -> list[Indicator]:
+def load_indicators(
+    text: str,
+    *,
+    fields: Collection[str] | None = None,
+    repeats: Mapping[str, Repeat] | None = None,
+) -> list[Indicator]:
     """Parse an indicator YAML document.
 
     Args:
         text: the YAML.
         fields: the names an indicator may read (data columns, or `form_fields` of a form);
             None to skip that check.
+        repeats: the form's repeats by path, which ``level`` may name; given, each level is
+            read against them (and written as the repeat's path). Levels are checked with the
+            fields: without ``repeats``, an indicator with a level is refused then.
 
     Raises:
         IndicatorError: the file or a definition is invalid (an `ExpressionError` is carried
-            as the ``problem`` with its column), or (`UnknownFieldError`) a field is unknown.
+            as the ``problem`` with its column), or (`UnknownFieldError`) a field is unknown,
+            or (`LevelError`) a level names no repeat or a field is not in its rows.
     """
     try:
         data = yaml.safe_load(text)
@@ -574,7 +803,7 @@ def load_indicators(text: str, *, fields: Collection[str] | None = None) -> list
             line=line,
             reason=getattr(error, "problem", None) or str(error),
         ) from None
-    return indicators_from_data(data, fields=fields)
+    return indicators_from_data(data, fields=fields, repeats=repeats)
 
 
 def dump_indicators(indicators: Sequence[Indicator], *, title: str | None = None) -> str:

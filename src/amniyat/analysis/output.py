@@ -127,13 +127,29 @@ def comparison_records(result: AnalysisResult) -> list[dict[str, Any]]:
     return [comparison_record(finding) for finding in result.comparisons]
 
 
+def level_records(result: AnalysisResult) -> dict[str, dict[str, Any]]:
+    """``{measure id: {"repeat": path, "labels": {language: text}}}`` for each measure counted
+    per repetition of a repeat (its n counts those, not submissions)."""
+    records = {}
+    for measure in result.measures:
+        repeat = result.level_of(measure)
+        if repeat is not None:
+            records[measure.id] = {"repeat": repeat.path, "labels": dict(repeat.labels)}
+    return records
+
+
 def result_to_dict(result: AnalysisResult) -> dict[str, Any]:
-    """``{"design": {...}, "estimates": [...], "comparisons": [...]}``."""
-    return {
+    """``{"design": {...}, "estimates": [...], "comparisons": [...]}``, and ``"levels"``
+    (`level_records`) when an indicator is counted per repetition of a repeat."""
+    record = {
         "design": design_record(result),
         "estimates": estimate_records(result),
         "comparisons": comparison_records(result),
     }
+    levels = level_records(result)
+    if levels:
+        record["levels"] = levels
+    return record
 
 
 def render_json(result: AnalysisResult) -> str:
@@ -212,6 +228,8 @@ def reason_text(reason: str | None, min_cell: int, translate: Translate) -> str:
         return _("suppressed: fewer than {k} respondents").format(k=min_cell)
     if reason == "complementary":
         return _("suppressed: would reveal a suppressed cell")
+    if reason == "min_submissions":
+        return _("suppressed: from fewer than {k} submissions").format(k=min_cell)
     if reason == "empty_domain":
         return _("no respondents")
     if reason == "zero_weight":
@@ -262,6 +280,15 @@ def render_table(
         findings = by_measure.get(measure.id, [])
         label = measure.label_in(language)
         lines.append(f"{measure.id}: {label} ({kind_names[measure.kind]})")
+        repeat = result.level_of(measure)
+        if repeat is not None:
+            lines.append(
+                "  "
+                + _(
+                    "n counts {label} (one per repetition of {repeat}); a cell also needs "
+                    "{k} submissions"
+                ).format(label=repeat.label_in(language), repeat=repeat.path, k=result.min_cell)
+            )
         rows = [
             [
                 _("domain"),
@@ -517,6 +544,7 @@ def write_xlsx(
             _("Denominator"),
             _("Filter"),
             _("Expanded over"),
+            _("Counted per"),
         ]
     )
     definitions_row = notes.max_row
@@ -531,12 +559,15 @@ def write_xlsx(
                 indicator.denominator.text if indicator.denominator is not None else "",
                 indicator.filter.text if indicator.filter is not None else "",
                 indicator.expand or "",
+                result.levels[indicator.level].label_in(language)
+                if indicator.level is not None and indicator.level in result.levels
+                else _("submission"),
             ]
         )
     for cell in (notes.cell(1, 1), *notes[definitions_row]):
         cell.font = Font(bold=True)
     notes.column_dimensions["A"].width = 32
-    for letter in "BCDEFG":
+    for letter in "BCDEFGH":
         notes.column_dimensions[letter].width = 36
     workbook.save(str(path))
 

@@ -6,13 +6,18 @@ measures of a kind in each disaggregation with one `amniyat.stats.estimate_by` c
 domains with `amniyat.stats.compare_domains`, and applies disclosure control
 (`amniyat.stats.protect_estimates`, `protect_difference`) before anything leaves this module.
 No number of a cell below ``min_cell`` respondents is ever in an `AnalysisResult`.
+
+An indicator with a ``level`` (a repeat: household members) is estimated on one row per
+repetition (`repeat_frames`), with the submission as the cluster unless the design has clusters
+of its own: the person-level estimate of a household survey, households as PSUs, as R's
+``survey`` makes it from a person file. Its cells must also rest on ``min_cell`` submissions.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import polars as pl
@@ -24,8 +29,10 @@ from amniyat.analysis.indicators import (
     Indicator,
     IndicatorType,
     Measure,
+    Repeat,
     check_fields,
     measures_for,
+    resolve_levels,
 )
 from amniyat.stats import (
     DEFAULT_MIN_CELL,
@@ -52,6 +59,12 @@ DomainValues = tuple[tuple[str, Any], ...]
 
 REASON_COMPLEMENTARY: Final = "complementary"
 """Reason of a cell withheld only so that a smaller withheld cell cannot be worked out."""
+REASON_MIN_SUBMISSIONS: Final = "min_submissions"
+"""Reason of a cell of repetitions (household members) withheld because they come from fewer
+than ``min_cell`` submissions (households), however many they are."""
+SUBMISSION: Final = "_instance_id"
+"""The column naming a row's submission, in stored data's frames."""
+_REPETITION: Final = "__amniyat_repetition"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +118,8 @@ class AnalysisResult:
         indicators: the indicators as defined; measures: as estimated (expanded).
         estimates: by measure, then disaggregation, then domain.
         comparisons: by comparison, then within-disaggregation, then measure, then domain.
+        levels: the repeats indicators were counted at, by path (their ``level``); an
+            estimate's n counts that repeat's repetitions.
     """
 
     design: Design
@@ -117,6 +132,22 @@ class AnalysisResult:
     measures: tuple[Measure, ...]
     estimates: tuple[Finding, ...]
     comparisons: tuple[ComparisonFinding, ...]
+    levels: Mapping[str, Repeat] = field(default_factory=dict)
+
+    def level_of(self, measure: Measure) -> Repeat | None:
+        """The repeat whose repetitions ``measure`` counts; None: submissions."""
+        level = measure.indicator.level
+        return self.levels.get(level) if level is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """The rows a group of measures is estimated on: the submissions, or the repetitions of
+    a repeat (with ``per_submission`` true)."""
+
+    work: pl.DataFrame
+    design: Design
+    per_submission: bool
 
 
 def domain_text(domain: DomainValues) -> dict[str, str | None]:
@@ -243,6 +274,8 @@ def run_analysis(
     min_cell: int = DEFAULT_MIN_CELL,
     confidence: float = 0.95,
     choices: FormChoices | None = None,
+    repeats: Mapping[str, Repeat] | None = None,
+    repeat_frames: Mapping[str, pl.DataFrame] | None = None,
 ) -> AnalysisResult:
     """Estimate every indicator overall and in every disaggregation, compare, and protect.
 
@@ -258,10 +291,16 @@ def run_analysis(
         confidence: level of the intervals.
         choices: select_multiple choices by field, e.g. from the form, for ``expand``: names,
             or names with their labels by language code (``{"gbv": {"en": ..., "tg": ...}}``).
+        repeats: the form's repeats by path, which an indicator's ``level`` may name.
+        repeat_frames: by repeat path, one row per repetition (`repeat_frame` of stored
+            data), for each level an indicator is counted at. Its rows carry their
+            submission's answers, the design and disaggregation columns among them, and the
+            submission as ``_instance_id`` (which ``frame`` has too).
 
     Raises:
         DataError: a column is missing, or the weights are not usable numbers.
-        IndicatorError: an indicator reads a field the data lacks or cannot be compiled.
+        IndicatorError: an indicator reads a field the data lacks or cannot be compiled, or
+            (`LevelError`) names no repeat or reads a question its level's rows do not hold.
         EstimationError: `amniyat.stats` refused the design (e.g. a lonely PSU under "fail").
     """
     design = design if design is not None else Design()
@@ -291,46 +330,64 @@ def run_analysis(
             gettext_noop("the confidence level must be between 0 and 1, e.g. 0.95; got {value}"),
             value=repr(confidence),
         )
-    check_fields(indicators, frame.columns)
-
-    measures = measures_for(indicators, frame, choices=choices)
-    schema = frame.schema
-    names = [f"__measure_{k}" for k in range(len(measures))]
-    keep = [
-        column
-        for column in dict.fromkeys(
+    repeats = repeats if repeats is not None else {}
+    indicators = resolve_levels(indicators, repeats)
+    check_fields(indicators, frame.columns, repeats=repeats)
+    keep = list(
+        dict.fromkeys(
             [
                 *(c for c in (design.weight, design.strata, design.cluster, design.fpc) if c),
                 *(column for columns in disaggregations for column in columns),
                 *(comparison.column for comparison in compare),
             ]
         )
-    ]
-    work = frame.select(
-        *keep,
-        *[m.column(schema).alias(name) for m, name in zip(measures, names, strict=True)],
     )
+    levels = {i.level: repeats[i.level] for i in indicators if i.level is not None}
+    sources = {None: frame} | {
+        path: _repetitions(frame, path, repeat_frames, keep, indicators) for path in levels
+    }
 
-    by_kind: dict[IndicatorType, list[int]] = {}
+    measures: list[Measure] = []
+    for indicator in indicators:
+        measures += measures_for([indicator], sources[indicator.level], choices=choices)
+    names = [f"__measure_{k}" for k in range(len(measures))]
+    groups: dict[str | None, list[int]] = {}
     for k, measure in enumerate(measures):
-        by_kind.setdefault(measure.kind, []).append(k)
+        groups.setdefault(measure.indicator.level, []).append(k)
+    rows = {
+        level: _rows(sources[level], level, design, keep, [measures[k] for k in ks], ks, names)
+        for level, ks in groups.items()
+    }
+
     found: dict[tuple[int, Disaggregation], list[Estimate]] = {}
     try:
-        for columns in disaggregations:
-            for kind, indices in by_kind.items():
-                estimates = estimate_by(
-                    work,
-                    design,
-                    kind=kind,
-                    value=[names[k] for k in indices],
-                    by=list(columns),
-                    confidence=confidence,
+        for level, indices in groups.items():
+            data = rows[level]
+            by_kind: dict[IndicatorType, list[int]] = {}
+            for k in indices:
+                by_kind.setdefault(measures[k].kind, []).append(k)
+            for columns in disaggregations:
+                counts = (
+                    _submission_counts(data.work, [names[k] for k in indices], columns)
+                    if data.per_submission
+                    else None
                 )
-                position = {names[k]: k for k in indices}
-                for item in protect_estimates(estimates, min_cell=min_cell):
-                    found.setdefault((position[item.variable], columns), []).append(item)
+                for kind, ks in by_kind.items():
+                    estimates = estimate_by(
+                        data.work,
+                        data.design,
+                        kind=kind,
+                        value=[names[k] for k in ks],
+                        by=list(columns),
+                        confidence=confidence,
+                    )
+                    position = {names[k]: k for k in ks}
+                    for item in protect_estimates(estimates, min_cell=min_cell):
+                        if counts is not None:
+                            item = _protect_submissions(item, counts, min_cell)
+                        found.setdefault((position[item.variable], columns), []).append(item)
         comparisons = _compare_all(
-            work, design, measures, names, disaggregations, compare, min_cell, confidence
+            frame, rows, measures, names, disaggregations, compare, min_cell, confidence
         )
     except StatsError as error:
         raise _stats_failed(error) from error
@@ -357,12 +414,112 @@ def run_analysis(
         measures=tuple(measures),
         estimates=tuple(findings),
         comparisons=tuple(comparisons),
+        levels=levels,
     )
 
 
-def _compare_all(
-    work: pl.DataFrame,
+def _repetitions(
+    frame: pl.DataFrame,
+    level: str,
+    repeat_frames: Mapping[str, pl.DataFrame] | None,
+    keep: Sequence[str],
+    indicators: Sequence[Indicator],
+) -> pl.DataFrame:
+    """The rows of a level: one per repetition, and one (marked as no repetition) for each
+    submission without any, so that it still counts as a PSU of the design, as it was sampled.
+
+    Only the columns the level's indicators and the design need are kept.
+    """
+    repetitions = (repeat_frames or {}).get(level)
+    if repetitions is None:
+        raise DataError(
+            gettext_noop("the rows of the repeat {level} were not given to the analysis"),
+            level=level,
+        )
+    for data in (frame, repetitions):
+        _require_column(data, SUBMISSION, "submission")
+    for column in keep:
+        _require_column(repetitions, column, "design or disaggregation")
+    read = {name for i in indicators if i.level == level for name in i.fields}
+    for column in sorted(read):
+        _require_column(repetitions, column, level)
+    wanted = [c for c in dict.fromkeys([*keep, SUBMISSION, *sorted(read)]) if c in repetitions]
+    alone = frame.join(repetitions.select(SUBMISSION).unique(), on=SUBMISSION, how="anti")
+    return pl.concat(
+        [
+            repetitions.select(wanted).with_columns(pl.lit(True).alias(_REPETITION)),
+            alone.select([c for c in wanted if c in alone.columns]).with_columns(
+                pl.lit(False).alias(_REPETITION)
+            ),
+        ],
+        how="diagonal_relaxed",
+    )
+
+
+def _rows(
+    source: pl.DataFrame,
+    level: str | None,
     design: Design,
+    keep: Sequence[str],
+    measures: Sequence[Measure],
+    indices: Sequence[int],
+    names: Sequence[str],
+) -> _Rows:
+    """The frame one group of measures is estimated on: the design and disaggregation
+    columns and one Float64 column per measure (null off a repetition)."""
+    schema = source.schema
+    columns = [m.column(schema) for m in measures]
+    if level is None:
+        work = source.select(
+            *keep, *[c.alias(names[k]) for c, k in zip(columns, indices, strict=True)]
+        )
+        return _Rows(work, design, per_submission=False)
+    on_repetition = pl.col(_REPETITION)
+    work = source.select(
+        *dict.fromkeys([*keep, SUBMISSION]),
+        *[
+            pl.when(on_repetition).then(c).otherwise(None).alias(names[k])
+            for c, k in zip(columns, indices, strict=True)
+        ],
+    )
+    # Repetitions of one submission are not independent: the submission (household) is the
+    # cluster, unless the design's clusters (villages) hold whole submissions already.
+    return _Rows(work, replace(design, cluster=design.cluster or SUBMISSION), per_submission=True)
+
+
+def _has_value(column: str) -> pl.Expr:
+    return pl.col(column).fill_nan(None).is_not_null()
+
+
+def _submission_counts(
+    work: pl.DataFrame, names: Sequence[str], columns: Disaggregation
+) -> dict[tuple[Any, ...], dict[str, int]]:
+    """For each domain of ``columns`` (by its values) and each measure, how many submissions
+    its rows with a value come from."""
+    counted = [pl.col(SUBMISSION).filter(_has_value(name)).n_unique().alias(name) for name in names]
+    table = work.group_by(list(columns)).agg(counted) if columns else work.select(counted)
+    return {
+        tuple(row[column] for column in columns): {name: int(row[name]) for name in names}
+        for row in table.iter_rows(named=True)
+    }
+
+
+def _protect_submissions(
+    estimate: Estimate, counts: Mapping[tuple[Any, ...], Mapping[str, int]], min_cell: int
+) -> Estimate:
+    """Withhold an estimate of repetitions from fewer than ``min_cell`` submissions: six
+    members of one household are one household's answers, not six respondents'."""
+    if estimate.suppressed:
+        return estimate
+    key = tuple(value for _column, value in estimate.domain)
+    if counts.get(key, {}).get(estimate.variable, 0) >= min_cell:
+        return estimate
+    return _withhold(estimate, REASON_MIN_SUBMISSIONS)
+
+
+def _compare_all(
+    frame: pl.DataFrame,
+    rows: Mapping[str | None, _Rows],
     measures: Sequence[Measure],
     names: Sequence[str],
     disaggregations: Sequence[Disaggregation],
@@ -373,14 +530,11 @@ def _compare_all(
     """Every comparison, overall and within each disaggregation without the compared column.
 
     `amniyat.stats` has no vectorised "compare within each domain", so this calls
-    `compare_domains` once per measure and domain.
+    `compare_domains` once per measure and domain. The domains are the submissions' (every
+    level's rows hold every submission).
     """
     results: list[ComparisonFinding] = []
-    schema = work.schema
     for comparison in compare:
-        text = field_text(pl.col(comparison.column), schema[comparison.column])
-        in_a = text == comparison.a
-        in_b = text == comparison.b
         withins = list(
             dict.fromkeys(
                 tuple(column for column in columns if column != comparison.column)
@@ -389,32 +543,74 @@ def _compare_all(
         )
         for within in withins:
             if within:
-                domains = work.select(within).unique().sort(list(within), nulls_last=True).rows()
+                domains = frame.select(within).unique().sort(list(within), nulls_last=True).rows()
             else:
                 domains = [()]
             for k, measure in enumerate(measures):
+                data = rows[measure.indicator.level]
+                schema = data.work.schema
+                text = field_text(pl.col(comparison.column), schema[comparison.column])
                 for values in domains:
                     mask: pl.Expr = pl.lit(True)
                     for column, value in zip(within, values, strict=True):
                         mask = mask & _equals(column, value, schema[column])
+                    domain_a = (text == comparison.a) & mask
+                    domain_b = (text == comparison.b) & mask
                     difference = compare_domains(
-                        work,
-                        design,
+                        data.work,
+                        data.design,
                         kind=measure.kind,
                         value=names[k],
-                        domain_a=in_a & mask,
-                        domain_b=in_b & mask,
+                        domain_a=domain_a,
+                        domain_b=domain_b,
                         confidence=confidence,
                     )
+                    difference = protect_difference(difference, min_cell=min_cell)
+                    if data.per_submission and not difference.suppressed:
+                        valid = _has_value(names[k])
+                        in_a, in_b = data.work.select(
+                            pl.col(SUBMISSION).filter(domain_a & valid).n_unique().alias("a"),
+                            pl.col(SUBMISSION).filter(domain_b & valid).n_unique().alias("b"),
+                        ).row(0)
+                        if min(in_a, in_b) < min_cell:
+                            difference = _withhold_difference(
+                                difference,
+                                _withhold(difference.a, REASON_MIN_SUBMISSIONS)
+                                if in_a < min_cell
+                                else difference.a,
+                                _withhold(difference.b, REASON_MIN_SUBMISSIONS)
+                                if in_b < min_cell
+                                else difference.b,
+                                REASON_MIN_SUBMISSIONS,
+                            )
                     results.append(
                         ComparisonFinding(
                             measure=measure,
                             comparison=comparison,
                             within=tuple(zip(within, values, strict=True)),
-                            difference=protect_difference(difference, min_cell=min_cell),
+                            difference=difference,
                         )
                     )
     return results
+
+
+def _withhold_difference(
+    difference: Difference, a: Estimate, b: Estimate, reason: str | None
+) -> Difference:
+    return replace(
+        difference,
+        a=a,
+        b=b,
+        value=None,
+        se=None,
+        covariance=None,
+        t=None,
+        p_value=None,
+        ci_low=None,
+        ci_high=None,
+        suppressed=True,
+        reason=reason,
+    )
 
 
 def _withhold(estimate: Estimate, reason: str) -> Estimate:
@@ -507,19 +703,11 @@ def _protect_comparisons(
         if (a.suppressed and not difference.a.suppressed) or (
             b.suppressed and not difference.b.suppressed
         ):
-            difference = replace(
+            difference = _withhold_difference(
                 difference,
-                a=a,
-                b=b,
-                value=None,
-                se=None,
-                covariance=None,
-                t=None,
-                p_value=None,
-                ci_low=None,
-                ci_high=None,
-                suppressed=True,
-                reason=difference.reason if difference.suppressed else REASON_COMPLEMENTARY,
+                a,
+                b,
+                difference.reason if difference.suppressed else REASON_COMPLEMENTARY,
             )
             item = replace(item, difference=difference)
         protected.append(item)

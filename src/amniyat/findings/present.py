@@ -34,6 +34,8 @@ class Cell:
             return _("suppressed (fewer than %(k)d respondents)") % {"k": self.min_cell}
         if self.reason == "complementary":
             return _("suppressed (protects a smaller cell)")
+        if self.reason == "min_submissions":
+            return _("suppressed (from fewer than %(k)d submissions)") % {"k": self.min_cell}
         if self.reason in ("empty_domain", "zero_weight"):
             return _("no respondents")
         return _("not available")
@@ -60,6 +62,9 @@ class IndicatorView:
     kind: str
     overall: Cell | None = None
     by: dict[str, list[Cell]] = field(default_factory=dict)
+    counts: str = ""
+    """What n counts when not respondents: the label of the repeat (household members) whose
+    repetitions the indicator is counted over."""
 
 
 def place_names(codes: set[str]) -> dict[str, str]:
@@ -88,6 +93,7 @@ def measure_label(results: Mapping[str, Any], measure: str, language: str | None
 
 def indicator_views(results: dict[str, Any]) -> list[IndicatorView]:
     kinds: dict[str, str] = results.get("kinds", {})
+    levels: dict[str, dict[str, Any]] = results.get("levels", {})
     estimates: list[dict[str, Any]] = results.get("estimates", [])
     min_cell = int(results.get("design", {}).get("min_cell", 5))
     codes = {v for e in estimates for v in e["domain"].values() if isinstance(v, str) and "-" in v}
@@ -101,6 +107,11 @@ def indicator_views(results: dict[str, Any]) -> list[IndicatorView]:
                 id=indicator,
                 label=measure_label(results, indicator),
                 kind=kinds.get(indicator, "proportion"),
+                counts=label_in(
+                    levels.get(indicator, {}).get("labels", {}),
+                    get_language(),
+                    default=levels.get(indicator, {}).get("repeat", ""),
+                ),
             ),
         )
         cell = Cell(

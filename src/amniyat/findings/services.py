@@ -14,13 +14,26 @@ from django.utils.translation import gettext as _
 from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.analysis.errors import AnalysisError, IndicatorError, UnknownFieldError, gettext_noop
-from amniyat.analysis.indicators import form_labels, label_in, load_indicators
+from amniyat.analysis.indicators import (
+    Repeat,
+    check_fields,
+    form_labels,
+    label_in,
+    load_indicators,
+    merge_repeats,
+)
 from amniyat.analysis.output import result_to_dict
 from amniyat.analysis.runner import Comparison, run_analysis
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.fieldwork.models import Assessment, Form
-from amniyat.fieldwork.submissions.frames import analysis_columns, data_key, submissions_frame
+from amniyat.fieldwork.submissions.frames import (
+    analysis_columns,
+    data_key,
+    form_repeats,
+    repeat_frame,
+    submissions_frame,
+)
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.stats import Design
 
@@ -45,6 +58,12 @@ def _form_fields(form: Form) -> set[str]:
     return set(analysis_columns(version.schema)) if version else set()
 
 
+def _form_repeats(form: Form) -> dict[str, Repeat]:
+    """The form's repeats with every question, whatever its class (for checking names)."""
+    version = form.current_version()
+    return form_repeats(version, classes=None) if version else {}
+
+
 def indicator_set_save(
     *, acting_user: User | None, programme: Programme, spec: str, note: str = ""
 ) -> IndicatorSet:
@@ -53,10 +72,15 @@ def indicator_set_save(
     if acting_user is not None:
         require(acting_user, "indicators.manage", programme)
     fields: set[str] = set()
+    found: list[dict[str, Repeat]] = []
     for form in Form.objects.filter(assessment__programme=programme):
         fields |= _form_fields(form)
+        found.append(_form_repeats(form))
     try:
-        load_indicators(spec, fields=fields or None)
+        # Without forms yet, names and levels cannot be checked.
+        load_indicators(
+            spec, fields=fields or None, repeats=merge_repeats(found) if fields else None
+        )
     except AnalysisError as error:
         raise ValidationError({"spec": error.translated(_)}) from error
     with transaction.atomic():
@@ -149,14 +173,24 @@ def analyse(
         )
         if name
     )
-    frame = submissions_frame(form, classes=frozenset({"public"}), always=design_fields)
+    public = frozenset({"public"})
+    frame = submissions_frame(form, classes=public, always=design_fields)
     columns = set(frame.columns)
+    version = form.current_version()
+    # Checked against every question first (so that a question of the wrong repeat is named
+    # as such), then against the public ones.
+    every_field = _form_fields(form)
+    every_repeat = _form_repeats(form)
+    indicators = load_indicators(
+        indicator_set.spec, fields=every_field | columns - {"_instance_id"}, repeats=every_repeat
+    )
+    repeats = form_repeats(version, classes=public, always=design_fields) if version else {}
     try:
-        indicators = load_indicators(indicator_set.spec, fields=columns - {"_instance_id"})
+        check_fields(indicators, columns - {"_instance_id"}, repeats=repeats)
     except UnknownFieldError as error:
-        version = form.current_version()
-        known = set(analysis_columns(version.schema)) if version else set()
-        if error.field in known:
+        if error.field in every_field or any(
+            error.field in repeat.columns for repeat in every_repeat.values()
+        ):
             raise NotPublicError(
                 gettext_noop(
                     "indicator {indicator} reads {field}, which is not classed public: only "
@@ -166,9 +200,12 @@ def analyse(
                 field=error.field,
             ) from error
         raise
+    levels = {indicator.level for indicator in indicators if indicator.level is not None}
+    repeat_frames = {
+        level: repeat_frame(form, level, classes=public, always=design_fields) for level in levels
+    }
     usable_by = [list(b) for b in by if set(b) <= columns]
     compare = [GENDER] if compare_sexes and "sex" in columns else []
-    version = form.current_version()
     # The form's choice labels in every language, for expanded indicators without choices.
     choices = {
         f["name"]: {c["name"]: form_labels(c.get("label")) for c in f.get("choices", [])}
@@ -183,6 +220,8 @@ def analyse(
         compare=compare,
         min_cell=assessment.programme.min_cell_size,
         choices=choices,
+        repeats=repeats,
+        repeat_frames=repeat_frames,
     )
     data = result_to_dict(result)
     # "labels" (English) is what results stored before labels had languages hold; pages read

@@ -16,6 +16,7 @@ repeats for indicators). A question is named alike in every frame (`analysis_col
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -410,10 +411,10 @@ def repeat_frame(
     named = repeat_columns(newest.schema)
     permitted = _permitted(newest.sensitivity, classes, always)
     answers: dict[str, tuple[str, str, int]] = {}
-    for depth, path in enumerate(chain, 1):
+    for held_in, path in enumerate(chain, 1):  # how many repeats hold its answers
         for column, (field, kind) in named[path].items():
             if kind != COUNT and permitted(column, field):
-                answers[column] = (field, kind, depth)
+                answers[column] = (field, kind, held_in)
     counts: dict[str, list[str]] = {}
     for column, (child, kind) in named[repeat].items():
         if kind == COUNT:
@@ -449,19 +450,28 @@ def repeat_frame(
         .values_list("instance_id", "data")
     )
     parts = []
-    batch: list[dict[str, Any]] = []
+    batch: list[str] = []
+
+    def exploded() -> pl.DataFrame:
+        # Polars reads nested lists from JSON lines several times faster than from objects.
+        lines = io.StringIO("\n".join(batch))
+        read = (
+            pl.read_ndjson(lines, schema=text_schema) if batch else pl.DataFrame(schema=text_schema)
+        )
+        return _explode(read, depths, indexes)
+
     for instance_id, data in queryset.iterator(chunk_size=_CHUNK):
         row: dict[str, Any] = {"_instance_id": instance_id}
         for column, (field, _kind, field_depth) in answers.items():
             row[column] = _nested_text(data.get(field), field_depth)
         for column, (_count, field) in lengths.items():
             row[column] = _lengths(data.get(field), depth)
-        batch.append(row)
+        batch.append(json.dumps(row))
         if len(batch) >= _CHUNK:
-            parts.append(_explode(pl.DataFrame(batch, schema=text_schema), depths, indexes))
+            parts.append(exploded())
             batch = []
     if batch or not parts:
-        parts.append(_explode(pl.DataFrame(batch, schema=text_schema), depths, indexes))
+        parts.append(exploded())
     frame = pl.concat(parts)
 
     frame = frame.with_columns(
@@ -480,8 +490,6 @@ def repeat_frame(
     frame = _numeric_calculations(
         frame, [c for c, (_f, kind, _d) in answers.items() if kind == "calculate"]
     )
-    if main.width == 0:
-        main = pl.DataFrame(schema={"_instance_id": pl.String()})
     frame = frame.join(main, on="_instance_id", how="inner", maintain_order="left")
     meta = ["_instance_id", "_place_id", "_submitted_at", "_version_id"]
     top = [column for column in main.columns if column not in meta]
