@@ -4,9 +4,12 @@ members and users with roles."""
 from __future__ import annotations
 
 import datetime
+import io
+from typing import Any
 
 import factory
 from factory.django import DjangoModelFactory
+from openpyxl import Workbook
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
@@ -130,3 +133,18 @@ def member_of(
         can_view_personal_data=can_view_personal_data,
     )
     return user
+
+
+def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
+    """An .xlsx file with these sheets, each a list of rows (the first is the header): an
+    XLSForm (``survey``, ``choices``, ``settings``) or an export."""
+    book = Workbook()
+    assert book.active is not None
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

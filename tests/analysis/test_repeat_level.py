@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from amniyat.accounts.models import Membership
 from amniyat.analysis import dump_indicators, load_indicators, run_analysis
@@ -33,7 +33,7 @@ from amniyat.findings import services
 from amniyat.findings.models import Findings
 from amniyat.findings.present import Cell
 from amniyat.stats import Design
-from tests.factories import ProgrammeFactory, member_of
+from tests.factories import ProgrammeFactory, member_of, workbook
 
 SURVEY = [
     ["type", "name", "label::English (en)", "label::Russian (ru)"],
@@ -89,17 +89,13 @@ Household = dict[str, Any]
 
 
 def xlsform() -> bytes:
-    book = Workbook()
-    assert book.active is not None
-    book.remove(book.active)
-    settings = [["form_id", "version"], ["household_security", "1"]]
-    for name, rows in (("survey", SURVEY), ("choices", CHOICES), ("settings", settings)):
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook(
+        {
+            "survey": SURVEY,
+            "choices": CHOICES,
+            "settings": [["form_id", "version"], ["household_security", "1"]],
+        }
+    )
 
 
 def household_version(*, cluster: str = "") -> FormVersion:

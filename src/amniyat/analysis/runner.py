@@ -44,6 +44,7 @@ from amniyat.stats import (
     estimate_by,
     protect_difference,
     protect_estimates,
+    withhold_difference,
 )
 
 __all__ = [
@@ -573,7 +574,7 @@ def _compare_all(
                             pl.col(SUBMISSION).filter(domain_b & valid).n_unique().alias("b"),
                         ).row(0)
                         if min(in_a, in_b) < min_cell:
-                            difference = _withhold_difference(
+                            difference = withhold_difference(
                                 difference,
                                 _withhold(difference.a, REASON_MIN_SUBMISSIONS)
                                 if in_a < min_cell
@@ -592,25 +593,6 @@ def _compare_all(
                         )
                     )
     return results
-
-
-def _withhold_difference(
-    difference: Difference, a: Estimate, b: Estimate, reason: str | None
-) -> Difference:
-    return replace(
-        difference,
-        a=a,
-        b=b,
-        value=None,
-        se=None,
-        covariance=None,
-        t=None,
-        p_value=None,
-        ci_low=None,
-        ci_high=None,
-        suppressed=True,
-        reason=reason,
-    )
 
 
 def _withhold(estimate: Estimate, reason: str) -> Estimate:
@@ -703,7 +685,7 @@ def _protect_comparisons(
         if (a.suppressed and not difference.a.suppressed) or (
             b.suppressed and not difference.b.suppressed
         ):
-            difference = _withhold_difference(
+            difference = withhold_difference(
                 difference,
                 a,
                 b,

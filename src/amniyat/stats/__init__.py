@@ -25,6 +25,7 @@ Comparison
 Disclosure control (`amniyat.stats.sdc`)
     ``protect_estimates(estimates, *, min_cell=5) -> list[Estimate]``
     ``protect_difference(difference, *, min_cell=5) -> Difference``
+    ``withhold_difference(difference, a, b, reason) -> Difference`` (a reason of the caller's)
     ``protect_table(counts, *, min_cell=5, row_labels=None, column_labels=None)
     -> ProtectedTable`` and ``protect_frequency_table(frame, row, column, *, min_cell=5)``
     ``recoverable_cells(suppressed_mask) -> list[Cell]`` (the linear-algebra audit)
@@ -58,6 +59,7 @@ from amniyat.stats.sdc import (
     protect_frequency_table,
     protect_table,
     recoverable_cells,
+    withhold_difference,
 )
 
 __all__ = [
@@ -89,4 +91,5 @@ __all__ = [
     "protect_frequency_table",
     "protect_table",
     "recoverable_cells",
+    "withhold_difference",
 ]

@@ -108,6 +108,14 @@ def protect_difference(difference: Difference, *, min_cell: int = DEFAULT_MIN_CE
     a, b = protect_estimates([difference.a, difference.b], min_cell=min_cell)
     if not (a.suppressed or b.suppressed):
         return difference
+    return withhold_difference(difference, a, b, REASON_MIN_CELL)
+
+
+def withhold_difference(
+    difference: Difference, a: Estimate, b: Estimate, reason: str | None
+) -> Difference:
+    """``difference`` withheld for ``reason``, with its sides as given (``a``, ``b``): every
+    number of it empty, as for a withheld estimate."""
     return replace(
         difference,
         a=a,
@@ -120,7 +128,7 @@ def protect_difference(difference: Difference, *, min_cell: int = DEFAULT_MIN_CE
         ci_low=None,
         ci_high=None,
         suppressed=True,
-        reason=REASON_MIN_CELL,
+        reason=reason,
     )
 
 

@@ -6,7 +6,6 @@ personal ones, however deep, in ``protected_data``."""
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -15,7 +14,6 @@ import pytest
 from defusedxml import ElementTree as defused
 from defusedxml.ElementTree import fromstring
 from django.db import connection
-from openpyxl import Workbook
 
 from amniyat.accounts.models import Membership
 from amniyat.fieldwork.collection.openrosa import instance
@@ -34,7 +32,7 @@ from amniyat.fieldwork.imports.schema import (
     stored_answers,
 )
 from amniyat.fieldwork.models import FormVersion, Submission
-from tests.factories import ProgrammeFactory, member_of
+from tests.factories import ProgrammeFactory, member_of, workbook
 from tests.fieldwork.collection.openrosa_helpers import PASSWORD_HASHERS, Collect
 
 FORM_ID = "household_incidents"
@@ -88,20 +86,13 @@ CLASSES = {
 
 
 def xlsform() -> bytes:
-    book = Workbook()
-    assert book.active is not None
-    book.remove(book.active)
-    for name, rows in (
-        ("survey", SURVEY),
-        ("choices", CHOICES),
-        ("settings", [["form_id", "version"], [FORM_ID, VERSION]]),
-    ):
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook(
+        {
+            "survey": SURVEY,
+            "choices": CHOICES,
+            "settings": [["form_id", "version"], [FORM_ID, VERSION]],
+        }
+    )
 
 
 @pytest.fixture(autouse=True)

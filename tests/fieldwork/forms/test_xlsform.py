@@ -16,7 +16,6 @@ from xml.etree.ElementTree import Element
 
 import pytest
 from defusedxml import ElementTree as defused
-from openpyxl import Workbook
 
 from amniyat.fieldwork.forms.xlsform import (
     ConvertedForm,
@@ -25,22 +24,9 @@ from amniyat.fieldwork.forms.xlsform import (
     default_sensitivity,
     xlsform_convert,
 )
+from tests.factories import workbook
 
 LANGUAGE_COLUMNS = ["label::English (en)", "label::Russian (ru)", "label::Tajik (tg)"]
-
-
-def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
-    """An .xlsx file with these sheets, each a list of rows (the first is the header)."""
-    book = Workbook()
-    assert book.active is not None
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def safety_survey_sheets(

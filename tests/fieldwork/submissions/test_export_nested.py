@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from lxml import html
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from amniyat.accounts.models import Membership, Programme
 from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
@@ -31,7 +31,7 @@ from amniyat.fieldwork.imports.schema import (
 )
 from amniyat.fieldwork.models import Form, FormVersion, Submission
 from amniyat.fieldwork.submissions import exporters
-from tests.factories import ProgrammeFactory, member_of, shipped_place
+from tests.factories import ProgrammeFactory, member_of, shipped_place, workbook
 
 Role = Membership.Role
 MASK = exporters.MASK
@@ -126,20 +126,13 @@ HOUSEHOLDS: dict[str, dict[str, Any]] = {
 
 
 def xlsform() -> bytes:
-    book = Workbook()
-    assert book.active is not None
-    book.remove(book.active)
-    for name, rows in (
-        ("survey", SURVEY),
-        ("choices", CHOICES),
-        ("settings", [["form_id", "version"], ["household", "1"]]),
-    ):
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook(
+        {
+            "survey": SURVEY,
+            "choices": CHOICES,
+            "settings": [["form_id", "version"], ["household", "1"]],
+        }
+    )
 
 
 @pytest.fixture(autouse=True)
