@@ -100,3 +100,56 @@ def test_programme_home_and_group_page_fit_a_phone(
 
     assert home_width <= WIDTH + TOLERANCE, f"programme home is {home_width}px wide"
     assert group_width <= WIDTH + TOLERANCE, f"group page is {group_width}px wide"
+
+
+def test_a_submissions_repeats_inside_repeats_fit_a_phone(
+    phone_page: Page, live_server: Any, screenshots: Path
+) -> None:
+    """A household's members, incidents and witnesses, with long answers, shown nested under
+    the table: the table scrolls in its own box, the page never sideways."""
+    from playwright.sync_api import expect
+
+    from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
+    from amniyat.fieldwork.models import Submission
+    from tests.fieldwork.collection.test_nested_repeats import CLASSES, xlsform
+
+    programme = ProgrammeFactory()
+    lead = member_of(programme, Membership.Role.LEAD)
+    assessment = assessment_create(
+        acting_user=lead, programme=programme, title="Household survey", kind="baseline"
+    )
+    version = form_add(
+        acting_user=lead, assessment=assessment, file_name="household.xlsx", content=xlsform()
+    )
+    sensitivity_set(acting_user=lead, version=version, classes=CLASSES)
+    long = "Bozori markazii shahraki Vahdat, nazdi istgohi avtobusho " * 3
+    Submission.objects.create(
+        form=version.form,
+        form_version=version,
+        instance_id="uuid:phone-1",
+        submitted_at=datetime.datetime(2024, 7, 1, 9, 30, tzinfo=datetime.UTC),
+        source=Submission.Source.IMPORT,
+        review_state=Submission.ReviewState.HAS_ISSUES,
+        data={
+            "village": long,
+            "members/member_age": [34, 71],
+            "members/incidents/incident_type": [["theft", "fraud"], ["theft"]],
+            "members/incidents/witnesses/witness_roles": [
+                [[["neighbour", "police", "family"]], []],
+                [[["police"], ["family"]]],
+            ],
+        },
+    )
+    base = live_server.url
+
+    sign_in(phone_page, base, lead.username)
+    phone_page.goto(f"{base}/p/{programme.slug}/forms/{version.form.pk}/submissions/")
+    expect(phone_page.locator("main h1")).to_be_visible()
+    # Filtering by review state starts at "any", not at one of the states.
+    expect(phone_page.locator("#id_review_state")).to_have_value("any")
+    phone_page.locator("details.submission-repeat summary").click()
+    expect(phone_page.locator("details.submission-repeat .repeat-entries").first).to_be_visible()
+    phone_page.screenshot(path=str(screenshots / "submission-repeats-360.png"), full_page=True)
+
+    assert _scroll_width(phone_page) <= WIDTH + TOLERANCE
+    assert phone_page.locator("details.submission-repeat .repeat-entries .repeat-entries").count()

@@ -42,6 +42,7 @@ class SubmissionFilterForm(forms.Form):
     review_state = forms.ChoiceField(
         label=_("Review"),
         choices=[("any", _("any")), *Submission.ReviewState.choices],
+        initial="any",
         required=False,
     )
 
