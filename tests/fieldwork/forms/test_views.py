@@ -198,7 +198,7 @@ def _zip_bomb() -> bytes:
     [
         ("form.xlsx", b"%PDF-1.4 a report", "it looks like a PDF document"),
         ("form.xls", "real", "The file is named .xls but its content is not"),
-        ("report.pdf", b"%PDF-1.4", "Upload an XLSForm saved as .xlsx, .xls or .csv"),
+        ("report.pdf", b"%PDF-1.4", "Upload an XLSForm saved as .xlsx, .xlsm, .xls or .csv"),
         ("form.xlsx", "bomb", "would unpack to 60.0 MB"),
         ("form.xlsx", b"", "The submitted file is empty."),
         ("form.xlsx", "large", "The file is larger than 1.0 MB, the most this server accepts."),

@@ -470,8 +470,8 @@ def _zip(members: dict[str, bytes]) -> bytes:
     [
         ("form.xlsx", b"", "The file is empty."),
         ("form.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "it looks like a PDF document"),
-        ("form.pdf", b"%PDF-1.7", "Upload an XLSForm saved as .xlsx, .xls or .csv"),
-        ("form.docx", b"PK\x03\x04", "Upload an XLSForm saved as .xlsx, .xls or .csv"),
+        ("form.pdf", b"%PDF-1.7", "Upload an XLSForm saved as .xlsx, .xlsm, .xls or .csv"),
+        ("form.docx", b"PK\x03\x04", "Upload an XLSForm saved as .xlsx, .xlsm, .xls or .csv"),
         ("form.xls", None, "The file is named .xls but its content is not"),
         ("form.csv", None, "The file is named .csv but its content is not"),
         ("form.xlsx", b"type,name,label\ntext,a,A\n", "The file is named .xlsx"),
@@ -585,3 +585,32 @@ def _leaf_paths(node: Element, above: tuple[str, ...]) -> list[tuple[str, ...]]:
     if not children:
         return [above]
     return [path for child in children for path in _leaf_paths(child, (*above, child.tag))]
+
+
+def _macro_enabled(content: bytes) -> bytes:
+    """``content`` (an .xlsx) as Excel saves a workbook with macros: the workbook part typed
+    ``macroEnabled`` and a VBA project beside it."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                ).replace(
+                    b"</Types>",
+                    b'<Default Extension="bin" '
+                    b'ContentType="application/vnd.ms-office.vbaProject"/></Types>',
+                )
+            target.writestr(item, data)
+        target.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 a macro that is never run")
+    return out.getvalue()
+
+
+def test_a_macro_enabled_workbook_is_an_xlsform_as_pyxform_reads_it() -> None:
+    converted = convert(_macro_enabled(safety_survey()), file_name="safety.xlsm")
+
+    assert field(converted, "age")["type"] == "integer"
+    assert "<h:html" in converted.xform

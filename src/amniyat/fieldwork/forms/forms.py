@@ -62,10 +62,10 @@ class FormUploadForm(forms.Form):
     file = forms.FileField(
         label=_("XLSForm"),
         help_text=_(
-            "A questionnaire in the XLSForm standard, saved as .xlsx, .xls or .csv. A form "
+            "A questionnaire in the XLSForm standard, saved as .xlsx, .xlsm, .xls or .csv. A form "
             "id that is already here adds a new version of that form."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.csv"}),
     )
 
 

@@ -42,7 +42,8 @@ from amniyat.fieldwork.models import Sensitivity
 
 logger = logging.getLogger(__name__)
 
-EXTENSIONS = (".xlsx", ".xls", ".csv")
+# .xlsm: a workbook with macros, which pyxform reads as any .xlsx (the macros are never run).
+EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".csv")
 XLSX_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # the old binary .xls (and .doc) container
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -334,7 +335,7 @@ def _prepare(file_name: str, content: bytes) -> tuple[bytes, str]:
     extension = PurePath(file_name).suffix.lower()
     if extension not in EXTENSIONS:
         raise problem(
-            _("Upload an XLSForm saved as .xlsx, .xls or .csv (this file is “{name}”).").format(
+            _("Upload an XLSForm saved as .xlsx, .xlsm, .xls or .csv (this file is “{name}”).").format(
                 name=PurePath(file_name).name
             )
         )
@@ -346,7 +347,7 @@ def _prepare(file_name: str, content: bytes) -> tuple[bytes, str]:
             if what
             else _("This is not an XLSForm spreadsheet.")
         )
-    expected = {".xlsx": "xlsx", ".xls": "xls", ".csv": "text"}[extension]
+    expected = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".csv": "text"}[extension]
     if kind != expected:
         raise problem(
             _(
