@@ -116,3 +116,34 @@ def test_a_deactivated_user_is_signed_out_at_once() -> None:
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert client.get("/api/v1/groups/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_programme_home_names_the_groups_that_miss_their_targets() -> None:
+    """Together the members meet the 40 % target for women; one group of two has none."""
+    from tests.factories import GroupMemberFactory, OrganisationFactory, RepresentationTargetFactory
+
+    programme = ProgrammeFactory(donor=OrganisationFactory(name="Funding Agency"))
+    RepresentationTargetFactory(programme=programme, min_share=40)
+    balanced = CommunityGroupFactory(programme=programme, name="Vakhsh working group")
+    short = CommunityGroupFactory(programme=programme, name="Yovon working group")
+    for sex in ("female", "female", "female", "male"):
+        GroupMemberFactory(group=balanced, sex=sex)
+    GroupMemberFactory(group=short, sex="male")
+    lead, viewer = member_of(programme, Role.LEAD), member_of(programme, Role.VIEWER)
+    client = Client()
+
+    client.force_login(lead)
+    page = client.get(f"/p/{programme.slug}/").content.decode()
+    client.force_login(viewer)
+    aggregate = client.get(f"/p/{programme.slug}/").content.decode()
+
+    assert "1 of 2 community groups misses at least one representation target." in page
+    assert "Yovon working group" in page
+    assert "Vakhsh working group</a></li>" not in page.split("misses at least")[1]
+    # A viewer is told how many, not which.
+    assert "1 of 2 community groups misses" in aggregate
+    assert "Yovon working group" not in aggregate
+    # The donor funds the programme; it is not listed among the partners.
+    partners = page.split("Partner organisations")[1]
+    assert "Funding Agency" not in partners

@@ -33,7 +33,13 @@ from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.middleware import needs_second_factor
 from amniyat.communities import representativeness
 from amniyat.communities.models import AgeBand, Sex
-from amniyat.communities.selectors import groups_visible, members_for_aggregates, targets_of
+from amniyat.communities.selectors import (
+    group_compositions,
+    groups_missing_targets,
+    groups_visible,
+    members_for_aggregates,
+    targets_of,
+)
 from amniyat.core.forms import apply_errors
 from amniyat.core.qrcodes import qr_data_uri
 from amniyat.places.selectors import programme_places
@@ -66,7 +72,10 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     place_counts = {
         row["level"]: row["n"] for row in places.order_by().values("level").annotate(n=Count("pk"))
     }
-    partners = selectors.organisations_visible(user=user, programme=programme)
+    # The donor funds the programme (named as such above the figures); it is no partner.
+    partners = selectors.organisations_visible(user=user, programme=programme).exclude(
+        pk=programme.donor_id
+    )
     groups = groups_visible(user=user, programme=programme)
     members = members_for_aggregates(user=user, programme=programme)
     # Viewers get aggregates only, and no cell small enough to point at a person.
@@ -95,6 +104,16 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         )
     widest = max([max(r["women"], r["men"]) for r in age_rows] + [1])
     composition = representativeness.composition(members, targets_of(programme=programme), on=today)
+    # The programme's totals can meet every target while groups miss theirs: say which.
+    short = [
+        group
+        for group, checked in group_compositions(user=user, programme=programme, on=today)
+        if not checked.all_met
+    ]
+    if policies.can(user, "programme.view_groups", programme):
+        short_count, short_of = len(short), groups.count()
+    else:
+        short_count, short_of = groups_missing_targets(programme=programme, on=today)
     context = {
         "programme": programme,
         "membership": policies.membership_in(user, programme),
@@ -106,6 +125,9 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         else None,
         "groups_total": programme.community_groups.count(),
         "composition": composition,
+        "groups_short": short,
+        "groups_short_count": short_count,
+        "groups_short_of": short_of,
         "age_rows": age_rows,
         "widest": widest,
         "can_manage": policies.can(user, "programme.manage", programme),

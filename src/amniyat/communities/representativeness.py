@@ -69,6 +69,11 @@ class Composition:
         return 100.0 * self.youth / self.total if self.total else 0.0
 
     @property
+    def all_met(self) -> bool:
+        """Whether every target is met (true where there are none)."""
+        return all(check.met for check in self.checks)
+
+    @property
     def warnings(self) -> list[str]:
         """Each distinct warning once (an empty group fails every target for one reason)."""
         return list(dict.fromkeys(check.warning for check in self.checks if check.warning))

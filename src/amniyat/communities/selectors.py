@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from amniyat.accounts import policies
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
+from amniyat.communities.representativeness import Composition, composition
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -70,3 +72,32 @@ def members_for_aggregates(*, user: AnyUser, programme: Programme) -> QuerySet[G
     if policies.can(user, "programme.view", programme):
         return GroupMember.objects.filter(group__programme=programme)
     return GroupMember.objects.none()
+
+
+def group_compositions(
+    *, user: AnyUser, programme: Programme, on: datetime.date
+) -> list[tuple[CommunityGroup, Composition]]:
+    """Each group the user may see, with its members on ``on`` checked against the
+    programme's targets (none for those who see aggregates only)."""
+    if not policies.can(user, "programme.view_groups", programme):
+        return []
+    targets = list(targets_of(programme=programme))
+    by_group: dict[int, list[GroupMember]] = {}
+    for member in members_visible(user=user, programme=programme):
+        by_group.setdefault(member.group_id, []).append(member)
+    return [
+        (group, composition(by_group.get(group.pk, []), targets, on=on))
+        for group in groups_visible(user=user, programme=programme)
+    ]
+
+
+def groups_missing_targets(*, programme: Programme, on: datetime.date) -> tuple[int, int]:
+    """(groups that miss at least one target, groups) in the whole programme, counted
+    without naming any: what a viewer, who sees aggregates only, may be told."""
+    targets = list(targets_of(programme=programme))
+    by_group: dict[int, list[GroupMember]] = {}
+    for member in GroupMember.objects.filter(group__programme=programme):
+        by_group.setdefault(member.group_id, []).append(member)
+    ids = list(programme.community_groups.values_list("pk", flat=True))
+    missing = sum(1 for pk in ids if not composition(by_group.get(pk, []), targets, on=on).all_met)
+    return missing, len(ids)

@@ -18,7 +18,7 @@ from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.communities import representativeness, selectors, services
 from amniyat.communities.forms import CommunityGroupForm, GroupMemberForm, TargetForm
-from amniyat.communities.models import CommunityGroup, GroupMember
+from amniyat.communities.models import CommunityGroup
 from amniyat.core.forms import apply_errors
 from amniyat.places.selectors import place_choices_for_groups
 
@@ -236,22 +236,8 @@ def programme_representativeness(request: AuthenticatedRequest, slug: str) -> Ht
     programme = programme_get(user=request.user, slug=slug)
     today = timezone.localdate()
     targets = list(selectors.targets_of(programme=programme))
-    rows = []
-    if policies.can(request.user, "programme.view_groups", programme):
-        groups = list(selectors.groups_visible(user=request.user, programme=programme))
-        members = list(selectors.members_visible(user=request.user, programme=programme))
-        by_group: dict[int, list[GroupMember]] = {}
-        for member in members:
-            by_group.setdefault(member.group_id, []).append(member)
-        for group in groups:
-            rows.append(
-                (
-                    group,
-                    representativeness.composition(by_group.get(group.pk, []), targets, on=today),
-                )
-            )
-    else:
-        members = list(selectors.members_for_aggregates(user=request.user, programme=programme))
+    rows = selectors.group_compositions(user=request.user, programme=programme, on=today)
+    members = list(selectors.members_for_aggregates(user=request.user, programme=programme))
     overall = representativeness.composition(members, targets, on=today)
     return render(
         request,

@@ -335,9 +335,9 @@ def _prepare(file_name: str, content: bytes) -> tuple[bytes, str]:
     extension = PurePath(file_name).suffix.lower()
     if extension not in EXTENSIONS:
         raise problem(
-            _("Upload an XLSForm saved as .xlsx, .xlsm, .xls or .csv (this file is “{name}”).").format(
-                name=PurePath(file_name).name
-            )
+            _(
+                "Upload an XLSForm saved as .xlsx, .xlsm, .xls or .csv (this file is “{name}”)."
+            ).format(name=PurePath(file_name).name)
         )
     kind = _sniff(content)
     if kind == "other":
