@@ -328,7 +328,7 @@ def test_a_share_below_target_gives_the_share_and_the_target() -> None:
         ("male", "60_plus", [], datetime.date(2021, 1, 1), None),
     )
     result = representativeness.composition(members, [target], on=datetime.date(2022, 6, 1))
-    assert result.warnings == ["Women are 25 % of members; the target is at least 40 %."]
+    assert result.warnings == ["Women are 25% of members; the target is at least 40%."]
     assert (result.total, result.women, result.men, result.youth) == (4, 1, 3, 1)
 
 

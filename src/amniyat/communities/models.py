@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.fields import EncryptedTextField
+from amniyat.core.text import format_list, format_percent
 
 
 class Sex(models.TextChoices):
@@ -156,7 +157,9 @@ class GroupMember(models.Model):
             raise ValidationError({"left_on": _("A member cannot leave before joining.")})
         unknown = set(self.sectors or []) - set(Sector.values)
         if unknown:
-            raise ValidationError({"sectors": _("Unknown sector: %s") % ", ".join(sorted(unknown))})
+            raise ValidationError(
+                {"sectors": _("Unknown sector: %s") % format_list(sorted(unknown))}
+            )
 
     def is_active_on(self, day: datetime.date) -> bool:
         return self.joined_on <= day and (self.left_on is None or self.left_on > day)
@@ -215,6 +218,14 @@ class RepresentationTarget(models.Model):
 
     def __str__(self) -> str:
         return str(self.label)
+
+    @property
+    def min_share_label(self) -> str:
+        """The minimum share as the reader writes a percentage ("40%", "33,3 %"); "" if none."""
+        if self.min_share is None:
+            return ""
+        decimals = 0 if self.min_share == int(self.min_share) else 1
+        return format_percent(self.min_share / 100, decimals=decimals)
 
     @property
     def label(self) -> str:

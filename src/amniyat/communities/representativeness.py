@@ -7,7 +7,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.utils import formats
 from django.utils.translation import gettext as _
 
 from amniyat.communities.models import (
@@ -18,6 +17,7 @@ from amniyat.communities.models import (
     Sector,
     Sex,
 )
+from amniyat.core.text import format_date, format_percent
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,16 @@ class TargetCheck:
             return min(100.0, self.share)
         scale = max(2 * (self.min_count or 1), self.count, 1)
         return 100.0 * self.count / scale
+
+    @property
+    def share_label(self) -> str:
+        """The share of members, as the reader writes a percentage ("25%", "25 %")."""
+        return format_percent(self.share / 100)
+
+    @property
+    def min_share_label(self) -> str:
+        """The target share as the reader writes a percentage; "" where there is none."""
+        return "" if self.min_share is None else _percent(self.min_share)
 
     @property
     def target_percent(self) -> float:
@@ -86,7 +96,12 @@ class Composition:
 
 
 def _month(day: datetime.date) -> str:
-    return formats.date_format(day, "F Y")
+    return format_date(day, format="month")
+
+
+def _percent(value: float) -> str:
+    """A 0–100 figure as a percentage, with a decimal only where a target has one (33.3)."""
+    return format_percent(value / 100, decimals=0 if value == int(value) else 1)
 
 
 def composition(
@@ -178,9 +193,11 @@ def _warning(
             return _("The group has no women members.")
         return _("The group has no members under 30.")
     if min_share is not None and share < min_share:
-        return _(
-            "%(who)s are %(share).0f %% of members; the target is at least %(target).0f %%."
-        ) % {"who": label[:1].upper() + label[1:], "share": share, "target": min_share}
+        return _("%(who)s are %(share)s of members; the target is at least %(target)s.") % {
+            "who": label[:1].upper() + label[1:],
+            "share": format_percent(share / 100),
+            "target": _percent(min_share),
+        }
     return _("%(who)s: %(count)d members; the target is at least %(target)d.") % {
         "who": label[:1].upper() + label[1:],
         "count": count,

@@ -72,7 +72,7 @@ TJ_DISTRICTS = [  # (code, existing group before this programme?)
 
 TJ_COMMUNITIES = {
     "TJ-SU-BGH": [("Jamoat Unji", "Ҷамоати Унҷи", "Джамоат Унджи", "Unji jamoati")],
-    "TJ-SU-ISF": [("Mahalla Chorkuh", "Маҳаллаи Чоркӯҳ", "Махалля Чоркух", "Chorko'h mahallasi")],
+    "TJ-SU-ISF": [("Mahalla Chorkuh", "Маҳаллаи Чоркӯҳ", "Махалля Чоркух", "Chorkoʻh mahallasi")],
     "TJ-KT-KUL": [
         ("Mahalla Guliston", "Маҳаллаи Гулистон", "Махалля Гулистон", "Guliston mahallasi")
     ],
@@ -93,7 +93,7 @@ TJ_COMMUNITIES = {
             "Jamoat Qalai Labiob",
             "Ҷамоати Қалъаи Лабиоб",
             "Джамоат Калаи Лабиоб",
-            "Qal'ai Labiob jamoati",
+            "Qalʼai Labiob jamoati",
         )
     ],
     "TJ-GB-VAN": [("Jamoat Vanj", "Ҷамоати Ванҷ", "Джамоат Ванч", "Vanj jamoati")],
@@ -133,7 +133,7 @@ TJ_CSO_WORDS = [
 ]
 UZ_CSO_WORDS = [
     "Ayollar Tayanchi",
-    "Oydin Yo'l",
+    "Oydin Yoʻl",
     "Mehr Nuri",
     "Kelajak Ayollari",
     "Zamin Qizlari",
@@ -147,7 +147,7 @@ UZ_CSO_WORDS = [
     "Yoshlar Tashabbusi",
     "Bonu",
     "Saodat",
-    "Baxt Yo'li",
+    "Baxt Yoʻli",
     "Ezgulik",
     "Oltin Meros",
     "Istiqbol Ayollari",
@@ -218,7 +218,7 @@ UZ_MEN = [
     "Sherzod",
     "Doniyor",
     "Akmal",
-    "Ulug'bek",
+    "Ulugʻbek",
     "Jahongir",
     "Ilhom",
     "Bobur",
@@ -524,13 +524,13 @@ def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:
         ),
         (
             "UZ-NG-CHU",
-            ("Mahalla Do'stlik", "Маҳаллаи Дӯстлик", "Махалля Дустлик", "Do'stlik mahallasi"),
+            ("Mahalla Do'stlik", "Маҳаллаи Дӯстлик", "Махалля Дустлик", "Doʻstlik mahallasi"),
             False,
             2,
         ),
         (
             "UZ-TO-YAN",
-            ("Mahalla Bog'bon", "Маҳаллаи Боғбон", "Махалля Богбон", "Bog'bon mahallasi"),
+            ("Mahalla Bog'bon", "Маҳаллаи Боғбон", "Махалля Богбон", "Bogʻbon mahallasi"),
             False,
             1,
         ),

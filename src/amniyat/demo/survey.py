@@ -153,7 +153,7 @@ class _Row:
 CONSENTED: Final = "${consent} = 'yes'"
 
 YES = _t("Yes", "Да", "Ҳа", "Ha")
-NO = _t("No", "Нет", "Не", "Yo'q")
+NO = _t("No", "Нет", "Не", "Yoʻq")
 DONT_KNOW = _t("Don't know", "Не знаю", "Намедонам", "Bilmayman")
 REFUSED = _t(
     "Prefer not to say", "Не хочу отвечать", "Намехоҳам ҷавоб диҳам", "Javob berishni istamayman"
@@ -171,38 +171,38 @@ CONCERN_LABELS: Final[dict[str, Labels]] = {
         "Violence and harassment against women and girls",
         "Насилие и приставания в отношении женщин и девушек",
         "Зӯроварӣ ва озор нисбати занон ва духтарон",
-        "Ayollar va qizlarga nisbatan zo'ravonlik va tazyiq",
+        "Ayollar va qizlarga nisbatan zoʻravonlik va tazyiq",
     ),
     "domestic_violence": _t(
-        "Violence in the family", "Насилие в семье", "Зӯроварӣ дар оила", "Oiladagi zo'ravonlik"
+        "Violence in the family", "Насилие в семье", "Зӯроварӣ дар оила", "Oiladagi zoʻravonlik"
     ),
     "police_abuse": _t(
         "Abuse or mistreatment by the police",
         "Произвол и грубость со стороны милиции",
         "Сӯиистифода ва муносибати бади милитсия",
-        "Militsiya xodimlarining o'zboshimchaligi va qo'polligi",
+        "Militsiya xodimlarining oʻzboshimchaligi va qoʻpolligi",
     ),
     "corruption": _t(
         "Corruption and bribes",
         "Коррупция и взятки",
         "Коррупсия ва ришвахорӣ",
-        "Korrupsiya va poraxo'rlik",
+        "Korrupsiya va poraxoʻrlik",
     ),
     "drugs": _t("Drugs", "Наркотики", "Маводи мухаддир", "Giyohvandlik"),
     "theft": _t(
-        "Theft and robbery", "Кражи и грабежи", "Дуздӣ ва ғоратгарӣ", "O'g'rilik va talonchilik"
+        "Theft and robbery", "Кражи и грабежи", "Дуздӣ ва ғоратгарӣ", "Oʻgʻrilik va talonchilik"
     ),
     "conflict_neighbours": _t(
         "Disputes between neighbours or with neighbouring communities",
         "Конфликты между соседями или с соседними сёлами",
         "Низоъ байни ҳамсояҳо ё бо деҳаҳои ҳамсоя",
-        "Qo'shnilar yoki qo'shni qishloqlar bilan nizolar",
+        "Qoʻshnilar yoki qoʻshni qishloqlar bilan nizolar",
     ),
     "radicalisation": _t(
         "Radicalisation and recruitment into violent groups",
         "Радикализация и вербовка в насильственные группы",
         "Радикализатсия ва ҷалб ба гурӯҳҳои зӯровар",
-        "Radikallashuv va zo'ravon guruhlarga yollash",
+        "Radikallashuv va zoʻravon guruhlarga yollash",
     ),
     "poor_services": _t(
         "Poor public services (health care, schools, electricity, drinking water)",
@@ -214,7 +214,7 @@ CONCERN_LABELS: Final[dict[str, Labels]] = {
         "Disputes over land or irrigation water",
         "Споры из-за земли или поливной воды",
         "Баҳс барои замин ё оби обёрӣ",
-        "Yer yoki sug'orish suvi bo'yicha nizolar",
+        "Yer yoki sugʻorish suvi boʻyicha nizolar",
     ),
 }
 
@@ -242,7 +242,7 @@ TRUST_LABELS: Final[dict[str, Labels]] = {
         "4 – mostly", "4 – в основном доверяю", "4 – асосан боварӣ дорам", "4 – asosan ishonaman"
     ),
     "5": _t(
-        "5 – completely", "5 – полностью доверяю", "5 – пурра боварӣ дорам", "5 – to'liq ishonaman"
+        "5 – completely", "5 – полностью доверяю", "5 – пурра боварӣ дорам", "5 – toʻliq ishonaman"
     ),
 }
 
@@ -253,8 +253,8 @@ TRUST_HINT: Final = _t(
     "респондент не хочет отвечать.",
     "Кортро нишон диҳед: 1 – умуман боварӣ надорам, 5 – пурра боварӣ дорам. Агар пурсидашаванда "
     "ҷавоб додан нахоҳад, холӣ гузоред.",
-    "Kartochkani ko'rsating: 1 – umuman ishonmayman, 5 – to'liq ishonaman. Respondent javob "
-    "berishni istamasa, bo'sh qoldiring.",
+    "Kartochkani koʻrsating: 1 – umuman ishonmayman, 5 – toʻliq ishonaman. Respondent javob "
+    "berishni istamasa, boʻsh qoldiring.",
 )
 
 AGE_BAND_CALCULATION: Final = (
@@ -276,7 +276,7 @@ def _local_authority_label(country: Country) -> Labels:
         "committee)?",
         "Насколько вы доверяете местной власти (хокимияту района и махаллинскому комитету)?",
         "Шумо ба мақомоти маҳаллӣ (ҳокимияти ноҳия ва кумитаи маҳалла) то чӣ андоза боварӣ доред?",
-        "Mahalliy hokimiyatga (tuman hokimligi va mahalla fuqarolar yig'iniga) qanchalik "
+        "Mahalliy hokimiyatga (tuman hokimligi va mahalla fuqarolar yigʻiniga) qanchalik "
         "ishonasiz?",
     )
 
@@ -301,7 +301,7 @@ def _community_group_label(country: Country) -> Labels:
         "Оё шумо дар бораи гурӯҳи кории амнияти ҷомеа дар маҳалли худ шунидаед, ки дар он сокинон, "
         "мансабдорон ва милитсия якҷоя мушкилоти амниятро ҳал мекунанд?",
         "Hududingizda aholi, mansabdorlar va militsiya birgalikda xavfsizlik muammolarini hal "
-        "qiladigan jamoat xavfsizligi bo'yicha ishchi guruh haqida eshitganmisiz?",
+        "qiladigan jamoat xavfsizligi boʻyicha ishchi guruh haqida eshitganmisiz?",
     )
 
 
@@ -311,7 +311,7 @@ def _survey_rows(country: Country) -> list[_Row]:
         "The past 12 months: since this month last year.",
         "Последние 12 месяцев: с этого месяца прошлого года.",
         "12 моҳи охир: аз ҳамин моҳи соли гузашта.",
-        "So'nggi 12 oy: o'tgan yilning shu oyidan beri.",
+        "Soʻnggi 12 oy: oʻtgan yilning shu oyidan beri.",
     )
     return [
         _Row("start", "start"),
@@ -335,17 +335,17 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "Мусоҳиба тақрибан 20 дақиқа давом мекунад. Мо номи шуморо сабт намекунем, "
                 "ҷавобҳои шумо махфӣ мемонанд ва шумо метавонед ба ҳар саволе ҷавоб надиҳед ё "
                 "мусоҳибаро дар ҳар лаҳза қатъ кунед. Шумо розӣ ҳастед, ки иштирок кунед?",
-                "Biz jamoangiz aholisi bilan ular o'zlarini qanchalik xavfsiz his qilishlari va bu "
+                "Biz jamoangiz aholisi bilan ular oʻzlarini qanchalik xavfsiz his qilishlari va bu "
                 "yerdagi hayotni nima xavfsizroq qilishi mumkinligi haqida suhbatlashyapmiz. "
                 "Suhbat taxminan 20 daqiqa davom etadi. Biz ismingizni yozib olmaymiz, "
                 "javoblaringiz maxfiy saqlanadi, istalgan savolga javob bermasligingiz yoki "
-                "suhbatni istalgan vaqtda to'xtatishingiz mumkin. Ishtirok etishga rozimisiz?",
+                "suhbatni istalgan vaqtda toʻxtatishingiz mumkin. Ishtirok etishga rozimisiz?",
             ),
             _t(
                 "If the answer is No, thank the person and end the interview.",
                 "Если ответ «Нет», поблагодарите человека и завершите интервью.",
                 "Агар ҷавоб «Не» бошад, ба шахс ташаккур гӯед ва мусоҳибаро анҷом диҳед.",
-                "Agar javob «Yo'q» bo'lsa, suhbatdoshga rahmat aytib, suhbatni yakunlang.",
+                "Agar javob “Yoʻq” boʻlsa, suhbatdoshga rahmat aytib, suhbatni yakunlang.",
             ),
             required=True,
         ),
@@ -357,7 +357,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "Where the interview takes place.",
                 "Где проходит интервью.",
                 "Ҷойе, ки мусоҳиба мегузарад.",
-                "Suhbat o'tkazilayotgan joy.",
+                "Suhbat oʻtkazilayotgan joy.",
             ),
             required=True,
             relevant=CONSENTED,
@@ -376,7 +376,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "Only the sampled settlements of the district chosen above are listed.",
                 "В списке только населённые пункты выборки в выбранном выше районе.",
                 "Дар рӯйхат танҳо маҳалҳои интихобшудаи ноҳияи дар боло қайдшуда ҳастанд.",
-                "Ro'yxatda faqat yuqorida tanlangan tumandagi tanlanma aholi punktlari bor.",
+                "Roʻyxatda faqat yuqorida tanlangan tumandagi tanlanma aholi punktlari bor.",
             ),
             required=True,
             relevant=CONSENTED,
@@ -399,7 +399,7 @@ def _survey_rows(country: Country) -> list[_Row]:
             "integer",
             "age",
             _t("How old are you?", "Сколько вам лет?", "Шумо чандсолаед?", "Yoshingiz nechada?"),
-            _t("Completed years.", "Полных лет.", "Солҳои пурра.", "To'liq yillar."),
+            _t("Completed years.", "Полных лет.", "Солҳои пурра.", "Toʻliq yillar."),
             required=True,
             relevant=CONSENTED,
             constraint=". >= 15 and . <= 90",
@@ -407,7 +407,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "We interview people aged 15 to 90.",
                 "Мы опрашиваем людей в возрасте от 15 до 90 лет.",
                 "Мо одамони аз 15 то 90 соларо мепурсем.",
-                "Biz 15 yoshdan 90 yoshgacha bo'lgan odamlar bilan suhbatlashamiz.",
+                "Biz 15 yoshdan 90 yoshgacha boʻlgan odamlar bilan suhbatlashamiz.",
             ),
         ),
         _Row("calculate", "age_band", relevant=CONSENTED, calculation=AGE_BAND_CALCULATION),
@@ -421,7 +421,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "или Казахстана)?",
                 "Оё шумо дар се соли охир аз кор дар хориҷа (масалан, аз Русия ё Қазоқистон) "
                 "баргаштаед?",
-                "So'nggi uch yil ichida chet eldagi ishdan (masalan, Rossiya yoki Qozog'istondan) "
+                "Soʻnggi uch yil ichida chet eldagi ishdan (masalan, Rossiya yoki Qozogʻistondan) "
                 "qaytib keldingizmi?",
             ),
             required=True,
@@ -446,7 +446,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "Насколько безопасно вы чувствуете себя, когда ходите по своей махалле днём?",
                 "Вақте ки рӯзона дар маҳаллаи худ роҳ меравед, худро то чӣ андоза бехатар ҳис "
                 "мекунед?",
-                "Kunduzi mahallangizda yurganingizda o'zingizni qanchalik xavfsiz his qilasiz?",
+                "Kunduzi mahallangizda yurganingizda oʻzingizni qanchalik xavfsiz his qilasiz?",
             ),
             required=True,
             appearance="likert",
@@ -458,13 +458,13 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "And after dark?",
                 "А после наступления темноты?",
                 "Ва пас аз торик шудани ҳаво чӣ?",
-                "Qorong'i tushgandan keyin-chi?",
+                "Qorongʻi tushgandan keyin-chi?",
             ),
             _t(
                 "Walking around the neighbourhood after dark.",
                 "Когда ходите по махалле в тёмное время суток.",
                 "Вақте ки шабона дар маҳалла роҳ меравед.",
-                "Qorong'ida mahallada yurganda.",
+                "Qorongʻida mahallada yurganda.",
             ),
             required=True,
             appearance="likert",
@@ -486,7 +486,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "Read the list aloud.",
                 "Зачитайте список вслух.",
                 "Рӯйхатро бо овози баланд хонед.",
-                "Ro'yxatni ovoz chiqarib o'qing.",
+                "Roʻyxatni ovoz chiqarib oʻqing.",
             ),
             required=True,
         ),
@@ -506,7 +506,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "записывайте имена.",
                 "Саволи ихтиёрӣ. Ҷавобро бо суханони худи пурсидашаванда, бо ҳар забон нависед. "
                 "Номҳоро нанависед.",
-                "Ixtiyoriy savol. Javobni respondentning o'z so'zlari bilan, istalgan tilda "
+                "Ixtiyoriy savol. Javobni respondentning oʻz soʻzlari bilan, istalgan tilda "
                 "yozing. Ismlarni yozmang.",
             ),
             appearance="multiline",
@@ -543,8 +543,8 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "сообщества об их проблемах безопасности, например на собрании?",
                 "Дар 12 моҳи охир оё мақомоти маҳаллӣ ё милитсия аз сокинони ҷомеаи шумо дар "
                 "бораи мушкилоти амниятиашон пурсидаанд, масалан дар ҷаласа?",
-                "So'nggi 12 oy ichida mahalliy hokimiyat yoki militsiya jamoangiz aholisidan "
-                "xavfsizlik muammolari haqida so'raganmi, masalan yig'ilishda?",
+                "Soʻnggi 12 oy ichida mahalliy hokimiyat yoki militsiya jamoangiz aholisidan "
+                "xavfsizlik muammolari haqida soʻraganmi, masalan yigʻilishda?",
             ),
             past_year,
             required=True,
@@ -557,7 +557,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "Do women in your community take part in decisions about local safety?",
                 "Участвуют ли женщины вашего сообщества в решениях о местной безопасности?",
                 "Оё занони ҷомеаи шумо дар қабули қарорҳо оид ба амнияти маҳаллӣ иштирок мекунанд?",
-                "Jamoangizdagi ayollar mahalliy xavfsizlik bo'yicha qarorlarda ishtirok etadimi?",
+                "Jamoangizdagi ayollar mahalliy xavfsizlik boʻyicha qarorlarda ishtirok etadimi?",
             ),
             required=True,
             relevant=CONSENTED,
@@ -570,7 +570,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "Участвует ли молодёжь вашего сообщества в решениях о местной безопасности?",
                 "Оё ҷавонони ҷомеаи шумо дар қабули қарорҳо оид ба амнияти маҳаллӣ иштирок "
                 "мекунанд?",
-                "Jamoangizdagi yoshlar mahalliy xavfsizlik bo'yicha qarorlarda ishtirok etadimi?",
+                "Jamoangizdagi yoshlar mahalliy xavfsizlik boʻyicha qarorlarda ishtirok etadimi?",
             ),
             required=True,
             relevant=CONSENTED,
@@ -591,7 +591,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "группа?",
                 "Дар 12 моҳи охир оё шумо дар ҷаласае, ки ин гурӯҳ ташкил кардааст, иштирок "
                 "кардаед?",
-                "So'nggi 12 oy ichida ushbu guruh tashkil qilgan yig'ilishda qatnashganmisiz?",
+                "Soʻnggi 12 oy ichida ushbu guruh tashkil qilgan yigʻilishda qatnashganmisiz?",
             ),
             required=True,
             relevant="${aware_community_group} = 'yes'",
@@ -627,7 +627,7 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "например оскорблял, трогал без вашего согласия или преследовал?",
                 "Дар 12 моҳи охир оё касе дар ҷои ҷамъиятӣ ба шумо озор додааст, масалан таҳқир "
                 "кардааст, бе иҷозат даст расондааст ё аз пайи шумо рафтааст?",
-                "So'nggi 12 oy ichida jamoat joyida kimdir sizga tazyiq o'tkazganmi, masalan "
+                "Soʻnggi 12 oy ichida jamoat joyida kimdir sizga tazyiq oʻtkazganmi, masalan "
                 "haqorat qilgan, ruxsatingizsiz tekkan yoki ortingizdan yurgan?",
             ),
             required=True,
@@ -640,13 +640,13 @@ def _survey_rows(country: Country) -> list[_Row]:
                 "In the past 12 months, has anyone used physical violence against you?",
                 "За последние 12 месяцев применял ли кто-нибудь к вам физическое насилие?",
                 "Дар 12 моҳи охир оё касе нисбати шумо зӯроварии ҷисмонӣ кардааст?",
-                "So'nggi 12 oy ichida kimdir sizga nisbatan jismoniy zo'ravonlik qilganmi?",
+                "Soʻnggi 12 oy ichida kimdir sizga nisbatan jismoniy zoʻravonlik qilganmi?",
             ),
             _t(
                 "Anywhere: at home, in the street, at work, or by officials.",
                 "Где угодно: дома, на улице, на работе или со стороны должностных лиц.",
                 "Дар ҳар ҷо: дар хона, дар кӯча, дар ҷои кор ё аз ҷониби мансабдорон.",
-                "Istalgan joyda: uyda, ko'chada, ishda yoki mansabdor shaxslar tomonidan.",
+                "Istalgan joyda: uyda, koʻchada, ishda yoki mansabdor shaxslar tomonidan.",
             ),
             required=True,
             relevant=CONSENTED,
