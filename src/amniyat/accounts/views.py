@@ -73,8 +73,8 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         row["level"]: row["n"] for row in places.order_by().values("level").annotate(n=Count("pk"))
     }
     # The donor funds the programme (named as such above the figures); it is no partner.
-    partners = selectors.organisations_visible(user=user, programme=programme).exclude(
-        pk=programme.donor_id
+    partners = selectors.organisations_visible(user=user, programme=programme).filter(
+        pk__in=programme.taking_part_ids(with_donor=False)
     )
     groups = groups_visible(user=user, programme=programme)
     members = members_for_aggregates(user=user, programme=programme)
