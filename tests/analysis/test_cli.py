@@ -483,7 +483,7 @@ def test_language_chooses_the_labels_of_the_csv_and_the_workbook(
     )
     assert status == 0, err
     rows = {row["indicator"]: row for row in csv.DictReader(io.StringIO(out))}
-    assert rows["trust_police_score"]["label"] == "Militsiyaga ishonch, o'rtacha ball (1–5)"
+    assert rows["trust_police_score"]["label"] == "Militsiyaga ishonch, oʻrtacha ball (1–5)"
     target = tmp_path / "ru.xlsx"
     status, _, err = run(
         files["csv"], "--indicators", INDICATORS_FILE, "--output", target, "--language", "ru"
