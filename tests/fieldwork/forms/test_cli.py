@@ -51,7 +51,7 @@ def test_check_prints_a_summary_and_the_fields_lacking_a_class(good: Path) -> No
     )
     assert (
         "warning: 6 field(s) have no sensitivity class yet and must get one before the form is "
-        "published: age, sex, region, district, concerns, household/member/member_age"
+        "published: age, sex, region, district, concerns and household/member/member_age"
     ) in err
 
 

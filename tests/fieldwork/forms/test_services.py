@@ -323,7 +323,7 @@ def test_publishing_is_refused_while_fields_lack_a_class(scene: dict[str, Any]) 
 
     assert caught.value.messages == [
         "Set a sensitivity class for every field before publishing. Still without one: "
-        "version “2024060101”: age, sex, region, district, concerns, "
+        "version “2024060101”: age, sex, region, district, concerns and "
         "household/member/member_age."
     ]
     assert not Form.objects.get().is_open

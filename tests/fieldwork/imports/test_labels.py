@@ -102,7 +102,7 @@ def test_a_label_two_questions_share_refuses_the_file(tmp_path: Path) -> None:
         read_all(tmp_path, "_uuid,Main worry,Age\na1,Theft,30\n", plan=plan)
     assert refused.value.message == (
         "“data.csv” names its columns by their labels, and the label “Age” belongs to several "
-        "questions (age, household/age): export the file again with “XML values and headers”."
+        "questions (age and household/age): export the file again with “XML values and headers”."
     )
 
 

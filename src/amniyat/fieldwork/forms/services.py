@@ -21,6 +21,7 @@ from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.services import changed_fields
+from amniyat.core.text import format_list
 from amniyat.fieldwork.forms.xlsform import FormError, FormProblem, xlsform_convert
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Sensitivity
 from amniyat.places.models import Place
@@ -44,10 +45,10 @@ NAMED_IN_MESSAGE = 12
 
 
 def _names(paths: list[str]) -> str:
-    shown = ", ".join(paths[:NAMED_IN_MESSAGE])
-    if len(paths) > NAMED_IN_MESSAGE:
-        shown += " " + _("and {count} more").format(count=len(paths) - NAMED_IN_MESSAGE)
-    return shown
+    if len(paths) <= NAMED_IN_MESSAGE:
+        return format_list(paths)
+    more = _("{count} more").format(count=len(paths) - NAMED_IN_MESSAGE)
+    return format_list([*paths[:NAMED_IN_MESSAGE], more])
 
 
 # ----------------------------------------------------------------------------------------

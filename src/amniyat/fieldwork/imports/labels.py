@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 import polars as pl
 from django.utils.translation import gettext as _
 
+from amniyat.core.text import format_list
 from amniyat.fieldwork.imports.errors import FileRejected
 from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan
 from amniyat.fieldwork.imports.sources import Batch, Sheet
@@ -102,7 +103,7 @@ def label_reading(
                         "“{file}” names its columns by their labels, and the label “{label}” "
                         "belongs to several questions ({paths}): export the file again with "
                         "“XML values and headers”."
-                    ).format(file=sheet, label=label, paths=", ".join(s.path for s in specs))
+                    ).format(file=sheet, label=label, paths=format_list([s.path for s in specs]))
                 )
             spec = specs[0]
             questions[spec.path] = column

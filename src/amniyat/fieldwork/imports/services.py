@@ -59,6 +59,7 @@ from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.cells import CellWriter
+from amniyat.core.text import format_list
 from amniyat.fieldwork.imports import limits
 from amniyat.fieldwork.imports.convert import SubmissionReader
 from amniyat.fieldwork.imports.errors import FileRejected, Problem
@@ -870,7 +871,7 @@ def _record_success(
                 "their submissions were stored with the version the import was made against."
             ).format(
                 file=job.file_name,
-                versions=", ".join(sorted(tally.unknown_versions)[:10]),
+                versions=format_list(sorted(tally.unknown_versions)[:10]),
             )
         )
     if writer.reviewed:

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from amniyat.core.text import format_list
 from amniyat.fieldwork import conf
 from amniyat.fieldwork.forms.services import form_add
 from amniyat.fieldwork.forms.xlsform import ConvertedForm, FormError, xlsform_convert
@@ -85,7 +86,7 @@ class Command(BaseCommand):
             self.stderr.write(
                 self.style.WARNING(
                     _("warning: fields without a sensitivity class: {fields}").format(
-                        fields=", ".join(lacking)
+                        fields=format_list(lacking)
                     )
                 )
             )
@@ -129,6 +130,6 @@ class Command(BaseCommand):
                     _(
                         "warning: {count} field(s) have no sensitivity class yet and must get "
                         "one before the form is published: {fields}"
-                    ).format(count=len(lacking), fields=", ".join(lacking))
+                    ).format(count=len(lacking), fields=format_list(lacking))
                 )
             )
