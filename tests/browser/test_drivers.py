@@ -257,7 +257,12 @@ def test_analyst_codes_by_hand_and_accepts_a_suggestion_in_tajik(
         Excerpt.Origin.MANUAL,
     )
 
-    # The assistant asks about passages of the sources nobody coded; accept its first code.
+    # The assistant learns in the background (a worker runs the task), then asks about
+    # passages of the sources nobody coded; accept its first code.
+    from django.core.management import call_command
+
+    assist.training_ensure(programme=evidence.programme)
+    call_command("worker", batch=True, no_startup_delay=True, reload=False, verbosity=0)
     page.goto(base + reverse("drivers:assist", args=[slug]))
     card = page.locator(".suggestion").first
     expect(card).to_be_visible()

@@ -1,11 +1,14 @@
 """Assisted coding: evaluated on held-out sources only, suggestions only for codes it predicts
-well, least sure first, nothing coded until a person accepts, scoped like the sources, and the
-``amniyat coding evaluate`` command."""
+well, least sure first, nothing coded until a person accepts, scoped like the sources, trained
+in a background task (never in a request), and the ``amniyat coding evaluate`` command."""
 
 from __future__ import annotations
 
 import io
 import random
+import re
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +18,14 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django_tasks import TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.audit.models import AuditEvent
 from amniyat.drivers.assist import services as assist
+from amniyat.drivers.assist.tasks import train_assistant
 from amniyat.drivers.models import Code, CodeQuality, Excerpt, Passage, Source, Suggestion
 from amniyat.fieldwork.models import Assessment
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of
@@ -299,6 +306,47 @@ def _figures(evaluation: assist.Evaluation) -> dict[str, assist.CodeFigures]:
     return {figures.code.key: figures for figures in evaluation.codes}
 
 
+Capture = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
+
+
+def run_trainings() -> int:
+    """Run the queued trainings as ``amniyat worker`` does (claim, run, store the result or
+    the failure), without its loop; how many ran."""
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test",
+        excluded_queue_names=[],
+    )
+    ran = 0
+    for result in DBTaskResult.objects.ready():
+        result.claim("test")
+        worker.run_task(result)
+        ran += 1
+    return ran
+
+
+def _trainings() -> Any:
+    return DBTaskResult.objects.filter(task_path=train_assistant.module_path)
+
+
+def get_page(client: Client, url: str, capture: Capture, **extra: Any) -> Any:
+    """GET as the server does: what the request queues is queued when it ends."""
+    with capture(execute=True):
+        return client.get(url, **extra)
+
+
+def open_trained(client: Client, url: str, capture: Capture) -> Any:
+    """Open the page, let the worker train the queued assistant, and open it again."""
+    get_page(client, url, capture)
+    assert run_trainings() == 1
+    return get_page(client, url, capture)
+
+
 # Evaluation -------------------------------------------------------------------------------
 
 
@@ -499,11 +547,13 @@ def test_a_facilitator_only_gets_their_organisations_sources(world: World) -> No
 # Pages ------------------------------------------------------------------------------------
 
 
-def test_the_queue_page_shows_suggestions_and_quality(world: World) -> None:
+def test_the_queue_page_shows_suggestions_and_quality(
+    world: World, django_capture_on_commit_callbacks: Capture
+) -> None:
     client = Client()
     client.force_login(world.lead)
     url = reverse("drivers:assist", args=[world.programme.slug])
-    response = client.get(url)
+    response = open_trained(client, url, django_capture_on_commit_callbacks)
     html = response.content.decode()
     assert response.status_code == 200
     assert html.count('class="card suggestion"') == 5
@@ -554,14 +604,23 @@ def test_accept_by_htmx_and_without_javascript(world: World) -> None:
     assert response.status_code == 404
 
 
-def test_re_evaluate_button(world: World) -> None:
+def test_re_evaluate_button(world: World, django_capture_on_commit_callbacks: Capture) -> None:
     client = Client()
     client.force_login(world.lead)
-    response = client.post(
-        reverse("drivers:assist_evaluate", args=[world.programme.slug]), follow=True
-    )
-    assert response.status_code == 200
-    assert b"held-out passages" in response.content
+    url = reverse("drivers:assist_evaluate", args=[world.programme.slug])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url)
+    assert response.status_code == 302
+    page = reverse("drivers:assist", args=[world.programme.slug])
+    response = get_page(client, page, django_capture_on_commit_callbacks)
+    assert b"evaluated again in the background" in response.content
+    assert _trainings().get().args_kwargs["kwargs"]["acting_user_id"] == world.lead.pk
+    # Pressed again while it waits for a worker: not queued twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+    assert run_trainings() == 1
+    response = get_page(client, page, django_capture_on_commit_callbacks)
+    assert b"held-out passages of" in response.content
     assert CodeQuality.objects.filter(code__programme=world.programme).count() == 6
     assert AuditEvent.objects.filter(
         actor=world.lead, details__assisted_coding="evaluated"
@@ -570,6 +629,191 @@ def test_re_evaluate_button(world: World) -> None:
         client.get(reverse("drivers:assist_evaluate", args=[world.programme.slug])).status_code
         == 405
     )
+
+
+# Training in the background -----------------------------------------------------------------
+
+
+@pytest.fixture
+def no_training_here(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail a test that trains in its own process (a request would hold a web worker)."""
+    calls: list[str] = []
+
+    def refuse(**kwargs: Any) -> Any:
+        calls.append("train")
+        raise AssertionError("the assistant was trained in the request")
+
+    monkeypatch.setattr(assist, "train", refuse)
+    yield calls
+
+
+def test_the_page_answers_at_once_and_queues_the_training_once(
+    world: World, django_capture_on_commit_callbacks: Capture, no_training_here: list[str]
+) -> None:
+    client = Client()
+    client.force_login(world.lead)
+    url = reverse("drivers:assist", args=[world.programme.slug])
+    for _ in range(2):
+        response = get_page(client, url, django_capture_on_commit_callbacks)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "waiting for a worker to learn from the coding" in html
+        assert 'hx-trigger="every 2s"' in html and "<progress" in html
+        assert 'class="card suggestion"' not in html
+        assert "Nothing to ask about" not in html
+    assert no_training_here == []
+    training = _trainings().get()
+    assert training.status == TaskResultStatus.READY
+    assert training.args_kwargs["kwargs"]["programme_id"] == world.programme.pk
+    assert training.args_kwargs["kwargs"]["acting_user_id"] is None
+    # The quality table is there already, every code not evaluated yet.
+    assert 'class="quality-row not_evaluated" data-code="water"' in html
+
+
+def test_progress_then_the_results_once_the_task_has_run(
+    world: World, django_capture_on_commit_callbacks: Capture
+) -> None:
+    client = Client()
+    client.force_login(world.lead)
+    url = reverse("drivers:assist", args=[world.programme.slug])
+    get_page(client, url, django_capture_on_commit_callbacks)
+    # The progress indicator polls the page's address; while queued it stays.
+    poll = get_page(client, url, django_capture_on_commit_callbacks, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and "HX-Refresh" not in poll.headers
+    assert b'id="assist-status"' in poll.content and b"<progress" in poll.content
+    assert b"<html" not in poll.content
+    training = _trainings().get()
+    training.claim("elsewhere")
+    poll = get_page(client, url, django_capture_on_commit_callbacks, HTTP_HX_REQUEST="true")
+    assert b"is learning from the coded passages" in poll.content
+    DBTaskResult.objects.filter(pk=training.pk).update(status=TaskResultStatus.READY)
+    assert run_trainings() == 1
+    # Done: the indicator asks for the whole page, which shows what the training found.
+    poll = get_page(client, url, django_capture_on_commit_callbacks, HTTP_HX_REQUEST="true")
+    assert poll.headers["HX-Refresh"] == "true"
+    assert b"hx-trigger" not in poll.content
+    html = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert html.count('class="card suggestion"') == 5
+    assert "<progress" not in html
+    assert "held-out passages of" in html
+    assert _trainings().count() == 1
+    stored = _trainings().get().return_value
+    uncoded = set(Passage.objects.filter(source__in=world.uncoded).values_list("pk", flat=True))
+    assert stored["probabilities"] and {int(pk) for pk in stored["probabilities"]} <= uncoded
+
+
+def test_the_stored_training_serves_every_later_page_without_a_model(
+    world: World, django_capture_on_commit_callbacks: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = Client()
+    client.force_login(world.lead)
+    url = reverse("drivers:assist", args=[world.programme.slug])
+    first = open_trained(client, url, django_capture_on_commit_callbacks).content.decode()
+    # Another web process (nothing parsed in memory), with no way to train: the same queue.
+    assist.assist_cache_clear()
+    monkeypatch.setattr(assist, "train", None)
+    monkeypatch.setattr(assist, "_fit", None)
+    again = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert again.count('class="card suggestion"') == 5
+    assert re.findall(r'data-passage="(\d+)"', again) == re.findall(r'data-passage="(\d+)"', first)
+    assert _trainings().count() == 1
+
+
+def test_coding_by_hand_retrains_and_deciding_does_not(
+    world: World, django_capture_on_commit_callbacks: Capture
+) -> None:
+    client = Client()
+    client.force_login(world.lead)
+    url = reverse("drivers:assist", args=[world.programme.slug])
+    open_trained(client, url, django_capture_on_commit_callbacks)
+    passage, code, probability = _a_suggestion(world)
+    assist.suggestion_accept(user=world.lead, passage=passage, code=code, probability=probability)
+    html = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert _trainings().count() == 1 and "<progress" not in html
+    # Coding a source by hand makes it training data: trained again, meanwhile the earlier
+    # suggestions are asked about, except for the source now coded.
+    now_coded = world.uncoded[0]
+    first = now_coded.passages.order_by("position").first()
+    assert first is not None
+    Excerpt.objects.create(
+        source=now_coded,
+        code=world.codes["water"],
+        coder=world.lead,
+        start=first.start,
+        end=first.end,
+    )
+    html = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert _trainings().count() == 2
+    assert "<progress" in html and "as it was before" in html
+    shown = assist.queue_for(
+        user=world.lead,
+        programme=world.programme,
+        training=assist.training_ensure(programme=world.programme),
+        limit=500,
+    )
+    assert shown and all(s.passage.source_id != now_coded.pk for s in shown)
+    assert run_trainings() == 1
+    html = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert "<progress" not in html and "as it was before" not in html
+
+
+def test_a_failed_training_says_so_and_re_evaluate_tries_again(
+    world: World, django_capture_on_commit_callbacks: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = Client()
+    client.force_login(world.lead)
+    url = reverse("drivers:assist", args=[world.programme.slug])
+    get_page(client, url, django_capture_on_commit_callbacks)
+    with monkeypatch.context() as patched:
+        patched.setattr(assist, "_fit", lambda *args, **kwargs: 1 / 0)
+        assert run_trainings() == 1
+    assert _trainings().get().status == TaskResultStatus.FAILED
+    html = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert "could not learn from the coding as it stands" in html and "<progress" not in html
+    assert _trainings().count() == 1  # not retried on every view
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("drivers:assist_evaluate", args=[world.programme.slug]))
+    assert run_trainings() == 1
+    html = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert html.count('class="card suggestion"') == 5
+
+
+def test_a_duplicate_run_stores_nothing_and_a_pruned_result_is_trained_again(
+    world: World, django_capture_on_commit_callbacks: Capture
+) -> None:
+    client = Client()
+    client.force_login(world.lead)
+    url = reverse("drivers:assist", args=[world.programme.slug])
+    get_page(client, url, django_capture_on_commit_callbacks)
+    # Another web process queued the same training at the same moment: trained once.
+    key = _trainings().get().args_kwargs["kwargs"]["data_key"]
+    train_assistant.enqueue(programme_id=world.programme.pk, data_key=key)
+    assert run_trainings() == 2
+    stored = list(_trainings().order_by("enqueued_at").values_list("return_value", flat=True))
+    assert stored[0] is not None and stored[1] is None
+    html = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert html.count('class="card suggestion"') == 5 and _trainings().count() == 2
+    # The result was pruned with old task results: the next page trains again.
+    _trainings().filter(return_value__isnull=False).delete()
+    html = get_page(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert "<progress" in html and _trainings().filter(status=TaskResultStatus.READY).count() == 1
+
+
+def test_too_little_coded_data_found_by_the_training_is_shown(
+    db: None, django_capture_on_commit_callbacks: Capture
+) -> None:
+    world = build_world(coded=2, uncoded=1)
+    # Two sources coded, but no code has 8 passages: only the training can tell.
+    for source in world.coded:
+        kept = source.excerpts.order_by("pk").first()
+        assert kept is not None
+        source.excerpts.exclude(pk=kept.pk).delete()
+    client = Client()
+    client.force_login(world.lead)
+    url = reverse("drivers:assist", args=[world.programme.slug])
+    html = open_trained(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert "no code has been applied to 8 passages yet" in html
+    assert "<progress" not in html
 
 
 # Command ----------------------------------------------------------------------------------

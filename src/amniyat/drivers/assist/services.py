@@ -52,8 +52,15 @@ are ordered by uncertainty, least sure first: the smallest ``|p − 0.5|`` among
 
 The model learns from all the programme's coded passages, whichever partner coded them; a
 user sees only probabilities for the passages they may code, never another team's text.
-Fitted models are kept in memory per programme (:data:`_MODELS`), keyed by a fingerprint of the
-coded data, so pages reuse them until the coding changes.
+
+**In the background.** Evaluating and fitting take seconds to minutes, longer than a page may
+hold a web worker, so pages never do it (:func:`training_ensure`): they show at once what the
+last training found and queue a task (``tasks.train_assistant``) that evaluates, fits on all
+coded passages and stores, as the task's result, the probabilities of every uncoded passage
+(:class:`Trained`). Every web process reads the same stored result, so the next page needs no
+model. A training belongs to a state of the coding, its *data key* (:func:`_data_key`: the
+codebook, which sources are coded, their excerpts and every passage); a page that finds no
+training of the current key queues one, and meanwhile shows the previous one's suggestions.
 """
 
 from __future__ import annotations
@@ -62,7 +69,8 @@ import hashlib
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,10 +78,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_tasks import TaskResultStatus
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from amniyat.accounts import policies
+from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
@@ -85,9 +95,8 @@ from amniyat.drivers.models import Code, CodeQuality, Excerpt, Passage, Source, 
 if TYPE_CHECKING:
     import numpy.typing as npt
     from django.http import HttpRequest
+    from django_tasks_db.models import DBTaskResultQuerySet
     from scipy.sparse import spmatrix
-
-    from amniyat.accounts.models import Programme, User
 
 Verb = AuditEvent.Verb
 
@@ -122,7 +131,33 @@ class Reliability(models.TextChoices):
 
 
 class TooLittleCodedData(Exception):
-    """The programme's coded passages cannot train or test a model; the message says why."""
+    """The programme's coded passages cannot train or test a model; the message says why, in
+    the language active when it is read (``kind`` and ``count`` are kept with a training)."""
+
+    def __init__(self, kind: str, count: int = 0) -> None:
+        super().__init__(kind, count)
+        self.kind = kind
+        self.count = count
+
+    def __str__(self) -> str:
+        return problem_message(self.kind, self.count)
+
+
+def problem_message(kind: str, count: int = 0) -> str:
+    """Why the assistant cannot learn, in the active language."""
+    if kind == "few_sources":
+        return _(
+            "Too little coded data: code at least two sources by hand "
+            "(now {count}) so that one can be held out."
+        ).format(count=count)
+    if kind == "few_examples":
+        return _(
+            "Too little coded data: no code has been applied to {minimum} passages yet; "
+            "the assistant needs at least that many examples of a code to learn it."
+        ).format(minimum=MIN_POSITIVES)
+    if kind == "one_source":
+        return _("At least two coded sources are needed to hold one out.")
+    return _("The coded passages have too little text to learn from.")
 
 
 @dataclass(frozen=True)
@@ -207,7 +242,6 @@ class _CodedData:
     passage_source_ids: npt.NDArray[np.int64]
     spans: list[tuple[int, int]]
     labels: npt.NDArray[np.bool_]  # passages × codes
-    fingerprint: str
 
     def positives(self) -> npt.NDArray[np.int64]:
         return np.asarray(self.labels.sum(axis=0), dtype=np.int64)
@@ -262,8 +296,6 @@ def _coded_data(programme: Programme) -> _CodedData:
         for code_id, e_start, e_end in by_source.get(source_id, ()):
             if covers((e_start, e_end), (start, end)):
                 labels[i, column[code_id]] = True
-    digest = hashlib.sha256()
-    digest.update(repr((code_ids, passages, excerpts)).encode())
     return _CodedData(
         code_ids=code_ids,
         coded_source_ids=coded,
@@ -271,7 +303,6 @@ def _coded_data(programme: Programme) -> _CodedData:
         passage_source_ids=np.array([p[1] for p in passages], dtype=np.int64),
         spans=[(p[2], p[3]) for p in passages],
         labels=labels,
-        fingerprint=digest.hexdigest(),
     )
 
 
@@ -291,7 +322,7 @@ def split_by_source(
     sources, which = np.unique(groups, return_inverse=True)
     n_sources = len(sources)
     if n_sources < 2:
-        raise TooLittleCodedData(_("At least two coded sources are needed to hold one out."))
+        raise TooLittleCodedData("one_source")
     sizes = np.bincount(which, minlength=n_sources).astype(np.float64)
     counts = np.zeros((n_sources, labels.shape[1]), dtype=np.float64)
     np.add.at(counts, which, labels.astype(np.float64))
@@ -337,9 +368,6 @@ class _Model:
 
     vectorizer: TfidfVectorizer
     classifiers: dict[int, LogisticRegression]
-    fingerprint: str = ""
-    # passage id → (its text, its probabilities for every classified code), reused by pages.
-    predicted: dict[int, tuple[str, dict[int, float]]] = field(default_factory=dict)
 
     def probabilities(self, texts: Sequence[str]) -> dict[int, npt.NDArray[np.float64]]:
         """Per code the probability of each text (see the module's text for what it means)."""
@@ -350,17 +378,6 @@ class _Model:
             code_id: _positive_probability(classifier, features)
             for code_id, classifier in self.classifiers.items()
         }
-
-    def passage_probabilities(
-        self, passages: Sequence[tuple[int, str]]
-    ) -> dict[int, dict[int, float]]:
-        """``{passage id: {code id: p}}``, computing only passages not seen before."""
-        missing = [(pk, text) for pk, text in passages if self.predicted.get(pk, ("",))[0] != text]
-        if missing:
-            found = self.probabilities([text for _pk, text in missing])
-            for i, (pk, text) in enumerate(missing):
-                self.predicted[pk] = (text, {code_id: float(p[i]) for code_id, p in found.items()})
-        return {pk: self.predicted[pk][1] for pk, _text in passages}
 
 
 def _positive_probability(
@@ -383,9 +400,7 @@ def _fit(
     try:
         features = vectorizer.fit_transform(texts)
     except ValueError:  # no n-gram in two passages: nothing to learn from
-        raise TooLittleCodedData(
-            _("The coded passages have too little text to learn from.")
-        ) from None
+        raise TooLittleCodedData("little_text") from None
     classifiers: dict[int, LogisticRegression] = {}
     for j, code_id in enumerate(code_ids):
         y = labels[:, j]
@@ -403,35 +418,12 @@ def _fit(
 
 # Evaluation -------------------------------------------------------------------------------
 
-# programme id → fingerprint of the coded data its stored figures were computed from.
-_EVALUATED: dict[int, str] = {}
-_MODELS: OrderedDict[int, _Model] = OrderedDict()
-_MODELS_KEPT = 8
-_LOCK = threading.Lock()
-
-
-def assist_cache_clear() -> None:
-    """Forget fitted models and which figures are current (tests; after restoring a backup)."""
-    with _LOCK:
-        _MODELS.clear()
-        _EVALUATED.clear()
-
 
 def _check_enough(data: _CodedData) -> None:
     if len(data.coded_source_ids) < 2:
-        raise TooLittleCodedData(
-            _(
-                "Too little coded data: code at least two sources by hand "
-                "(now {count}) so that one can be held out."
-            ).format(count=len(data.coded_source_ids))
-        )
+        raise TooLittleCodedData("few_sources", len(data.coded_source_ids))
     if not (data.positives() >= MIN_POSITIVES).any():
-        raise TooLittleCodedData(
-            _(
-                "Too little coded data: no code has been applied to {minimum} passages yet; "
-                "the assistant needs at least that many examples of a code to learn it."
-            ).format(minimum=MIN_POSITIVES)
-        )
+        raise TooLittleCodedData("few_examples")
 
 
 def evaluate(
@@ -550,28 +542,7 @@ def _evaluate(
                     "reliable_codes": [code.key for code in evaluation.reliable_codes],
                 },
             )
-    with _LOCK:
-        _EVALUATED[programme.pk] = data.fingerprint
     return evaluation
-
-
-def evaluation_ensure(*, programme: Programme, data: _CodedData | None = None) -> str | None:
-    """Evaluate again if the coding changed since the stored figures were computed (in this
-    process). Returns why no evaluation is possible, or None."""
-    data = data or _coded_data(programme)
-    stored = CodeQuality.objects.filter(code__programme=programme)
-    with _LOCK:
-        current = _EVALUATED.get(programme.pk) == data.fingerprint
-    if current and stored.exists():
-        return None
-    try:
-        _evaluate(programme=programme, data=data)
-    except TooLittleCodedData as problem:
-        stored.delete()  # figures of coding that is no longer there
-        with _LOCK:
-            _EVALUATED.pop(programme.pk, None)
-        return str(problem)
-    return None
 
 
 def code_quality(*, user: User, programme: Programme) -> list[CodeFigures]:
@@ -618,31 +589,351 @@ def _reliable_codes(programme: Programme) -> dict[int, Code]:
     return reliable
 
 
-def _model(programme: Programme, data: _CodedData) -> _Model | None:
-    """The model fitted on all the programme's coded passages, fitted again when they change."""
+# Training, in the background --------------------------------------------------------------
+
+# Results read from the task store, parsed once per process: run id (or, trained here, the
+# programme and data key) → what the training found. Small: a few programmes' latest runs.
+_TRAINED: OrderedDict[str, Trained] = OrderedDict()
+_TRAINED_KEPT = 16
+_LOCK = threading.Lock()
+# How many uncoded passages are scored at once (bounds the memory of the feature matrix).
+SCORE_BATCH = 2000
+
+
+class TrainingStatus(StrEnum):
+    READY = "ready"  # the last training is of the coding as it stands
+    QUEUED = "queued"  # a training is waiting for a worker
+    RUNNING = "running"  # a worker is training
+    FAILED = "failed"  # the training of the coding as it stands failed
+    TOO_LITTLE = "too_little"  # fewer than two coded sources: nothing to train on
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What one training found, stored as its task's result: for every passage of the sources
+    uncoded at the time, the probability of each learnt code where it is at least
+    :data:`ASK_FROM`; or why nothing could be learnt; and the size of its held-out test."""
+
+    data_key: str
+    probabilities: dict[int, dict[int, float]]  # passage id → code id → probability
+    problem: tuple[str, int] | None = None  # (kind, count) of :class:`TooLittleCodedData`
+    held_out_passages: int = 0
+    held_out_sources: int = 0
+    reliable_codes: int = 0
+    codes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "data_key": self.data_key,
+            "probabilities": {
+                str(passage): {str(code): p for code, p in codes.items()}
+                for passage, codes in self.probabilities.items()
+            },
+            "problem": list(self.problem) if self.problem else None,
+            "held_out_passages": self.held_out_passages,
+            "held_out_sources": self.held_out_sources,
+            "reliable_codes": self.reliable_codes,
+            "codes": self.codes,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Trained:
+        problem = value.get("problem")
+        return cls(
+            data_key=str(value.get("data_key", "")),
+            probabilities={
+                int(passage): {int(code): float(p) for code, p in codes.items()}
+                for passage, codes in (value.get("probabilities") or {}).items()
+            },
+            problem=(str(problem[0]), int(problem[1])) if problem else None,
+            held_out_passages=int(value.get("held_out_passages", 0)),
+            held_out_sources=int(value.get("held_out_sources", 0)),
+            reliable_codes=int(value.get("reliable_codes", 0)),
+            codes=int(value.get("codes", 0)),
+        )
+
+    @property
+    def summary(self) -> str:
+        """The evaluation in one sentence ("" when nothing could be learnt)."""
+        if self.problem:
+            return ""
+        return _(
+            "Evaluated on {held_out} held-out passages of {sources} sources; "
+            "suggestions are shown for {reliable} of {codes} codes."
+        ).format(
+            held_out=self.held_out_passages,
+            sources=self.held_out_sources,
+            reliable=self.reliable_codes,
+            codes=self.codes,
+        )
+
+
+@dataclass(frozen=True)
+class Training:
+    """What a page can say at once about a programme's assistant."""
+
+    status: TrainingStatus
+    # The latest finished training: of the coding as it stands if ``current``, else of
+    # earlier coding (its suggestions are still worth asking about meanwhile).
+    trained: Trained | None
+    current: bool
+    coded_source_ids: frozenset[int]
+    problem: str = ""  # why there are no suggestions, translated; "" if there is no such reason
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (TrainingStatus.QUEUED, TrainingStatus.RUNNING)
+
+
+def assist_cache_clear() -> None:
+    """Forget the trainings parsed in this process (tests; after restoring a backup)."""
     with _LOCK:
-        model = _MODELS.get(programme.pk)
-        if model is not None and model.fingerprint == data.fingerprint:
-            _MODELS.move_to_end(programme.pk)
-            return model
-    learnable = [j for j, count in enumerate(data.positives()) if count >= MIN_POSITIVES]
-    if not learnable:
+        _TRAINED.clear()
+
+
+def _remember(key: str, trained: Trained) -> Trained:
+    with _LOCK:
+        _TRAINED[key] = trained
+        _TRAINED.move_to_end(key)
+        while len(_TRAINED) > _TRAINED_KEPT:
+            _TRAINED.popitem(last=False)
+    return trained
+
+
+def _recalled(key: str) -> Trained | None:
+    with _LOCK:
+        trained = _TRAINED.get(key)
+        if trained is not None:
+            _TRAINED.move_to_end(key)
+        return trained
+
+
+def _data_key(programme: Programme) -> tuple[str, frozenset[int]]:
+    """A digest of everything a training depends on, and the coded sources: the codebook,
+    which sources are coded and their excerpts (what it learns from) and every passage (what
+    it scores). Accepting a suggestion does not change it (the source stays uncoded), so
+    deciding does not retrain; coding a source by hand, importing coding, adding or removing
+    a source or a code does."""
+    coded = _coded_source_ids(programme)
+    code_ids = list(
+        Code.objects.filter(programme=programme).order_by("pk").values_list("pk", flat=True)
+    )
+    passages = list(
+        Passage.objects.filter(source__programme=programme)
+        .order_by("pk")
+        .values_list("pk", "source_id", "start", "end")
+    )
+    excerpts = list(
+        Excerpt.objects.filter(source_id__in=coded)
+        .order_by("pk")
+        .values_list("pk", "source_id", "code_id", "start", "end")
+    )
+    digest = hashlib.sha256(repr((sorted(coded), code_ids, passages, excerpts)).encode())
+    return digest.hexdigest(), coded
+
+
+def _runs(programme: Programme) -> DBTaskResultQuerySet:
+    """The programme's trainings, as the task store (django-tasks' database backend) keeps
+    them: queued, running, finished (their result a :class:`Trained`) or failed."""
+    from django_tasks_db.models import DBTaskResult
+
+    from amniyat.drivers.assist.tasks import train_assistant
+
+    return DBTaskResult.objects.filter(
+        task_path=train_assistant.module_path, args_kwargs__kwargs__programme_id=programme.pk
+    )
+
+
+def _trained_of_run(run_id: str) -> Trained | None:
+    trained = _recalled(f"run:{run_id}")
+    if trained is None:
+        from django_tasks_db.models import DBTaskResult
+
+        value = DBTaskResult.objects.filter(pk=run_id).values_list("return_value", flat=True)
+        stored = value.first()
+        if not isinstance(stored, dict):
+            return None
+        trained = _remember(f"run:{run_id}", Trained.from_json(stored))
+    return trained
+
+
+def _latest_trained(programme: Programme, key: str) -> tuple[Trained | None, bool]:
+    """The latest finished training, one of the coding ``key`` if there is; and whether it
+    is of that coding."""
+    finished = (
+        _runs(programme)
+        .filter(status=TaskResultStatus.SUCCESSFUL, return_value__isnull=False)
+        .order_by("-finished_at")
+        .values_list("pk", flat=True)
+    )
+    run_id = finished.filter(args_kwargs__kwargs__data_key=key).first()
+    if run_id is not None and (trained := _trained_of_run(str(run_id))) is not None:
+        return trained, True
+    run_id = finished.first()
+    if run_id is not None and (trained := _trained_of_run(str(run_id))) is not None:
+        return trained, False
+    return None, False
+
+
+def training_ensure(
+    *, programme: Programme, acting_user: User | None = None, again: bool = False
+) -> Training:
+    """What is known now about the programme's assistant, never training here: the latest
+    training, and whether one of the coding as it stands is done, under way or failed. Queues
+    one (once per state of the coding) if there is none; ``again`` queues one even so
+    (Re-evaluate, audited as done by ``acting_user``)."""
+    key, coded = _data_key(programme)
+    if len(coded) < 2:
+        # Nothing to train on; figures of coding that is no longer there go.
+        CodeQuality.objects.filter(code__programme=programme).delete()
+        return Training(
+            status=TrainingStatus.TOO_LITTLE,
+            trained=None,
+            current=False,
+            coded_source_ids=coded,
+            problem=problem_message("few_sources", len(coded)),
+        )
+    newest = (
+        _runs(programme)
+        .filter(args_kwargs__kwargs__data_key=key)
+        .order_by("-enqueued_at")
+        .values_list("status", flat=True)
+        .first()
+    )
+    trained, current = _latest_trained(programme, key)
+    pending = newest in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+    # A run that ended without a result of its own (another had trained the same coding) no
+    # longer counts once that one's result has been pruned.
+    lost = newest == TaskResultStatus.SUCCESSFUL and not current
+    if newest is None or lost or (again and not pending):
+        _enqueue_training(programme=programme, data_key=key, acting_user=acting_user)
+        status = TrainingStatus.QUEUED
+    else:
+        status = {
+            TaskResultStatus.READY: TrainingStatus.QUEUED,
+            TaskResultStatus.RUNNING: TrainingStatus.RUNNING,
+            TaskResultStatus.FAILED: TrainingStatus.FAILED,
+        }.get(TaskResultStatus(newest), TrainingStatus.READY)
+    problem = ""
+    if trained is not None and current and trained.problem:
+        problem = problem_message(*trained.problem)
+    return Training(
+        status=status,
+        trained=trained,
+        current=current,
+        coded_source_ids=coded,
+        problem=problem,
+    )
+
+
+def _enqueue_training(*, programme: Programme, data_key: str, acting_user: User | None) -> None:
+    from amniyat.drivers.assist.tasks import train_assistant
+
+    programme_id = programme.pk
+    acting_user_id = acting_user.pk if acting_user is not None else None
+    transaction.on_commit(
+        lambda: train_assistant.enqueue(
+            programme_id=programme_id, data_key=data_key, acting_user_id=acting_user_id
+        )
+    )
+
+
+def assistant_train(
+    *, programme_id: int, data_key: str = "", acting_user_id: int | None = None
+) -> dict[str, Any] | None:
+    """A training run (the task's work): :func:`train`, its result as the task stores it.
+    None, storing nothing, when the programme is gone or another run already trained the
+    same coding (two pages queued it at once)."""
+    programme = Programme.objects.filter(pk=programme_id).first()
+    if programme is None:
         return None
+    acting_user = None
+    if acting_user_id is not None:
+        acting_user = User.objects.get(pk=acting_user_id)
+    elif (
+        data_key
+        and _runs(programme)
+        .filter(
+            args_kwargs__kwargs__data_key=data_key,
+            status=TaskResultStatus.SUCCESSFUL,
+            return_value__isnull=False,
+        )
+        .exists()
+    ):
+        return None
+    return train(programme=programme, acting_user=acting_user).to_json()
+
+
+def train(*, programme: Programme, acting_user: User | None = None) -> Trained:
+    """Evaluate on held-out sources (storing the figures, :func:`evaluate`), fit on all coded
+    passages and score every uncoded passage. Seconds to minutes: for tasks and commands,
+    never for a request. ``acting_user`` (who asked to re-evaluate) is checked and audited."""
+    if acting_user is not None:
+        require(acting_user, "codebook.view", programme)
+    key, _coded = _data_key(programme)
+    data = _coded_data(programme)
     try:
+        evaluation = _evaluate(programme=programme, data=data, acting_user=acting_user)
+        learnable = [j for j, count in enumerate(data.positives()) if count >= MIN_POSITIVES]
         model = _fit(
             data.texts(),
             data.labels[:, learnable],
             [data.code_ids[j] for j in learnable],
             seed=SEED,
         )
-    except TooLittleCodedData:
-        return None
-    model.fingerprint = data.fingerprint
-    with _LOCK:
-        _MODELS[programme.pk] = model
-        while len(_MODELS) > _MODELS_KEPT:
-            _MODELS.popitem(last=False)
-    return model
+    except TooLittleCodedData as problem:
+        CodeQuality.objects.filter(code__programme=programme).delete()
+        return Trained(data_key=key, probabilities={}, problem=(problem.kind, problem.count))
+    return Trained(
+        data_key=key,
+        probabilities=_uncoded_probabilities(programme, data.coded_source_ids, model),
+        held_out_passages=len(evaluation.held_out_passage_ids),
+        held_out_sources=len(evaluation.held_out_source_ids),
+        reliable_codes=len(evaluation.reliable_codes),
+        codes=len(evaluation.codes),
+    )
+
+
+def _uncoded_probabilities(
+    programme: Programme, coded_source_ids: frozenset[int], model: _Model
+) -> dict[int, dict[int, float]]:
+    """Per passage of every uncoded source, the codes with a probability of at least
+    :data:`ASK_FROM` (rounded to 4 places: what the page shows and sends back)."""
+    texts = dict(
+        Source.objects.filter(programme=programme)
+        .exclude(pk__in=coded_source_ids)
+        .values_list("pk", "text")
+    )
+    passages = list(
+        Passage.objects.filter(source_id__in=list(texts))
+        .order_by("pk")
+        .values_list("pk", "source_id", "start", "end")
+    )
+    found: dict[int, dict[int, float]] = {}
+    for first in range(0, len(passages), SCORE_BATCH):
+        batch = passages[first : first + SCORE_BATCH]
+        scores = model.probabilities(
+            [texts[source][start:end] for _pk, source, start, end in batch]
+        )
+        for i, (pk, _source, _start, _end) in enumerate(batch):
+            likely = {
+                code_id: round(float(p[i]), 4) for code_id, p in scores.items() if p[i] >= ASK_FROM
+            }
+            if likely:
+                found[pk] = likely
+    return found
+
+
+def _trained_now(programme: Programme, key: str) -> Trained:
+    """The training of the coding ``key``: stored by a task, kept in this process, or done here
+    and now (for :func:`suggestions_for`; pages use :func:`training_ensure`)."""
+    trained, current = _latest_trained(programme, key)
+    if trained is not None and current:
+        return trained
+    remembered = _recalled(f"here:{programme.pk}:{key}")
+    if remembered is not None:
+        return remembered
+    return _remember(f"here:{programme.pk}:{key}", train(programme=programme))
 
 
 # Suggestions ------------------------------------------------------------------------------
@@ -652,17 +943,60 @@ def suggestions_for(
     *, user: User, programme: Programme, source: Source | None = None, limit: int = 20
 ) -> list[PassageSuggestion]:
     """Uncoded passages of the sources the user may code, with the reliable codes the model is
-    unsure or sure of, least sure first; nothing is applied."""
-    data = _coded_data(programme)
-    evaluation_ensure(programme=programme, data=data)
+    unsure or sure of, least sure first; nothing is applied. Trains here and now if the coding
+    changed since the last training (the command line and tests; pages use :func:`queue_for`,
+    which never trains)."""
+    key, coded = _data_key(programme)
+    return _suggestions(
+        user=user,
+        programme=programme,
+        trained=_trained_now(programme, key),
+        coded_source_ids=coded,
+        source=source,
+        limit=limit,
+    )
+
+
+def queue_for(
+    *,
+    user: User,
+    programme: Programme,
+    training: Training,
+    source: Source | None = None,
+    limit: int = 20,
+) -> list[PassageSuggestion]:
+    """The passages a page asks about, from what the last training found (see
+    :func:`suggestions_for`): none while nothing has been trained yet."""
+    if training.trained is None:
+        return []
+    return _suggestions(
+        user=user,
+        programme=programme,
+        trained=training.trained,
+        coded_source_ids=training.coded_source_ids,
+        source=source,
+        limit=limit,
+    )
+
+
+def _suggestions(
+    *,
+    user: User,
+    programme: Programme,
+    trained: Trained,
+    coded_source_ids: frozenset[int],
+    source: Source | None,
+    limit: int,
+) -> list[PassageSuggestion]:
+    found = trained.probabilities
+    if not found:
+        return []
     reliable = _reliable_codes(programme)
     if not reliable:
         return []
-    model = _model(programme, data)
-    if model is None:
-        return []
+    # Sources coded since the training are training data now, not asked about.
     sources_qs = coding_selectors.source_list(user=user, programme=programme).exclude(
-        pk__in=data.coded_source_ids
+        pk__in=coded_source_ids
     )
     if source is not None:
         sources_qs = sources_qs.filter(pk=source.pk)
@@ -684,20 +1018,20 @@ def suggestions_for(
             "passage_id", "code_id"
         )
     )
-    texts = {p.pk: sources[p.source_id].text[p.start : p.end] for p in passages}
-    found = model.passage_probabilities([(p.pk, texts[p.pk]) for p in passages])
     ranked: list[tuple[float, int, int, Passage, list[SuggestedCode]]] = []
     for passage in passages:
+        probabilities = found.get(passage.pk)
+        if not probabilities:
+            continue
         done = {
             code_id
             for code_id, start, end in covered.get(passage.source_id, ())
             if covers((start, end), (passage.start, passage.end))
         }
         candidates = [
-            SuggestedCode(code=code, probability=found[passage.pk][code_id])
+            SuggestedCode(code=code, probability=probabilities[code_id])
             for code_id, code in reliable.items()
-            if code_id in found[passage.pk]
-            and found[passage.pk][code_id] >= ASK_FROM
+            if probabilities.get(code_id, 0.0) >= ASK_FROM
             and code_id not in done
             and (passage.pk, code_id) not in decided
         ]

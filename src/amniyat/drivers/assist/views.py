@@ -1,5 +1,6 @@
 """Assisted coding pages: the queue of suggestions (least sure first) with Accept and Reject,
-and how well the assistant does per code, on held-out coded passages."""
+and how well the assistant does per code, on held-out coded passages. Training happens in a
+task; the page shows at once what the last training found, and its progress while one runs."""
 
 from __future__ import annotations
 
@@ -85,13 +86,17 @@ def quality_chart(rows: list[assist.CodeFigures]) -> dict[str, Any]:
     }
 
 
-def _quality_context(request: AuthenticatedRequest, programme: Programme) -> dict[str, Any]:
+def _quality_context(
+    request: AuthenticatedRequest, programme: Programme, training: assist.Training
+) -> dict[str, Any]:
     if not policies.can(request.user, "codebook.view", programme):
         return {"quality": None}
     rows = assist.code_quality(user=request.user, programme=programme)
     evaluated = any(row.status != assist.Reliability.NOT_EVALUATED for row in rows)
+    trained = training.trained
     return {
         "quality": rows,
+        "evaluated_on": trained.summary if trained is not None and training.current else "",
         "quality_chart": quality_chart(rows) if evaluated else None,
         "thresholds": {
             "min_positives": assist.MIN_POSITIVES,
@@ -111,9 +116,25 @@ def assist_queue(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         source = coding_selectors.source_get(
             user=request.user, programme=programme, pk=request.GET["source"]
         )
-    problem = assist.evaluation_ensure(programme=programme)
-    suggestions = assist.suggestions_for(
-        user=request.user, programme=programme, source=source, limit=QUEUE_LENGTH
+    training = assist.training_ensure(programme=programme)
+    can_evaluate = policies.can(request.user, "codebook.view", programme)
+    if request.htmx:
+        # The progress indicator polls this address; once the training has ended the whole
+        # page is loaded again, with what it found.
+        response = render(
+            request,
+            "drivers/assist/status.html",
+            {"programme": programme, "training": training, "can_evaluate": can_evaluate},
+        )
+        if not training.pending:
+            response["HX-Refresh"] = "true"
+        return response
+    suggestions = assist.queue_for(
+        user=request.user,
+        programme=programme,
+        training=training,
+        source=source,
+        limit=QUEUE_LENGTH,
     )
     assist.suggestions_viewed(
         user=request.user, programme=programme, suggestions=suggestions, request=request
@@ -125,10 +146,10 @@ def assist_queue(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "programme": programme,
             "tab": "assist",
             "source": source,
-            "problem": problem,
+            "training": training,
             "suggestions": suggestions,
-            "can_evaluate": policies.can(request.user, "codebook.view", programme),
-            **_quality_context(request, programme),
+            "can_evaluate": can_evaluate,
+            **_quality_context(request, programme, training),
         },
     )
 
@@ -232,21 +253,15 @@ def assist_evaluate(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "codebook.view", programme):
         raise Http404("No such page.")
-    try:
-        evaluation = assist.evaluate(programme=programme, acting_user=request.user, request=request)
-    except assist.TooLittleCodedData as problem:
-        messages.error(request, str(problem))
+    training = assist.training_ensure(programme=programme, acting_user=request.user, again=True)
+    if training.status == assist.TrainingStatus.TOO_LITTLE:
+        messages.error(request, training.problem)
     else:
         messages.success(
             request,
             _(
-                "Evaluated on {held_out} held-out passages of {sources} sources; "
-                "suggestions are shown for {reliable} of {codes} codes."
-            ).format(
-                held_out=len(evaluation.held_out_passage_ids),
-                sources=len(evaluation.held_out_source_ids),
-                reliable=len(evaluation.reliable_codes),
-                codes=len(evaluation.codes),
+                "The assistant is being evaluated again in the background; the figures below "
+                "are replaced when it is done."
             ),
         )
     return redirect("drivers:assist", slug=programme.slug)
