@@ -21,9 +21,17 @@ def test_a_withheld_district_reaches_the_map_without_its_value() -> None:
         {
             "type": "Feature",
             "geometry": {"type": "Polygon", "coordinates": [SQUARE_ANTICLOCKWISE]},
-            "properties": {"name": "Vanj", "estimate": None, "n": None},
+            "properties": {
+                "name": "Vanj",
+                "estimate": None,
+                "tip": "Vanj\nsuppressed (fewer than 5 respondents)",
+            },
         }
     ]
     spec = district_map(features, kind="proportion", value_title="Feel safe")
     properties = spec["data"]["values"]["features"][0]["properties"]
-    assert properties["estimate"] is None and properties["n"] is None
+    assert properties["estimate"] is None and "n" not in properties
+    # Drawn grey, apart from the districts coloured by their value.
+    grey, coloured = spec["layer"]
+    assert grey["transform"] == [{"filter": "datum.properties.estimate == null"}]
+    assert "color" not in grey["encoding"] and "color" in coloured["encoding"]

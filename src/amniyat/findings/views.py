@@ -21,7 +21,6 @@ from amniyat.fieldwork.models import Assessment
 from amniyat.findings import charts, present, selectors, services
 from amniyat.findings.forms import IndicatorSetForm
 from amniyat.findings.models import Findings, IndicatorSet
-from amniyat.places.models import Place
 from amniyat.stats import Estimate, compare_independent
 
 
@@ -83,7 +82,8 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
         "can_publish": policies.can(request.user, "findings.publish", programme),
     }
     if findings is not None and findings.status == Findings.Status.READY:
-        views = present.indicator_views(findings.results)
+        choices = present.choice_labels(findings.form)
+        views = present.indicator_views(findings.results, choices=choices)
         chosen = request.GET.get("indicator") or (views[0].id if views else "")
         selected = next((v for v in views if v.id == chosen), views[0] if views else None)
         context |= {
@@ -92,65 +92,29 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
             "min_cell": findings.results["design"]["min_cell"],
             "design": findings.results["design"],
         }
-        if selected is not None:
-            context["chart"] = _district_chart(findings, selected)
+        if selected is not None and not request.htmx:
+            context["chart"] = present.district_chart(findings.results, selected)
         if policies.can(request.user, "findings.view_draft", programme):
             context["by_fields"] = services.disaggregation_fields(findings.form)
             by = request.GET.get("by", "")
-            if by and any(by == column for column, _label in context["by_fields"]):
+            question = dict(context["by_fields"]).get(by)
+            if by and question is not None:
                 extra = services.findings_by(findings.form, findings.indicator_set, by)
                 context["by_chosen"] = by
-                context["by_views"] = present.indicator_views(extra)
+                context["by_views"] = present.indicator_views(extra, choices=choices)
+                by_selected = next(
+                    (v for v in context["by_views"] if selected and v.id == selected.id), None
+                )
+                if by_selected is not None:
+                    context["by_chart"] = present.breakdown_chart(
+                        by_selected, column=by, question=question
+                    )
     if request.htmx and findings is not None:
         response = render(request, "findings/partials/status.html", context)
         if findings.status == Findings.Status.READY and not getattr(findings, "updating", None):
             response["HX-Refresh"] = "true"  # done: show the whole page with the numbers
         return response
     return render(request, "findings/assessment.html", context)
-
-
-def _district_chart(findings: Findings, view: present.IndicatorView) -> dict[str, Any]:
-    """The map where the districts have boundaries, bars otherwise."""
-    cells = [
-        record
-        for record in findings.results["estimates"]
-        if record["indicator"] == view.id and record["by"] == ["district"]
-    ]
-    codes = {record["domain"]["district"] for record in cells if record["domain"].get("district")}
-    places = {p.code: p for p in Place.objects.filter(code__in=codes)}
-    value_title = view.label
-    if places and all(place.boundary for place in places.values()):
-        features = [
-            {
-                "type": "Feature",
-                "geometry": charts.wound_for_vega(places[code].boundary or {}),
-                "properties": {
-                    "name": places[code].name,
-                    "estimate": record["estimate"],
-                    # A withheld cell shows neither its value nor its exact size.
-                    "n": record["n"] if record["estimate"] is not None else None,
-                },
-            }
-            for record in cells
-            if (code := record["domain"].get("district")) in places
-        ]
-        spec = charts.district_map(features, kind=view.kind, value_title=value_title)
-        return {"kind": "map", "spec": spec}
-    rows = [
-        {
-            "label": places[code].name if code in places else code,
-            "estimate": record["estimate"],
-            "ci_low": record["ci_low"],
-            "ci_high": record["ci_high"],
-            "n": record["n"],
-        }
-        for record in cells
-        if (code := record["domain"].get("district")) and record["estimate"] is not None
-    ]
-    spec = charts.domain_bars(
-        rows, kind=view.kind, category_title=_("District"), value_title=value_title
-    )
-    return {"kind": "bars", "spec": spec}
 
 
 @login_required
@@ -162,12 +126,7 @@ def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
     if chosen is None:
         raise Http404("No findings yet.")
     gaps = present.gender_gaps(chosen.results)
-    shown = [g for g in gaps if g.women is not None and g.men is not None]
-    spec = charts.gender_gap_dots(
-        [{"indicator": g.label, "women": g.women, "men": g.men} for g in shown],
-        women=_("women"),
-        men=_("men"),
-    )
+    min_cell = chosen.results["design"]["min_cell"]
     return render(
         request,
         "findings/gender_gap.html",
@@ -175,8 +134,8 @@ def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
             "programme": programme,
             "assessment": assessment,
             "gaps": gaps,
-            "chart": spec,
-            "min_cell": chosen.results["design"]["min_cell"],
+            "chart": present.gap_chart(gaps, min_cell=min_cell),
+            "min_cell": min_cell,
             "findings": chosen,
             "form_choices": [f.form for f in ready] if len(ready) > 1 else [],
         },
@@ -221,21 +180,13 @@ def change(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         by_id.get(int(endline_id)) if endline_id.isascii() and endline_id.isdigit() else default_end
     )
     rows: list[dict[str, Any]] = []
-    chart = None
+    chart: present.Chart | None = None
     if baseline and endline and baseline != endline:
         base = [f for f in _findings_of(request, baseline) if f.status == Findings.Status.READY]
         end = [f for f in _findings_of(request, endline) if f.status == Findings.Status.READY]
         if base and end:
             rows = _change_rows(base[0].results, end[0].results)
-            chart = charts.change_bars(
-                [
-                    {"indicator": r["label"], "baseline": r["baseline"], "endline": r["endline"]}
-                    for r in rows
-                    if r["domain"] == "" and r["kind"] == "proportion"
-                ],
-                baseline=baseline.title,
-                endline=endline.title,
-            )
+            chart = present.change_chart(rows, baseline=baseline.title, endline=endline.title)
     return render(
         request,
         "findings/change.html",
@@ -287,7 +238,15 @@ def _change_rows(base: dict[str, Any], end: dict[str, Any]) -> list[dict[str, An
                 "significant": difference.p_value is not None and difference.p_value < 0.05,
             }
         )
-    rows.sort(key=lambda r: (r["label"], r["domain"]))
+    # Proportions, then means, each by the size of their change overall (as the chart draws
+    # them); an indicator's rows for women and men follow it.
+    overall = [r for r in rows if r["domain"] == ""]
+    ranked = [
+        *charts.largest_change_first([r for r in overall if r["kind"] == "proportion"]),
+        *charts.largest_change_first([r for r in overall if r["kind"] != "proportion"]),
+    ]
+    order = {row["indicator"]: place for place, row in enumerate(ranked)}
+    rows.sort(key=lambda r: (order.get(r["indicator"], len(order)), r["label"], r["domain"]))
     return rows
 
 
