@@ -205,6 +205,7 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "drivers:map_import": {"slug": "programme"},
     "drivers:map_compare": {"slug": "programme"},
     "drivers:map_detail": {"slug": "programme", "pk": "driver_map"},
+    "drivers:map_editor": {"slug": "programme", "pk": "driver_map"},
     "drivers:map_edit": {"slug": "programme", "pk": "driver_map"},
     "drivers:map_delete": {"slug": "programme", "pk": "driver_map"},
     "drivers:map_publish": {"slug": "programme", "pk": "driver_map"},

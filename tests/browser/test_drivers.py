@@ -341,7 +341,7 @@ def test_analyst_draws_a_driver_map_in_tajik(
     )
     errors = watch_for_errors(page)
     base = live_server.url
-    map_url = base + reverse("drivers:map_detail", args=[programme.slug, driver_map.pk])
+    map_url = base + reverse("drivers:map_editor", args=[programme.slug, driver_map.pk])
     sign_in_in_tajik(page, base, analyst, map_url)
     page.wait_for_function("() => window.amniyatMap !== undefined")
     status = page.locator("#map-status")
@@ -464,7 +464,7 @@ def test_coding_page_and_map_fit_a_phone_in_tajik(
     phone_page.screenshot(path=str(screenshots / "drivers-coding-tg-phone.png"), full_page=True)
     assert _fits(phone_page)
 
-    phone_page.goto(base + reverse("drivers:map_detail", args=[programme.slug, driver_map.pk]))
+    phone_page.goto(base + reverse("drivers:map_editor", args=[programme.slug, driver_map.pk]))
     phone_page.wait_for_function("() => window.amniyatMap !== undefined")
     assert phone_page.evaluate("window.amniyatMap.edges().length") == 1
     phone_page.screenshot(path=str(screenshots / "drivers-map-tg-phone.png"), full_page=True)

@@ -1,5 +1,5 @@
 """The drivers area's landing page: what evidence, codebook, maps and priorities the user may
-open in this programme."""
+open in this programme, each counted in full, the first maps and priority lists named."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.maps import selectors as maps_selectors
 from amniyat.drivers.priorities import selectors as priorities_selectors
 
+OVERVIEW_LISTED = 12  # maps and priority lists named on the page; all are counted
+
 
 @login_required
 def drivers_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
@@ -22,6 +24,8 @@ def drivers_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     user = request.user
     may_read_sources = policies.can(user, "source.view_any", programme)
     may_read_codebook = policies.can(user, "codebook.view", programme)
+    driver_maps = maps_selectors.driver_map_list(user=user, programme=programme)
+    priority_lists = priorities_selectors.priority_list_list(user=user, programme=programme)
     return render(
         request,
         "drivers/index.html",
@@ -43,9 +47,9 @@ def drivers_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                 if may_read_codebook
                 else None
             ),
-            "maps": maps_selectors.driver_map_list(user=user, programme=programme)[:12],
-            "priority_lists": priorities_selectors.priority_list_list(
-                user=user, programme=programme
-            )[:12],
+            "map_count": driver_maps.count(),
+            "maps": driver_maps[:OVERVIEW_LISTED],
+            "priority_list_count": priority_lists.count(),
+            "priority_lists": priority_lists[:OVERVIEW_LISTED],
         },
     )

@@ -288,7 +288,9 @@ def _cell_row(cell: Cell) -> ChartRow:
 
 
 def _cell_headers(category: str) -> list[str]:
-    return [category, _("Estimate"), _("95% interval"), "n"]
+    # xgettext:no-python-format
+    interval = _("95% interval")
+    return [category, _("Estimate"), interval, "n"]
 
 
 def _bar_chart(

@@ -505,8 +505,10 @@ def test_the_editor_saves_each_change_and_a_reload_shows_it(world: World) -> Non
     assert [(e["source"], e["target"], e["kind"], e["strength"]) for e in edges] == [
         (f"f{unemployment}", f"f{theft}", "worsens", 3)
     ]
-    page = client.get(url("map_detail", world, driver_map)).content.decode()
+    page = client.get(url("map_editor", world, driver_map)).content.decode()
     assert "Безработица" in page and 'id="factor-add"' in page and 'id="map-status"' in page
+    page = client.get(url("map_detail", world, driver_map)).content.decode()
+    assert "Безработица" in page and 'id="factor-add"' not in page
     # A link back closes a loop: saved, and the answer says which.
     status, answer = post_op(
         client, world, driver_map, op="link_add", source=theft, target=unemployment
@@ -624,7 +626,8 @@ def test_map_pages_create_edit_suggest_analyse_compare_and_delete(world: World) 
     compare = client.get(url("map_compare", world), {"a": women.pk, "b": men.pk})
     assert compare.status_code == 200
     body = compare.content.decode()
-    assert "Police mistrust" in body and 'id="map-canvas-a"' in body
+    assert "Police mistrust" in body and 'id="map-a"' in body and 'id="map-b"' in body
+    assert "cytoscape" not in body
     assert client.get(url("map_delete", world, women)).status_code == 200
     assert client.post(url("map_delete", world, women)).status_code == 302
     assert not DriverMap.objects.filter(pk=women.pk).exists()
@@ -653,12 +656,16 @@ def test_a_suggestion_is_added_with_a_click(world: World) -> None:
     assert response.status_code == 404
 
 
-def test_the_map_page_works_in_tajik(world: World) -> None:
+def test_the_map_page_and_its_editor_work_in_tajik(world: World) -> None:
     driver_map = a_map(world)
     factor(world, driver_map, "Бекорӣ")
     client = client_for(world.analyst)
     client.cookies["django_language"] = "tg"
     response = client.get(url("map_detail", world, driver_map), headers={"Accept-Language": "tg"})
+    assert response.status_code == 200
+    assert '<html lang="tg">' in response.content.decode()
+    assert "Бекорӣ" in response.content.decode()
+    response = client.get(url("map_editor", world, driver_map), headers={"Accept-Language": "tg"})
     assert response.status_code == 200
     body = response.content.decode()
     assert '<html lang="tg">' in body
@@ -701,7 +708,7 @@ def test_an_editor_attaches_and_removes_evidence_and_sees_indicator_values(
     assert list(item.excerpts.all()) == [excerpt]
     answer = change("evidence_detach", excerpts=[excerpt.pk], indicator_keys=["safe_night"])
     assert answer["item"] == {"id": f"f{item.pk}", "evidence": [], "indicators": []}
-    page = client.get(reverse("drivers:map_detail", args=[world.programme.slug, driver_map.pk]))
+    page = client.get(reverse("drivers:map_editor", args=[world.programme.slug, driver_map.pk]))
     keys = {option["key"] for option in page.context["map_config"]["indicators"]}
     assert {"safe_night", "trust_police"} <= keys
     # Someone who may not edit the map cannot list quotes to attach.

@@ -413,7 +413,13 @@ def test_a_list_starts_from_a_driver_map_s_concerns(programme: Programme) -> Non
         "Night-time streets",
     ]
     page = client.get(response["Location"]).content.decode()
-    assert "Prioritisation matrix" in page and 'data-vega-spec="chart-priorities-spec"' in page
+    assert "Prioritisation matrix" in page
+    assert '<figure class="chart" id="chart-priorities">' in page
+    # The chart is drawn on the server: no chart library runs in the browser, and hovering a
+    # concern's segment says its score, as the matrix does.
+    assert "vega" not in page
+    chart = page.split('id="chart-priorities">', 1)[1].split("</figure>", 1)[0]
+    assert "<title>1. Drugs\nSeverity: 3\nScore: 12</title>" in chart
 
 
 def test_the_edit_pages_save_and_delete(programme: Programme) -> None:

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("p/<slug:slug>/drivers/maps/import/", views.map_import, name="map_import"),
     path("p/<slug:slug>/drivers/maps/compare/", views.map_compare, name="map_compare"),
     path(_MAP, views.map_detail, name="map_detail"),
+    path(f"{_MAP}editor/", views.map_editor, name="map_editor"),
     path(f"{_MAP}edit/", views.map_edit, name="map_edit"),
     path(f"{_MAP}delete/", views.map_delete, name="map_delete"),
     path(f"{_MAP}publish/", views.map_publish, name="map_publish"),

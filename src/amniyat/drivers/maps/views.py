@@ -1,4 +1,5 @@
-"""Driver-map pages: the list, the editor (or the read-only map), its autosave endpoint, the
+"""Driver-map pages: the list, the map as everyone reads it (drawn on the server as SVG), the
+editor (Cytoscape.js, for those who may change the map) and its autosave endpoint, the
 network analysis, two maps side by side, suggestions from co-occurring codes, export and
 import. Evidence is shown as the policy allows: every excerpt to those who may see a map's
 evidence, otherwise only approved (redacted) quotes on published maps."""
@@ -30,14 +31,14 @@ from amniyat.core.http import upload_limit
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.codebook.services import indicator_choices, latest_indicator_values
 from amniyat.drivers.coding import selectors as coding_selectors
-from amniyat.drivers.maps import exchange, network, selectors
+from amniyat.drivers.maps import exchange, network, selectors, svg
 from amniyat.drivers.maps import services as maps
 from amniyat.drivers.maps.forms import DriverMapForm, MapCompareForm, MapImportForm
 from amniyat.drivers.models import DriverMap, Factor, Link
 from amniyat.fieldwork.forms.selectors import assessments_visible
 from amniyat.places.selectors import programme_places
 
-EXPORT_FORMATS = ("graphml", "nodes", "edges", "zip")
+EXPORT_FORMATS = ("graphml", "nodes", "edges", "zip", "svg", "png")
 GRAPH_BODY_MAX = 256 * 1024
 
 
@@ -80,10 +81,17 @@ def _evidence_of(
     return shown, full
 
 
-def _elements(driver_map: DriverMap, evidence: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The map as Cytoscape elements: factors ``f<id>``, links ``l<id>``."""
+def _elements(
+    driver_map: DriverMap, evidence: dict[int, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The map as Cytoscape elements (factors ``f<id>``, links ``l<id>``), each factor where
+    it is drawn, and whether any had never been placed (then the server laid them out)."""
+    factors = list(driver_map.factors.select_related("code").prefetch_related("excerpts"))
+    links = list(driver_map.links.select_related("source", "target").prefetch_related("excerpts"))
+    positions, laid_out = svg.map_positions(factors, links)
     elements: list[dict[str, Any]] = []
-    for factor in driver_map.factors.select_related("code").prefetch_related("excerpts"):
+    for factor in factors:
+        x, y = positions[factor.pk]
         elements.append(
             {
                 "group": "nodes",
@@ -97,10 +105,10 @@ def _elements(driver_map: DriverMap, evidence: dict[int, dict[str, Any]]) -> lis
                     "indicators": list(factor.indicator_keys),
                     "evidence": [evidence[e.pk] for e in factor.excerpts.all() if e.pk in evidence],
                 },
-                "position": {"x": factor.x, "y": factor.y},
+                "position": {"x": x, "y": y},
             }
         )
-    for link in driver_map.links.select_related("source", "target").prefetch_related("excerpts"):
+    for link in links:
         elements.append(
             {
                 "group": "edges",
@@ -119,7 +127,7 @@ def _elements(driver_map: DriverMap, evidence: dict[int, dict[str, Any]]) -> lis
                 },
             }
         )
-    return elements
+    return elements, laid_out
 
 
 def _editor_strings() -> dict[str, Any]:
@@ -203,7 +211,8 @@ def _quote_options(
 
 def _map_context(request: AuthenticatedRequest, driver_map: DriverMap) -> dict[str, Any]:
     evidence, full = _evidence_of(request, driver_map)
-    return {"elements": _elements(driver_map, evidence), "full_evidence": full}
+    elements, laid_out = _elements(driver_map, evidence)
+    return {"elements": elements, "full_evidence": full, "laid_out": laid_out}
 
 
 def _get_map(request: AuthenticatedRequest, slug: str, pk: int) -> tuple[Programme, DriverMap]:
@@ -292,41 +301,66 @@ def map_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
-    programme, driver_map = _get_map(request, slug, pk)
-    can_edit = policies.can(request.user, "map.edit", driver_map)
+def _map_page(
+    request: AuthenticatedRequest, programme: Programme, driver_map: DriverMap
+) -> dict[str, Any]:
+    """What the map's page and its editor both show: the factors and links with their
+    evidence and indicators (label and latest value), and what the user may do."""
     context = _map_context(request, driver_map)
     indicators = _indicator_options(request, programme)
-    # Each factor's and link's indicators as they read on the page: label and latest value.
     texts = {
         o["key"]: f"{o['label']} — {o['value']}" if o["value"] else o["label"] for o in indicators
     }
     for element in context["elements"]:
         keys = element["data"]["indicators"]
         element["data"]["indicatorTexts"] = [texts.get(key, key) for key in keys]
+    return {
+        "programme": programme,
+        "tab": "maps",
+        "map": driver_map,
+        "can_edit": policies.can(request.user, "map.edit", driver_map),
+        "can_publish": policies.can(request.user, "map.publish", driver_map),
+        "factor_kinds": Factor.Kind.choices,
+        "link_kinds": Link.Kind.choices,
+        "indicators": indicators,
+        **context,
+    }
+
+
+@login_required
+def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """The map as everyone reads it: drawn on the server, with every factor and link listed
+    beside the drawing. No script draws it, so it is light on a phone."""
+    programme, driver_map = _get_map(request, slug, pk)
+    context = _map_page(request, programme, driver_map)
     return render(
         request,
         "drivers/maps/detail.html",
         {
-            "programme": programme,
-            "tab": "maps",
-            "map": driver_map,
-            "can_edit": can_edit,
-            "can_publish": policies.can(request.user, "map.publish", driver_map),
-            "factor_kinds": Factor.Kind.choices,
-            "link_kinds": Link.Kind.choices,
+            **context,
+            "drawing": svg.map_drawing(driver_map),
+            "factor_count": sum(1 for e in context["elements"] if e["group"] == "nodes"),
+        },
+    )
+
+
+@login_required
+def map_editor(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """The editor, for those who may change the map: the only page that loads Cytoscape."""
+    programme, driver_map = _get_map_for_edit(request, slug, pk)
+    context = _map_page(request, programme, driver_map)
+    return render(
+        request,
+        "drivers/maps/editor.html",
+        {
+            **context,
             "map_config": {
-                "editable": can_edit,
+                "editable": True,
                 "graphUrl": reverse("drivers:map_graph", args=[slug, driver_map.pk]),
-                "title": driver_map.title,
-                "fileName": slugify(driver_map.title) or f"map-{driver_map.pk}",
-                "indicators": indicators,
+                "indicators": context["indicators"],
+                "laidOut": context["laid_out"],
             },
             "map_strings": _editor_strings(),
-            "factors": driver_map.factors.select_related("code"),
-            "links": driver_map.links.select_related("source", "target"),
-            **context,
         },
     )
 
@@ -603,14 +637,22 @@ def map_graph(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse
 def map_analysis(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme, driver_map = _get_map(request, slug, pk)
     analysis = network.analyse_map(driver_map)
-    template = (
-        "drivers/maps/analysis_fragment.html" if request.htmx else "drivers/maps/analysis.html"
+    context: dict[str, Any] = {
+        "programme": programme,
+        "tab": "maps",
+        "map": driver_map,
+        "analysis": analysis,
+    }
+    if request.htmx:
+        return render(request, "drivers/maps/analysis_fragment.html", context)
+    context.update(
+        drawing=svg.map_drawing(
+            driver_map, list_url=reverse("drivers:map_detail", args=[slug, driver_map.pk])
+        ),
+        factor_kinds=Factor.Kind.choices,
+        link_kinds=Link.Kind.choices,
     )
-    return render(
-        request,
-        template,
-        {"programme": programme, "tab": "maps", "map": driver_map, "analysis": analysis},
-    )
+    return render(request, "drivers/maps/analysis.html", context)
 
 
 @login_required
@@ -622,7 +664,6 @@ def map_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "programme": programme,
         "tab": "maps",
         "form": MapCompareForm(request.GET or None, maps=visible),
-        "map_strings": _editor_strings(),
         "factor_kinds": Factor.Kind.choices,
         "link_kinds": Link.Kind.choices,
     }
@@ -635,18 +676,18 @@ def map_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             map_a=map_a,
             map_b=map_b,
             comparison=comparison,
-            elements_a=_map_context(request, map_a)["elements"],
-            elements_b=_map_context(request, map_b)["elements"],
-            config_a={
-                "editable": False,
-                "highlight": sorted(differ_a),
-                "fileName": slugify(map_a.title) or "map-a",
-            },
-            config_b={
-                "editable": False,
-                "highlight": sorted(differ_b),
-                "fileName": slugify(map_b.title) or "map-b",
-            },
+            drawing_a=svg.map_drawing(
+                map_a,
+                id_prefix="map-a",
+                highlight=differ_a,
+                list_url=reverse("drivers:map_detail", args=[slug, map_a.pk]),
+            ),
+            drawing_b=svg.map_drawing(
+                map_b,
+                id_prefix="map-b",
+                highlight=differ_b,
+                list_url=reverse("drivers:map_detail", args=[slug, map_b.pk]),
+            ),
         )
     return render(request, "drivers/maps/compare.html", context)
 
@@ -723,35 +764,50 @@ def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
     kind = request.GET.get("format", "graphml")
     if kind not in EXPORT_FORMATS:
         raise Http404("No such format.")
-    visible = set(
-        maps.evidence_visible(user=request.user, driver_map=driver_map).values_list("pk", flat=True)
-    )
     name = slugify(driver_map.title) or f"map-{driver_map.pk}"
     response: HttpResponse
-    if kind == "graphml":
-        response = HttpResponse(
-            exchange.export_graphml(driver_map, visible_excerpts=visible),
-            content_type="application/graphml+xml; charset=utf-8",
-        )
-        filename = f"{name}.graphml"
-    elif kind == "nodes":
-        response = HttpResponse(
-            exchange.export_csv_nodes(driver_map, visible_excerpts=visible),
-            content_type="text/csv; charset=utf-8",
-        )
-        filename = f"{name}-elements.csv"
-    elif kind == "edges":
-        response = HttpResponse(
-            exchange.export_csv_edges(driver_map, visible_excerpts=visible),
-            content_type="text/csv; charset=utf-8",
-        )
-        filename = f"{name}-connections.csv"
+    visible: set[int] = set()
+    if kind in ("svg", "png"):
+        # The drawing readers see, as a file of its own: factors and links, no evidence.
+        drawing = svg.map_svg(driver_map, list_url=None, background="#ffffff")
+        if kind == "svg":
+            response = HttpResponse(
+                '<?xml version="1.0" encoding="UTF-8"?>\n' + drawing,
+                content_type="image/svg+xml; charset=utf-8",
+            )
+        else:
+            response = HttpResponse(svg.png_of(drawing), content_type="image/png")
+        filename = f"{name}.{kind}"
     else:
-        response = HttpResponse(
-            exchange.export_csv_zip(driver_map, visible_excerpts=visible),
-            content_type="application/zip",
+        visible = set(
+            maps.evidence_visible(user=request.user, driver_map=driver_map).values_list(
+                "pk", flat=True
+            )
         )
-        filename = f"{name}.zip"
+        if kind == "graphml":
+            response = HttpResponse(
+                exchange.export_graphml(driver_map, visible_excerpts=visible),
+                content_type="application/graphml+xml; charset=utf-8",
+            )
+            filename = f"{name}.graphml"
+        elif kind == "nodes":
+            response = HttpResponse(
+                exchange.export_csv_nodes(driver_map, visible_excerpts=visible),
+                content_type="text/csv; charset=utf-8",
+            )
+            filename = f"{name}-elements.csv"
+        elif kind == "edges":
+            response = HttpResponse(
+                exchange.export_csv_edges(driver_map, visible_excerpts=visible),
+                content_type="text/csv; charset=utf-8",
+            )
+            filename = f"{name}-connections.csv"
+        else:
+            response = HttpResponse(
+                exchange.export_csv_zip(driver_map, visible_excerpts=visible),
+                content_type="application/zip",
+            )
+            filename = f"{name}.zip"
     audit_record(
         actor=request.user,
         verb=AuditEvent.Verb.EXPORTED,

@@ -3,6 +3,7 @@ one list (scores, survey shares, rank, a chart), its concerns and the group's ag
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from django.contrib import messages
@@ -28,6 +29,7 @@ from amniyat.drivers.models import AffectedGroup, Priority, PriorityList
 from amniyat.drivers.priorities import selectors, services
 from amniyat.drivers.priorities.forms import AgreeForm, PriorityForm, PriorityListForm
 from amniyat.fieldwork.models import Assessment
+from amniyat.findings import charts
 from amniyat.findings.present import measure_label
 from amniyat.findings.selectors import published_findings
 
@@ -97,29 +99,42 @@ def _agree_form(priority_list: PriorityList, data: Any = None) -> AgreeForm:
 
 
 def score_chart(priorities: list[Priority]) -> dict[str, Any]:
-    """Vega-Lite: one stacked bar per concern (in rank order), a segment per scale."""
+    """Vega-Lite: one stacked bar per concern (in rank order), a segment per scale, drawn on
+    the server as the findings charts are (:func:`amniyat.findings.charts.render_svg`): for a
+    360 px phone, each name wrapped over as many lines as it needs, hovering a segment says
+    its numbers. The key to the colours is the page's, where it wraps (list_detail.html)."""
     scales = [
         ("severity", _("Severity")),
         ("affected", _("How many are affected")),
         ("urgency", _("Urgency")),
         ("changeable", _("What the group can change")),
     ]
-    rows = [
-        {
-            "concern": f"{p.rank}. {p.concern}",
-            "order": index,
-            "scale": label,
-            "scale_order": position,
-            "value": getattr(p, name),
-            "score": p.score,
-        }
-        for index, p in enumerate(priorities)
-        for position, (name, label) in enumerate(scales)
-    ]
+    rows = []
+    for index, p in enumerate(priorities):
+        name = f"{p.rank}. {p.concern}"
+        label = "\n".join(
+            textwrap.wrap(" ".join(name.split()), charts.LABEL_CHARACTERS, break_long_words=True)
+        )
+        for position, (field, scale) in enumerate(scales):
+            value = getattr(p, field)
+            rows.append(
+                {
+                    "concern": label,
+                    "order": index,
+                    "scale": scale,
+                    "scale_order": position,
+                    "value": value,
+                    "tip": "\n".join(
+                        [name, f"{scale}: {value}", _("Score: {score}").format(score=p.score)]
+                    ),
+                }
+            )
+    lines = max((row["concern"].count("\n") + 1 for row in rows), default=1)
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "width": "container",
-        "height": {"step": 24},
+        "$schema": charts.SCHEMA,
+        "config": charts.CONFIG,
+        "width": charts.PLOT_WIDTH,
+        "height": {"step": max(lines * charts.LINE_HEIGHT + 8, 22)},
         "data": {"values": rows},
         "mark": {"type": "bar"},
         "encoding": {
@@ -128,7 +143,11 @@ def score_chart(priorities: list[Priority]) -> dict[str, Any]:
                 "type": "nominal",
                 "sort": {"field": "order", "op": "min"},
                 "title": None,
-                "axis": {"labelLimit": 220},
+                "axis": {
+                    "labelExpr": "split(datum.label, '\\n')",
+                    "labelLimit": 0,
+                    "labelPadding": 4,
+                },
             },
             "x": {
                 "field": "value",
@@ -140,21 +159,16 @@ def score_chart(priorities: list[Priority]) -> dict[str, Any]:
             "color": {
                 "field": "scale",
                 "type": "nominal",
-                "title": None,
                 "sort": [label for _name, label in scales],
                 "scale": {
                     "domain": [label for _name, label in scales],
                     "range": [SCORE_COLOURS[name] for name, _label in scales],
                 },
-                "legend": {"orient": "bottom", "columns": 2, "labelLimit": 200},
+                "legend": None,
             },
             "order": {"field": "scale_order"},
-            "tooltip": [
-                {"field": "concern", "title": _("Concern")},
-                {"field": "scale", "title": _("Scale")},
-                {"field": "value", "title": _("Score")},
-                {"field": "score", "title": _("Total")},
-            ],
+            "description": {"field": "tip"},
+            "tooltip": {"field": "tip"},
         },
     }
 
@@ -200,7 +214,7 @@ def _detail(
             "group": priority_list.group,
             "rows": rows,
             "sectors": [str(sector_names.get(s, s)) for s in priority_list.sectors],
-            "chart": score_chart(priorities) if priorities else None,
+            "chart": charts.render_svg(score_chart(priorities)) if priorities else None,
             "can_edit": can_edit,
             "add_form": (add_form or _priority_form(request, programme)) if can_edit else None,
             "agree_form": (agree_form or _agree_form(priority_list)) if can_edit else None,

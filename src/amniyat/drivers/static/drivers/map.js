@@ -1,6 +1,7 @@
-/* Driver maps drawn with Cytoscape.js: the editor (add, drag, link, edit, delete — each change
-   saved at once through the map's JSON endpoint) and read-only maps (a map, or two side by
-   side). Every text comes from the page (json_script "map-strings"), in the person's language;
+/* The driver-map editor, drawn with Cytoscape.js: add, drag, link, edit, delete — each change
+   saved at once through the map's JSON endpoint. Readers never load this: they see the map
+   drawn on the server (drivers/maps/svg.py), whose shapes, colours and sizes this follows.
+   Every text comes from the page (json_script "map-strings"), in the person's language;
    labels are the map's own data and are shown as entered.
 
    Each element with class "map-canvas" names, in data attributes, the json_script ids of its
@@ -9,17 +10,20 @@
 (function () {
   "use strict";
 
+  // As svg.py's FACTOR_STYLE and LINK_STYLE: a light fill with a border in the kind's colour
+  // (dark text stays legible on every kind), and links grey, red or dashed green.
   var KIND_STYLE = {
-    concern: { color: "#c0392b", shape: "round-rectangle" },
-    driver: { color: "#e67e22", shape: "ellipse" },
-    root_cause: { color: "#6c3483", shape: "diamond" },
-    effect: { color: "#2471a3", shape: "hexagon" }
+    concern: { fill: "#f8dedb", border: "#c0392b", shape: "round-rectangle" },
+    driver: { fill: "#fbe5cf", border: "#d35400", shape: "ellipse" },
+    root_cause: { fill: "#ead9f1", border: "#6c3483", shape: "diamond" },
+    effect: { fill: "#d8e7f4", border: "#2471a3", shape: "hexagon" }
   };
   var LINK_STYLE = {
     causes: { color: "#4d4d4d", line: "solid", arrow: "triangle" },
     worsens: { color: "#c0392b", line: "solid", arrow: "triangle" },
     mitigates: { color: "#1e8449", line: "dashed", arrow: "tee" }
   };
+  var INK = "#1d2433";
 
   function readJson(id) {
     var node = id && document.getElementById(id);
@@ -40,41 +44,68 @@
     }
   }
 
-  var CHAR_WIDTH = 6.6; // px per character at 12px, near enough for Latin and Cyrillic
-  var TEXT_WIDTH = 120;
+  // Sizes as svg.py's wrap_label and factor_size: no font metrics, a character is taken as
+  // CHAR_WIDTH wide and a label wraps at about LINE_CHARS characters.
+  var FONT_SIZE = 13, LINE_HEIGHT = 16, CHAR_WIDTH = 7.4, LINE_CHARS = 18, MAX_LINES = 5;
+  // Below this zoom a label is smaller than 12 px: on a phone the map opens no smaller, and
+  // one moves about it instead.
+  var READABLE_ZOOM = 12 / FONT_SIZE;
 
-  function labelLength(ele) {
-    return String(ele.data("label") || "").length;
+  function wrapLabel(label) {
+    var lines = [], current = "";
+    String(label || "").split(/\s+/).filter(Boolean).forEach(function (word) {
+      while (word.length > LINE_CHARS) {
+        if (current) { lines.push(current); current = ""; }
+        lines.push(word.slice(0, LINE_CHARS));
+        word = word.slice(LINE_CHARS);
+      }
+      if (!current) current = word;
+      else if (current.length + 1 + word.length <= LINE_CHARS) current += " " + word;
+      else { lines.push(current); current = word; }
+    });
+    if (current || !lines.length) lines.push(current);
+    if (lines.length > MAX_LINES) {
+      lines = lines.slice(0, MAX_LINES);
+      lines[MAX_LINES - 1] = lines[MAX_LINES - 1].slice(0, LINE_CHARS - 1).replace(/\s+$/, "") + "…";
+    }
+    return lines;
   }
 
-  function nodeWidth(ele) {
-    return Math.max(60, Math.min(TEXT_WIDTH + 28, 28 + CHAR_WIDTH * labelLength(ele)));
+  function nodeSize(ele) {
+    var lines = wrapLabel(ele.data("label"));
+    var textWidth = Math.max(36, CHAR_WIDTH * Math.max.apply(null, lines.map(function (l) { return l.length; })));
+    var textHeight = LINE_HEIGHT * lines.length;
+    var shape = (KIND_STYLE[ele.data("kind")] || {}).shape;
+    if (shape === "ellipse") return [textWidth * 1.3 + 20, textHeight * 1.3 + 18];
+    if (shape === "diamond") return [textWidth * 1.5 + 24, textHeight * 1.7 + 24];
+    if (shape === "hexagon") return [textWidth + textHeight + 28, textHeight + 16];
+    return [textWidth + 24, textHeight + 14];
   }
 
-  function nodeHeight(ele) {
-    var lines = Math.max(1, Math.ceil((CHAR_WIDTH * labelLength(ele)) / TEXT_WIDTH));
-    return 22 + 15 * lines;
-  }
+  function nodeWidth(ele) { return nodeSize(ele)[0]; }
+  function nodeHeight(ele) { return nodeSize(ele)[1]; }
 
   function mapStyle() {
     var style = [
       {
         selector: "node",
         style: {
-          label: "data(label)",
+          // Broken into lines here, as the server breaks them, so that the label fits the
+          // shape sized for it and reads the same as on the map's page.
+          label: function (ele) { return wrapLabel(ele.data("label")).join("\n"); },
           "text-wrap": "wrap",
-          "text-max-width": TEXT_WIDTH + "px",
+          "text-max-width": "1000px",
           "text-valign": "center",
           "text-halign": "center",
-          "font-size": "12px",
-          color: "#fff",
+          "font-size": FONT_SIZE + "px",
+          "line-height": LINE_HEIGHT / FONT_SIZE,
+          color: INK,
           "text-outline-width": 0,
           // Sized from the label: Cytoscape's own "label" sizing hides nodes once edges
           // are curved (3.34).
           width: nodeWidth,
           height: nodeHeight,
-          "border-width": 1,
-          "border-color": "#222"
+          "border-width": 2.5
         }
       },
       {
@@ -82,7 +113,7 @@
         style: {
           "curve-style": "bezier",
           width: "mapData(strength, 1, 3, 1.5, 6)",
-          "arrow-scale": 1.2
+          "arrow-scale": 1
         }
       },
       { selector: ":selected", style: { "border-width": 4, "border-color": "#f1c40f", "overlay-opacity": 0 } },
@@ -94,7 +125,11 @@
     Object.keys(KIND_STYLE).forEach(function (kind) {
       style.push({
         selector: 'node[kind = "' + kind + '"]',
-        style: { "background-color": KIND_STYLE[kind].color, shape: KIND_STYLE[kind].shape }
+        style: {
+          "background-color": KIND_STYLE[kind].fill,
+          "border-color": KIND_STYLE[kind].border,
+          shape: KIND_STYLE[kind].shape
+        }
       });
     });
     Object.keys(LINK_STYLE).forEach(function (kind) {
@@ -110,24 +145,6 @@
       });
     });
     return style;
-  }
-
-  function download(blob, name) {
-    var url = URL.createObjectURL(blob);
-    var a = document.createElement("a");
-    a.href = url;
-    a.download = name;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
-  }
-
-  function unplaced(cy) {
-    return cy.nodes().length > 1 && cy.nodes().every(function (n) {
-      var p = n.position();
-      return p.x === 0 && p.y === 0;
-    });
   }
 
   function createMap(container) {
@@ -150,15 +167,18 @@
     if (config.highlight) {
       cy.elements().not(".differs").addClass("same");
     }
-    var laidOut = unplaced(cy);
-    if (laidOut) {
-      cy.layout({ name: "cose", animate: false, fit: true, padding: 30 }).run();
-    } else {
-      cy.fit(undefined, 30);
-    }
-    // A map of two or three factors would otherwise be blown up to fill the canvas.
+    // Factors never placed were laid out by the server (as readers see them); the first
+    // editor to open the map keeps that layout.
+    var laidOut = Boolean(config.laidOut);
+    cy.fit(undefined, 30);
+    // A map of two or three factors would otherwise be blown up to fill the canvas, and a
+    // large one on a phone shrunk until its labels cannot be read.
+    var narrow = container.clientWidth < 600;
     if (cy.zoom() > 1.25) {
       cy.zoom(1.25);
+      cy.center();
+    } else if (narrow && cy.zoom() < READABLE_ZOOM) {
+      cy.zoom(READABLE_ZOOM);
       cy.center();
     }
     cy.amniyat = { config: config, strings: strings, laidOut: laidOut };
@@ -548,24 +568,6 @@
     }
   }
 
-  function setupExport(cy) {
-    var name = cy.amniyat.config.fileName || "map";
-    var png = document.getElementById("export-png");
-    var svg = document.getElementById("export-svg");
-    if (png) {
-      png.addEventListener("click", function () {
-        download(cy.png({ output: "blob", full: true, scale: 2, bg: "#ffffff" }), name + ".png");
-      });
-    }
-    if (svg) {
-      svg.addEventListener("click", function () {
-        if (typeof cy.svg !== "function" && window.cytoscapeSvg) cytoscape.use(window.cytoscapeSvg);
-        var text = cy.svg({ full: true, scale: 1, bg: "#ffffff" });
-        download(new Blob([text], { type: "image/svg+xml;charset=utf-8" }), name + ".svg");
-      });
-    }
-  }
-
   function start() {
     if (typeof cytoscape === "undefined") return;
     var maps = [];
@@ -579,7 +581,6 @@
       maps.push(cy);
     });
     if (maps.length) {
-      setupExport(maps[0]);
       window.amniyatMap = maps[0];
       window.amniyatMaps = maps;
     }
