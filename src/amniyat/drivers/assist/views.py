@@ -23,6 +23,7 @@ from amniyat.drivers.assist import services as assist
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.models import Code, Passage, Source
+from amniyat.findings import charts
 
 QUEUE_LENGTH = 5
 CHART_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -51,7 +52,7 @@ def quality_chart(rows: list[assist.CodeFigures]) -> dict[str, Any]:
             )
     return {
         "$schema": CHART_SCHEMA,
-        "width": "container",
+        "width": 300,  # drawn on the server; the SVG scales to the screen
         "data": {"values": values},
         "mark": {"type": "bar"},
         "encoding": {
@@ -97,7 +98,7 @@ def _quality_context(
     return {
         "quality": rows,
         "evaluated_on": trained.summary if trained is not None and training.current else "",
-        "quality_chart": quality_chart(rows) if evaluated else None,
+        "quality_chart": charts.render_svg(quality_chart(rows)) if evaluated else None,
         "thresholds": {
             "min_positives": assist.MIN_POSITIVES,
             "min_held_out": assist.MIN_HELD_OUT,

@@ -367,7 +367,7 @@ def kappa_chart(report: AgreementReport) -> dict[str, Any]:
     ]
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "width": "container",
+        "width": 300,  # drawn on the server; the SVG scales to the screen
         "height": {"step": 22},
         "data": {"values": values},
         "mark": {"type": "bar"},

@@ -41,6 +41,7 @@ from amniyat.drivers.coding.forms import (
 )
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, RedactionFlag, Source
 from amniyat.fieldwork.forms.selectors import assessments_visible
+from amniyat.findings import charts
 from amniyat.places.selectors import place_choices_for_groups
 
 
@@ -732,7 +733,9 @@ def agreement(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             ),
             "chosen_sources": set(chosen or []),
             "query": request.GET.urlencode(),
-            "chart": agreement_service.kappa_chart(report),
+            "chart": charts.render_svg(agreement_service.kappa_chart(report))
+            if any(row.kappa is not None for row in report.rows)
+            else None,
             "has_chart": any(row.kappa is not None for row in report.rows),
         }
     elif coder_a is not None and coder_a == coder_b:
