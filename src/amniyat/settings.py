@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from whitenoise.compress import Compressor
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = Path(os.environ.get("AMNIYAT_HOME", Path.cwd())).resolve()
@@ -75,8 +76,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # Static files are answered here, already compressed, before anything below runs.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages are compressed last, once every middleware below has read or written the body.
+    # Django pads each compressed response with up to 100 random bytes against BREACH
+    # (docs/security.md).
+    "django.middleware.gzip.GZipMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "amniyat.core.middleware.UserLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -173,23 +179,35 @@ NODE_MODULES = Path(os.environ.get("AMNIYAT_NODE_MODULES", BASE_DIR / "node_modu
 STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
-    ("vendor/vega", NODE_MODULES / "vega" / "build"),
-    ("vendor/vega-lite", NODE_MODULES / "vega-lite" / "build"),
-    ("vendor/vega-embed", NODE_MODULES / "vega-embed" / "build"),
     ("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist"),
-    ("vendor/cytoscape-svg", NODE_MODULES / "cytoscape-svg"),
 ]
+# Static files as a person on a phone receives them: collected into STATIC_ROOT
+# (`amniyat collectstatic`) under names that carry a hash of their content, each with a gzip
+# and a brotli copy, and served by WhiteNoise in the smallest encoding the browser takes with
+# "Cache-Control: max-age=315360000, public, immutable": a release that changes a file changes
+# its name, so no file is fetched twice. Production serves them so, and so does any server
+# started with AMNIYAT_COLLECTED_STATIC=1 (`make demo`); the page walk
+# (tests/browser/test_page_walk.py) weighs pages with these settings. The test suite and
+# Django's development server, which collect nothing, serve the source files as they are.
+COLLECTED_STATIC = PRODUCTION or env_bool("AMNIYAT_COLLECTED_STATIC", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if PRODUCTION
+            if COLLECTED_STATIC
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
+# Where nothing is collected, each file is looked up when asked for, instead of every file
+# being indexed whenever a handler starts (the test suite starts one per client).
+WHITENOISE_AUTOREFRESH = not COLLECTED_STATIC
+# Source maps and TypeScript declarations come with the npm packages, but no page loads them
+# (only a browser's developer tools fetch a map): they are served as they are, which spares
+# collectstatic half of its compressing.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map", "ts"]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # How far running imports into SQLite have got: small files the worker writes and the web pages
 # read (see fieldwork.imports.services._ProgressNote), so both must see this folder. On
@@ -253,10 +271,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts only from files this server serves, so markup
-# that slips into a page cannot run; no inline script, no eval (Vega runs its expressions
-# through its interpreter, findings/static/findings/charts.js). Inline styles stay allowed:
-# templates draw bars with style="width: …%" from the data, and htmx, Vega and Swagger UI add
-# inline styles; a style cannot run script. data: images are Swagger UI's icons.
+# that slips into a page cannot run; no inline script, no eval (charts and maps are drawn on
+# the server). Inline styles stay allowed: templates draw bars with style="width: …%" from the
+# data, the server's SVG charts carry their own, and htmx and Swagger UI add inline styles; a
+# style cannot run script. data: images are Swagger UI's icons.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
