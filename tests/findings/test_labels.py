@@ -128,3 +128,23 @@ def test_the_fields_to_break_down_by_are_named_in_the_reader_s_language(
     with translation.override("en"):
         fields = dict(services.disaggregation_fields(form))
     assert fields["returning_migrant"].startswith("In the past three years")
+
+
+def test_a_breakdown_is_never_by_the_design_nor_by_what_the_indicator_reads(
+    assessment: Assessment,
+) -> None:
+    findings = compute(assessment)
+    form = assessment.forms.get()
+
+    offered = dict(services.disaggregation_fields(form))
+    for_safe_night = dict(
+        services.disaggregation_fields(
+            form, indicator="safe_night", indicator_set=findings.indicator_set
+        )
+    )
+
+    assert not {"weight", "stratum", "cluster"} & set(offered)
+    assert not any("consent" in column for column in offered)
+    # The indicator broken down by its own question would only restate it.
+    assert "safe_night" in offered and "safe_night" not in for_safe_night
+    assert set(for_safe_night) == set(offered) - {"safe_night"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -232,23 +233,54 @@ def analyse(
     return data
 
 
-def disaggregation_fields(form: Form) -> list[tuple[str, str]]:
+# A question asking for consent is no group of respondents: those who refused were not asked.
+CONSENT = re.compile(r"consent|agree_to|informed", re.IGNORECASE)
+
+
+def disaggregation_fields(
+    form: Form, *, indicator: str = "", indicator_set: IndicatorSet | None = None
+) -> list[tuple[str, str]]:
     """(column, label) of the closed questions classed public that findings can be broken
-    down by, beyond the standard sex, age band and district."""
+    down by, beyond the standard sex, age band and district: never a question of the sampling
+    design (weight, strata, cluster, fpc), a consent question, nor one that ``indicator`` (an
+    id of ``indicator_set``) reads, which would break the indicator down by itself."""
     version = form.current_version()
     if version is None:
         return []
+    assessment = form.assessment
+    excluded = {"sex", "age_band", "district"} | {
+        name
+        for name in (
+            assessment.weight_field,
+            assessment.strata_field,
+            assessment.cluster_field,
+            assessment.fpc_field,
+        )
+        if name
+    }
+    if indicator and indicator_set is not None:
+        excluded |= _indicator_fields(indicator_set, indicator)
     language = get_language() or "en"
     fields = []
     for column, (path, kind) in analysis_columns(version.schema).items():
         if kind != "select_one" or version.sensitivity.get(path) != "public":
             continue
-        if column in {"sex", "age_band", "district"}:
+        if column in excluded or CONSENT.search(column):
             continue
         spec = next(f for f in version.schema if f["path"] == path)
         # The schema keys labels by XLSForm language name ("Tajik (tg)"), not by code.
         fields.append((column, label_in(form_labels(spec.get("label")), language, default=column)))
     return fields
+
+
+def _indicator_fields(indicator_set: IndicatorSet, indicator: str) -> set[str]:
+    """The questions the indicator ``indicator`` (or the expanded one it comes from) reads."""
+    base = indicator.split(".", 1)[0]  # an expanded one: "concern.gbv"
+    try:
+        indicators = load_indicators(indicator_set.spec)
+    except AnalysisError:
+        return set()
+    return {name for i in indicators if i.id in (indicator, base) for name in i.fields}
 
 
 def findings_by(form: Form, indicator_set: IndicatorSet, column: str) -> dict[str, Any]:

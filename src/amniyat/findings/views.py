@@ -95,7 +95,11 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
         if selected is not None and not request.htmx:
             context["chart"] = present.district_chart(findings.results, selected)
         if policies.can(request.user, "findings.view_draft", programme):
-            context["by_fields"] = services.disaggregation_fields(findings.form)
+            context["by_fields"] = services.disaggregation_fields(
+                findings.form,
+                indicator=selected.id if selected else "",
+                indicator_set=findings.indicator_set,
+            )
             by = request.GET.get("by", "")
             question = dict(context["by_fields"]).get(by)
             if by and question is not None:
