@@ -169,6 +169,24 @@ def test_baseline_to_endline_compares_independent_surveys(assessment: Assessment
     assert page.status_code == 200
     assert "Feel safe or very safe in their area at night" in page.content.decode()
     assert "points" in page.content.decode()
+    assert "Only assessments whose findings have been published" not in page.content.decode()
+
+
+def test_a_donor_compares_published_findings_only_and_is_told_so(assessment: Assessment) -> None:
+    endline = survey_assessment(kind="endline", programme=assessment.programme)
+    compute(assessment)
+    draft = compute(endline)
+    lead = member_of(assessment.programme, Membership.Role.LEAD)
+    services.findings_publish(acting_user=lead, findings=compute(assessment))
+    client = Client()
+    client.force_login(member_of(assessment.programme, Membership.Role.VIEWER))
+
+    page = client.get(f"/p/{assessment.programme.slug}/findings/change/").content.decode()
+
+    assert "Only assessments whose findings have been published" in page
+    assert f'<option value="{assessment.pk}"' in page
+    assert f'<option value="{endline.pk}"' not in page  # its findings are a draft
+    assert draft.published_at is None
 
 
 def test_analyze_reads_a_stored_assessment_with_its_design(assessment: Assessment) -> None:

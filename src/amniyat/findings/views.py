@@ -201,6 +201,8 @@ def change(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "endline": endline,
             "rows": rows,
             "chart": chart,
+            # Those who may not see drafts compare published findings only: the page says so.
+            "published_only": not policies.can(request.user, "findings.view_draft", programme),
         },
     )
 
