@@ -421,3 +421,67 @@ class DigestNonceUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.nonce[:8]}…/{self.count}"
+
+
+class SubmissionExport(models.Model):
+    """A file of a form's submissions one person asked for, written by a background task:
+    what they chose (format, label language, filters), how far it has got, and the file,
+    encrypted at rest, that only they may download until it expires."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("ready")
+        FAILED = "failed", _("failed")
+        EXPIRED = "expired", _("expired")
+
+    form = models.ForeignKey(
+        Form, verbose_name=_("form"), on_delete=models.CASCADE, related_name="exports"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    export_format = models.CharField(_("format"), max_length=20)
+    language = models.CharField(_("labels in"), max_length=10)
+    # The language of the page it was asked from: the headers the export writes itself.
+    interface_language = models.CharField(max_length=10, default="en")
+    # The filters of the submissions table, as cleaned; an enumerator only by its keyed
+    # hashes, never by name.
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(_("submissions"), null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(_("submissions written"), default=0)
+    # Encrypted at rest, whatever it holds (see fieldwork.submissions.encrypted_files).
+    file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    # Whether the file holds personal or sensitive answers: downloading it is then audited,
+    # and only while its requester may still see such answers.
+    holds_protected = models.BooleanField(default=False)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("export of submissions")
+        verbose_name_plural = _("exports of submissions")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.EXPIRED)
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.finished else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
