@@ -6,39 +6,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldwork', '0007_submission_review_state'),
+        ("fieldwork", "0007_submission_review_state"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SubmissionExport',
+            name="SubmissionExport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('export_format', models.CharField(max_length=20, verbose_name='format')),
-                ('language', models.CharField(max_length=10, verbose_name='labels in')),
-                ('interface_language', models.CharField(default='en', max_length=10)),
-                ('filters', models.JSONField(blank=True, default=dict, verbose_name='filters')),
-                ('status', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('succeeded', 'ready'), ('failed', 'failed'), ('expired', 'expired')], default='queued', max_length=10, verbose_name='status')),
-                ('total_rows', models.PositiveIntegerField(blank=True, null=True, verbose_name='submissions')),
-                ('processed_rows', models.PositiveIntegerField(default=0, verbose_name='submissions written')),
-                ('file', models.FileField(blank=True, upload_to='exports/%Y/%m/', verbose_name='file')),
-                ('file_name', models.CharField(max_length=255, verbose_name='file name')),
-                ('size', models.PositiveBigIntegerField(default=0, verbose_name='size')),
-                ('holds_protected', models.BooleanField(default=False)),
-                ('message', models.TextField(blank=True, verbose_name='message')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='requested')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('expires_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='expires')),
-                ('form', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exports', to='fieldwork.form', verbose_name='form')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("export_format", models.CharField(max_length=20, verbose_name="format")),
+                ("language", models.CharField(max_length=10, verbose_name="labels in")),
+                ("interface_language", models.CharField(default="en", max_length=10)),
+                ("filters", models.JSONField(blank=True, default=dict, verbose_name="filters")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("running", "running"),
+                            ("succeeded", "ready"),
+                            ("failed", "failed"),
+                            ("expired", "expired"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "total_rows",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="submissions"),
+                ),
+                (
+                    "processed_rows",
+                    models.PositiveIntegerField(default=0, verbose_name="submissions written"),
+                ),
+                (
+                    "file",
+                    models.FileField(blank=True, upload_to="exports/%Y/%m/", verbose_name="file"),
+                ),
+                ("file_name", models.CharField(max_length=255, verbose_name="file name")),
+                ("size", models.PositiveBigIntegerField(default=0, verbose_name="size")),
+                ("holds_protected", models.BooleanField(default=False)),
+                ("message", models.TextField(blank=True, verbose_name="message")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="requested")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                (
+                    "expires_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="expires"
+                    ),
+                ),
+                (
+                    "form",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="exports",
+                        to="fieldwork.form",
+                        verbose_name="form",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export of submissions',
-                'verbose_name_plural': 'exports of submissions',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "export of submissions",
+                "verbose_name_plural": "exports of submissions",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]
