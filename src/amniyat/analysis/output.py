@@ -7,7 +7,8 @@ English names and reasons are codes (``min_cell``, ``empty_domain``). The table 
 are for people: their words go through the ``translate`` callable (Django's ``gettext`` from the
 CLI; untranslated by default, since this module imports no Django). Indicator labels, in the
 table, the workbook and the CSV's ``label`` column, are in the ``language`` asked for (English
-where an indicator has no label in it).
+where an indicator has no label in it); so are the table's numbers, percentages and intervals
+("25,6%", "[21,0; 30,2]" in Uzbek) and the workbook's lists and date (`amniyat.core.text`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from typing import Any
 
 from amniyat.analysis.runner import AnalysisResult, ComparisonFinding, Finding
 from amniyat.core.cells import CellWriter
+from amniyat.core.text import (
+    format_datetime,
+    format_interval,
+    format_list,
+    format_number,
+    format_percent,
+)
 
 __all__ = [
     "comparison_records",
@@ -237,20 +245,36 @@ def reason_text(reason: str | None, min_cell: int, translate: Translate) -> str:
     return _("no estimate")
 
 
-def _format_value(kind: str, value: float | None, *, spread: bool = False) -> str:
+def _format_value(kind: str, value: float | None, language: str, *, spread: bool = False) -> str:
+    """A value as the reader writes it: a proportion as a percentage with one decimal
+    ("25.6%", "25,6 %"), or in percentage points without the sign when ``spread`` (a standard
+    error, an interval's bound, a difference); a total as a whole number with grouping; a mean
+    with two decimals, or as a whole number from 1,000 on."""
     if value is None:
         return ""
     if kind == "proportion":
-        return f"{value * 100:.1f}%" if not spread else f"{value * 100:.1f}"
-    if kind == "total":
-        return f"{value:,.0f}"
-    return f"{value:.3g}" if abs(value) >= 1000 else f"{value:.2f}"
+        if spread:
+            return format_number(value * 100, language, decimals=1)
+        return format_percent(value, language, decimals=1)
+    if kind == "total" or abs(value) >= 1000:
+        return format_number(value, language, decimals=0)
+    return format_number(value, language, decimals=2)
 
 
-def _interval(kind: str, low: float | None, high: float | None) -> str:
+def _interval(kind: str, low: float | None, high: float | None, language: str) -> str:
     if low is None or high is None:
         return ""
-    return f"[{_format_value(kind, low, spread=True)}, {_format_value(kind, high, spread=True)}]"
+    return format_interval(
+        _format_value(kind, low, language, spread=True),
+        _format_value(kind, high, language, spread=True),
+        language,
+    )
+
+
+def _level(confidence: float, language: str) -> str:
+    """The confidence level as a percentage: "95%", "99.5%", "95 %" in Russian."""
+    whole = round(confidence * 100, 6).is_integer()
+    return format_percent(confidence, language, decimals=0 if whole else 1)
 
 
 def _aligned(rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
@@ -270,7 +294,7 @@ def render_table(
 ) -> str:
     """A plain-text report: one aligned table per indicator, then comparisons and notes."""
     _ = translate
-    level = f"{result.confidence * 100:g}%"
+    level = _level(result.confidence, language)
     lines: list[str] = []
     by_measure: dict[str, list[Finding]] = {}
     for finding in result.estimates:
@@ -303,15 +327,15 @@ def render_table(
         for finding in findings:
             e = finding.estimate
             domain = _domain_label(finding.domain) or _("all")
-            se = _format_value(measure.kind, e.se, spread=True)
+            se = _format_value(measure.kind, e.se, language, spread=True)
             rows.append(
                 [
                     domain,
-                    f"{e.n:,}",
-                    _format_value(measure.kind, e.value) if not e.suppressed else "—",
-                    _interval(measure.kind, e.ci_low, e.ci_high),
+                    format_number(e.n, language),
+                    _format_value(measure.kind, e.value, language) if not e.suppressed else "—",
+                    _interval(measure.kind, e.ci_low, e.ci_high, language),
                     se,
-                    f"{e.deff:.2f}" if e.deff is not None else "",
+                    format_number(e.deff, language, decimals=2) if e.deff is not None else "",
                     reason_text(e.reason, result.min_cell, translate),
                 ]
             )
@@ -338,39 +362,48 @@ def render_table(
                     item.measure.id,
                     f"{item.comparison.column}: {item.comparison.a} − {item.comparison.b}",
                     _domain_label(item.within_text) or _("all"),
-                    _format_value(kind, d.value, spread=True) if d.value is not None else "—",
-                    _interval(kind, d.ci_low, d.ci_high),
-                    f"{d.p_value:.3f}" if d.p_value is not None else "",
+                    _format_value(kind, d.value, language, spread=True)
+                    if d.value is not None
+                    else "—",
+                    _interval(kind, d.ci_low, d.ci_high, language),
+                    format_number(d.p_value, language, decimals=3) if d.p_value is not None else "",
                     reason_text(d.reason, result.min_cell, translate),
                 ]
             )
         lines += ["  " + line for line in _aligned(rows, {3, 5})]
         lines.append("")
-    lines += _notes(result, translate)
+    lines += _notes(result, translate, language)
     return "\n".join(lines) + "\n"
 
 
-def _design_text(result: AnalysisResult, translate: Translate) -> list[tuple[str, str]]:
+def _design_text(
+    result: AnalysisResult, translate: Translate, language: str
+) -> list[tuple[str, str]]:
     _ = translate
     design = result.design
     none = _("none")
     return [
-        (_("Respondents (rows)"), f"{result.rows:,}"),
+        (_("Respondents (rows)"), format_number(result.rows, language)),
         (_("Weight"), design.weight or none),
         (_("Strata"), design.strata or none),
         (_("Clusters (PSUs)"), design.cluster or none),
         (_("Finite population correction"), design.fpc or none),
         (_("Strata with a single PSU"), design.lonely_psu),
-        (_("Degrees of freedom"), str(result.degrees_of_freedom)),
-        (_("Confidence level"), f"{result.confidence * 100:g}%"),
-        (_("Minimum cell size"), str(result.min_cell)),
+        (
+            _("Degrees of freedom"),
+            format_number(result.degrees_of_freedom, language)
+            if result.degrees_of_freedom is not None
+            else none,
+        ),
+        (_("Confidence level"), _level(result.confidence, language)),
+        (_("Minimum cell size"), format_number(result.min_cell, language)),
     ]
 
 
-def _notes(result: AnalysisResult, translate: Translate) -> list[str]:
+def _notes(result: AnalysisResult, translate: Translate, language: str) -> list[str]:
     _ = translate
     lines = [_("Design")]
-    lines += ["  " + line for line in _aligned(_design_text(result, translate), set())]
+    lines += ["  " + line for line in _aligned(_design_text(result, translate, language), set())]
     lines.append(
         _(
             "Proportions in %; n is the unweighted number of respondents. Estimates resting on "
@@ -436,7 +469,7 @@ def write_xlsx(
                 finding.measure.id,
                 finding.measure.label_in(language),
                 kind,
-                ", ".join(finding.by) or _("overall"),
+                format_list(finding.by, language) or _("overall"),
                 domain,
                 e.n,
                 e.weighted_n,
@@ -517,12 +550,12 @@ def write_xlsx(
     notes = workbook.create_sheet(_("Notes")[:31])
     notes_out = CellWriter.for_sheet(notes)
     notes_out.row([_("Design"), ""])
-    for name, text in _design_text(result, translate):
+    for name, text in _design_text(result, translate, language):
         notes_out.row([name, text])
     notes_out.row(
         [
             _("Generated"),
-            datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            f"{format_datetime(datetime.now(tz=UTC), language)} UTC",
         ]
     )
     notes_out.row([])

@@ -7,7 +7,9 @@ data (Unicode CLDR) and correct it only where CLDR's data for Tajik or Uzbek is 
 disagrees with the language's own rules; each such correction says why next to it.
 
 Every function takes the app's language code (``en``, ``ru``, ``tg``, ``uz``; ``uz`` is Uzbek in
-Latin script), or ``None`` for the language of the current request.
+Latin script), or ``None`` for the language of the current request. Django is imported only to
+find that language, so modules that import no Django (``amniyat.analysis``) can use these
+helpers with an explicit language.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from typing import Literal
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
 from babel.dates import get_month_names
 from babel.lists import format_list as babel_format_list
-from babel.numbers import format_decimal
-from django.utils.translation import get_language
+from babel.numbers import format_decimal, get_decimal_symbol
 
 __all__ = [
     "DateFormat",
     "ListStyle",
     "format_date",
+    "format_datetime",
+    "format_interval",
     "format_list",
     "format_number",
     "format_percent",
@@ -105,7 +109,11 @@ _LOWERCASE_MONTHS = frozenset({"tg"})
 
 def language_code(language: str | None = None) -> str:
     """The app's code (en, ru, tg, uz) for ``language`` or the current request's language."""
-    code = (language or get_language() or _FALLBACK).lower().replace("_", "-").split("-")[0]
+    if not language:
+        from django.utils.translation import get_language
+
+        language = get_language()
+    code = (language or _FALLBACK).lower().replace("_", "-").split("-")[0]
     return code if code in _LOCALES else _FALLBACK
 
 
@@ -208,3 +216,28 @@ def format_percent(
     if decimals > 0:
         pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
     return format_decimal(value, format=pattern, locale=locale)
+
+
+def format_datetime(
+    moment: datetime.datetime, language: str | None = None, format: DateFormat = "long"
+) -> str:
+    """A date and time as the reader writes them: the date as :func:`format_date` writes it
+    and the 24-hour time, joined by the language's pattern: "19 April 2021, 17:05",
+    "19-aprel 2021, 17:05", "19 апрел 2021 17:05". The time is shown as ``moment`` holds it
+    (convert it to local time first, or say which zone it is in)."""
+    code = language_code(language)
+    locale = _locale(code)
+    day = format_date(moment, code, format)
+    time = babel_format_time(moment.time(), "short", locale=locale)
+    glue = str(locale.datetime_formats["medium" if format == "month" else format])
+    return glue.replace("{1}", day).replace("{0}", time)
+
+
+def format_interval(low: str, high: str, language: str | None = None) -> str:
+    """Two numbers already formatted as the bounds of an interval: "[25.6, 30.1]" where the
+    decimal separator is a point, "[25,6; 30,1]" where it is a comma (a comma between the
+    bounds would read as one more decimal separator, so Russian, Tajik and Uzbek texts
+    separate them with a semicolon)."""
+    locale = _locale(language_code(language))
+    separator = "; " if get_decimal_symbol(locale) == "," else ", "
+    return f"[{low}{separator}{high}]"

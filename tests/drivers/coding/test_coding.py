@@ -224,7 +224,9 @@ def test_a_quote_with_an_open_flag_cannot_be_published(scene: dict[str, Any]) ->
     )
     with pytest.raises(ValidationError) as error:
         services.excerpt_propose(user=scene["lead"], excerpt=excerpt)
-    assert "2 possible personal detail(s) still to check (name, phone number)" in str(error.value)
+    assert "2 possible personal details still to check (name and phone number)" in str(
+        error.value
+    )
     response = client_for(scene["lead"]).post(
         url("excerpt_publish", scene, excerpt.pk), {"publishable": "1"}, headers=HX
     )

@@ -71,7 +71,7 @@ def test_the_root_cause_is_the_factor_reaching_most_concerns(lead: User) -> None
     assert [f.labels[0] for f in analysis.root_causes] == ["Unemployment", "Drug use"]
     assert analysis.root_causes[0].explanation == (
         "“Unemployment” reaches 3 of the 3 concerns on this map (“Domestic violence”, "
-        "“Theft”, “Youth violence”), through “Idle youth”, “Labour migration”."
+        "“Theft” and “Youth violence”), through “Idle youth” and “Labour migration”."
     )
     # Mitigating is not causing: dialogue reaches no concern by causing or worsening.
     assert "Community dialogue" not in {f.labels[0] for f in analysis.root_causes}
@@ -98,7 +98,8 @@ def test_the_leverage_point_is_the_factor_most_strong_paths_pass_through(lead: U
     top = analysis.leverage_points[0]
     assert top.labels == ["Idle youth"]
     assert top.explanation.startswith(
-        "“Idle youth” stands between “Drug use”, “Unemployment” and “Theft”, “Youth violence”:"
+        "“Idle youth” stands on the way from “Drug use” and “Unemployment” to “Theft” and "
+        "“Youth violence”:"
     )
     assert "% of the strongest paths" in top.explanation
     centrality = nx.betweenness_centrality(network.map_graph(driver_map))

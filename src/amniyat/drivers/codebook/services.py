@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
@@ -31,6 +31,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.services import changed_fields
+from amniyat.core.text import format_list, format_number, format_percent
 from amniyat.drivers.models import Code, Excerpt, Suggestion
 from amniyat.fieldwork.models import Form
 from amniyat.findings.models import Findings
@@ -139,7 +140,7 @@ def _clean_indicator_keys(
                 )
             else:
                 message = _("Not an indicator of this programme's indicator set: {keys}.").format(
-                    keys=", ".join(unknown)
+                    keys=format_list(unknown)
                 )
             raise ValidationError({"indicator_keys": message})
     return cleaned
@@ -359,7 +360,7 @@ def code_update(
     unknown = set(values) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(
-            _("These cannot be changed: {fields}.").format(fields=", ".join(sorted(unknown)))
+            _("These cannot be changed: {fields}.").format(fields=format_list(sorted(unknown)))
         )
     cleaned: dict[str, Any] = {}
     if any(field in values for field in NAME_FIELDS):
@@ -450,10 +451,13 @@ def code_delete(*, user: User | None, code: Code, request: HttpRequest | None = 
     excerpts = Excerpt.objects.filter(code=code).count()
     if excerpts:
         raise ValidationError(
-            _(
+            ngettext(
+                "“{code}” has {count} coded excerpt: merge it into another code instead, "
+                "so the excerpt is kept.",
                 "“{code}” has {count} coded excerpts: merge it into another code instead, "
-                "so the excerpts are kept."
-            ).format(code=code.name, count=excerpts)
+                "so the excerpts are kept.",
+                excerpts,
+            ).format(code=code.name, count=format_number(excerpts))
         )
     if Code.objects.filter(parent=code).exists():
         raise ValidationError(
@@ -563,8 +567,9 @@ def codebook_tree(codes: Iterable[Code]) -> list[tuple[Code, int]]:
 
 def latest_indicator_values(*, user: AnyUser, programme: Programme) -> dict[str, str]:
     """The overall value of each indicator in the latest findings ``user`` may read (drafts
-    for those who analyse, published findings for the others), formatted for display:
-    proportions as percentages, means with one decimal. Empty when there are none."""
+    for those who analyse, published findings for the others), formatted for the reader:
+    proportions as percentages ("26%", "26 %"), means with one decimal ("2.5", "2,5"). Empty
+    when there are none."""
     findings = Findings.objects.filter(
         assessment__programme=programme, status=Findings.Status.READY
     )
@@ -582,7 +587,7 @@ def latest_indicator_values(*, user: AnyUser, programme: Programme) -> dict[str,
             continue
         estimate = float(record["estimate"])
         if kinds.get(record["indicator"], "proportion") == "proportion":
-            values[record["indicator"]] = f"{estimate * 100:.0f}%"
+            values[record["indicator"]] = format_percent(estimate)
         else:
-            values[record["indicator"]] = f"{estimate:.1f}"
+            values[record["indicator"]] = format_number(estimate, decimals=1)
     return values

@@ -52,6 +52,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.i18n import CONTENT_LANGUAGES
+from amniyat.core.text import format_number
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.codebook.services import codebook_tree, indicator_choices, unique_key
 from amniyat.drivers.coding import selectors
@@ -625,7 +626,13 @@ def _read_source(
                 _(
                     "“{file}”: {what} ({start}–{end}) lies outside its text, which has "
                     "{length} characters."
-                ).format(file=file_name, what=what, start=start, end=end, length=raw_length)
+                ).format(
+                    file=file_name,
+                    what=what,
+                    start=format_number(start),
+                    end=format_number(end),
+                    length=format_number(raw_length),
+                )
             )
         codes = _coded(selection, known_codes, file=file_name, what=what)
         if not codes:
@@ -815,7 +822,9 @@ def qdpx_import(
     if size > max_qdpx_bytes():
         raise _refuse(
             _("“{file}” is too large ({size} MB; the limit is {limit} MB).").format(
-                file=file_name, size=size // 2**20, limit=max_qdpx_bytes() // 2**20
+                file=file_name,
+                size=format_number(size / 2**20, decimals=1),
+                limit=format_number(max_qdpx_bytes() / 2**20, decimals=1),
             )
         )
     project = qdpx_read(data, file_name=file_name)

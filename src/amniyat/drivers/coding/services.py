@@ -23,6 +23,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amniyat.accounts import policies
 from amniyat.accounts.policies import require
@@ -30,6 +31,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import Sector
 from amniyat.core.services import changed_fields
+from amniyat.core.text import format_list, format_number
 from amniyat.drivers.coding import selectors
 from amniyat.drivers.coding import text as notes
 from amniyat.drivers.models import (
@@ -130,7 +132,9 @@ def _source_text(*, pasted: str | None, upload: UploadedFile | None) -> tuple[st
             {
                 "text": _(
                     "The notes hold {count} characters; one source may hold at most {limit}."
-                ).format(count=len(cleaned), limit=notes.MAX_TEXT_CHARS)
+                ).format(
+                    count=format_number(len(cleaned)), limit=format_number(notes.MAX_TEXT_CHARS)
+                )
             }
         )
     return cleaned, ""
@@ -169,15 +173,22 @@ def _check_source(source: Source, user: User | None) -> None:
         add(
             "participants",
             _("Women and men ({count}) cannot outnumber the participants ({participants}).").format(
-                count=source.women + source.men, participants=source.participants
+                count=format_number(source.women + source.men),
+                participants=format_number(source.participants),
             ),
         )
     unknown_bands = set(source.age_bands) - set(AgeBand.values)
     if unknown_bands:
-        add("age_bands", _("Unknown age band: {values}.").format(values=", ".join(unknown_bands)))
+        add(
+            "age_bands",
+            _("Unknown age band: {values}.").format(values=format_list(sorted(unknown_bands))),
+        )
     unknown_sectors = set(source.sectors) - set(Sector.values)
     if unknown_sectors:
-        add("sectors", _("Unknown sector: {values}.").format(values=", ".join(unknown_sectors)))
+        add(
+            "sectors",
+            _("Unknown sector: {values}.").format(values=format_list(sorted(unknown_sectors))),
+        )
     if source.organisation_id is not None and source.organisation_id not in (
         programme.taking_part_ids(with_donor=False)
     ):
@@ -525,7 +536,11 @@ def _check_span(source: Source, start: Any, end: Any) -> tuple[int, int]:
                 "start": _(
                     "The selection {start}–{end} lies outside the text, which has {length} "
                     "characters. Reload the page and select the words again."
-                ).format(start=start, end=end, length=length)
+                ).format(
+                    start=format_number(start),
+                    end=format_number(end),
+                    length=format_number(length),
+                )
             },
             code="span",
         )
@@ -655,12 +670,15 @@ def _refuse_open_flags(excerpt: Excerpt) -> None:
     open_flags = open_flags_over(excerpt)
     if open_flags:
         raise ValidationError(
-            _(
-                "This quote contains {count} possible personal detail(s) still to check "
-                "({kinds}). Decide for each whether to redact it before publishing."
+            ngettext(
+                "This quote contains {count} possible personal detail still to check "
+                "({kinds}). Decide whether to redact it before publishing.",
+                "This quote contains {count} possible personal details still to check "
+                "({kinds}). Decide for each whether to redact it before publishing.",
+                len(open_flags),
             ).format(
-                count=len(open_flags),
-                kinds=", ".join(sorted({str(f.get_kind_display()) for f in open_flags})),
+                count=format_number(len(open_flags)),
+                kinds=format_list(sorted({str(f.get_kind_display()) for f in open_flags})),
             ),
             code="open_flags",
         )

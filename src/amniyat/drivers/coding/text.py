@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from amniyat.core.archives import ArchiveRefused, checked_members
+from amniyat.core.text import format_number
 from amniyat.fieldwork.imports import limits
 from amniyat.fieldwork.imports.encoding import utf8_copy
 from amniyat.fieldwork.imports.errors import FileRejected
@@ -51,8 +52,9 @@ ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 # Reading files.
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}"
+def _megabytes(size: int, *, decimals: int | None = 1) -> str:
+    """``size`` bytes in MB with the reader's decimal separator ("5.3", "5,3")."""
+    return format_number(size / (1024 * 1024), decimals=decimals)
 
 
 def extract_text(name: str, data: bytes) -> str:
@@ -87,7 +89,9 @@ def extract_text(name: str, data: bytes) -> str:
             _(
                 "“{file}” holds {count} characters; one source may hold at most {limit}. "
                 "Split the notes into one file per discussion."
-            ).format(file=file, count=len(text), limit=MAX_TEXT_CHARS),
+            ).format(
+                file=file, count=format_number(len(text)), limit=format_number(MAX_TEXT_CHARS)
+            ),
             code="too_long",
         )
     return text
@@ -238,7 +242,10 @@ def _odt_text(file: str, data: bytes) -> str:
 
 # Words that end in a full stop without ending the sentence, lower-cased, without the stop.
 # Russian, Tajik and Uzbek street and address words, titles and the usual Latin ones. Single
-# letters (initials, "г." for year or city, "ш." for shahr) are handled separately.
+# letters (initials, "г." for year or city, "ш." for shahr) are handled separately. Uzbek Latin
+# words are written with the modifier letter ʻ (koʻch. for koʻchasi, "street", as in
+# "Navoiy koʻch. 12-uy"); notes typed with ' ‘ ’ ʼ or ` in its place are read the same way
+# (:func:`_same_apostrophe`). Uzbek Cyrillic writes кўч.
 ABBREVIATIONS = frozenset(
     {
         # Russian
@@ -246,7 +253,7 @@ ABBREVIATIONS = frozenset(
         "млн", "млрд", "руб", "стр", "см", "напр", "тел", "гг", "вв", "т.е", "т.к", "т.д",
         "т.п", "и.о", "зам", "нач", "проф", "доц", "акад", "тов", "ст", "чел", "мин", "сек",
         # Tajik and Uzbek
-        "ноҳ", "даҳ", "кӯч", "маҳ", "mah", "ko'ch", "tel", "sh", "tum",
+        "ноҳ", "даҳ", "кӯч", "кўч", "маҳ", "mah", "koʻch", "tel", "sh", "tum",
         # English and Latin
         "mr", "mrs", "ms", "dr", "prof", "st", "no", "nos", "vs", "e.g", "i.e", "jr", "sr",
         "approx", "dept", "fig", "ca",
@@ -257,6 +264,15 @@ _TERMINATOR = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)")
 # one ("yo'q."), and that word must not be read as the initial "q.".
 _WORD_BEFORE = re.compile(r"([^\s(\"«“\[]+)$")
 _APOSTROPHES = "'‘’ʻʼ"
+# Every way notes write the Uzbek oʻ/gʻ sign, mapped to the modifier letter ʻ (U+02BB).
+_TO_OKINA = str.maketrans(dict.fromkeys("'‘’ʼ`", "ʻ"))
+
+
+def _same_apostrophe(word: str) -> str:
+    """``word`` with any apostrophe-like sign written as ʻ: ko'ch, ko‘ch → koʻch."""
+    return word.translate(_TO_OKINA)
+
+
 # The first letter after a sentence end, past dashes, quotes and brackets.
 _NEXT_LETTER = re.compile(r"[\s\-–—«\"“„(\[]*([^\W\d_])")
 _ENUMERATOR = re.compile(r"\(?[0-9]{1,3}|[A-Za-zА-Яа-яЁё]")
@@ -316,6 +332,7 @@ def _sentences(line: str) -> list[tuple[int, int]]:
 def _is_abbreviation(word: str, *, opens_sentence: bool) -> bool:
     if not word:
         return False
+    word = _same_apostrophe(word)
     if word in ABBREVIATIONS or word.rsplit(".", 1)[-1] in ABBREVIATIONS:
         return True
     last = word.rsplit(".", 1)[-1]
@@ -349,9 +366,10 @@ _HOUSE = (
 _FLAT = r"(?:кв\.|квартира|хонадон|xonadon|apt\.?|flat)\s*№?\s*\d+"
 _STREET_BEFORE = (
     r"(?:ул\.|улица|улицы|улице|улицу|пр-т|проспект|пер\.|переулок|мкр\.?|микрорайон|"
-    r"кӯчаи|кучаи|street|st\.)"
+    r"кӯчаи|кучаи|кӯч\.|street|st\.)"
 )
-_STREET_AFTER = r"(?:ko['ʻʼ‘’`]?chasi|кўчаси|кучаси|street|St\.)"
+# Uzbek names the street first: "Navoiy koʻchasi", abbreviated "Navoiy koʻch." (кўч.).
+_STREET_AFTER = r"(?:ko['ʻʼ‘’`]?ch(?:asi|\.)|кўч(?:аси|\.)|кучаси|street|St\.)"
 _MAHALLA = r"(?:mahallasi|mahalla|маҳаллаи|махаллаи|маҳалла|махалла|махаллинский)"
 _ADDRESSES = [
     # "ул. Ленина 5, кв. 12", "кӯчаи Рӯдакӣ 25", "street Navoi 5"
@@ -359,7 +377,7 @@ _ADDRESSES = [
         rf"(?<!\w)(?i:{_STREET_BEFORE})\s*(?:{_CAP_WORD}|\d+)(?:[ -]{_CAP_WORD}){{0,2}}"
         rf"(?:,?\s*(?:{_HOUSE}|№?\s?\d+[\w/]*))?(?:,?\s*(?i:{_FLAT}))?"
     ),
-    # "Navoiy ko'chasi 12-uy", "Amir Temur street 5"
+    # "Navoiy koʻchasi 12-uy", "Navoiy koʻch. 12-uy", "Amir Temur street 5"
     re.compile(
         rf"(?<!\w)(?:{_CAP_WORD}[ -]){{1,2}}{_STREET_AFTER}(?:,?\s*(?:{_HOUSE}|№?\s?\d+[\w/]*))?"
         rf"(?:,?\s*(?i:{_FLAT}))?"

@@ -20,6 +20,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
@@ -29,6 +30,7 @@ from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
+from amniyat.core.text import format_list, format_number, quoted
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import agreement as agreement_service
 from amniyat.drivers.coding import selectors, services, text
@@ -152,18 +154,29 @@ def source_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(
-                request,
-                _(
-                    "The notes were stored: {passages} passages to code, {flags} possible "
-                    "personal details to check."
-                ).format(passages=source.passages.count(), flags=source.redaction_flags.count()),
-            )
+            messages.success(request, _stored_message(source))
             return redirect("drivers:source_detail", slug=slug, pk=source.pk)
     return render(
         request,
         "drivers/coding/source_form.html",
         {"programme": programme, "tab": "sources", "form": form},
+    )
+
+
+def _stored_message(source: Source) -> str:
+    """The flash after new notes are stored: "The notes were stored: 12 passages to code,
+    1 possible personal detail to check." """
+    passages = source.passages.count()
+    flags = source.redaction_flags.count()
+    return _("The notes were stored: {passages}, {flags}.").format(
+        passages=ngettext("{n} passage to code", "{n} passages to code", passages).format(
+            n=format_number(passages)
+        ),
+        flags=ngettext(
+            "{n} possible personal detail to check",
+            "{n} possible personal details to check",
+            flags,
+        ).format(n=format_number(flags)),
     )
 
 
@@ -251,7 +264,7 @@ class Segment:
 
     @property
     def code_names(self) -> str:
-        return ", ".join(sorted({e.code.name for e in self.excerpts}))
+        return format_list(sorted({e.code.name for e in self.excerpts}))
 
 
 @dataclass
@@ -484,7 +497,9 @@ def excerpt_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
         request,
         programme,
         source,
-        done=_("Coded with {codes}.").format(codes=", ".join(e.code.name for e in created)),
+        done=_("Coded with {codes}.").format(
+            codes=format_list(quoted(e.code.name) for e in created)
+        ),
     )
 
 

@@ -33,6 +33,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.cells import CellWriter
+from amniyat.core.text import format_list, format_number
 from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import Code, DriverMap, Factor, Link
 from amniyat.fieldwork.imports import limits
@@ -453,7 +454,7 @@ class _Reader:
                 row,
                 "Indicators",
                 _("Not an indicator of this programme's indicator set: {keys}.").format(
-                    keys=", ".join(unknown)
+                    keys=format_list(unknown)
                 ),
             )
             return None
@@ -542,10 +543,12 @@ def read_map_files(files: list[tuple[str, bytes]], *, programme: Programme) -> M
     total = sum(len(content) for _name, content in files)
     if total > MAX_IMPORT_BYTES:
         problems.add(
-            ", ".join(n for n, _c in files),
+            format_list(n for n, _c in files),
             None,
             "",
-            _("The files are too large: at most {n} MB.").format(n=MAX_IMPORT_BYTES // 2**20),
+            _("The files are too large: at most {n} MB.").format(
+                n=format_number(MAX_IMPORT_BYTES / 2**20)
+            ),
         )
     problems.raise_if_any()
     reader = _Reader(programme, problems)
@@ -586,9 +589,9 @@ def read_map_files(files: list[tuple[str, bytes]], *, programme: Programme) -> M
                 _("A CSV of factors needs a “Label” column; a CSV of links “From” and “To”."),
             )
     if len(data.factors) > MAX_FACTORS:
-        problems.add("", None, "", _("At most {n} factors.").format(n=MAX_FACTORS))
+        problems.add("", None, "", _("At most {n} factors.").format(n=format_number(MAX_FACTORS)))
     if len(data.links) > MAX_LINKS:
-        problems.add("", None, "", _("At most {n} links.").format(n=MAX_LINKS))
+        problems.add("", None, "", _("At most {n} links.").format(n=format_number(MAX_LINKS)))
     _check_together(data, problems)
     problems.raise_if_any()
     return data

@@ -20,6 +20,7 @@ import networkx as nx
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from amniyat.core.text import format_list, format_number, format_percent, quoted
 from amniyat.drivers.models import DriverMap, Factor, Link
 
 ROOT_CAUSES_MAX = 5
@@ -73,7 +74,9 @@ def _labels(graph: nx.DiGraph, nodes: list[int]) -> list[str]:
 
 
 def _listed(labels: list[str]) -> str:
-    return ", ".join(f"“{label}”" for label in labels)
+    """Factor labels quoted and listed as the reader's language does: “a”, “b” and “c”;
+    «a», «b» и «c»; «a», «b» ва «c»; “a”, “b” va “c”."""
+    return format_list(quoted(label) for label in labels)
 
 
 def root_causes(graph: nx.DiGraph, *, limit: int = ROOT_CAUSES_MAX) -> list[NetworkFinding]:
@@ -117,8 +120,8 @@ def root_causes(graph: nx.DiGraph, *, limit: int = ROOT_CAUSES_MAX) -> list[Netw
         label = str(graph.nodes[node]["label"])
         values = {
             "factor": label,
-            "n": len(reached),
-            "total": len(concerns),
+            "n": format_number(len(reached)),
+            "total": format_number(len(concerns)),
             "concerns": _listed(_labels(graph, reached)),
             "via": _listed(_labels(graph, via)),
         }
@@ -170,10 +173,10 @@ def leverage_points(graph: nx.DiGraph, *, limit: int = LEVERAGE_MAX) -> list[Net
         label = str(graph.nodes[node]["label"])
         before = sorted(graph.predecessors(node), key=lambda n: str(graph.nodes[n]["label"]))
         after = sorted(graph.successors(node), key=lambda n: str(graph.nodes[n]["label"]))
-        share = f"{round(centrality[node] * 100)}\u00a0%"
+        share = format_percent(centrality[node])
         explanation = _(
-            "“{factor}” stands between {before} and {after}: {share} of the strongest paths "
-            "between other factors pass through it, so a change here spreads furthest."
+            "“{factor}” stands on the way from {before} to {after}: {share} of the strongest "
+            "paths between other factors pass through it, so a change here spreads furthest."
         ).format(
             factor=label,
             before=_listed(_labels(graph, before)),
@@ -226,7 +229,7 @@ def feedback_loops(
             explanation = _(
                 "{chain}: a vicious circle — each of these {n} factors makes the next worse, "
                 "and the last feeds the first."
-            ).format(chain=chain, n=len(ordered))
+            ).format(chain=chain, n=format_number(len(ordered)))
         findings.append(
             NetworkFinding(
                 factor_ids=ordered,

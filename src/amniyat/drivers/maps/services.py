@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amniyat.accounts import policies
 from amniyat.accounts.policies import require
@@ -28,6 +29,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import CommunityGroup
 from amniyat.core.services import changed_fields
+from amniyat.core.text import format_list
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.codebook.services import indicator_choices
 from amniyat.drivers.coding import selectors as coding_selectors
@@ -199,7 +201,7 @@ def _clean_indicator_keys(programme: Programme, keys: Iterable[Any]) -> list[str
             {
                 "indicator_keys": _(
                     "Not an indicator of this programme's indicator set: {keys}."
-                ).format(keys=", ".join(unknown))
+                ).format(keys=format_list(unknown))
             }
         )
     return wanted
@@ -230,9 +232,11 @@ def _clean_excerpts(
     if missing:
         raise ValidationError(
             {
-                "excerpts": _(
-                    "Excerpt {ids} is not evidence you can read in this programme."
-                ).format(ids=", ".join(missing))
+                "excerpts": ngettext(
+                    "Excerpt {ids} is not evidence you can read in this programme.",
+                    "Excerpts {ids} are not evidence you can read in this programme.",
+                    len(missing),
+                ).format(ids=format_list(missing))
             }
         )
     return [found[pk] for pk in ids]

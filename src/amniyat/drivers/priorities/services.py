@@ -50,6 +50,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import CommunityGroup, Sector
 from amniyat.core.services import changed_fields
+from amniyat.core.text import format_list, format_number
 from amniyat.drivers.models import AffectedGroup, Code, DriverMap, Factor, Priority, PriorityList
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings.selectors import published_findings
@@ -116,7 +117,7 @@ def _check_most_affected(groups: Iterable[str]) -> list[str]:
         raise ValidationError(
             {
                 "most_affected": _("Unknown group: {names}.").format(
-                    names=", ".join(str(g) for g in unknown)
+                    names=format_list(str(g) for g in unknown)
                 )
             }
         )
@@ -420,18 +421,21 @@ def priority_list_agree(
     counts = {"participants": participants, "women": women, "men": men}
     for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10000:
-            errors[name] = _("Give a whole number from 0 to 10000.")
+            # The same sentence as the participant counts of a source, grouping included.
+            errors[name] = _("Enter a whole number from 0 to 10,000.")
     if not errors:
         if participants < 1:
             errors["participants"] = _("At least one person must have taken part.")
         elif women + men > participants:
             errors["participants"] = _(
                 "Women and men ({women} + {men}) cannot outnumber the participants ({n})."
-            ).format(women=women, men=men, n=participants)
+            ).format(
+                women=format_number(women), men=format_number(men), n=format_number(participants)
+            )
     chosen_sectors = list(dict.fromkeys(sectors))
     unknown = [s for s in chosen_sectors if s not in Sector.values]
     if unknown:
-        errors["sectors"] = _("Unknown sector: {names}.").format(names=", ".join(unknown))
+        errors["sectors"] = _("Unknown sector: {names}.").format(names=format_list(unknown))
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
