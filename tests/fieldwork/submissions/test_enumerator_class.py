@@ -28,6 +28,7 @@ from amniyat.findings.models import Findings
 from tests.factories import ProgrammeFactory, member_of, shipped_place
 from tests.fieldwork.collection.openrosa_helpers import PASSWORD_HASHERS
 from tests.fieldwork.imports.test_importers import make_form
+from tests.fieldwork.submissions.exporting import exported
 
 Role = Membership.Role
 CLASSES = ("public", "internal", "sensitive", "personal")
@@ -143,10 +144,11 @@ def _outputs(scene: dict[str, Any], who: str) -> dict[str, str]:
         "findings page": text(f"/p/{slug}/findings/{form.assessment.pk}/"),
     }
     for export_format in EXPORT_FORMATS:
-        found[f"{export_format} export"] = text(
-            f"/p/{slug}/forms/{form.pk}/submissions/export/",
-            export_format=export_format,
-            language="en",
+        response = exported(client, form, {"export_format": export_format, "language": "en"})
+        assert response.status_code == 200
+        content = b"".join(response.streaming_content)
+        found[f"{export_format} export"] = (
+            _unzipped(content) if content[:2] == b"PK" else content.decode("utf-8-sig")
         )
     return found
 

@@ -19,10 +19,11 @@ from amniyat.accounts.models import Membership, Programme
 from amniyat.audit.models import AuditEvent
 from amniyat.fieldwork.imports.schema import plan_for, stored_answers
 from amniyat.fieldwork.imports.services import import_run, import_start
-from amniyat.fieldwork.models import Form, ImportJob, Submission
+from amniyat.fieldwork.models import Form, ImportJob, Submission, SubmissionExport
 from amniyat.fieldwork.submissions import exporters
 from tests.factories import ProgrammeFactory, member_of
 from tests.fieldwork.imports.test_importers import SCHEMA, SENSITIVITY, make_form
+from tests.fieldwork.submissions.exporting import exported
 
 Role = Membership.Role
 TRICKY = (
@@ -153,8 +154,9 @@ def test_labelled_csv_in_the_chosen_language_with_formulas_neutralised(
     form = make_form(programme, schema=SCHEMA)
     imported(form, TRICKY.encode(), "tricky.csv")
     client, _lead = lead_client(programme)
-    response = client.get(
-        f"/p/tj/forms/{form.pk}/submissions/export/",
+    response = exported(
+        client,
+        form,
         {"export_format": "csv", "language": "ru"},
     )
     assert response.status_code == 200
@@ -182,8 +184,9 @@ def test_labelled_xlsx_neutralises_every_formula(programme: Programme) -> None:
     form = make_form(programme, schema=SCHEMA)
     imported(form, TRICKY.encode(), "tricky.csv")
     client, _lead = lead_client(programme)
-    response = client.get(
-        f"/p/tj/forms/{form.pk}/submissions/export/",
+    response = exported(
+        client,
+        form,
         {"export_format": "xlsx", "language": "en"},
     )
     assert response.status_code == 200
@@ -201,19 +204,22 @@ def test_exports_mask_personal_answers_unless_allowed_and_audit_when_shown(
     form = make_form(programme, schema=SCHEMA)
     imported(form, TRICKY.encode(), "tricky.csv")
     client, lead = lead_client(programme)
-    response = client.get(
-        f"/p/tj/forms/{form.pk}/submissions/export/",
+    response = exported(
+        client,
+        form,
         {"export_format": "kobo-json", "language": "en"},
     )
     body = json.loads(b"".join(response.streaming_content).decode("utf-8-sig"))  # type: ignore[attr-defined]
     assert body["count"] == 3 and "Дилноза" in json.dumps(body, ensure_ascii=False)
     event = AuditEvent.objects.get(verb="viewed_personal", actor=lead)
-    assert event.details == {"form": form.pk, "export": "kobo-json", "count": 3}
+    job = SubmissionExport.objects.get(requested_by=lead)
+    assert event.details == {"form": form.pk, "export": "kobo-json", "count": 3, "job": job.pk}
     facilitator = member_of(programme, Role.FACILITATOR)
     client.force_login(facilitator)
     Submission.objects.update(place=None)
-    response = client.get(
-        f"/p/tj/forms/{form.pk}/submissions/export/",
+    response = exported(
+        client,
+        form,
         {"export_format": "kobo-json", "language": "en"},
     )
     body = json.loads(b"".join(response.streaming_content).decode("utf-8-sig"))  # type: ignore[attr-defined]

@@ -40,6 +40,7 @@ from amniyat.fieldwork.submissions import exporters
 from amniyat.places.models import Place
 from tests.factories import PlaceFactory, ProgrammeFactory, district, member_of
 from tests.fieldwork.imports.test_importers import make_form
+from tests.fieldwork.submissions.exporting import exported
 from tests.fieldwork.submissions.test_export import export, imported, stored
 
 Role = Membership.Role
@@ -449,10 +450,7 @@ def device_for(form: Form) -> Any:
 
 
 def exported_cells(client: Client, form: Form, export_format: str) -> list[tuple[Any, str]]:
-    response = client.get(
-        f"/p/{form.assessment.programme.slug}/forms/{form.pk}/submissions/export/",
-        {"export_format": export_format, "language": "en"},
-    )
+    response = exported(client, form, {"export_format": export_format, "language": "en"})
     assert response.status_code == 200
     content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     if export_format in ("csv", "kobo-csv", "odk-csv"):

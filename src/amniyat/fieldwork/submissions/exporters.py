@@ -28,7 +28,7 @@ import re
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -42,6 +42,7 @@ from amniyat.fieldwork.models import FormVersion, Submission
 
 __all__ = [
     "EXPORT_FORMATS",
+    "EXPORT_TYPES",
     "MASK",
     "CellWriter",
     "Children",
@@ -56,6 +57,7 @@ __all__ = [
     "repetitions_in",
     "rows_of",
     "stored_answers",
+    "write_export",
     "write_kobo_csv",
     "write_kobo_json",
     "write_kobo_xlsx",
@@ -794,3 +796,52 @@ def write_odk_zip(
             archive.write(main_path, main_path.name)
             for repeat in order:
                 archive.write(repeat_paths[repeat], file_names[repeat])
+
+
+# ----------------------------------------------------------------------------------------
+# One export, whichever the format
+
+# Each format's file name extension and content type.
+EXPORT_TYPES = {
+    "csv": ("csv", "text/csv; charset=utf-8"),
+    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "kobo-csv": ("csv", "text/csv; charset=utf-8"),
+    "kobo-xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "kobo-json": ("json", "application/json"),
+    "odk-csv": ("csv", "text/csv; charset=utf-8"),
+    "odk-zip": ("zip", "application/zip"),
+}
+
+
+def write_export(
+    path: Path,
+    export_format: str,
+    plan: FormPlan,
+    rows: Iterable[ExportRow],
+    *,
+    language: str,
+    form_id: str,
+) -> None:
+    """Write ``rows`` to ``path`` in ``export_format`` (one of :data:`EXPORT_FORMATS`): the
+    text formats in UTF-8 with a byte-order mark, so that spreadsheets read them right."""
+    if export_format == "csv":
+        _text_file(path, lambda out: write_table_csv(out, plan, rows, language))
+    elif export_format == "xlsx":
+        write_table_xlsx(path, plan, rows, language)
+    elif export_format == "kobo-csv":
+        _text_file(path, lambda out: write_kobo_csv(out, plan, rows))
+    elif export_format == "kobo-xlsx":
+        write_kobo_xlsx(path, plan, rows, title=form_id)
+    elif export_format == "kobo-json":
+        _text_file(path, lambda out: write_kobo_json(out, plan, rows))
+    elif export_format == "odk-csv":
+        _text_file(path, lambda out: write_odk_csv(out, plan, rows))
+    elif export_format == "odk-zip":
+        write_odk_zip(path, plan, rows, form_id=form_id)
+    else:
+        raise ValueError(f"Unknown export format {export_format!r}.")
+
+
+def _text_file(path: Path, write: Callable[[TextIO], None]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        write(out)

@@ -1,4 +1,4 @@
-"""HTML forms of the submissions page: filter the table, choose an export."""
+"""HTML forms of the submissions pages: filter the table, choose an export."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from amniyat.core.fields import keyed_hashes_for_lookup
 from amniyat.fieldwork.models import FormVersion, Submission
 from amniyat.places.models import Place
 
@@ -63,6 +64,27 @@ class SubmissionFilterForm(forms.Form):
         if start and end and end < start:
             self.add_error("submitted_to", _("The end comes before the start."))
         return data
+
+    def as_filters(self) -> dict[str, Any]:
+        """The valid filters as plain values that keep (in an export's record) and that
+        :func:`~amniyat.fieldwork.submissions.selectors.submissions_filtered` applies: ids,
+        ISO dates, the review state only when one was chosen ("" is "not reviewed"), and an
+        enumerator only by the keyed hashes of the name, never the name itself."""
+        data = self.cleaned_data
+        filters: dict[str, Any] = {}
+        if data.get("place"):
+            filters["place"] = data["place"].pk
+        if data.get("submitted_from"):
+            filters["submitted_from"] = data["submitted_from"].isoformat()
+        if data.get("submitted_to"):
+            filters["submitted_to"] = data["submitted_to"].isoformat()
+        if data.get("version"):
+            filters["version"] = data["version"].pk
+        if "review_state" in self.data and data.get("review_state") != "any":
+            filters["review_state"] = data.get("review_state") or ""
+        if data.get("enumerator"):
+            filters["enumerator_hashes"] = keyed_hashes_for_lookup(data["enumerator"])
+        return filters
 
 
 class ExportForm(forms.Form):

@@ -1,13 +1,17 @@
-"""Scoped reads of stored submissions."""
+"""Scoped reads of stored submissions and of the exports people asked for."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 
 from amniyat.accounts import policies
-from amniyat.fieldwork.models import Form, Submission
+from amniyat.accounts.models import Programme
+from amniyat.fieldwork.models import Form, Submission, SubmissionExport
 
 if TYPE_CHECKING:
     from amniyat.accounts.policies import AnyUser
@@ -18,3 +22,52 @@ def submissions_visible(*, user: AnyUser, form: Form | None = None) -> QuerySet[
     if form is not None:
         queryset = queryset.filter(form=form)
     return queryset.select_related("form_version", "place")
+
+
+def submissions_filtered(
+    *, user: AnyUser, form: Form, filters: Mapping[str, Any]
+) -> QuerySet[Submission]:
+    """The submissions of ``form`` that ``user`` sees, narrowed by the table's filters as
+    :meth:`SubmissionFilterForm.as_filters` gives them, newest first: what the table pages
+    through and what an export of it writes."""
+    submissions = submissions_visible(user=user, form=form)
+    if filters.get("place"):
+        submissions = submissions.filter(place=filters["place"])
+    if filters.get("submitted_from"):
+        start = datetime.date.fromisoformat(filters["submitted_from"])
+        submissions = submissions.filter(submitted_at__date__gte=start)
+    if filters.get("submitted_to"):
+        end = datetime.date.fromisoformat(filters["submitted_to"])
+        submissions = submissions.filter(submitted_at__date__lte=end)
+    if filters.get("version"):
+        submissions = submissions.filter(form_version=filters["version"])
+    if "review_state" in filters:
+        submissions = submissions.filter(review_state=filters["review_state"])
+    if filters.get("enumerator_hashes"):
+        # Stored encrypted: found by its keyed hash (under every key, for rotation).
+        submissions = submissions.filter(enumerator_hash__in=filters["enumerator_hashes"])
+    return submissions.order_by("-submitted_at", "-id")
+
+
+def exports_of(*, user: AnyUser, form: Form) -> QuerySet[SubmissionExport]:
+    """The exports of ``form`` that ``user`` asked for, newest first."""
+    if not user.is_authenticated:
+        return SubmissionExport.objects.none()
+    return SubmissionExport.objects.filter(form=form, requested_by_id=user.pk)
+
+
+def export_get(*, user: AnyUser, programme: Programme, pk: int) -> SubmissionExport:
+    """An export of ``programme`` that ``user`` asked for and may still export; 404 for any
+    other, whoever asked for it (an export holds what its requester may see)."""
+    if not policies.can(user, "submission.export", programme):
+        raise Http404("No such export.")
+    export = (
+        SubmissionExport.objects.select_related("form__assessment__programme")
+        .filter(pk=pk, requested_by_id=user.pk, form__assessment__programme=programme)
+        .first()
+        if user.is_authenticated
+        else None
+    )
+    if export is None:
+        raise Http404("No such export.")
+    return export

@@ -1,36 +1,36 @@
 """Pages of a form's submissions: the table with filters and, below it, each submission's
 repeats with the repeats inside each repetition, at any depth; personal answers masked unless
 the person may see them (and every unmasked view audited); exports in the formats people and
-tools read."""
+tools read, written in the background (a progress bar htmx refreshes, then a download link
+for the person who asked, and no one else)."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
 from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
-from amniyat.core.fields import keyed_hashes_for_lookup
+from amniyat.accounts.selectors import programme_get
+from amniyat.core.forms import apply_errors
 from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan, nested_answers, plan_for
-from amniyat.fieldwork.models import Form, Submission
+from amniyat.fieldwork.models import Form, Submission, SubmissionExport
 from amniyat.fieldwork.submissions import exporters, selectors, services
-from amniyat.fieldwork.submissions.forms import ExportForm, SubmissionFilterForm
+from amniyat.fieldwork.submissions.forms import EXPORT_CHOICES, ExportForm, SubmissionFilterForm
 from amniyat.places.models import Place
 
 PAGE_SIZE = 50
@@ -50,37 +50,32 @@ def _enumerator_hidden(request: AuthenticatedRequest, programme: Programme, form
     return plan is None or plan.enumerator_protected
 
 
-def _filtered(
-    request: AuthenticatedRequest, programme: Programme, form: Form
-) -> tuple[QuerySet[Submission], SubmissionFilterForm]:
+def _filter_form(
+    request: AuthenticatedRequest,
+    programme: Programme,
+    form: Form,
+    data: Any,
+) -> SubmissionFilterForm:
+    """The table's filters, bound to ``data`` (a query string or a posted form) if any."""
     submissions = selectors.submissions_visible(user=request.user, form=form)
     places = Place.objects.filter(pk__in=submissions.values("place_id")).order_by("name_en")
     filters = SubmissionFilterForm(
-        request.GET or None, places=places, versions=forms_selectors.form_versions(form=form)
+        data or None, places=places, versions=forms_selectors.form_versions(form=form)
     )
     if _enumerator_hidden(request, programme, form):
         # Filtering on a name one may not see would tell who collected which submission.
         del filters.fields["enumerator"]
-    if filters.is_bound and filters.is_valid():
-        data = filters.cleaned_data
-        if data.get("place"):
-            submissions = submissions.filter(place=data["place"])
-        if data.get("submitted_from"):
-            submissions = submissions.filter(submitted_at__date__gte=data["submitted_from"])
-        if data.get("submitted_to"):
-            submissions = submissions.filter(submitted_at__date__lte=data["submitted_to"])
-        if data.get("version"):
-            submissions = submissions.filter(form_version=data["version"])
-        if "review_state" in request.GET and data.get("review_state") != "any":
-            submissions = submissions.filter(review_state=data.get("review_state") or "")
-        if data.get("enumerator"):
-            # Stored encrypted: found by its keyed hash (under every key, for rotation).
-            submissions = submissions.filter(
-                enumerator_hash__in=keyed_hashes_for_lookup(data["enumerator"])
-            )
-    elif filters.is_bound:
-        submissions = submissions.none()
-    return submissions.order_by("-submitted_at", "-id"), filters
+    return filters
+
+
+def _filtered(
+    request: AuthenticatedRequest, programme: Programme, form: Form
+) -> tuple[QuerySet[Submission], SubmissionFilterForm]:
+    filters = _filter_form(request, programme, form, request.GET)
+    if filters.is_bound and not filters.is_valid():
+        return Submission.objects.none(), filters
+    chosen = filters.as_filters() if filters.is_bound else {}
+    return selectors.submissions_filtered(user=request.user, form=form, filters=chosen), filters
 
 
 @login_required
@@ -207,76 +202,96 @@ def _shown_repeats(
     return found
 
 
-EXPORT_TYPES = {
-    "csv": ("csv", "text/csv; charset=utf-8"),
-    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "kobo-csv": ("csv", "text/csv; charset=utf-8"),
-    "kobo-xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "kobo-json": ("json", "application/json"),
-    "odk-csv": ("csv", "text/csv; charset=utf-8"),
-    "odk-zip": ("zip", "application/zip"),
-}
-
-
 @login_required
-def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponseBase:
+def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """Choose a format and the filters, and ask for an export (POST): it is written in the
+    background, and the export's page follows it. Showing this page writes nothing."""
     programme, form = forms_selectors.programme_form_get(
         user=request.user, slug=slug, pk=pk, verb="submission.export"
     )
-    choice = ExportForm(request.GET or None)
-    plan = _plan(form)
-    if not choice.is_valid() or plan is None:
-        messages.error(request, _("Choose a format and a language to export."))
-        return redirect("fieldwork:submission_list", slug=slug, pk=form.pk)
-    export_format = choice.cleaned_data["export_format"]
-    language = choice.cleaned_data["language"]
-    submissions, _filters = _filtered(request, programme, form)
-    reveal = policies.can(request.user, "submission.view_protected", programme)
-    count = submissions.count()
-    rows = exporters.rows_of(
-        submissions.select_related("place").iterator(chunk_size=2000), plan=plan, reveal=reveal
+    language = (get_language() or "en").split("-")[0]
+    if request.method == "POST":
+        filters = _filter_form(request, programme, form, request.POST)
+        choice = ExportForm(request.POST)
+        if choice.is_valid() and filters.is_valid():
+            try:
+                job = services.export_start(
+                    acting_user=request.user,
+                    form=form,
+                    export_format=choice.cleaned_data["export_format"],
+                    language=choice.cleaned_data["language"],
+                    filters=filters.as_filters(),
+                    request=request,
+                )
+            except ValidationError as error:
+                apply_errors(choice, error)
+            else:
+                services.export_enqueue(job=job)
+                messages.success(request, _("Your export has started."))
+                return redirect("fieldwork:export_detail", slug=slug, pk=job.pk)
+    else:
+        filters = _filter_form(request, programme, form, request.GET)
+        choice = ExportForm(initial={"language": language, **request.GET.dict()})
+    return render(
+        request,
+        "fieldwork/submissions/export_form.html",
+        {
+            "programme": programme,
+            "form": form,
+            "filters": filters,
+            "export": choice,
+            "reveal": policies.can(request.user, "submission.view_protected", programme),
+            "exports": selectors.exports_of(user=request.user, form=form)[:10],
+            "lifetime_hours": round(services.export_lifetime().total_seconds() / 3600),
+        },
     )
-    target = Path(tempfile.mkdtemp(prefix="amniyat-export-")) / "export"
-    writers: dict[str, Callable[[], None]] = {
-        "csv": lambda: _text_file(
-            target, lambda out: exporters.write_table_csv(out, plan, rows, language)
-        ),
-        "xlsx": lambda: exporters.write_table_xlsx(target, plan, rows, language),
-        "kobo-csv": lambda: _text_file(
-            target, lambda out: exporters.write_kobo_csv(out, plan, rows)
-        ),
-        "kobo-xlsx": lambda: exporters.write_kobo_xlsx(target, plan, rows, title=form.form_id),
-        "kobo-json": lambda: _text_file(
-            target, lambda out: exporters.write_kobo_json(out, plan, rows)
-        ),
-        "odk-csv": lambda: _text_file(target, lambda out: exporters.write_odk_csv(out, plan, rows)),
-        "odk-zip": lambda: exporters.write_odk_zip(target, plan, rows, form_id=form.form_id),
+
+
+def _export_context(programme: Programme, job: SubmissionExport) -> dict[str, Any]:
+    expired = services.export_expired(job)
+    return {
+        "programme": programme,
+        "form": job.form,
+        "job": job,
+        "expired": expired,
+        "ready": job.status == SubmissionExport.Status.SUCCEEDED and not expired,
+        "format_label": dict(EXPORT_CHOICES).get(job.export_format, job.export_format),
     }
-    writers[export_format]()
-    if reveal and (plan.protected_paths or plan.enumerator_protected) and count:
-        services.protected_answers_viewed(
-            user=request.user, form=form, export=export_format, count=count, request=request
-        )
-    extension, content_type = EXPORT_TYPES[export_format]
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    handle = _self_deleting(target)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"{form.form_id}-{stamp}.{extension}",
-        content_type=content_type,
+
+
+@login_required
+def export_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    job = selectors.export_get(user=request.user, programme=programme, pk=pk)
+    return render(
+        request, "fieldwork/submissions/export_detail.html", _export_context(programme, job)
     )
 
 
-def _text_file(path: Path, write: Callable[[TextIO], None]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        write(out)
+@login_required
+def export_progress(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """The progress partial htmx polls; once the export is done it comes without the polling
+    trigger, so the polling stops."""
+    programme = programme_get(user=request.user, slug=slug)
+    job = selectors.export_get(user=request.user, programme=programme, pk=pk)
+    return render(
+        request,
+        "fieldwork/submissions/partials/export_progress.html",
+        _export_context(programme, job),
+    )
 
 
-def _self_deleting(path: Path) -> Any:
-    """Open ``path`` for the response and remove it from the disk at once (the open handle
-    keeps it readable until the response is sent)."""
-    handle = path.open("rb")
-    path.unlink()
-    path.parent.rmdir()
-    return handle
+@login_required
+def export_download(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponseBase:
+    """The export's file, for its requester only, while it has not expired."""
+    programme = programme_get(user=request.user, slug=slug)
+    job = selectors.export_get(user=request.user, programme=programme, pk=pk)
+    pieces = services.export_open(job=job, user=request.user, request=request)
+    if pieces is None:
+        raise Http404("No such file.")
+    _extension, content_type = exporters.EXPORT_TYPES[job.export_format]
+    response = StreamingHttpResponse(pieces, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, job.file_name) or ""
+    response["Content-Length"] = str(job.size)
+    response["Cache-Control"] = "private, no-store"
+    return response
