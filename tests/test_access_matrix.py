@@ -82,7 +82,9 @@ from amniyat.fieldwork.models import (
     FormVersion,
     ImportJob,
     Submission,
+    SubmissionExport,
 )
+from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.fieldwork.submissions.frames import data_key
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
@@ -151,6 +153,9 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "fieldwork:import_create": {"slug": "programme", "pk": "form"},
     "fieldwork:submission_list": {"slug": "programme", "pk": "form"},
     "fieldwork:submission_export": {"slug": "programme", "pk": "form"},
+    "fieldwork:export_detail": {"slug": "programme", "pk": "submission_export"},
+    "fieldwork:export_progress": {"slug": "programme", "pk": "submission_export"},
+    "fieldwork:export_download": {"slug": "programme", "pk": "submission_export"},
     "fieldwork:import_detail": {"slug": "programme", "pk": "import_job"},
     "fieldwork:import_progress": {"slug": "programme", "pk": "import_job"},
     "fieldwork:import_problems": {"slug": "programme", "pk": "import_job"},
@@ -819,6 +824,11 @@ def build_world() -> World:
         started_by=users[Role.FACILITATOR],
     )
     is_own = _indicator_set(p1, marker=f"OWN-{TAG}")
+    # An export is its requester's alone: the lead's, written, so that it can be downloaded.
+    x_own = submission_services.export_start(
+        acting_user=users[Role.LEAD], form=fw_own["form"], export_format="csv", language="en"
+    )
+    submission_services.export_run(x_own.pk)
     dr_own = _drivers(
         p1,
         marker=f"OWN-{TAG}",
@@ -941,6 +951,14 @@ def build_world() -> World:
         },
     )
     is_p2 = _indicator_set(p2, marker=f"FOREIGN-{TAG}", pk=7460001)
+    x_p2 = SubmissionExport.objects.create(
+        pk=7480001,
+        form=fw_p2["form"],
+        requested_by=p2_user,
+        export_format="csv",
+        language="en",
+        file_name=f"FOREIGN-{TAG}-EXPORT.csv",
+    )
     fd_p2 = _findings(fw_p2["form"], is_p2, marker=f"FOREIGN-{TAG}", published=True, pk=7470001)
     dr_p2 = _drivers(
         p2,
@@ -968,7 +986,8 @@ def build_world() -> World:
     p2_ids = [p2.pk, p2_lead.pk, p2_org.pk, c2.pk, g_p2.pk, m_p2.pk, 7360001, 7370001, 7380001]
     p2_ids.append(p2_user.pk)
     p2_ids += [fw_p2[kind].pk for kind in ("assessment", "form", "version", "submission")]
-    p2_ids += [fw_p2["import_job"].pk, fw_p2["device"].pk, is_p2.pk, fd_p2.pk]
+    p2_ids += [fw_p2["import_job"].pk, fw_p2["device"].pk, is_p2.pk, fd_p2.pk, x_p2.pk]
+    p2_names.append(x_p2.file_name)
     p2_names += _driver_traces(f"FOREIGN-{TAG}")
     p2_ids += _driver_ids(dr_p2)
     other = ([g_other.name, m_other.display_name], [g_other.pk, m_other.pk])
@@ -1044,10 +1063,12 @@ def build_world() -> World:
         "token": p2_token,
         **{k: v for k, v in fw_p2.items() if k != "version"},
         "findings": fd_p2,
+        "submission_export": x_p2,
         **dr_p2,
     }
     own_fieldwork = {k: v for k, v in fw_own.items() if k != "version"}
     own_fieldwork["findings"] = fd_own
+    own_fieldwork["submission_export"] = x_own
     not_for_facilitators = {
         "submission": s_other,
         "import_job": j_other,
