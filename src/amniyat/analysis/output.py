@@ -245,28 +245,39 @@ def reason_text(reason: str | None, min_cell: int, translate: Translate) -> str:
     return _("no estimate")
 
 
-def _format_value(kind: str, value: float | None, language: str, *, spread: bool = False) -> str:
+def _format_value(
+    kind: str,
+    value: float | None,
+    language: str,
+    *,
+    spread: bool = False,
+    scale: float | None = None,
+) -> str:
     """A value as the reader writes it: a proportion as a percentage with one decimal
     ("25.6%", "25,6 %"), or in percentage points without the sign when ``spread`` (a standard
     error, an interval's bound, a difference); a total as a whole number with grouping; a mean
-    with two decimals, or as a whole number from 1,000 on."""
+    with two decimals, or as a whole number where the row's estimate (``scale``, the value
+    itself by default) is 1,000 or more, so that one row's numbers share their decimals."""
     if value is None:
         return ""
     if kind == "proportion":
         if spread:
             return format_number(value * 100, language, decimals=1)
         return format_percent(value, language, decimals=1)
-    if kind == "total" or abs(value) >= 1000:
+    size = abs(value if scale is None else scale)
+    if kind == "total" or size >= 1000:
         return format_number(value, language, decimals=0)
     return format_number(value, language, decimals=2)
 
 
-def _interval(kind: str, low: float | None, high: float | None, language: str) -> str:
+def _interval(
+    kind: str, low: float | None, high: float | None, language: str, scale: float | None
+) -> str:
     if low is None or high is None:
         return ""
     return format_interval(
-        _format_value(kind, low, language, spread=True),
-        _format_value(kind, high, language, spread=True),
+        _format_value(kind, low, language, spread=True, scale=scale),
+        _format_value(kind, high, language, spread=True, scale=scale),
         language,
     )
 
@@ -327,13 +338,13 @@ def render_table(
         for finding in findings:
             e = finding.estimate
             domain = _domain_label(finding.domain) or _("all")
-            se = _format_value(measure.kind, e.se, language, spread=True)
+            se = _format_value(measure.kind, e.se, language, spread=True, scale=e.value)
             rows.append(
                 [
                     domain,
                     format_number(e.n, language),
                     _format_value(measure.kind, e.value, language) if not e.suppressed else "—",
-                    _interval(measure.kind, e.ci_low, e.ci_high, language),
+                    _interval(measure.kind, e.ci_low, e.ci_high, language, e.value),
                     se,
                     format_number(e.deff, language, decimals=2) if e.deff is not None else "",
                     reason_text(e.reason, result.min_cell, translate),
@@ -365,7 +376,7 @@ def render_table(
                     _format_value(kind, d.value, language, spread=True)
                     if d.value is not None
                     else "—",
-                    _interval(kind, d.ci_low, d.ci_high, language),
+                    _interval(kind, d.ci_low, d.ci_high, language, d.value),
                     format_number(d.p_value, language, decimals=3) if d.p_value is not None else "",
                     reason_text(d.reason, result.min_cell, translate),
                 ]
