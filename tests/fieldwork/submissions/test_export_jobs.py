@@ -449,3 +449,41 @@ def test_the_command_line_export_shows_progress_and_writes_the_file(
     assert target.read_bytes() == synchronous_export(lead, form, {}, "kobo-json", "en")
     assert "3/3" in err.getvalue()  # the progress bar
     assert AuditEvent.objects.filter(verb=AuditEvent.Verb.VIEWED_PERSONAL, actor=lead).exists()
+
+
+# ----------------------------------------------------------------------------------------
+# The table's cost does not grow with its rows
+
+
+def test_the_table_and_the_export_page_take_a_fixed_number_of_queries(
+    scene: dict[str, Any],
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    form = scene["form"]
+    pages = {
+        "table": reverse("fieldwork:submission_list", args=["tj", form.pk]),
+        "export": export_url(form),
+    }
+
+    def counts() -> dict[tuple[str, str], int]:
+        found = {}
+        for who in ("lead", "facilitator"):
+            client = client_of(scene[who])
+            for name, url in pages.items():
+                with CaptureQueriesContext(connection) as queries:
+                    assert client.get(url).status_code == 200
+                found[(who, name)] = len(queries.captured_queries)
+        return found
+
+    few = counts()
+    template = Submission.objects.get(instance_id="uuid:u2")
+    for number in range(60):
+        template.pk = None
+        template.instance_id = f"uuid:copy-{number}"
+        template.save()
+    many = counts()
+    assert many == few  # no query per row
+    # Session, user, memberships, programme, form, version, count, page, audit, places…
+    assert max(many.values()) <= 13, many

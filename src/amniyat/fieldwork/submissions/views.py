@@ -36,17 +36,22 @@ from amniyat.places.models import Place
 PAGE_SIZE = 50
 
 
+# Read for a page's filters and plan: never the uploaded XLSForm nor pyxform's XForm.
+_HEAVY = ("xlsform", "xform")
+
+
 def _plan(form: Form) -> FormPlan | None:
-    version = form.current_version()
+    version = form.versions.defer(*_HEAVY).order_by("-created_at", "-id").first()
     return plan_for(version) if version is not None else None
 
 
-def _enumerator_hidden(request: AuthenticatedRequest, programme: Programme, form: Form) -> bool:
+def _enumerator_hidden(
+    request: AuthenticatedRequest, programme: Programme, plan: FormPlan | None
+) -> bool:
     """Whether the enumerator is masked for this person: it takes the class of the form's
     enumerator question, and they may not see personal and sensitive answers."""
     if policies.can(request.user, "submission.view_protected", programme):
         return False
-    plan = _plan(form)
     return plan is None or plan.enumerator_protected
 
 
@@ -55,23 +60,28 @@ def _filter_form(
     programme: Programme,
     form: Form,
     data: Any,
+    plan: FormPlan | None,
 ) -> SubmissionFilterForm:
     """The table's filters, bound to ``data`` (a query string or a posted form) if any."""
     submissions = selectors.submissions_visible(user=request.user, form=form)
     places = Place.objects.filter(pk__in=submissions.values("place_id")).order_by("name_en")
-    filters = SubmissionFilterForm(
-        data or None, places=places, versions=forms_selectors.form_versions(form=form)
+    # Each version is named with its form's title: one query, without the files.
+    versions = (
+        forms_selectors.form_versions(form=form)
+        .select_related("form")
+        .defer(*_HEAVY, "schema", "sensitivity")
     )
-    if _enumerator_hidden(request, programme, form):
+    filters = SubmissionFilterForm(data or None, places=places, versions=versions)
+    if _enumerator_hidden(request, programme, plan):
         # Filtering on a name one may not see would tell who collected which submission.
         del filters.fields["enumerator"]
     return filters
 
 
 def _filtered(
-    request: AuthenticatedRequest, programme: Programme, form: Form
+    request: AuthenticatedRequest, programme: Programme, form: Form, plan: FormPlan | None
 ) -> tuple[QuerySet[Submission], SubmissionFilterForm]:
-    filters = _filter_form(request, programme, form, request.GET)
+    filters = _filter_form(request, programme, form, request.GET, plan)
     if filters.is_bound and not filters.is_valid():
         return Submission.objects.none(), filters
     chosen = filters.as_filters() if filters.is_bound else {}
@@ -83,8 +93,8 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     programme, form = forms_selectors.programme_form_get(
         user=request.user, slug=slug, pk=pk, verb="submission.view"
     )
-    submissions, filters = _filtered(request, programme, form)
     plan = _plan(form)
+    submissions, filters = _filtered(request, programme, form, plan)
     reveal = policies.can(request.user, "submission.view_protected", programme)
     enumerator_protected = plan is None or plan.enumerator_protected
     page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -211,7 +221,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
     )
     language = (get_language() or "en").split("-")[0]
     if request.method == "POST":
-        filters = _filter_form(request, programme, form, request.POST)
+        filters = _filter_form(request, programme, form, request.POST, _plan(form))
         choice = ExportForm(request.POST)
         if choice.is_valid() and filters.is_valid():
             try:
@@ -230,7 +240,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
                 messages.success(request, _("Your export has started."))
                 return redirect("fieldwork:export_detail", slug=slug, pk=job.pk)
     else:
-        filters = _filter_form(request, programme, form, request.GET)
+        filters = _filter_form(request, programme, form, request.GET, _plan(form))
         choice = ExportForm(initial={"language": language, **request.GET.dict()})
     return render(
         request,
