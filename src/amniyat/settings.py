@@ -178,7 +178,6 @@ NODE_MODULES = Path(os.environ.get("AMNIYAT_NODE_MODULES", BASE_DIR / "node_modu
 # Front-end packages come from npm at set-up and are served by the app itself.
 STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
-    ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
     ("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist"),
 ]
 # Static files as a person on a phone receives them: collected into STATIC_ROOT
@@ -259,8 +258,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Programmes, places, community groups and their members.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
-    "SWAGGER_UI_FAVICON_HREF": "/static/amniyat/favicon.svg",
+    # Tags (the reference page's sections, /api/docs/) are the resource after /api/v1/.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -273,14 +272,14 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts only from files this server serves, so markup
 # that slips into a page cannot run; no inline script, no eval (charts and maps are drawn on
 # the server). Inline styles stay allowed: templates draw bars with style="width: …%" from the
-# data, the server's SVG charts carry their own, and htmx and Swagger UI add inline styles; a
-# style cannot run script. data: images are Swagger UI's icons.
+# data, the server's SVG charts carry their own, and htmx adds inline styles; a style cannot
+# run script.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],

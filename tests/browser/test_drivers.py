@@ -416,6 +416,20 @@ def test_analyst_draws_a_driver_map_in_tajik(
     expect(page.locator("#selected-evidence .evidence-list li")).to_have_count(1)
     expect(status).to_have_text(tajik("Saved"))
     assert list(factors[concern].excerpts.all()) == [coded]
+    # Quoted and listed as Tajik writes them: «…», and "a ва b".
+    expect(page.locator("#selected-evidence .evidence-list li").first).to_contain_text(
+        f"«{SELECTED_WORDS}»"
+    )
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.evaluate("window.amniyatMap.nodes().select()")
+    page.click("#delete-selected")
+    page.wait_for_timeout(200)
+    assert asked and asked[0] in {
+        tajik("Delete {label}?").format(label=f"«{a}» ва «{b}»")
+        for a, b in ((cause, concern), (concern, cause))
+    }, asked
+    assert driver_map.factors.count() == 2  # dismissed: nothing deleted
     page.screenshot(path=str(screenshots / "drivers-map-tg.png"), full_page=True)
     assert errors == []
 

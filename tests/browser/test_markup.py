@@ -66,8 +66,8 @@ def test_a_label_that_closes_a_script_is_drawn_as_text_and_never_runs(
 def test_the_api_reference_and_a_confirmation_work_without_inline_script(
     page: Page, live_server: Any
 ) -> None:
-    """Swagger UI starts from a script file of its own, and the priority list's delete button
-    asks first through amniyat/app.js, not an onsubmit attribute."""
+    """The API reference (drawn on the server) opens under the policy, and the priority
+    list's delete button asks first through amniyat/app.js, not an onsubmit attribute."""
     from playwright.sync_api import expect
 
     from amniyat.drivers.models import PriorityList
@@ -80,7 +80,8 @@ def test_the_api_reference_and_a_confirmation_work_without_inline_script(
     sign_in(page, live_server.url, lead.username)
 
     page.goto(f"{live_server.url}/api/docs/")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Amniyat API")
+    expect(page.locator(".api-reference")).to_contain_text("Amniyat API")
+    expect(page.locator("#groups-create summary")).to_contain_text("/api/v1/groups/")
 
     page.goto(f"{live_server.url}/p/{programme.slug}/drivers/priorities/{priority_list.pk}/")
     asked: list[str] = []

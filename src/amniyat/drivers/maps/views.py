@@ -28,6 +28,7 @@ from amniyat.audit.services import audit_record
 from amniyat.communities.selectors import groups_visible
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
+from amniyat.core.text import format_list, quoted
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.codebook.services import indicator_choices, latest_indicator_values
 from amniyat.drivers.coding import selectors as coding_selectors
@@ -360,9 +361,25 @@ def map_editor(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
                 "indicators": context["indicators"],
                 "laidOut": context["laid_out"],
             },
-            "map_strings": _editor_strings(),
+            "map_strings": {**_editor_strings(), **_typography()},
         },
     )
+
+
+def _typography() -> dict[str, Any]:
+    """How the editor quotes a name and joins a list in the reader's language (core/text.py):
+    «…» in Russian and Tajik, “…” in Uzbek and English; "a, b ва c" in Tajik."""
+    opening, closing = quoted("\x01").split("\x01")
+    pair = format_list(["\x01", "\x02"])
+    three = format_list(["\x01", "\x02", "\x03"])
+    return {
+        "quotes": [opening, closing],
+        "list": {
+            "pair": pair.split("\x01")[1].split("\x02")[0],
+            "middle": three.split("\x01")[1].split("\x02")[0],
+            "last": three.split("\x02")[1].split("\x03")[0],
+        },
+    }
 
 
 @login_required

@@ -1,8 +1,9 @@
 /* The driver-map editor, drawn with Cytoscape.js: add, drag, link, edit, delete — each change
    saved at once through the map's JSON endpoint. Readers never load this: they see the map
    drawn on the server (drivers/maps/svg.py), whose shapes, colours and sizes this follows.
-   Every text comes from the page (json_script "map-strings"), in the person's language;
-   labels are the map's own data and are shown as entered.
+   Every text comes from the page (json_script "map-strings"), in the person's language, with
+   the language's quotation marks and list words (strings.quotes, strings.list: «…» in Russian
+   and Tajik, “…” in Uzbek); labels are the map's own data and are shown as entered.
 
    Each element with class "map-canvas" names, in data attributes, the json_script ids of its
    elements, its configuration and the strings. The first map is window.amniyatMap; all are in
@@ -34,6 +35,20 @@
     return String(text).replace(/\{(\w+)\}/g, function (whole, name) {
       return Object.prototype.hasOwnProperty.call(values, name) ? values[name] : whole;
     });
+  }
+
+  // A name in the reader's quotation marks, and names joined as the reader's language joins
+  // a list ("a, b ва c"), as core/text.py writes them on the server.
+  function quote(strings, text) {
+    var marks = strings.quotes || ["“", "”"];
+    return marks[0] + text + marks[1];
+  }
+
+  function joinList(strings, items) {
+    var words = strings.list || { pair: " and ", middle: ", ", last: " and " };
+    if (items.length < 2) return items.join("");
+    if (items.length === 2) return items[0] + words.pair + items[1];
+    return items.slice(0, -1).join(words.middle) + words.last + items[items.length - 1];
   }
 
   function csrfToken() {
@@ -118,9 +133,7 @@
       },
       { selector: ":selected", style: { "border-width": 4, "border-color": "#f1c40f", "overlay-opacity": 0 } },
       { selector: "edge:selected", style: { "line-color": "#f1c40f", "target-arrow-color": "#f1c40f" } },
-      { selector: ".link-source", style: { "border-width": 5, "border-color": "#17a589" } },
-      { selector: ".differs", style: { "underlay-color": "#f4d03f", "underlay-opacity": 0.6, "underlay-padding": 8 } },
-      { selector: ".same", style: { opacity: 0.55 } }
+      { selector: ".link-source", style: { "border-width": 5, "border-color": "#17a589" } }
     ];
     Object.keys(KIND_STYLE).forEach(function (kind) {
       style.push({
@@ -163,10 +176,6 @@
       autoungrabify: !editable,
       boxSelectionEnabled: editable
     });
-    (config.highlight || []).forEach(function (id) { cy.getElementById(id).addClass("differs"); });
-    if (config.highlight) {
-      cy.elements().not(".differs").addClass("same");
-    }
     // Factors never placed were laid out by the server (as readers see them); the first
     // editor to open the map keeps that layout.
     var laidOut = Boolean(config.laidOut);
@@ -231,7 +240,7 @@
       quotes.forEach(function (item) {
         var li = document.createElement("li");
         li.className = "quote";
-        li.textContent = "“" + item.quote + "”";
+        li.textContent = quote(strings, item.quote);
         if (item.source) {
           var small = document.createElement("small");
           small.className = "muted";
@@ -356,7 +365,7 @@
             return;
           }
           holder.appendChild(control("attach-quote", strings.attachQuote, quotes.map(function (q) {
-            return { value: String(q.id), text: "“" + q.quote + "” — " + q.source + " (" + q.code + ")" };
+            return { value: String(q.id), text: quote(strings, q.quote) + " — " + q.source + " (" + q.code + ")" };
           }), function (id) {
             change(element, "evidence_attach", { excerpts: [Number(id)] });
           }));
@@ -537,9 +546,9 @@
     function deleteSelected() {
       var selected = cy.$(":selected");
       if (!selected.length) { setStatus(strings.nothingSelected, true); return; }
-      var names = selected.map(function (el) {
-        return el.isNode() ? "“" + el.data("label") + "”" : "“" + el.source().data("label") + " → " + el.target().data("label") + "”";
-      }).join(", ");
+      var names = joinList(strings, selected.map(function (el) {
+        return quote(strings, el.isNode() ? el.data("label") : el.source().data("label") + " → " + el.target().data("label"));
+      }));
       if (!window.confirm(format(strings.confirmDelete, { label: names }))) return;
       var edges = selected.edges().filter(function (e) { return !selected.nodes().contains(e.source()) && !selected.nodes().contains(e.target()); });
       var chain = Promise.resolve();
