@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import reverse
 
 from amniyat.accounts.models import Membership
 from amniyat.fieldwork.collection.services import device_create
@@ -43,6 +42,7 @@ from tests.fieldwork.collection.test_nested_repeats import (
     instance_xml,
     xlsform,
 )
+from tests.fieldwork.submissions.exporting import exported
 
 # Exports that carry repeats, and what the importer should find them to be.
 WITH_REPEATS = {
@@ -138,10 +138,7 @@ def source(db: None) -> Form:
 def _export(form: Form, export_format: str, lead: Any) -> tuple[str, bytes]:
     client = Client()
     client.force_login(lead)
-    response = client.get(
-        reverse("fieldwork:submission_export", args=[form.assessment.programme.slug, form.pk]),
-        {"export_format": export_format, "language": "en"},
-    )
+    response = exported(client, form, {"export_format": export_format, "language": "en"})
     assert response.status_code == 200
     name = response["Content-Disposition"].split('filename="', 1)[1].rstrip('"')
     return name, b"".join(response.streaming_content)
