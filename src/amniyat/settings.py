@@ -116,6 +116,9 @@ TEMPLATES = [
                 "amniyat.core.context_processors.amniyat",
                 "amniyat.demo.context_processors.demo_accounts",
             ],
+            # The filters that write content and generated text in the reader's language
+            # (``tr``, ``local_list``, ``quoted`` …), in every template without a load tag.
+            "builtins": ["amniyat.accounts.templatetags.amniyat_text"],
         },
     },
 ]

@@ -138,7 +138,7 @@ class PageMeter:
 
     def _console(self, message: Any) -> None:
         # A browser asks for /favicon.ico by itself, now and then, whenever a page names no
-        # icon (DRF's and Swagger UI's pages): not an error of the page.
+        # icon: not an error of the page.
         if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
             where = message.location.get("url", "")
             self._errors.append(f"console: {message.text}" + (f" ({where})" if where else ""))

@@ -154,3 +154,46 @@ def test_reset_removes_and_rebuilds_the_drivers_demo(demo: object) -> None:
         PriorityList.objects.filter(is_demo=True).count()
         == CommunityGroup.objects.filter(programme__is_demo=True).count()
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
+def test_the_demo_carries_its_content_in_all_four_languages() -> None:
+    """Every name, title, label and concern of the demo programmes (and of the organisations
+    taking part) reads in Russian, Tajik and Uzbek without falling back to the English it was
+    written in; a factor or concern with a code reads as the code's name."""
+    from django.apps import apps
+
+    from amniyat.accounts.models import Organisation
+    from amniyat.core.i18n import Translatable
+    from amniyat.demo.translations import _PROGRAMME_PATH
+
+    programmes = list(Programme.objects.filter(is_demo=True))
+    organisations = set().union(*(p.taking_part_ids() for p in programmes))
+    untranslated = []
+    seen = 0
+    for model in apps.get_models():
+        if not issubclass(model, Translatable):
+            continue
+        assert model is Organisation or model.__name__ in _PROGRAMME_PATH, model
+        objects = (
+            model._default_manager.filter(pk__in=organisations)
+            if model is Organisation
+            else model._default_manager.filter(
+                **{f"{_PROGRAMME_PATH[model.__name__]}__in": [p.pk for p in programmes]}
+            )
+        )
+        for obj in objects:
+            seen += 1
+            for field in model.TRANSLATED:
+                if not getattr(obj, field):
+                    continue
+                for language in ("en", "ru", "tg", "uz"):
+                    if obj.translated(field, language).fallback:
+                        untranslated.append(f"{model.__name__} {getattr(obj, field)!r} {language}")
+    assert seen > 150
+    assert untranslated == []
+    factor = DriverMap.objects.filter(programme__in=programmes).first().factors.exclude(
+        code=None
+    ).first()
+    assert factor.translated("label", "tg") == factor.code.name_tg

@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers, viewsets
 
 from amniyat.accounts import policies, selectors
 from amniyat.accounts.models import Organisation, Programme
+from amniyat.core.serializers import TranslationsField
 
 
 class ProgrammeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -18,6 +19,7 @@ class ProgrammeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
     partners: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     places: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     my_role = serializers.SerializerMethodField()
+    translations = TranslationsField()
 
     class Meta:
         model = Programme
@@ -37,16 +39,32 @@ class ProgrammeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
             "min_cell_size",
             "is_demo",
             "my_role",
+            "content_language",
+            "translations",
         ]
+        read_only_fields = ["content_language"]
 
     def get_my_role(self, programme: Programme) -> str | None:
         return policies.role_in(self.context["request"].user, programme)
 
 
 class OrganisationSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    translations = TranslationsField()
+
     class Meta:
         model = Organisation
-        fields = ["id", "name", "short_name", "kind", "country", "women_led", "description"]
+        fields = [
+            "id",
+            "name",
+            "short_name",
+            "kind",
+            "country",
+            "women_led",
+            "description",
+            "content_language",
+            "translations",
+        ]
+        read_only_fields = ["content_language"]
 
 
 class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]

@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from amniyat.core.i18n import Translatable
+
 
 class User(AbstractUser):
     """A person who signs in. Roles live on :class:`Membership`, never on the user."""
@@ -30,7 +32,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-class Organisation(models.Model):
+class Organisation(Translatable):
     class Kind(models.TextChoices):
         INTERNATIONAL_NGO = "ingo", _("international NGO")
         CSO = "cso", _("civil society organisation")
@@ -47,16 +49,20 @@ class Organisation(models.Model):
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    TRANSLATED = ("name", "short_name", "description")
+    TRANSLATE_VERB = "organisation.create"
+
     class Meta:
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         ordering = ["name"]
 
-    def __str__(self) -> str:
-        return self.name
+    def translation_subject(self, programme: Programme) -> Programme | None:
+        """The programme's lead names the organisations that take part in it."""
+        return programme if self.pk in programme.taking_part_ids() else None
 
 
-class Programme(models.Model):
+class Programme(Translatable):
     """A funded programme in one country, led by one organisation with partners."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -104,6 +110,9 @@ class Programme(models.Model):
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    TRANSLATED = ("name", "summary")
+    TRANSLATE_VERB = "programme.manage"
+
     class Meta:
         verbose_name = _("programme")
         verbose_name_plural = _("programmes")
@@ -116,8 +125,8 @@ class Programme(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        return self.name
+    def translation_subject(self, programme: Programme) -> Programme | None:
+        return self if self.pk == programme.pk else None
 
     def taking_part_ids(self, *, with_donor: bool = True) -> set[int]:
         """Ids of the organisations that lead, fund (optionally) or partner this programme."""

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from amniyat.accounts import views
+from amniyat.accounts.translations import urls as translations_urls
 
 app_name = "accounts"
 urlpatterns = [
@@ -22,3 +23,6 @@ urlpatterns += [
         name="organisation_detail",
     ),
 ]
+
+# The features of accounts that are packages of their own.
+urlpatterns += translations_urls.urlpatterns

@@ -31,6 +31,7 @@ class AuditEvent(models.Model):
         PUBLISHED = "published", pgettext_lazy("audit verb", "published")
         UNPUBLISHED = "unpublished", pgettext_lazy("audit verb", "withdrawn from publication")
         VIEWED_TEXT = "source.view_text", _("read discussion notes")
+        TRANSLATED = "translations.save", _("translated")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

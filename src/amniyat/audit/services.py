@@ -10,6 +10,7 @@ from django.db import models
 from django.http import HttpRequest
 
 from amniyat.audit.models import AuditEvent
+from amniyat.core.i18n import Translatable
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme, User
@@ -46,7 +47,17 @@ def audit_record(
         programme=programme,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_label=str(obj)[:200] if obj is not None else "",
+        object_label=_recorded_label(obj),
         ip_address=client_address(request),
         details=details or {},
     )
+
+
+def _recorded_label(obj: models.Model | None) -> str:
+    """What the object was called, as written: a record of the time must not depend on the
+    language its actor happened to read in."""
+    if obj is None:
+        return ""
+    if isinstance(obj, Translatable) and obj.TRANSLATED:
+        return str(getattr(obj, obj.TRANSLATED[0]) or "")[:200]
+    return str(obj)[:200]

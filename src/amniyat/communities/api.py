@@ -17,6 +17,7 @@ from amniyat.accounts.models import Organisation
 from amniyat.api.mixins import narrowed_by_id, programme_from
 from amniyat.communities import selectors, services
 from amniyat.communities.models import CommunityGroup, GroupMember, Sector
+from amniyat.core.serializers import TranslationsField
 from amniyat.places.models import Place
 
 
@@ -27,6 +28,7 @@ class CommunityGroupSerializer(serializers.ModelSerializer):  # type: ignore[typ
         queryset=Organisation.objects.all()
     )
     active_members = serializers.IntegerField(read_only=True)
+    translations = TranslationsField()
 
     class Meta:
         model = CommunityGroup
@@ -42,7 +44,10 @@ class CommunityGroupSerializer(serializers.ModelSerializer):  # type: ignore[typ
             "closed_on",
             "description",
             "active_members",
+            "content_language",
+            "translations",
         ]
+        read_only_fields = ["content_language"]
         validators: list[Any] = []  # uniqueness is the service's to check
 
 

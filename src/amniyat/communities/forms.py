@@ -48,7 +48,7 @@ class CommunityGroupForm(forms.ModelForm):  # type: ignore[type-arg]
         organisation_field: Any = self.fields["facilitating_organisation"]
         organisation_field.queryset = Organisation.objects.all()
         organisation_field.widget.choices = [("", "---------")] + [
-            (o.pk, o.name) for o in organisations
+            (o.pk, str(o)) for o in organisations
         ]
 
     def _post_clean(self) -> None:

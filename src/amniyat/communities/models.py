@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.fields import EncryptedTextField
+from amniyat.core.i18n import Translatable
 from amniyat.core.text import format_list, format_percent
 
 
@@ -46,7 +47,7 @@ class Sector(models.TextChoices):
     OTHER = "other", _("other")
 
 
-class CommunityGroup(models.Model):
+class CommunityGroup(Translatable):
     class Kind(models.TextChoices):
         CSWG = "cswg", _("community security working group")
         COMMUNITY_GROUP = "community_group", _("community group")
@@ -84,6 +85,9 @@ class CommunityGroup(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    TRANSLATED = ("name", "description")
+    TRANSLATE_VERB = "group.edit"
+
     class Meta:
         verbose_name = _("community group")
         verbose_name_plural = _("community groups")
@@ -102,9 +106,6 @@ class CommunityGroup(models.Model):
                 violation_error_message=_("A group cannot close before it was established."),
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class GroupMember(models.Model):

@@ -26,6 +26,7 @@ from amniyat.communities.services import group_create, member_add, target_set
 from amniyat.core.fields import keyed_hash
 from amniyat.demo import survey as demo_survey
 from amniyat.demo.drivers import build_drivers_demo, remove_drivers_demo
+from amniyat.demo.translations import translate_demo
 from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
 from amniyat.findings.models import Findings
@@ -672,6 +673,7 @@ def build_demo() -> list[Programme]:
     )
     for programme in (tajikistan, uzbekistan):
         build_drivers_demo(programme, analyst=analyst, second_coder=lead)
+    translate_demo([tajikistan, uzbekistan])
     return [tajikistan, uzbekistan]
 
 

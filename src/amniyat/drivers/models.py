@@ -20,6 +20,8 @@ How the parts hang together:
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -28,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from amniyat.core.fields import EncryptedTextField
-from amniyat.core.i18n import MultilingualName
+from amniyat.core.i18n import MultilingualName, Translatable, Translated
 
 
 class Language(models.TextChoices):
@@ -58,7 +60,7 @@ class AffectedGroup(models.TextChoices):
     RETURNEES = "returnees", _("returnees")
 
 
-class Source(models.Model):
+class Source(Translatable):
     """The notes of one focus group, interview or workshop. Participants are described by a
     profile (how many, women and men, age bands, sectors), never by name."""
 
@@ -119,6 +121,9 @@ class Source(models.Model):
     )
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
+    TRANSLATED = ("title",)
+    TRANSLATE_VERB = "source.edit"
+
     class Meta:
         verbose_name = _("source")
         verbose_name_plural = _("sources")
@@ -131,9 +136,6 @@ class Source(models.Model):
                 violation_error_message=_("Women and men cannot outnumber the participants."),
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.title
 
 
 class Passage(models.Model):
@@ -409,7 +411,7 @@ class CodeQuality(models.Model):
         return f"{self.code}: P={self.precision} R={self.recall}"
 
 
-class DriverMap(models.Model):
+class DriverMap(Translatable):
     """A map of how security concerns and their drivers link, for a programme, a place or a
     group, from one perspective (women's, men's, everyone's …) and optionally one assessment
     (so a baseline and an endline map can be compared)."""
@@ -475,6 +477,9 @@ class DriverMap(models.Model):
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    TRANSLATED = ("title", "description")
+    TRANSLATE_VERB = "map.edit"
+
     class Meta:
         verbose_name = _("driver map")
         verbose_name_plural = _("driver maps")
@@ -483,11 +488,11 @@ class DriverMap(models.Model):
             models.UniqueConstraint(fields=["programme", "title"], name="driver_map_title_unique"),
         ]
 
-    def __str__(self) -> str:
-        return self.title
+    def translation_parts(self) -> list[Translatable]:
+        return list(self.factors.select_related("code"))
 
 
-class Factor(models.Model):
+class Factor(Translatable):
     """A node of a driver map."""
 
     class Kind(models.TextChoices):
@@ -513,6 +518,10 @@ class Factor(models.Model):
     excerpts = models.ManyToManyField(Excerpt, blank=True, related_name="factors")
     indicator_keys = models.JSONField(_("indicators"), default=list, blank=True)
 
+    TRANSLATED = ("label",)
+    TRANSLATE_VERB = "map.edit"
+    TRANSLATED_ON_PAGE_OF = "DriverMap"
+
     class Meta:
         verbose_name = _("factor")
         verbose_name_plural = _("factors")
@@ -521,8 +530,21 @@ class Factor(models.Model):
             models.UniqueConstraint(fields=["map", "label"], name="factor_label_unique"),
         ]
 
-    def __str__(self) -> str:
-        return self.label
+    def translation_subject(self, programme: Any) -> Any | None:
+        return self.map.translation_subject(programme)
+
+    def translation_fields(self) -> tuple[str, ...]:
+        """A factor linked to a code is read as the code's name: the codebook translates it."""
+        return () if self.code_id is not None else self.TRANSLATED
+
+    def translated(self, field: str, language: str | None = None) -> Translated:
+        """A factor linked to a code reads as the code's name in the reader's language; its
+        own translation serves where the code has no name in that language."""
+        own = super().translated(field, language)
+        if field != "label" or self.code is None:
+            return own
+        name = self.code.translated("name", language)
+        return own if name.fallback and not own.fallback else name
 
 
 class Link(models.Model):
@@ -564,7 +586,7 @@ class Link(models.Model):
         return f"{self.source} {self.kind} {self.target}"
 
 
-class PriorityList(models.Model):
+class PriorityList(Translatable):
     """A community group's prioritisation of its security concerns; once agreed it records
     the date and who took part, and action plans start from it."""
 
@@ -599,16 +621,22 @@ class PriorityList(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    TRANSLATED = ("title",)
+    TRANSLATE_VERB = "priorities.edit"
+
     class Meta:
         verbose_name = _("priority list")
         verbose_name_plural = _("priority lists")
         ordering = ["group", "-agreed_on", "-created_at"]
 
-    def __str__(self) -> str:
-        return self.title
+    def translation_subject(self, programme: Any) -> Any | None:
+        return self.group if self.group.programme_id == programme.pk else None
+
+    def translation_parts(self) -> list[Translatable]:
+        return list(self.priorities.select_related("code"))
 
 
-class Priority(models.Model):
+class Priority(Translatable):
     """A concern scored on the prioritisation matrix (1–5 scales); ``affected_percent`` is
     filled from the linked survey indicator where there is one."""
 
@@ -642,6 +670,10 @@ class Priority(models.Model):
     rank = models.PositiveSmallIntegerField(_("rank"), default=0)
     note = models.TextField(_("note"), blank=True)
 
+    TRANSLATED = ("concern",)
+    TRANSLATE_VERB = "priorities.edit"
+    TRANSLATED_ON_PAGE_OF = "PriorityList"
+
     class Meta:
         verbose_name = _("priority")
         verbose_name_plural = _("priorities")
@@ -652,8 +684,21 @@ class Priority(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return self.concern
+    def translation_subject(self, programme: Any) -> Any | None:
+        return self.priority_list.translation_subject(programme)
+
+    def translation_fields(self) -> tuple[str, ...]:
+        """A concern linked to a code is read as the code's name: the codebook translates it."""
+        return () if self.code_id is not None else self.TRANSLATED
+
+    def translated(self, field: str, language: str | None = None) -> Translated:
+        """A concern linked to a code reads as the code's name in the reader's language; its
+        own translation serves where the code has no name in that language."""
+        own = super().translated(field, language)
+        if field != "concern" or self.code is None:
+            return own
+        name = self.code.translated("name", language)
+        return own if name.fallback and not own.fallback else name
 
     @property
     def score(self) -> int:

@@ -13,9 +13,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.fields import EncryptedTextField
+from amniyat.core.i18n import Translatable
 
 
-class Assessment(models.Model):
+class Assessment(Translatable):
     """Research with communities on their security: a baseline, an endline or a rapid one."""
 
     class Kind(models.TextChoices):
@@ -46,6 +47,9 @@ class Assessment(models.Model):
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    TRANSLATED = ("title",)
+    TRANSLATE_VERB = "assessment.manage"
+
     class Meta:
         verbose_name = _("assessment")
         verbose_name_plural = _("assessments")
@@ -61,8 +65,8 @@ class Assessment(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return self.title
+    def translation_subject(self, programme: Any) -> Any | None:
+        return programme if self.programme_id == programme.pk else None
 
 
 class Sensitivity(models.TextChoices):

@@ -196,7 +196,7 @@ def test_how_many_are_affected_comes_from_the_published_survey_figure(
     client.force_login(lead)
     page = client.get(f"/p/{programme.slug}/drivers/priorities/{priority_list.pk}/")
     text = page.content.decode()
-    assert f"{draft.affected_percent} % in the survey" in text
+    assert f"{round(draft.affected_percent)}% in the survey" in text
     assert "Names as a main security concern" in text
 
     # Without the survey the share goes, and the typed score stays.

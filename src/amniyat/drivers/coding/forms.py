@@ -92,7 +92,7 @@ class SourceForm(forms.Form):
         super().__init__(*args, **kwargs)
         fields: Any = self.fields
         fields["assessment"].widget.choices = [("", "---------")] + [
-            (a.pk, a.title) for a in assessments
+            (a.pk, str(a)) for a in assessments
         ]
         fields["place"].widget.choices = [("", "---------")] + [
             (p.pk, place_label(p)) for p in places
@@ -102,7 +102,7 @@ class SourceForm(forms.Form):
             del self.fields["organisation"]
         else:
             fields["organisation"].widget.choices = [("", _("the programme's own team"))] + [
-                (o.pk, o.name) for o in organisations
+                (o.pk, str(o)) for o in organisations
             ]
         if editing:
             fields["upload"].label = _("Replace the text with a file")

@@ -57,11 +57,11 @@ class MapAnalysis:
 
 
 def map_graph(driver_map: DriverMap) -> nx.DiGraph:
-    """The map as a directed graph: nodes are factor ids (``label``, ``kind``), edges carry
-    the link's ``kind`` and ``strength``."""
+    """The map as a directed graph: nodes are factor ids (``label`` in the reader's language,
+    ``kind``), edges carry the link's ``kind`` and ``strength``."""
     graph = nx.DiGraph()
-    for pk, label, kind in driver_map.factors.values_list("pk", "label", "kind"):
-        graph.add_node(pk, label=label, kind=kind)
+    for factor in driver_map.factors.select_related("code"):
+        graph.add_node(factor.pk, label=str(factor.translated("label")), kind=factor.kind)
     for source, target, kind, strength in driver_map.links.values_list(
         "source_id", "target_id", "kind", "strength"
     ):

@@ -551,16 +551,16 @@ def map_parts(
     ``list_url`` (this page when empty; nowhere when None)."""
     kinds = dict(Factor.Kind.choices)
     link_kinds = dict(Link.Kind.choices)
-    labels = {factor.pk: factor.label for factor in factors}
+    labels = {factor.pk: str(factor.translated("label")) for factor in factors}
     drawn_factors = [
         MapFactor(
             key=f"f{factor.pk}",
-            label=factor.label,
+            label=labels[factor.pk],
             kind=factor.kind,
             x=factor.x,
             y=factor.y,
             title=_("{label} ({kind})").format(
-                label=factor.label, kind=kinds.get(factor.kind, factor.kind)
+                label=labels[factor.pk], kind=kinds.get(factor.kind, factor.kind)
             ),
             href=f"{list_url}#factor-{factor.pk}" if list_url is not None else "",
         )
@@ -589,7 +589,9 @@ def map_parts(
 
 def _saved(driver_map: DriverMap, list_url: str | None) -> tuple[list[MapFactor], list[MapLink]]:
     return map_parts(
-        list(driver_map.factors.all()), list(driver_map.links.all()), list_url=list_url
+        list(driver_map.factors.select_related("code")),
+        list(driver_map.links.all()),
+        list_url=list_url,
     )
 
 
@@ -606,7 +608,7 @@ def map_svg(
     return draw_map(
         drawn_factors,
         drawn_links,
-        title=driver_map.title,
+        title=str(driver_map.translated("title")),
         id_prefix=id_prefix,
         highlight=highlight,
         background=background,
@@ -625,7 +627,7 @@ def map_drawing(
     return page_markup(
         drawn_factors,
         drawn_links,
-        title=driver_map.title,
+        title=str(driver_map.translated("title")),
         id_prefix=id_prefix,
         highlight=highlight,
     )

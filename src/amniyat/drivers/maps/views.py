@@ -61,7 +61,7 @@ def _evidence_of(
     for excerpt in visible:
         if full:
             quote = (excerpt.source.text or "")[excerpt.start : excerpt.end]
-            source = excerpt.source.title
+            source = str(excerpt.source.translated("title"))
         else:
             quote, source = excerpt.public_text, ""
         shown[excerpt.pk] = {
@@ -88,7 +88,9 @@ def _elements(
     """The map as Cytoscape elements (factors ``f<id>``, links ``l<id>``), each factor where
     it is drawn, and whether any had never been placed (then the server laid them out)."""
     factors = list(driver_map.factors.select_related("code").prefetch_related("excerpts"))
-    links = list(driver_map.links.select_related("source", "target").prefetch_related("excerpts"))
+    links = list(
+        driver_map.links.select_related("source__code", "target__code").prefetch_related("excerpts")
+    )
     positions, laid_out = svg.map_positions(factors, links)
     elements: list[dict[str, Any]] = []
     for factor in factors:
@@ -99,7 +101,9 @@ def _elements(
                 "data": {
                     "id": f"f{factor.pk}",
                     "pk": factor.pk,
+                    # As written (what the editor changes), and as the reader reads it.
                     "label": factor.label,
+                    "shown": str(factor.translated("label")),
                     "kind": factor.kind,
                     "note": factor.note,
                     "code": factor.code.key if factor.code else "",
@@ -120,6 +124,8 @@ def _elements(
                     "target": f"f{link.target_id}",
                     "sourceLabel": link.source.label,
                     "targetLabel": link.target.label,
+                    "sourceShown": str(link.source.translated("label")),
+                    "targetShown": str(link.target.translated("label")),
                     "kind": link.kind,
                     "strength": link.strength,
                     "note": link.note,
@@ -194,7 +200,7 @@ def _quote_options(
             {
                 "id": excerpt.pk,
                 "quote": quote,
-                "source": excerpt.source.title,
+                "source": str(excerpt.source.translated("title")),
                 "code": excerpt.code.name,
             }
         )

@@ -64,7 +64,7 @@ class PriorityListForm(forms.Form):
         super().__init__(*args, **kwargs)
         assessment_field: Any = self.fields["assessment"]
         assessment_field.widget.choices = [("", "---------")] + [
-            (a.pk, a.title) for a in assessments
+            (a.pk, str(a)) for a in assessments
         ]
         if driver_maps is None:
             del self.fields["driver_map"]

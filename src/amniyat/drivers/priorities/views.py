@@ -23,6 +23,7 @@ from amniyat.accounts.selectors import programme_get
 from amniyat.communities import selectors as group_selectors
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
+from amniyat.core.text import format_percent
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.maps import selectors as maps_selectors
 from amniyat.drivers.models import AffectedGroup, Priority, PriorityList
@@ -111,7 +112,7 @@ def score_chart(priorities: list[Priority]) -> dict[str, Any]:
     ]
     rows = []
     for index, p in enumerate(priorities):
-        name = f"{p.rank}. {p.concern}"
+        name = f"{p.rank}. {p.translated('concern')}"
         label = "\n".join(
             textwrap.wrap(" ".join(name.split()), charts.LABEL_CHARACTERS, break_long_words=True)
         )
@@ -259,7 +260,11 @@ def priority_list_create(request: AuthenticatedRequest, slug: str, pk: int) -> H
         request,
         programme,
         with_maps=True,
-        initial={"title": _("Security priorities of {group}").format(group=group.name)[:200]},
+        initial={
+            "title": _("Security priorities of {group}").format(group=group.translated("name"))[
+                :200
+            ]
+        },
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -384,8 +389,8 @@ def priority_add(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
             if priority.affected_percent is not None:
                 messages.info(
                     request,
-                    _("“How many are affected” comes from the survey: {percent} %.").format(
-                        percent=priority.affected_percent
+                    _("“How many are affected” comes from the survey: {percent}.").format(
+                        percent=format_percent(priority.affected_percent / 100)
                     ),
                 )
             messages.success(request, _("The concern was added."))

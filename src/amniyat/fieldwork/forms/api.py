@@ -11,6 +11,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.routers import BaseRouter
 
 from amniyat.api.mixins import narrowed_by_id, programme_from
+from amniyat.core.serializers import TranslationsField
 from amniyat.fieldwork.forms import selectors
 from amniyat.fieldwork.models import Assessment, Form, FormVersion
 
@@ -18,6 +19,7 @@ from amniyat.fieldwork.models import Assessment, Form, FormVersion
 class AssessmentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     programme: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     places: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    translations = TranslationsField()
 
     class Meta:
         model = Assessment
@@ -34,6 +36,8 @@ class AssessmentSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
             "cluster_field",
             "fpc_field",
             "created_at",
+            "content_language",
+            "translations",
         ]
         read_only_fields = fields
 
