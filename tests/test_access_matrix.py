@@ -177,6 +177,9 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "findings:change": {"slug": "programme"},
     "findings:assessment": {"slug": "programme", "pk": "findings_assessment"},
     "findings:gender_gap": {"slug": "programme", "pk": "findings_assessment"},
+    "findings:assessment_table": {"slug": "programme", "pk": "findings_assessment"},
+    "findings:gender_gap_table": {"slug": "programme", "pk": "findings_assessment"},
+    "findings:change_table": {"slug": "programme"},
     "findings:publish": {"slug": "programme", "pk": "findings"},
     "findings:indicators": {"slug": "programme"},
     "api:assessment-detail": {"pk": "assessment"},
@@ -251,6 +254,10 @@ DEVICE_ROUTES: dict[str, frozenset[str]] = {
 # needs a format and a language to write a file (whose rows are then checked too).
 GET_QUERIES: dict[str, str] = {
     "fieldwork:submission_export": "?export_format=csv&language=en",
+    # A findings page's table as a file: one every findings page has.
+    "findings:assessment_table": "?table=indicators&format=csv",
+    "findings:gender_gap_table": "?table=gaps&format=csv",
+    "findings:change_table": "?table=change&format=csv",
 }
 
 # Routes an anonymous visitor may use: signing in and out, the health check, the language.

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from amniyat.analysis.indicators import form_labels, label_in
 from amniyat.fieldwork.submissions.frames import analysis_columns
-from amniyat.findings import charts
+from amniyat.findings import charts, tables
 from amniyat.places.models import Place
 
 if TYPE_CHECKING:
     from django.utils.safestring import SafeString
 
     from amniyat.fieldwork.models import Form
+    from amniyat.findings.models import Findings
 
 
 @dataclass
@@ -51,15 +55,30 @@ class Cell:
     def text(self) -> str:
         if self.estimate is None:
             return "—"
-        return f"{self.estimate:.0%}" if self.kind == "proportion" else f"{self.estimate:,.2f}"
+        return tables.estimate(self.estimate, self.kind).text
 
     @property
     def interval(self) -> str:
-        if self.ci_low is None or self.ci_high is None:
-            return ""
-        if self.kind == "proportion":
-            return f"{self.ci_low:.0%}–{self.ci_high:.0%}"
-        return f"{self.ci_low:,.2f}–{self.ci_high:,.2f}"
+        return tables.interval(self.ci_low, self.ci_high, self.kind).text
+
+    def cells(self, *, n_column: bool) -> tables.Cells:
+        """The cell's figures (estimate, interval, n) for a table row; withheld, the reason
+        instead of the estimate and interval, and its n as the page may show it (``< 5``
+        where the cell is too small; never the number) or, in a chart's table, nothing."""
+        if self.estimate is None:
+            if not n_column:
+                return [tables.Withheld(self.note, span=3)]
+            n = (
+                tables.Figure(f"< {self.min_cell}", (f"< {self.min_cell}",))
+                if self.reason == "min_cell"
+                else tables.count(self.n)
+            )
+            return [tables.Withheld(self.note, span=2), n]
+        return [
+            tables.estimate(self.estimate, self.kind),
+            tables.interval(self.ci_low, self.ci_high, self.kind),
+            tables.count(self.n),
+        ]
 
 
 @dataclass
@@ -233,6 +252,234 @@ def gender_gaps(results: dict[str, Any]) -> list[Gap]:
     return sorted(gaps, key=lambda g: -abs(g.difference) if g.difference is not None else 1.0)
 
 
+# --- Tables -------------------------------------------------------------------------------
+# Every table of the findings pages is a `tables.PageTable`: the page prints it and its
+# download writes it, so the file holds exactly the page's cells.
+
+
+def _cell_columns(kinds: set[str]) -> list[tables.Column]:
+    """Estimate, interval and n; in the file the interval is its two ends, and a table of
+    proportions only says so in its headers."""
+    # xgettext:no-python-format
+    interval = _("95% interval")
+    if kinds == {"proportion"}:
+        return [
+            # xgettext:no-python-format
+            tables.Column(_("Estimate"), (_("Estimate (%)"),)),
+            # xgettext:no-python-format
+            tables.Column(interval, (_("95% interval, low (%)"), _("95% interval, high (%)"))),
+            tables.Column("n"),
+        ]
+    return [
+        tables.Column(_("Estimate")),
+        # xgettext:no-python-format
+        tables.Column(interval, (_("95% interval, low"), _("95% interval, high"))),
+        tables.Column("n"),
+    ]
+
+
+def _estimate_notes(views: list[IndicatorView]) -> list[str]:
+    notes = [
+        # xgettext:no-python-format
+        _(
+            "Proportions are in percent and means to two decimals, rounded as on the page; a "
+            "95% interval is given by its two ends; n is the number of respondents behind an "
+            "estimate (unweighted)."
+        )
+    ]
+    for view in views:
+        if view.counts:
+            notes.append(
+                f"{view.label}: "
+                + _(
+                    "n counts %(unit)s, not respondents; a cell is shown only if they come "
+                    "from at least %(k)s submissions."
+                )
+                % {"unit": view.counts, "k": view.overall.min_cell if view.overall else 5}
+            )
+    return notes
+
+
+def breakdown_title(by: str) -> str:
+    """What a group of an indicator's rows is broken down by (``by sex``)."""
+    titles = {
+        "sex": _("by sex"),
+        "age_band": _("by age"),
+        "district": _("by district"),
+        "sex,district": _("by sex and district"),
+    }
+    return titles.get(by, by)
+
+
+def indicator_table(view: IndicatorView, *, title: str) -> tables.PageTable:
+    """One indicator overall and broken down by sex, age and district, as its card shows it."""
+    rows = []
+    if view.overall is not None:
+        rows.append(tables.PageRow([_("overall")], view.overall.cells(n_column=True)))
+    rows += [
+        tables.PageRow([cell.label], cell.cells(n_column=True), group=breakdown_title(by))
+        for by, cells in view.by.items()
+        for cell in cells
+    ]
+    return tables.PageTable(
+        id=f"indicator-{view.id}",
+        title=f"{title}: {view.label}",
+        labels=[tables.Column("", (_("Category"),))],
+        columns=_cell_columns({view.kind}),
+        rows=rows,
+        notes=_estimate_notes([view]),
+        group=_("Breakdown"),
+    )
+
+
+def indicators_table(
+    cards: list[tuple[IndicatorView, tables.PageTable]], *, title: str
+) -> tables.PageTable:
+    """The tables of every indicator's card as one: the rows of each, its indicator named."""
+    views = [view for view, _table in cards]
+    return tables.PageTable(
+        id="indicators",
+        title=f"{title}: {_('All indicators')}",
+        labels=[
+            tables.Column(_("Indicator")),
+            tables.Column(_("Breakdown")),
+            tables.Column("", (_("Category"),)),
+        ],
+        columns=_cell_columns({view.kind for view in views}),
+        rows=[
+            tables.PageRow([view.label, row.group, *row.labels], row.cells)
+            for view, table in cards
+            for row in table.rows
+        ],
+        notes=_estimate_notes(views),
+    )
+
+
+def breakdown_table(views: list[IndicatorView], *, question: str, title: str) -> tables.PageTable:
+    """Every indicator by the answers to one more question."""
+    return tables.PageTable(
+        id="breakdown",
+        title=f"{title}: {question}",
+        labels=[tables.Column(_("Indicator")), tables.Column("", (question,))],
+        columns=_cell_columns({view.kind for view in views}),
+        rows=[
+            tables.PageRow([view.label, cell.label], cell.cells(n_column=True))
+            for view in views
+            for cells in view.by.values()
+            for cell in cells
+        ],
+        notes=_estimate_notes(views),
+    )
+
+
+def _gap_columns() -> list[tables.Column]:
+    return [
+        tables.Column(_("Women"), (_("Women (%)"),)),
+        tables.Column(_("Men"), (_("Men (%)"),)),
+        tables.Column(_("Gap (women − men)"), (_("Gap (women − men), points"),)),
+    ]
+
+
+def _gap_cells(gap: Gap, min_cell: int) -> tables.Cells:
+    if gap.suppressed:
+        note = _("suppressed (fewer than %(k)d respondents)") % {"k": min_cell}
+        return [tables.Withheld(note, span=3)]
+    if gap.women is None or gap.men is None or gap.difference is None:
+        note = _("not available: one of the two groups has no respondents")
+        return [tables.Withheld(note, span=3)]
+    return [
+        tables.estimate(gap.women, "proportion"),
+        tables.estimate(gap.men, "proportion"),
+        tables.points(gap.difference),
+    ]
+
+
+def _gap_notes() -> list[str]:
+    return [
+        _(
+            "Women and men in percent; the gap is women's minus men's estimate, in "
+            "percentage points."
+        ),
+        _(
+            "Women and men for every indicator, the largest gap first. ★ marks a difference "
+            "unlikely to be chance (p < 0.05, accounting for the survey design)."
+        ),
+    ]
+
+
+def _star_column() -> tables.Column:
+    return tables.Column("", (_("★ (p < 0.05)"),))
+
+
+def gap_table(gaps: list[Gap], *, min_cell: int, title: str) -> tables.PageTable:
+    """Women, men and the gap for every indicator, the largest gap first."""
+    return tables.PageTable(
+        id="gaps",
+        title=f"{title}: {_('Gender gap')}",
+        labels=[tables.Column(_("Indicator"))],
+        columns=[*_gap_columns(), _star_column()],
+        rows=[
+            tables.PageRow(
+                [gap.label],
+                [
+                    *_gap_cells(gap, min_cell),
+                    tables.star(gap.p_value if not gap.suppressed else None),
+                ],
+            )
+            for gap in gaps
+        ],
+        notes=_gap_notes(),
+    )
+
+
+def _change_notes(*, baseline: str, endline: str) -> list[str]:
+    return [
+        _("Baseline: %(baseline)s. Endline: %(endline)s.")
+        % {"baseline": baseline, "endline": endline},
+        _(
+            "Proportions are in percent and their change in percentage points; means and "
+            "their change to two decimals."
+        ),
+        _(
+            "★ marks a change unlikely to be chance (p < 0.05); the two surveys are "
+            "independent samples."
+        ),
+    ]
+
+
+def change_table(rows: list[dict[str, Any]], *, baseline: str, endline: str) -> tables.PageTable:
+    """Baseline, endline and change of every indicator, overall and for women and men.
+
+    ``rows``: what the change page lists (``label``, ``kind``, ``domain_label``,
+    ``baseline``, ``endline``, ``difference``, ``p_value``)."""
+    page_rows = []
+    for row in rows:
+        cells: tables.Cells
+        if row["baseline"] is None or row["endline"] is None:
+            cells = [tables.Withheld(_("suppressed"), span=3), tables.star(None)]
+        else:
+            cells = [
+                tables.estimate(row["baseline"], row["kind"]),
+                tables.estimate(row["endline"], row["kind"]),
+                tables.points(row["difference"], row["kind"]),
+                tables.star(row["p_value"]),
+            ]
+        page_rows.append(tables.PageRow([row["label"], row["domain_label"] or _("overall")], cells))
+    return tables.PageTable(
+        id="change",
+        title=f"{baseline} → {endline}",
+        labels=[tables.Column(_("Indicator")), tables.Column("", (_("Who"),))],
+        columns=[
+            tables.Column(_("Baseline")),
+            tables.Column(_("Endline")),
+            tables.Column(_("Change")),
+            _star_column(),
+        ],
+        rows=page_rows,
+        notes=_change_notes(baseline=baseline, endline=endline),
+    )
+
+
 # --- Charts ---------------------------------------------------------------------------------
 
 
@@ -246,22 +493,60 @@ class ChartRow:
     note: str = ""
 
 
+def _chart_row(row: tables.PageRow) -> ChartRow:
+    if row.note:
+        return ChartRow(label=row.labels[0], note=row.note)
+    values = [cell.text for cell in row.cells if isinstance(cell, tables.Figure)]
+    return ChartRow(label=row.labels[0], values=values)
+
+
 @dataclass
 class Chart:
     """A chart drawn on the server, and the same numbers as a table for those who cannot
-    see it (or want the exact figures)."""
+    see it, want the exact figures, or take them away as a file."""
 
     id: str
     title: str
     svg: SafeString
-    headers: list[str]
-    rows: list[ChartRow]
+    table: tables.PageTable
     caption: str = ""
     """What the drawing needs said beside it (what grey means on a map)."""
 
     @property
+    def headers(self) -> list[str]:
+        return _headers(self.table)
+
+    @property
+    def rows(self) -> list[ChartRow]:
+        return [_chart_row(row) for row in self.table.rows]
+
+    @property
     def span(self) -> int:
         return len(self.headers) - 1
+
+
+def _headers(table: tables.PageTable) -> list[str]:
+    return [column.header for column in (*table.labels, *table.columns)]
+
+
+def _chart_table(
+    chart_id: str,
+    *,
+    title: str,
+    category: str,
+    columns: list[tables.Column],
+    rows: list[tables.PageRow],
+    notes: list[str],
+) -> tables.PageTable:
+    return tables.PageTable(
+        id=chart_id,
+        title=title,
+        labels=[tables.Column(category)],
+        columns=columns,
+        rows=rows,
+        notes=notes,
+        row_headers=True,
+    )
 
 
 def tip(headers: list[str], row: ChartRow) -> str:
@@ -272,49 +557,40 @@ def tip(headers: list[str], row: ChartRow) -> str:
     return "\n".join([row.label, *lines])
 
 
-def _percent(value: float) -> str:
-    return f"{value:.0%}"
-
-
-def _points(difference: float) -> str:
-    points = round(difference * 100)
-    return _("%(change)s points") % {"change": f"{points:+d}" if points else "0"}
-
-
-def _cell_row(cell: Cell) -> ChartRow:
-    if cell.estimate is None:
-        return ChartRow(label=cell.label, note=cell.note)
-    return ChartRow(label=cell.label, values=[cell.text, cell.interval, str(cell.n)])
-
-
-def _cell_headers(category: str) -> list[str]:
-    # xgettext:no-python-format
-    interval = _("95% interval")
-    return [category, _("Estimate"), interval, "n"]
+def _cell_row(cell: Cell) -> tables.PageRow:
+    return tables.PageRow([cell.label], cell.cells(n_column=False))
 
 
 def _bar_chart(
-    cells: list[Cell], *, chart_id: str, title: str, view: IndicatorView, headers: list[str]
+    cells: list[Cell], *, chart_id: str, title: str, view: IndicatorView, category: str
 ) -> Chart | None:
     """Bars of ``cells`` (with their intervals), the largest first, as the table lists them;
     a suppressed cell is no bar and a table row with the reason."""
     ranked = sorted(cells, key=lambda cell: (cell.estimate is None, -(cell.estimate or 0.0)))
-    rows = [_cell_row(cell) for cell in ranked]
+    table = _chart_table(
+        chart_id,
+        title=title,
+        category=category,
+        columns=_cell_columns({view.kind}),
+        rows=[_cell_row(cell) for cell in ranked],
+        notes=_estimate_notes([view]),
+    )
+    headers = _headers(table)
     bars = [
         {
             "label": cell.label,
             "estimate": cell.estimate,
             "ci_low": cell.ci_low,
             "ci_high": cell.ci_high,
-            "tip": tip(headers, row),
+            "tip": tip(headers, _chart_row(row)),
         }
-        for cell, row in zip(ranked, rows, strict=True)
+        for cell, row in zip(ranked, table.rows, strict=True)
         if cell.estimate is not None
     ]
     if not bars:
         return None
     spec = charts.domain_bars(bars, kind=view.kind, value_title=view.label)
-    return Chart(id=chart_id, title=title, svg=charts.render_svg(spec), headers=headers, rows=rows)
+    return Chart(id=chart_id, title=title, svg=charts.render_svg(spec), table=table)
 
 
 def district_chart(results: dict[str, Any], view: IndicatorView) -> Chart | None:
@@ -339,34 +615,45 @@ def district_chart(results: dict[str, Any], view: IndicatorView) -> Chart | None
         for record in records
         if (code := record["domain"].get("district"))
     }
-    headers = _cell_headers(_("District"))
     if not (places and all(place.boundary for place in places.values())):
         return _bar_chart(
             list(cells.values()),
             chart_id="chart-district",
             title=f"{view.label}: {_('By district')}",
             view=view,
-            headers=headers,
+            category=_("District"),
         )
     by_name = sorted(cells.items(), key=lambda item: item[1].label)
-    rows = [_cell_row(cell) for _code, cell in by_name]
+    title = f"{view.label}: {_('Map by district')}"
+    table = _chart_table(
+        "chart-district",
+        title=title,
+        category=_("District"),
+        columns=_cell_columns({view.kind}),
+        rows=[_cell_row(cell) for _code, cell in by_name],
+        notes=_estimate_notes([view]),
+    )
+    headers = _headers(table)
     features = [
         {
             "type": "Feature",
             "geometry": charts.wound_for_vega(places[code].boundary or {}),
-            "properties": {"name": cell.label, "estimate": cell.estimate, "tip": tip(headers, row)},
+            "properties": {
+                "name": cell.label,
+                "estimate": cell.estimate,
+                "tip": tip(headers, _chart_row(row)),
+            },
         }
-        for (code, cell), row in zip(by_name, rows, strict=True)
+        for (code, cell), row in zip(by_name, table.rows, strict=True)
         if code in places
     ]
     spec = charts.district_map(features, kind=view.kind, value_title=view.label)
-    withheld = any(row.note for row in rows)
+    withheld = any(row.note for row in table.rows)
     return Chart(
         id="chart-district",
-        title=f"{view.label}: {_('Map by district')}",
+        title=title,
         svg=charts.render_svg(spec),
-        headers=headers,
-        rows=rows,
+        table=table,
         caption=_("Grey districts are suppressed; the table below says why.") if withheld else "",
     )
 
@@ -378,48 +665,40 @@ def breakdown_chart(view: IndicatorView, *, column: str, question: str) -> Chart
         chart_id="chart-breakdown",
         title=f"{view.label}: {question}",
         view=view,
-        headers=_cell_headers(question),
+        category=question,
     )
 
 
 def gap_chart(gaps: list[Gap], *, min_cell: int) -> Chart | None:
     """Women and men for every indicator, in the order of ``gaps`` (the largest gap first)."""
-    headers = [_("Indicator"), _("Women"), _("Men"), _("Gap (women − men)")]
-    rows = []
+    title = _("Women and men for every indicator")
+    table = _chart_table(
+        "chart-gap",
+        title=title,
+        category=_("Indicator"),
+        columns=_gap_columns(),
+        rows=[tables.PageRow([gap.label], _gap_cells(gap, min_cell)) for gap in gaps],
+        notes=_gap_notes(),
+    )
+    headers = _headers(table)
     dots = []
-    for gap in gaps:
-        if gap.suppressed:
-            note = _("suppressed (fewer than %(k)d respondents)") % {"k": min_cell}
-            rows.append(ChartRow(label=gap.label, note=note))
-        elif gap.women is None or gap.men is None or gap.difference is None:
-            note = _("not available: one of the two groups has no respondents")
-            rows.append(ChartRow(label=gap.label, note=note))
-        else:
-            row = ChartRow(
-                label=gap.label,
-                values=[_percent(gap.women), _percent(gap.men), _points(gap.difference)],
-            )
-            rows.append(row)
-            text = tip(headers, row)
-            dots.append(
-                {
-                    "indicator": gap.label,
-                    "women": gap.women,
-                    "men": gap.men,
-                    "women_tip": text,
-                    "men_tip": text,
-                }
-            )
+    for gap, row in zip(gaps, table.rows, strict=True):
+        if row.note or gap.women is None or gap.men is None:
+            continue
+        text = tip(headers, _chart_row(row))
+        dots.append(
+            {
+                "indicator": gap.label,
+                "women": gap.women,
+                "men": gap.men,
+                "women_tip": text,
+                "men_tip": text,
+            }
+        )
     if not dots:
         return None
     spec = charts.gender_gap_dots(dots, women=_("women"), men=_("men"))
-    return Chart(
-        id="chart-gap",
-        title=_("Women and men for every indicator"),
-        svg=charts.render_svg(spec),
-        headers=headers,
-        rows=rows,
-    )
+    return Chart(id="chart-gap", title=title, svg=charts.render_svg(spec), table=table)
 
 
 def change_chart(rows: list[dict[str, Any]], *, baseline: str, endline: str) -> Chart | None:
@@ -427,27 +706,49 @@ def change_chart(rows: list[dict[str, Any]], *, baseline: str, endline: str) -> 
 
     ``rows``: what the change page lists (``label``, ``kind``, ``domain``, ``baseline``,
     ``endline``, ``difference``)."""
-    headers = [_("Indicator"), _("Baseline"), _("Endline"), _("Change")]
-    overall = [r for r in rows if r["domain"] == "" and r["kind"] == "proportion"]
-    table = []
-    bars = []
-    for row in charts.largest_change_first(overall):
+    title = _("Baseline and endline for every indicator")
+    overall = charts.largest_change_first(
+        [r for r in rows if r["domain"] == "" and r["kind"] == "proportion"]
+    )
+    table_rows = []
+    for row in overall:
         if row["baseline"] is None or row["endline"] is None:
-            table.append(ChartRow(label=row["label"], note=_("suppressed")))
+            table_rows.append(tables.PageRow([row["label"]], [tables.Withheld(_("suppressed"), 3)]))
             continue
-        change = _points(row["endline"] - row["baseline"])
-        chart_row = ChartRow(
-            label=row["label"],
-            values=[_percent(row["baseline"]), _percent(row["endline"]), change],
-        )
-        table.append(chart_row)
+        cells: tables.Cells = [
+            tables.estimate(row["baseline"], "proportion"),
+            tables.estimate(row["endline"], "proportion"),
+            tables.points(row["endline"] - row["baseline"]),
+        ]
+        table_rows.append(tables.PageRow([row["label"]], cells))
+    table = _chart_table(
+        "chart-change",
+        title=title,
+        category=_("Indicator"),
+        columns=[
+            tables.Column(_("Baseline"), (_("Baseline (%)"),)),
+            tables.Column(_("Endline"), (_("Endline (%)"),)),
+            tables.Column(_("Change"), (_("Change, points"),)),
+        ],
+        rows=table_rows,
+        notes=[
+            _change_notes(baseline=baseline, endline=endline)[0],
+            _("Baseline and endline in percent; their change in percentage points."),
+        ],
+    )
+    headers = _headers(table)
+    bars = []
+    for row, table_row in zip(overall, table.rows, strict=True):
+        if table_row.note:
+            continue
+        chart_row = _chart_row(table_row)
         text = tip(headers, chart_row)
         bars.append(
             {
                 "indicator": row["label"],
                 "baseline": row["baseline"],
                 "endline": row["endline"],
-                "change_text": change,
+                "change_text": chart_row.values[2],
                 "baseline_text": chart_row.values[0],
                 "endline_text": chart_row.values[1],
                 "baseline_tip": text,
@@ -457,10 +758,66 @@ def change_chart(rows: list[dict[str, Any]], *, baseline: str, endline: str) -> 
     if not bars:
         return None
     spec = charts.change_bars(bars, baseline=baseline, endline=endline)
-    return Chart(
-        id="chart-change",
-        title=_("Baseline and endline for every indicator"),
-        svg=charts.render_svg(spec),
-        headers=headers,
-        rows=table,
-    )
+    return Chart(id="chart-change", title=title, svg=charts.render_svg(spec), table=table)
+
+
+# --- Where the numbers come from ----------------------------------------------------------
+
+
+def findings_notes(
+    findings: Findings, *, programme: str, assessment: str, questionnaire: str = ""
+) -> list[str]:
+    """What a downloaded table says under its rows about the findings it comes from: the
+    source, the design, the disclosure rule, and whether they are published.
+    ``questionnaire``: the form's title, where the page names it (an assessment with several
+    forms); the file says no more than the page."""
+    design = findings.results.get("design", {})
+    parts = [_("weighted") if design.get("weight") else _("unweighted")]
+    if design.get("strata"):
+        parts.append(f"{_('strata:')} {design['strata']}")
+    if design.get("cluster"):
+        parts.append(f"{_('clusters:')} {design['cluster']}")
+    computed = findings.computed_at
+    source = {
+        "programme": programme,
+        "assessment": assessment,
+        "form": questionnaire,
+        "n": findings.respondents,
+        "date": _date(computed) if computed else "—",
+    }
+    notes = [
+        (
+            _(
+                "Source: %(programme)s, %(assessment)s, questionnaire “%(form)s”; %(n)s "
+                "respondents; computed on %(date)s."
+            )
+            if questionnaire
+            else _(
+                "Source: %(programme)s, %(assessment)s; %(n)s respondents; computed on %(date)s."
+            )
+        )
+        % source,
+        " · ".join(parts),
+        _(
+            "Disclosure control: a cell resting on fewer than %(k)s respondents is suppressed, "
+            "and so is a cell from which it could be worked out; a suppressed cell is left "
+            "empty and the Note column says why."
+        )
+        % {"k": _min_cell(findings.results)},
+    ]
+    if findings.published_at:
+        notes.append(_("Published on %(date)s.") % {"date": _date(findings.published_at)})
+    else:
+        notes.append(_("A draft, not published: for the programme team only."))
+    if getattr(findings, "updating", None):
+        notes.append(
+            _(
+                "New submissions arrived: updated findings are being computed. These are from "
+                "the earlier data."
+            )
+        )
+    return notes
+
+
+def _date(moment: datetime.datetime) -> str:
+    return date_format(localtime(moment), "DATE_FORMAT")

@@ -10,17 +10,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
 from amniyat.accounts.http import AuthenticatedRequest
+from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
-from amniyat.fieldwork.models import Assessment
+from amniyat.core.tables import DOWNLOAD_FORMATS, table_response
+from amniyat.fieldwork.models import Assessment, Form
 from amniyat.findings import charts, present, selectors, services
 from amniyat.findings.forms import IndicatorSetForm
 from amniyat.findings.models import Findings, IndicatorSet
+from amniyat.findings.tables import PageTable
 from amniyat.stats import Estimate, compare_independent
 
 
@@ -68,8 +74,9 @@ def findings_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[str, Any]:
+    """What the findings page of an assessment shows, its tables included: the page and
+    each of its downloads are made from this one context."""
     programme = programme_get(user=request.user, slug=slug)
     assessment = selectors.assessment_for_findings(user=request.user, programme=programme, pk=pk)
     all_findings = _findings_of(request, assessment)
@@ -80,14 +87,19 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
         "findings": findings,
         "form_choices": [f.form for f in all_findings] if len(all_findings) > 1 else [],
         "can_publish": policies.can(request.user, "findings.publish", programme),
+        "tables": {},
     }
     if findings is not None and findings.status == Findings.Status.READY:
         choices = present.choice_labels(findings.form)
         views = present.indicator_views(findings.results, choices=choices)
         chosen = request.GET.get("indicator") or (views[0].id if views else "")
         selected = next((v for v in views if v.id == chosen), views[0] if views else None)
+        title = str(assessment)
+        cards = [(view, present.indicator_table(view, title=title)) for view in views]
         context |= {
             "indicators": views,
+            "indicator_cards": cards,
+            "indicators_table": present.indicators_table(cards, title=title),
             "selected": selected,
             "min_cell": findings.results["design"]["min_cell"],
             "design": findings.results["design"],
@@ -106,6 +118,9 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
                 extra = services.findings_by(findings.form, findings.indicator_set, by)
                 context["by_chosen"] = by
                 context["by_views"] = present.indicator_views(extra, choices=choices)
+                context["by_table"] = present.breakdown_table(
+                    context["by_views"], question=question, title=title
+                )
                 by_selected = next(
                     (v for v in context["by_views"] if selected and v.id == selected.id), None
                 )
@@ -113,6 +128,31 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
                     context["by_chart"] = present.breakdown_chart(
                         by_selected, column=by, question=question
                     )
+        shown = [
+            *(context[key].table for key in ("chart", "by_chart") if context.get(key)),
+            *([context["by_table"]] if "by_table" in context else []),
+            *(table for _view, table in cards),
+            context["indicators_table"],
+        ]
+        context["tables"] = _offered(
+            request,
+            shown,
+            url=reverse("findings:assessment_table", args=[programme.slug, assessment.pk]),
+            notes=present.findings_notes(
+                findings,
+                programme=str(programme),
+                assessment=str(assessment),
+                questionnaire=findings.form.title if context["form_choices"] else "",
+            ),
+            stem=_stem(programme, assessment, findings.form if context["form_choices"] else None),
+        )
+    return context
+
+
+@login_required
+def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    context = _assessment_page(request, slug, pk)
+    findings = context["findings"]
     if request.htmx and findings is not None:
         response = render(request, "findings/partials/status.html", context)
         if findings.status == Findings.Status.READY and not getattr(findings, "updating", None):
@@ -122,7 +162,13 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
 
 
 @login_required
-def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+def assessment_table(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """A table of the assessment's findings page as a file (``?table=…&format=csv|xlsx`` and
+    the page's own query): made from the very table the page shows."""
+    return _download(request, _assessment_page(request, slug, pk)["tables"])
+
+
+def _gender_gap_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[str, Any]:
     programme = programme_get(user=request.user, slug=slug)
     assessment = selectors.assessment_for_findings(user=request.user, programme=programme, pk=pk)
     ready = [f for f in _findings_of(request, assessment) if f.status == Findings.Status.READY]
@@ -131,19 +177,85 @@ def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
         raise Http404("No findings yet.")
     gaps = present.gender_gaps(chosen.results)
     min_cell = chosen.results["design"]["min_cell"]
-    return render(
-        request,
-        "findings/gender_gap.html",
-        {
-            "programme": programme,
-            "assessment": assessment,
-            "gaps": gaps,
-            "chart": present.gap_chart(gaps, min_cell=min_cell),
-            "min_cell": min_cell,
-            "findings": chosen,
-            "form_choices": [f.form for f in ready] if len(ready) > 1 else [],
-        },
-    )
+    chart = present.gap_chart(gaps, min_cell=min_cell)
+    gap_table = present.gap_table(gaps, min_cell=min_cell, title=str(assessment))
+    form_choices = [f.form for f in ready] if len(ready) > 1 else []
+    return {
+        "programme": programme,
+        "assessment": assessment,
+        "gaps": gaps,
+        "chart": chart,
+        "gap_table": gap_table,
+        "min_cell": min_cell,
+        "findings": chosen,
+        "form_choices": form_choices,
+        "tables": _offered(
+            request,
+            [*([chart.table] if chart else []), gap_table],
+            url=reverse("findings:gender_gap_table", args=[programme.slug, assessment.pk]),
+            notes=present.findings_notes(
+                chosen,
+                programme=str(programme),
+                assessment=str(assessment),
+                questionnaire=chosen.form.title if form_choices else "",
+            ),
+            stem=_stem(programme, assessment, chosen.form if form_choices else None),
+        ),
+    }
+
+
+@login_required
+def gender_gap(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    return render(request, "findings/gender_gap.html", _gender_gap_page(request, slug, pk))
+
+
+@login_required
+def gender_gap_table(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """A table of the gender-gap page as a file, made from the table the page shows."""
+    return _download(request, _gender_gap_page(request, slug, pk)["tables"])
+
+
+def _offered(
+    request: AuthenticatedRequest,
+    shown: list[PageTable],
+    *,
+    url: str,
+    notes: list[str],
+    stem: str,
+) -> dict[str, PageTable]:
+    """The page's tables by id, each with the source notes under it and the addresses of its
+    downloads: the page's own query (form, indicator, breakdown, pair), the table and the
+    format. ``stem`` begins the file's name."""
+    query = request.GET.copy()
+    for key in ("table", "format"):
+        query.pop(key, None)
+    offered = {}
+    for table in shown:
+        table.notes = [*table.notes, *notes]
+        table.file_stem = f"{stem}_{table.id}_{get_language() or 'en'}"
+        for file_format in DOWNLOAD_FORMATS:
+            query["table"] = table.id
+            query["format"] = file_format
+            table.downloads[file_format] = f"{url}?{query.urlencode()}"
+        offered[table.id] = table
+    return offered
+
+
+def _stem(programme: Programme, assessment: Assessment, form: Form | None) -> str:
+    """The start of a downloaded table's file name: the programme, the assessment (and the
+    questionnaire where it has several); the table and the language follow."""
+    parts = [programme.slug, f"{assessment.pk}-{slugify(assessment.title)}".strip("-")]
+    if form is not None:  # as the page names it: by its title
+        parts.append(f"{form.pk}-{slugify(form.title)}".strip("-"))
+    return "_".join(parts)
+
+
+def _download(request: AuthenticatedRequest, tables: dict[str, PageTable]) -> HttpResponse:
+    table = tables.get(request.GET.get("table", ""))
+    file_format = request.GET.get("format", "")
+    if table is None or file_format not in DOWNLOAD_FORMATS:
+        raise Http404("No such table.")
+    return table_response(table.table(), file_format=file_format, file_stem=table.file_stem)
 
 
 def _estimate(record: dict[str, Any], kind: str, df: int) -> Estimate:
@@ -165,8 +277,7 @@ def _estimate(record: dict[str, Any], kind: str, df: int) -> Estimate:
     )
 
 
-@login_required
-def change(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+def _change_page(request: AuthenticatedRequest, slug: str) -> dict[str, Any]:
     """Baseline → endline for every indicator the two share: overall and for women and men."""
     programme = programme_get(user=request.user, slug=slug)
     assessments = list(selectors.assessments_with_findings(user=request.user, programme=programme))
@@ -185,26 +296,62 @@ def change(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
     rows: list[dict[str, Any]] = []
     chart: present.Chart | None = None
+    notes: list[str] = []
     if baseline and endline and baseline != endline:
         base = [f for f in _findings_of(request, baseline) if f.status == Findings.Status.READY]
         end = [f for f in _findings_of(request, endline) if f.status == Findings.Status.READY]
         if base and end:
             rows = _change_rows(base[0].results, end[0].results)
-            chart = present.change_chart(rows, baseline=baseline.title, endline=endline.title)
-    return render(
-        request,
-        "findings/change.html",
-        {
-            "programme": programme,
-            "assessments": assessments,
-            "baseline": baseline,
-            "endline": endline,
-            "rows": rows,
-            "chart": chart,
-            # Those who may not see drafts compare published findings only: the page says so.
-            "published_only": not policies.can(request.user, "findings.view_draft", programme),
-        },
+            chart = present.change_chart(rows, baseline=str(baseline), endline=str(endline))
+            notes = [
+                *present.findings_notes(
+                    base[0], programme=str(programme), assessment=str(baseline)
+                ),
+                *present.findings_notes(end[0], programme=str(programme), assessment=str(endline)),
+            ]
+    # The comparison's table is there (and can be taken away) even with nothing to compare:
+    # then it has no rows.
+    change_table = present.change_table(
+        rows,
+        baseline=str(baseline) if baseline else "—",
+        endline=str(endline) if endline else "—",
     )
+    pair = [f"{a.pk}-{slugify(a.title)}".strip("-") for a in (baseline, endline) if a is not None]
+    return {
+        "programme": programme,
+        "assessments": assessments,
+        "baseline": baseline,
+        "endline": endline,
+        "rows": rows,
+        "chart": chart,
+        "change_table": change_table,
+        "tables": _offered(
+            request,
+            [*([chart.table] if chart else []), change_table],
+            url=reverse("findings:change_table", args=[programme.slug]),
+            notes=notes,
+            stem="_".join([programme.slug, "-to-".join(pair) or "change"]),
+        ),
+        # Those who may not see drafts compare published findings only: the page says so.
+        "published_only": not policies.can(request.user, "findings.view_draft", programme),
+    }
+
+
+@login_required
+def change(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    return render(request, "findings/change.html", _change_page(request, slug))
+
+
+@login_required
+def change_table(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """A table of the baseline → endline page as a file, made from the table it shows. An
+    assessment asked for by id that this user may not compare answers 404 (the page would
+    quietly show none)."""
+    context = _change_page(request, slug)
+    for key in ("baseline", "endline"):
+        if request.GET.get(key) and context[key] is None:
+            raise Http404("No such assessment.")
+    return _download(request, context["tables"])
 
 
 def _change_rows(base: dict[str, Any], end: dict[str, Any]) -> list[dict[str, Any]]:
