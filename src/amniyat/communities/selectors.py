@@ -74,6 +74,10 @@ def members_for_aggregates(*, user: AnyUser, programme: Programme) -> QuerySet[G
     return GroupMember.objects.none()
 
 
+# What a group's composition is counted from: never the members' (encrypted) names.
+COMPOSITION_FIELDS = ("group_id", "sex", "age_band", "sectors", "joined_on", "left_on")
+
+
 def group_compositions(
     *, user: AnyUser, programme: Programme, on: datetime.date
 ) -> list[tuple[CommunityGroup, Composition]]:
@@ -83,7 +87,7 @@ def group_compositions(
         return []
     targets = list(targets_of(programme=programme))
     by_group: dict[int, list[GroupMember]] = {}
-    for member in members_visible(user=user, programme=programme):
+    for member in members_visible(user=user, programme=programme).only(*COMPOSITION_FIELDS):
         by_group.setdefault(member.group_id, []).append(member)
     return [
         (group, composition(by_group.get(group.pk, []), targets, on=on))
@@ -96,7 +100,7 @@ def groups_missing_targets(*, programme: Programme, on: datetime.date) -> tuple[
     without naming any: what a viewer, who sees aggregates only, may be told."""
     targets = list(targets_of(programme=programme))
     by_group: dict[int, list[GroupMember]] = {}
-    for member in GroupMember.objects.filter(group__programme=programme):
+    for member in GroupMember.objects.filter(group__programme=programme).only(*COMPOSITION_FIELDS):
         by_group.setdefault(member.group_id, []).append(member)
     ids = list(programme.community_groups.values_list("pk", flat=True))
     missing = sum(1 for pk in ids if not composition(by_group.get(pk, []), targets, on=on).all_met)
