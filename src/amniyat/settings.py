@@ -261,7 +261,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Programmes, places, community groups and their members.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Tags (the reference page's sections, /api/docs/) are the resource after /api/v1/.
+    # Tags (the reference page's sections, /api-reference/) are the resource after /api/v1/.
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
 }

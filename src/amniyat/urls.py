@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from amniyat.accounts import views as accounts
+from amniyat.api import views as api
 from amniyat.audit import views as audit
 from amniyat.core import views as core
 
@@ -16,6 +17,9 @@ front_door = [
     path("i18n/setlang/", accounts.switch_language, name="set_language"),
     path("p/<slug:slug>/", accounts.programme_home, name="programme"),
     path("p/<slug:slug>/audit/", audit.audit_log, name="audit"),
+    # The API's reference is a page for people (signed in, or sent to sign in), outside
+    # /api/, where every address answers a machine (401 without credentials).
+    path("api-reference/", api.reference, name="api_reference"),
 ]
 
 urlpatterns = [

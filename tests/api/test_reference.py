@@ -1,4 +1,4 @@
-"""The API reference page (/api/docs/): drawn on the server from the OpenAPI schema, every
+"""The API reference page (/api-reference/): drawn on the server from the OpenAPI schema, every
 endpoint on it, light, without script, in the reader's language."""
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def test_the_reference_lists_every_endpoint_of_the_schema(scene: dict[str, Any])
     client = Client()
     client.force_login(scene["facilitator"])
     schema = client.get("/api/schema/?format=json").json()
-    response = client.get(reverse("api:docs"), HTTP_ACCEPT_ENCODING="gzip")
+    response = client.get(reverse("core:api_reference"), HTTP_ACCEPT_ENCODING="gzip")
     assert response.status_code == 200
     page = gzip.decompress(response.content).decode()
     for path, methods in schema["paths"].items():
@@ -198,7 +198,7 @@ def test_the_reference_lists_every_endpoint_of_the_schema(scene: dict[str, Any])
 def test_the_reference_is_in_the_readers_language(scene: dict[str, Any]) -> None:
     client = Client()
     client.force_login(scene["facilitator"])
-    page = client.get(reverse("api:docs"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    page = client.get(reverse("core:api_reference"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert '<html lang="ru">' in page
     # Choice labels come from the models' translated labels.
     kinds = {
@@ -228,6 +228,6 @@ def test_the_reference_is_in_the_readers_language(scene: dict[str, Any]) -> None
 
 @pytest.mark.django_db
 def test_the_reference_needs_a_signed_in_reader() -> None:
-    response = Client().get(reverse("api:docs"))
+    response = Client().get(reverse("core:api_reference"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))

@@ -79,7 +79,7 @@ def test_the_api_reference_and_a_confirmation_work_without_inline_script(
     lead = member_of(programme, Membership.Role.LEAD, username="lead")
     sign_in(page, live_server.url, lead.username)
 
-    page.goto(f"{live_server.url}/api/docs/")
+    page.goto(f"{live_server.url}/api-reference/")
     expect(page.locator(".api-reference")).to_contain_text("Amniyat API")
     expect(page.locator("#groups-create summary")).to_contain_text("/api/v1/groups/")
 

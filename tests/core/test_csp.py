@@ -20,7 +20,7 @@ def _policy(header: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/accounts/login/", "/api/docs/", "/no-such-page/"])
+@pytest.mark.parametrize("path", ["/accounts/login/", "/api-reference/", "/no-such-page/"])
 def test_every_page_forbids_inline_script_and_eval(path: str) -> None:
     client = Client()
     client.force_login(UserFactory())
@@ -66,7 +66,7 @@ def test_the_api_reference_runs_no_script_of_its_own() -> None:
     only scripts are the files every page loads."""
     client = Client()
     client.force_login(UserFactory())
-    page = client.get("/api/docs/").content.decode()
+    page = client.get("/api-reference/").content.decode()
     scripts = re.findall(r"<script[^>]*>", page)
     assert scripts and all("src=" in tag for tag in scripts)
     assert not [tag for tag in scripts if "swagger" in tag.lower()]

@@ -1,6 +1,6 @@
 """The API reference page, read from the OpenAPI schema drf-spectacular generates.
 
-The page (``/api/docs/``) is drawn on the server from the same schema ``/api/schema/`` serves,
+The page (``/api-reference/``) is drawn on the server from the same schema ``/api/schema/`` serves,
 so it cannot drift from the API, and it is light: a few kilobytes of HTML and no script, where
 Swagger UI took 579 kB of JavaScript to draw the same schema in the browser. This module turns
 the schema (a plain dict) into the sections the template lists: operations grouped by tag, each

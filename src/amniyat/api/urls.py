@@ -1,12 +1,11 @@
-"""The REST API, version 1, with its OpenAPI schema and reference page (drawn on the server
-from the schema: views.reference)."""
+"""The REST API, version 1, with its OpenAPI schema. Its reference page, drawn on the server
+from the schema (api/views.reference), is a page of the site: core:api_reference."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from amniyat.accounts.api import OrganisationViewSet, ProgrammeViewSet
-from amniyat.api import views
 from amniyat.communities.api import CommunityGroupViewSet, GroupMemberViewSet
 from amniyat.fieldwork.collection.api import register as register_collection
 from amniyat.fieldwork.forms.api import register as register_forms
@@ -27,5 +26,4 @@ app_name = "api"
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", views.reference, name="docs"),
 ]
