@@ -463,3 +463,21 @@ def test_the_links_are_small_and_translated(programme: Programme) -> None:
     links = re.findall(r"<p class=\"muted\"><small>Download this table: .*?</small></p>", page)
     assert len(links) == 2
     assert all(">CSV</a> · <a " in link and ">XLSX</a>" in link for link in links)
+
+
+def test_a_withheld_cell_never_shows_the_n_that_disclosure_control_protects() -> None:
+    """With the total's n published, a complementary cell's n would give the small cell's by
+    subtraction: it shows none; a small cell shows "< k"; an empty domain its 0."""
+    from amniyat.findings.present import Cell
+    from amniyat.findings.tables import Figure
+
+    def n_of(reason: str, n: int) -> Figure:
+        cell = Cell("x", "proportion", n, None, None, None, True, reason, min_cell=5)
+        figure = cell.cells(n_column=True)[-1]
+        assert isinstance(figure, Figure)
+        return figure
+
+    assert n_of("min_cell", 3) == Figure("< 5", ("< 5",))
+    assert n_of("min_submissions", 18).text == "< 5"
+    assert n_of("complementary", 40) == Figure("—", (None,))
+    assert n_of("empty_domain", 0).values == (0,)

@@ -63,16 +63,20 @@ class Cell:
 
     def cells(self, *, n_column: bool) -> tables.Cells:
         """The cell's figures (estimate, interval, n) for a table row; withheld, the reason
-        instead of the estimate and interval, and its n as the page may show it (``< 5``
-        where the cell is too small; never the number) or, in a chart's table, nothing."""
+        instead of the estimate and interval, and its n as the page may show it or, in a
+        chart's table, nothing. A withheld cell never shows its n where that n is what
+        disclosure control protects: ``< 5`` where the cell is too small (or rests on too
+        few submissions), and nothing where it was withheld to protect another cell (with
+        the total published, its n would give the smaller cell's by subtraction)."""
         if self.estimate is None:
             if not n_column:
                 return [tables.Withheld(self.note, span=3)]
-            n = (
-                tables.Figure(f"< {self.min_cell}", (f"< {self.min_cell}",))
-                if self.reason == "min_cell"
-                else tables.count(self.n)
-            )
+            if self.reason in ("min_cell", "min_submissions"):
+                n = tables.Figure(f"< {self.min_cell}", (f"< {self.min_cell}",))
+            elif self.reason == "complementary":
+                n = tables.Figure("—", (None,))
+            else:
+                n = tables.count(self.n)
             return [tables.Withheld(self.note, span=2), n]
         return [
             tables.estimate(self.estimate, self.kind),
