@@ -20,6 +20,17 @@ def _defaults(settings: object) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: ids repeat from one test's database to the next,
+    and a page cached by one must not answer another."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _english() -> None:
     from django.utils import translation
 

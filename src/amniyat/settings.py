@@ -183,6 +183,17 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist"),
 ]
+# Each web process keeps, in its own memory, what pages make again and again from data that
+# does not change (a findings record's indicators, in the reader's language): disclosure-
+# controlled numbers, served only once the page has checked that its reader may see that
+# record. Nothing personal and no free text is cached.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "amniyat",
+        "OPTIONS": {"MAX_ENTRIES": 300},
+    }
+}
 # Static files as a person on a phone receives them: collected into STATIC_ROOT
 # (`amniyat collectstatic`) under names that carry a hash of their content, each with a gzip
 # and a brotli copy, and served by WhiteNoise in the smallest encoding the browser takes with

@@ -481,3 +481,45 @@ def test_a_withheld_cell_never_shows_the_n_that_disclosure_control_protects() ->
     assert n_of("min_submissions", 18).text == "< 5"
     assert n_of("complementary", 40) == Figure("—", (None,))
     assert n_of("empty_domain", 0).values == (0,)
+
+
+def test_the_findings_page_keeps_its_indicators_until_the_data_changes(
+    programme: Programme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's heaviest part (every indicator's card) is made once per findings record,
+    language and query; a recomputation (new numbers) or another language makes it again,
+    and a download still gets every table."""
+    from amniyat.findings import present
+
+    made: list[str] = []
+    indicator_table = present.indicator_table
+
+    def counting(view: Any, **kwargs: Any) -> Any:
+        made.append(view.id)
+        return indicator_table(view, **kwargs)
+
+    monkeypatch.setattr(present, "indicator_table", counting)
+    baseline = _assessment(programme)
+    url = f"/p/{programme.slug}/findings/{baseline.pk}/"
+    client = _client(programme)
+    first = client.get(url).content.decode()
+    assert made
+    made.clear()
+    again = client.get(url).content.decode()
+    assert made == [] and page_tables(again) == page_tables(first)
+    # Another language: made again, in that language.
+    tajik = _client(programme, language="tg").get(url)
+    assert made and tajik.status_code == 200
+    made.clear()
+    # A download of a card's table makes what it needs.
+    table_id = next(key for key in page_tables(first) if key.startswith("indicator-"))
+    response = client.get(
+        f"/p/{programme.slug}/findings/{baseline.pk}/table/", {"table": table_id, "format": "csv"}
+    )
+    assert response.status_code == 200 and made
+    made.clear()
+    # New numbers: the record is computed again, and the page shows them.
+    findings = Findings.objects.filter(form__assessment=baseline).latest("computed_at")
+    services.findings_compute(findings.pk)
+    client.get(url)
+    assert made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -276,11 +277,19 @@ def disaggregation_fields(
 def _indicator_fields(indicator_set: IndicatorSet, indicator: str) -> set[str]:
     """The questions the indicator ``indicator`` (or the expanded one it comes from) reads."""
     base = indicator.split(".", 1)[0]  # an expanded one: "concern.gbv"
+    read = _fields_read(indicator_set.spec)
+    return set(read.get(indicator, frozenset()) | read.get(base, frozenset()))
+
+
+@lru_cache(maxsize=16)
+def _fields_read(spec: str) -> dict[str, frozenset[str]]:
+    """The questions each indicator of a specification reads. Parsing the YAML costs more than
+    the rest of a findings page, and a specification's text says all it depends on."""
     try:
-        indicators = load_indicators(indicator_set.spec)
+        indicators = load_indicators(spec)
     except AnalysisError:
-        return set()
-    return {name for i in indicators if i.id in (indicator, base) for name in i.fields}
+        return {}
+    return {i.id: frozenset(i.fields) for i in indicators}
 
 
 def findings_by(form: Form, indicator_set: IndicatorSet, column: str) -> dict[str, Any]:

@@ -3,10 +3,13 @@ endline, the district map; the programme's indicator definitions."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -74,6 +77,48 @@ def findings_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
 
 
+def _indicator_views(findings: Findings) -> list[present.IndicatorView]:
+    """Every indicator of a findings record as the page shows it, in the reader's language.
+    A record's numbers never change once computed (a new computation is a new computed_at),
+    so they are kept in the cache for an hour, beside the record's other copies and of its
+    class: what reaches this call was already checked for the reader."""
+    computed = findings.computed_at.timestamp() if findings.computed_at else 0
+    views = cache.get_or_set(
+        f"findings-views:{findings.pk}:{computed}:{get_language() or 'en'}",
+        lambda: present.indicator_views(
+            findings.results, choices=present.choice_labels(findings.form)
+        ),
+        timeout=3600,
+    )
+    return cast(list[present.IndicatorView], views)
+
+
+class AllIndicators:
+    """Every indicator's card and the table of them all: the heaviest part of the findings
+    page, made only when the page's cached copy of it is missing (``assessment.html`` caches
+    it by the findings' data state, the language, the indicator shown and the page's query)
+    or when a download asks for one of its tables."""
+
+    def __init__(
+        self, make: Callable[[], tuple[list[tuple[present.IndicatorView, PageTable]], PageTable]]
+    ) -> None:
+        self._make = make
+        self._made: tuple[list[tuple[present.IndicatorView, PageTable]], PageTable] | None = None
+
+    def made(self) -> tuple[list[tuple[present.IndicatorView, PageTable]], PageTable]:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    @property
+    def cards(self) -> list[tuple[present.IndicatorView, PageTable]]:
+        return self.made()[0]
+
+    @property
+    def table(self) -> PageTable:
+        return self.made()[1]
+
+
 def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[str, Any]:
     """What the findings page of an assessment shows, its tables included: the page and
     each of its downloads are made from this one context."""
@@ -90,16 +135,12 @@ def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
         "tables": {},
     }
     if findings is not None and findings.status == Findings.Status.READY:
-        choices = present.choice_labels(findings.form)
-        views = present.indicator_views(findings.results, choices=choices)
+        views = _indicator_views(findings)
         chosen = request.GET.get("indicator") or (views[0].id if views else "")
         selected = next((v for v in views if v.id == chosen), views[0] if views else None)
         title = str(assessment)
-        cards = [(view, present.indicator_table(view, title=title)) for view in views]
         context |= {
             "indicators": views,
-            "indicator_cards": cards,
-            "indicators_table": present.indicators_table(cards, title=title),
             "selected": selected,
             "min_cell": findings.results["design"]["min_cell"],
             "design": findings.results["design"],
@@ -117,7 +158,9 @@ def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
             if by and question is not None:
                 extra = services.findings_by(findings.form, findings.indicator_set, by)
                 context["by_chosen"] = by
-                context["by_views"] = present.indicator_views(extra, choices=choices)
+                context["by_views"] = present.indicator_views(
+                    extra, choices=present.choice_labels(findings.form)
+                )
                 context["by_table"] = present.breakdown_table(
                     context["by_views"], question=question, title=title
                 )
@@ -128,15 +171,9 @@ def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
                     context["by_chart"] = present.breakdown_chart(
                         by_selected, column=by, question=question
                     )
-        shown = [
-            *(context[key].table for key in ("chart", "by_chart") if context.get(key)),
-            *([context["by_table"]] if "by_table" in context else []),
-            *(table for _view, table in cards),
-            context["indicators_table"],
-        ]
-        context["tables"] = _offered(
+        offer = partial(
+            _offered,
             request,
-            shown,
             url=reverse("findings:assessment_table", args=[programme.slug, assessment.pk]),
             notes=present.findings_notes(
                 findings,
@@ -146,6 +183,20 @@ def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
             ),
             stem=_stem(programme, assessment, findings.form if context["form_choices"] else None),
         )
+        context["tables"] = offer(
+            [
+                *(context[key].table for key in ("chart", "by_chart") if context.get(key)),
+                *([context["by_table"]] if "by_table" in context else []),
+            ]
+        )
+
+        def every_indicator() -> tuple[list[tuple[present.IndicatorView, PageTable]], PageTable]:
+            cards = [(view, present.indicator_table(view, title=title)) for view in views]
+            table = present.indicators_table(cards, title=title)
+            context["tables"] |= offer([*(card for _view, card in cards), table])
+            return cards, table
+
+        context["all_indicators"] = AllIndicators(every_indicator)
     return context
 
 
@@ -165,7 +216,10 @@ def assessment_findings(request: AuthenticatedRequest, slug: str, pk: int) -> Ht
 def assessment_table(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     """A table of the assessment's findings page as a file (``?table=…&format=csv|xlsx`` and
     the page's own query): made from the very table the page shows."""
-    return _download(request, _assessment_page(request, slug, pk)["tables"])
+    context = _assessment_page(request, slug, pk)
+    if "all_indicators" in context:
+        context["all_indicators"].made()
+    return _download(request, context["tables"])
 
 
 def _gender_gap_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[str, Any]:
