@@ -270,22 +270,36 @@ def _cell_columns(kinds: set[str]) -> list[tables.Column]:
         return [
             # xgettext:no-python-format
             tables.Column(_("Estimate"), (_("Estimate (%)"),)),
-            # xgettext:no-python-format
-            tables.Column(interval, (_("95% interval, low (%)"), _("95% interval, high (%)"))),
+            tables.Column(
+                interval,
+                (
+                    # xgettext:no-python-format
+                    _("95% interval, low (%)"),
+                    # xgettext:no-python-format
+                    _("95% interval, high (%)"),
+                ),
+            ),
             tables.Column("n"),
         ]
     return [
         tables.Column(_("Estimate")),
-        # xgettext:no-python-format
-        tables.Column(interval, (_("95% interval, low"), _("95% interval, high"))),
+        tables.Column(
+            interval,
+            (
+                # xgettext:no-python-format
+                _("95% interval, low"),
+                # xgettext:no-python-format
+                _("95% interval, high"),
+            ),
+        ),
         tables.Column("n"),
     ]
 
 
 def _estimate_notes(views: list[IndicatorView]) -> list[str]:
     notes = [
-        # xgettext:no-python-format
         _(
+            # xgettext:no-python-format
             "Proportions are in percent and means to two decimals, rounded as on the page; a "
             "95% interval is given by its two ends; n is the number of respondents behind an "
             "estimate (unweighted)."
