@@ -20,8 +20,8 @@ from functools import cache
 from typing import Any
 
 from django.utils import translation
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.generators import SchemaGenerator
 
@@ -121,16 +121,23 @@ class Reference:
 
 
 def prose(text: str | None) -> SafeString:
-    """A schema description (a docstring or help text) as HTML: escaped, ``literals`` and
-    `literals` as code, blank lines as paragraphs, line breaks inside a paragraph joined."""
+    """A schema description (a docstring or help text) as HTML: ``literals`` and `literals`
+    as code, blank lines as paragraphs, line breaks inside a paragraph joined; every piece of
+    text escaped by format_html."""
     paragraphs = [p for p in re.split(r"\n\s*\n", (text or "").strip()) if p.strip()]
-    html = []
-    for paragraph in paragraphs:
-        escaped = str(escape(" ".join(paragraph.split())))
-        # escape() turns ` into itself, so the literals can be marked up after it.
-        escaped = _LITERAL.sub(lambda m: f"<code>{m.group(1) or m.group(2)}</code>", escaped)
-        html.append(f"<p>{escaped}</p>")
-    return mark_safe("".join(html))  # noqa: S308 (escaped above)
+    return format_html_join(
+        "", "<p>{}</p>", ((_with_code(" ".join(p.split())),) for p in paragraphs)
+    )
+
+
+def _with_code(text: str) -> SafeString:
+    """Text with its literals as ``<code>``: (text before, literal) pairs, then the rest."""
+    pieces: list[tuple[str, str]] = []
+    last = 0
+    for match in _LITERAL.finditer(text):
+        pieces.append((text[last : match.start()], match.group(1) or match.group(2)))
+        last = match.end()
+    return format_html("{}{}", format_html_join("", "{}<code>{}</code>", pieces), text[last:])
 
 
 def _split_choices(description: str | None) -> tuple[str, tuple[Choice, ...]]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -68,6 +70,19 @@ LANGUAGE_NAMES = {
 }
 
 
+def _digest(text: object) -> str:
+    """A short fingerprint of a written text, to tell whether a translation was made from it."""
+    return hashlib.sha256(str(text or "").encode()).hexdigest()[:12]
+
+
+class UnicodeJSONEncoder(DjangoJSONEncoder):
+    """JSON with letters as they are: Cyrillic and ʻ take two bytes, not six (``\u0430``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ensure_ascii"] = False
+        super().__init__(*args, **kwargs)
+
+
 class Translated(str):
     """A text as the reader gets it: in their language, or (``fallback``) in the language it
     was written in, which ``language`` names so the page can say so."""
@@ -88,8 +103,9 @@ class Translatable(models.Model):
 
     The written text stays in the model's own fields (``TRANSLATED`` names them), so ordering,
     uniqueness and search keep working on it; ``translations`` holds the other languages as
-    ``{language: {field: {"text": …, "source": the text it was translated from}}}``. A
-    translation whose ``source`` is no longer the field's text is out of date: it is still
+    ``{language: {field: {"text": …, "from": a digest of the text it was translated from}}}``
+    (a digest, not the text: this column is read with every row). A translation whose
+    ``from`` is no longer the field's text's is out of date: it is still
     shown, and the translation page flags it.
 
     Read with :meth:`translated` (plain text) or the ``tr`` template filter, which marks a
@@ -108,7 +124,13 @@ class Translatable(models.Model):
         choices=[(code, LANGUAGE_NAMES[code]) for code in CONTENT_LANGUAGES],
         default=reader_language,
     )
-    translations = models.JSONField(_("translations"), default=dict, blank=True, editable=False)
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        editable=False,
+        encoder=UnicodeJSONEncoder,
+    )
 
     class Meta:
         abstract = True
@@ -149,7 +171,7 @@ class Translatable(models.Model):
 
     def translation_outdated(self, field: str, language: str) -> bool:
         entry = (self.translations or {}).get(language, {}).get(field)
-        return isinstance(entry, dict) and entry.get("source") != getattr(self, field)
+        return isinstance(entry, dict) and entry.get("from") != _digest(getattr(self, field))
 
     def set_translation(self, field: str, language: str, text: str) -> None:
         """Record (or with an empty text, remove) one translation of the current text; the
@@ -160,7 +182,7 @@ class Translatable(models.Model):
         fields = dict(translations.get(language, {}))
         text = text.strip()
         if text and language != self.content_language:
-            fields[field] = {"text": text, "source": str(getattr(self, field) or "")}
+            fields[field] = {"text": text, "from": _digest(getattr(self, field))}
         else:
             fields.pop(field, None)
         if fields:

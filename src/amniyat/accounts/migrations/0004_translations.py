@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='organisation',
             name='translations',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='translations'),
+            field=models.JSONField(blank=True, default=dict, editable=False, encoder=amniyat.core.i18n.UnicodeJSONEncoder, verbose_name='translations'),
         ),
         migrations.AddField(
             model_name='programme',
@@ -29,6 +29,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='programme',
             name='translations',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='translations'),
+            field=models.JSONField(blank=True, default=dict, editable=False, encoder=amniyat.core.i18n.UnicodeJSONEncoder, verbose_name='translations'),
         ),
     ]

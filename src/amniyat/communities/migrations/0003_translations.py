@@ -19,6 +19,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='communitygroup',
             name='translations',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='translations'),
+            field=models.JSONField(blank=True, default=dict, editable=False, encoder=amniyat.core.i18n.UnicodeJSONEncoder, verbose_name='translations'),
         ),
     ]

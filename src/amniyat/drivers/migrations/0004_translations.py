@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='drivermap',
             name='translations',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='translations'),
+            field=models.JSONField(blank=True, default=dict, editable=False, encoder=amniyat.core.i18n.UnicodeJSONEncoder, verbose_name='translations'),
         ),
         migrations.AddField(
             model_name='factor',
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='factor',
             name='translations',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='translations'),
+            field=models.JSONField(blank=True, default=dict, editable=False, encoder=amniyat.core.i18n.UnicodeJSONEncoder, verbose_name='translations'),
         ),
         migrations.AddField(
             model_name='priority',
@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='priority',
             name='translations',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='translations'),
+            field=models.JSONField(blank=True, default=dict, editable=False, encoder=amniyat.core.i18n.UnicodeJSONEncoder, verbose_name='translations'),
         ),
         migrations.AddField(
             model_name='prioritylist',
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='prioritylist',
             name='translations',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='translations'),
+            field=models.JSONField(blank=True, default=dict, editable=False, encoder=amniyat.core.i18n.UnicodeJSONEncoder, verbose_name='translations'),
         ),
         migrations.AddField(
             model_name='source',
@@ -59,6 +59,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='source',
             name='translations',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='translations'),
+            field=models.JSONField(blank=True, default=dict, editable=False, encoder=amniyat.core.i18n.UnicodeJSONEncoder, verbose_name='translations'),
         ),
     ]
