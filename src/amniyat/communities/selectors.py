@@ -63,19 +63,21 @@ def targets_of(*, programme: Programme) -> QuerySet[RepresentationTarget]:
     return RepresentationTarget.objects.filter(programme=programme)
 
 
+# What a group's composition is counted from: never the members' (encrypted) names.
+COMPOSITION_FIELDS = ("group_id", "sex", "age_band", "sectors", "joined_on", "left_on")
+
+
 def members_for_aggregates(*, user: AnyUser, programme: Programme) -> QuerySet[GroupMember]:
     """Members behind a programme's aggregate figures (counts, shares) as this user may see
     them: the members of the groups they see, or, for viewers, every member of the programme —
     for counting only; pages show viewers no group or member and suppress small cells."""
     if policies.can(user, "programme.view_groups", programme):
-        return members_visible(user=user, programme=programme)
-    if policies.can(user, "programme.view", programme):
-        return GroupMember.objects.filter(group__programme=programme)
-    return GroupMember.objects.none()
-
-
-# What a group's composition is counted from: never the members' (encrypted) names.
-COMPOSITION_FIELDS = ("group_id", "sex", "age_band", "sectors", "joined_on", "left_on")
+        members = members_visible(user=user, programme=programme).select_related(None)
+    elif policies.can(user, "programme.view", programme):
+        members = GroupMember.objects.filter(group__programme=programme)
+    else:
+        return GroupMember.objects.none()
+    return members.only(*COMPOSITION_FIELDS)
 
 
 def group_compositions(
@@ -87,7 +89,11 @@ def group_compositions(
         return []
     targets = list(targets_of(programme=programme))
     by_group: dict[int, list[GroupMember]] = {}
-    for member in members_visible(user=user, programme=programme).only(*COMPOSITION_FIELDS):
+    for member in (
+        members_visible(user=user, programme=programme)
+        .select_related(None)
+        .only(*COMPOSITION_FIELDS)
+    ):
         by_group.setdefault(member.group_id, []).append(member)
     return [
         (group, composition(by_group.get(group.pk, []), targets, on=on))
