@@ -181,7 +181,6 @@ NODE_MODULES = Path(os.environ.get("AMNIYAT_NODE_MODULES", BASE_DIR / "node_modu
 # Front-end packages come from npm at set-up and are served by the app itself.
 STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
-    ("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist"),
 ]
 # Each web process keeps, in its own memory, what pages make again and again from data that
 # does not change (a findings record's indicators, in the reader's language): disclosure-

@@ -1,12 +1,15 @@
 """The drivers of insecurity in the browser, in Tajik: an analyst codes words of a passage by
-hand, accepts a suggestion of the assisted coding and draws two factors and a link on a driver
-map; each is still there after a reload and is in the database. The coding page and the map
-also fit a 360 px phone, and no page reports a JavaScript error."""
+hand, accepts a suggestion of the assisted coding and draws a driver map in the editor (adds,
+drags, links, renames, attaches evidence, deletes), with a mouse on a desktop and with a
+finger on a 360 px phone; each change is in the database at once and still there after a
+reload. The coding page and the map fit a 360 px phone, and no page reports a JavaScript
+error."""
 
 from __future__ import annotations
 
 import datetime
 import random
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from amniyat.drivers.assist import services as assist
 from amniyat.drivers.codebook import services as codebook
 from amniyat.drivers.coding import services as sources
 from amniyat.drivers.maps import services as maps
+from amniyat.drivers.maps import svg
 from amniyat.drivers.models import (
     Code,
     DriverMap,
@@ -303,24 +307,85 @@ def test_analyst_codes_by_hand_and_accepts_a_suggestion_in_tajik(
     assert errors == []
 
 
-def _factor_on_screen(page: Page, label: str) -> tuple[float, float]:
-    """Where the factor called ``label`` is drawn, in page coordinates."""
-    box = page.locator("#map-canvas").bounding_box()
-    assert box is not None
-    x, y = page.evaluate(
-        """(label) => {
-          const node = window.amniyatMap.nodes().filter((n) => n.data("label") === label);
-          const at = node.renderedPosition();
-          return [at.x, at.y];
-        }""",
-        label,
-    )
-    return box["x"] + x, box["y"] + y
+# The middle of a factor's shape, or of a link's line, in the page's coordinates, brought
+# into the map's box first (the box scrolls, the page need not).
+FACTOR_ON_SCREEN = """(key) => {
+  const group = document.querySelector(`#map-canvas [data-id="${key}"]`);
+  group.scrollIntoView({ block: "center", inline: "center" });
+  const box = group.querySelector(".factor-shape").getBoundingClientRect();
+  return [box.x + box.width / 2, box.y + box.height / 2];
+}"""
+LINK_ON_SCREEN = """(key) => {
+  const group = document.querySelector(`#map-canvas [data-id="${key}"]`);
+  const line = group.querySelector("path:not(.link-hit)");
+  group.scrollIntoView({ block: "center", inline: "center" });
+  const middle = line.getPointAtLength(line.getTotalLength() / 2);
+  const at = new DOMPoint(middle.x, middle.y).matrixTransform(line.getScreenCTM());
+  return [at.x, at.y];
+}"""
 
 
-def test_analyst_draws_a_driver_map_in_tajik(
-    page: Page, live_server: Any, screenshots: Path
-) -> None:
+class Pointer:
+    """Taps and drags on the map editor's drawing, with a mouse or with a finger (touch events
+    through the DevTools protocol: Playwright's touchscreen only taps)."""
+
+    def __init__(self, page: Page, *, touch: bool) -> None:
+        self.page, self.touch = page, touch
+        self.cdp = page.context.new_cdp_session(page) if touch else None
+
+    def factor(self, factor: Factor) -> tuple[float, float]:
+        x, y = self.page.evaluate(FACTOR_ON_SCREEN, f"f{factor.pk}")
+        return float(x), float(y)
+
+    def tap(self, x: float, y: float) -> None:
+        if self.touch:
+            self.page.touchscreen.tap(x, y)
+        else:
+            self.page.mouse.click(x, y)
+
+    def tap_factor(self, factor: Factor, *, adding: bool = False) -> None:
+        x, y = self.factor(factor)
+        if adding:
+            self.page.keyboard.down("Shift")
+            self.page.mouse.click(x, y)
+            self.page.keyboard.up("Shift")
+        else:
+            self.tap(x, y)
+
+    def tap_link(self, link: Link) -> None:
+        x, y = self.page.evaluate(LINK_ON_SCREEN, f"l{link.pk}")
+        self.tap(float(x), float(y))
+
+    def drag(self, start: tuple[float, float], by: tuple[float, float]) -> None:
+        (x, y), (dx, dy) = start, by
+        steps = [(x + dx * i / 10, y + dy * i / 10) for i in range(1, 11)]
+        if self.cdp is None:
+            self.page.mouse.move(x, y)
+            self.page.mouse.down()
+            for px, py in steps:
+                self.page.mouse.move(px, py)
+            self.page.mouse.up()
+            return
+
+        def touch(kind: str, points: list[tuple[float, float]]) -> None:
+            assert self.cdp is not None
+            self.cdp.send(
+                "Input.dispatchTouchEvent",
+                {"type": kind, "touchPoints": [{"x": px, "y": py} for px, py in points]},
+            )
+
+        touch("touchStart", [(x, y)])
+        for point in steps:
+            touch("touchMove", [point])
+        touch("touchEnd", [])
+
+
+def draw_a_map(page: Page, base: str, screenshots: Path, *, touch: bool, name: str) -> None:
+    """An analyst draws a map in Tajik in the editor: two factors typed in, one dragged
+    elsewhere (its place saved), a link and the link back (which closes a feedback loop, and
+    says so), one renamed, a quote attached as evidence, a link and a factor deleted; the
+    keyboard selects and moves a factor too. Each change is in the database at once and in the
+    drawing the server sends back; the drawing after a reload is the same."""
     from playwright.sync_api import expect
 
     programme, lead, analyst, assessment = _programme_with_analyst()
@@ -340,13 +405,14 @@ def test_analyst_draws_a_driver_map_in_tajik(
         perspective=DriverMap.Perspective.WOMEN,
     )
     errors = watch_for_errors(page)
-    base = live_server.url
-    map_url = base + reverse("drivers:map_editor", args=[programme.slug, driver_map.pk])
-    sign_in_in_tajik(page, base, analyst, map_url)
-    page.wait_for_function("() => window.amniyatMap !== undefined")
+    editor_url = base + reverse("drivers:map_editor", args=[programme.slug, driver_map.pk])
+    sign_in_in_tajik(page, base, analyst, editor_url)
+    expect(page.locator("#map-canvas[data-ready]")).to_have_count(1)
     status = page.locator("#map-status")
+    drawing = page.locator("#map-canvas svg.driver-map")
+    pointer = Pointer(page, touch=touch)
 
-    # Two factors, typed in and added; each is saved at once.
+    # Two factors, typed in and added; each is saved at once and drawn by the server.
     for label, kind in FACTORS:
         page.fill("#factor-label", label)
         page.select_option("#factor-kind", kind)
@@ -354,84 +420,161 @@ def test_analyst_draws_a_driver_map_in_tajik(
         expect(page.locator("#factor-label")).to_have_value("")
         expect(status).to_have_text(tajik("Saved"))
     assert dict(driver_map.factors.values_list("label", "kind")) == dict(FACTORS)
-    (cause, cause_kind), (concern, concern_kind) = FACTORS
-
-    # A new factor lands in a free place near the middle, never over another one.
-    overlap = page.evaluate(
-        """() => {
-          const [a, b] = window.amniyatMap.nodes().map((n) => n.boundingBox());
-          return !(a.x2 < b.x1 || b.x2 < a.x1 || a.y2 < b.y1 || b.y2 < a.y1);
-        }"""
+    expect(drawing.locator("g.factor")).to_have_count(2)
+    (cause_label, _), (concern_label, _) = FACTORS
+    cause = driver_map.factors.get(label=cause_label)
+    concern = driver_map.factors.get(label=concern_label)
+    # Drawn with the label as written, in the lines the server wraps it into.
+    expect(drawing.locator(f"[data-id='f{concern.pk}'] tspan")).to_have_text(
+        svg.wrap_label(concern_label)
     )
-    assert not overlap
-    # Dragging a factor moves it, and the place is saved.
-    x, y = _factor_on_screen(page, concern)
-    away_x, away_y = _factor_on_screen(page, cause)
-    dx = 60 if x >= away_x else -60  # further from the other factor, so both stay clickable
+    # A new factor lands in a free place near the middle, never over another one.
+    boxes = [
+        drawing.locator(f"[data-id='f{f.pk}'] .factor-shape").bounding_box()
+        for f in (cause, concern)
+    ]
+    a, b = boxes
+    assert a is not None and b is not None
+    assert (
+        a["x"] + a["width"] < b["x"]
+        or b["x"] + b["width"] < a["x"]
+        or a["y"] + a["height"] < b["y"]
+        or b["y"] + b["height"] < a["y"]
+    ), boxes
+
+    # Dragging a factor moves it, and its new place is saved (the drawing is at its natural
+    # size: a pixel on the screen is a unit of the map).
+    away_x, away_y = pointer.factor(cause)
+    x, y = pointer.factor(concern)  # last: bringing a factor into view may scroll the other
+    dx = 60 if x >= away_x else -60  # further from the other factor, so both stay apart
     dy = 40 if y >= away_y else -40
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + dx, y + dy, steps=8)
-    page.mouse.move(x + 2 * dx, y + 2 * dy, steps=8)
-    page.mouse.up()
+    before = (concern.x, concern.y)
+    pointer.drag((x, y), (dx, dy))
     expect(status).to_have_text(tajik("Saved"))
+    concern.refresh_from_db()
+    assert abs(concern.x - before[0] - dx) < 2 and abs(concern.y - before[1] - dy) < 2, (
+        before,
+        (concern.x, concern.y),
+    )
+    expect(drawing.locator(f"[data-id='f{concern.pk}']")).to_have_attribute(
+        "data-x", re.compile(rf"^{round(concern.x)}(\.\d)?$")
+    )
 
     # Link them: link mode, then the factor the link starts from, then the one it leads to.
     page.click("#link-mode")
     expect(status).to_have_text(tajik("Link mode: click the factor the link starts from."))
-    page.mouse.click(*_factor_on_screen(page, cause))
+    pointer.tap_factor(cause)
     expect(status).to_have_text(
-        tajik("Now click the factor “{label}” leads to.").format(label=cause)
+        tajik("Now click the factor “{label}” leads to.").format(label=cause_label)
     )
-    page.mouse.click(*_factor_on_screen(page, concern))
+    pointer.tap_factor(concern)
     expect(status).to_have_text(tajik("Saved"))
     link = Link.objects.get(map=driver_map)
-    assert (link.source.label, link.target.label, link.kind) == (cause, concern, "causes")
+    assert (link.source, link.target, link.kind) == (cause, concern, "causes")
+    expect(drawing.locator("g.link")).to_have_count(1)
+    # The link back closes a feedback loop: saved, and named.
+    pointer.tap_factor(concern)
+    pointer.tap_factor(cause)
+    loop = f"{concern_label} → {cause_label} → {concern_label}"
+    expect(status).to_have_text(
+        tajik("Saved. This link closes a feedback loop: {loop}").format(loop=loop)
+    )
+    back = Link.objects.get(map=driver_map, source=concern)
+    expect(drawing.locator("g.link")).to_have_count(2)
+    page.keyboard.press("Escape")
+    expect(status).to_have_text(tajik("Link mode off."))
 
-    # After a reload the map draws both factors and the link, from the database.
+    # Rename: select the factor, change its label in the panel, save.
+    renamed = "Бекории ҷавонони деҳа"
+    pointer.tap_factor(cause)
+    expect(page.locator("#selected-label")).to_have_value(cause_label)
+    page.fill("#selected-label", renamed)
+    page.click("#selected-save")
+    expect(status).to_have_text(tajik("Saved"))
+    cause.refresh_from_db()
+    assert cause.label == renamed
+    expect(drawing.locator(f"[data-id='f{cause.pk}'] tspan")).to_have_text(svg.wrap_label(renamed))
+
+    # The keyboard: a factor is reached with Tab, chosen with Enter, moved with the arrows.
+    factor_group = drawing.locator(f"[data-id='f{cause.pk}']")
+    factor_group.focus()
+    page.keyboard.press("Enter")
+    expect(factor_group).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#selected-label")).to_have_value(renamed)
+    page.keyboard.press("Shift+ArrowDown")
+    expect(status).to_have_text(tajik("Saved"))
+    moved_y = cause.y
+    cause.refresh_from_db()
+    assert cause.y == pytest.approx(moved_y + 50, abs=0.2)
+    expect(drawing.locator(f"[data-id='f{cause.pk}']")).to_be_focused()
+
+    # After a reload the server draws both factors and both links, from the database.
     page.reload()
     expect(page.locator("html")).to_have_attribute("lang", "tg")
-    page.wait_for_function("() => window.amniyatMap !== undefined")
-    nodes = page.evaluate(
-        "window.amniyatMap.nodes().map((n) => [n.id(), n.data('label'), n.data('kind')])"
+    expect(page.locator("#map-canvas[data-ready]")).to_have_count(1)
+    ids = drawing.locator("[data-id]").evaluate_all("(gs) => gs.map((g) => g.dataset.id)")
+    assert sorted(ids) == sorted([f"f{cause.pk}", f"f{concern.pk}", f"l{link.pk}", f"l{back.pk}"])
+    expect(page.locator("#link-evidence-list li").first).to_contain_text(
+        f"{renamed} → {concern_label}"
     )
-    edges = page.evaluate(
-        "window.amniyatMap.edges().map((e) => [e.data('source'), e.data('target')])"
-    )
-    factors = {factor.label: factor for factor in driver_map.factors.all()}
-    assert sorted(nodes) == sorted(
-        [
-            [f"f{factors[cause].pk}", cause, cause_kind],
-            [f"f{factors[concern].pk}", concern, concern_kind],
-        ]
-    )
-    assert edges == [[f"f{factors[cause].pk}", f"f{factors[concern].pk}"]]
-    expect(page.locator("#link-evidence-list li")).to_contain_text(f"{cause} → {concern}")
 
     # Evidence: select the concern and attach a coded excerpt from the picker.
-    page.mouse.click(*_factor_on_screen(page, concern))
+    pointer.tap_factor(concern)
     page.wait_for_selector("#attach-quote")
     page.select_option("#attach-quote", index=1)
     page.click("#attach-quote-add")
     expect(page.locator("#selected-evidence .evidence-list li")).to_have_count(1)
     expect(status).to_have_text(tajik("Saved"))
-    assert list(factors[concern].excerpts.all()) == [coded]
+    assert list(concern.excerpts.all()) == [coded]
     # Quoted and listed as Tajik writes them: «…», and "a ва b".
     expect(page.locator("#selected-evidence .evidence-list li").first).to_contain_text(
         f"«{SELECTED_WORDS}»"
     )
-    asked: list[str] = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
-    page.evaluate("window.amniyatMap.nodes().select()")
+    page.screenshot(path=str(screenshots / f"{name}-selected.png"), full_page=True)
+    if not touch:
+        asked: list[str] = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        pointer.tap_factor(cause, adding=True)
+        expect(drawing.locator("g.factor.selected")).to_have_count(2)
+        page.click("#delete-selected")
+        page.wait_for_timeout(200)
+        assert asked and asked[0] in {
+            tajik("Delete {label}?").format(label=f"«{a}» ва «{b}»")
+            for a, b in ((renamed, concern_label), (concern_label, renamed))
+        }, asked
+        assert driver_map.factors.count() == 2  # dismissed: nothing deleted
+
+    # Delete the link back, then a factor, which takes the other link with it.
+    page.once("dialog", lambda dialog: dialog.accept())
+    pointer.tap_link(back)
+    expect(drawing.locator(f"[data-id='l{back.pk}']")).to_have_class(re.compile("selected"))
     page.click("#delete-selected")
-    page.wait_for_timeout(200)
-    assert asked and asked[0] in {
-        tajik("Delete {label}?").format(label=f"«{a}» ва «{b}»")
-        for a, b in ((cause, concern), (concern, cause))
-    }, asked
-    assert driver_map.factors.count() == 2  # dismissed: nothing deleted
-    page.screenshot(path=str(screenshots / "drivers-map-tg.png"), full_page=True)
+    expect(drawing.locator("g.link")).to_have_count(1)
+    expect(status).to_have_text(tajik("Saved"))
+    assert list(driver_map.links.all()) == [link]
+    page.once("dialog", lambda dialog: dialog.accept())
+    pointer.tap_factor(cause)
+    page.click("#delete-selected")
+    expect(drawing.locator("g.factor")).to_have_count(1)
+    expect(drawing.locator("g.link")).to_have_count(0)
+    expect(status).to_have_text(tajik("Saved"))
+    assert list(driver_map.factors.values_list("label", flat=True)) == [concern_label]
+    assert driver_map.links.count() == 0
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+    assert _fits(page)
     assert errors == []
+
+
+def test_analyst_draws_a_driver_map_in_tajik(
+    page: Page, live_server: Any, screenshots: Path
+) -> None:
+    draw_a_map(page, live_server.url, screenshots, touch=False, name="drivers-map-tg")
+
+
+def test_analyst_draws_a_driver_map_on_a_phone_in_tajik(
+    phone_page: Page, live_server: Any, screenshots: Path
+) -> None:
+    draw_a_map(phone_page, live_server.url, screenshots, touch=True, name="drivers-map-tg-360")
 
 
 def test_coding_page_and_map_fit_a_phone_in_tajik(
@@ -479,8 +622,8 @@ def test_coding_page_and_map_fit_a_phone_in_tajik(
     assert _fits(phone_page)
 
     phone_page.goto(base + reverse("drivers:map_editor", args=[programme.slug, driver_map.pk]))
-    phone_page.wait_for_function("() => window.amniyatMap !== undefined")
-    assert phone_page.evaluate("window.amniyatMap.edges().length") == 1
+    expect(phone_page.locator("#map-canvas[data-ready]")).to_have_count(1)
+    expect(phone_page.locator("#map-canvas svg.driver-map g.link")).to_have_count(1)
     phone_page.screenshot(path=str(screenshots / "drivers-map-tg-phone.png"), full_page=True)
     assert _fits(phone_page)
     assert errors == []

@@ -1,8 +1,9 @@
 """The drivers pages on a 360 px phone, in Tajik and Uzbek: a donor reads a published driver
 map drawn on the server (labels at least 12 px, the drawing scrolls inside its own box, no
-Cytoscape), a lead reads and scores a priority matrix, and an analyst opens the map editor
-(its buttons wrap, the canvas takes the width, labels stay legible). None of the pages
-scrolls sideways, and none reports a JavaScript error."""
+script), a lead reads and scores a priority matrix, and an analyst opens the map editor (its
+buttons wrap, the same drawing takes the width and scrolls inside its own box, labels at least
+12 px, a finger drags a factor and taps one to edit it). None of the pages scrolls sideways,
+and none reports a JavaScript error."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import DriverMap, Factor, Link, PriorityList
 from amniyat.drivers.priorities import services as priorities
 from tests.browser.conftest import sign_in
+from tests.browser.test_drivers import Pointer
 from tests.factories import CommunityGroupFactory, ProgrammeFactory, member_of, shipped_place
 
 if TYPE_CHECKING:
@@ -219,22 +221,56 @@ def test_the_map_editor_works_on_a_phone(
     expect(phone_page.locator("#map-edit-details")).to_be_visible()
     assert _scroll_width(phone_page) <= WIDTH
     phone_page.click("#map-open-editor")
-    phone_page.wait_for_function("() => window.amniyatMap !== undefined")
+    expect(phone_page.locator("#map-canvas[data-ready]")).to_have_count(1)
     canvas = phone_page.locator("#map-canvas").bounding_box()
     main = phone_page.locator("main").bounding_box()
     assert canvas is not None and main is not None
-    zoom = phone_page.evaluate("window.amniyatMap.zoom()")
+    drawing = phone_page.locator("#map-canvas svg.driver-map")
+    expect(drawing.locator("g.factor")).to_have_count(len(FACTORS))
+    expect(drawing.locator("g.link")).to_have_count(len(LINKS))
+    label_heights = drawing.locator("tspan").evaluate_all(
+        "(spans) => spans.map((t) => t.getBoundingClientRect().height)"
+    )
+    box_scrolls = phone_page.evaluate(
+        "(() => { const box = document.getElementById('map-canvas');"
+        " return box.scrollWidth > box.clientWidth; })()"
+    )
     phone_page.screenshot(
         path=str(screenshots / f"drivers-map-editor-{language}-360.png"), full_page=False
     )
     width = _scroll_width(phone_page)
-    # The canvas takes the width of the page, and labels are drawn at 12 px or more.
+    # The drawing takes the width of the page, at its natural size: labels are 12 px or more,
+    # and a map wider than the phone scrolls inside its own box.
     assert canvas["width"] >= main["width"] - 40
-    assert zoom * 13 >= 12
+    assert min(label_heights) >= 12, label_heights
+    assert box_scrolls
     assert width <= WIDTH, f"the map editor is {width}px wide"
     # Adding a factor still works from the wrapped toolbar.
     phone_page.fill("#factor-label", "Набудани равшанӣ дар кӯчаҳо")
     phone_page.click("#factor-add")
     expect(phone_page.locator("#factor-label")).to_have_value("")
+    expect(drawing.locator("g.factor")).to_have_count(len(FACTORS) + 1)
     assert driver_map.factors.count() == len(FACTORS) + 1
+    # A finger drags a factor (the box does not scroll under it), and its place is saved.
+    dialogue = driver_map.factors.get(label=FACTORS[4][0])
+    pointer = Pointer(phone_page, touch=True)
+    scrolled = (
+        "(() => { const box = document.getElementById('map-canvas');"
+        " return [box.scrollLeft, box.scrollTop, window.scrollY]; })()"
+    )
+    at = pointer.factor(dialogue)
+    before = phone_page.evaluate(scrolled)
+    pointer.drag(at, (40, 50))
+    expect(drawing.locator(f"[data-id='f{dialogue.pk}']")).to_have_attribute("data-y", "310")
+    dialogue.refresh_from_db()
+    assert (dialogue.x, dialogue.y) == (320, 310)
+    assert phone_page.evaluate(scrolled) == before
+    # A tap selects it, and the panel under the map shows it, ready to edit.
+    pointer.tap_factor(dialogue)
+    expect(phone_page.locator("#selected-label")).to_have_value(FACTORS[4][0])
+    expect(phone_page.locator("#selected-label")).to_be_in_viewport()
+    phone_page.screenshot(
+        path=str(screenshots / f"drivers-map-editor-{language}-360-selected.png"), full_page=False
+    )
+    assert _scroll_width(phone_page) <= WIDTH
     assert errors == []

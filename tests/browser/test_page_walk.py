@@ -72,16 +72,7 @@ OUT = SCREENSHOTS / "walk"
 
 # (route name, check) -> why it fails today. Remove an entry once its page passes: the walk
 # fails while a listed page passes for every role and language.
-KNOWN: dict[tuple[str, str], str] = {
-    ("drivers:map_editor", "cold"): (
-        "about 175 kB over gzip: Cytoscape.js alone is 136 kB gzipped and htmx, which every "
-        "page loads, 17 kB, so 153 kB before the page's own HTML, styles and map.js (7.5 kB). "
-        "No editor that draws with Cytoscape fits 150 kB over gzip (over HTTPS, brotli sends "
-        "Cytoscape in 115 kB). What would fit: the editor as the server-drawn map with plain "
-        "forms for factors and links, and the drag-to-arrange canvas as a route of its own, "
-        "itself over budget and listed here in its place"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

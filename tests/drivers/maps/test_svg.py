@@ -1,10 +1,12 @@
 """The driver map drawn on the server, as readers see it: factors where the editor placed
-them (laid out in columns where nobody did), links styled as the editor's legend, labels
-wrapped and escaped, a tooltip on everything; the read view, the comparison and the analysis
-without Cytoscape, and the editor with it; the drawing exported as SVG and PNG."""
+them (laid out in columns where nobody did), links styled as the legend, labels wrapped and
+escaped, a tooltip on everything; the read view, the comparison and the analysis without a
+script; the editor on the same drawing, drawn again for each change and only for those who
+may edit the map; the drawing exported as SVG and PNG."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -159,16 +161,17 @@ def test_readers_get_the_drawing_and_the_list_and_no_cytoscape(world: World) -> 
         assert hrefs == {f"#factor-{theft.pk}", f"#factor-{jobs.pk}", f"#link-{link.pk}"}
         assert f'id="factor-{theft.pk}"' in page and f'id="link-{link.pk}"' in page
         assert "Unemployment → Theft: causes, strength 2" in titles(root)
-    # Only those who may change the map are offered the editor, which alone loads Cytoscape.
+    # Only those who may change the map are offered the editor, which alone loads a script:
+    # its own, on the same drawing, and no drawing library.
     viewer_page = client_for(world.viewer).get(url("map_detail", world, driver_map))
     assert 'id="map-open-editor"' not in viewer_page.content.decode()
     assert client_for(world.viewer).get(url("map_editor", world, driver_map)).status_code == 404
     other = client_for(world.other_facilitator)
     assert other.get(url("map_detail", world, driver_map)).status_code == 200
     assert other.get(url("map_editor", world, driver_map)).status_code == 404
-    editor = client_for(world.analyst).get(url("map_editor", world, driver_map))
-    assert "vendor/cytoscape/cytoscape.min.js" in editor.content.decode()
-    assert "cytoscape-svg" not in editor.content.decode()
+    editor = client_for(world.analyst).get(url("map_editor", world, driver_map)).content.decode()
+    assert "drivers/map.js" in editor and "cytoscape" not in editor.lower()
+    assert "Unemployment → Theft: causes, strength 2" in titles(drawn(editor, "editor"))
     analysis = client_for(world.viewer).get(url("map_analysis", world, driver_map))
     body = analysis.content.decode()
     assert "cytoscape" not in body
@@ -234,3 +237,109 @@ def test_the_drawing_exports_as_svg_and_png_and_is_audited(world: World) -> None
     assert exports.count() == before + 2
     assert [e.details["format"] for e in exports][-2:] == ["svg", "png"]
     assert reverse("drivers:map_export", args=[world.programme.slug, driver_map.pk])
+
+
+def test_the_editor_draws_the_map_with_every_factor_and_link_selectable(world: World) -> None:
+    """The editor's drawing: each factor and link a focusable group naming it in data-id,
+    factors with their centres, as far apart as they were placed (a reader's drawing of a
+    map wider than MAX_SPAN is drawn closer together), and hostile labels still text."""
+    driver_map = a_map(world)
+    theft = factor(world, driver_map, HOSTILE, kind="concern", x=svg.MAX_SPAN * 2, y=40)
+    jobs = factor(world, driver_map, "Unemployment", x=0, y=40)
+    link = maps.link_add(
+        acting_user=world.analyst, driver_map=driver_map, source=jobs, target=theft
+    ).link
+    page = client_for(world.analyst).get(url("map_editor", world, driver_map)).content.decode()
+    assert "<script>alert(1)" not in page
+    root = drawn(page, "editor")
+    groups = {g.get("data-id"): g for g in root.iter() if g.get("data-id")}
+    assert set(groups) == {f"f{theft.pk}", f"f{jobs.pk}", f"l{link.pk}"}
+    assert all(g.get("tabindex") == "0" and g.get("role") == "button" for g in groups.values())
+    assert (groups[f"f{theft.pk}"].get("data-x"), groups[f"f{theft.pk}"].get("data-y")) == (
+        str(int(svg.MAX_SPAN * 2)),
+        "40",
+    )
+    assert f"{HOSTILE} (security concern)" in titles(root)
+    # A finger can hit a link: a wide invisible stroke under the drawn one.
+    hit = groups[f"l{link.pk}"].find("svg:path", NS)
+    assert hit is not None and (hit.get("class"), hit.get("stroke-width")) == ("link-hit", "16")
+    reader = drawn(
+        client_for(world.analyst).get(url("map_detail", world, driver_map)).content.decode()
+    )
+    assert not [e for e in reader.iter() if e.get("data-id") or e.get("tabindex")]
+
+
+def test_the_editor_draws_labels_as_written_and_readers_read_them_translated(
+    world: World,
+) -> None:
+    driver_map = a_map(world)
+    jobs = factor(world, driver_map, "Unemployment", x=0, y=0)
+    jobs.set_translation("label", "tg", "Бекорӣ")
+    jobs.save(update_fields=["translations"])
+    client = client_for(world.analyst)
+    client.post(reverse("core:set_language"), {"language": "tg", "next": "/"})
+    editor = drawn(client.get(url("map_editor", world, driver_map)).content.decode(), "editor")
+    group = next(e for e in editor.iter() if e.get("data-id") == f"f{jobs.pk}")
+    # What the editor changes, marked with the language it is written in.
+    assert [t.text for t in group.iter(f"{{{svg.SVG_NS}}}tspan")] == ["Unemployment"]
+    assert group.get("lang") == jobs.content_language == "en"
+    reader = drawn(client.get(url("map_detail", world, driver_map)).content.decode())
+    assert [t.text for t in reader.iter(f"{{{svg.SVG_NS}}}tspan")] == ["Бекорӣ"]
+
+
+def test_each_change_is_answered_with_the_map_drawn_again_for_editors_only(world: World) -> None:
+    driver_map = a_map(world)
+    jobs = factor(world, driver_map, "Unemployment", x=0, y=0)
+    analyst = client_for(world.analyst)
+    graph = url("map_graph", world, driver_map)
+    # A move, answered with the drawing where the factor now stands.
+    response = analyst.post(
+        graph + "?drawing=1",
+        data=json.dumps({"op": "factors_move", "positions": [{"id": jobs.pk, "x": 120, "y": 75}]}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    root = parse(response.json()["drawing"])
+    moved = next(e for e in root.iter() if e.get("data-id") == f"f{jobs.pk}")
+    assert (moved.get("data-x"), moved.get("data-y")) == ("120", "75")
+    # A new factor, with a label that would close the drawing: still text.
+    response = analyst.post(
+        graph + "?drawing=1",
+        data=json.dumps({"op": "factor_add", "label": HOSTILE, "kind": "concern", "x": 400}),
+        content_type="application/json",
+    )
+    answer = response.json()
+    assert answer["ok"] and "<script>" not in answer["drawing"]
+    assert f"{HOSTILE} (security concern)" in titles(parse(answer["drawing"]))
+    # Without asking, the answer stays as it was; a refused change carries no drawing.
+    response = analyst.post(
+        graph,
+        data=json.dumps({"op": "factor_update", "id": jobs.pk, "note": "young men"}),
+        content_type="application/json",
+    )
+    assert "drawing" not in response.json()
+    response = analyst.post(
+        graph + "?drawing=1",
+        data=json.dumps({"op": "factor_add", "label": "Unemployment", "kind": "driver"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400 and "drawing" not in response.json()
+    # The drawing alone, for the editor to start again from.
+    fresh = parse(analyst.get(graph, {"drawing": "1"}).json()["drawing"])
+    assert len([e for e in fresh.iter() if (e.get("data-id") or "").startswith("f")]) == 2
+    # Only those who may edit the map: others are answered as if it did not exist, even
+    # where they may read it.
+    maps.map_publish(acting_user=world.analyst, driver_map=driver_map)
+    for user in (world.viewer, world.other_facilitator, world.facilitator):
+        client = client_for(user)
+        assert client.get(graph).status_code == 200
+        assert client.get(graph, {"drawing": "1"}).status_code == 404
+        response = client.post(
+            graph + "?drawing=1",
+            data=json.dumps({"op": "factor_delete", "id": jobs.pk}),
+            content_type="application/json",
+        )
+        assert response.status_code == 404
+    assert driver_map.factors.count() == 2
+    own = maps.map_create(acting_user=world.facilitator, programme=world.programme, title="Ours")
+    assert client_for(world.facilitator).get(url("map_graph", world, own), {"drawing": "1"}).json()

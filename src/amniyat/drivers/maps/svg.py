@@ -9,6 +9,10 @@ placed is laid out in columns, from root causes through drivers and concerns to 
 Every factor and link carries an SVG ``<title>`` (a tooltip, and its name for assistive
 technology); the page lists the same factors and links beside the drawing.
 
+The map editor shows the same drawing (:func:`editor_drawing`), drawn again after each change,
+with the labels as written and each factor and link a focusable group that names its factor or
+link in data attributes for the editor's script (drivers/static/drivers/map.js).
+
 The drawing is built as an :mod:`xml.etree.ElementTree` tree and written out by ElementTree
 (a file, a report) or by :func:`~django.utils.html.format_html` (a page): either way every
 label is escaped, and nothing built from a map's data is marked safe as it is.
@@ -73,7 +77,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 @dataclass(frozen=True)
 class MapFactor:
     """A factor to draw: ``key`` names it on the map (``f12``), ``x`` and ``y`` are where its
-    centre was placed (``None`` when it never was), ``title`` is its tooltip."""
+    centre was placed (``None`` when it never was), ``title`` is its tooltip; ``lang``, when
+    given, the language its label is written in (the editor shows labels as written)."""
 
     key: str
     label: str
@@ -82,11 +87,13 @@ class MapFactor:
     y: float | None
     title: str
     href: str = ""
+    lang: str = ""
 
 
 @dataclass(frozen=True)
 class MapLink:
-    """A link to draw, from the factor keyed ``source`` to the one keyed ``target``."""
+    """A link to draw, from the factor keyed ``source`` to the one keyed ``target``; ``lang``
+    as :class:`MapFactor`'s, for the labels its title names."""
 
     key: str
     source: str
@@ -95,6 +102,7 @@ class MapLink:
     strength: int
     title: str
     href: str = ""
+    lang: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,13 +224,18 @@ def _pull(
 
 
 def _boxes(
-    factors: Sequence[MapFactor], positions: dict[str, tuple[float, float]]
+    factors: Sequence[MapFactor],
+    positions: dict[str, tuple[float, float]],
+    *,
+    max_span: float | None = MAX_SPAN,
 ) -> dict[str, _Box]:
+    """Each factor as drawn; a map wider than ``max_span`` is drawn closer together (never
+    with ``None``: the editor draws factors exactly where they are)."""
     boxes: dict[str, _Box] = {}
     xs = [x for x, _y in positions.values()] or [0.0]
     ys = [y for _x, y in positions.values()] or [0.0]
     span = max(max(xs) - min(xs), max(ys) - min(ys))
-    shrink = MAX_SPAN / span if span > MAX_SPAN else 1.0
+    shrink = max_span / span if max_span is not None and span > max_span else 1.0
     for factor in factors:
         x, y = positions[factor.key]
         lines = wrap_label(factor.label)
@@ -386,12 +399,17 @@ def build_map(
     id_prefix: str = "map",
     highlight: Collection[str] | None = None,
     background: str = "",
+    editable: bool = False,
 ) -> ET.Element:
     """The map as an SVG element tree. ``highlight``, when it names any, names the factors
     and links to mark (what differs from another map); the rest is drawn faded.
-    ``background`` fills the drawing (a file on its own needs one; a page has its own)."""
+    ``background`` fills the drawing (a file on its own needs one; a page has its own).
+    ``editable`` draws it for the editor: every factor where it stands (a large map is not
+    drawn closer together), each factor and link a focusable group with ``data-id`` (its key)
+    and each factor with ``data-x`` and ``data-y`` (its centre), and each link with a wide
+    invisible stroke a finger can hit."""
     positions, _laid_out = layout(factors, links)
-    boxes = _boxes(factors, positions)
+    boxes = _boxes(factors, positions, max_span=None if editable else MAX_SPAN)
     pairs = {(link.source, link.target) for link in links}
 
     # The drawing's extent: every factor with room around it.
@@ -456,7 +474,23 @@ def build_map(
         attrs = {"class": f"link link-{link.kind}{state(link.key)}", "id": f"{prefix}-{link.key}"}
         if marked is not None and link.key not in marked:
             attrs["opacity"] = "0.5"
+        if editable:
+            attrs.update(_editable(link.key))
+        if link.lang:
+            attrs["lang"] = link.lang
         group = _titled(drawn_links, link.href, link.title, attrs)
+        if editable:
+            ET.SubElement(
+                group,
+                "path",
+                {
+                    "class": "link-hit",
+                    "d": path,
+                    "fill": "none",
+                    "stroke": "transparent",
+                    "stroke-width": "16",
+                },
+            )
         if marked is not None and link.key in marked:
             ET.SubElement(
                 group,
@@ -490,6 +524,11 @@ def build_map(
         }
         if marked is not None and factor.key not in marked:
             attrs["opacity"] = "0.55"
+        if editable:
+            attrs.update(_editable(factor.key))
+            attrs.update({"data-x": _number(box.cx), "data-y": _number(box.cy)})
+        if factor.lang:
+            attrs["lang"] = factor.lang
         group = _titled(drawn_factors, factor.href, factor.title, attrs)
         if marked is not None and factor.key in marked:
             group.append(_shape_element(box, fill="none", stroke=HIGHLIGHT, stroke_width=14))
@@ -511,6 +550,11 @@ def build_map(
                 },
             ).text = line_text
     return svg
+
+
+def _editable(key: str) -> dict[str, str]:
+    """What makes a factor or link one the editor's script can select, by pointer or keyboard."""
+    return {"data-id": key, "tabindex": "0", "role": "button", "aria-pressed": "false"}
 
 
 def draw_map(factors: Sequence[MapFactor], links: Sequence[MapLink], **options: Any) -> str:
@@ -630,6 +674,71 @@ def map_drawing(
         title=str(driver_map.translated("title")),
         id_prefix=id_prefix,
         highlight=highlight,
+    )
+
+
+def editor_parts(
+    factors: Sequence[Factor], links: Sequence[Link]
+) -> tuple[list[MapFactor], list[MapLink]]:
+    """The factors and links of a map as the editor draws them: labels as written (what the
+    editor changes, where readers read them translated), each marked with the language it is
+    written in, and nothing leading elsewhere."""
+    kinds = dict(Factor.Kind.choices)
+    link_kinds = dict(Link.Kind.choices)
+    labels = {factor.pk: factor.label for factor in factors}
+    languages = {factor.pk: factor.content_language for factor in factors}
+    drawn_factors = [
+        MapFactor(
+            key=f"f{factor.pk}",
+            label=factor.label,
+            kind=factor.kind,
+            x=factor.x,
+            y=factor.y,
+            title=_("{label} ({kind})").format(
+                label=factor.label, kind=kinds.get(factor.kind, factor.kind)
+            ),
+            lang=factor.content_language,
+        )
+        for factor in factors
+    ]
+    drawn_links = [
+        MapLink(
+            key=f"l{link.pk}",
+            source=f"f{link.source_id}",
+            target=f"f{link.target_id}",
+            kind=link.kind,
+            strength=link.strength,
+            title=_("{source} → {target}: {kind}, strength {strength}").format(
+                source=labels[link.source_id],
+                target=labels[link.target_id],
+                kind=link_kinds.get(link.kind, link.kind),
+                strength=link.strength,
+            ),
+            # Both ends' labels as written: their language when they share one.
+            lang=(
+                languages[link.source_id]
+                if languages[link.source_id] == languages[link.target_id]
+                else ""
+            ),
+        )
+        for link in links
+        if link.source_id in labels and link.target_id in labels
+    ]
+    return drawn_factors, drawn_links
+
+
+def editor_drawing(driver_map: DriverMap) -> SafeString:
+    """The saved map as the editor shows it (inline SVG, every label escaped): drawn as
+    readers see it, with labels as written and every factor and link selectable."""
+    drawn_factors, drawn_links = editor_parts(
+        list(driver_map.factors.all()), list(driver_map.links.all())
+    )
+    return page_markup(
+        drawn_factors,
+        drawn_links,
+        title=str(driver_map.translated("title")),
+        id_prefix="editor",
+        editable=True,
     )
 
 

@@ -1,5 +1,6 @@
 """Driver-map pages: the list, the map as everyone reads it (drawn on the server as SVG), the
-editor (Cytoscape.js, for those who may change the map) and its autosave endpoint, the
+editor (the same drawing, for those who may change the map, with a small script of its own)
+and its autosave endpoint, which answers each change with the map drawn again, the
 network analysis, two maps side by side, suggestions from co-occurring codes, export and
 import. Evidence is shown as the policy allows: every excerpt to those who may see a map's
 evidence, otherwise only approved (redacted) quotes on published maps."""
@@ -85,8 +86,9 @@ def _evidence_of(
 def _elements(
     driver_map: DriverMap, evidence: dict[int, dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], bool]:
-    """The map as Cytoscape elements (factors ``f<id>``, links ``l<id>``), each factor where
-    it is drawn, and whether any had never been placed (then the server laid them out)."""
+    """The map's factors (``f<id>``) and links (``l<id>``) with what the editor's panel and
+    the list of evidence show, each factor where it is drawn, and whether any had never been
+    placed (then the server laid them out)."""
     factors = list(driver_map.factors.select_related("code").prefetch_related("excerpts"))
     links = list(
         driver_map.links.select_related("source__code", "target__code").prefetch_related("excerpts")
@@ -353,7 +355,10 @@ def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
 
 @login_required
 def map_editor(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
-    """The editor, for those who may change the map: the only page that loads Cytoscape."""
+    """The editor, for those who may change the map: the map drawn on the server as readers
+    see it (labels as written), which map.js makes selectable and draggable, each change
+    saved through ``map_graph`` and answered with the map drawn again. No drawing library:
+    the page stays within the 150 kB a phone on 3G is given (#14)."""
     programme, driver_map = _get_map_for_edit(request, slug, pk)
     context = _map_page(request, programme, driver_map)
     return render(
@@ -361,6 +366,7 @@ def map_editor(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
         "drivers/maps/editor.html",
         {
             **context,
+            "drawing": svg.editor_drawing(driver_map),
             "map_config": {
                 "editable": True,
                 "graphUrl": reverse("drivers:map_graph", args=[slug, driver_map.pk]),
@@ -616,10 +622,15 @@ def _apply_operation(
 @login_required
 @require_http_methods(["GET", "POST"])
 def map_graph(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
-    """GET: the map as Cytoscape elements. POST (JSON): one editor operation
-    ``{"op": "factor_add" | "factor_update" | "factor_move" | "factors_move" |
+    """GET: the map's factors and links with their evidence; ``?drawing=1``, for those who
+    may edit it, the editor's drawing (``{"drawing": "<svg…>"}``). POST (JSON): one editor
+    operation ``{"op": "factor_add" | "factor_update" | "factor_move" | "factors_move" |
     "factor_delete" | "link_add" | "link_update" | "link_delete" | "evidence_attach" |
-    "evidence_detach", …}``; the answer says what was saved or, translated, what is wrong."""
+    "evidence_detach", …}``; the answer says what was saved or, translated, what is wrong,
+    and with ``?drawing=1`` carries the map drawn again after the change."""
+    if request.method == "GET" and "drawing" in request.GET:
+        _programme, driver_map = _get_map_for_edit(request, slug, pk)
+        return JsonResponse({"drawing": str(svg.editor_drawing(driver_map))})
     if request.method == "GET" and "quotes" in request.GET:
         # The excerpts an editor may attach (of one code: ?quotes=<code key>, or all: ?quotes=).
         _programme, driver_map = _get_map_for_edit(request, slug, pk)
@@ -649,6 +660,8 @@ def map_graph(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse
         return _errors_json(error)
     except PermissionDenied as error:
         return _errors_json(ValidationError(str(error)), status=403)
+    if "drawing" in request.GET:
+        answer["drawing"] = str(svg.editor_drawing(driver_map))
     return JsonResponse({"ok": True, **answer})
 
 
