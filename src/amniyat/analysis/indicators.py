@@ -794,7 +794,20 @@ def load_indicators(
             or (`LevelError`) a level names no repeat or a field is not in its rows.
     """
     try:
-        data = yaml.safe_load(text)
+        # libyaml's parser where PyYAML was built with it (the wheels are): pages that offer
+        # indicators read the programme's set on every request, and the pure-Python one takes
+        # tens of milliseconds for the demo's.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except yaml.YAMLError:
+        data = _reparsed(text)
+    return indicators_from_data(data, fields=fields, repeats=repeats)
+
+
+def _reparsed(text: str) -> Any:
+    """Parse again with the pure-Python parser, whose messages name the line and what it
+    expected more plainly than libyaml's, and raise its problem."""
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -803,7 +816,6 @@ def load_indicators(
             line=line,
             reason=getattr(error, "problem", None) or str(error),
         ) from None
-    return indicators_from_data(data, fields=fields, repeats=repeats)
 
 
 def dump_indicators(indicators: Sequence[Indicator], *, title: str | None = None) -> str:
