@@ -275,7 +275,7 @@ class MapComparison:
     links_changed: list[tuple[Link, Link]] = field(default_factory=list)
 
     def differing_ids(self) -> tuple[set[str], set[str]]:
-        """The Cytoscape element ids (``f<pk>``, ``l<pk>``) to highlight in A and in B."""
+        """The drawing's element ids (``f<pk>``, ``l<pk>``) to highlight in A and in B."""
         in_a = {f"f{f.pk}" for f in self.factors_only_a} | {f"l{k.pk}" for k in self.links_only_a}
         in_b = {f"f{f.pk}" for f in self.factors_only_b} | {f"l{k.pk}" for k in self.links_only_b}
         in_a |= {f"l{a.pk}" for a, _b in self.links_changed}
