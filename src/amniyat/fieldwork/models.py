@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.fields import EncryptedTextField
 from amniyat.core.i18n import Translatable
+from amniyat.core.jsonfield import FastJSONField
 
 
 class Assessment(Translatable):
@@ -129,7 +130,7 @@ class FormVersion(models.Model):
     xlsform = models.BinaryField(_("XLSForm file"))
     xlsform_name = models.CharField(_("file name"), max_length=255)
     xform = models.TextField(_("XForm"))
-    schema = models.JSONField(_("fields"), default=list)
+    schema = FastJSONField(_("fields"), default=list)
     languages = models.JSONField(_("languages"), default=list)
     sensitivity = models.JSONField(_("sensitivity of each field"), default=dict)
     public_key = models.TextField(
@@ -285,7 +286,7 @@ class Submission(models.Model):
     enumerator = EncryptedTextField(_("enumerator"), blank=True)
     # HMAC-SHA256 of the enumerator under a key of the server's (imports/sealing.py).
     enumerator_hash = models.CharField(max_length=32, blank=True, editable=False)
-    data = models.JSONField(_("answers"), default=dict)
+    data = FastJSONField(_("answers"), default=dict)
     protected_data = EncryptedTextField(_("personal and sensitive answers"), blank=True)
     is_encrypted = models.BooleanField(_("encrypted by the device"), default=False)
     encrypted_payload = models.BinaryField(_("encrypted submission"), null=True, blank=True)

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from amniyat.core.jsonfield import FastJSONField
+
 
 class IndicatorSet(models.Model):
     """One version of a programme's indicators, as the YAML the analysts wrote."""
@@ -73,7 +75,7 @@ class Findings(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
     error = models.TextField(_("error"), blank=True)
-    results = models.JSONField(_("results"), default=dict, blank=True)
+    results = FastJSONField(_("results"), default=dict, blank=True)
     computed_at = models.DateTimeField(_("computed"), null=True, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     published_by = models.ForeignKey(

@@ -116,7 +116,7 @@ def findings_for(form: Form, *, enqueue: bool = True) -> Findings | None:
     indicator_set = current_indicator_set(form.assessment.programme)
     if indicator_set is None:
         return None
-    key = data_key(form, list(form.versions.all()))
+    key = data_key(form, list(form.versions.only("pk")))  # not their schemas and files
     findings = Findings.objects.filter(
         form=form, indicator_set=indicator_set, source_key=key
     ).first()

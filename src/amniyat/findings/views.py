@@ -355,7 +355,7 @@ def _change_page(request: AuthenticatedRequest, slug: str) -> dict[str, Any]:
         base = [f for f in _findings_of(request, baseline) if f.status == Findings.Status.READY]
         end = [f for f in _findings_of(request, endline) if f.status == Findings.Status.READY]
         if base and end:
-            rows = _change_rows(base[0].results, end[0].results)
+            rows = _cached_change_rows(base[0], end[0])
             chart = present.change_chart(rows, baseline=str(baseline), endline=str(endline))
             notes = [
                 *present.findings_notes(
@@ -406,6 +406,20 @@ def change_table(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         if request.GET.get(key) and context[key] is None:
             raise Http404("No such assessment.")
     return _download(request, context["tables"])
+
+
+def _cached_change_rows(base: Findings, end: Findings) -> list[dict[str, Any]]:
+    """The comparison of two findings records, made once per pair, data state and language
+    (each difference's test is computed in pure Python), as `_indicator_views` keeps one."""
+    key = ":".join(
+        [
+            "findings-change",
+            *(f"{f.pk}-{f.computed_at.timestamp() if f.computed_at else 0}" for f in (base, end)),
+            get_language() or "en",
+        ]
+    )
+    rows = cache.get_or_set(key, lambda: _change_rows(base.results, end.results), timeout=3600)
+    return cast(list[dict[str, Any]], rows)
 
 
 def _change_rows(base: dict[str, Any], end: dict[str, Any]) -> list[dict[str, Any]]:
