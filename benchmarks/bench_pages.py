@@ -83,6 +83,17 @@ ROUTE_KINDS: dict[str, str] = {
     "drivers:code_excerpts": "code",
     "drivers:agreement_code": "code",
     "drivers:priority_list_create": "group",
+    "accounts:translate_organisation": "organisation",
+    "accounts:translate_communitygroup": "group",
+    "accounts:translate_assessment": "assessment",
+    "accounts:translate_source": "source",
+    "accounts:translate_drivermap": "driver_map",
+    "accounts:translate_prioritylist": "priority_list",
+    "findings:assessment_table": "findings_assessment",
+    "findings:gender_gap_table": "findings_assessment",
+    "fieldwork:export_detail": "export",
+    "fieldwork:export_progress": "export",
+    "fieldwork:export_download": "export",
 }
 # Name prefixes for routes not in ROUTE_KINDS, most specific first.
 KIND_BY_PREFIX: list[tuple[str, str]] = [
@@ -98,7 +109,13 @@ KIND_BY_PREFIX: list[tuple[str, str]] = [
     ("drivers:map_", "driver_map"),
 ]
 # A query string for pages whose bare address only redirects.
-QUERIES: dict[str, str] = {"fieldwork:submission_export": "export_format=csv&language=en"}
+QUERIES: dict[str, str] = {
+    "fieldwork:submission_export": "export_format=csv&language=en",
+    # A findings page's table as a file: one every such page has.
+    "findings:assessment_table": "table=indicators&format=csv",
+    "findings:gender_gap_table": "table=gaps&format=csv",
+    "findings:change_table": "table=change&format=csv",
+}
 CANDIDATES = 2  # objects tried per route and programme before a route counts as closed
 FLOOR_ROUTES = frozenset({"core:healthz"})  # measured as the floor, not as a page
 STATIC_FILE = "/static/vendor/htmx/htmx.min.js"
@@ -288,7 +305,13 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         RedactionFlag,
         Source,
     )
-    from amniyat.fieldwork.models import Assessment, DeviceUser, Form, ImportJob
+    from amniyat.fieldwork.models import (
+        Assessment,
+        DeviceUser,
+        Form,
+        ImportJob,
+        SubmissionExport,
+    )
     from amniyat.findings.models import Findings
 
     def pks(queryset: Any, limit: int = 6) -> list[dict[str, Any]]:
@@ -326,6 +349,7 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         "priority_list": pks(PriorityList.objects.filter(group__programme=programme)),
         "priority": pks(Priority.objects.filter(priority_list__group__programme=programme)),
         "driver_map": pks(DriverMap.objects.filter(programme=programme)),
+        "export": pks(SubmissionExport.objects.filter(form__assessment__programme=programme)),
     }
 
 
