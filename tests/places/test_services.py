@@ -198,3 +198,27 @@ def test_loading_the_shipped_places_twice_changes_nothing() -> None:
     assert count == before == Place.objects.filter(programme__isnull=True).count()
     assert services.administrative_places_load() == count
     assert Place.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_programmes_area_costs_the_same_queries_for_two_districts_or_ten() -> None:
+    """The regions and country above the places a programme covers are found one level at a
+    time, not one place at a time (the programme home asks on every visit)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from amniyat.places.selectors import programme_area_ids
+
+    codes = [
+        "TJ-SU-BGH", "TJ-SU-ISF", "TJ-KT-HAM", "TJ-KT-KUS", "TJ-KT-KUL",
+        "TJ-KT-VAK", "TJ-RA-NUR", "TJ-RA-TOJ", "TJ-RA-VAH", "TJ-GB-VAN",
+    ]  # fmt: skip
+    counts = []
+    for chosen in (codes[:2], codes):
+        programme = ProgrammeFactory()
+        programme.places.set([district(code) for code in chosen])
+        with CaptureQueriesContext(connection) as queries:
+            area = programme_area_ids(programme)
+        counts.append(len(queries))
+        assert district(chosen[0]).parent_id in area and district(chosen[0]).country.pk in area
+    assert counts[0] == counts[1]

@@ -41,9 +41,14 @@ def programme_place_ids(programme: Programme) -> set[int]:
 def programme_area_ids(programme: Programme) -> set[int]:
     """The places covered (:func:`programme_place_ids`) and the regions and country above
     them: what a programme-wide or regional piece of work (a driver map of Khatlon) names."""
+    # One query per level above (a district's region, then its country), not one per place.
     ancestors: set[int] = set()
-    for place in Place.objects.filter(pk__in=programme.places.all()).select_related("parent"):
-        ancestors |= {p.pk for p in place.ancestors()}
+    parents = set(
+        Place.objects.filter(pk__in=programme.places.all()).values_list("parent_id", flat=True)
+    )
+    while frontier := parents - {None} - ancestors:
+        ancestors |= frontier
+        parents = set(Place.objects.filter(pk__in=frontier).values_list("parent_id", flat=True))
     return programme_place_ids(programme) | ancestors
 
 
