@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import vl_convert
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -24,10 +25,12 @@ from django_tasks_db.models import DBTaskResult
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.audit.models import AuditEvent
+from amniyat.core import fields as encrypted_fields
 from amniyat.drivers.assist import services as assist
 from amniyat.drivers.assist.tasks import train_assistant
 from amniyat.drivers.models import Code, CodeQuality, Excerpt, Passage, Source, Suggestion
 from amniyat.fieldwork.models import Assessment
+from amniyat.findings import charts
 from tests.factories import OrganisationFactory, ProgrammeFactory, member_of
 
 Role = Membership.Role
@@ -857,3 +860,55 @@ def test_the_page_says_why_there_are_no_suggestions_without_coded_data(db: None)
     response = client.get(reverse("drivers:assist", args=[programme.slug]))
     assert response.status_code == 200
     assert b"Too little coded data" in response.content
+
+
+# Work a page does not do --------------------------------------------------------------------
+
+
+def test_the_queue_decrypts_only_the_sources_it_shows(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Suggestions are ranked from passage offsets; the text (encrypted, its reading audited)
+    is decrypted for the sources of the passages shown, not for every uncoded source."""
+    training = assist.Training(
+        status=assist.TrainingStatus.READY,
+        trained=assist.train(programme=world.programme),
+        current=True,
+        coded_source_ids=assist._data_key(world.programme)[1],
+    )
+    decrypted: list[str] = []
+    original = encrypted_fields.decrypt_text
+
+    def counting(value: str) -> str:
+        decrypted.append(value)
+        return original(value)
+
+    monkeypatch.setattr(encrypted_fields, "decrypt_text", counting)
+    shown = assist.queue_for(user=world.lead, programme=world.programme, training=training, limit=1)
+    assert len(shown) == 1 and len(world.uncoded) > 1
+    assert len(decrypted) == 1
+    assert shown[0].text and shown[0].passage.source.text
+
+
+def test_the_training_draws_the_quality_chart_the_page_shows(
+    world: World, django_capture_on_commit_callbacks: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawing a chart takes about half a second: the task draws it in every language after
+    training, so no page spends that time (a page draws it only if the labels changed)."""
+    charts._drawings().clear()
+    client = Client()
+    client.force_login(world.lead)
+    url = reverse("drivers:assist", args=[world.programme.slug])
+    get_page(client, url, django_capture_on_commit_callbacks)
+    assert run_trainings() == 1
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("a page drew the chart")
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", refuse)
+    for language in ("en", "tg"):
+        html = get_page(
+            client, url, django_capture_on_commit_callbacks, HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        chart = html.split('id="chart-assist-quality"', 1)[1].split("</div>", 1)[0]
+        assert "<svg" in chart

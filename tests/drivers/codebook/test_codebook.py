@@ -5,14 +5,19 @@ read and change it, and its pages."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from amniyat.accounts.models import Membership, Programme, User
+from amniyat.analysis.indicators import load_indicators
 from amniyat.audit.models import AuditEvent
 from amniyat.demo.build import INDICATORS_FILE
 from amniyat.drivers.codebook import services
@@ -376,3 +381,64 @@ def test_seed_button_adds_the_profiles_codes_once(programme: Programme, lead: Us
     again = client.post(url, follow=True).content.decode()
     assert "already holds every code" in again
     assert Code.objects.filter(programme=programme).count() == len(seed_entries())
+
+
+# Work a page does not repeat ----------------------------------------------------------------
+
+
+def _page_queries(client: Client, url: str) -> int:
+    client.get(url)  # what is read once per process is read
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_codebook_pages_make_as_many_queries_for_30_codes_as_for_3(
+    programme: Programme, lead: User
+) -> None:
+    source = _source(programme)
+    top = _code(programme, "Code 0")
+    for n in range(1, 3):
+        code = _code(programme, f"Code {n}", parent=top)
+        Excerpt.objects.create(source=source, code=code, coder=lead, start=0, end=10)
+    client = _client(lead)
+    urls = [
+        reverse("drivers:codebook", args=[programme.slug]),
+        reverse("drivers:code_create", args=[programme.slug]),
+        reverse("drivers:code_edit", args=[programme.slug, top.pk]),
+        reverse("drivers:qdpx_export", args=[programme.slug]),
+    ]
+    few = [_page_queries(client, url) for url in urls]
+    for n in range(3, 30):
+        code = _code(programme, f"Code {n}", parent=top if n % 2 else None)
+        Excerpt.objects.create(source=source, code=code, coder=lead, start=n, end=n + 10)
+    assert Code.objects.filter(programme=programme).count() == 30
+    assert [_page_queries(client, url) for url in urls] == few
+
+
+def test_indicator_labels_are_parsed_once_per_indicator_set_and_language(
+    programme: Programme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+
+    def counting(spec: str) -> Any:
+        parsed.append(spec)
+        return load_indicators(spec)
+
+    monkeypatch.setattr(services, "load_indicators", counting)
+    with translation.override("en"):
+        english = services.indicator_choices(programme)
+        assert services.indicator_choices(programme) == english
+    assert len(parsed) == 1
+    with translation.override("tg"):
+        tajik = services.indicator_choices(programme)
+    assert len(parsed) == 2 and tajik != english
+    # A new version of the indicators is read again.
+    spec = INDICATORS_FILE.read_text(encoding="utf-8").replace(
+        "en: Theft,", "en: Theft of property,", 1
+    )
+    findings_services.indicator_set_save(acting_user=None, programme=programme, spec=spec)
+    with translation.override("en"):
+        changed = services.indicator_choices(programme)
+    assert len(parsed) == 3
+    assert "Names as a main security concern: Theft of property" in changed.values()

@@ -9,6 +9,7 @@ store nothing."""
 from __future__ import annotations
 
 import io
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -17,11 +18,14 @@ from defusedxml.ElementTree import fromstring
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from amniyat.accounts.models import Membership, Programme, User
 from amniyat.audit.models import AuditEvent
+from amniyat.core import fields as encrypted_fields
 from amniyat.demo.build import INDICATORS_FILE
 from amniyat.drivers.codebook import services as codebook
 from amniyat.drivers.coding import qdpx
@@ -242,6 +246,51 @@ def test_the_export_holds_only_sources_the_user_may_read_and_is_audited(
     viewed = AuditEvent.objects.filter(actor=facilitator, verb="source.view_text")
     assert list(viewed.values_list("object_id", flat=True)) == [str(own.pk)]
     assert AuditEvent.objects.filter(actor=facilitator, verb=qdpx.EXPORT_VERB).exists()
+
+
+def _export_reads(programme: Programme, lead: User) -> tuple[int, int]:
+    """The queries an export makes and the texts it decrypts."""
+    decrypted: list[str] = []
+
+    def counting(value: str) -> str:
+        decrypted.append(value)
+        return original(value)
+
+    original = encrypted_fields.decrypt_text
+    with CaptureQueriesContext(connection) as queries, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encrypted_fields, "decrypt_text", counting)
+        qdpx.qdpx_export(user=lead, programme=programme)
+    return len(queries), len(decrypted)
+
+
+def test_an_export_reads_each_source_once_however_many_excerpts(
+    programme: Programme, lead: User
+) -> None:
+    """Each source's text is decrypted once, with the source, and the excerpts come in one
+    query without their source, code and coder: 3 excerpts or 30 make the same reads."""
+    codebook.codebook_seed(programme=programme)
+    codes = list(Code.objects.filter(programme=programme).order_by("pk")[:10])
+    assessment = _assessment(programme)
+    sources = [_source(programme, assessment, f"Notes {n}", TEXT_EN) for n in range(3)]
+    for source in sources:
+        Excerpt.objects.create(source=source, code=codes[0], coder=lead, start=0, end=10)
+    _export_reads(programme, lead)  # what is read once per process (memberships) is read
+    few = _export_reads(programme, lead)
+    coders = [lead, *(member_of(programme, Role.ANALYST) for _ in range(2))]
+    for source in sources:
+        for n, code in enumerate(codes[1:], start=1):
+            Excerpt.objects.create(
+                source=source, code=code, coder=coders[n % 3], start=n, end=n + 10
+            )
+    assert Excerpt.objects.filter(source__programme=programme).count() == 30
+    many = _export_reads(programme, lead)
+    assert many == few
+    assert few[1] == len(sources)
+
+
+def test_guids_are_uuid5_of_kind_and_id() -> None:
+    for kind, pk in (("code", 1), ("excerpt", 123456), ("user", "7"), ("source", 0)):
+        assert qdpx._guid(kind, pk) == str(uuid.uuid5(qdpx.GUID_NAMESPACE, f"{kind}:{pk}"))
 
 
 def test_export_and_import_pages(programme: Programme, lead: User) -> None:

@@ -74,8 +74,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tasks import TaskResultStatus
@@ -91,6 +93,7 @@ from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.coding.services import VIEW_TEXT, excerpt_create
 from amniyat.drivers.models import Code, CodeQuality, Excerpt, Passage, Source, Suggestion
+from amniyat.findings import charts
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -120,6 +123,7 @@ ASK_FROM = 0.3
 # rarer codes are missed (low recall) although its suggestions would be right.
 REGULARISATION_C = 4.0
 CODED_ORIGINS = (Excerpt.Origin.MANUAL, Excerpt.Origin.IMPORTED)
+CHART_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 
 
 class Reliability(models.TextChoices):
@@ -267,6 +271,7 @@ def covers(excerpt: tuple[int, int], passage: tuple[int, int]) -> bool:
 def _coded_source_ids(programme: Programme) -> frozenset[int]:
     return frozenset(
         Excerpt.objects.filter(source__programme=programme, origin__in=CODED_ORIGINS)
+        .order_by()  # DISTINCT on the ids alone, without the ordering's joins
         .values_list("source_id", flat=True)
         .distinct()
     )
@@ -549,10 +554,12 @@ def code_quality(*, user: User, programme: Programme) -> list[CodeFigures]:
     """The stored figures for every code of the codebook, as the user may read it."""
     if not policies.can(user, "codebook.view", programme):
         return []
+    return _stored_figures(codebook_selectors.code_list(user=user, programme=programme))
+
+
+def _stored_figures(codes: models.QuerySet[Code]) -> list[CodeFigures]:
     rows = []
-    for code in codebook_selectors.code_list(user=user, programme=programme).select_related(
-        "quality"
-    ):
+    for code in codes.select_related("quality"):
         quality: CodeQuality | None = getattr(code, "quality", None)
         if quality is None:
             rows.append(CodeFigures(code, 0, 0, None, None, Reliability.NOT_EVALUATED))
@@ -573,6 +580,75 @@ def code_quality(*, user: User, programme: Programme) -> list[CodeFigures]:
             )
         )
     return rows
+
+
+def quality_chart(rows: list[CodeFigures]) -> dict[str, Any]:
+    """Vega-Lite: precision and recall per evaluated code, with the thresholds; codes whose
+    suggestions are hidden are drawn pale. The same numbers are in the table beside it."""
+    precision, recall = _("precision"), _("recall")
+    values: list[dict[str, Any]] = []
+    for row in rows:
+        if row.status in (Reliability.FEW_EXAMPLES, Reliability.NOT_EVALUATED):
+            continue
+        label = f"{row.code.name} ({row.code.key})"
+        shown = _("shown") if row.reliable else _("hidden")
+        for measure, value in ((precision, row.precision), (recall, row.recall)):
+            values.append(
+                {"code": label, "measure": measure, "value": value or 0.0, "suggestions": shown}
+            )
+    return {
+        "$schema": CHART_SCHEMA,
+        "width": 300,  # drawn on the server; the SVG scales to the screen
+        "data": {"values": values},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "code", "type": "nominal", "title": None, "axis": {"labelLimit": 220}},
+            "yOffset": {"field": "measure"},
+            "x": {
+                "field": "value",
+                "type": "quantitative",
+                "scale": {"domain": [0, 1]},
+                "axis": {"format": ".0%"},
+                "title": None,
+            },
+            "color": {
+                "field": "measure",
+                "type": "nominal",
+                "scale": {"domain": [precision, recall], "range": ["#1f5c4a", "#d08c2b"]},
+                "legend": {"orient": "top", "title": None},
+            },
+            "opacity": {
+                "field": "suggestions",
+                "type": "nominal",
+                "scale": {"domain": [_("shown"), _("hidden")], "range": [1.0, 0.35]},
+                "legend": {"orient": "top", "title": _("suggestions")},
+            },
+            "tooltip": [
+                {"field": "code"},
+                {"field": "measure"},
+                {"field": "value", "format": ".0%"},
+                {"field": "suggestions"},
+            ],
+        },
+    }
+
+
+def evaluated(rows: Iterable[CodeFigures]) -> bool:
+    return any(row.status != Reliability.NOT_EVALUATED for row in rows)
+
+
+def quality_charts_draw(programme: Programme) -> None:
+    """Draw the chart of the stored figures in every interface language, where the pages
+    find drawings (:func:`amniyat.findings.charts.render_svg` keeps them on disk, shared by
+    the web workers). Drawing one takes about half a second: done after a training, in the
+    task, the page shows the chart at once. A chart whose labels changed since (a code
+    renamed) is drawn by the page that first needs it."""
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            rows = _stored_figures(Code.objects.filter(programme=programme))
+            if not evaluated(rows):
+                return
+            charts.render_svg(quality_chart(rows))
 
 
 def _reliable_codes(programme: Programme) -> dict[int, Code]:
@@ -861,7 +937,9 @@ def assistant_train(
         .exists()
     ):
         return None
-    return train(programme=programme, acting_user=acting_user).to_json()
+    trained = train(programme=programme, acting_user=acting_user)
+    quality_charts_draw(programme)
+    return trained.to_json()
 
 
 def train(*, programme: Programme, acting_user: User | None = None) -> Trained:
@@ -1000,13 +1078,18 @@ def _suggestions(
     )
     if source is not None:
         sources_qs = sources_qs.filter(pk=source.pk)
-    sources = {s.pk: s for s in sources_qs.defer(None) if policies.can(user, "source.code", s)}
+    # The text of a source is read (decrypted, audited) only for the passages shown.
+    sources = {s.pk: s for s in sources_qs if policies.can(user, "source.code", s)}
     if not sources:
         return []
+    passage_rows = coding_selectors.passage_list(user=user, programme=programme).filter(
+        source_id__in=list(sources)
+    )
+    # Every passage is ranked from its offsets alone; only those shown become objects.
     passages = list(
-        coding_selectors.passage_list(user=user, programme=programme)
-        .filter(source_id__in=list(sources))
-        .order_by("source_id", "position")
+        passage_rows.order_by("source_id", "position").values_list(
+            "pk", "source_id", "position", "paragraph", "start", "end"
+        )
     )
     covered: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for source_id, code_id, start, end in Excerpt.objects.filter(
@@ -1018,39 +1101,47 @@ def _suggestions(
             "passage_id", "code_id"
         )
     )
-    ranked: list[tuple[float, int, int, Passage, list[SuggestedCode]]] = []
-    for passage in passages:
-        probabilities = found.get(passage.pk)
+    ranked: list[tuple[float, int, int, int, list[SuggestedCode]]] = []
+    for pk, source_id, position, _paragraph, start, end in passages:
+        probabilities = found.get(pk)
         if not probabilities:
             continue
         done = {
             code_id
-            for code_id, start, end in covered.get(passage.source_id, ())
-            if covers((start, end), (passage.start, passage.end))
+            for code_id, e_start, e_end in covered.get(source_id, ())
+            if covers((e_start, e_end), (start, end))
         }
         candidates = [
             SuggestedCode(code=code, probability=probabilities[code_id])
             for code_id, code in reliable.items()
             if probabilities.get(code_id, 0.0) >= ASK_FROM
             and code_id not in done
-            and (passage.pk, code_id) not in decided
+            and (pk, code_id) not in decided
         ]
         if not candidates:
             continue
         candidates.sort(key=lambda c: (-c.probability, c.code.key))
         margin = min(abs(c.probability - THRESHOLD) for c in candidates)
-        ranked.append((margin, passage.source_id, passage.position, passage, candidates))
+        ranked.append((margin, source_id, position, pk, candidates))
     ranked.sort(key=lambda row: row[:3])
     paragraphs: dict[tuple[int, int], tuple[int, int]] = {}
-    for p in passages:
-        key = (p.source_id, p.paragraph)
-        start, end = paragraphs.get(key, (p.start, p.end))
-        paragraphs[key] = (min(start, p.start), max(end, p.end))
+    for _pk, source_id, _position, paragraph, start, end in passages:
+        first, last = paragraphs.get((source_id, paragraph), (start, end))
+        paragraphs[(source_id, paragraph)] = (min(first, start), max(last, end))
+    shown = ranked[: max(limit, 0)]
+    shown_passages = passage_rows.in_bulk([pk for *_rank, pk, _codes in shown])
+    sources = {
+        s.pk: s
+        for s in sources_qs.filter(pk__in={source_id for _m, source_id, *_rest in shown}).defer(
+            None
+        )
+    }
     suggestions = []
-    for margin, _source_id, _position, passage, candidates in ranked[: max(limit, 0)]:
-        text = sources[passage.source_id].text
-        start, end = paragraphs[(passage.source_id, passage.paragraph)]
-        passage.source = sources[passage.source_id]
+    for margin, source_id, _position, pk, candidates in shown:
+        passage = shown_passages[pk]
+        passage.source = sources[source_id]
+        text = passage.source.text
+        start, end = paragraphs[(source_id, passage.paragraph)]
         suggestions.append(
             PassageSuggestion(
                 passage=passage,

@@ -26,7 +26,6 @@ from amniyat.drivers.models import Code, Passage, Source
 from amniyat.findings import charts
 
 QUEUE_LENGTH = 5
-CHART_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 
 
 def _programme_for_coding(request: AuthenticatedRequest, slug: str) -> Programme:
@@ -36,69 +35,19 @@ def _programme_for_coding(request: AuthenticatedRequest, slug: str) -> Programme
     return programme
 
 
-def quality_chart(rows: list[assist.CodeFigures]) -> dict[str, Any]:
-    """Vega-Lite: precision and recall per evaluated code, with the thresholds; codes whose
-    suggestions are hidden are drawn pale. The same numbers are in the table beside it."""
-    precision, recall = _("precision"), _("recall")
-    values: list[dict[str, Any]] = []
-    for row in rows:
-        if row.status in (assist.Reliability.FEW_EXAMPLES, assist.Reliability.NOT_EVALUATED):
-            continue
-        label = f"{row.code.name} ({row.code.key})"
-        shown = _("shown") if row.reliable else _("hidden")
-        for measure, value in ((precision, row.precision), (recall, row.recall)):
-            values.append(
-                {"code": label, "measure": measure, "value": value or 0.0, "suggestions": shown}
-            )
-    return {
-        "$schema": CHART_SCHEMA,
-        "width": 300,  # drawn on the server; the SVG scales to the screen
-        "data": {"values": values},
-        "mark": {"type": "bar"},
-        "encoding": {
-            "y": {"field": "code", "type": "nominal", "title": None, "axis": {"labelLimit": 220}},
-            "yOffset": {"field": "measure"},
-            "x": {
-                "field": "value",
-                "type": "quantitative",
-                "scale": {"domain": [0, 1]},
-                "axis": {"format": ".0%"},
-                "title": None,
-            },
-            "color": {
-                "field": "measure",
-                "type": "nominal",
-                "scale": {"domain": [precision, recall], "range": ["#1f5c4a", "#d08c2b"]},
-                "legend": {"orient": "top", "title": None},
-            },
-            "opacity": {
-                "field": "suggestions",
-                "type": "nominal",
-                "scale": {"domain": [_("shown"), _("hidden")], "range": [1.0, 0.35]},
-                "legend": {"orient": "top", "title": _("suggestions")},
-            },
-            "tooltip": [
-                {"field": "code"},
-                {"field": "measure"},
-                {"field": "value", "format": ".0%"},
-                {"field": "suggestions"},
-            ],
-        },
-    }
-
-
 def _quality_context(
     request: AuthenticatedRequest, programme: Programme, training: assist.Training
 ) -> dict[str, Any]:
     if not policies.can(request.user, "codebook.view", programme):
         return {"quality": None}
     rows = assist.code_quality(user=request.user, programme=programme)
-    evaluated = any(row.status != assist.Reliability.NOT_EVALUATED for row in rows)
     trained = training.trained
     return {
         "quality": rows,
         "evaluated_on": trained.summary if trained is not None and training.current else "",
-        "quality_chart": charts.render_svg(quality_chart(rows)) if evaluated else None,
+        "quality_chart": (
+            charts.render_svg(assist.quality_chart(rows)) if assist.evaluated(rows) else None
+        ),
         "thresholds": {
             "min_positives": assist.MIN_POSITIVES,
             "min_held_out": assist.MIN_HELD_OUT,

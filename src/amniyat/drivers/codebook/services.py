@@ -10,12 +10,14 @@ Every change is checked first and written in one transaction with its audit row.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -55,7 +57,7 @@ KEY_MAX_LENGTH = 80
 # The shipped codebook
 
 
-@cache
+@functools.cache
 def _seed_entries() -> tuple[dict[str, Any], ...]:
     with SEED_FILE.open(encoding="utf-8") as handle:
         document = yaml.safe_load(handle)
@@ -87,27 +89,51 @@ def indicator_choices(programme: Programme) -> dict[str, str]:
     indicator_set = current_indicator_set(programme)
     if indicator_set is None:
         return {}
-    try:
-        indicators = load_indicators(indicator_set.spec)
-    except AnalysisError:
-        return {}
-    language = get_language()
     form_choices: dict[str, list[str]] | None = None
     choices: dict[str, str] = {}
-    for indicator in indicators:
-        label = indicator.label_in(language)
-        choices[indicator.id] = label
-        if indicator.expand is None:
+    for key, label, expand, listed in _indicator_labels(indicator_set.spec):
+        choices[key] = label
+        if expand is None:
             continue
-        listed: Mapping[str, str] = indicator.choices
-        if not listed:
+        if listed is None:
             if form_choices is None:
                 form_choices = _form_choices(programme)
-            listed = {name: name for name in form_choices.get(indicator.expand, [])}
-        for name, english in listed.items():
-            choice = label_in(indicator.choice_labels.get(name, {}), language, default=english)
-            choices[f"{indicator.id}.{name}"] = f"{label}: {choice}"
+            listed = {name: name for name in form_choices.get(expand, [])}
+        for name, choice in listed.items():
+            choices[f"{key}.{name}"] = f"{label}: {choice}"
     return choices
+
+
+IndicatorLabels = list[tuple[str, str, str | None, dict[str, str] | None]]
+
+
+def _indicator_labels(spec: str) -> IndicatorLabels:
+    """Each indicator of an indicator set's YAML as ``(key, label, expanded field, {choice:
+    label})`` in the reader's language, the choices None where they come from the forms'
+    data. Parsing the YAML takes longer than the rest of a codebook page, so the labels are
+    kept in the cache by a digest of the YAML and the language: nothing else changes them,
+    and an indicator set is never edited (a change is a new version)."""
+    language = get_language() or "en"
+    digest = hashlib.sha256(spec.encode()).hexdigest()[:24]
+    key = f"codebook-indicator-labels:{digest}:{language}"
+    labels: IndicatorLabels | None = cache.get(key)
+    if labels is not None:
+        return labels
+    try:
+        indicators = load_indicators(spec)
+    except AnalysisError:
+        indicators = []
+    labels = []
+    for indicator in indicators:
+        listed: dict[str, str] | None = None
+        if indicator.expand is not None and indicator.choices:
+            listed = {
+                name: label_in(indicator.choice_labels.get(name, {}), language, default=english)
+                for name, english in indicator.choices.items()
+            }
+        labels.append((indicator.id, indicator.label_in(language), indicator.expand, listed))
+    cache.set(key, labels, timeout=3600)
+    return labels
 
 
 def _form_choices(programme: Programme) -> dict[str, list[str]]:

@@ -24,6 +24,7 @@ import stores all or nothing.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import json
 import re
@@ -73,6 +74,7 @@ MARKER = "[Amniyat]"
 SOURCES_FOLDER = "sources"
 # GUIDs derived from ids, so exporting the same data twice gives the same file.
 GUID_NAMESPACE = uuid.UUID("6f1c9a52-3b0e-4f7e-9a51-2f4d8e0c7b13")
+_GUID_PREFIX = GUID_NAMESPACE.bytes
 KIND_COLOURS = {
     Code.Kind.THEME: "#5B6770",
     Code.Kind.DRIVER: "#D97B29",
@@ -86,6 +88,25 @@ TAJIK_LETTERS = set("ғӣқӯҳҷҒӢҚӮҲҶ")
 UZBEK_LATIN = re.compile(r"\b\w*(?:o'|g'|o‘|g‘|oʻ|gʻ|sh|ch)\w*\b", re.IGNORECASE)
 
 
+EXPORTED_SOURCE_FIELDS = (
+    "programme",
+    "title",
+    "kind",
+    "language",
+    "held_on",
+    "place",
+    "participants",
+    "women",
+    "men",
+    "age_bands",
+    "sectors",
+    "text",
+    "created_at",
+    "created_by",
+)
+EXPORTED_EXCERPT_FIELDS = ("source", "code", "coder", "start", "end", "memo", "created_at")
+
+
 def max_qdpx_bytes() -> int:
     return int(getattr(settings, "AMNIYAT_MAX_QDPX_BYTES", 200 * 1024 * 1024))
 
@@ -95,7 +116,14 @@ def max_qdpx_unpacked_bytes() -> int:
 
 
 def _guid(kind: str, pk: int | str) -> str:
-    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{pk}"))
+    """``str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{pk}"))`` without making UUID objects: an
+    export names every excerpt four times, and the objects took a quarter of its time."""
+    name = _GUID_PREFIX + f"{kind}:{pk}".encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    hexed = digest.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 def _timestamp(moment: Any) -> str:
@@ -147,24 +175,32 @@ def qdpx_export(
     """The programme's codebook, the sources ``user`` may read and their excerpts, as a
     .qdpx archive. The export is audited with the sources it holds."""
     require(user, "codebook.view", programme)
-    codes = codebook_tree(codebook_selectors.code_list(user=user, programme=programme))
+    codes = codebook_tree(
+        codebook_selectors.code_list(user=user, programme=programme).select_related(None)
+    )
+    # Each source's text is read (and decrypted) once, with the source; its excerpts carry
+    # only ids and offsets, not their source, code and coder again.
     sources = list(
         selectors.source_list(user=user, programme=programme)
+        .select_related(None)
+        .select_related("place")
         .defer(None)
-        .select_related("created_by")
+        .only(*EXPORTED_SOURCE_FIELDS, "place__code")
         .order_by("pk")
     )
     excerpts = list(
         selectors.excerpt_list(user=user, programme=programme)
-        .filter(source__in=sources)
+        .filter(source__in=[source.pk for source in sources])
+        .select_related(None)
+        .only(*EXPORTED_EXCERPT_FIELDS)
         .order_by("source_id", "start", "end", "pk")
     )
-    users: dict[int, User] = {user.pk: user}
-    for excerpt in excerpts:
-        users.setdefault(excerpt.coder_id, excerpt.coder)
-    for source in sources:
-        if source.created_by is not None:
-            users.setdefault(source.created_by.pk, source.created_by)
+    user_ids = {user.pk}
+    user_ids |= {excerpt.coder_id for excerpt in excerpts}
+    user_ids |= {source.created_by_id for source in sources if source.created_by_id}
+    users: dict[int, User] = {
+        member.pk: member for member in User.objects.filter(pk__in=user_ids).only("username")
+    }
 
     ET.register_namespace("", NAMESPACE)
     root = ET.Element(
@@ -292,6 +328,8 @@ def _source_xml(
     ET.SubElement(element, _q("Description")).text = _with_extra(source.get_kind_display(), extra)
     text = source.text
     for excerpt in excerpts:
+        coder = _guid("user", excerpt.coder_id)
+        created = _timestamp(excerpt.created_at)
         selection = ET.SubElement(
             element,
             _q("PlainTextSelection"),
@@ -300,8 +338,8 @@ def _source_xml(
                 "name": " ".join(text[excerpt.start : excerpt.end].split())[:SELECTION_NAME_CHARS],
                 "startPosition": str(excerpt.start),
                 "endPosition": str(excerpt.end),
-                "creatingUser": _guid("user", excerpt.coder_id),
-                "creationDateTime": _timestamp(excerpt.created_at),
+                "creatingUser": coder,
+                "creationDateTime": created,
             },
         )
         if excerpt.memo:
@@ -311,8 +349,8 @@ def _source_xml(
             _q("Coding"),
             {
                 "guid": _guid("coding", excerpt.pk),
-                "creatingUser": _guid("user", excerpt.coder_id),
-                "creationDateTime": _timestamp(excerpt.created_at),
+                "creatingUser": coder,
+                "creationDateTime": created,
             },
         )
         ET.SubElement(coding, _q("CodeRef"), {"targetGUID": _guid("code", excerpt.code_id)})
