@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from amniyat.audit.models import AuditEvent
 from amniyat.drivers.coding import services
@@ -224,9 +226,7 @@ def test_a_quote_with_an_open_flag_cannot_be_published(scene: dict[str, Any]) ->
     )
     with pytest.raises(ValidationError) as error:
         services.excerpt_propose(user=scene["lead"], excerpt=excerpt)
-    assert "2 possible personal details still to check (name and phone number)" in str(
-        error.value
-    )
+    assert "2 possible personal details still to check (name and phone number)" in str(error.value)
     response = client_for(scene["lead"]).post(
         url("excerpt_publish", scene, excerpt.pk), {"publishable": "1"}, headers=HX
     )
@@ -424,3 +424,38 @@ def test_a_personal_detail_the_heuristics_missed_is_flagged_by_hand(
         url("redaction_add", scene, source.pk), {"kind": "name", "start": 0, "end": 6}
     )
     assert outsider.status_code == 404
+
+
+def _page_queries(client: Any, page: str) -> int:
+    client.get(page)  # what is read once per process is read
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(page).status_code == 200
+    return len(queries)
+
+
+def test_the_coding_page_makes_as_many_queries_for_30_excerpts_as_for_3(
+    scene: dict[str, Any],
+) -> None:
+    """Each excerpt in the margin shows its code and who proposed it: read with the excerpts,
+    not one query per excerpt."""
+    source = make_source(scene)
+    codes = [scene["unemployment"], scene["violence"], scene["migration"]]
+    proposers = [scene["analyst"], scene["facilitator"], scene["colleague"]]
+
+    def code(n: int) -> None:
+        excerpt = Excerpt.objects.create(
+            source=source, code=codes[n % 3], coder=scene["lead"], start=n, end=n + 5
+        )
+        Excerpt.objects.filter(pk=excerpt.pk).update(
+            publication=Excerpt.Publication.PROPOSED, proposed_by=proposers[n % 3]
+        )
+
+    for n in range(3):
+        code(n)
+    client = client_for(scene["lead"])
+    page = url("source_detail", scene, source.pk)
+    few = _page_queries(client, page)
+    for n in range(3, 30):
+        code(n)
+    assert _page_queries(client, page) == few
+    assert client.get(page).content.decode().count("Proposed by colleague.") == 10

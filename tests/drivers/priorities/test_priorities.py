@@ -7,7 +7,10 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from amniyat.accounts.models import Membership, Organisation, Programme
 from amniyat.audit.models import AuditEvent
@@ -466,3 +469,35 @@ def test_the_edit_pages_save_and_delete(programme: Programme) -> None:
     assert client.post(f"{base}concern/{priority.pk}/delete/").status_code == 302
     assert client.post(f"{base}{priority_list.pk}/delete/").status_code == 302
     assert not PriorityList.objects.exists()
+
+
+def _page_queries(client: Client, page: str) -> int:
+    client.get(page)  # what is read once per process is read
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(page).status_code == 200
+    return len(queries)
+
+
+def test_the_matrix_pages_make_as_many_queries_for_12_concerns_as_for_3(
+    programme: Programme,
+) -> None:
+    priority_list = _list(_group(programme))
+    theme = Code.objects.create(programme=programme, key="theme", name_en="Theme")
+    codes = [
+        Code.objects.create(programme=programme, key=f"c{n}", name_en=f"Code {n}", parent=theme)
+        for n in range(12)
+    ]
+    for n in range(3):
+        _add(priority_list, f"Concern {n}", 3, 3, 3, 3, code=codes[n])
+    client = Client()
+    client.force_login(member_of(programme, Role.LEAD))
+    pages = [
+        reverse("drivers:priority_list_detail", args=[programme.slug, priority_list.pk]),
+        reverse(
+            "drivers:priority_edit", args=[programme.slug, priority_list.priorities.first().pk]
+        ),
+    ]
+    few = [_page_queries(client, page) for page in pages]
+    for n in range(3, 12):
+        _add(priority_list, f"Concern {n}", 2, 4, 3, 1, code=codes[n])
+    assert [_page_queries(client, page) for page in pages] == few

@@ -83,13 +83,35 @@ def codebook(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
 
 
+def _tree(request: AuthenticatedRequest, programme: Programme) -> list[tuple[Code, int]]:
+    """The codebook as the forms list it: names, without descriptions and linked indicators."""
+    codes = selectors.code_list(user=request.user, programme=programme).select_related(None)
+    return services.codebook_tree(codes.only("parent", "position", *services.NAME_FIELDS))
+
+
+def _outside(tree: list[tuple[Code, int]], code: Code) -> list[tuple[Code, int]]:
+    """``tree`` without ``code`` and the codes below it (where it may move, or merge into)."""
+    kept: list[tuple[Code, int]] = []
+    below_depth: int | None = None
+    for listed, depth in tree:
+        if below_depth is not None and depth > below_depth:
+            continue
+        below_depth = depth if listed.pk == code.pk else None
+        if below_depth is None:
+            kept.append((listed, depth))
+    return kept
+
+
 def _code_form(
-    request: AuthenticatedRequest, programme: Programme, code: Code | None = None
+    request: AuthenticatedRequest,
+    programme: Programme,
+    code: Code | None = None,
+    *,
+    tree: list[tuple[Code, int]] | None = None,
 ) -> CodeForm:
-    tree = services.codebook_tree(selectors.code_list(user=request.user, programme=programme))
+    tree = _tree(request, programme) if tree is None else tree
     if code is not None:
-        below = services.descendant_ids(code) | {code.pk}
-        tree = [(c, depth) for c, depth in tree if c.pk not in below]
+        tree = _outside(tree, code)
     initial: dict[str, Any] | None = None
     if code is not None:
         initial = {
@@ -136,7 +158,8 @@ def code_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 def code_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = _managed(request, slug)
     code = selectors.code_get(user=request.user, programme=programme, pk=pk)
-    form = _code_form(request, programme, code)
+    tree = _tree(request, programme)
+    form = _code_form(request, programme, code, tree=tree)
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         values["parent"] = values.get("parent") or None
@@ -155,21 +178,22 @@ def code_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse
             "tab": "codebook",
             "form": form,
             "code": code,
-            "merge_form": _merge_form(request, programme, code, bound=False),
+            "merge_form": _merge_form(request, programme, code, bound=False, tree=tree),
             "excerpt_count": code.excerpts.count(),
         },
     )
 
 
 def _merge_form(
-    request: AuthenticatedRequest, programme: Programme, code: Code, *, bound: bool
+    request: AuthenticatedRequest,
+    programme: Programme,
+    code: Code,
+    *,
+    bound: bool,
+    tree: list[tuple[Code, int]] | None = None,
 ) -> MergeForm:
-    below = services.descendant_ids(code) | {code.pk}
-    tree = services.codebook_tree(selectors.code_list(user=request.user, programme=programme))
-    return MergeForm(
-        request.POST if bound else None,
-        targets=[(c, depth) for c, depth in tree if c.pk not in below],
-    )
+    tree = _tree(request, programme) if tree is None else tree
+    return MergeForm(request.POST if bound else None, targets=_outside(tree, code))
 
 
 @login_required

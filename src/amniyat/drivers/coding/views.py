@@ -355,13 +355,16 @@ def _coding_context(
 ) -> dict[str, Any]:
     user = request.user
     content = services.source_text_view(user=user, source=source, request=request)
+    # The margin shows each excerpt's code and who proposed and reviewed it; the source is
+    # the one on the page, so its row (and place) is not read again per excerpt.
     all_excerpts = (
         selectors.excerpt_list(user=user, programme=programme)
         .filter(source=source)
-        .defer("source__text")
+        .select_related(None)
+        .select_related("code", "proposed_by", "reviewed_by")
     )
     coders = {user.pk: user}
-    for coder in User.objects.filter(pk__in=all_excerpts.values("coder_id")):
+    for coder in User.objects.filter(pk__in=all_excerpts.values("coder_id")).only("username"):
         coders[coder.pk] = coder
     viewing = coders.get(coder_id or user.pk, user)
     excerpts = list(all_excerpts.filter(coder=viewing).order_by("start", "end"))

@@ -23,6 +23,7 @@ from amniyat.accounts.selectors import programme_get
 from amniyat.communities import selectors as group_selectors
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
+from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.text import format_percent
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.maps import selectors as maps_selectors
@@ -34,6 +35,8 @@ from amniyat.findings import charts
 from amniyat.findings.present import measure_label
 from amniyat.findings.selectors import published_findings
 
+# What the code choices show: each code's name and its parent's, in every language.
+CODE_NAMES = tuple(f"name_{language}" for language in CONTENT_LANGUAGES)
 SCORE_COLOURS = {
     "severity": "#b3412f",
     "affected": "#d98c2b",
@@ -80,9 +83,9 @@ def _priority_form(
 ) -> PriorityForm:
     return PriorityForm(
         data,
-        codes=codebook_selectors.code_list(user=request.user, programme=programme).order_by(
-            "kind", "position", "name_en"
-        ),
+        codes=codebook_selectors.code_list(user=request.user, programme=programme)
+        .order_by("kind", "position", "name_en")
+        .only("parent", *CODE_NAMES, *(f"parent__{name}" for name in CODE_NAMES)),
         initial=initial,
     )
 
