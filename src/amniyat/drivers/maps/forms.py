@@ -3,17 +3,35 @@ compare. Choices are limited to what the user may see in the programme."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.communities.models import CommunityGroup
 from amniyat.drivers.models import DriverMap
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.models import Place
+
+# What a choice of each kind is named by (its ``__str__``), and the programme it belongs to
+# (which the services check); a choice list reads nothing else of a row.
+CHOICE_COLUMNS: dict[type[Model], tuple[str, ...]] = {
+    Place: ("name_en", "name_ru", "name_tg", "name_uz"),
+    CommunityGroup: ("name", "content_language", "translations", "programme_id"),
+    Assessment: ("title", "content_language", "translations", "programme_id"),
+    DriverMap: ("title", "content_language", "translations", "programme_id"),
+}
+
+
+M = TypeVar("M", bound=Model)
+
+
+def names_only(choices: QuerySet[M]) -> QuerySet[M]:
+    """``choices`` reading only what names them, without the rows the selectors join for
+    their pages (a group's place and organisation, a place's parent)."""
+    return choices.select_related(None).only(*CHOICE_COLUMNS[choices.model])
 
 
 class DriverMapForm(forms.Form):
@@ -48,13 +66,13 @@ class DriverMapForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["place"].queryset = places  # type: ignore[attr-defined]
-        self.fields["group"].queryset = groups  # type: ignore[attr-defined]
-        self.fields["assessment"].queryset = assessments  # type: ignore[attr-defined]
+        self.fields["place"].queryset = names_only(places)  # type: ignore[attr-defined]
+        self.fields["group"].queryset = names_only(groups)  # type: ignore[attr-defined]
+        self.fields["assessment"].queryset = names_only(assessments)  # type: ignore[attr-defined]
         if copy_choices is not None:
             self.fields["copy_from"] = forms.ModelChoiceField(
                 label=_("Start from a copy of"),
-                queryset=copy_choices,
+                queryset=names_only(copy_choices),
                 required=False,
                 empty_label=_("an empty map"),
                 help_text=_(
@@ -123,5 +141,5 @@ class MapCompareForm(forms.Form):
 
     def __init__(self, *args: Any, maps: QuerySet[DriverMap], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["a"].queryset = maps  # type: ignore[attr-defined]
-        self.fields["b"].queryset = maps  # type: ignore[attr-defined]
+        self.fields["a"].queryset = names_only(maps)  # type: ignore[attr-defined]
+        self.fields["b"].queryset = names_only(maps)  # type: ignore[attr-defined]

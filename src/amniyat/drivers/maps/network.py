@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from amniyat.core.text import format_list, format_number, format_percent, quoted
+from amniyat.drivers.maps.selectors import MapContent, map_content
 from amniyat.drivers.models import DriverMap, Factor, Link
 
 ROOT_CAUSES_MAX = 5
@@ -56,16 +57,16 @@ class MapAnalysis:
         return not (self.root_causes or self.leverage_points or self.loops)
 
 
-def map_graph(driver_map: DriverMap) -> nx.DiGraph:
-    """The map as a directed graph: nodes are factor ids (``label`` in the reader's language,
-    ``kind``), edges carry the link's ``kind`` and ``strength``."""
+def map_graph(driver_map: DriverMap, content: MapContent | None = None) -> nx.DiGraph:
+    """The map (of ``content``, when a page has already read it) as a directed graph: nodes
+    are factor ids (``label`` in the reader's language, ``kind``), edges carry the link's
+    ``kind`` and ``strength``."""
+    factors, links = map_content(driver_map, content)
     graph = nx.DiGraph()
-    for factor in driver_map.factors.select_related("code"):
+    for factor in factors:
         graph.add_node(factor.pk, label=str(factor.translated("label")), kind=factor.kind)
-    for source, target, kind, strength in driver_map.links.values_list(
-        "source_id", "target_id", "kind", "strength"
-    ):
-        graph.add_edge(source, target, kind=kind, strength=strength)
+    for link in links:
+        graph.add_edge(link.source_id, link.target_id, kind=link.kind, strength=link.strength)
     return graph
 
 
@@ -253,8 +254,8 @@ def analyse_graph(graph: nx.DiGraph) -> MapAnalysis:
     )
 
 
-def analyse_map(driver_map: DriverMap) -> MapAnalysis:
-    return analyse_graph(map_graph(driver_map))
+def analyse_map(driver_map: DriverMap, content: MapContent | None = None) -> MapAnalysis:
+    return analyse_graph(map_graph(driver_map, content))
 
 
 # ----------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
-"""Scoped reads of driver maps: those the user may look at, and those they may change."""
+"""Scoped reads of driver maps: those the user may look at, and those they may change; and
+what a map's pages read of one (its factors and links, the excerpts each carries), once per
+page and with only the columns they show."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -9,7 +13,7 @@ from django.http import Http404
 
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
-from amniyat.drivers.models import DriverMap
+from amniyat.drivers.models import DriverMap, Factor, Link
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -17,13 +21,18 @@ if TYPE_CHECKING:
 
 
 def driver_map_list(*, user: AnyUser, programme: Programme) -> QuerySet[DriverMap]:
-    return DriverMap.objects.filter(
-        policies.driver_map_scope(user), programme=programme
-    ).select_related("place", "group", "assessment", "organisation")
+    # A place's boundary (GeoJSON) and population are never shown beside a map's title.
+    return (
+        DriverMap.objects.filter(policies.driver_map_scope(user), programme=programme)
+        .select_related("place", "group", "assessment", "organisation")
+        .defer("place__boundary", "place__population")
+    )
 
 
 def driver_map_get(*, user: AnyUser, programme: Programme, pk: int | str) -> DriverMap:
-    return one_or_404(driver_map_list(user=user, programme=programme), pk, "driver map")
+    driver_map = one_or_404(driver_map_list(user=user, programme=programme), pk, "driver map")
+    driver_map.programme = programme  # the row it was found in: not read again
+    return driver_map
 
 
 def driver_map_for_edit(*, user: AnyUser, programme: Programme, pk: int | str) -> DriverMap:
@@ -32,3 +41,72 @@ def driver_map_for_edit(*, user: AnyUser, programme: Programme, pk: int | str) -
     if not policies.can(user, "map.edit", driver_map):
         raise Http404("No such driver map.")
     return driver_map
+
+
+# What a factor of a map is read for: its place in the drawing, its label as written and as
+# the reader reads it (its code's name, when it has a code), its note and indicators; not the
+# code's descriptions and linked indicators.
+FACTOR_COLUMNS = (
+    "map_id",
+    "kind",
+    "label",
+    "content_language",
+    "translations",
+    "note",
+    "x",
+    "y",
+    "indicator_keys",
+    "code__key",
+    "code__name_en",
+    "code__name_ru",
+    "code__name_tg",
+    "code__name_uz",
+)
+
+
+def map_factors(driver_map: DriverMap) -> list[Factor]:
+    """The map's factors, in order, each with its code's key and names."""
+    return list(driver_map.factors.select_related("code").only(*FACTOR_COLUMNS))
+
+
+def map_links(driver_map: DriverMap) -> list[Link]:
+    """The map's links, in order; their ends are among :func:`map_factors`."""
+    return list(driver_map.links.all())
+
+
+# A map's factors and links as a page reads them once for all it shows of them (the list, the
+# drawing, the analysis).
+MapContent = tuple[Sequence[Factor], Sequence[Link]]
+
+
+def map_content(driver_map: DriverMap, content: MapContent | None = None) -> MapContent:
+    """``content`` when a page has already read it, else the map's factors and links."""
+    if content is not None:
+        return content
+    return map_factors(driver_map), map_links(driver_map)
+
+
+# Excerpts in their own order (Excerpt.Meta.ordering), as a factor's evidence is listed.
+EXCERPT_ORDER = ("excerpt__source", "excerpt__start", "excerpt__code")
+
+
+def map_evidence_ids(
+    driver_map: DriverMap,
+) -> tuple[defaultdict[int, list[int]], defaultdict[int, list[int]]]:
+    """The excerpts attached to each factor and to each link of the map, by id (two queries
+    of the join tables, whatever the number of factors and links); none for the others."""
+    by_factor: defaultdict[int, list[int]] = defaultdict(list)
+    by_link: defaultdict[int, list[int]] = defaultdict(list)
+    for factor_id, excerpt_id in (
+        Factor.excerpts.through.objects.filter(factor__map=driver_map)
+        .order_by(*EXCERPT_ORDER)
+        .values_list("factor_id", "excerpt_id")
+    ):
+        by_factor[factor_id].append(excerpt_id)
+    for link_id, excerpt_id in (
+        Link.excerpts.through.objects.filter(link__map=driver_map)
+        .order_by(*EXCERPT_ORDER)
+        .values_list("link_id", "excerpt_id")
+    ):
+        by_link[link_id].append(excerpt_id)
+    return by_factor, by_link

@@ -29,6 +29,7 @@ from amniyat.audit.services import audit_record
 from amniyat.communities.selectors import groups_visible
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
+from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.text import format_list, quoted
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.codebook.services import indicator_choices, latest_indicator_values
@@ -36,7 +37,7 @@ from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.maps import exchange, network, selectors, svg
 from amniyat.drivers.maps import services as maps
 from amniyat.drivers.maps.forms import DriverMapForm, MapCompareForm, MapImportForm
-from amniyat.drivers.models import DriverMap, Factor, Link
+from amniyat.drivers.models import DriverMap, Factor, Link, Source
 from amniyat.fieldwork.forms.selectors import assessments_visible
 from amniyat.places.selectors import programme_places
 
@@ -59,18 +60,36 @@ def _evidence_of(
     visible = maps.evidence_visible(user=request.user, driver_map=driver_map)
     if only is not None:
         visible = visible.filter(pk__in=only)
-    for excerpt in visible:
-        if full:
-            quote = (excerpt.source.text or "")[excerpt.start : excerpt.end]
-            source = str(excerpt.source.translated("title"))
-        else:
-            quote, source = excerpt.public_text, ""
-        shown[excerpt.pk] = {
-            "id": excerpt.pk,
-            "quote": quote,
-            "source": source,
-            "code": excerpt.code.name if full else "",
+    if full:
+        # The quote is cut from its source's text: each source is read (and decrypted) once,
+        # however many of its excerpts the map holds; nothing else of an excerpt is read.
+        excerpts = list(
+            visible.select_related(None)
+            .select_related("code")
+            .only("source_id", "start", "end", *(f"code__name_{c}" for c in CONTENT_LANGUAGES))
+        )
+        sources = {
+            source.pk: source
+            for source in Source.objects.filter(pk__in={e.source_id for e in excerpts}).only(
+                "text", "title", "content_language", "translations"
+            )
         }
+        for excerpt in excerpts:
+            source = sources[excerpt.source_id]
+            shown[excerpt.pk] = {
+                "id": excerpt.pk,
+                "quote": (source.text or "")[excerpt.start : excerpt.end],
+                "source": str(source.translated("title")),
+                "code": excerpt.code.name,
+            }
+    else:
+        for excerpt in visible.select_related(None).only("public_text"):
+            shown[excerpt.pk] = {
+                "id": excerpt.pk,
+                "quote": excerpt.public_text,
+                "source": "",
+                "code": "",
+            }
     if shown:
         audit_record(
             actor=request.user,
@@ -84,16 +103,18 @@ def _evidence_of(
 
 
 def _elements(
-    driver_map: DriverMap, evidence: dict[int, dict[str, Any]]
+    driver_map: DriverMap,
+    factors: list[Factor],
+    links: list[Link],
+    evidence: dict[int, dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], bool]:
     """The map's factors (``f<id>``) and links (``l<id>``) with what the editor's panel and
     the list of evidence show, each factor where it is drawn, and whether any had never been
     placed (then the server laid them out)."""
-    factors = list(driver_map.factors.select_related("code").prefetch_related("excerpts"))
-    links = list(
-        driver_map.links.select_related("source__code", "target__code").prefetch_related("excerpts")
-    )
+    attached, on_links = selectors.map_evidence_ids(driver_map)
     positions, laid_out = svg.map_positions(factors, links)
+    labels = {factor.pk: factor.label for factor in factors}
+    shown = {factor.pk: str(factor.translated("label")) for factor in factors}
     elements: list[dict[str, Any]] = []
     for factor in factors:
         x, y = positions[factor.pk]
@@ -105,12 +126,12 @@ def _elements(
                     "pk": factor.pk,
                     # As written (what the editor changes), and as the reader reads it.
                     "label": factor.label,
-                    "shown": str(factor.translated("label")),
+                    "shown": shown[factor.pk],
                     "kind": factor.kind,
                     "note": factor.note,
                     "code": factor.code.key if factor.code else "",
                     "indicators": list(factor.indicator_keys),
-                    "evidence": [evidence[e.pk] for e in factor.excerpts.all() if e.pk in evidence],
+                    "evidence": [evidence[e] for e in attached[factor.pk] if e in evidence],
                 },
                 "position": {"x": x, "y": y},
             }
@@ -124,15 +145,15 @@ def _elements(
                     "pk": link.pk,
                     "source": f"f{link.source_id}",
                     "target": f"f{link.target_id}",
-                    "sourceLabel": link.source.label,
-                    "targetLabel": link.target.label,
-                    "sourceShown": str(link.source.translated("label")),
-                    "targetShown": str(link.target.translated("label")),
+                    "sourceLabel": labels.get(link.source_id, ""),
+                    "targetLabel": labels.get(link.target_id, ""),
+                    "sourceShown": shown.get(link.source_id, ""),
+                    "targetShown": shown.get(link.target_id, ""),
                     "kind": link.kind,
                     "strength": link.strength,
                     "note": link.note,
                     "indicators": list(link.indicator_keys),
-                    "evidence": [evidence[e.pk] for e in link.excerpts.all() if e.pk in evidence],
+                    "evidence": [evidence[e] for e in on_links[link.pk] if e in evidence],
                 },
             }
         )
@@ -218,9 +239,16 @@ def _quote_options(
     return options
 
 
-def _map_context(request: AuthenticatedRequest, driver_map: DriverMap) -> dict[str, Any]:
+def _map_context(
+    request: AuthenticatedRequest,
+    driver_map: DriverMap,
+    factors: list[Factor] | None = None,
+    links: list[Link] | None = None,
+) -> dict[str, Any]:
+    if factors is None or links is None:
+        factors, links = selectors.map_factors(driver_map), selectors.map_links(driver_map)
     evidence, full = _evidence_of(request, driver_map)
-    elements, laid_out = _elements(driver_map, evidence)
+    elements, laid_out = _elements(driver_map, factors, links, evidence)
     return {"elements": elements, "full_evidence": full, "laid_out": laid_out}
 
 
@@ -311,11 +339,15 @@ def map_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 
 def _map_page(
-    request: AuthenticatedRequest, programme: Programme, driver_map: DriverMap
+    request: AuthenticatedRequest,
+    programme: Programme,
+    driver_map: DriverMap,
+    factors: list[Factor],
+    links: list[Link],
 ) -> dict[str, Any]:
     """What the map's page and its editor both show: the factors and links with their
     evidence and indicators (label and latest value), and what the user may do."""
-    context = _map_context(request, driver_map)
+    context = _map_context(request, driver_map, factors, links)
     indicators = _indicator_options(request, programme)
     texts = {
         o["key"]: f"{o['label']} — {o['value']}" if o["value"] else o["label"] for o in indicators
@@ -341,14 +373,15 @@ def map_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
     """The map as everyone reads it: drawn on the server, with every factor and link listed
     beside the drawing. No script draws it, so it is light on a phone."""
     programme, driver_map = _get_map(request, slug, pk)
-    context = _map_page(request, programme, driver_map)
+    factors, links = selectors.map_factors(driver_map), selectors.map_links(driver_map)
+    context = _map_page(request, programme, driver_map, factors, links)
     return render(
         request,
         "drivers/maps/detail.html",
         {
             **context,
-            "drawing": svg.map_drawing(driver_map),
-            "factor_count": sum(1 for e in context["elements"] if e["group"] == "nodes"),
+            "drawing": svg.map_drawing(driver_map, content=(factors, links)),
+            "factor_count": len(factors),
         },
     )
 
@@ -360,13 +393,14 @@ def map_editor(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
     saved through ``map_graph`` and answered with the map drawn again. No drawing library:
     the page stays within the 150 kB a phone on 3G is given (#14)."""
     programme, driver_map = _get_map_for_edit(request, slug, pk)
-    context = _map_page(request, programme, driver_map)
+    factors, links = selectors.map_factors(driver_map), selectors.map_links(driver_map)
+    context = _map_page(request, programme, driver_map, factors, links)
     return render(
         request,
         "drivers/maps/editor.html",
         {
             **context,
-            "drawing": svg.editor_drawing(driver_map),
+            "drawing": svg.editor_drawing(driver_map, content=(factors, links)),
             "map_config": {
                 "editable": True,
                 "graphUrl": reverse("drivers:map_graph", args=[slug, driver_map.pk]),
@@ -672,7 +706,8 @@ def map_graph(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse
 @login_required
 def map_analysis(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme, driver_map = _get_map(request, slug, pk)
-    analysis = network.analyse_map(driver_map)
+    content = selectors.map_content(driver_map)
+    analysis = network.analyse_map(driver_map, content)
     context: dict[str, Any] = {
         "programme": programme,
         "tab": "maps",
@@ -683,7 +718,9 @@ def map_analysis(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
         return render(request, "drivers/maps/analysis_fragment.html", context)
     context.update(
         drawing=svg.map_drawing(
-            driver_map, list_url=reverse("drivers:map_detail", args=[slug, driver_map.pk])
+            driver_map,
+            list_url=reverse("drivers:map_detail", args=[slug, driver_map.pk]),
+            content=content,
         ),
         factor_kinds=Factor.Kind.choices,
         link_kinds=Link.Kind.choices,

@@ -1,0 +1,173 @@
+"""What a map's pages cost the server: the same number of queries for a map of 3 factors as
+for one of 30 (no query per factor, link or excerpt), each source of the evidence read once
+whatever the number of its excerpts, and nothing read that the page does not show (a
+place's boundary, an excerpt's memo). Twenty readers at once share two web workers, so a map
+page must take a few tens of milliseconds (#14 point 3)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from amniyat.accounts.models import User
+from amniyat.core import fields
+from amniyat.drivers.maps import services as maps
+from amniyat.drivers.models import DriverMap, Excerpt
+from amniyat.places.models import Place
+from tests.drivers.maps.test_maps import (
+    World,
+    a_map,
+    build_world,
+    client_for,
+    excerpt_of,
+    factor,
+    make_code,
+    make_source,
+    url,
+)
+
+PHRASES = ("Young men have no work", "Wives left behind face violence at home")
+# The pages of one map, as its readers and editors open them.
+PAGES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("map_detail", {}),
+    ("map_editor", {}),
+    ("map_graph", {}),
+    ("map_graph", {"drawing": "1"}),
+    ("map_analysis", {}),
+    ("map_analysis", {"HX-Request": "true"}),
+)
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return build_world()
+
+
+def evidenced_map(w: World, title: str, size: int) -> DriverMap:
+    """A published map of ``size`` factors in a chain, each factor and each link carrying an
+    excerpt (approved for publication), the excerpts from two sources."""
+    driver_map = a_map(w, title=title)
+    sources = [make_source(w), make_source(w)]
+    factors = []
+    for i in range(size):
+        code = make_code(w, f"{driver_map.pk}_code_{i}")
+        excerpts = [
+            excerpt_of(
+                sources[(i + k) % 2],
+                code,
+                PHRASES[k],
+                w.lead,
+                publication=Excerpt.Publication.APPROVED,
+                proposed_by=w.lead,
+                reviewed_by=w.analyst,
+                public_text=f"[{i}] {PHRASES[k]}",
+            )
+            for k in range(2)
+        ]
+        factors.append(
+            factor(w, driver_map, f"Factor {i}", x=i * 200, y=0, excerpts=[excerpts[0].pk])
+        )
+        if i:
+            maps.link_add(
+                acting_user=w.analyst,
+                driver_map=driver_map,
+                source=factors[i - 1],
+                target=factors[i],
+                excerpts=[excerpts[1].pk],
+            )
+    maps.map_publish(acting_user=w.analyst, driver_map=driver_map)
+    return driver_map
+
+
+def queries_of(
+    user: User, w: World, name: str, driver_map: DriverMap, extra: dict[str, str]
+) -> list[str]:
+    client = client_for(user)
+    # What starts HX- is a header (htmx asking for a part of the page), the rest the query.
+    query = {k: v for k, v in extra.items() if not k.startswith("HX-")}
+    headers = {k: v for k, v in extra.items() if k.startswith("HX-")}
+    client.get(url(name, w, driver_map), query, headers=headers)  # sessions and caches warm
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url(name, w, driver_map), query, headers=headers)
+    assert response.status_code == 200, name
+    return [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.parametrize(("name", "extra"), PAGES)
+def test_a_map_page_makes_as_many_queries_for_30_factors_as_for_3(
+    world: World,
+    name: str,
+    extra: dict[str, str],
+) -> None:
+    small = evidenced_map(world, "Small", 3)
+    large = evidenced_map(world, "Large", 30)
+    # Every excerpt, or publishable quotes only (the editor's pages are for editors only).
+    editing = name == "map_editor" or "drawing" in extra
+    for user in (world.analyst,) if editing else (world.analyst, world.viewer):
+        counted = [len(queries_of(user, world, name, m, extra)) for m in (small, large)]
+        assert counted[0] == counted[1], (name, user.username, counted)
+        assert counted[1] <= 30, (name, user.username, counted)
+
+
+@pytest.mark.parametrize(("name", "extra"), PAGES)
+def test_a_map_page_reads_the_factors_once_and_the_links_once(
+    world: World,
+    name: str,
+    extra: dict[str, str],
+) -> None:
+    """The list beside the drawing, the drawing, the analysis: all from one reading."""
+    driver_map = evidenced_map(world, "Map", 4)
+    queries = queries_of(world.analyst, world, name, driver_map, extra)
+    assert len([q for q in queries if q.startswith('SELECT "drivers_factor"."id"')]) == 1
+    assert len([q for q in queries if q.startswith('SELECT "drivers_link"."id"')]) == 1
+    # Which excerpts a factor or link carries is read from the join tables, not as excerpts.
+    assert not [q for q in queries if '"drivers_excerpt"."memo"' in q]
+
+
+def test_the_map_page_decrypts_each_source_once_not_each_excerpt(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver_map = evidenced_map(world, "Map", 12)  # 24 excerpts of 2 sources
+    client = client_for(world.analyst)
+    client.get(url("map_detail", world, driver_map))
+    decrypted: list[str] = []
+    decrypt = fields.decrypt_text
+
+    def counted(value: str) -> str:
+        decrypted.append(value)
+        return decrypt(value)
+
+    monkeypatch.setattr(fields, "decrypt_text", counted)
+    page = client.get(url("map_detail", world, driver_map)).content.decode()
+    assert len(decrypted) == 2
+    assert page.count(PHRASES[0]) >= 12 and page.count(PHRASES[1]) >= 11
+
+
+def test_map_pages_and_forms_never_read_a_places_boundary(world: World) -> None:
+    place = Place.objects.create(
+        name_en="Vakhsh", level=Place.Level.DISTRICT, boundary={"type": "Polygon"}
+    )
+    world.programme.places.add(place)
+    driver_map = a_map(world, place=place)
+    factor(world, driver_map, "Unemployment")
+    for name, target in (
+        ("map_list", None),
+        ("map_create", None),
+        ("map_detail", driver_map),
+        ("map_edit", driver_map),
+        ("map_editor", driver_map),
+    ):
+        client = client_for(world.analyst)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url(name, world, target))
+        assert response.status_code == 200, name
+        assert "Vakhsh" in response.content.decode(), name
+        # (What a programme's own page header reads is not the map pages' to choose.)
+        boundary = [
+            q["sql"]
+            for q in captured
+            if '"places_place"."boundary"' in q["sql"]
+            and not q["sql"].startswith('SELECT "accounts_programme"')
+        ]
+        assert not boundary, (name, boundary)
