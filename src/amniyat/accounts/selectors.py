@@ -18,6 +18,8 @@ def programmes_visible(*, user: AnyUser) -> QuerySet[Programme]:
     return (
         Programme.objects.filter(policies.programme_scope(user))
         .select_related("country", "lead_organisation", "donor")
+        # Every programme page reads this: not the country's outline and population.
+        .defer("country__boundary", "country__population")
         .order_by("name")
     )
 
