@@ -3,6 +3,7 @@ endline, the district map; the programme's indicator definitions."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
@@ -191,8 +192,25 @@ def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
         )
 
         def every_indicator() -> tuple[list[tuple[present.IndicatorView, PageTable]], PageTable]:
-            cards = [(view, present.indicator_table(view, title=title)) for view in views]
-            table = present.indicators_table(cards, title=title)
+            # Kept beside the indicators' views, by the same record, data state and language
+            # (and the title, a name someone may translate): a download of one card's table
+            # or of them all does not make every card again. The cache hands out copies, so
+            # the page's notes and links below go on this request's tables only.
+            def make() -> tuple[list[tuple[present.IndicatorView, PageTable]], PageTable]:
+                cards = [(view, present.indicator_table(view, title=title)) for view in views]
+                return cards, present.indicators_table(cards, title=title)
+
+            computed = findings.computed_at.timestamp() if findings.computed_at else 0
+            key = "findings-cards:{}:{}:{}:{}".format(
+                findings.pk,
+                computed,
+                get_language() or "en",
+                hashlib.sha256(title.encode()).hexdigest()[:12],
+            )
+            cards, table = cast(
+                tuple[list[tuple[present.IndicatorView, PageTable]], PageTable],
+                cache.get_or_set(key, make, timeout=3600),
+            )
             context["tables"] |= offer([*(card for _view, card in cards), table])
             return cards, table
 
