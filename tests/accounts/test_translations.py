@@ -14,8 +14,8 @@ from django.utils import translation
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
 from amniyat.communities.models import CommunityGroup
-from amniyat.drivers.models import Code, Factor
 from amniyat.drivers.maps import services as maps
+from amniyat.drivers.models import Code, Factor
 from tests.drivers.maps.test_maps import World, build_world
 from tests.factories import CommunityGroupFactory, member_of
 

@@ -193,7 +193,10 @@ def test_the_demo_carries_its_content_in_all_four_languages() -> None:
                         untranslated.append(f"{model.__name__} {getattr(obj, field)!r} {language}")
     assert seen > 150
     assert untranslated == []
-    factor = DriverMap.objects.filter(programme__in=programmes).first().factors.exclude(
-        code=None
-    ).first()
+    factor = (
+        DriverMap.objects.filter(programme__in=programmes)
+        .first()
+        .factors.exclude(code=None)
+        .first()
+    )
     assert factor.translated("label", "tg") == factor.code.name_tg
