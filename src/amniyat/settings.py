@@ -292,7 +292,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'"],
+        # data: for the QR codes drawn on the server (core/qrcodes.py: two-factor set-up,
+        # device sign-in), which are images and cannot run.
+        "img-src": ["'self'", "data:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],
