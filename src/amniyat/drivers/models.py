@@ -411,6 +411,28 @@ class CodeQuality(models.Model):
         return f"{self.code}: P={self.precision} R={self.recall}"
 
 
+class ReadAsItsCode(Translatable):
+    """Content that may be linked to a codebook code (a map's factor, a list's concern): once
+    linked, it reads as the code's name in the reader's language (the codebook translates it);
+    its own translation serves where the code has no name in that language."""
+
+    code_id: int | None
+
+    class Meta:
+        abstract = True
+
+    def translation_fields(self) -> tuple[str, ...]:
+        return () if self.code_id is not None else self.TRANSLATED
+
+    def translated(self, field: str, language: str | None = None) -> Translated:
+        own = super().translated(field, language)
+        code = getattr(self, "code", None)
+        if field != self.TRANSLATED[0] or code is None:
+            return own
+        name = code.translated("name", language)
+        return own if name.fallback and not own.fallback else name
+
+
 class DriverMap(Translatable):
     """A map of how security concerns and their drivers link, for a programme, a place or a
     group, from one perspective (women's, men's, everyone's …) and optionally one assessment
@@ -492,7 +514,7 @@ class DriverMap(Translatable):
         return list(self.factors.select_related("code"))
 
 
-class Factor(Translatable):
+class Factor(ReadAsItsCode):
     """A node of a driver map."""
 
     class Kind(models.TextChoices):
@@ -532,19 +554,6 @@ class Factor(Translatable):
 
     def translation_subject(self, programme: Any) -> Any | None:
         return self.map.translation_subject(programme)
-
-    def translation_fields(self) -> tuple[str, ...]:
-        """A factor linked to a code is read as the code's name: the codebook translates it."""
-        return () if self.code_id is not None else self.TRANSLATED
-
-    def translated(self, field: str, language: str | None = None) -> Translated:
-        """A factor linked to a code reads as the code's name in the reader's language; its
-        own translation serves where the code has no name in that language."""
-        own = super().translated(field, language)
-        if field != "label" or self.code is None:
-            return own
-        name = self.code.translated("name", language)
-        return own if name.fallback and not own.fallback else name
 
 
 class Link(models.Model):
@@ -636,7 +645,7 @@ class PriorityList(Translatable):
         return list(self.priorities.select_related("code"))
 
 
-class Priority(Translatable):
+class Priority(ReadAsItsCode):
     """A concern scored on the prioritisation matrix (1–5 scales); ``affected_percent`` is
     filled from the linked survey indicator where there is one."""
 
@@ -686,19 +695,6 @@ class Priority(Translatable):
 
     def translation_subject(self, programme: Any) -> Any | None:
         return self.priority_list.translation_subject(programme)
-
-    def translation_fields(self) -> tuple[str, ...]:
-        """A concern linked to a code is read as the code's name: the codebook translates it."""
-        return () if self.code_id is not None else self.TRANSLATED
-
-    def translated(self, field: str, language: str | None = None) -> Translated:
-        """A concern linked to a code reads as the code's name in the reader's language; its
-        own translation serves where the code has no name in that language."""
-        own = super().translated(field, language)
-        if field != "concern" or self.code is None:
-            return own
-        name = self.code.translated("name", language)
-        return own if name.fallback and not own.fallback else name
 
     @property
     def score(self) -> int:
