@@ -591,14 +591,24 @@ def page_markup(
 
 
 def map_parts(
-    factors: Sequence[Factor], links: Sequence[Link], *, list_url: str | None = ""
+    factors: Sequence[Factor],
+    links: Sequence[Link],
+    *,
+    list_url: str | None = "",
+    as_written: bool = False,
 ) -> tuple[list[MapFactor], list[MapLink]]:
     """The factors and links of a map as :func:`draw_map` takes them, with tooltips in the
     request's language. Each leads to its entry in the list of factors and links at
-    ``list_url`` (this page when empty; nowhere when None)."""
+    ``list_url`` (this page when empty; nowhere when None). Labels are in the reader's
+    language, or ``as_written`` (what the editor changes), each then marked with the language
+    it is written in (a link with its ends' language when they share one)."""
     kinds = dict(Factor.Kind.choices)
     link_kinds = dict(Link.Kind.choices)
-    labels = {factor.pk: str(factor.translated("label")) for factor in factors}
+    labels = {
+        factor.pk: factor.label if as_written else str(factor.translated("label"))
+        for factor in factors
+    }
+    languages = {factor.pk: factor.content_language if as_written else "" for factor in factors}
     drawn_factors = [
         MapFactor(
             key=f"f{factor.pk}",
@@ -610,6 +620,7 @@ def map_parts(
                 label=labels[factor.pk], kind=kinds.get(factor.kind, factor.kind)
             ),
             href=f"{list_url}#factor-{factor.pk}" if list_url is not None else "",
+            lang=languages[factor.pk],
         )
         for factor in factors
     ]
@@ -621,12 +632,17 @@ def map_parts(
             kind=link.kind,
             strength=link.strength,
             title=_("{source} → {target}: {kind}, strength {strength}").format(
-                source=labels.get(link.source_id, ""),
-                target=labels.get(link.target_id, ""),
+                source=labels[link.source_id],
+                target=labels[link.target_id],
                 kind=link_kinds.get(link.kind, link.kind),
                 strength=link.strength,
             ),
             href=f"{list_url}#link-{link.pk}" if list_url is not None else "",
+            lang=(
+                languages[link.source_id]
+                if languages[link.source_id] == languages[link.target_id]
+                else ""
+            ),
         )
         for link in links
         if link.source_id in labels and link.target_id in labels
@@ -681,62 +697,14 @@ def map_drawing(
     )
 
 
-def editor_parts(
-    factors: Sequence[Factor], links: Sequence[Link]
-) -> tuple[list[MapFactor], list[MapLink]]:
-    """The factors and links of a map as the editor draws them: labels as written (what the
-    editor changes, where readers read them translated), each marked with the language it is
-    written in, and nothing leading elsewhere."""
-    kinds = dict(Factor.Kind.choices)
-    link_kinds = dict(Link.Kind.choices)
-    labels = {factor.pk: factor.label for factor in factors}
-    languages = {factor.pk: factor.content_language for factor in factors}
-    drawn_factors = [
-        MapFactor(
-            key=f"f{factor.pk}",
-            label=factor.label,
-            kind=factor.kind,
-            x=factor.x,
-            y=factor.y,
-            title=_("{label} ({kind})").format(
-                label=factor.label, kind=kinds.get(factor.kind, factor.kind)
-            ),
-            lang=factor.content_language,
-        )
-        for factor in factors
-    ]
-    drawn_links = [
-        MapLink(
-            key=f"l{link.pk}",
-            source=f"f{link.source_id}",
-            target=f"f{link.target_id}",
-            kind=link.kind,
-            strength=link.strength,
-            title=_("{source} → {target}: {kind}, strength {strength}").format(
-                source=labels[link.source_id],
-                target=labels[link.target_id],
-                kind=link_kinds.get(link.kind, link.kind),
-                strength=link.strength,
-            ),
-            # Both ends' labels as written: their language when they share one.
-            lang=(
-                languages[link.source_id]
-                if languages[link.source_id] == languages[link.target_id]
-                else ""
-            ),
-        )
-        for link in links
-        if link.source_id in labels and link.target_id in labels
-    ]
-    return drawn_factors, drawn_links
-
-
 def editor_drawing(
     driver_map: DriverMap, *, content: selectors.MapContent | None = None
 ) -> SafeString:
     """The saved map as the editor shows it (inline SVG, every label escaped): drawn as
     readers see it, with labels as written and every factor and link selectable."""
-    drawn_factors, drawn_links = editor_parts(*selectors.map_content(driver_map, content))
+    drawn_factors, drawn_links = map_parts(
+        *selectors.map_content(driver_map, content), list_url=None, as_written=True
+    )
     return page_markup(
         drawn_factors,
         drawn_links,
