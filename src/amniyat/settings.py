@@ -100,6 +100,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "amniyat.urls"
+# Django's renderer, drawing <select> and checkbox lists without a template per option.
+FORM_RENDERER = "amniyat.core.forms.FormRenderer"
 WSGI_APPLICATION = "amniyat.wsgi.application"
 
 TEMPLATES = [
@@ -143,7 +145,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

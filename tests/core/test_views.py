@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils.translation import override
 
 from amniyat.accounts.models import Membership, User
 from amniyat.audit.models import AuditEvent
@@ -78,6 +79,21 @@ def test_only_the_lead_reads_the_audit_log() -> None:
     analyst = Client()
     analyst.force_login(member_of(programme, Role.ANALYST))
     assert analyst.get(f"/p/{programme.slug}/audit/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_audit_log_names_each_verb_in_the_readers_language() -> None:
+    programme = ProgrammeFactory()
+    lead = member_of(programme, Role.LEAD)
+    for verb in ("2fa_enabled", "retired_verb"):  # a verb no longer in the list: as stored
+        AuditEvent.objects.create(actor=lead, actor_label="x", verb=verb, programme=programme)
+    client = Client(HTTP_ACCEPT_LANGUAGE="ru")
+    client.force_login(lead)
+    body = client.get(f"/p/{programme.slug}/audit/").content.decode()
+    with override("ru"):
+        assert str(AuditEvent.Verb.TWO_FACTOR_ENABLED.label) in body
+    assert "two-factor login enabled" not in body
+    assert "retired_verb" in body
 
 
 @pytest.mark.django_db
