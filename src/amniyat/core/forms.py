@@ -37,25 +37,10 @@ def apply_errors(form: forms.BaseForm, error: ValidationError) -> None:
 SELECT = "django/forms/widgets/select.html"
 TEXTAREA = "django/forms/widgets/textarea.html"
 # The templates that are nothing but ``{% include "django/forms/widgets/input.html" %}``.
-INPUT = {
-    f"django/forms/widgets/{name}.html"
-    for name in [
-        "checkbox",
-        "color",
-        "date",
-        "datetime",
-        "email",
-        "file",
-        "hidden",
-        "number",
-        "password",
-        "search",
-        "tel",
-        "text",
-        "time",
-        "url",
-    ]
-}
+INPUT_TYPES = (
+    "checkbox color date datetime email file hidden number password search tel text time url"
+)
+INPUT = {f"django/forms/widgets/{name}.html" for name in INPUT_TYPES.split(" ")}
 MULTIPLE_INPUT = {
     "django/forms/widgets/checkbox_select.html": "django/forms/widgets/checkbox_option.html",
     "django/forms/widgets/radio.html": "django/forms/widgets/radio_option.html",
@@ -146,12 +131,12 @@ class FormRenderer(DjangoTemplates):
     def render(
         self, template_name: str, context: dict[str, Any], request: HttpRequest | None = None
     ) -> str:
-        widget = context.get("widget")
+        widget: dict[str, Any] = context.get("widget") or {}
         if template_name in INPUT:
             return _input(widget)
         if template_name == TEXTAREA:
             return _textarea(widget)
-        if isinstance(widget, dict) and "optgroups" in widget:
+        if "optgroups" in widget:
             options = [
                 option
                 for _group, group_options, _i in widget["optgroups"]
