@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import html
 import re
 from typing import Any
 
@@ -17,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
+from amniyat.core.qrcodes import qr_data_uri
 from tests.factories import CommunityGroupFactory, UserFactory, member_of
 
 Role = Membership.Role
@@ -109,6 +111,18 @@ def test_a_lead_must_set_up_a_second_factor_before_any_programme_page(
     device.refresh_from_db()
     assert device.confirmed
     assert AuditEvent.objects.filter(verb=AuditEvent.Verb.TWO_FACTOR_ENABLED).count() == 1
+
+
+def test_the_set_up_page_shows_the_same_code_on_every_visit(programme_with_lead: tuple) -> None:
+    _programme, lead, _group = programme_with_lead
+    client = Client()
+    client.force_login(lead)
+    first, again = (client.get("/accounts/two-factor/setup/").content.decode() for _ in "12")
+    device = TOTPDevice.objects.get(user=lead, confirmed=False)
+    # Drawn with the mask kept from the first visit, it is the image segno draws from scratch.
+    drawn = html.unescape(re.findall(r'<img[^>]* src="(data:[^"]+)"', again)[0])
+    assert drawn == qr_data_uri(device.config_url, dark="#1d2433")
+    assert re.findall(r'src="(data:[^"]+)"', first) == re.findall(r'src="(data:[^"]+)"', again)
 
 
 def test_a_wrong_code_is_refused_with_a_message(programme_with_lead: tuple) -> None:

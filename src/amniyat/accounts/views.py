@@ -41,7 +41,7 @@ from amniyat.communities.selectors import (
     targets_of,
 )
 from amniyat.core.forms import apply_errors
-from amniyat.core.qrcodes import qr_data_uri
+from amniyat.core.qrcodes import qr_data_uri, qr_mask
 from amniyat.places.selectors import programme_places
 
 
@@ -176,6 +176,10 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
     if device is None:
         device = services.two_factor_device_start(user=user)
         request.session["pending_totp_device"] = device.pk
+        request.session.pop("pending_totp_mask", None)
+    # The code is drawn again on every visit until it is confirmed: keep what is slow to choose.
+    if not isinstance(request.session.get("pending_totp_mask"), int):
+        request.session["pending_totp_mask"] = qr_mask(device.config_url)
     form = TokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if services.two_factor_device_confirm(
@@ -185,6 +189,7 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
             token=form.cleaned_data["token"],
         ):
             request.session.pop("pending_totp_device", None)
+            request.session.pop("pending_totp_mask", None)
             messages.success(request, _("Two-factor sign-in is on for your account."))
             return redirect(_next_url(request))
         form.add_error(
@@ -195,7 +200,9 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
         "accounts/two_factor_setup.html",
         {
             "form": form,
-            "qr": qr_data_uri(device.config_url, dark="#1d2433"),
+            "qr": qr_data_uri(
+                device.config_url, dark="#1d2433", mask=request.session["pending_totp_mask"]
+            ),
             "secret": device.config_url.split("secret=")[1].split("&")[0],
             "next": request.GET.get("next", ""),
         },
