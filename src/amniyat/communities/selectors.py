@@ -28,6 +28,8 @@ def groups_visible(
     active = Q(members__left_on__isnull=True) | Q(members__left_on__gt=today)
     return (
         queryset.select_related("place", "facilitating_organisation", "programme")
+        # The place is named, never drawn nor counted.
+        .defer("place__boundary", "place__population")
         .annotate(active_members=Count("members", filter=active & Q(members__joined_on__lte=today)))
         .order_by("name")
     )

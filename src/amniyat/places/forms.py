@@ -44,22 +44,24 @@ class PartnerAreaForm(forms.Form):
         field: Any = self.fields["places"]
         field.queryset = places
         # In the tree's order, each region followed by its districts and their communities.
+        paths = _paths(list(places))
         field.widget.choices = [
-            (place.pk, label) for label, place in sorted(_tree_labels(places), key=_tree_key)
+            (place.pk, " › ".join(p.name for p in path))
+            for place, path in sorted(paths, key=lambda item: [p.name.casefold() for p in item[1]])
         ]
 
 
-def _tree_labels(places: Any) -> list[tuple[str, Place]]:
-    return [(" › ".join(p.name for p in _path(place)), place) for place in places]
-
-
-def _path(place: Place) -> list[Place]:
-    """The place and its ancestors below the country, from the top."""
-    path = [place]
-    while path[0].parent is not None and path[0].parent.level != Place.Level.COUNTRY:
-        path.insert(0, path[0].parent)
-    return path
-
-
-def _tree_key(item: tuple[str, Place]) -> list[str]:
-    return [p.name.casefold() for p in _path(item[1])]
+def _paths(places: list[Place]) -> list[tuple[Place, list[Place]]]:
+    """Each place with its path from the top below the country, read from the places
+    themselves (the choices hold every place above another but the country) rather than
+    from one parent after another."""
+    by_pk: dict[int | None, Place] = {place.pk: place for place in places}
+    paths = []
+    for place in places:
+        path = [place]
+        while (parent := by_pk.get(path[0].parent_id) or path[0].parent) is not None and (
+            parent.level != Place.Level.COUNTRY
+        ):
+            path.insert(0, parent)
+        paths.append((place, path))
+    return paths

@@ -127,8 +127,12 @@ def partner_area(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
     programme = programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "partner.assign", programme):
         raise Http404("No such page.")
+    # One of the organisations taking part: only the donor (unless it partners too) is not a
+    # partner.
     organisation = organisation_get(user=request.user, programme=programme, pk=pk)
-    if organisation.pk not in programme.taking_part_ids(with_donor=False):
+    if organisation.pk == programme.donor_id and organisation.pk not in (
+        programme.taking_part_ids(with_donor=False)
+    ):
         raise Http404("No such partner.")
     assigned = selectors.partner_area_places(programme=programme, organisation_id=organisation.pk)
     form = PartnerAreaForm(
