@@ -6,14 +6,20 @@ page must take a few tens of milliseconds (#14 point 3)."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from amniyat.accounts.models import User
 from amniyat.core import fields
+from amniyat.drivers.maps import selectors
 from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import DriverMap, Excerpt
+from amniyat.fieldwork.models import Form
+from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
 from tests.drivers.maps.test_maps import (
     World,
@@ -171,3 +177,59 @@ def test_map_pages_and_forms_never_read_a_places_boundary(world: World) -> None:
             and not q["sql"].startswith('SELECT "accounts_programme"')
         ]
         assert not boundary, (name, boundary)
+
+
+def findings_of(w: World, overall: dict[str, float], *, published: bool) -> Findings:
+    """Ready findings of the world's survey with these overall estimates (and one by sex,
+    which the figures beside a factor leave out)."""
+    form = Form.objects.create(assessment=w.assessment, form_id=f"f{len(overall)}", title="F")
+    now = timezone.now()
+    return Findings.objects.create(
+        assessment=w.assessment,
+        form=form,
+        indicator_set=IndicatorSet.objects.get(programme=w.programme),
+        source_key=f"key-{form.pk}",
+        status=Findings.Status.READY,
+        results={
+            "estimates": [
+                *({"indicator": k, "by": [], "estimate": v} for k, v in overall.items()),
+                {"indicator": "safe_night", "by": ["sex"], "estimate": 0.99},
+            ],
+            "kinds": {"safe_night": "proportion", "trust_police": "mean"},
+        },
+        computed_at=now,
+        published_at=now if published else None,
+    )
+
+
+def test_the_figures_beside_a_factor_read_the_findings_results_once(world: World) -> None:
+    """The latest findings a user may read give each indicator's figure: drafts for those
+    who analyse, published findings for the others. Their half megabyte of results is read
+    once, not on every map page; computed again, they give the new figures."""
+    published = findings_of(world, {"safe_night": 0.25, "trust_police": 2.46}, published=True)
+    draft = findings_of(world, {"safe_night": 0.5}, published=False)
+    draft.computed_at = published.computed_at + datetime.timedelta(minutes=1)
+    draft.save(update_fields=["computed_at"])
+    programme = world.programme
+    with CaptureQueriesContext(connection) as first:
+        assert selectors.indicator_values(user=world.analyst, programme=programme) == {
+            "safe_night": "50%"
+        }
+    assert [q["sql"] for q in first if '"findings_findings"."results"' in q["sql"]]
+    assert selectors.indicator_values(user=world.viewer, programme=programme) == {
+        "safe_night": "25%",
+        "trust_police": "2.5",
+    }
+    with CaptureQueriesContext(connection) as again:
+        for user in (world.analyst, world.viewer, world.lead):
+            selectors.indicator_values(user=user, programme=programme)
+    assert not [q["sql"] for q in again if '"findings_findings"."results"' in q["sql"]]
+    # Computed again: new figures at once.
+    draft.results["estimates"][0]["estimate"] = 0.75
+    draft.computed_at += datetime.timedelta(minutes=1)
+    draft.save(update_fields=["results", "computed_at"])
+    assert selectors.indicator_values(user=world.analyst, programme=programme) == {
+        "safe_night": "75%"
+    }
+    facilitator = selectors.indicator_values(user=world.facilitator, programme=programme)
+    assert facilitator["safe_night"] == "25%"

@@ -144,6 +144,21 @@ def test_a_label_that_closes_the_drawing_stays_text(world: World) -> None:
     assert "<script>alert(1)" not in compare.content.decode()
 
 
+def test_a_label_in_braces_is_drawn_as_written_and_only_names_are_written_unescaped() -> None:
+    """The page's markup is one format_html over the drawing: a label's braces are text, not
+    places for values, and a name that is not one never reaches the markup."""
+    label = "{0} {} {label} & <b>"
+    markup = svg.page_markup(
+        [svg.MapFactor("f1", label, "driver", 0, 0, label)], [], title="{}", id_prefix="map"
+    )
+    root = parse(markup)
+    assert titles(root)[0] == "{}"
+    assert label in titles(root)
+    assert "&lt;b&gt;" in markup and "<b>" not in markup
+    with pytest.raises(ValueError, match="not an SVG name"):
+        svg._markup(ET.Element("g", {'x="1" onload': "alert(1)"}))
+
+
 def test_readers_get_the_drawing_and_the_list_and_no_cytoscape(world: World) -> None:
     driver_map = a_map(world)
     theft = factor(world, driver_map, "Theft", kind="concern", x=300, y=0)

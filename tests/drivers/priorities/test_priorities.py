@@ -194,13 +194,21 @@ def test_how_many_are_affected_comes_from_the_published_survey_figure(
     )  # fmt: skip
     assert _add(priority_list, "", 3, 3, 3, 3, code=mistrust).affected_indicator == "distrust_both"
 
-    # The page shows the share and the indicator's label.
+    # The page shows the share and the indicator's label, in the reader's language; the
+    # findings' results are read for the first page, not again for every page after it.
     client = Client()
     client.force_login(lead)
     page = client.get(f"/p/{programme.slug}/drivers/priorities/{priority_list.pk}/")
     text = page.content.decode()
     assert f"{round(draft.affected_percent)}% in the survey" in text
     assert "Names as a main security concern" in text
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(
+            f"/p/{programme.slug}/drivers/priorities/{priority_list.pk}/",
+            headers={"Accept-Language": "tg"},
+        )
+    assert "Ҳамчун мушкили асосии амниятӣ номбар мекунанд" in page.content.decode()
+    assert not [q for q in queries if '"findings_findings"."results"' in q["sql"]]
 
     # Without the survey the share goes, and the typed score stays.
     services.priority_list_update(user=lead, priority_list=priority_list, assessment=None)

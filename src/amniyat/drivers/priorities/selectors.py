@@ -1,20 +1,25 @@
 """Scoped reads of priority lists and their priorities, through the community groups the user
-may read."""
+may read; and what a list's page reads of its survey's published findings."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from amniyat.accounts import policies
 from amniyat.communities.models import CommunityGroup
 from amniyat.core.selectors import one_or_404
 from amniyat.drivers.models import Priority, PriorityList
+from amniyat.findings.models import Findings
+from amniyat.findings.present import measure_label
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
     from amniyat.accounts.policies import AnyUser
+    from amniyat.fieldwork.models import Assessment
 
 
 def priority_list_list(*, user: AnyUser, programme: Programme) -> QuerySet[PriorityList]:
@@ -32,3 +37,38 @@ def priority_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Prior
         priority_list__in=priority_list_list(user=user, programme=programme)
     ).select_related("priority_list__group__place", "priority_list__assessment", "code")
     return one_or_404(queryset, pk, "priority")
+
+
+def survey_labels(*, assessment: Assessment, keys: Iterable[str]) -> dict[str, str]:
+    """The label, in the reader's language, of each indicator of ``keys`` as the assessment's
+    latest published findings (where the services took each concern's share from) name it;
+    each key itself where there are none.
+
+    The findings' results are half a megabyte: their labels are kept in the cache by the
+    findings' id and the time they were computed (a new computation is a new key), so a page
+    reads only which findings are the latest. Labels of survey questions only."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    # The same findings as amniyat.findings.selectors.published_findings.
+    latest = (
+        Findings.objects.filter(assessment=assessment, published_at__isnull=False)
+        .order_by("-published_at", "-id")
+        .values_list("pk", "computed_at")
+        .first()
+    )
+    if latest is None:
+        return {key: key for key in wanted}
+    findings_id, computed_at = latest
+    cache_key = f"findings-labels:{findings_id}:{computed_at.isoformat() if computed_at else ''}"
+    labels: dict[str, Any] | None = cache.get(cache_key)
+    if labels is None:
+        results = (
+            Findings.objects.filter(pk=findings_id).values_list("results", flat=True).first()
+        ) or {}
+        labels = {
+            "labels": results.get("labels", {}),
+            "labels_by_language": results.get("labels_by_language", {}),
+        }
+        cache.set(cache_key, labels, timeout=3600)
+    return {key: measure_label(labels, key) for key in wanted}

@@ -32,8 +32,6 @@ from amniyat.drivers.priorities import selectors, services
 from amniyat.drivers.priorities.forms import AgreeForm, PriorityForm, PriorityListForm
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import charts
-from amniyat.findings.present import measure_label
-from amniyat.findings.selectors import published_findings
 
 # What the code choices show: each code's name and its parent's, in every language.
 CODE_NAMES = tuple(f"name_{language}" for language in CONTENT_LANGUAGES)
@@ -191,19 +189,18 @@ def _detail(
         .select_related("code")
         .order_by("rank", "concern")
     )
-    findings = None
-    if priority_list.assessment is not None and any(p.affected_indicator for p in priorities):
-        findings = published_findings(assessment=priority_list.assessment)
+    indicators = [p.affected_indicator for p in priorities if p.affected_indicator]
+    labels = (
+        selectors.survey_labels(assessment=priority_list.assessment, keys=indicators)
+        if priority_list.assessment is not None and indicators
+        else {}
+    )
     affected_names = dict(AffectedGroup.choices)
     rows = [
         {
             "priority": p,
             "most_affected": [str(affected_names.get(g, g)) for g in p.most_affected],
-            "indicator_label": (
-                measure_label(findings.results, p.affected_indicator)
-                if findings is not None
-                else p.affected_indicator
-            ),
+            "indicator_label": labels.get(p.affected_indicator, p.affected_indicator),
         }
         for p in priorities
     ]
