@@ -4,13 +4,16 @@ findings, the group's agreement, who may read and change them, and bad input."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
+import vl_convert
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from amniyat.accounts.models import Membership, Organisation, Programme
 from amniyat.audit.models import AuditEvent
@@ -18,7 +21,9 @@ from amniyat.communities.models import CommunityGroup
 from amniyat.demo.build import INDICATORS_FILE
 from amniyat.drivers.models import Code, DriverMap, Factor, Priority, PriorityList
 from amniyat.drivers.priorities import services
+from amniyat.drivers.priorities.tasks import draw_priority_chart
 from amniyat.fieldwork.models import Assessment
+from amniyat.findings import charts
 from amniyat.findings import services as findings_services
 from amniyat.findings.models import Findings
 from tests.factories import (
@@ -431,6 +436,37 @@ def test_a_list_starts_from_a_driver_map_s_concerns(programme: Programme) -> Non
     assert "vega" not in page
     chart = page.split('id="chart-priorities">', 1)[1].split("</figure>", 1)[0]
     assert "<title>1. Drugs\nSeverity: 3\nScore: 12</title>" in chart
+
+
+def test_a_change_draws_the_chart_in_every_language_so_that_the_page_does_not(
+    programme: Programme,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Drawing the chart takes a tenth of a second (more for the first in a process): each
+    change to the concerns queues its drawing, in every language, once committed."""
+    charts._drawings().clear()
+    priority_list = _list(_group(programme))
+    queued = DBTaskResult.objects.filter(task_path=draw_priority_chart.module_path)
+    with django_capture_on_commit_callbacks(execute=True):
+        _add(priority_list, "Drugs", 3, 3, 3, 3)
+    assert queued.count() == 1
+    draw_priority_chart.call(**queued.get().args_kwargs["kwargs"])
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("a page drew the chart")
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", refuse)
+    client = Client()
+    client.force_login(member_of(programme, Role.LEAD))
+    page = reverse("drivers:priority_list_detail", args=[programme.slug, priority_list.pk])
+    for language in ("en", "ru", "tg", "uz"):
+        html = client.get(page, headers={"Accept-Language": language}).content.decode()
+        assert "<title>1. Drugs" in html.split('id="chart-priorities">', 1)[1]
+    # The next change queues the next drawing.
+    with django_capture_on_commit_callbacks(execute=True):
+        _add(priority_list, "Theft", 5, 5, 5, 5)
+    assert queued.count() == 2
 
 
 def test_the_edit_pages_save_and_delete(programme: Programme) -> None:

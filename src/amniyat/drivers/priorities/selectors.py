@@ -39,6 +39,16 @@ def priority_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Prior
     return one_or_404(queryset, pk, "priority")
 
 
+def ranked_priorities(priority_list: PriorityList) -> list[Priority]:
+    """The list's concerns in rank order (those of a rank by name), each with its code, whose
+    name a concern without one of its own reads as."""
+    return list(
+        Priority.objects.filter(priority_list=priority_list)
+        .select_related("code")
+        .order_by("rank", "concern")
+    )
+
+
 def survey_labels(*, assessment: Assessment, keys: Iterable[str]) -> dict[str, str]:
     """The label, in the reader's language, of each indicator of ``keys`` as the assessment's
     latest published findings (where the services took each concern's share from) name it;

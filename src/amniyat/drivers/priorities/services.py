@@ -35,13 +35,15 @@ from __future__ import annotations
 
 import datetime
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
@@ -52,9 +54,14 @@ from amniyat.communities.models import CommunityGroup, Sector
 from amniyat.core.services import changed_fields
 from amniyat.core.text import format_list, format_number
 from amniyat.drivers.models import AffectedGroup, Code, DriverMap, Factor, Priority, PriorityList
+from amniyat.drivers.priorities import selectors
 from amniyat.fieldwork.models import Assessment
+from amniyat.findings import charts
 from amniyat.findings.selectors import published_findings
 from amniyat.places.models import Place
+
+if TYPE_CHECKING:
+    from django.utils.safestring import SafeString
 
 Verb = AuditEvent.Verb
 SCORES = ("severity", "affected", "urgency", "changeable")
@@ -171,7 +178,8 @@ def _rank_key(priority: Priority) -> tuple[int, int, int]:
 
 def priorities_rank(priority_list: PriorityList) -> list[Priority]:
     """Rank the list's concerns (see the module docstring), store the ranks that changed and
-    return the concerns in rank order."""
+    return the concerns in rank order. Every change to a list's concerns ranks them again:
+    their chart is then drawn again too, in the background once the change is committed."""
     priorities = sorted(
         Priority.objects.filter(priority_list=priority_list),
         key=lambda p: (*_rank_key(p), p.concern.casefold(), p.pk),
@@ -189,7 +197,122 @@ def priorities_rank(priority_list: PriorityList) -> list[Priority]:
             changed.append(priority)
     if changed:
         Priority.objects.bulk_update(changed, ["rank"])
+    _enqueue_chart(priority_list)
     return priorities
+
+
+# The chart ---------------------------------------------------------------------------------
+
+SCORE_COLOURS = {
+    "severity": "#b3412f",
+    "affected": "#d98c2b",
+    "urgency": "#1f5c4a",
+    "changeable": "#2f7fb5",
+}
+
+
+def score_chart(priorities: list[Priority]) -> dict[str, Any]:
+    """Vega-Lite: one stacked bar per concern (in rank order), a segment per scale, drawn on
+    the server as the findings charts are (:func:`amniyat.findings.charts.render_svg`): for a
+    360 px phone, each name wrapped over as many lines as it needs, hovering a segment says
+    its numbers. The key to the colours is the page's, where it wraps (list_detail.html)."""
+    scales = [
+        ("severity", _("Severity")),
+        ("affected", _("How many are affected")),
+        ("urgency", _("Urgency")),
+        ("changeable", _("What the group can change")),
+    ]
+    rows = []
+    for index, p in enumerate(priorities):
+        name = f"{p.rank}. {p.translated('concern')}"
+        label = "\n".join(
+            textwrap.wrap(" ".join(name.split()), charts.LABEL_CHARACTERS, break_long_words=True)
+        )
+        for position, (field, scale) in enumerate(scales):
+            value = getattr(p, field)
+            rows.append(
+                {
+                    "concern": label,
+                    "order": index,
+                    "scale": scale,
+                    "scale_order": position,
+                    "value": value,
+                    "tip": "\n".join(
+                        [name, f"{scale}: {value}", _("Score: {score}").format(score=p.score)]
+                    ),
+                }
+            )
+    lines = max((row["concern"].count("\n") + 1 for row in rows), default=1)
+    return {
+        "$schema": charts.SCHEMA,
+        "config": charts.CONFIG,
+        "width": charts.PLOT_WIDTH,
+        "height": {"step": max(lines * charts.LINE_HEIGHT + 8, 22)},
+        "data": {"values": rows},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {
+                "field": "concern",
+                "type": "nominal",
+                "sort": {"field": "order", "op": "min"},
+                "title": None,
+                "axis": {
+                    "labelExpr": "split(datum.label, '\\n')",
+                    "labelLimit": 0,
+                    "labelPadding": 4,
+                },
+            },
+            "x": {
+                "field": "value",
+                "type": "quantitative",
+                "aggregate": "sum",
+                "title": _("Score"),
+                "scale": {"domain": [0, 20]},
+            },
+            "color": {
+                "field": "scale",
+                "type": "nominal",
+                "sort": [label for _name, label in scales],
+                "scale": {
+                    "domain": [label for _name, label in scales],
+                    "range": [SCORE_COLOURS[name] for name, _label in scales],
+                },
+                "legend": None,
+            },
+            "order": {"field": "scale_order"},
+            "description": {"field": "tip"},
+            "tooltip": {"field": "tip"},
+        },
+    }
+
+
+def score_drawing(priorities: list[Priority]) -> SafeString | None:
+    """The chart of the list's concerns (in rank order) as the page shows it; None for a list
+    without concerns. Drawn when the list changed (:func:`priority_chart_draw`), so the page
+    finds the drawing kept (:func:`amniyat.findings.charts.render_svg`); a chart whose labels
+    changed otherwise (a code renamed, a concern translated) is drawn by the first page that
+    needs it."""
+    return charts.render_svg(score_chart(priorities)) if priorities else None
+
+
+def priority_chart_draw(*, priority_list_id: int) -> None:
+    """Draw the list's chart in every interface language (the task's work, after a change):
+    drawing one takes about a tenth of a second, half a second more for the first in a
+    process, which the page would otherwise spend."""
+    priority_list = PriorityList.objects.filter(pk=priority_list_id).first()
+    if priority_list is None:
+        return
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            if score_drawing(selectors.ranked_priorities(priority_list)) is None:
+                return
+
+
+def _enqueue_chart(priority_list: PriorityList) -> None:
+    from amniyat.drivers.priorities.tasks import draw_priority_chart
+
+    priority_list_id = priority_list.pk
+    transaction.on_commit(lambda: draw_priority_chart.enqueue(priority_list_id=priority_list_id))
 
 
 # The survey -------------------------------------------------------------------------------

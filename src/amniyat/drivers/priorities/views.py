@@ -3,7 +3,6 @@ one list (scores, survey shares, rank, a chart), its concerns and the group's ag
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 from django.contrib import messages
@@ -27,20 +26,13 @@ from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.text import format_percent
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.maps import selectors as maps_selectors
-from amniyat.drivers.models import AffectedGroup, Priority, PriorityList
+from amniyat.drivers.models import AffectedGroup, PriorityList
 from amniyat.drivers.priorities import selectors, services
 from amniyat.drivers.priorities.forms import AgreeForm, PriorityForm, PriorityListForm
 from amniyat.fieldwork.models import Assessment
-from amniyat.findings import charts
 
 # What the code choices show: each code's name and its parent's, in every language.
 CODE_NAMES = tuple(f"name_{language}" for language in CONTENT_LANGUAGES)
-SCORE_COLOURS = {
-    "severity": "#b3412f",
-    "affected": "#d98c2b",
-    "urgency": "#1f5c4a",
-    "changeable": "#2f7fb5",
-}
 
 
 def _editable(request: AuthenticatedRequest, priority_list: PriorityList) -> None:
@@ -100,81 +92,6 @@ def _agree_form(priority_list: PriorityList, data: Any = None) -> AgreeForm:
     return AgreeForm(data, initial=initial)
 
 
-def score_chart(priorities: list[Priority]) -> dict[str, Any]:
-    """Vega-Lite: one stacked bar per concern (in rank order), a segment per scale, drawn on
-    the server as the findings charts are (:func:`amniyat.findings.charts.render_svg`): for a
-    360 px phone, each name wrapped over as many lines as it needs, hovering a segment says
-    its numbers. The key to the colours is the page's, where it wraps (list_detail.html)."""
-    scales = [
-        ("severity", _("Severity")),
-        ("affected", _("How many are affected")),
-        ("urgency", _("Urgency")),
-        ("changeable", _("What the group can change")),
-    ]
-    rows = []
-    for index, p in enumerate(priorities):
-        name = f"{p.rank}. {p.translated('concern')}"
-        label = "\n".join(
-            textwrap.wrap(" ".join(name.split()), charts.LABEL_CHARACTERS, break_long_words=True)
-        )
-        for position, (field, scale) in enumerate(scales):
-            value = getattr(p, field)
-            rows.append(
-                {
-                    "concern": label,
-                    "order": index,
-                    "scale": scale,
-                    "scale_order": position,
-                    "value": value,
-                    "tip": "\n".join(
-                        [name, f"{scale}: {value}", _("Score: {score}").format(score=p.score)]
-                    ),
-                }
-            )
-    lines = max((row["concern"].count("\n") + 1 for row in rows), default=1)
-    return {
-        "$schema": charts.SCHEMA,
-        "config": charts.CONFIG,
-        "width": charts.PLOT_WIDTH,
-        "height": {"step": max(lines * charts.LINE_HEIGHT + 8, 22)},
-        "data": {"values": rows},
-        "mark": {"type": "bar"},
-        "encoding": {
-            "y": {
-                "field": "concern",
-                "type": "nominal",
-                "sort": {"field": "order", "op": "min"},
-                "title": None,
-                "axis": {
-                    "labelExpr": "split(datum.label, '\\n')",
-                    "labelLimit": 0,
-                    "labelPadding": 4,
-                },
-            },
-            "x": {
-                "field": "value",
-                "type": "quantitative",
-                "aggregate": "sum",
-                "title": _("Score"),
-                "scale": {"domain": [0, 20]},
-            },
-            "color": {
-                "field": "scale",
-                "type": "nominal",
-                "sort": [label for _name, label in scales],
-                "scale": {
-                    "domain": [label for _name, label in scales],
-                    "range": [SCORE_COLOURS[name] for name, _label in scales],
-                },
-                "legend": None,
-            },
-            "order": {"field": "scale_order"},
-            "description": {"field": "tip"},
-            "tooltip": {"field": "tip"},
-        },
-    }
-
-
 def _detail(
     request: AuthenticatedRequest,
     programme: Programme,
@@ -184,11 +101,7 @@ def _detail(
     agree_form: AgreeForm | None = None,
 ) -> HttpResponse:
     can_edit = policies.can(request.user, "priorities.edit", priority_list.group)
-    priorities = list(
-        Priority.objects.filter(priority_list=priority_list)
-        .select_related("code")
-        .order_by("rank", "concern")
-    )
+    priorities = selectors.ranked_priorities(priority_list)
     indicators = [p.affected_indicator for p in priorities if p.affected_indicator]
     labels = (
         selectors.survey_labels(assessment=priority_list.assessment, keys=indicators)
@@ -215,7 +128,7 @@ def _detail(
             "group": priority_list.group,
             "rows": rows,
             "sectors": [str(sector_names.get(s, s)) for s in priority_list.sectors],
-            "chart": charts.render_svg(score_chart(priorities)) if priorities else None,
+            "chart": services.score_drawing(priorities),
             "can_edit": can_edit,
             "add_form": (add_form or _priority_form(request, programme)) if can_edit else None,
             "agree_form": (agree_form or _agree_form(priority_list)) if can_edit else None,
