@@ -81,6 +81,7 @@ KIND_COLOURS = {
     Code.Kind.CONCERN: "#B8333A",
 }
 SELECTION_NAME_CHARS = 60
+EXPORT_DEFLATE_LEVEL = 3
 # Exporting reads every exported source's text: one "source.view_text" row per source, and
 # one row for the export as a whole.
 EXPORT_VERB = AuditEvent.Verb.EXPORTED
@@ -104,7 +105,16 @@ EXPORTED_SOURCE_FIELDS = (
     "created_at",
     "created_by",
 )
-EXPORTED_EXCERPT_FIELDS = ("source", "code", "coder", "start", "end", "memo", "created_at")
+EXPORTED_EXCERPT_FIELDS = (
+    "pk",
+    "source_id",
+    "code_id",
+    "coder_id",
+    "start",
+    "end",
+    "memo",
+    "created_at",
+)
 
 
 def max_qdpx_bytes() -> int:
@@ -188,12 +198,12 @@ def qdpx_export(
         .only(*EXPORTED_SOURCE_FIELDS, "place__code")
         .order_by("pk")
     )
-    excerpts = list(
+    # Rows, not model instances: an export holds every excerpt of the programme.
+    excerpts: list[Any] = list(
         selectors.excerpt_list(user=user, programme=programme)
         .filter(source__in=[source.pk for source in sources])
-        .select_related(None)
-        .only(*EXPORTED_EXCERPT_FIELDS)
         .order_by("source_id", "start", "end", "pk")
+        .values_list(*EXPORTED_EXCERPT_FIELDS, named=True)
     )
     user_ids = {user.pk}
     user_ids |= {excerpt.coder_id for excerpt in excerpts}
@@ -221,17 +231,23 @@ def qdpx_export(
     files: dict[str, str] = {}
     if sources:
         sources_element = ET.SubElement(root, _q("Sources"))
-        by_source: dict[int, list[Excerpt]] = {}
+        by_source: dict[int, list[Any]] = {}
         for excerpt in excerpts:
             by_source.setdefault(excerpt.source_id, []).append(excerpt)
+        # Each coder and code is named by every excerpt: its GUID is made once.
+        guids = {("user", pk): _guid("user", pk) for pk in users}
+        guids |= {("code", code.pk): _guid("code", code.pk) for code, _depth in codes}
         for source in sources:
-            files.update(_source_xml(sources_element, source, by_source.get(source.pk, [])))
+            files.update(_source_xml(sources_element, source, by_source.get(source.pk, []), guids))
     ET.SubElement(root, _q("Description")).text = _("Exported from Amniyat: {programme}.").format(
         programme=programme.name
     )
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Deflate level 3: half the time of the default level 6, for a file about 8% larger.
+    with zipfile.ZipFile(
+        buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=EXPORT_DEFLATE_LEVEL
+    ) as archive:
         archive.writestr("project.qde", xml)
         for name, content in files.items():
             archive.writestr(f"{SOURCES_FOLDER}/{name}", content.encode("utf-8"))
@@ -302,8 +318,13 @@ def _codebook_xml(root: ET.Element, codes: list[tuple[Code, int]]) -> None:
 
 
 def _source_xml(
-    holder: ET.Element, source: Source, excerpts: list[Excerpt]
+    holder: ET.Element,
+    source: Source,
+    excerpts: list[Any],
+    guids: dict[tuple[str, int], str],
 ) -> Iterator[tuple[str, str]]:
+    """The source's ``TextSource`` element with its codings (``excerpts``: rows of
+    :data:`EXPORTED_EXCERPT_FIELDS`), and its text file."""
     guid = _guid("source", source.pk)
     attributes = {
         "guid": guid,
@@ -328,7 +349,7 @@ def _source_xml(
     ET.SubElement(element, _q("Description")).text = _with_extra(source.get_kind_display(), extra)
     text = source.text
     for excerpt in excerpts:
-        coder = _guid("user", excerpt.coder_id)
+        coder = guids.get(("user", excerpt.coder_id)) or _guid("user", excerpt.coder_id)
         created = _timestamp(excerpt.created_at)
         selection = ET.SubElement(
             element,
@@ -353,7 +374,8 @@ def _source_xml(
                 "creationDateTime": created,
             },
         )
-        ET.SubElement(coding, _q("CodeRef"), {"targetGUID": _guid("code", excerpt.code_id)})
+        code = guids.get(("code", excerpt.code_id)) or _guid("code", excerpt.code_id)
+        ET.SubElement(coding, _q("CodeRef"), {"targetGUID": code})
     yield f"{guid}.txt", text
 
 

@@ -16,18 +16,28 @@ if TYPE_CHECKING:
     from amniyat.accounts.policies import AnyUser
 
 
+# A source's place is shown by name: its boundary and population are not read with it.
+_PLACE_UNSHOWN = ("place__boundary", "place__population")
+
+
 def source_list(*, user: AnyUser, programme: Programme) -> QuerySet[Source]:
     """The programme's sources this user may read; the (encrypted) text is deferred."""
     return (
         Source.objects.filter(policies.source_scope(user), programme=programme)
         .select_related("assessment", "place", "organisation")
-        .defer("text")
+        .defer("text", *_PLACE_UNSHOWN)
     )
 
 
 def source_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Source:
     queryset = Source.objects.filter(policies.source_scope(user), programme=programme)
-    return one_or_404(queryset.select_related("assessment", "place", "organisation"), pk, "source")
+    source = one_or_404(
+        queryset.select_related("assessment", "place", "organisation").defer(*_PLACE_UNSHOWN),
+        pk,
+        "source",
+    )
+    source.programme = programme  # the one it was found in, not read again
+    return source
 
 
 def passage_list(*, user: AnyUser, programme: Programme) -> QuerySet[Passage]:

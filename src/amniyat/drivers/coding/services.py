@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -419,14 +420,23 @@ def source_rows(
         sources = sources.filter(kind=kind)
     if language:
         sources = sources.filter(language=language)
-    return sources.annotate(
-        excerpt_count=Count("excerpts", distinct=True),
-        open_flags=Count(
-            "redaction_flags",
-            filter=Q(redaction_flags__status=RedactionFlag.Status.OPEN),
-            distinct=True,
-        ),
+    # Counted in a subquery each, not by joining both tables (a row per excerpt and flag
+    # of a source, made distinct again). In the order of their adding, as the list has
+    # always shown them (a grouped query ignored the sources' own ordering).
+    excerpts = _count_per_source(Excerpt.objects.all())
+    flags = _count_per_source(RedactionFlag.objects.filter(status=RedactionFlag.Status.OPEN))
+    counted: QuerySet[Source] = sources.annotate(
+        excerpt_count=Coalesce(Subquery(excerpts), 0), open_flags=Coalesce(Subquery(flags), 0)
     )
+    return counted.order_by("pk")
+
+
+def _count_per_source(rows: QuerySet[Any]) -> QuerySet[Any]:
+    """How many of ``rows`` belong to the source of the outer query."""
+    counted: QuerySet[Any] = (
+        rows.filter(source=OuterRef("pk")).order_by().values("source").annotate(count=Count("pk"))
+    )
+    return counted.values("count")
 
 
 def _place_and_below(place_id: int) -> set[int]:
@@ -956,6 +966,24 @@ def excerpt_withdraw(
 # Reading coded excerpts.
 
 
+# An excerpt's own free text (memo, review, quote as published), decrypted only where shown.
+UNSHOWN_EXCERPT_TEXT = ("memo", "public_text", "review_note")
+
+
+def excerpt_texts_read(excerpts: list[Excerpt]) -> None:
+    """Read the memos and reviews of excerpts read without them (:data:`UNSHOWN_EXCERPT_TEXT`),
+    in one query, where a page shows them."""
+    if not excerpts:
+        return
+    texts = Excerpt.objects.filter(pk__in=[e.pk for e in excerpts]).values_list(
+        "pk", *UNSHOWN_EXCERPT_TEXT
+    )
+    by_pk = {pk: values for pk, *values in texts}
+    for excerpt in excerpts:
+        for name, value in zip(UNSHOWN_EXCERPT_TEXT, by_pk[excerpt.pk], strict=True):
+            setattr(excerpt, name, value)
+
+
 @dataclass(frozen=True)
 class Quote:
     """An excerpt with its words, as coders read them (not redacted)."""
@@ -977,14 +1005,17 @@ def sex_of_group(source: Source) -> str | None:
 
 
 def code_and_below(code: Code) -> set[int]:
-    """The code and every code under it in the codebook."""
+    """The code and every code under it in the codebook (read once, whatever its depth)."""
+    children: dict[int, list[int]] = {}
+    codebook = Code.objects.filter(programme_id=code.programme_id).order_by()
+    for pk, parent_id in codebook.values_list("pk", "parent_id"):
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(pk)
     ids = {code.pk}
-    frontier = {code.pk}
+    frontier = [code.pk]
     while frontier:
-        frontier = (
-            set(Code.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
-        )
-        ids |= frontier
+        frontier = [c for pk in frontier for c in children.get(pk, []) if c not in ids]
+        ids.update(frontier)
     return ids
 
 
@@ -1005,22 +1036,33 @@ def excerpts_for_code(
     who took part (``women``, ``men``, ``mixed``) and an age band of the participants. The
     words are shown to the reader, so the read is audited."""
     codes = code_and_below(code) if with_children else {code.pk}
+    # The excerpts with their code and coder, not their memos and reviews (not shown here);
+    # their sources are read once each below, not once per excerpt.
     excerpts = (
         selectors.excerpt_list(user=user, programme=programme)
         .filter(code_id__in=codes)
-        .defer("source__text")
+        .select_related(None)
+        .select_related("code", "coder")
+        .defer(*UNSHOWN_EXCERPT_TEXT)
         .order_by("-source__held_on", "source_id", "start")
     )
     if place:
         excerpts = excerpts.filter(source__place_id__in=_place_and_below(place))
     if coder:
         excerpts = excerpts.filter(coder_id=coder)
-    chosen = [
-        excerpt
-        for excerpt in excerpts
-        if (not sex or sex_of_group(excerpt.source) == sex)
-        and (not age_band or age_band in (excerpt.source.age_bands or []))
-    ]
+    found = list(excerpts)
+    # The excerpts of one source share one copy of it, so what is worked out about a source
+    # for the page (its profile in words, its line under each quote) is worked out once.
+    sources = selectors.source_list(user=user, programme=programme).in_bulk(
+        {e.source_id for e in found}
+    )
+    chosen = []
+    for excerpt in found:
+        excerpt.source = sources[excerpt.source_id]
+        if (not sex or sex_of_group(excerpt.source) == sex) and (
+            not age_band or age_band in (excerpt.source.age_bands or [])
+        ):
+            chosen.append(excerpt)
     # Each source's text is decrypted once, however many excerpts it has.
     texts = dict(
         Source.objects.filter(pk__in={e.source_id for e in chosen}).values_list("pk", "text")

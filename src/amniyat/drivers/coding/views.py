@@ -18,7 +18,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -331,6 +334,71 @@ def _paragraphs(
     return paragraphs
 
 
+def _segment_html(segment: Segment, css: str = "seg") -> SafeString:
+    if segment.excerpts:
+        css += " coded"
+    if segment.flag is not None:
+        css += f" flag flag-{segment.flag.status}"
+    coded = (
+        format_html(' data-excerpts="{}" title="{}"', segment.excerpt_ids, segment.code_names)
+        if segment.excerpts
+        else ""
+    )
+    flag = format_html(' data-flag="{}"', segment.flag.pk) if segment.flag is not None else ""
+    return format_html(
+        '<span class="{}" data-start="{}" data-end="{}"{}{}>{}</span>',
+        css,
+        segment.start,
+        segment.end,
+        coded,
+        flag,
+        segment.text,
+    )
+
+
+def _joined(parts: Iterable[SafeString]) -> SafeString:
+    return format_html_join("", "{}", ((part,) for part in parts))
+
+
+def _passage_html(passage: PassageView, *, may_code: bool) -> SafeString:
+    pick = (
+        format_html(
+            '<input type="radio" class="pick" name="passage" value="{0}" id="pick-{0}" '
+            'aria-label="{1}">',
+            passage.position,
+            _("Passage %(n)s") % {"n": passage.position + 1},
+        )
+        if may_code
+        else ""
+    )
+    gap = _segment_html(passage.gap_after, "seg gap") if passage.gap_after is not None else ""
+    return format_html(
+        '{0}<span class="passage" id="passage-{1}" data-passage="{1}" data-start="{2}" '
+        'data-end="{3}">{4}</span>{5}',
+        pick,
+        passage.position,
+        passage.start,
+        passage.end,
+        _joined(_segment_html(segment) for segment in passage.segments),
+        gap,
+    )
+
+
+def _text_html(paragraphs: list[ParagraphView], *, may_code: bool) -> SafeString:
+    """The notes as the coding page shows them: a ``<p>`` per paragraph, in it a ``<span>``
+    per passage (after a radio button to pick it, for those who code) and in that a
+    ``<span>`` per segment. Written here rather than by a template loop three deep: a
+    discussion has hundreds of segments, and the loop took most of the page's time."""
+    return _joined(
+        format_html(
+            '<p class="paragraph" data-paragraph="{}">{}</p>',
+            paragraph.number,
+            _joined(_passage_html(passage, may_code=may_code) for passage in paragraph.passages),
+        )
+        for paragraph in paragraphs
+    )
+
+
 def _codebook(codes: Iterable[Code]) -> list[tuple[Code, int]]:
     """The codes as a tree in reading order: ``(code, depth)``."""
     children: dict[int | None, list[Code]] = {}
@@ -355,19 +423,25 @@ def _coding_context(
 ) -> dict[str, Any]:
     user = request.user
     content = services.source_text_view(user=user, source=source, request=request)
-    # The margin shows each excerpt's code and who proposed and reviewed it; the source is
-    # the one on the page, so its row (and place) is not read again per excerpt.
-    all_excerpts = (
+    # Every coder's excerpts of these notes, read once: who coded them (the coder switch),
+    # the viewed coder's (the margin, with their code and who proposed and reviewed them)
+    # and those proposed for publication (the review list). The source is the one on the
+    # page, so its row is not read again per excerpt; the memos and reviews, which only the
+    # viewed coder's excerpts show, are read for those alone.
+    all_excerpts = list(
         selectors.excerpt_list(user=user, programme=programme)
         .filter(source=source)
         .select_related(None)
-        .select_related("code", "proposed_by", "reviewed_by")
+        .select_related("code", "coder", "proposed_by", "reviewed_by")
+        .defer(*services.UNSHOWN_EXCERPT_TEXT)
+        .order_by("start", "end")
     )
     coders = {user.pk: user}
-    for coder in User.objects.filter(pk__in=all_excerpts.values("coder_id")).only("username"):
-        coders[coder.pk] = coder
+    for excerpt in all_excerpts:
+        coders.setdefault(excerpt.coder_id, excerpt.coder)
     viewing = coders.get(coder_id or user.pk, user)
-    excerpts = list(all_excerpts.filter(coder=viewing).order_by("start", "end"))
+    excerpts = [e for e in all_excerpts if e.coder_id == viewing.pk]
+    services.excerpt_texts_read(excerpts)
     flags = list(source.redaction_flags.all())
     passages = selectors.passage_list(user=user, programme=programme).filter(source=source)
     may_code = policies.can(user, "source.code", source)
@@ -387,17 +461,7 @@ def _coding_context(
             user, excerpt
         )
     # Quotes of these notes, by any coder, that this user may approve as the second person.
-    to_review = (
-        [
-            e
-            for e in all_excerpts.filter(publication=Excerpt.Publication.PROPOSED).order_by(
-                "start", "end"
-            )
-            if _second_person(user, e)
-        ]
-        if may_approve
-        else []
-    )
+    to_review = [e for e in all_excerpts if _second_person(user, e)] if may_approve else []
     for excerpt in to_review:
         excerpt.quote = content[excerpt.start : excerpt.end]  # type: ignore[attr-defined]
     for flag in flags:
@@ -406,12 +470,18 @@ def _coding_context(
         "programme": programme,
         "tab": "sources",
         "source": source,
-        "paragraphs": _paragraphs(content, passages.order_by("position"), excerpts, flags),
+        "text": _text_html(
+            _paragraphs(content, passages.order_by("position"), excerpts, flags),
+            may_code=may_code,
+        ),
         "excerpts": excerpts,
         "flags": flags,
         "flag_kinds": RedactionFlag.Kind.choices,
         "open_flags": sum(1 for f in flags if f.status == RedactionFlag.Status.OPEN),
-        "codebook": _codebook(codebook_selectors.code_list(user=user, programme=programme)),
+        # (In the codebook's own order, set here: not the programme's, which is one.)
+        "codebook": _codebook(
+            codebook_selectors.code_list(user=user, programme=programme).order_by()
+        ),
         "coders": sorted(coders.values(), key=lambda u: u.get_username()),
         "viewing": viewing,
         "own": viewing.pk == user.pk,
@@ -679,7 +749,12 @@ def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
     quotes = services.excerpts_for_code(
         user=request.user, programme=programme, code=code, request=request, **chosen
     )
-    _with_profile_labels(q.excerpt.source for q in quotes)
+    # The quotes of one source share it (and the line saying where they come from).
+    sources = {q.excerpt.source_id: q.excerpt.source for q in quotes}
+    for source in _with_profile_labels(sources.values()):
+        source.quote_line = render_to_string(  # type: ignore[attr-defined]
+            "drivers/coding/quote_source.html", {"programme": programme, "source": source}
+        )
     return render(
         request,
         "drivers/coding/code_excerpts.html",

@@ -1,0 +1,125 @@
+"""What the evidence pages cost the server: the same number of queries for a few sources and
+excerpts as for many (no query per source, excerpt or coder), each source's text decrypted
+once whatever the number of its excerpts, and no excerpt's memo decrypted where the page
+does not show it. Twenty readers at once share two web workers, so a page must take a few
+tens of milliseconds (#14 point 3)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from amniyat.core import fields
+from amniyat.drivers.models import Excerpt, Source
+from tests.drivers.coding.test_sources import client_for, make_code, make_source, scene, url
+
+__all__ = ["scene"]
+
+MEMO = "Said by the youngest participant"
+
+
+def coded_sources(scene: dict[str, Any], sources: int, excerpts: int) -> list[Source]:
+    """``sources`` notes, each coded ``excerpts`` times with codes under "unemployment" by
+    the lead and the analyst in turn, each excerpt with a memo."""
+    made = [make_source(scene, title=f"Notes {n}") for n in range(sources)]
+    codes = [scene["unemployment"], scene["migration"]]
+    coders = [scene["lead"], scene["analyst"]]
+    for source in made:
+        for n in range(excerpts):
+            Excerpt.objects.create(
+                source=source,
+                code=codes[n % 2],
+                coder=coders[n % 2],
+                start=n,
+                end=n + 8,
+                memo=MEMO,
+            )
+    return made
+
+
+def page_cost(client: Client, page: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """Queries of the page, and decryptions."""
+    assert client.get(page).status_code == 200  # what is read once per process is read
+    decrypted: list[str] = []
+    decrypt = fields.decrypt_text
+
+    def counted(value: str) -> str:
+        decrypted.append(value)
+        return decrypt(value)
+
+    with CaptureQueriesContext(connection) as queries, monkeypatch.context() as patch:
+        patch.setattr(fields, "decrypt_text", counted)
+        assert client.get(page).status_code == 200
+    return len(queries), len(decrypted)
+
+
+def test_a_codes_excerpts_cost_the_same_for_12_sources_as_for_2(
+    scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every excerpt of a code, its sources read once each and shared by their excerpts."""
+    client = client_for(scene["lead"])
+    page = url("code_excerpts", scene, scene["unemployment"].pk)
+    coded_sources(scene, 2, 2)
+    few = page_cost(client, page, monkeypatch)
+    last = coded_sources(scene, 10, 5)[-1]
+    many = page_cost(client, page, monkeypatch)
+    assert few[0] == many[0] <= 16
+    # One decryption per source: the memos are not on this page.
+    assert (few[1], many[1]) == (2, 12)
+    response = client.get(page).content.decode()
+    assert response.count('class="excerpt card"') == 54
+    assert response.count('href="{}"'.format(url("source_detail", scene, last.pk))) == 5
+    assert MEMO not in response
+
+
+def test_a_deeper_codebook_costs_the_codes_excerpts_no_more_queries(
+    scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The codes under a code are found in one reading of the codebook, however deep."""
+    client = client_for(scene["lead"])
+    page = url("code_excerpts", scene, scene["unemployment"].pk)
+    coded_sources(scene, 1, 2)
+    shallow = page_cost(client, page, monkeypatch)[0]
+    parent = scene["migration"]
+    for depth in range(4):
+        parent = make_code(scene["programme"], f"below-{depth}", parent=parent)
+    assert page_cost(client, page, monkeypatch)[0] == shallow
+
+
+def test_the_coding_page_decrypts_the_text_once_and_only_the_shown_memos(
+    scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The margin shows the viewed coder's excerpts with their memos; the other coder's are
+    read for the coder switch and the review list, without their memos."""
+    (source,) = coded_sources(scene, 1, 6)
+    client = client_for(scene["lead"])
+    page = url("source_detail", scene, source.pk)
+    queries, decrypted = page_cost(client, page, monkeypatch)
+    assert decrypted == 1 + 3  # the text, and the lead's three memos
+    assert queries <= 18
+    response = client.get(page).content.decode()
+    assert response.count(MEMO) == 3
+    assert 'value="{}"'.format(scene["analyst"].pk) in response  # the coder switch
+
+
+def test_the_list_of_sources_costs_the_same_for_12_as_for_2(
+    scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each source with how many excerpts and open flags it has, counted in the one query
+    that lists them, and no text decrypted."""
+    client = client_for(scene["lead"])
+    page = url("source_list", scene)
+    coded_sources(scene, 2, 3)
+    few = page_cost(client, page, monkeypatch)
+    coded_sources(scene, 10, 4)
+    many = page_cost(client, page, monkeypatch)
+    assert few == many and few[0] <= 12 and few[1] == 0
+    counts = re.findall(
+        r'<span class="coded-count">(\d+)</span>', client.get(page).content.decode()
+    )
+    assert counts == ["3", "3"] + ["4"] * 10
