@@ -42,10 +42,14 @@ def forms_visible(*, user: AnyUser, assessment: Assessment | None = None) -> Que
 def form_get(*, user: AnyUser, pk: int, programme: Programme | None = None) -> Form:
     queryset = forms_visible(user=user)
     if programme is not None:
-        queryset = queryset.filter(assessment__programme=programme)
+        # The programme is in hand: not read again with the form.
+        queryset = queryset.filter(assessment__programme=programme).select_related(None)
+        queryset = queryset.select_related("assessment")
     form = queryset.filter(pk=pk).first()
     if form is None:
         raise Http404("No such form.")
+    if programme is not None:
+        form.assessment.programme = programme
     return form
 
 

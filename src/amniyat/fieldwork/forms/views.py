@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -262,24 +263,33 @@ def form_upload(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
 
 
 def _field_rows(version: FormVersion | None) -> list[dict[str, Any]]:
+    """Each field of ``version`` with, per language, its label and its choices' list (written
+    here, each label escaped: a form's choices are its longest part, a list per language)."""
     if version is None:
         return []
+    sensitivity_labels = dict(Sensitivity.choices)
     rows = []
     for item in version.schema:
-        depth = item["path"].count("/")
+        choices = item.get("choices") or []
+        sensitivity = version.sensitivity.get(item["path"], "")
         rows.append(
             {
                 **item,
-                "depth": depth,
-                "labels": [(lang, item["label"].get(lang, "")) for lang in version.languages],
-                "choice_rows": [
+                "depth": item["path"].count("/"),
+                "labels": [
                     (
-                        choice["name"],
-                        [(lang, choice["label"].get(lang, "")) for lang in version.languages],
+                        item["label"].get(lang, ""),
+                        format_html_join(
+                            "",
+                            "<li><code>{}</code> {}</li>",
+                            ((c["name"], c["label"].get(lang, "")) for c in choices),
+                        ),
                     )
-                    for choice in item.get("choices") or []
+                    for lang in version.languages
                 ],
-                "sensitivity": version.sensitivity.get(item["path"], ""),
+                "choice_count": len(choices),
+                "sensitivity": sensitivity,
+                "sensitivity_label": sensitivity_labels.get(sensitivity, ""),
             }
         )
     return rows
@@ -302,7 +312,6 @@ def form_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
             "versions": versions,
             "fields": _field_rows(version),
             "lacking": version.fields_lacking_sensitivity() if version else [],
-            "sensitivity_labels": dict(Sensitivity.choices),
             "can_manage": policies.can(request.user, "form.manage", programme),
         },
     )

@@ -17,6 +17,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -64,7 +66,11 @@ def _filter_form(
 ) -> SubmissionFilterForm:
     """The table's filters, bound to ``data`` (a query string or a posted form) if any."""
     submissions = selectors.submissions_visible(user=request.user, form=form)
-    places = Place.objects.filter(pk__in=submissions.values("place_id")).order_by("name_en")
+    places = (
+        Place.objects.filter(pk__in=submissions.values("place_id"))
+        .only("name_en", "name_ru", "name_tg", "name_uz")  # named, nothing more
+        .order_by("name_en")
+    )
     # Each version is named with its form's title: one query, without the files.
     versions = (
         forms_selectors.form_versions(form=form)
@@ -107,7 +113,12 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
         answers = exporters.stored_answers(submission.data, submission.protected_data or "")
         if plan is not None and not reveal:
             answers = exporters.masked_answers(answers, plan)
-        cells = [_display(spec, answers.get(spec.path), language) for spec in fields]
+        # A row's answers are its widest part (a cell per question): written in one piece,
+        # each escaped, rather than by the template a cell at a time.
+        cells = format_html(
+            "<td>{}</td>" * len(fields),
+            *(_display(spec, answers.get(spec.path), language) for spec in fields),
+        )
         repeats = (
             _shown_repeats(nested_answers(answers, plan), None, plan, children, language)
             if plan is not None
@@ -119,7 +130,9 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             enumerator = exporters.MASK
         if reveal and (submission.protected_data or protected_enumerator):
             shown.append(submission)
-        rows.append((submission, enumerator, cells, repeats))
+        # As the date filter would write it (Y-m-d H:i), at a fraction of its cost.
+        submitted = timezone.localtime(submission.submitted_at).strftime("%Y-%m-%d %H:%M")
+        rows.append((submission, submitted, enumerator, cells, repeats))
     if shown:
         services.protected_answers_viewed(
             user=request.user, form=form, submissions=shown, request=request
@@ -137,7 +150,7 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             # A column naming each submission's repeats, and below the table their entries.
             "has_repeats": has_repeats,
             "columns": len(fields) + (5 if has_repeats else 4),
-            "repeats_shown": any(repeats for _s, _e, _c, repeats in rows),
+            "repeats_shown": any(row[-1] for row in rows),
             "rows": rows,
             "page": page,
             "query": query.urlencode(),

@@ -1,0 +1,122 @@
+"""What the fieldwork pages cost the server: each reads as many queries for a form of 3 fields
+and 3 submissions as for one of 30 fields and 30 submissions (no query per field, choice,
+submission or place), and none reads more than a few. Twenty readers at once share two web
+workers, so a page must take a few tens of milliseconds (#14 point 3)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from amniyat.accounts.models import Membership
+from amniyat.fieldwork.models import Form, Submission
+from tests.factories import ProgrammeFactory, member_of, shipped_place
+from tests.fieldwork.imports.test_importers import make_form
+
+Role = Membership.Role
+DISTRICTS = ("TJ-KT-VAK", "TJ-KT-KUL", "TJ-KT-HAM")
+
+
+def _schema(size: int) -> list[dict[str, Any]]:
+    """``size`` questions of three choices each, labelled in English and Russian."""
+    return [
+        {
+            "name": f"q{i}",
+            "path": f"q{i}",
+            "type": "select_one",
+            "label": {"en": f"Question {i}", "ru": f"Вопрос {i}"},
+            "choices": [
+                {"name": name, "label": {"en": name.title(), "ru": name.upper()}}
+                for name in ("yes", "no", "maybe")
+            ],
+        }
+        for i in range(size)
+    ]
+
+
+def _scene(size: int) -> tuple[Form, dict[str, Client]]:
+    """A form of ``size`` questions and ``size`` submissions from three districts, and a
+    client for its programme's lead and analyst."""
+    places = [shipped_place(code) for code in DISTRICTS]
+    programme = ProgrammeFactory(districts=places)
+    schema = _schema(size)
+    form = make_form(programme, schema=schema, sensitivity=dict.fromkeys(
+        (q["path"] for q in schema), "public"
+    ))  # fmt: skip
+    version = form.versions.get()
+    start = timezone.now() - datetime.timedelta(days=size)
+    Submission.objects.bulk_create(
+        Submission(
+            form=form,
+            form_version=version,
+            instance_id=f"uuid:{form.pk}-{n}",
+            content_hash=f"{form.pk}-{n}",
+            place=places[n % len(places)],
+            submitted_at=start + datetime.timedelta(days=n),
+            data={q["path"]: ("yes", "no", "maybe")[n % 3] for q in schema},
+            source=Submission.Source.IMPORT,
+        )
+        for n in range(size)
+    )
+    clients = {}
+    for role in (Role.LEAD, Role.ANALYST):
+        clients[role] = Client()
+        clients[role].force_login(member_of(programme, role))
+    return form, clients
+
+
+def _pages(form: Form) -> list[tuple[str, str]]:
+    slug, assessment = form.assessment.programme.slug, form.assessment
+    return [
+        (Role.LEAD, f"/p/{slug}/forms/{form.pk}/submissions/"),
+        (Role.ANALYST, f"/p/{slug}/forms/{form.pk}/submissions/"),
+        (Role.LEAD, f"/p/{slug}/forms/{form.pk}/submissions/export/"),
+        (Role.ANALYST, f"/p/{slug}/assessments/forms/{form.pk}/"),
+        (Role.ANALYST, f"/p/{slug}/assessments/forms/{form.pk}/sensitivity/"),
+        (Role.LEAD, f"/p/{slug}/forms/{form.pk}/import/"),
+        (Role.LEAD, f"/p/{slug}/assessments/"),
+        (Role.LEAD, f"/p/{slug}/assessments/new/"),
+        (Role.LEAD, f"/p/{slug}/assessments/{assessment.pk}/"),
+        (Role.LEAD, f"/p/{slug}/assessments/{assessment.pk}/edit/"),
+    ]
+
+
+# The most any of these pages reads, the session, the user and the programme included.
+MOST_QUERIES = 12
+
+
+@pytest.mark.django_db
+def test_fieldwork_pages_read_as_much_for_3_fields_and_submissions_as_for_30() -> None:
+    counts = []
+    for size in (3, 30):
+        form, clients = _scene(size)
+        per_page = []
+        for role, url in _pages(form):
+            clients[role].get(url)  # the session and the user's memberships, as on every page
+            with CaptureQueriesContext(connection) as queries:
+                response = clients[role].get(url)
+            assert response.status_code == 200, url
+            per_page.append(len(queries))
+        counts.append(per_page)
+    assert counts[0] == counts[1]
+    assert max(counts[1]) <= MOST_QUERIES, counts[1]
+
+
+@pytest.mark.django_db
+def test_a_forms_page_lists_each_questions_choices_in_each_language() -> None:
+    """The choices' lists are written by the view, a list per language, each label escaped."""
+    form, clients = _scene(2)
+    version = form.versions.get()
+    version.schema[0]["choices"][0]["label"]["en"] = "<b>Yes</b>"
+    version.save(update_fields=["schema"])
+    slug = form.assessment.programme.slug
+    page = clients[Role.ANALYST].get(f"/p/{slug}/assessments/forms/{form.pk}/").content.decode()
+    assert "<li><code>yes</code> &lt;b&gt;Yes&lt;/b&gt;</li>" in page
+    assert "<li><code>no</code> NO</li>" in page  # the Russian column
+    assert page.count("<summary><small>3 choices</small></summary>") == 4  # 2 questions × 2
