@@ -89,18 +89,28 @@ def group_compositions(
     programme's targets (none for those who see aggregates only)."""
     if not policies.can(user, "programme.view_groups", programme):
         return []
+    return programme_representativeness(user=user, programme=programme, on=on)[1]
+
+
+def programme_representativeness(
+    *, user: AnyUser, programme: Programme, on: datetime.date
+) -> tuple[Composition, list[tuple[CommunityGroup, Composition]]]:
+    """All the members behind the programme's figures checked against its targets (as
+    :func:`members_for_aggregates` gives them), and :func:`group_compositions`: the members
+    and the targets read once for both."""
     targets = list(targets_of(programme=programme))
+    members = list(members_for_aggregates(user=user, programme=programme))
+    if not policies.can(user, "programme.view_groups", programme):
+        return composition(members, targets, on=on), []
+    # Those who see the groups count the members of the groups they see: the same members.
     by_group: dict[int, list[GroupMember]] = {}
-    for member in (
-        members_visible(user=user, programme=programme)
-        .select_related(None)
-        .only(*COMPOSITION_FIELDS)
-    ):
+    for member in members:
         by_group.setdefault(member.group_id, []).append(member)
-    return [
+    rows = [
         (group, composition(by_group.get(group.pk, []), targets, on=on))
         for group in groups_visible(user=user, programme=programme)
     ]
+    return composition(members, targets, on=on), rows
 
 
 def groups_missing_targets(*, programme: Programme, on: datetime.date) -> tuple[int, int]:

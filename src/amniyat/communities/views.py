@@ -235,10 +235,9 @@ def member_edit(request: AuthenticatedRequest, slug: str, pk: int, member_pk: in
 def programme_representativeness(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     today = timezone.localdate()
-    targets = list(selectors.targets_of(programme=programme))
-    rows = selectors.group_compositions(user=request.user, programme=programme, on=today)
-    members = list(selectors.members_for_aggregates(user=request.user, programme=programme))
-    overall = representativeness.composition(members, targets, on=today)
+    overall, rows = selectors.programme_representativeness(
+        user=request.user, programme=programme, on=today
+    )
     return render(
         request,
         "communities/representativeness.html",
@@ -246,7 +245,6 @@ def programme_representativeness(request: AuthenticatedRequest, slug: str) -> Ht
             "programme": programme,
             "overall": overall,
             "rows": rows,
-            "targets": targets,
             "can_manage": policies.can(request.user, "target.manage", programme),
         },
     )

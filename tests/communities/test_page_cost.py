@@ -1,0 +1,99 @@
+"""What the community groups' pages cost the server: each reads as many queries for 2 groups
+as for 10 (no query per group, member, target or place), and the representativeness page reads
+the programme's members and targets once for its total and for each group (#14 point 3)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from amniyat.accounts.models import Membership, Programme
+from amniyat.communities.models import CommunityGroup, RepresentationTarget
+from amniyat.places import services as places
+from tests.factories import (
+    CommunityGroupFactory,
+    GroupMemberFactory,
+    ProgrammeFactory,
+    RepresentationTargetFactory,
+    member_of,
+    shipped_place,
+)
+
+Role = Membership.Role
+DISTRICTS = ("TJ-KT-VAK", "TJ-KT-KUL", "TJ-KT-HAM", "TJ-SU-ISF", "TJ-RA-NUR")
+
+
+def _programme(groups: int) -> tuple[Programme, dict[str, Client]]:
+    """A programme of five districts with a community each, ``groups`` groups of four members
+    (one who left), two targets, and a client for its lead and its analyst."""
+    districts = [shipped_place(code) for code in DISTRICTS]
+    programme = ProgrammeFactory(districts=districts)
+    for district in districts:
+        places.community_create(
+            acting_user=None, programme=programme, parent=district, name_en=f"In {district}"
+        )
+    RepresentationTargetFactory(programme=programme)
+    RepresentationTargetFactory(
+        programme=programme,
+        dimension=RepresentationTarget.Dimension.YOUTH,
+        min_share=None,
+        min_count=1,
+    )
+    for n in range(groups):
+        group = CommunityGroupFactory(programme=programme, place=districts[n % len(districts)])
+        for sex in ("female", "male", "female"):
+            GroupMemberFactory(group=group, sex=sex)
+        GroupMemberFactory(group=group, left_on=datetime.date(2022, 1, 1))
+    clients = {}
+    for role in (Role.LEAD, Role.ANALYST):
+        clients[role] = Client()
+        clients[role].force_login(member_of(programme, role))
+    return programme, clients
+
+
+def _pages(programme: Programme) -> list[tuple[str, str]]:
+    slug = programme.slug
+    group = CommunityGroup.objects.filter(programme=programme).order_by("pk").first()
+    assert group is not None
+    member = group.members.order_by("pk").first()
+    assert member is not None
+    return [
+        (Role.LEAD, f"/p/{slug}/groups/"),
+        (Role.LEAD, f"/p/{slug}/groups/new/"),
+        (Role.ANALYST, f"/p/{slug}/groups/{group.pk}/"),
+        (Role.LEAD, f"/p/{slug}/groups/{group.pk}/edit/"),
+        (Role.LEAD, f"/p/{slug}/groups/{group.pk}/members/new/"),
+        (Role.LEAD, f"/p/{slug}/groups/{group.pk}/members/{member.pk}/"),
+        (Role.LEAD, f"/p/{slug}/targets/"),
+        (Role.LEAD, f"/p/{slug}/representativeness/"),
+        (Role.ANALYST, f"/p/{slug}/representativeness/"),
+    ]
+
+
+# The most any of these pages reads, the session, the user and the programme included.
+MOST_QUERIES = 10
+
+
+@pytest.mark.django_db
+def test_group_pages_read_as_much_for_2_groups_as_for_10() -> None:
+    counts = []
+    for size in (2, 10):
+        programme, clients = _programme(size)
+        per_page = []
+        for role, url in _pages(programme):
+            clients[role].get(url)  # the session and the user's memberships, as on every page
+            with CaptureQueriesContext(connection) as queries:
+                response = clients[role].get(url)
+            assert response.status_code == 200, url
+            per_page.append(len(queries))
+            if url.endswith("/representativeness/"):
+                read = [q["sql"] for q in queries]
+                assert len([q for q in read if 'FROM "communities_groupmember"' in q]) == 1
+                assert len([q for q in read if 'FROM "communities_representationtarget"' in q]) == 1
+        counts.append(per_page)
+    assert counts[0] == counts[1]
+    assert max(counts[1]) <= MOST_QUERIES, counts[1]
