@@ -172,7 +172,8 @@ def _cell(record: dict[str, Any], *, label: str, kind: str, min_cell: int) -> Ce
     )
 
 
-def _min_cell(results: Mapping[str, Any]) -> int:
+def smallest_cell(results: Mapping[str, Any]) -> int:
+    """The smallest cell findings publish (the programme's, when they were computed)."""
     return int(results.get("design", {}).get("min_cell", 5))
 
 
@@ -182,7 +183,7 @@ def indicator_views(
     kinds: dict[str, str] = results.get("kinds", {})
     levels: dict[str, dict[str, Any]] = results.get("levels", {})
     estimates: list[dict[str, Any]] = results.get("estimates", [])
-    min_cell = _min_cell(results)
+    min_cell = smallest_cell(results)
     codes = {v for e in estimates for v in e["domain"].values() if isinstance(v, str) and "-" in v}
     names = place_names(codes)
     views: dict[str, IndicatorView] = {}
@@ -611,18 +612,30 @@ def _bar_chart(
     return Chart(id=chart_id, title=title, svg=charts.render_svg(spec), table=table)
 
 
-def district_chart(results: dict[str, Any], view: IndicatorView) -> Chart | None:
-    """The indicator by district: a map where every district has a boundary, bars otherwise.
-    A suppressed district is grey on the map, left out of the bars, and in the table with
-    the reason and no number."""
-    records = [
-        record
-        for record in results.get("estimates", [])
-        if record["indicator"] == view.id and record["by"] == ["district"]
-    ]
+def districts_by_indicator(results: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each indicator's estimates by district (what `district_chart_of` draws), in one pass."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for record in results.get("estimates", []):
+        if record["by"] == ["district"]:
+            found.setdefault(record["indicator"], []).append(record)
+    return found
+
+
+def district_chart(results: Mapping[str, Any], view: IndicatorView) -> Chart | None:
+    """The indicator by district, from a record's results (see `district_chart_of`)."""
+    return district_chart_of(
+        districts_by_indicator(results).get(view.id, []), view, min_cell=smallest_cell(results)
+    )
+
+
+def district_chart_of(
+    records: list[dict[str, Any]], view: IndicatorView, *, min_cell: int
+) -> Chart | None:
+    """The indicator by district (``records``: its estimates by district): a map where every
+    district has a boundary, bars otherwise. A suppressed district is grey on the map, left
+    out of the bars, and in the table with the reason and no number."""
     codes = {str(r["domain"]["district"]) for r in records if r["domain"].get("district")}
     places = {p.code: p for p in Place.objects.filter(code__in=codes)}
-    min_cell = _min_cell(results)
     cells = {
         code: _cell(
             record,
@@ -783,13 +796,17 @@ def change_chart(rows: list[dict[str, Any]], *, baseline: str, endline: str) -> 
 
 
 def findings_notes(
-    findings: Findings, *, programme: str, assessment: str, questionnaire: str = ""
+    findings: Findings,
+    *,
+    design: Mapping[str, Any],
+    programme: str,
+    assessment: str,
+    questionnaire: str = "",
 ) -> list[str]:
     """What a downloaded table says under its rows about the findings it comes from: the
-    source, the design, the disclosure rule, and whether they are published.
-    ``questionnaire``: the form's title, where the page names it (an assessment with several
-    forms); the file says no more than the page."""
-    design = findings.results.get("design", {})
+    source, the design (``design``: that of its results), the disclosure rule, and whether
+    they are published. ``questionnaire``: the form's title, where the page names it (an
+    assessment with several forms); the file says no more than the page."""
     parts = [_("weighted") if design.get("weight") else _("unweighted")]
     if design.get("strata"):
         parts.append(f"{_('strata:')} {design['strata']}")
@@ -821,7 +838,7 @@ def findings_notes(
             "and so is a cell from which it could be worked out; a suppressed cell is left "
             "empty and the Note column says why."
         )
-        % {"k": _min_cell(findings.results)},
+        % {"k": int(design.get("min_cell", 5))},
     ]
     if findings.published_at:
         notes.append(_("Published on %(date)s.") % {"date": _date(findings.published_at)})

@@ -19,12 +19,15 @@ if TYPE_CHECKING:
 def assessments_with_findings(*, user: AnyUser, programme: Programme) -> QuerySet[Assessment]:
     """Assessments whose findings this user may open: all of them for those who analyse, the
     ones with published findings for everyone else in the programme."""
+    # With their programme: whose policy decides what of their findings the reader sees.
     if policies.can(user, "findings.view_draft", programme):
-        return Assessment.objects.filter(programme=programme)
+        return Assessment.objects.filter(programme=programme).select_related("programme")
     if policies.can(user, "findings.view_published", programme):
-        return Assessment.objects.filter(
-            programme=programme, findings__published_at__isnull=False
-        ).distinct()
+        return (
+            Assessment.objects.filter(programme=programme, findings__published_at__isnull=False)
+            .select_related("programme")
+            .distinct()
+        )
     return Assessment.objects.none()
 
 
@@ -44,10 +47,14 @@ def published_findings(*, assessment: Assessment) -> Findings | None:
 
 
 def published_findings_per_form(*, assessment: Assessment) -> list[Findings]:
-    """The latest published findings of each of the assessment's forms."""
+    """The latest published findings of each of the assessment's forms, with their form and
+    without their results (pages take what they show of them from `findings.shown`)."""
     latest: dict[int, Findings] = {}
-    for findings in Findings.objects.filter(
-        assessment=assessment, published_at__isnull=False
-    ).order_by("-published_at", "-id"):
+    for findings in (
+        Findings.objects.filter(assessment=assessment, published_at__isnull=False)
+        .select_related("form")
+        .defer("results")
+        .order_by("-published_at", "-id")
+    ):
         latest.setdefault(findings.form_id, findings)
     return sorted(latest.values(), key=lambda f: (f.form.title, f.form_id))

@@ -116,29 +116,40 @@ def findings_for(form: Form, *, enqueue: bool = True) -> Findings | None:
     indicator_set = current_indicator_set(form.assessment.programme)
     if indicator_set is None:
         return None
-    key = data_key(form, list(form.versions.only("pk")))  # not their schemas and files
-    findings = Findings.objects.filter(
+    key = data_key(form, list(form.versions.only("pk", "form_id")))  # not schemas and files
+    # Without their results (half a megabyte of JSON): pages take what they show of them
+    # from `shown`, which reads them once per data state.
+    found = Findings.objects.defer("results").filter(
         form=form, indicator_set=indicator_set, source_key=key
-    ).first()
-    if findings is not None:
-        return findings
-    try:
-        with transaction.atomic():
-            findings = Findings.objects.create(
-                assessment=form.assessment, form=form, indicator_set=indicator_set, source_key=key
-            )
-    except IntegrityError:  # another request queued the same computation
-        return Findings.objects.get(form=form, indicator_set=indicator_set, source_key=key)
-    if enqueue:
-        from amniyat.findings.tasks import compute_findings
+    )
+    findings = found.first()
+    if findings is None:
+        try:
+            with transaction.atomic():
+                findings = Findings.objects.create(
+                    assessment=form.assessment,
+                    form=form,
+                    indicator_set=indicator_set,
+                    source_key=key,
+                )
+        except IntegrityError:  # another request queued the same computation
+            findings = found.get()
+        else:
+            if enqueue:
+                from amniyat.findings.tasks import compute_findings
 
-        transaction.on_commit(lambda: compute_findings.enqueue(findings.pk))
+                created = findings
+                transaction.on_commit(lambda: compute_findings.enqueue(created.pk))
+    findings.form = form
+    findings.indicator_set = indicator_set
     return findings
 
 
 def latest_ready(form: Form) -> Findings | None:
+    """The form's latest computed findings, without their results (as `findings_for`)."""
     return (
-        Findings.objects.filter(form=form, status=Findings.Status.READY)
+        Findings.objects.defer("results")
+        .filter(form=form, status=Findings.Status.READY)
         .order_by("-computed_at", "-id")
         .first()
     )

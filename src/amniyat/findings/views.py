@@ -3,14 +3,13 @@ endline, the district map; the programme's indicator definitions."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,13 +24,12 @@ from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
-from amniyat.core.tables import DOWNLOAD_FORMATS, table_response
+from amniyat.core.tables import DOWNLOAD_FORMATS
 from amniyat.fieldwork.models import Assessment, Form
-from amniyat.findings import charts, present, selectors, services
+from amniyat.findings import present, selectors, services, shown
 from amniyat.findings.forms import IndicatorSetForm
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.findings.tables import PageTable
-from amniyat.stats import Estimate, compare_independent
 
 
 def _findings_of(request: AuthenticatedRequest, assessment: Assessment) -> list[Findings]:
@@ -47,6 +45,7 @@ def _findings_of(request: AuthenticatedRequest, assessment: Assessment) -> list[
                 # While newer data is computed, show the latest ready findings, marked stale.
                 ready = services.latest_ready(form)
                 if ready is not None:
+                    ready.form = form
                     ready.updating = current  # type: ignore[attr-defined]
                     current = ready
             found.append(current)
@@ -76,22 +75,6 @@ def findings_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "indicator_set": services.current_indicator_set(programme),
         },
     )
-
-
-def _indicator_views(findings: Findings) -> list[present.IndicatorView]:
-    """Every indicator of a findings record as the page shows it, in the reader's language.
-    A record's numbers never change once computed (a new computation is a new computed_at),
-    so they are kept in the cache for an hour, beside the record's other copies and of its
-    class: what reaches this call was already checked for the reader."""
-    computed = findings.computed_at.timestamp() if findings.computed_at else 0
-    views = cache.get_or_set(
-        f"findings-views:{findings.pk}:{computed}:{get_language() or 'en'}",
-        lambda: present.indicator_views(
-            findings.results, choices=present.choice_labels(findings.form)
-        ),
-        timeout=3600,
-    )
-    return cast(list[present.IndicatorView], views)
 
 
 class AllIndicators:
@@ -136,18 +119,20 @@ def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
         "tables": {},
     }
     if findings is not None and findings.status == Findings.Status.READY:
-        views = _indicator_views(findings)
-        chosen = request.GET.get("indicator") or (views[0].id if views else "")
-        selected = next((v for v in views if v.id == chosen), views[0] if views else None)
+        # Made once per record, data state and language, and kept: what reaches this was
+        # already checked for the reader.
+        record = shown.shown(findings)
+        views = record.views
+        selected = record.view(request.GET.get("indicator") or "")
         title = str(assessment)
         context |= {
             "indicators": views,
             "selected": selected,
-            "min_cell": findings.results["design"]["min_cell"],
-            "design": findings.results["design"],
+            "min_cell": record.min_cell,
+            "design": record.design,
         }
         if selected is not None and not request.htmx:
-            context["chart"] = present.district_chart(findings.results, selected)
+            context["chart"] = record.district_chart(selected)
         if policies.can(request.user, "findings.view_draft", programme):
             context["by_fields"] = services.disaggregation_fields(
                 findings.form,
@@ -178,41 +163,30 @@ def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
             url=reverse("findings:assessment_table", args=[programme.slug, assessment.pk]),
             notes=present.findings_notes(
                 findings,
+                design=record.design,
                 programme=str(programme),
                 assessment=str(assessment),
                 questionnaire=findings.form.title if context["form_choices"] else "",
             ),
             stem=_stem(programme, assessment, findings.form if context["form_choices"] else None),
         )
-        context["tables"] = offer(
-            [
-                *(context[key].table for key in ("chart", "by_chart") if context.get(key)),
-                *([context["by_table"]] if "by_table" in context else []),
-            ]
-        )
+        for key in ("chart", "by_chart"):
+            if context.get(key):
+                chart = context[key]
+                context[key] = replace(chart, table=offer([chart.table])[chart.table.id])
+                context["tables"][chart.table.id] = context[key].table
+        if "by_table" in context:
+            context["by_table"] = offer([context["by_table"]])["breakdown"]
+            context["tables"]["breakdown"] = context["by_table"]
 
         def every_indicator() -> tuple[list[tuple[present.IndicatorView, PageTable]], PageTable]:
-            # Kept beside the indicators' views, by the same record, data state and language
-            # (and the title, a name someone may translate): a download of one card's table
-            # or of them all does not make every card again. The cache hands out copies, so
-            # the page's notes and links below go on this request's tables only.
-            def make() -> tuple[list[tuple[present.IndicatorView, PageTable]], PageTable]:
-                cards = [(view, present.indicator_table(view, title=title)) for view in views]
-                return cards, present.indicators_table(cards, title=title)
-
-            computed = findings.computed_at.timestamp() if findings.computed_at else 0
-            key = "findings-cards:{}:{}:{}:{}".format(
-                findings.pk,
-                computed,
-                get_language() or "en",
-                hashlib.sha256(title.encode()).hexdigest()[:12],
-            )
-            cards, table = cast(
-                tuple[list[tuple[present.IndicatorView, PageTable]], PageTable],
-                cache.get_or_set(key, make, timeout=3600),
-            )
-            context["tables"] |= offer([*(card for _view, card in cards), table])
-            return cards, table
+            # Kept with the record's views (and by the title, a name someone may translate):
+            # a download of one card's table or of them all does not make every card again.
+            # The page's notes and links go on this request's copies.
+            cards, table = record.cards(title)
+            offered = offer([*(card for _view, card in cards), table])
+            context["tables"] |= offered
+            return [(view, offered[card.id]) for view, card in cards], offered[table.id]
 
         context["all_indicators"] = AllIndicators(every_indicator)
     return context
@@ -247,32 +221,33 @@ def _gender_gap_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
     chosen = _chosen(request, ready)
     if chosen is None:
         raise Http404("No findings yet.")
-    gaps = present.gender_gaps(chosen.results)
-    min_cell = chosen.results["design"]["min_cell"]
-    chart = present.gap_chart(gaps, min_cell=min_cell)
-    gap_table = present.gap_table(gaps, min_cell=min_cell, title=str(assessment))
+    record = shown.shown(chosen)
+    title = str(assessment)
     form_choices = [f.form for f in ready] if len(ready) > 1 else []
+    chart = record.gap_chart()
+    tables = _offered(
+        request,
+        [*([chart.table] if chart else []), record.gap_table(title)],
+        url=reverse("findings:gender_gap_table", args=[programme.slug, assessment.pk]),
+        notes=present.findings_notes(
+            chosen,
+            design=record.design,
+            programme=str(programme),
+            assessment=title,
+            questionnaire=chosen.form.title if form_choices else "",
+        ),
+        stem=_stem(programme, assessment, chosen.form if form_choices else None),
+    )
     return {
         "programme": programme,
         "assessment": assessment,
-        "gaps": gaps,
-        "chart": chart,
-        "gap_table": gap_table,
-        "min_cell": min_cell,
+        "gaps": record.gaps,
+        "chart": replace(chart, table=tables[chart.table.id]) if chart else None,
+        "gap_table": tables["gaps"],
+        "min_cell": record.min_cell,
         "findings": chosen,
         "form_choices": form_choices,
-        "tables": _offered(
-            request,
-            [*([chart.table] if chart else []), gap_table],
-            url=reverse("findings:gender_gap_table", args=[programme.slug, assessment.pk]),
-            notes=present.findings_notes(
-                chosen,
-                programme=str(programme),
-                assessment=str(assessment),
-                questionnaire=chosen.form.title if form_choices else "",
-            ),
-            stem=_stem(programme, assessment, chosen.form if form_choices else None),
-        ),
+        "tables": tables,
     }
 
 
@@ -289,7 +264,7 @@ def gender_gap_table(request: AuthenticatedRequest, slug: str, pk: int) -> HttpR
 
 def _offered(
     request: AuthenticatedRequest,
-    shown: list[PageTable],
+    on_page: list[PageTable],
     *,
     url: str,
     notes: list[str],
@@ -297,19 +272,25 @@ def _offered(
 ) -> dict[str, PageTable]:
     """The page's tables by id, each with the source notes under it and the addresses of its
     downloads: the page's own query (form, indicator, breakdown, pair), the table and the
-    format. ``stem`` begins the file's name."""
+    format. ``stem`` begins the file's name. Copies: the tables shown may be kept for other
+    pages and readers (`shown`)."""
     query = request.GET.copy()
     for key in ("table", "format"):
         query.pop(key, None)
+    language = get_language() or "en"
     offered = {}
-    for table in shown:
-        table.notes = [*table.notes, *notes]
-        table.file_stem = f"{stem}_{table.id}_{get_language() or 'en'}"
+    for table in on_page:
+        downloads = {}
         for file_format in DOWNLOAD_FORMATS:
             query["table"] = table.id
             query["format"] = file_format
-            table.downloads[file_format] = f"{url}?{query.urlencode()}"
-        offered[table.id] = table
+            downloads[file_format] = f"{url}?{query.urlencode()}"
+        offered[table.id] = replace(
+            table,
+            notes=[*table.notes, *notes],
+            file_stem=f"{stem}_{table.id}_{language}",
+            downloads=downloads,
+        )
     return offered
 
 
@@ -327,26 +308,7 @@ def _download(request: AuthenticatedRequest, tables: dict[str, PageTable]) -> Ht
     file_format = request.GET.get("format", "")
     if table is None or file_format not in DOWNLOAD_FORMATS:
         raise Http404("No such table.")
-    return table_response(table.table(), file_format=file_format, file_stem=table.file_stem)
-
-
-def _estimate(record: dict[str, Any], kind: str, df: int) -> Estimate:
-    return Estimate(
-        kind=kind,  # type: ignore[arg-type]
-        variable=record["indicator"],
-        domain=tuple(record["domain"].items()),
-        n=record["n"],
-        weighted_n=record["weighted_n"] or 0.0,
-        value=record["estimate"],
-        se=record["se"],
-        ci_low=record["ci_low"],
-        ci_high=record["ci_high"],
-        deff=record["deff"],
-        df=df,
-        confidence=0.95,
-        suppressed=record["suppressed"],
-        reason=record["reason"],
-    )
+    return shown.download(table, file_format=file_format)
 
 
 def _change_page(request: AuthenticatedRequest, slug: str) -> dict[str, Any]:
@@ -366,44 +328,58 @@ def _change_page(request: AuthenticatedRequest, slug: str) -> dict[str, Any]:
     endline = (
         by_id.get(int(endline_id)) if endline_id.isascii() and endline_id.isdigit() else default_end
     )
-    rows: list[dict[str, Any]] = []
-    chart: present.Chart | None = None
+    comparison: shown.Change | None = None
     notes: list[str] = []
     if baseline and endline and baseline != endline:
         base = [f for f in _findings_of(request, baseline) if f.status == Findings.Status.READY]
         end = [f for f in _findings_of(request, endline) if f.status == Findings.Status.READY]
         if base and end:
-            rows = _cached_change_rows(base[0], end[0])
-            chart = present.change_chart(rows, baseline=str(baseline), endline=str(endline))
+            comparison = shown.change(base[0], end[0], baseline=str(baseline), endline=str(endline))
             notes = [
                 *present.findings_notes(
-                    base[0], programme=str(programme), assessment=str(baseline)
+                    base[0],
+                    design=comparison.designs[0],
+                    programme=str(programme),
+                    assessment=str(baseline),
                 ),
-                *present.findings_notes(end[0], programme=str(programme), assessment=str(endline)),
+                *present.findings_notes(
+                    end[0],
+                    design=comparison.designs[1],
+                    programme=str(programme),
+                    assessment=str(endline),
+                ),
             ]
     # The comparison's table is there (and can be taken away) even with nothing to compare:
     # then it has no rows.
-    change_table = present.change_table(
-        rows,
-        baseline=str(baseline) if baseline else "—",
-        endline=str(endline) if endline else "—",
+    rows = comparison.rows if comparison else []
+    chart = comparison.chart if comparison else None
+    change_table = (
+        comparison.table
+        if comparison
+        else present.change_table(
+            [],
+            baseline=str(baseline) if baseline else "—",
+            endline=str(endline) if endline else "—",
+        )
     )
     pair = [f"{a.pk}-{slugify(a.title)}".strip("-") for a in (baseline, endline) if a is not None]
+    tables = _offered(
+        request,
+        [*([chart.table] if chart else []), change_table],
+        url=reverse("findings:change_table", args=[programme.slug]),
+        notes=notes,
+        stem="_".join([programme.slug, "-to-".join(pair) or "change"]),
+    )
     return {
         "programme": programme,
         "assessments": assessments,
         "baseline": baseline,
         "endline": endline,
         "rows": rows,
-        "chart": chart,
-        "change_table": change_table,
-        "tables": _offered(
-            request,
-            [*([chart.table] if chart else []), change_table],
-            url=reverse("findings:change_table", args=[programme.slug]),
-            notes=notes,
-            stem="_".join([programme.slug, "-to-".join(pair) or "change"]),
-        ),
+        "comparison_key": comparison.key if comparison else "",
+        "chart": replace(chart, table=tables[chart.table.id]) if chart else None,
+        "change_table": tables["change"],
+        "tables": tables,
         # Those who may not see drafts compare published findings only: the page says so.
         "published_only": not policies.can(request.user, "findings.view_draft", programme),
     }
@@ -424,69 +400,6 @@ def change_table(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         if request.GET.get(key) and context[key] is None:
             raise Http404("No such assessment.")
     return _download(request, context["tables"])
-
-
-def _cached_change_rows(base: Findings, end: Findings) -> list[dict[str, Any]]:
-    """The comparison of two findings records, made once per pair, data state and language
-    (each difference's test is computed in pure Python), as `_indicator_views` keeps one."""
-    key = ":".join(
-        [
-            "findings-change",
-            *(f"{f.pk}-{f.computed_at.timestamp() if f.computed_at else 0}" for f in (base, end)),
-            get_language() or "en",
-        ]
-    )
-    rows = cache.get_or_set(key, lambda: _change_rows(base.results, end.results), timeout=3600)
-    return cast(list[dict[str, Any]], rows)
-
-
-def _change_rows(base: dict[str, Any], end: dict[str, Any]) -> list[dict[str, Any]]:
-    kinds = end.get("kinds", {})
-    df_base = int(base["design"].get("degrees_of_freedom") or 1)
-    df_end = int(end["design"].get("degrees_of_freedom") or 1)
-
-    def index(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-        return {
-            (r["indicator"], r["domain"].get("sex", "")): r
-            for r in results["estimates"]
-            if r["by"] in ([], ["sex"])
-        }
-
-    base_index, end_index = index(base), index(end)
-    rows = []
-    for key, after in end_index.items():
-        before = base_index.get(key)
-        if before is None:
-            continue
-        indicator, sex = key
-        kind = kinds.get(indicator, "proportion")
-        difference = compare_independent(
-            _estimate(after, kind, df_end), _estimate(before, kind, df_base)
-        )
-        rows.append(
-            {
-                "indicator": indicator,
-                "label": present.measure_label(end, indicator),
-                "kind": kind,
-                "domain": sex,
-                "domain_label": {"female": _("women"), "male": _("men")}.get(sex, ""),
-                "baseline": before["estimate"],
-                "endline": after["estimate"],
-                "difference": difference.value,
-                "p_value": difference.p_value,
-                "significant": difference.p_value is not None and difference.p_value < 0.05,
-            }
-        )
-    # Proportions, then means, each by the size of their change overall (as the chart draws
-    # them); an indicator's rows for women and men follow it.
-    overall = [r for r in rows if r["domain"] == ""]
-    ranked = [
-        *charts.largest_change_first([r for r in overall if r["kind"] == "proportion"]),
-        *charts.largest_change_first([r for r in overall if r["kind"] != "proportion"]),
-    ]
-    order = {row["indicator"]: place for place, row in enumerate(ranked)}
-    rows.sort(key=lambda r: (order.get(r["indicator"], len(order)), r["label"], r["domain"]))
-    return rows
 
 
 @login_required

@@ -1,0 +1,17 @@
+"""Each findings test starts with nothing kept in the process: ids and times repeat from one
+test's database to the next, and what one test's findings showed must not answer another's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from amniyat.findings import shown
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept() -> Iterator[None]:
+    shown.forget()
+    yield
+    shown.forget()
