@@ -4,7 +4,9 @@ the first dozen), and each map and list it names is a link to it."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from amniyat.accounts.models import Membership, Programme
@@ -67,3 +69,41 @@ def test_a_viewer_counts_only_the_published_maps(programme: Programme) -> None:
     response = client.get(reverse("drivers:index", args=[programme.slug]))
     assert response.context["map_count"] == 1
     assert "Draft" not in response.content.decode()
+
+
+def _queries(client: Client, page: str) -> int:
+    client.get(page)  # what is read once per session is read
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(page).status_code == 200
+    return len(captured)
+
+
+def test_the_overview_and_the_priorities_page_cost_the_same_for_3_or_20_groups(
+    programme: Programme,
+) -> None:
+    """No query per group, list or map: the pages twenty readers open at once (#14)."""
+    lead = member_of(programme, Role.LEAD)
+    client = Client()
+    client.force_login(lead)
+    pages = [
+        reverse("drivers:index", args=[programme.slug]),
+        reverse("drivers:priority_index", args=[programme.slug]),
+    ]
+
+    def grow(start: int, end: int) -> None:
+        for n in range(start, end):
+            group = CommunityGroupFactory(
+                programme=programme, facilitating_organisation=programme.lead_organisation
+            )
+            priorities.priority_list_create(
+                user=lead, programme=programme, group=group, title=f"Priorities {n}"
+            )
+            maps.map_create(acting_user=lead, programme=programme, title=f"Map {n}")
+
+    grow(0, 3)
+    few = [_queries(client, page) for page in pages]
+    grow(3, 20)
+    many = [_queries(client, page) for page in pages]
+    # The overview counts what it lists once the list is full: one query more each.
+    assert many == [few[0] + 2, few[1]]
+    assert few[1] <= 8

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from amniyat.accounts import policies
 from amniyat.communities.models import CommunityGroup
+from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.selectors import one_or_404
 from amniyat.drivers.models import Priority, PriorityList
 from amniyat.findings.models import Findings
@@ -22,9 +23,34 @@ if TYPE_CHECKING:
     from amniyat.fieldwork.models import Assessment
 
 
+def _groups(user: AnyUser, programme: Programme) -> QuerySet[CommunityGroup]:
+    # The groups the user may read, as amniyat.communities.selectors.groups_visible.
+    return CommunityGroup.objects.filter(policies.group_scope(user), programme=programme)
+
+
 def priority_list_list(*, user: AnyUser, programme: Programme) -> QuerySet[PriorityList]:
-    groups = CommunityGroup.objects.filter(policies.group_scope(user), programme=programme)
-    return PriorityList.objects.filter(group__in=groups).select_related("group", "assessment")
+    return PriorityList.objects.filter(group__in=_groups(user, programme)).select_related(
+        "group", "assessment"
+    )
+
+
+# What the priorities page shows of a group (its name, kind and place) and what the policy
+# reads to say whether the user may start a list for it.
+GROUP_COLUMNS = (
+    "programme_id",
+    "facilitating_organisation_id",
+    "name",
+    "kind",
+    "content_language",
+    "translations",
+    *(f"place__name_{language}" for language in CONTENT_LANGUAGES),
+)
+
+
+def priority_groups(*, user: AnyUser, programme: Programme) -> QuerySet[CommunityGroup]:
+    """The groups whose priority lists the user may read, by name, with only what the
+    priorities page shows of them (not their members counted, as the groups' own pages do)."""
+    return _groups(user, programme).select_related("place").only(*GROUP_COLUMNS).order_by("name")
 
 
 def priority_list_get(*, user: AnyUser, programme: Programme, pk: int | str) -> PriorityList:

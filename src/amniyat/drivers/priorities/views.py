@@ -35,6 +35,10 @@ from amniyat.fieldwork.models import Assessment
 CODE_NAMES = tuple(f"name_{language}" for language in CONTENT_LANGUAGES)
 
 
+# What the priorities page shows of a list.
+INDEX_COLUMNS = ("group_id", "title", "content_language", "translations", "agreed_on", "is_demo")
+
+
 def _editable(request: AuthenticatedRequest, priority_list: PriorityList) -> None:
     """Those who may only read the list get 404 on its editing routes."""
     if not policies.can(request.user, "priorities.edit", priority_list.group):
@@ -139,11 +143,14 @@ def _detail(
 @login_required
 def priority_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
-    groups = list(group_selectors.groups_visible(user=request.user, programme=programme))
+    groups = list(selectors.priority_groups(user=request.user, programme=programme))
     lists_by_group: dict[int, list[PriorityList]] = {}
-    for priority_list in selectors.priority_list_list(
-        user=request.user, programme=programme
-    ).annotate(concern_count=Count("priorities")):
+    for priority_list in (
+        selectors.priority_list_list(user=request.user, programme=programme)
+        .select_related(None)
+        .only(*INDEX_COLUMNS)
+        .annotate(concern_count=Count("priorities"))
+    ):
         lists_by_group.setdefault(priority_list.group_id, []).append(priority_list)
     return render(
         request,
