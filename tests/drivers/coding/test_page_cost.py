@@ -123,3 +123,24 @@ def test_the_list_of_sources_costs_the_same_for_12_as_for_2(
         r'<span class="coded-count">(\d+)</span>', client.get(page).content.decode()
     )
     assert counts == ["3", "3"] + ["4"] * 10
+
+
+def test_the_agreement_pages_cost_the_same_for_8_shared_notes_as_for_2(
+    scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notes both coded are read once (for the choice and the report alike), their
+    passages and excerpts as rows; the disagreements decrypt only the notes they quote."""
+    client = client_for(scene["lead"])
+    pair = {"a": scene["lead"].pk, "b": scene["analyst"].pk}
+    pages = [
+        url("agreement", scene) + "?a={a}&b={b}".format(**pair),
+        url("agreement_code", scene, scene["unemployment"].pk) + "?a={a}&b={b}".format(**pair),
+    ]
+    coded_sources(scene, 2, 4)
+    few = [page_cost(client, page, monkeypatch) for page in pages]
+    coded_sources(scene, 6, 4)
+    many = [page_cost(client, page, monkeypatch) for page in pages]
+    assert [cost[0] for cost in few] == [cost[0] for cost in many]
+    assert few[0][0] <= 10 and few[1][0] <= 13
+    assert few[0][1] == many[0][1] == 0  # kappa needs no text
+    assert many[1][1] <= 8

@@ -32,7 +32,7 @@ from amniyat.audit.services import audit_record
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import selectors
 from amniyat.drivers.coding.services import VIEW_TEXT
-from amniyat.drivers.models import Code, Passage, Source
+from amniyat.drivers.models import Code, Source
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -100,14 +100,16 @@ class AgreementReport:
     passages: int
     rows: list[CodeAgreement] = field(default_factory=list)
     unused: list[Code] = field(default_factory=list)  # codes neither coder applied
+    shared: list[Source] = field(default_factory=list)  # all notes both coded, to choose from
 
 
 @dataclass(frozen=True)
 class Disagreement:
-    """A passage one coder coded with the code and the other did not."""
+    """A passage one coder coded with the code and the other did not (``passage``: its
+    ``pk``, ``source_id``, ``position``, ``start`` and ``end``)."""
 
     source: Source
-    passage: Passage
+    passage: Any
     text: str
     codes_a: list[Code]
     codes_b: list[Code]
@@ -122,15 +124,21 @@ def coders(*, user: AnyUser, programme: Programme) -> list[User]:
     )
 
 
+SHOWN_SOURCE_FIELDS = ("programme", "title", "content_language", "translations", "language")
+
+
 def shared_sources(
     *, user: AnyUser, programme: Programme, coder_a: User, coder_b: User
 ) -> list[Source]:
-    """The sources (readable by ``user``) that both coders coded."""
+    """The sources (readable by ``user``) that both coders coded: their titles and language,
+    which is what the agreement pages show of them."""
     excerpts = selectors.excerpt_list(user=user, programme=programme)
     by_a = excerpts.filter(coder=coder_a).values("source_id")
     by_b = excerpts.filter(coder=coder_b).values("source_id")
     return list(
         selectors.source_list(user=user, programme=programme)
+        .select_related(None)
+        .only(*SHOWN_SOURCE_FIELDS)
         .filter(pk__in=by_a)
         .filter(pk__in=by_b)
         .order_by("-held_on", "title")
@@ -139,14 +147,18 @@ def shared_sources(
 
 @dataclass
 class _Matrix:
-    """Who applied which code to which passage: one boolean column per code."""
+    """Who applied which code to which passage: one boolean column per code. The passages
+    are rows of :data:`PASSAGE_FIELDS` (the notes both coded have hundreds)."""
 
-    passages: list[Passage]
+    passages: list[Any]
     codes: list[Code]
     a: Any  # numpy bool array, passages × codes
     b: Any
     by_passage_a: dict[int, set[int]]
     by_passage_b: dict[int, set[int]]
+
+
+PASSAGE_FIELDS = ("pk", "source_id", "position", "start", "end")
 
 
 def _matrix(
@@ -156,12 +168,14 @@ def _matrix(
     coder_a: User,
     coder_b: User,
     sources: list[Source],
+    codebook: list[Code],
 ) -> _Matrix:
     source_ids = [s.pk for s in sources]
     passages = list(
         selectors.passage_list(user=user, programme=programme)
         .filter(source_id__in=source_ids)
         .order_by("source_id", "start")
+        .values_list(*PASSAGE_FIELDS, named=True)
     )
     starts: dict[int, list[int]] = {}
     rows: dict[int, list[int]] = {}
@@ -171,8 +185,8 @@ def _matrix(
     excerpts = (
         selectors.excerpt_list(user=user, programme=programme)
         .filter(source_id__in=source_ids, coder__in=[coder_a, coder_b])
-        .select_related(None)
-        .only("source", "code", "coder", "start", "end")
+        .order_by()
+        .values_list("source_id", "code_id", "coder_id", "start", "end", named=True)
     )
     applied: dict[int, dict[int, set[int]]] = {coder_a.pk: {}, coder_b.pk: {}}
     for excerpt in excerpts:
@@ -187,9 +201,7 @@ def _matrix(
             if passage.start < excerpt.end and excerpt.start < passage.end:
                 applied[excerpt.coder_id].setdefault(source_rows[index], set()).add(excerpt.code_id)
     used = set().union(*applied[coder_a.pk].values(), *applied[coder_b.pk].values())
-    codes = [
-        c for c in codebook_selectors.code_list(user=user, programme=programme) if c.pk in used
-    ]
+    codes = [c for c in codebook if c.pk in used]
     column = {code.pk: i for i, code in enumerate(codes)}
     a = np.zeros((len(passages), len(codes)), dtype=bool)
     b = np.zeros((len(passages), len(codes)), dtype=bool)
@@ -213,12 +225,13 @@ def _chosen_sources(
     coder_a: User,
     coder_b: User,
     sources: Iterable[int] | None,
-) -> list[Source]:
+) -> tuple[list[Source], list[Source]]:
+    """The notes both coded, and those of them chosen (all, without a choice)."""
     shared = shared_sources(user=user, programme=programme, coder_a=coder_a, coder_b=coder_b)
     if sources is None:
-        return shared
+        return shared, shared
     wanted = set(sources)
-    return [s for s in shared if s.pk in wanted]
+    return shared, [s for s in shared if s.pk in wanted]
 
 
 def cohen_kappa(a: Any, b: Any) -> tuple[Any, Any]:
@@ -247,18 +260,24 @@ def agreement(
 ) -> AgreementReport:
     """Kappa per code between ``coder_a`` and ``coder_b`` over the sources both coded
     (optionally only those of ``sources``)."""
-    chosen = _chosen_sources(
+    shared, chosen = _chosen_sources(
         user=user, programme=programme, coder_a=coder_a, coder_b=coder_b, sources=sources
     )
-    report = AgreementReport(coder_a=coder_a, coder_b=coder_b, sources=chosen, passages=0)
+    report = AgreementReport(
+        coder_a=coder_a, coder_b=coder_b, sources=chosen, passages=0, shared=shared
+    )
+    codebook = list(codebook_selectors.code_list(user=user, programme=programme))
     matrix = _matrix(
-        user=user, programme=programme, coder_a=coder_a, coder_b=coder_b, sources=chosen
+        user=user,
+        programme=programme,
+        coder_a=coder_a,
+        coder_b=coder_b,
+        sources=chosen,
+        codebook=codebook,
     )
     report.passages = len(matrix.passages)
     used = {c.pk for c in matrix.codes}
-    report.unused = [
-        c for c in codebook_selectors.code_list(user=user, programme=programme) if c.pk not in used
-    ]
+    report.unused = [c for c in codebook if c.pk not in used]
     if not matrix.codes:
         return report
     kappas, _p_e = cohen_kappa(matrix.a, matrix.b)
@@ -313,26 +332,40 @@ def disagreements(
 ) -> list[Disagreement]:
     """The passages where one coder applied ``code`` and the other did not, with every code
     each applied there. The passages' words are shown, so the read is audited."""
-    chosen = _chosen_sources(
+    _shared, chosen = _chosen_sources(
         user=user, programme=programme, coder_a=coder_a, coder_b=coder_b, sources=sources
     )
+    codebook = list(codebook_selectors.code_list(user=user, programme=programme))
     matrix = _matrix(
-        user=user, programme=programme, coder_a=coder_a, coder_b=coder_b, sources=chosen
+        user=user,
+        programme=programme,
+        coder_a=coder_a,
+        coder_b=coder_b,
+        sources=chosen,
+        codebook=codebook,
     )
-    codes = {c.pk: c for c in codebook_selectors.code_list(user=user, programme=programme)}
-    texts = {s.pk: s for s in Source.objects.filter(pk__in=[s.pk for s in chosen])}
+    codes = {c.pk: c for c in codebook}
+    sources_by_pk = {s.pk: s for s in chosen}
+    differing = [
+        passage
+        for passage in matrix.passages
+        if (code.pk in matrix.by_passage_a.get(passage.pk, set()))
+        != (code.pk in matrix.by_passage_b.get(passage.pk, set()))
+    ]
+    # Only the texts of notes with a disagreement are decrypted, each once.
+    texts = dict(
+        Source.objects.filter(pk__in={p.source_id for p in differing}).values_list("pk", "text")
+    )
     found = []
-    for passage in matrix.passages:
+    for passage in differing:
         applied_a = matrix.by_passage_a.get(passage.pk, set())
         applied_b = matrix.by_passage_b.get(passage.pk, set())
-        if (code.pk in applied_a) == (code.pk in applied_b):
-            continue
-        source = texts[passage.source_id]
+        source = sources_by_pk[passage.source_id]
         found.append(
             Disagreement(
                 source=source,
                 passage=passage,
-                text=source.text[passage.start : passage.end],
+                text=texts[source.pk][passage.start : passage.end],
                 codes_a=[codes[c] for c in sorted(applied_a) if c in codes],
                 codes_b=[codes[c] for c in sorted(applied_b) if c in codes],
                 applied_by_a=code.pk in applied_a,

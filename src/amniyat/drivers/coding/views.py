@@ -821,9 +821,7 @@ def agreement(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         )
         context |= {
             "report": report,
-            "shared": agreement_service.shared_sources(
-                user=request.user, programme=programme, coder_a=coder_a, coder_b=coder_b
-            ),
+            "shared": report.shared,
             "chosen_sources": set(chosen or []),
             "query": request.GET.urlencode(),
             "chart": charts.render_svg(agreement_service.kappa_chart(report))
