@@ -36,6 +36,7 @@ from amniyat.core.services import changed_fields
 from amniyat.core.text import format_list, format_number, format_percent
 from amniyat.drivers.models import Code, Excerpt, Suggestion
 from amniyat.fieldwork.models import Form
+from amniyat.findings import shown
 from amniyat.findings.models import Findings
 from amniyat.findings.services import current_indicator_set
 
@@ -603,12 +604,15 @@ def latest_indicator_values(*, user: AnyUser, programme: Programme) -> dict[str,
         if not policies.can(user, "findings.view_published", programme):
             return {}
         findings = findings.filter(published_at__isnull=False)
-    latest = findings.order_by("-computed_at", "-id").first()
+    # Without its stored results (half a megabyte of JSON), which the process keeps once
+    # per record and computation.
+    latest = findings.defer("results").order_by("-computed_at", "-id").first()
     if latest is None:
         return {}
-    kinds = latest.results.get("kinds", {})
+    results = shown.results_of(latest)
+    kinds = results.get("kinds", {})
     values: dict[str, str] = {}
-    for record in latest.results.get("estimates", []):
+    for record in results.get("estimates", []):
         if record.get("by") or record.get("estimate") is None:
             continue
         estimate = float(record["estimate"])
