@@ -146,3 +146,18 @@ def test_a_page_s_links_and_notes_go_on_its_own_copies_of_the_tables(
     plain = client.get(url).content.decode()
     assert "indicator=rare" in chosen
     assert "indicator=rare" not in plain
+
+
+@pytest.mark.parametrize("name", ["assessment", "gender_gap"])
+def test_what_a_page_keeps_drawn_follows_the_assessment_s_name(
+    programme: Programme, name: str
+) -> None:
+    """The parts of a page kept as drawn are kept by all they show: renamed, the assessment's
+    tables carry the new name at once."""
+    from amniyat.fieldwork.models import Assessment
+
+    client = _client(programme)
+    url = _url(programme, name)
+    assert "Renamed survey" not in client.get(url).content.decode()
+    Assessment.objects.filter(pk=_assessment(programme).pk).update(title="Renamed survey")
+    assert "Renamed survey: " in client.get(url).content.decode()

@@ -130,6 +130,7 @@ def _assessment_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
             "selected": selected,
             "min_cell": record.min_cell,
             "design": record.design,
+            "tables_title": title,
         }
         if selected is not None and not request.htmx:
             context["chart"] = record.district_chart(selected)
@@ -244,6 +245,7 @@ def _gender_gap_page(request: AuthenticatedRequest, slug: str, pk: int) -> dict[
         "gaps": record.gaps,
         "chart": replace(chart, table=tables[chart.table.id]) if chart else None,
         "gap_table": tables["gaps"],
+        "tables_title": title,
         "min_cell": record.min_cell,
         "findings": chosen,
         "form_choices": form_choices,
