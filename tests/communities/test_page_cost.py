@@ -97,3 +97,25 @@ def test_group_pages_read_as_much_for_2_groups_as_for_10() -> None:
         counts.append(per_page)
     assert counts[0] == counts[1]
     assert max(counts[1]) <= MOST_QUERIES, counts[1]
+
+
+@pytest.mark.django_db
+def test_a_groups_members_over_time_are_drawn_from_its_months() -> None:
+    """The chart's columns, written by the view: each month's members and women as the title,
+    the bars' heights as per cent of the busiest month and of the month's members."""
+    programme, clients = _programme(1)
+    group = CommunityGroup.objects.get(programme=programme)
+    page = clients[Role.ANALYST].get(f"/p/{programme.slug}/groups/{group.pk}/").content.decode()
+    # Four members from October 2021 (three women), one of whom left on 1 January 2022.
+    assert '<div class="hist-col" title="October 2021: 4 (3 women)">' in page
+    assert (
+        '<span class="hist-bar" style="height: 100%"><span class="hist-women" style="height: 75%">'
+        in page
+    )
+    assert '<div class="hist-col" title="January 2022: 3 (2 women)">' in page
+    assert (
+        '<span class="hist-bar" style="height: 75%"><span class="hist-women" style="height: 67%">'
+        in page
+    )
+    assert '<div class="hist-col" title="September 2021: 0 (0 women)">' in page
+    assert "<small>09/21</small>" in page

@@ -6,6 +6,7 @@ import datetime
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -17,7 +18,7 @@ from amniyat.communities.models import (
     Sector,
     Sex,
 )
-from amniyat.core.text import format_date, format_percent
+from amniyat.core.text import format_date, format_percent, language_code
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class TargetCheck:
     @property
     def share_label(self) -> str:
         """The share of members, as the reader writes a percentage ("25%", "25 %")."""
-        return format_percent(self.share / 100)
+        return _share(self.share / 100, language_code())
 
     @property
     def min_share_label(self) -> str:
@@ -101,7 +102,14 @@ def _month(day: datetime.date) -> str:
 
 def _percent(value: float) -> str:
     """A 0–100 figure as a percentage, with a decimal only where a target has one (33.3)."""
-    return format_percent(value / 100, decimals=0 if value == int(value) else 1)
+    return _share(value / 100, language_code(), decimals=0 if value == int(value) else 1)
+
+
+@lru_cache(maxsize=1024)
+def _share(value: float, language: str, *, decimals: int = 0) -> str:
+    """:func:`format_percent`, written once per share and language: a page of groups shows
+    the same few shares (a half, a third) again and again."""
+    return format_percent(value, language, decimals=decimals)
 
 
 def composition(
@@ -195,7 +203,7 @@ def _warning(
     if min_share is not None and share < min_share:
         return _("%(who)s are %(share)s of members; the target is at least %(target)s.") % {
             "who": label[:1].upper() + label[1:],
-            "share": format_percent(share / 100),
+            "share": _share(share / 100, language_code()),
             "target": _percent(min_share),
         }
     return _("%(who)s: %(count)d members; the target is at least %(target)d.") % {

@@ -22,15 +22,22 @@ def groups_visible(
     *, user: AnyUser, programme: Programme | None = None
 ) -> QuerySet[CommunityGroup]:
     today = timezone.localdate()
+    active = Q(members__left_on__isnull=True) | Q(members__left_on__gt=today)
+    return (
+        _groups_in(user=user, programme=programme)
+        .select_related("facilitating_organisation", "programme")
+        .annotate(active_members=Count("members", filter=active & Q(members__joined_on__lte=today)))
+    )
+
+
+def _groups_in(*, user: AnyUser, programme: Programme | None) -> QuerySet[CommunityGroup]:
+    """The groups the user sees, by name, with their place (named, never drawn nor counted)."""
     queryset = CommunityGroup.objects.filter(policies.group_scope(user))
     if programme is not None:
         queryset = queryset.filter(programme=programme)
-    active = Q(members__left_on__isnull=True) | Q(members__left_on__gt=today)
     return (
-        queryset.select_related("place", "facilitating_organisation", "programme")
-        # The place is named, never drawn nor counted.
+        queryset.select_related("place")
         .defer("place__boundary", "place__population")
-        .annotate(active_members=Count("members", filter=active & Q(members__joined_on__lte=today)))
         .order_by("name")
     )
 
@@ -106,9 +113,10 @@ def programme_representativeness(
     by_group: dict[int, list[GroupMember]] = {}
     for member in members:
         by_group.setdefault(member.group_id, []).append(member)
+    # The groups of groups_visible, without the count of members that is counted here.
     rows = [
         (group, composition(by_group.get(group.pk, []), targets, on=on))
-        for group in groups_visible(user=user, programme=programme)
+        for group in _groups_in(user=user, programme=programme)
     ]
     return composition(members, targets, on=on), rows
 

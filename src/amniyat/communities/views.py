@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +21,7 @@ from amniyat.communities import representativeness, selectors, services
 from amniyat.communities.forms import CommunityGroupForm, GroupMemberForm, TargetForm
 from amniyat.communities.models import CommunityGroup
 from amniyat.core.forms import apply_errors
+from amniyat.core.text import format_date
 from amniyat.places.selectors import place_choices_for_groups
 
 
@@ -90,7 +92,10 @@ def group_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
     programme = programme_get(user=request.user, slug=slug)
     group = selectors.group_get(user=request.user, programme=programme, pk=pk)
     today = timezone.localdate()
-    members = list(selectors.members_visible(user=request.user, group=group))
+    # The members of the group in hand: not the group again with each of them.
+    members = list(selectors.members_visible(user=request.user, group=group).select_related(None))
+    for member in members:
+        member.group = group
     show_personal = policies.can(request.user, "member.view_personal", group)
     if show_personal:
         services.personal_data_viewed(
@@ -106,6 +111,7 @@ def group_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
     # The months that matter: from the group's start to the end of the programme (or today).
     end = min(today, max(programme.ends_on, start))
     history = representativeness.monthly_history(members, start=start, end=end)
+    history_max = max([row[1] for row in history] + [1])
     return render(
         request,
         "communities/group_detail.html",
@@ -115,11 +121,27 @@ def group_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
             "current": [m for m in members if m.is_active_on(today)],
             "former": [m for m in members if not m.is_active_on(today)],
             "composition": composition,
-            "history": history[-36:],
-            "history_max": max([row[1] for row in history] + [1]),
+            "history": [_history_column(row, history_max) for row in history[-36:]],
             "show_personal": show_personal,
             "can_edit": policies.can(request.user, "group.edit", group),
         },
+    )
+
+
+def _history_column(
+    row: tuple[datetime.date, int, int], history_max: int
+) -> tuple[str, str, int, int, str, str]:
+    """One month of the members-over-time chart: its name, its short label (m/y), the members
+    and the women, and the heights of the two bars (per cent, as widthratio rounds them),
+    written once here rather than through four filters and tags for each of 36 months."""
+    month, total, women = row
+    return (
+        format_date(month, format="month"),
+        month.strftime("%m/%y"),
+        total,
+        women,
+        str(round(total / history_max * 100)),
+        str(round(women / total * 100)) if total else "0",
     )
 
 
