@@ -22,8 +22,12 @@ def submissions_visible(*, user: AnyUser, form: Form | None = None) -> QuerySet[
     if form is not None:
         queryset = queryset.filter(form=form)
     # Not the form version: nothing shown per row reads it beyond its id, and joining it
-    # parsed its whole schema (64 kB on the demo form) once for every row of a page.
-    return queryset.select_related("place")
+    # parsed its whole schema (64 kB on the demo form) once for every row of a page. Nor what
+    # no page, export or API reads: the payload a device encrypted (kept, never decrypted on
+    # the server), the place's boundary and population.
+    return queryset.select_related("place").defer(
+        "encrypted_payload", "place__boundary", "place__population"
+    )
 
 
 def submissions_filtered(
