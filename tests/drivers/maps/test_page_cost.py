@@ -127,8 +127,10 @@ def test_a_map_page_reads_the_factors_once_and_the_links_once(
     queries = queries_of(world.analyst, world, name, driver_map, extra)
     assert len([q for q in queries if q.startswith('SELECT "drivers_factor"."id"')]) == 1
     assert len([q for q in queries if q.startswith('SELECT "drivers_link"."id"')]) == 1
-    # Which excerpts a factor or link carries is read from the join tables, not as excerpts.
+    # Which excerpts a factor or link carries is read from the join tables, not as excerpts,
+    # and the excerpts shown by those ids, without joining the factors and links again.
     assert not [q for q in queries if '"drivers_excerpt"."memo"' in q]
+    assert not [q for q in queries if q.startswith("SELECT DISTINCT")]
 
 
 def test_the_map_page_decrypts_each_source_once_not_each_excerpt(

@@ -69,12 +69,13 @@ FACTOR_COLUMNS = (
 
 def map_factors(driver_map: DriverMap) -> list[Factor]:
     """The map's factors, in order, each with its code's key and names."""
-    return list(driver_map.factors.select_related("code").only(*FACTOR_COLUMNS))
+    # In their order (Factor.Meta: map, then id) without joining the map to order by it.
+    return list(driver_map.factors.select_related("code").only(*FACTOR_COLUMNS).order_by("pk"))
 
 
 def map_links(driver_map: DriverMap) -> list[Link]:
     """The map's links, in order; their ends are among :func:`map_factors`."""
-    return list(driver_map.links.all())
+    return list(driver_map.links.order_by("pk"))
 
 
 # A map's factors and links as a page reads them once for all it shows of them (the list, the
@@ -89,28 +90,23 @@ def map_content(driver_map: DriverMap, content: MapContent | None = None) -> Map
     return map_factors(driver_map), map_links(driver_map)
 
 
-# Excerpts in their own order (Excerpt.Meta.ordering), as a factor's evidence is listed.
-EXCERPT_ORDER = ("excerpt__source", "excerpt__start", "excerpt__code")
+# The excerpts attached to each factor and to each link of a map, by id.
+EvidenceIds = tuple[defaultdict[int, list[int]], defaultdict[int, list[int]]]
 
 
-def map_evidence_ids(
-    driver_map: DriverMap,
-) -> tuple[defaultdict[int, list[int]], defaultdict[int, list[int]]]:
+def map_evidence_ids(driver_map: DriverMap) -> EvidenceIds:
     """The excerpts attached to each factor and to each link of the map, by id (two queries
-    of the join tables, whatever the number of factors and links); none for the others."""
+    of the join tables, whatever the number of factors and links; in no order: a page lists
+    them as it reads the excerpts); none for the others."""
     by_factor: defaultdict[int, list[int]] = defaultdict(list)
     by_link: defaultdict[int, list[int]] = defaultdict(list)
-    for factor_id, excerpt_id in (
-        Factor.excerpts.through.objects.filter(factor__map=driver_map)
-        .order_by(*EXCERPT_ORDER)
-        .values_list("factor_id", "excerpt_id")
-    ):
+    for factor_id, excerpt_id in Factor.excerpts.through.objects.filter(
+        factor__map=driver_map
+    ).values_list("factor_id", "excerpt_id"):
         by_factor[factor_id].append(excerpt_id)
-    for link_id, excerpt_id in (
-        Link.excerpts.through.objects.filter(link__map=driver_map)
-        .order_by(*EXCERPT_ORDER)
-        .values_list("link_id", "excerpt_id")
-    ):
+    for link_id, excerpt_id in Link.excerpts.through.objects.filter(
+        link__map=driver_map
+    ).values_list("link_id", "excerpt_id"):
         by_link[link_id].append(excerpt_id)
     return by_factor, by_link
 

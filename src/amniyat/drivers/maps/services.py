@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -884,21 +884,27 @@ def evidence_detach(
     return item
 
 
-def evidence_visible(*, user: AnyUser, driver_map: DriverMap) -> QuerySet[Excerpt]:
+def evidence_visible(
+    *, user: AnyUser, driver_map: DriverMap, among: Collection[int] | None = None
+) -> QuerySet[Excerpt]:
     """The excerpts of this map's evidence that ``user`` may be shown: every one they can read
     if they may see the map's evidence; otherwise only publishable (redacted) quotes, and only
-    on a published map."""
-    on_map = Q(factors__map=driver_map) | Q(links__map=driver_map)
+    on a published map. ``among``: excerpts of the map's evidence already known by id (as
+    :func:`amniyat.drivers.maps.selectors.map_evidence_ids` reads them from the map's factors
+    and links), when only those are wanted: then the query need not join the factors and
+    links again."""
+    if among is not None:
+        on_map, distinct = Q(pk__in=among), False
+    else:
+        on_map, distinct = Q(factors__map=driver_map) | Q(links__map=driver_map), True
     if policies.can(user, "map.view_evidence", driver_map):
-        readable = coding_selectors.excerpt_list(user=user, programme=driver_map.programme)
-        return readable.filter(on_map).distinct()
-    if driver_map.published_at is not None and policies.can(user, "map.view", driver_map):
-        return (
-            coding_selectors.publishable_excerpts(programme=driver_map.programme)
-            .filter(on_map)
-            .distinct()
-        )
-    return Excerpt.objects.none()
+        shown = coding_selectors.excerpt_list(user=user, programme=driver_map.programme)
+    elif driver_map.published_at is not None and policies.can(user, "map.view", driver_map):
+        shown = coding_selectors.publishable_excerpts(programme=driver_map.programme)
+    else:
+        return Excerpt.objects.none()
+    shown = shown.filter(on_map)
+    return shown.distinct() if distinct else shown
 
 
 # ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ evidence, otherwise only approved (redacted) quotes on published maps."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib import messages
@@ -50,16 +51,16 @@ GRAPH_BODY_MAX = 256 * 1024
 
 
 def _evidence_of(
-    request: AuthenticatedRequest, driver_map: DriverMap, *, only: set[int] | None = None
+    request: AuthenticatedRequest, driver_map: DriverMap, *, among: Collection[int]
 ) -> tuple[dict[int, dict[str, Any]], bool]:
-    """The excerpts of the map's evidence the user may see (of ``only``, if given), as
-    {id: {quote, source}}, and whether they are full excerpts (True) or publishable quotes
-    only. Showing them is audited."""
+    """The excerpts of the map's evidence ``among`` (ids of its factors' and links' excerpts)
+    the user may see, as {id: {quote, source}} in the excerpts' order, and whether they are
+    full excerpts (True) or publishable quotes only. Showing them is audited."""
     full = policies.can(request.user, "map.view_evidence", driver_map)
     shown: dict[int, dict[str, Any]] = {}
-    visible = maps.evidence_visible(user=request.user, driver_map=driver_map)
-    if only is not None:
-        visible = visible.filter(pk__in=only)
+    if not among:
+        return shown, full
+    visible = maps.evidence_visible(user=request.user, driver_map=driver_map, among=among)
     if full:
         # The quote is cut from its source's text: each source is read (and decrypted) once,
         # however many of its excerpts the map holds; nothing else of an excerpt is read.
@@ -103,15 +104,23 @@ def _evidence_of(
 
 
 def _elements(
-    driver_map: DriverMap,
     factors: list[Factor],
     links: list[Link],
+    attached: selectors.EvidenceIds,
     evidence: dict[int, dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], bool]:
     """The map's factors (``f<id>``) and links (``l<id>``) with what the editor's panel and
-    the list of evidence show, each factor where it is drawn, and whether any had never been
+    the list of evidence show (of ``attached``, the excerpts each carries, those in
+    ``evidence``, in its order), each factor where it is drawn, and whether any had never been
     placed (then the server laid them out)."""
-    attached, on_links = selectors.map_evidence_ids(driver_map)
+    order = {pk: position for position, pk in enumerate(evidence)}
+
+    def shown_of(ids: list[int]) -> list[dict[str, Any]]:
+        return [
+            evidence[pk] for pk in sorted((pk for pk in ids if pk in order), key=order.__getitem__)
+        ]
+
+    on_factors, on_links = attached
     positions, laid_out = svg.map_positions(factors, links)
     labels = {factor.pk: factor.label for factor in factors}
     shown = {factor.pk: str(factor.translated("label")) for factor in factors}
@@ -131,7 +140,7 @@ def _elements(
                     "note": factor.note,
                     "code": factor.code.key if factor.code else "",
                     "indicators": list(factor.indicator_keys),
-                    "evidence": [evidence[e] for e in attached[factor.pk] if e in evidence],
+                    "evidence": shown_of(on_factors[factor.pk]),
                 },
                 "position": {"x": x, "y": y},
             }
@@ -153,7 +162,7 @@ def _elements(
                     "strength": link.strength,
                     "note": link.note,
                     "indicators": list(link.indicator_keys),
-                    "evidence": [evidence[e] for e in on_links[link.pk] if e in evidence],
+                    "evidence": shown_of(on_links[link.pk]),
                 },
             }
         )
@@ -247,8 +256,10 @@ def _map_context(
 ) -> dict[str, Any]:
     if factors is None or links is None:
         factors, links = selectors.map_factors(driver_map), selectors.map_links(driver_map)
-    evidence, full = _evidence_of(request, driver_map)
-    elements, laid_out = _elements(driver_map, factors, links, evidence)
+    attached = selectors.map_evidence_ids(driver_map)
+    among = {pk for ids in (*attached[0].values(), *attached[1].values()) for pk in ids}
+    evidence, full = _evidence_of(request, driver_map, among=among)
+    elements, laid_out = _elements(factors, links, attached, evidence)
     return {"elements": elements, "full_evidence": full, "laid_out": laid_out}
 
 
@@ -642,7 +653,7 @@ def _apply_operation(
         )
         item.refresh_from_db()
         attached = set(item.excerpts.values_list("pk", flat=True))
-        evidence, _full = _evidence_of(request, driver_map, only=attached)
+        evidence, _full = _evidence_of(request, driver_map, among=attached)
         return {
             "item": {
                 "id": f"{'l' if isinstance(item, Link) else 'f'}{item.pk}",
