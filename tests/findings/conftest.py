@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from amniyat.findings import shown
+from amniyat.findings import services, shown
 
 
 @pytest.fixture(autouse=True)
 def _nothing_kept() -> Iterator[None]:
     shown.forget()
+    services.indicators_read.cache_clear()
     yield
     shown.forget()

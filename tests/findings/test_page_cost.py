@@ -161,3 +161,24 @@ def test_what_a_page_keeps_drawn_follows_the_assessment_s_name(
     assert "Renamed survey" not in client.get(url).content.decode()
     Assessment.objects.filter(pk=_assessment(programme).pk).update(title="Renamed survey")
     assert "Renamed survey: " in client.get(url).content.decode()
+
+
+def test_the_indicator_set_is_read_once_for_every_page(
+    programme: Programme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which questions an indicator reads (left out of the breakdowns offered beside it) comes
+    from one reading of the indicator set, whichever indicator a page shows."""
+    read: list[str] = []
+    original = services.load_indicators
+
+    def counting(spec: str, **kwargs: Any) -> Any:
+        read.append(spec)
+        return original(spec, **kwargs)
+
+    monkeypatch.setattr(services, "load_indicators", counting)
+    client = _client(programme)
+    url = _url(programme, "assessment")
+    for indicator in ("safe_night", "rare", "trust_police_score"):
+        page = client.get(url, {"indicator": indicator}).content.decode()
+        assert 'name="by"' in page
+    assert len(read) == 1

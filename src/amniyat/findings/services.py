@@ -17,6 +17,7 @@ from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.analysis.errors import AnalysisError, IndicatorError, UnknownFieldError, gettext_noop
 from amniyat.analysis.indicators import (
+    Indicator,
     Repeat,
     check_fields,
     form_labels,
@@ -288,19 +289,25 @@ def disaggregation_fields(
 def _indicator_fields(indicator_set: IndicatorSet, indicator: str) -> set[str]:
     """The questions the indicator ``indicator`` (or the expanded one it comes from) reads."""
     base = indicator.split(".", 1)[0]  # an expanded one: "concern.gbv"
-    read = _fields_read(indicator_set.spec)
-    return set(read.get(indicator, frozenset()) | read.get(base, frozenset()))
+    return {
+        field
+        for read in indicators_read(indicator_set.spec)
+        if read.id in (indicator, base)
+        for field in read.fields
+    }
 
 
 @lru_cache(maxsize=16)
-def _fields_read(spec: str) -> dict[str, frozenset[str]]:
-    """The questions each indicator of a specification reads. Parsing the YAML costs more than
-    the rest of a findings page, and a specification's text says all it depends on."""
+def indicators_read(spec: str) -> tuple[Indicator, ...]:
+    """The indicators of a specification as written (not checked against any form), read
+    once per process and specification: findings' one reading of an indicator set for what
+    pages show. Parsing the YAML costs more than the rest of a findings page, and a
+    specification's text says all its reading depends on (a set is never edited: a change
+    is a new version). Empty when the text does not parse."""
     try:
-        indicators = load_indicators(spec)
+        return tuple(load_indicators(spec))
     except AnalysisError:
-        return {}
-    return {i.id: frozenset(i.fields) for i in indicators}
+        return ()
 
 
 def findings_by(form: Form, indicator_set: IndicatorSet, column: str) -> dict[str, Any]:

@@ -75,16 +75,18 @@ class Kept:
             self._items.clear()
 
 
-# Records' results (about 2 MB each in memory) and what the pages make of them (a few hundred
-# kilobytes a record and language); files a download writes (up to 200 kB each).
+# Records' results (about 2 MB each in memory); what the pages make of a record in a language
+# (a few hundred kilobytes, and each district map drawn, about 50 kB); comparisons; files a
+# download writes (up to 200 kB each).
 _RESULTS = Kept(size=8)
-_SHOWN = Kept(size=48)
+_SHOWN = Kept(size=24)
+_CHANGES = Kept(size=16)
 _FILES = Kept(size=32)
 
 
 def forget() -> None:
     """Empty what this process keeps (tests: ids and times repeat between databases)."""
-    for kept in (_RESULTS, _SHOWN, _FILES):
+    for kept in (_RESULTS, _SHOWN, _CHANGES, _FILES):
         kept.clear()
 
 
@@ -187,7 +189,7 @@ def change(base: Findings, end: Findings, *, baseline: str, endline: str) -> Cha
     """Made once per pair, data state, language and the two assessments' names (each
     difference's test is computed in pure Python, the chart drawn)."""
     key = ("change", *_state(base), *_state(end), get_language() or "en", baseline, endline)
-    return _SHOWN.get(key, lambda: Change(base, end, baseline=baseline, endline=endline))
+    return _CHANGES.get(key, lambda: Change(base, end, baseline=baseline, endline=endline))
 
 
 def _estimate(record: dict[str, Any], kind: str, df: int) -> Estimate:

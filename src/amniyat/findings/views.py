@@ -465,6 +465,6 @@ def indicators(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "programme": programme,
             "form": form,
             "current": current,
-            "versions": IndicatorSet.objects.filter(programme=programme)[:20],
+            "versions": IndicatorSet.objects.filter(programme=programme).defer("spec")[:20],
         },
     )
