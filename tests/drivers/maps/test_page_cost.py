@@ -11,7 +11,7 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from amniyat.accounts.models import User
 from amniyat.core import fields
@@ -226,6 +226,10 @@ def test_the_figures_beside_a_factor_read_the_findings_results_once(world: World
         for user in (world.analyst, world.viewer, world.lead):
             selectors.indicator_values(user=user, programme=programme)
     assert not [q["sql"] for q in again if '"findings_findings"."results"' in q["sql"]]
+    # Each language writes the figures its own way (Russian: a no-break space before %).
+    with translation.override("ru"):
+        russian = selectors.indicator_values(user=world.viewer, programme=programme)
+    assert russian == {"safe_night": "25\u00a0%", "trust_police": "2,5"}
     # Computed again: new figures at once.
     draft.results["estimates"][0]["estimate"] = 0.75
     draft.computed_at += datetime.timedelta(minutes=1)

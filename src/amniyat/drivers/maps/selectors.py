@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import get_language
 
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
@@ -33,7 +34,15 @@ def driver_map_list(*, user: AnyUser, programme: Programme) -> QuerySet[DriverMa
 
 
 def driver_map_get(*, user: AnyUser, programme: Programme, pk: int | str) -> DriverMap:
-    driver_map = one_or_404(driver_map_list(user=user, programme=programme), pk, "driver map")
+    # With what its pages name beside its title (its place, group and survey; the list alone
+    # names its organisation), and not sorted among the others.
+    queryset = (
+        driver_map_list(user=user, programme=programme)
+        .select_related(None)
+        .select_related("place", "group", "assessment")
+        .order_by()
+    )
+    driver_map = one_or_404(queryset, pk, "driver map")
     driver_map.programme = programme  # the row it was found in: not read again
     return driver_map
 
@@ -140,9 +149,10 @@ def indicator_values(*, user: AnyUser, programme: Programme) -> dict[str, str]:
     when there are none. (As amniyat.drivers.codebook.services.latest_indicator_values.)
 
     The findings' results are half a megabyte: their overall estimates are kept in the cache
-    by the findings' id and the time they were computed (a new computation is a new key), so
-    a page reads only which findings are the latest. Aggregate, disclosure-controlled figures
-    only; which findings a user reaches is decided by the query above the cache."""
+    by the findings' id and the time they were computed (a new computation is a new key), and
+    so are the figures as each language writes them, so a page reads only which findings are
+    the latest. Aggregate, disclosure-controlled figures only; which findings a user reaches
+    is decided by the query above the cache."""
     findings = Findings.objects.filter(
         assessment__programme=programme, status=Findings.Status.READY
     )
@@ -154,12 +164,18 @@ def indicator_values(*, user: AnyUser, programme: Programme) -> dict[str, str]:
     if latest is None:
         return {}
     findings_id, computed_at = latest
-    key = f"indicator-overall:{findings_id}:{computed_at.isoformat() if computed_at else ''}"
-    overall: Overall | None = cache.get(key)
+    stamp = computed_at.isoformat() if computed_at else ""
+    # Formatted in the reader's language, kept for the next reader of that language.
+    formatted_key = f"indicator-values:{findings_id}:{stamp}:{get_language()}"
+    values: dict[str, str] | None = cache.get(formatted_key)
+    if values is not None:
+        return values
+    overall_key = f"indicator-overall:{findings_id}:{stamp}"
+    overall: Overall | None = cache.get(overall_key)
     if overall is None:
         overall = _overall_estimates(findings_id)
-        cache.set(key, overall, timeout=3600)
-    return {
+        cache.set(overall_key, overall, timeout=3600)
+    values = {
         indicator: (
             format_percent(estimate)
             if kind == "proportion"
@@ -167,3 +183,5 @@ def indicator_values(*, user: AnyUser, programme: Programme) -> dict[str, str]:
         )
         for indicator, estimate, kind in overall
     }
+    cache.set(formatted_key, values, timeout=3600)
+    return values
