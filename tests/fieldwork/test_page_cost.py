@@ -6,6 +6,7 @@ workers, so a page must take a few tens of milliseconds (#14 point 3)."""
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import pytest
@@ -120,3 +121,32 @@ def test_a_forms_page_lists_each_questions_choices_in_each_language() -> None:
     assert "<li><code>yes</code> &lt;b&gt;Yes&lt;/b&gt;</li>" in page
     assert "<li><code>no</code> NO</li>" in page  # the Russian column
     assert page.count("<summary><small>3 choices</small></summary>") == 4  # 2 questions × 2
+
+
+@pytest.mark.django_db
+def test_the_submissions_table_writes_each_answer_as_it_is() -> None:
+    """Answers are written once per question and value, and told apart by type: 1, 1.0 and
+    True are equal in Python but are three different answers; each is escaped."""
+    form, clients = _scene(1)
+    Submission.objects.filter(form=form).delete()
+    schema = [{"name": "n", "path": "n", "type": "decimal", "label": {"en": "N"}}]
+    version = form.versions.get()
+    version.schema, version.sensitivity = schema, {"n": "public"}
+    version.save(update_fields=["schema", "sensitivity"])
+    answers = (1, 1.0, True, "<b>1</b>", 1)
+    Submission.objects.bulk_create(
+        Submission(
+            form=form,
+            form_version=version,
+            instance_id=f"uuid:n{n}",
+            content_hash=f"n{n}",
+            submitted_at=timezone.now() - datetime.timedelta(days=n),
+            data={"n": answer},
+            source=Submission.Source.IMPORT,
+        )
+        for n, answer in enumerate(answers)
+    )
+    slug = form.assessment.programme.slug
+    page = clients[Role.LEAD].get(f"/p/{slug}/forms/{form.pk}/submissions/").content.decode()
+    cells = re.findall(r"<td>([^<]*)</td></tr>", page)  # a row's last cell: the answer
+    assert cells == ["1", "1.0", "True", "&lt;b&gt;1&lt;/b&gt;", "1"]

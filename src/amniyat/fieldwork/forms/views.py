@@ -10,9 +10,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
+from django.forms import BoundField
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -342,12 +344,15 @@ def form_sensitivity(request: AuthenticatedRequest, slug: str, pk: int) -> HttpR
     is_frozen = version.submissions.exists()
     rows = []
     for index, item in enumerate(version.schema):
-        key = f"s{index}"
+        field = sensitivity_form[f"s{index}"]
         rows.append(
             {
                 "item": item,
-                "field": sensitivity_form[key],
-                "labels": [(lang, item["label"].get(lang, "")) for lang in version.languages],
+                "field": field,
+                "labels": [
+                    (lang, text) for lang in version.languages if (text := item["label"].get(lang))
+                ],
+                "options": _options(field),
                 "lacking": item["path"] not in version.sensitivity,
             }
         )
@@ -368,6 +373,20 @@ def form_sensitivity(request: AuthenticatedRequest, slug: str, pk: int) -> HttpR
         context["partial"] = True
         return render(request, "fieldwork/forms/partials/sensitivity_status.html", context)
     return render(request, "fieldwork/forms/form_sensitivity.html", context)
+
+
+def _options(field: BoundField) -> SafeString:
+    """A class select's options, the field's value selected: written here, a row at a time,
+    rather than by the template an option at a time (a form has a row per question)."""
+    chosen = field.value()
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, " selected" if value == chosen else "", label)
+            for value, label in field.field.choices  # type: ignore[attr-defined]
+        ),
+    )
 
 
 @login_required

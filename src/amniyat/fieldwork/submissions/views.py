@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -109,15 +110,15 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     children = exporters.repeat_children(plan) if plan else {}
     rows = []
     shown: list[Submission] = []
+    cell = _Cells(language)
     for submission in page.object_list:
         answers = exporters.stored_answers(submission.data, submission.protected_data or "")
         if plan is not None and not reveal:
             answers = exporters.masked_answers(answers, plan)
-        # A row's answers are its widest part (a cell per question): written in one piece,
-        # each escaped, rather than by the template a cell at a time.
+        # A row's answers are its widest part (a cell per question): written in one piece
+        # rather than by the template a cell at a time.
         cells = format_html(
-            "<td>{}</td>" * len(fields),
-            *(_display(spec, answers.get(spec.path), language) for spec in fields),
+            "{}" * len(fields), *(cell(spec, answers.get(spec.path)) for spec in fields)
         )
         repeats = (
             _shown_repeats(nested_answers(answers, plan), None, plan, children, language)
@@ -161,6 +162,24 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             "can_import": policies.can(request.user, "submission.import", programme),
         },
     )
+
+
+class _Cells:
+    """Table cells of answers, each written and escaped once per page: a question's answers
+    repeat down the table (the same few choices), a page holds 50 rows of them."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.written: dict[tuple[str, type, Any], SafeString] = {}
+
+    def __call__(self, spec: FieldSpec, value: Any) -> SafeString:
+        if isinstance(value, list | dict):  # not a key; and rarely the same twice
+            return format_html("<td>{}</td>", _display(spec, value, self.language))
+        key = (spec.path, type(value), value)  # 1, 1.0 and True are equal keys otherwise
+        if (written := self.written.get(key)) is None:
+            written = format_html("<td>{}</td>", _display(spec, value, self.language))
+            self.written[key] = written
+        return written
 
 
 def _display(spec: FieldSpec, value: Any, language: str) -> str:
