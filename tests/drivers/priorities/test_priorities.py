@@ -545,3 +545,10 @@ def test_the_matrix_pages_make_as_many_queries_for_12_concerns_as_for_3(
     for n in range(3, 12):
         _add(priority_list, f"Concern {n}", 2, 4, 3, 1, code=codes[n])
     assert [_page_queries(client, page) for page in pages] == few
+    # The group's place is named with the list, its outline never read (what a programme's
+    # own page header reads is not the matrix's to choose); a code is read for its name.
+    with CaptureQueriesContext(connection) as captured:
+        client.get(pages[0])
+    read = [q["sql"] for q in captured if not q["sql"].startswith('SELECT "accounts_programme"')]
+    assert not [q for q in read if '"places_place"."boundary"' in q]
+    assert not [q for q in read if '"drivers_code"."description_en"' in q]

@@ -54,7 +54,13 @@ def priority_groups(*, user: AnyUser, programme: Programme) -> QuerySet[Communit
 
 
 def priority_list_get(*, user: AnyUser, programme: Programme, pk: int | str) -> PriorityList:
-    return one_or_404(priority_list_list(user=user, programme=programme), pk, "priority list")
+    # With its group's place, which its pages name (never draw nor count).
+    queryset = (
+        priority_list_list(user=user, programme=programme)
+        .select_related("group__place")
+        .defer("group__place__boundary", "group__place__population")
+    )
+    return one_or_404(queryset, pk, "priority list")
 
 
 def priority_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Priority:
@@ -65,12 +71,20 @@ def priority_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Prior
     return one_or_404(queryset, pk, "priority")
 
 
+# What a concern's code is not read for: only its name is.
+CODE_UNREAD = (
+    *(f"code__description_{language}" for language in CONTENT_LANGUAGES),
+    "code__indicator_keys",
+)
+
+
 def ranked_priorities(priority_list: PriorityList) -> list[Priority]:
     """The list's concerns in rank order (those of a rank by name), each with its code, whose
     name a concern without one of its own reads as."""
     return list(
         Priority.objects.filter(priority_list=priority_list)
         .select_related("code")
+        .defer(*CODE_UNREAD)
         .order_by("rank", "concern")
     )
 
