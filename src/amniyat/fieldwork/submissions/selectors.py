@@ -36,7 +36,15 @@ def submissions_filtered(
     """The submissions of ``form`` that ``user`` sees, narrowed by the table's filters as
     :meth:`SubmissionFilterForm.as_filters` gives them, newest first: what the table pages
     through and what an export of it writes."""
-    submissions = submissions_visible(user=user, form=form)
+    return submissions_narrowed(submissions_visible(user=user, form=form), filters=filters)
+
+
+def submissions_narrowed(
+    submissions: QuerySet[Submission], *, filters: Mapping[str, Any]
+) -> QuerySet[Submission]:
+    """``submissions`` (as :func:`submissions_visible` gave them) narrowed by the table's
+    filters, newest first: for a page that has the visible submissions in hand already (its
+    filters list their places), so that the user's scope is not worked out twice."""
     if filters.get("place"):
         submissions = submissions.filter(place=filters["place"])
     if filters.get("submitted_from"):

@@ -64,9 +64,12 @@ def _filter_form(
     form: Form,
     data: Any,
     plan: FormPlan | None,
+    submissions: QuerySet[Submission] | None = None,
 ) -> SubmissionFilterForm:
-    """The table's filters, bound to ``data`` (a query string or a posted form) if any."""
-    submissions = selectors.submissions_visible(user=request.user, form=form)
+    """The table's filters, bound to ``data`` (a query string or a posted form) if any, their
+    places those of ``submissions`` (the visible ones of the form unless given)."""
+    if submissions is None:
+        submissions = selectors.submissions_visible(user=request.user, form=form)
     places = (
         Place.objects.filter(pk__in=submissions.values("place_id"))
         .only("name_en", "name_ru", "name_tg", "name_uz")  # named, nothing more
@@ -88,11 +91,12 @@ def _filter_form(
 def _filtered(
     request: AuthenticatedRequest, programme: Programme, form: Form, plan: FormPlan | None
 ) -> tuple[QuerySet[Submission], SubmissionFilterForm]:
-    filters = _filter_form(request, programme, form, request.GET, plan)
+    visible = selectors.submissions_visible(user=request.user, form=form)
+    filters = _filter_form(request, programme, form, request.GET, plan, visible)
     if filters.is_bound and not filters.is_valid():
         return Submission.objects.none(), filters
     chosen = filters.as_filters() if filters.is_bound else {}
-    return selectors.submissions_filtered(user=request.user, form=form, filters=chosen), filters
+    return selectors.submissions_narrowed(visible, filters=chosen), filters
 
 
 @login_required
