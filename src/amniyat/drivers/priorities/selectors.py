@@ -68,6 +68,10 @@ def priority_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Prior
     queryset = Priority.objects.filter(
         priority_list__in=priority_list_list(user=user, programme=programme)
     ).select_related("priority_list__group__place", "priority_list__assessment", "code")
+    # The group's place is named, never drawn nor counted.
+    queryset = queryset.defer(
+        "priority_list__group__place__boundary", "priority_list__group__place__population"
+    )
     return one_or_404(queryset, pk, "priority")
 
 
