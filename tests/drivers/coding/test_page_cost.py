@@ -13,8 +13,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from amniyat.core import fields
+from amniyat.drivers.coding import links
 from amniyat.drivers.models import Excerpt, Source
 from tests.drivers.coding.test_sources import client_for, make_code, make_source, scene, url
 
@@ -144,3 +146,13 @@ def test_the_agreement_pages_cost_the_same_for_8_shared_notes_as_for_2(
     assert few[0][0] <= 10 and few[1][0] <= 13
     assert few[0][1] == many[0][1] == 0  # kappa needs no text
     assert many[1][1] <= 8
+
+
+@pytest.mark.parametrize("slug", ["tj", "p-2147480001", "2147480001-2147480001"])
+def test_addresses_made_once_per_route_are_those_django_reverses(slug: str) -> None:
+    """The coding page's many links are made from one reversal of each route; an address
+    whose slug holds the marker is reversed on its own."""
+    for name in ("drivers:code_excerpts", "drivers:excerpt_delete", "drivers:redaction_decide"):
+        address = links.per_object(name, slug=slug)
+        for pk in (1, 7, 2147480001, 123456789):
+            assert address(pk) == reverse(name, kwargs={"slug": slug, "pk": pk})

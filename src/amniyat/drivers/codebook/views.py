@@ -23,7 +23,7 @@ from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
 from amniyat.drivers.codebook import selectors, services
 from amniyat.drivers.codebook.forms import CodeForm, MergeForm, QdpxImportForm
-from amniyat.drivers.coding import qdpx
+from amniyat.drivers.coding import links, qdpx
 from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.models import Code
 from amniyat.fieldwork.forms.selectors import assessments_visible
@@ -57,10 +57,12 @@ def codebook(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     )
     labels = services.indicator_choices(programme)
     values = services.latest_indicator_values(user=user, programme=programme)
+    edit_url = links.per_object("drivers:code_edit", slug=programme.slug)
     rows = [
         {
             "code": code,
             "depth": depth,
+            "edit_url": edit_url(code.pk),
             "excerpts": counts.get(code.pk, 0),
             "indicators": [
                 {"key": key, "label": labels.get(key, key), "value": values.get(key)}

@@ -36,7 +36,7 @@ from amniyat.core.http import upload_limit
 from amniyat.core.text import format_list, format_number, quoted
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import agreement as agreement_service
-from amniyat.drivers.coding import selectors, services, text
+from amniyat.drivers.coding import links, selectors, services, text
 from amniyat.drivers.coding.forms import (
     CodeExcerptFilter,
     ExcerptForm,
@@ -104,13 +104,17 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         kind=chosen["kind"],
         language=chosen["language"],
     )
+    listed = _with_profile_labels(sources)
+    detail_url = links.per_object("drivers:source_detail", slug=programme.slug)
+    for source in listed:
+        source.detail_url = detail_url(source.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "drivers/coding/source_list.html",
         {
             "programme": programme,
             "tab": "sources",
-            "sources": _with_profile_labels(sources),
+            "sources": listed,
             "chosen": chosen,
             "assessments": assessments_visible(user=request.user, programme=programme),
             "places": _places(request, programme),
@@ -449,8 +453,18 @@ def _coding_context(
     may_approve = policies.can(user, "excerpt.approve", source)
     may_remove_any = policies.can(user, "codebook.manage", programme)
     open_spans = [(f.start, f.end) for f in flags if f.status == RedactionFlag.Status.OPEN]
+    slug = programme.slug
+    code_url = links.per_object("drivers:code_excerpts", slug=slug)
+    review_url = links.per_object("drivers:excerpt_review", slug=slug)
+    publish_url = links.per_object("drivers:excerpt_publish", slug=slug)
+    delete_url = links.per_object("drivers:excerpt_delete", slug=slug)
+    decide_url = links.per_object("drivers:redaction_decide", slug=slug)
     for excerpt in excerpts:
         excerpt.quote = content[excerpt.start : excerpt.end]  # type: ignore[attr-defined]
+        excerpt.code_url = code_url(excerpt.code_id)  # type: ignore[attr-defined]
+        excerpt.review_url = review_url(excerpt.pk)  # type: ignore[attr-defined]
+        excerpt.publish_url = publish_url(excerpt.pk)  # type: ignore[attr-defined]
+        excerpt.delete_url = delete_url(excerpt.pk)  # type: ignore[attr-defined]
         excerpt.blocked = any(  # type: ignore[attr-defined]
             s < excerpt.end and excerpt.start < e for s, e in open_spans
         )
@@ -464,8 +478,14 @@ def _coding_context(
     to_review = [e for e in all_excerpts if _second_person(user, e)] if may_approve else []
     for excerpt in to_review:
         excerpt.quote = content[excerpt.start : excerpt.end]  # type: ignore[attr-defined]
+        excerpt.review_url = review_url(excerpt.pk)  # type: ignore[attr-defined]
     for flag in flags:
         flag.words = content[flag.start : flag.end]  # type: ignore[attr-defined]
+        flag.decide_url = decide_url(flag.pk)  # type: ignore[attr-defined]
+    # The codebook in its own order, set by _codebook (not the programme's: it is one).
+    codebook = _codebook(codebook_selectors.code_list(user=user, programme=programme).order_by())
+    for code, _depth in codebook:
+        code.excerpts_url = code_url(code.pk)  # type: ignore[attr-defined]
     return {
         "programme": programme,
         "tab": "sources",
@@ -478,10 +498,7 @@ def _coding_context(
         "flags": flags,
         "flag_kinds": RedactionFlag.Kind.choices,
         "open_flags": sum(1 for f in flags if f.status == RedactionFlag.Status.OPEN),
-        # (In the codebook's own order, set here: not the programme's, which is one.)
-        "codebook": _codebook(
-            codebook_selectors.code_list(user=user, programme=programme).order_by()
-        ),
+        "codebook": codebook,
         "coders": sorted(coders.values(), key=lambda u: u.get_username()),
         "viewing": viewing,
         "own": viewing.pk == user.pk,
