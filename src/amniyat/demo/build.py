@@ -677,30 +677,54 @@ def build_demo() -> list[Programme]:
     return [tajikistan, uzbekistan]
 
 
+# The two programmes ``amniyat demo`` builds. Other programmes marked ``is_demo`` (the scale
+# data set of ``amniyat bench-data``) are neither reported nor removed with them.
+DEMO_SLUGS = ("tajikistan-community-security", "uzbekistan-women-led-csos")
+
+
 def demo_exists() -> bool:
-    return Programme.objects.filter(is_demo=True).exists()
+    return Programme.objects.filter(is_demo=True, slug__in=DEMO_SLUGS).exists()
 
 
 @transaction.atomic
 def remove_demo() -> None:
-    """Delete every demo programme, organisation and account."""
-    for programme in Programme.objects.filter(is_demo=True):
-        # Drivers data first: maps and sources hold protected references to places, groups,
-        # assessments and organisations.
-        remove_drivers_demo(programme)
-        programme.memberships.all().delete()
-        for group in programme.community_groups.all():
-            group.user_memberships.all().delete()
-        programme.community_groups.all().delete()
-        # Findings and submissions hold protected references (indicator set, form version).
-        Findings.objects.filter(assessment__programme=programme).delete()
-        Submission.objects.filter(form__assessment__programme=programme).delete()
-        programme.assessments.all().delete()
-        programme.indicator_sets.all().delete()
-        programme.own_places.all().delete()
-        programme.delete()
-    Organisation.objects.filter(is_demo=True).delete()
+    """Delete the demo programmes, their organisations and accounts."""
+    for programme in Programme.objects.filter(is_demo=True, slug__in=DEMO_SLUGS):
+        remove_programme_data(programme)
+    remove_unused_demo_organisations()
     User.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).delete()
+
+
+def remove_programme_data(programme: Programme) -> None:
+    """Delete one generated programme and everything in it, in the order the protected
+    references allow."""
+    # Drivers data first: maps and sources hold protected references to places, groups,
+    # assessments and organisations.
+    remove_drivers_demo(programme)
+    programme.memberships.all().delete()
+    for group in programme.community_groups.all():
+        group.user_memberships.all().delete()
+    programme.community_groups.all().delete()
+    # Findings and submissions hold protected references (indicator set, form version).
+    Findings.objects.filter(assessment__programme=programme).delete()
+    Submission.objects.filter(form__assessment__programme=programme).delete()
+    programme.assessments.all().delete()
+    programme.indicator_sets.all().delete()
+    programme.own_places.all().delete()
+    programme.delete()
+
+
+def remove_unused_demo_organisations() -> None:
+    """Delete the demo organisations no remaining programme has as lead, donor or partner,
+    nor any membership names: another generated programme may share them."""
+    remaining = Programme.objects.all()
+    used = (
+        set(remaining.values_list("lead_organisation_id", flat=True))
+        | set(remaining.exclude(donor=None).values_list("donor_id", flat=True))
+        | set(Programme.partners.through.objects.values_list("organisation_id", flat=True))
+        | set(Membership.objects.values_list("organisation_id", flat=True))
+    )
+    Organisation.objects.filter(is_demo=True).exclude(pk__in=used).delete()
 
 
 # --- Assessment surveys -------------------------------------------------------------------
@@ -773,49 +797,71 @@ def _store_generated(version: FormVersion, frame: pl.DataFrame) -> int:
 def build_surveys(programme: Programme, country: str, *, seed: int) -> list[Form]:
     """Baseline and endline assessments with the demo perception survey and its generated
     respondents (labelled as generated demo data)."""
-    info = demo_survey.design_info(country)  # type: ignore[arg-type]
-    content = demo_survey.build_xlsform(country)  # type: ignore[arg-type]
     forms = []
     for title, kind, start, end in SURVEYS[country]:
-        assessment = assessment_create(
-            acting_user=None,
-            actor_label="demo",
-            programme=programme,
+        version = survey_form(
+            programme,
+            country,
             title=title,
             kind=kind,
-            places=list(programme.places.all()),
             starts_on=datetime.date(*start),
             ends_on=datetime.date(*end),
-            weight_field=info["weight"],
-            strata_field=info["strata"],
-            cluster_field=info["cluster"],
         )
-        Assessment.objects.filter(pk=assessment.pk).update(is_demo=True)
-        version = form_add(
-            acting_user=None,
-            actor_label="demo",
-            assessment=assessment,
-            file_name=f"community_security_{country.lower()}.xlsx",
-            content=content,
-        )
-        # The survey team's decision: closed answers may be published in aggregate; free
-        # text stays sensitive (the form's own default), metadata internal.
-        undecided = {
-            field["path"]: "internal"
-            if field["type"] in ("start", "end", "username", "deviceid", "today", "calculate")
-            or field["path"].startswith("meta/")
-            else "public"
-            for field in version.schema
-            if field["path"] in version.fields_lacking_sensitivity()
-        }
-        if undecided:
-            version = sensitivity_set(
-                acting_user=None, actor_label="demo", version=version, classes=undecided
-            )
         frame = demo_survey.generate_responses(country, phase=kind, seed=seed)  # type: ignore[arg-type]
         _store_generated(version, frame)
         forms.append(version.form)
     return forms
+
+
+def survey_form(
+    programme: Programme,
+    country: str,
+    *,
+    title: str,
+    kind: str,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    actor_label: str = "demo",
+) -> FormVersion:
+    """An assessment of ``programme`` with the demo perception survey as its form, every
+    field's sensitivity decided as the demo survey team decided it."""
+    info = demo_survey.design_info(country)  # type: ignore[arg-type]
+    assessment = assessment_create(
+        acting_user=None,
+        actor_label=actor_label,
+        programme=programme,
+        title=title,
+        kind=kind,
+        places=list(programme.places.all()),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        weight_field=info["weight"],
+        strata_field=info["strata"],
+        cluster_field=info["cluster"],
+    )
+    Assessment.objects.filter(pk=assessment.pk).update(is_demo=True)
+    version = form_add(
+        acting_user=None,
+        actor_label=actor_label,
+        assessment=assessment,
+        file_name=f"community_security_{country.lower()}.xlsx",
+        content=demo_survey.build_xlsform(country),  # type: ignore[arg-type]
+    )
+    # The survey team's decision: closed answers may be published in aggregate; free
+    # text stays sensitive (the form's own default), metadata internal.
+    undecided = {
+        field["path"]: "internal"
+        if field["type"] in ("start", "end", "username", "deviceid", "today", "calculate")
+        or field["path"].startswith("meta/")
+        else "public"
+        for field in version.schema
+        if field["path"] in version.fields_lacking_sensitivity()
+    }
+    if undecided:
+        version = sensitivity_set(
+            acting_user=None, actor_label=actor_label, version=version, classes=undecided
+        )
+    return version
 
 
 def build_findings(programme: Programme, forms: list[Form]) -> None:

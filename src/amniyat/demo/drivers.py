@@ -27,6 +27,7 @@ import datetime
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -442,13 +443,18 @@ def build_sources(
     assessment: Assessment,
     analyst: User,
     codes: dict[str, Code],
+    plan: list[tuple[str, str, str, str]] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[DemoSource]:
+    """The notes of every discussion of ``plan`` (by default the demo's, :data:`PLANS`):
+    (district code, who took part, language, kind) each."""
+    plan = PLANS[country] if plan is None else plan
     groups = _groups_by_district(programme)
-    places = {p.code: p for p in Place.objects.filter(code__in={d for d, *_ in PLANS[country]})}
+    places = {p.code: p for p in Place.objects.filter(code__in={d for d, *_ in plan})}
     first_day, span = HELD[country]
     made = []
     with translation.override("en"):
-        for number, (district_code, who, language, kind) in enumerate(PLANS[country], start=1):
+        for number, (district_code, who, language, kind) in enumerate(plan, start=1):
             district = places[district_code]
             region = district_code.rsplit("-", 1)[0]
             district_groups = groups.get(district_code, [])
@@ -499,6 +505,8 @@ def build_sources(
                 **profile,
             )
             made.append(DemoSource(source=source, who=who, region=region, written=written))
+            if progress is not None:
+                progress(len(made))
     return made
 
 
@@ -834,21 +842,55 @@ def build_drivers_demo(programme: Programme, *, analyst: User, second_coder: Use
     """Codebook, notes, coding, maps and priorities of one demo programme (its surveys,
     groups and the demo accounts must exist)."""
     country = programme.country.code
-    rng = random.Random(f"{SEED}-{country}")  # noqa: S311 - invented demo data, not secrets
+    build_drivers(
+        programme,
+        rng=random.Random(f"{SEED}-{country}"),  # noqa: S311 - invented demo data, not secrets
+        analyst=analyst,
+        second_coder=second_coder,
+    )
+
+
+def build_drivers(
+    programme: Programme,
+    *,
+    rng: random.Random,
+    analyst: User,
+    second_coder: User,
+    plan: list[tuple[str, str, str, str]] | None = None,
+    second_count: int | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> None:
+    """Codebook, the notes of every discussion of ``plan`` (by default the demo's), their
+    coding (``second_count`` of them coded again by ``second_coder``), maps and priorities.
+    ``progress`` hears each step begin, (step, 0), and how far it got: ("notes", discussions
+    written so far), then ("coding", 1), ("maps", 1) and ("priorities", 1) when each is done."""
+    country = programme.country.code
+    tell = progress or (lambda step, done: None)
+    tell("notes", 0)
     codebook_seed(programme=programme)
     codes = {code.key: code for code in Code.objects.filter(programme=programme)}
     assessment = Assessment.objects.filter(programme=programme, kind="baseline").order_by("pk")[0]
     sources = build_sources(
-        rng, programme, country=country, assessment=assessment, analyst=analyst, codes=codes
+        rng,
+        programme,
+        country=country,
+        assessment=assessment,
+        analyst=analyst,
+        codes=codes,
+        plan=plan,
+        progress=lambda done: tell("notes", done),
     )
+    tell("coding", 0)
     excerpts = code_sources(
         rng,
         sources,
         analyst=analyst,
         second_coder=second_coder,
-        second_count=SECOND_CODED[country],
+        second_count=SECOND_CODED[country] if second_count is None else second_count,
         codes=codes,
     )
+    tell("coding", 1)
+    tell("maps", 0)
     build_maps(
         rng,
         programme,
@@ -859,6 +901,8 @@ def build_drivers_demo(programme: Programme, *, analyst: User, second_coder: Use
         codes=codes,
         publish_region={"TJ": "TJ-KT", "UZ": "UZ-JI"}[country],
     )
+    tell("maps", 1)
+    tell("priorities", 0)
     build_priorities(
         rng,
         programme,
@@ -868,6 +912,7 @@ def build_drivers_demo(programme: Programme, *, analyst: User, second_coder: Use
         excerpts=excerpts,
         codes=codes,
     )
+    tell("priorities", 1)
 
 
 def remove_drivers_demo(programme: Programme) -> None:
