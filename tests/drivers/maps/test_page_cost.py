@@ -239,3 +239,15 @@ def test_the_figures_beside_a_factor_read_the_findings_results_once(world: World
     }
     facilitator = selectors.indicator_values(user=world.facilitator, programme=programme)
     assert facilitator["safe_night"] == "25%"
+
+
+def test_the_suggestions_cost_the_same_for_3_or_30_factors_and_read_the_map_once(
+    world: World,
+) -> None:
+    small = evidenced_map(world, "Small", 3)
+    large = evidenced_map(world, "Large", 30)
+    counted = [queries_of(world.analyst, world, "map_suggest", m, {}) for m in (small, large)]
+    assert len(counted[0]) == len(counted[1]) <= 14
+    # Which codes are on the map, and which of them are linked: one read of each.
+    factors = [q for q in counted[1] if q.startswith('SELECT "drivers_factor"')]
+    assert len(factors) == 1, factors

@@ -981,11 +981,14 @@ def map_suggest_from_codes(
                 found = [pk for pk in [*unit[a], *unit[b]] if pk not in evidence[(a, b)]]
                 evidence[(a, b)].extend(found[:room])
 
-    on_map = set(driver_map.factors.exclude(code=None).values_list("code_id", flat=True))
-    code_of_factor = dict(driver_map.factors.exclude(code=None).values_list("pk", "code_id"))
+    # (Unsorted: the map's factors and links are only looked up.)
+    code_of_factor = dict(
+        driver_map.factors.exclude(code=None).order_by().values_list("pk", "code_id")
+    )
+    on_map = set(code_of_factor.values())
     linked = {
         frozenset((code_of_factor.get(s), code_of_factor.get(t)))
-        for s, t in driver_map.links.values_list("source_id", "target_id")
+        for s, t in driver_map.links.order_by().values_list("source_id", "target_id")
     }
     links: list[SuggestedLink] = []
     for (a, b), count in together.most_common():
