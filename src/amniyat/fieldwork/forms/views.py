@@ -13,7 +13,7 @@ from django.db.models import Count, Prefetch
 from django.forms import BoundField
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.html import format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -281,10 +281,9 @@ def _field_rows(version: FormVersion | None) -> list[dict[str, Any]]:
                 "labels": [
                     (
                         item["label"].get(lang, ""),
-                        format_html_join(
-                            "",
+                        _repeated(
                             "<li><code>{}</code> {}</li>",
-                            ((c["name"], c["label"].get(lang, "")) for c in choices),
+                            [(c["name"], c["label"].get(lang, "")) for c in choices],
                         ),
                     )
                     for lang in version.languages
@@ -375,18 +374,25 @@ def form_sensitivity(request: AuthenticatedRequest, slug: str, pk: int) -> HttpR
     return render(request, "fieldwork/forms/form_sensitivity.html", context)
 
 
-def _options(field: BoundField) -> SafeString:
+def _options(field: BoundField) -> SafeString | str:
     """A class select's options, the field's value selected: written here, a row at a time,
     rather than by the template an option at a time (a form has a row per question)."""
     chosen = field.value()
-    return format_html_join(
-        "",
+    return _repeated(
         '<option value="{}"{}>{}</option>',
-        (
+        [
             (value, " selected" if value == chosen else "", label)
             for value, label in field.field.choices  # type: ignore[attr-defined]
-        ),
+        ],
     )
+
+
+def _repeated(pattern: str, rows: list[tuple[Any, ...]]) -> SafeString | str:
+    """``pattern`` filled in with each row, each value escaped: format_html_join in one
+    format_html (half the cost, for lists written by the hundred)."""
+    if not rows:
+        return ""
+    return format_html(pattern * len(rows), *(value for row in rows for value in row))
 
 
 @login_required

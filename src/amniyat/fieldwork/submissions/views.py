@@ -121,9 +121,8 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             answers = exporters.masked_answers(answers, plan)
         # A row's answers are its widest part (a cell per question): written in one piece
         # rather than by the template a cell at a time.
-        cells = format_html(
-            "{}" * len(fields), *(cell(spec, answers.get(spec.path)) for spec in fields)
-        )
+        written = [cell(spec, answers.get(spec.path)) for spec in fields]
+        cells = format_html("{}" * len(written), *written) if written else ""
         repeats = (
             _shown_repeats(nested_answers(answers, plan), None, plan, children, language)
             if plan is not None
