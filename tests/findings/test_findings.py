@@ -247,11 +247,12 @@ def test_analysts_break_findings_down_by_any_public_closed_question(
 
 def test_removing_the_demo_takes_its_surveys_and_findings_too(assessment: Assessment) -> None:
     from amniyat.accounts.models import Programme
-    from amniyat.demo.build import remove_demo
+    from amniyat.demo.build import DEMO_SLUGS, remove_demo
     from amniyat.fieldwork.models import Submission
 
     compute(assessment)
-    Programme.objects.filter(pk=assessment.programme_id).update(is_demo=True)
+    # The demo removes its own programmes only: those it made, at their addresses.
+    Programme.objects.filter(pk=assessment.programme_id).update(is_demo=True, slug=DEMO_SLUGS[0])
     remove_demo()
     assert not Programme.objects.filter(pk=assessment.programme_id).exists()
     assert not Submission.objects.exists() and not Findings.objects.exists()
