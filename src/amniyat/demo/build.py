@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
@@ -28,7 +29,7 @@ from amniyat.demo import survey as demo_survey
 from amniyat.demo.drivers import build_drivers_demo, remove_drivers_demo
 from amniyat.demo.translations import translate_demo
 from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
-from amniyat.fieldwork.models import Assessment, Form, FormVersion, Submission
+from amniyat.fieldwork.models import Assessment, Attachment, Form, FormVersion, Submission
 from amniyat.findings.models import Findings
 from amniyat.findings.services import findings_compute, findings_for, indicator_set_save
 from amniyat.places.models import Place
@@ -707,11 +708,24 @@ def remove_programme_data(programme: Programme) -> None:
     programme.community_groups.all().delete()
     # Findings and submissions hold protected references (indicator set, form version).
     Findings.objects.filter(assessment__programme=programme).delete()
-    Submission.objects.filter(form__assessment__programme=programme).delete()
+    _remove_submissions(programme)
     programme.assessments.all().delete()
     programme.indicator_sets.all().delete()
     programme.own_places.all().delete()
     programme.delete()
+
+
+def _remove_submissions(programme: Programme, slice_rows: int = 20_000) -> None:
+    """The programme's submissions, attachments first, then a slice of ids at a time reading
+    nothing else: deleting them in one go would load (and decrypt) every row of a large
+    programme before deleting it, as Django does with rows that others refer to."""
+    submissions = Submission.objects.filter(form__assessment__programme=programme)
+    Attachment.objects.filter(submission__in=submissions).delete()
+    bounds = submissions.aggregate(first=Min("pk"), last=Max("pk"))
+    if bounds["first"] is None:
+        return
+    for start in range(bounds["first"], bounds["last"] + 1, slice_rows):
+        submissions.filter(pk__gte=start, pk__lt=start + slice_rows).only("pk").delete()
 
 
 def remove_unused_demo_organisations() -> None:

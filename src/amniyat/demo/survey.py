@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -1457,10 +1456,13 @@ def generate_responses(
     chosen_concerns = rng.random(concern_eta.shape) < _sigmoid(concern_eta)
     none = ~chosen_concerns.any(axis=1)
     chosen_concerns[none, np.argmax(concern_eta[none], axis=1)] = True
-    concerns = [
-        " ".join(c for c, picked in zip(CONCERNS, row, strict=True) if picked)
-        for row in chosen_concerns
+    # Joined once per distinct set of choices (at most 2 ** 12), not once per respondent.
+    chosen_sets = chosen_concerns.astype(np.int64) @ (1 << np.arange(len(CONCERNS)))
+    distinct_sets, set_of = np.unique(chosen_sets, return_inverse=True)
+    set_names = [
+        " ".join(c for k, c in enumerate(CONCERNS) if int(bits) >> k & 1) for bits in distinct_sets
     ]
+    concerns = np.array(set_names, dtype=object)[set_of.reshape(-1)].tolist()
 
     # Community groups, consultation, participation.
     aware_eta = (
@@ -1548,11 +1550,11 @@ def generate_responses(
     start, end, submitted = _interview_times(rng, country, phase, cl, len(clusters))
     enumerator_slot = rng.integers(0, 2, size)
     district_index = np.array([frame.districts.index(p) for p in cluster_plan])[cl]
-    enumerator = [
-        f"{country}-E{2 * d + k + 1:02d}"
-        for d, k in zip(district_index, enumerator_slot, strict=True)
-    ]
-    instance_id = [f"uuid:{uuid.UUID(bytes=rng.bytes(16), version=4)}" for _ in range(size)]
+    enumerator_names = np.array(
+        [f"{country}-E{k:02d}" for k in range(1, 2 * len(frame.districts) + 1)], dtype=object
+    )
+    enumerator = enumerator_names[2 * district_index + enumerator_slot].tolist()
+    instance_id = _uuid4_ids(rng, size)
 
     district_col = [clusters[i].district for i in cl]
     settlement_col = [clusters[i].code for i in cl]
@@ -1607,6 +1609,18 @@ def generate_responses(
     return out.sort("submitted_at", "instance_id").select(FIELDS)
 
 
+def _uuid4_ids(rng: np.random.Generator, size: int) -> pl.Series:
+    """``uuid:`` and a version 4 UUID made of 16 random bytes for each of ``size`` rows: the
+    same ids as ``uuid.UUID(bytes=rng.bytes(16), version=4)`` row by row (the generator's
+    bytes come in the same order drawn at once), without a Python object per row."""
+    raw = np.frombuffer(rng.bytes(16 * size), dtype=np.uint8).reshape(size, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hexes = pl.Series(np.frombuffer(raw.tobytes().hex().encode(), dtype="S32").astype("U32"))
+    parts = [hexes.str.slice(a, b - a) for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))]
+    return pl.select(pl.format("uuid:{}-{}-{}-{}-{}", *parts).alias("instance_id")).to_series()
+
+
 def _age_band_index(age: NDArray[np.int64]) -> NDArray[np.int64]:
     """The form's ``age_band`` calculation, vectorised."""
     return np.searchsorted(np.array([18, 25, 30, 45, 60]), age, side="right").astype(np.int64)
@@ -1623,13 +1637,21 @@ def _open_answers(
     """Short answers to ``causes`` for about a quarter of respondents, in several languages."""
     bank: dict[str, dict[str, list[str]]] = _assets()["causes"]
     languages, shares = _TEXT_LANGUAGES[country]
+    # The language is drawn as ``rng.choice(len(languages), p=p / p.sum())`` draws it (one
+    # uniform number against the cumulative shares), without its checks on every row.
+    cumulative = []
+    for sughd in (False, True):
+        p = np.array(shares)
+        if sughd:  # Uzbek speakers along the Uzbek border of Sughd
+            p = p + np.array([-0.06, 0.0, 0.06, 0.0])
+        cdf = (p / p.sum()).cumsum()
+        cdf /= cdf[-1]
+        cumulative.append(cdf)
     answers: list[str | None] = [None] * len(chosen)
     answering = rng.random(len(chosen)) < np.where(felt_safe, 0.2, 0.35)
     for i in np.flatnonzero(answering):
-        p = np.array(shares)
-        if in_sughd[i]:  # Uzbek speakers along the Uzbek border of Sughd
-            p = p + np.array([-0.06, 0.0, 0.06, 0.0])
-        language = languages[int(rng.choice(len(languages), p=p / p.sum()))]
+        cdf = cumulative[int(in_sughd[i])]
+        language = languages[int(cdf.searchsorted(rng.random(), side="right"))]
         options = [CONCERNS[k] for k in np.flatnonzero(chosen[i])]
         topic = "general" if felt_safe[i] and rng.random() < 0.25 else str(rng.choice(options))
         sentences = bank[topic][language]
