@@ -50,6 +50,31 @@ def stored() -> list[tuple[str, str, str, str | None, Any]]:
     )
 
 
+def written() -> list[Any]:
+    """The rest of the programme, as people read it: groups and their members, the notes and
+    their coding, the maps' factors, the priorities."""
+    programme = Programme.objects.get(slug=SLUG)
+    members = GroupMember.objects.filter(group__programme=programme).order_by("pk")
+    return [
+        sorted(programme.community_groups.values_list("name", "kind", "place__name_en")),
+        [(m.group.name, m.display_name, m.sex, m.age_band, m.joined_on) for m in members],
+        sorted(Source.objects.filter(programme=programme).values_list("title", "text")),
+        sorted(
+            Excerpt.objects.filter(source__programme=programme).values_list(
+                "source__title", "code__key", "start", "end", "coder__username"
+            )
+        ),
+        sorted(
+            DriverMap.objects.filter(programme=programme).values_list("title", "factors__label")
+        ),
+        sorted(
+            PriorityList.objects.filter(group__programme=programme).values_list(
+                "group__name", "priorities__concern", "priorities__severity"
+            )
+        ),
+    ]
+
+
 @pytest.fixture(scope="module")
 def built(django_db_setup: None, django_db_blocker: Any) -> Iterator[tuple[str, str]]:
     """The programme built once for this module, removed afterwards with what it wrote
@@ -120,8 +145,9 @@ def test_the_programme_has_everything_in_proportion(built: tuple[str, str]) -> N
     assert sorted(jobs.values_list("status", "stored")) == [("succeeded", 100)] * 12
     assert Assessment.objects.get(programme=programme).is_demo
     groups = CommunityGroup.objects.filter(programme=programme)
-    assert groups.count() == size.groups and all(g.is_demo for g in groups)
-    assert 9 * size.groups <= GroupMember.objects.filter(group__programme=programme).count()
+    assert groups.count() == size.groups and all(g.is_demo and g.place.is_demo for g in groups)
+    members = GroupMember.objects.filter(group__programme=programme)
+    assert 9 * size.groups <= members.filter(is_demo=True).count() == members.count()
     assert programme.partners.count() == size.partners + 1  # and the CSO platform
     assert Source.objects.filter(programme=programme, is_demo=True).count() == size.discussions
     assert Excerpt.objects.filter(source__programme=programme).count() > 10 * size.discussions
@@ -180,9 +206,10 @@ def test_the_demo_neither_counts_nor_removes_the_scale_programme(built: tuple[st
 
 @pytest.mark.django_db
 def test_reset_builds_the_same_data_again(built: tuple[str, str]) -> None:
-    before = stored()
+    before, notes = stored(), written()
     old = Programme.objects.get(slug=SLUG).pk
     bench_data("--reset", "--no-progress")
     assert Programme.objects.get(slug=SLUG).pk != old
     assert stored() == before  # same instance ids, answers, enumerators, places
+    assert written() == notes
     assert User.objects.filter(username__startswith=f"{SLUG}-").count() == 5

@@ -273,6 +273,7 @@ def _members(
     end: datetime.date,
     sectors_required: list[Sector],
     missing: Sector | None = None,
+    is_demo: bool = False,
 ) -> None:
     required: list[str] = list(sectors_required)
     for index in range(size):
@@ -315,6 +316,7 @@ def _members(
             sectors=sectors,
             joined_on=joined,
             left_on=left,
+            **({"is_demo": True} if is_demo else {}),
         )
 
 

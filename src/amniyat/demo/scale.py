@@ -345,9 +345,8 @@ def build_scale(
 
 
 def _build(size: ScaleSize, *, slug: str, seed: int, stages: _Stages) -> ScaleResult:
-    with stages.stage("programme", size.groups) as stage:
+    with stages.stage("programme", size.groups):
         programme = _programme_and_groups(size, slug=slug, seed=seed, stages=stages)
-        stage.rows = size.groups
     with stages.stage("accounts", len(ACCOUNTS)):
         accounts = _accounts(programme, slug=slug)
     with stages.stage("form", 1):
@@ -494,6 +493,7 @@ def _group(
         name_ru=("Джамоат " if jamoat else "Махалля ") + ru + suffix,
         name_uz=uz + (" jamoati" if jamoat else " mahallasi") + suffix,
         kind="jamoat" if jamoat else "mahalla",
+        is_demo=True,
     )
     kind = CommunityGroup.Kind.COMMUNITY_GROUP
     if index % 4 == 3:
@@ -536,6 +536,7 @@ def _group(
         start=start,
         end=programme.ends_on,
         sectors_required=required,
+        is_demo=True,
     )
     return group
 
@@ -723,7 +724,6 @@ def _drivers(
     stages: _Stages,
 ) -> None:
     steps = {"notes": size.discussions, "coding": 1, "maps": 1, "priorities": 1}
-    rows = {"notes": size.discussions, "priorities": size.groups}
     opened: dict[str, tuple[Stage, float]] = {}
     last: list[str] = []
 
@@ -734,7 +734,7 @@ def _drivers(
                 stage, started = opened[last[-1]]
                 stage.seconds = now - started
                 stages.done.append(stage)
-            opened[step] = (Stage(step, rows=rows.get(step, 0)), now)
+            opened[step] = (Stage(step), now)
             last.append(step)
             stages.progress(step, 0, steps[step])
         if done:
