@@ -190,6 +190,15 @@ def test_a_programme_not_generated_is_never_removed(built: tuple[str, str]) -> N
 
 
 @pytest.mark.django_db
+def test_someone_elses_account_is_never_taken_over(built: tuple[str, str]) -> None:
+    User.objects.create_user("taken-lead", password="their own")
+    with pytest.raises(CommandError, match=r"exist already \(taken-lead\)"):
+        call_command("bench-data", "--submissions", "200", "--programme", "taken")
+    assert not Programme.objects.filter(slug="taken").exists()
+    assert User.objects.get(username="taken-lead").check_password("their own")
+
+
+@pytest.mark.django_db
 def test_too_few_submissions_are_refused(built: tuple[str, str]) -> None:
     with pytest.raises(CommandError, match="at least 98 submissions"):
         call_command("bench-data", "--submissions", "50", "--programme", "other-scale")

@@ -283,6 +283,20 @@ def check_can_build(*, slug: str, submissions: int, reset: bool) -> None:
         )
     existing = Programme.objects.filter(slug=slug).first()
     if existing is None:
+        # The accounts would be signed in with a published password: never take over one
+        # that someone else made.
+        taken = sorted(
+            User.objects.filter(username__in=[a.username for a in accounts_of(slug)]).values_list(
+                "username", flat=True
+            )
+        )
+        if taken:
+            raise ScaleRefused(
+                _(
+                    "Accounts with the names this programme's would have exist already ({names}); "
+                    "nothing was changed. Choose another address with --programme."
+                ).format(names=", ".join(taken))
+            )
         return
     if not existing.is_demo:
         raise ScaleRefused(
@@ -310,7 +324,10 @@ def remove_scale(slug: str) -> bool:
     if found is not None:
         remove_programme_data(found)
         remove_unused_demo_organisations()
-    User.objects.filter(username__in=[a.username for a in accounts_of(slug)]).delete()
+    # Its accounts, unless someone gave them a role elsewhere meanwhile.
+    User.objects.filter(
+        username__in=[a.username for a in accounts_of(slug)], memberships__isnull=True
+    ).delete()
     return found is not None
 
 
