@@ -82,7 +82,7 @@ class CommunityGroupViewSet(
         data = dict(serializer.validated_data)
         programme = programme_from(request, data.pop("programme"))
         group = services.group_create(acting_user=request.user, programme=programme, **data)  # type: ignore[arg-type]
-        group = selectors.group_get(user=request.user, programme=programme, pk=group.pk)
+        group = selectors.group_get_counted(user=request.user, programme=programme, pk=group.pk)
         return Response(CommunityGroupSerializer(group).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -94,7 +94,9 @@ class CommunityGroupViewSet(
         )
         serializer.is_valid(raise_exception=True)
         services.group_update(acting_user=request.user, group=group, **serializer.validated_data)  # type: ignore[arg-type]
-        group = selectors.group_get(user=request.user, programme=group.programme, pk=group.pk)
+        group = selectors.group_get_counted(
+            user=request.user, programme=group.programme, pk=group.pk
+        )
         return Response(CommunityGroupSerializer(group).data)
 
 

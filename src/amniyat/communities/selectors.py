@@ -43,6 +43,23 @@ def _groups_in(*, user: AnyUser, programme: Programme | None) -> QuerySet[Commun
 
 
 def group_get(*, user: AnyUser, programme: Programme, pk: int) -> CommunityGroup:
+    """One group of ``programme`` the user sees, with its place and partner; not its count of
+    active members (:func:`groups_visible` has it: a group's own pages count its members
+    themselves), nor its programme again (the one in hand)."""
+    group = (
+        _groups_in(user=user, programme=programme)
+        .select_related("facilitating_organisation")
+        .filter(pk=pk)
+        .first()
+    )
+    if group is None:
+        raise Http404("No such community group.")
+    group.programme = programme
+    return group
+
+
+def group_get_counted(*, user: AnyUser, programme: Programme, pk: int) -> CommunityGroup:
+    """:func:`group_get` with the count of active members the API gives each group."""
     group = groups_visible(user=user, programme=programme).filter(pk=pk).first()
     if group is None:
         raise Http404("No such community group.")
