@@ -64,8 +64,9 @@ def _is_id(value: str) -> bool:
 
 
 def _version_of(form: Form, request: AuthenticatedRequest) -> FormVersion | None:
-    """The version named by ``?version=``, or the latest."""
-    versions = selectors.form_versions(form=form)
+    """The version named by ``?version=``, or the latest: its fields and classes, not its files
+    (the uploaded XLSForm and the XForm, some 90 kB that no page of it shows)."""
+    versions = selectors.form_versions(form=form).defer("xlsform", "xform")
     wanted = request.GET.get("version", "")
     if wanted:
         version = versions.filter(pk=int(wanted)).first() if _is_id(wanted) else None

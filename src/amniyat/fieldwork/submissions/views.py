@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -150,7 +151,8 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
         {
             "programme": programme,
             "form": form,
-            "fields": [(spec, spec.label(language)) for spec in fields],
+            # Each question's label cut as truncatechars:48 would, once per question.
+            "fields": [(spec, Truncator(spec.label(language)).chars(48)) for spec in fields],
             # A column naming each submission's repeats, and below the table their entries.
             "has_repeats": has_repeats,
             "columns": len(fields) + (5 if has_repeats else 4),
