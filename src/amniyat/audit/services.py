@@ -3,6 +3,7 @@ calls :func:`audit_record` inside its own transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -40,7 +41,40 @@ def audit_record(
     details: dict[str, Any] | None = None,
     actor_label: str = "",
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
+    event = _event(actor, verb, obj, programme, request, details, actor_label)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_records(
+    *,
+    actor: User | None,
+    verb: str,
+    objects: Iterable[tuple[models.Model | None, dict[str, Any]]],
+    programme: Programme | None = None,
+    request: HttpRequest | None = None,
+    actor_label: str = "",
+) -> list[AuditEvent]:
+    """Several events of one actor and verb, one per (object, details), written at once: the
+    rows :func:`audit_record` would write one by one (an export reading twenty sources)."""
+    return AuditEvent.objects.bulk_create(
+        [
+            _event(actor, verb, obj, programme, request, details, actor_label)
+            for obj, details in objects
+        ]
+    )
+
+
+def _event(
+    actor: User | None,
+    verb: str,
+    obj: models.Model | None,
+    programme: Programme | None,
+    request: HttpRequest | None,
+    details: dict[str, Any] | None,
+    actor_label: str,
+) -> AuditEvent:
+    return AuditEvent(
         actor=actor if actor is not None and actor.pk else None,
         actor_label=(actor.get_username() if actor is not None and actor.pk else actor_label)[:150],
         verb=verb,

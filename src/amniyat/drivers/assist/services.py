@@ -88,7 +88,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
-from amniyat.audit.services import audit_record
+from amniyat.audit.services import audit_record, audit_records
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.coding.services import VIEW_TEXT, excerpt_create
@@ -1166,15 +1166,19 @@ def suggestions_viewed(
     by_source: dict[int, list[PassageSuggestion]] = defaultdict(list)
     for suggestion in suggestions:
         by_source[suggestion.passage.source_id].append(suggestion)
-    for shown in by_source.values():
-        audit_record(
-            actor=user,
-            verb=VIEW_TEXT,
-            obj=shown[0].passage.source,
-            programme=programme,
-            request=request,
-            details={"for": "assisted coding", "passages": [s.passage.pk for s in shown]},
-        )
+    audit_records(
+        actor=user,
+        verb=VIEW_TEXT,
+        objects=[
+            (
+                shown[0].passage.source,
+                {"for": "assisted coding", "passages": [s.passage.pk for s in shown]},
+            )
+            for shown in by_source.values()
+        ],
+        programme=programme,
+        request=request,
+    )
 
 
 def _decision_check(*, user: User, passage: Passage, code: Code, probability: float) -> Source:

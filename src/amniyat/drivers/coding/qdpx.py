@@ -50,7 +50,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
-from amniyat.audit.services import audit_record
+from amniyat.audit.services import audit_record, audit_records
 from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.text import format_number
@@ -252,15 +252,13 @@ def qdpx_export(
         for name, content in files.items():
             archive.writestr(f"{SOURCES_FOLDER}/{name}", content.encode("utf-8"))
     with transaction.atomic():
-        for source in sources:
-            audit_record(
-                actor=user,
-                verb=VIEW_TEXT,
-                obj=source,
-                programme=programme,
-                request=request,
-                details={"qdpx_export": True},
-            )
+        audit_records(
+            actor=user,
+            verb=VIEW_TEXT,
+            objects=[(source, {"qdpx_export": True}) for source in sources],
+            programme=programme,
+            request=request,
+        )
         audit_record(
             actor=user,
             verb=EXPORT_VERB,
