@@ -251,3 +251,27 @@ def test_the_suggestions_cost_the_same_for_3_or_30_factors_and_read_the_map_once
     # Which codes are on the map, and which of them are linked: one read of each.
     factors = [q for q in counted[1] if q.startswith('SELECT "drivers_factor"')]
     assert len(factors) == 1, factors
+
+
+def test_the_comparison_reads_each_map_once_whatever_its_size(world: World) -> None:
+    """Factors with codes read with their codes' names (before: one query per factor), and
+    the comparison and the two drawings share one reading of each map."""
+    small = [evidenced_map(world, f"Small {n}", 3) for n in range(2)]
+    large = [evidenced_map(world, f"Large {n}", 30) for n in range(2)]
+    # Nothing in common: every factor and link is listed as on one map only.
+    for driver_map in (*small, *large):
+        for item in driver_map.factors.all():
+            item.code = make_code(world, f"coded_{item.pk}")
+            item.label = f"{driver_map.title}: {item.pk}"
+            item.save(update_fields=["code", "label"])
+    client = client_for(world.analyst)
+    counted = []
+    for a, b in (small, large):
+        page = url("map_compare", world)
+        client.get(page, {"a": a.pk, "b": b.pk})
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(page, {"a": a.pk, "b": b.pk}).status_code == 200
+        counted.append([q["sql"] for q in captured])
+    assert len(counted[0]) == len(counted[1]) <= 16
+    factors = [q for q in counted[1] if q.startswith('SELECT "drivers_factor"')]
+    assert len(factors) == 2, factors

@@ -3,6 +3,7 @@ compare. Choices are limited to what the user may see in the programme."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django import forms
@@ -139,7 +140,22 @@ class MapCompareForm(forms.Form):
     a = forms.ModelChoiceField(label=_("Map A"), queryset=DriverMap.objects.none())
     b = forms.ModelChoiceField(label=_("Map B"), queryset=DriverMap.objects.none())
 
-    def __init__(self, *args: Any, maps: QuerySet[DriverMap], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        maps: QuerySet[DriverMap],
+        listed: Sequence[DriverMap] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``maps``: those that may be compared; ``listed``: the same maps when the page has
+        already read them. Both lists offer them as read once (a choice posted is still looked
+        up among ``maps``)."""
         super().__init__(*args, **kwargs)
-        self.fields["a"].queryset = names_only(maps)  # type: ignore[attr-defined]
-        self.fields["b"].queryset = names_only(maps)  # type: ignore[attr-defined]
+        offered = list(names_only(maps)) if listed is None else listed
+        for name in ("a", "b"):
+            field: Any = self.fields[name]
+            field.queryset = names_only(maps)
+            field.widget.choices = [
+                ("", field.empty_label),
+                *((m.pk, field.label_from_instance(m)) for m in offered),
+            ]

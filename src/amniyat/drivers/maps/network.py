@@ -14,6 +14,7 @@ sentence that names the factors:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -288,9 +289,25 @@ def _match_key(factor: Factor) -> str:
     return factor.label.strip().casefold()
 
 
-def map_compare(a: DriverMap, b: DriverMap) -> MapComparison:
-    factors_a = list(a.factors.all())
-    factors_b = list(b.factors.all())
+def _with_ends(links: Sequence[Link], factors: Sequence[Factor]) -> list[Link]:
+    """``links`` with the factors they join (of ``factors``, the map's) as their ends, so that
+    naming an end reads nothing more."""
+    by_pk = {factor.pk: factor for factor in factors}
+    for link in links:
+        link.source, link.target = by_pk[link.source_id], by_pk[link.target_id]
+    return list(links)
+
+
+def map_compare(
+    a: DriverMap,
+    b: DriverMap,
+    content_a: MapContent | None = None,
+    content_b: MapContent | None = None,
+) -> MapComparison:
+    """The two maps compared (of their ``content``, when a page has already read it): each
+    map's factors and links read once, each factor with its code's names."""
+    factors_a, all_links_a = map_content(a, content_a)
+    factors_b, all_links_b = map_content(b, content_b)
     comparison = MapComparison()
     by_code = {f.code_id: f for f in factors_b if f.code_id is not None}
     by_label = {_match_key(f): f for f in factors_b}
@@ -316,9 +333,9 @@ def map_compare(a: DriverMap, b: DriverMap) -> MapComparison:
             comparison.factors_only_a.append(factor)
     comparison.factors_only_b = [f for f in factors_b if f.pk not in taken]
 
-    links_b = {(k.source_id, k.target_id): k for k in b.links.select_related("source", "target")}
+    links_b = {(k.source_id, k.target_id): k for k in _with_ends(all_links_b, factors_b)}
     seen: set[int] = set()
-    for link in a.links.select_related("source", "target"):
+    for link in _with_ends(all_links_a, factors_a):
         source, target = matched.get(link.source_id), matched.get(link.target_id)
         twin = links_b.get((source.pk, target.pk)) if source and target else None
         if twin is None:

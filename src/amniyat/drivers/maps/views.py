@@ -299,15 +299,16 @@ def _map_form(
 def map_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     driver_maps = selectors.driver_map_list(user=request.user, programme=programme)
+    listed = list(driver_maps)
     return render(
         request,
         "drivers/maps/list.html",
         {
             "programme": programme,
             "tab": "maps",
-            "maps": driver_maps,
+            "maps": listed,
             "can_create": policies.can(request.user, "map.create", programme),
-            "compare_form": MapCompareForm(maps=driver_maps),
+            "compare_form": MapCompareForm(maps=driver_maps, listed=listed),
         },
     )
 
@@ -754,7 +755,8 @@ def map_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     if a_pk and b_pk:
         map_a = selectors.driver_map_get(user=request.user, programme=programme, pk=a_pk)
         map_b = selectors.driver_map_get(user=request.user, programme=programme, pk=b_pk)
-        comparison = network.map_compare(map_a, map_b)
+        content_a, content_b = selectors.map_content(map_a), selectors.map_content(map_b)
+        comparison = network.map_compare(map_a, map_b, content_a, content_b)
         differ_a, differ_b = comparison.differing_ids()
         context.update(
             map_a=map_a,
@@ -765,12 +767,14 @@ def map_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                 id_prefix="map-a",
                 highlight=differ_a,
                 list_url=reverse("drivers:map_detail", args=[slug, map_a.pk]),
+                content=content_a,
             ),
             drawing_b=svg.map_drawing(
                 map_b,
                 id_prefix="map-b",
                 highlight=differ_b,
                 list_url=reverse("drivers:map_detail", args=[slug, map_b.pk]),
+                content=content_b,
             ),
         )
     return render(request, "drivers/maps/compare.html", context)
