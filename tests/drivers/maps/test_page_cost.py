@@ -275,3 +275,17 @@ def test_the_comparison_reads_each_map_once_whatever_its_size(world: World) -> N
     assert len(counted[0]) == len(counted[1]) <= 16
     factors = [q for q in counted[1] if q.startswith('SELECT "drivers_factor"')]
     assert len(factors) == 2, factors
+
+
+def test_the_import_page_reads_the_maps_once(world: World) -> None:
+    for n in range(3):
+        a_map(world, title=f"Map {n}")
+    client = client_for(world.analyst)
+    page = url("map_import", world)
+    client.get(page)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(page, {"into": "0"})
+    assert response.status_code == 200
+    assert response.content.decode().count("Map ") >= 3
+    maps_read = [q for q in captured if q["sql"].startswith('SELECT "drivers_drivermap"')]
+    assert len(maps_read) == 1, maps_read

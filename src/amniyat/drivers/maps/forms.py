@@ -125,9 +125,24 @@ class MapImportForm(forms.Form):
         initial=DriverMap.Perspective.EVERYONE,
     )
 
-    def __init__(self, *args: Any, editable: QuerySet[DriverMap], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        editable: QuerySet[DriverMap],
+        listed: Sequence[DriverMap] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``editable``: the maps one may import into; ``listed``: the same maps when the
+        page has already read them, offered as read (a choice posted is still looked up
+        among ``editable``)."""
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = editable  # type: ignore[attr-defined]
+        field: Any = self.fields["into"]
+        field.queryset = editable
+        if listed is not None:
+            field.widget.choices = [
+                ("", field.empty_label),
+                *((m.pk, field.label_from_instance(m)) for m in listed),
+            ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -913,24 +913,24 @@ def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def map_import(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
-    editable = DriverMap.objects.filter(
-        pk__in=[
-            m.pk
-            for m in selectors.driver_map_list(user=request.user, programme=programme)
-            if policies.can(request.user, "map.edit", m)
-        ]
-    )
+    listed = [
+        m
+        for m in selectors.driver_map_list(user=request.user, programme=programme)
+        if policies.can(request.user, "map.edit", m)
+    ]
+    editable = DriverMap.objects.filter(pk__in=[m.pk for m in listed])
     may_create = policies.can(request.user, "map.create", programme)
-    if not may_create and not editable.exists():
+    if not may_create and not listed:
         raise Http404("No such page.")
     initial = {}
     into_pk = _int_or_none(request.GET.get("into", ""))
-    if into_pk is not None and editable.filter(pk=into_pk).exists():
+    if into_pk is not None and into_pk in {m.pk for m in listed}:
         initial["into"] = into_pk
     form = MapImportForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         editable=editable,
+        listed=listed,
         initial=initial,
     )
     problems: list[exchange.ImportProblem] = []
