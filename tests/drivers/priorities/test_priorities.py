@@ -556,3 +556,18 @@ def test_the_matrix_pages_make_as_many_queries_for_12_concerns_as_for_3(
         ]
         assert not [q for q in read[page] if '"places_place"."boundary"' in q], page
     assert not [q for q in read[pages[0]] if '"drivers_code"."description_en"' in q]
+
+
+def test_the_new_list_page_reads_names_only(programme: Programme) -> None:
+    """The group is named, not its members counted; surveys and maps are offered by name."""
+    group = _group(programme)
+    client = Client()
+    client.force_login(member_of(programme, Role.LEAD))
+    page = reverse("drivers:priority_list_create", args=[programme.slug, group.pk])
+    client.get(page)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(page).status_code == 200
+    read = " ".join(q["sql"] for q in captured)
+    assert "communities_groupmember" not in read
+    assert '"drivers_drivermap"."description"' not in read
+    assert '"fieldwork_assessment"."weight_field"' not in read

@@ -19,13 +19,14 @@ from amniyat.accounts import policies
 from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
-from amniyat.communities import selectors as group_selectors
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
 from amniyat.core.i18n import CONTENT_LANGUAGES
+from amniyat.core.selectors import one_or_404
 from amniyat.core.text import format_percent
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.maps import selectors as maps_selectors
+from amniyat.drivers.maps.forms import names_only
 from amniyat.drivers.models import AffectedGroup, PriorityList
 from amniyat.drivers.priorities import selectors, services
 from amniyat.drivers.priorities.forms import AgreeForm, PriorityForm, PriorityListForm
@@ -46,7 +47,9 @@ def _editable(request: AuthenticatedRequest, priority_list: PriorityList) -> Non
 
 
 def _assessments(programme: Programme) -> Any:
-    return Assessment.objects.filter(programme=programme).order_by("-starts_on", "title")
+    return names_only(
+        Assessment.objects.filter(programme=programme).order_by("-starts_on", "title")
+    )
 
 
 def _list_form(
@@ -60,7 +63,7 @@ def _list_form(
         request.POST if request.method == "POST" else None,
         assessments=_assessments(programme),
         driver_maps=(
-            maps_selectors.driver_map_list(user=request.user, programme=programme)
+            names_only(maps_selectors.driver_map_list(user=request.user, programme=programme))
             if with_maps
             else None
         ),
@@ -173,7 +176,9 @@ def priority_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 @login_required
 def priority_list_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
-    group = group_selectors.group_get(user=request.user, programme=programme, pk=pk)
+    group = one_or_404(
+        selectors.priority_groups(user=request.user, programme=programme), pk, "group"
+    )
     if not policies.can(request.user, "priorities.edit", group):
         raise Http404("No such page.")
     form = _list_form(
