@@ -21,13 +21,19 @@ def _defaults(settings: object) -> None:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
-    """Each test starts with an empty cache: ids repeat from one test's database to the next,
-    and a page cached by one must not answer another."""
+    """Each test starts with an empty cache, and nothing kept by the process: ids and times
+    repeat from one test's database to the next, and a page cached by one must not answer
+    another."""
     from django.core.cache import caches
+
+    from amniyat.findings import services, shown
 
     for cache in caches.all():
         cache.clear()
+    shown.forget()
+    services.indicators_read.cache_clear()
     yield
+    shown.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -11,13 +11,11 @@ Every change is checked first and written in one transaction with its audit row.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -27,8 +25,7 @@ from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
 from amniyat.accounts.policies import require
-from amniyat.analysis.errors import AnalysisError
-from amniyat.analysis.indicators import form_fields, label_in, load_indicators
+from amniyat.analysis.indicators import form_fields, label_in
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.i18n import CONTENT_LANGUAGES
@@ -38,7 +35,7 @@ from amniyat.drivers.models import Code, Excerpt, Suggestion
 from amniyat.fieldwork.models import Form
 from amniyat.findings import shown
 from amniyat.findings.models import Findings
-from amniyat.findings.services import current_indicator_set
+from amniyat.findings.services import current_indicator_set, indicators_read
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -111,21 +108,12 @@ IndicatorLabels = list[tuple[str, str, str | None, dict[str, str] | None]]
 def _indicator_labels(spec: str) -> IndicatorLabels:
     """Each indicator of an indicator set's YAML as ``(key, label, expanded field, {choice:
     label})`` in the reader's language, the choices None where they come from the forms'
-    data. Parsing the YAML takes longer than the rest of a codebook page, so the labels are
-    kept in the cache by a digest of the YAML and the language: nothing else changes them,
-    and an indicator set is never edited (a change is a new version)."""
+    data. The YAML is parsed once per process (findings' own reading,
+    :func:`~amniyat.findings.services.indicators_read`): parsing takes longer than the rest
+    of a codebook page."""
     language = get_language() or "en"
-    digest = hashlib.sha256(spec.encode()).hexdigest()[:24]
-    key = f"codebook-indicator-labels:{digest}:{language}"
-    labels: IndicatorLabels | None = cache.get(key)
-    if labels is not None:
-        return labels
-    try:
-        indicators = load_indicators(spec)
-    except AnalysisError:
-        indicators = []
-    labels = []
-    for indicator in indicators:
+    labels: IndicatorLabels = []
+    for indicator in indicators_read(spec):
         listed: dict[str, str] | None = None
         if indicator.expand is not None and indicator.choices:
             listed = {
@@ -133,7 +121,6 @@ def _indicator_labels(spec: str) -> IndicatorLabels:
                 for name, english in indicator.choices.items()
             }
         labels.append((indicator.id, indicator.label_in(language), indicator.expand, listed))
-    cache.set(key, labels, timeout=3600)
     return labels
 
 
