@@ -559,7 +559,7 @@ def test_the_matrix_pages_make_as_many_queries_for_12_concerns_as_for_3(
 
 
 def test_the_new_list_page_reads_names_only(programme: Programme) -> None:
-    """The group is named, not its members counted; surveys and maps are offered by name."""
+    """The group is named, not its members counted; maps are offered by name."""
     group = _group(programme)
     client = Client()
     client.force_login(member_of(programme, Role.LEAD))
@@ -570,4 +570,3 @@ def test_the_new_list_page_reads_names_only(programme: Programme) -> None:
     read = " ".join(q["sql"] for q in captured)
     assert "communities_groupmember" not in read
     assert '"drivers_drivermap"."description"' not in read
-    assert '"fieldwork_assessment"."weight_field"' not in read

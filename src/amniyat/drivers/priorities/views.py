@@ -47,9 +47,7 @@ def _editable(request: AuthenticatedRequest, priority_list: PriorityList) -> Non
 
 
 def _assessments(programme: Programme) -> Any:
-    return names_only(
-        Assessment.objects.filter(programme=programme).order_by("-starts_on", "title")
-    )
+    return Assessment.objects.filter(programme=programme).order_by("-starts_on", "title")
 
 
 def _list_form(
