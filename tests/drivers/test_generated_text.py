@@ -356,9 +356,11 @@ def test_indicator_values_beside_codes_are_written_the_readers_way(
         }
     )
     findings = mock.MagicMock()
-    findings.objects.filter.return_value.order_by.return_value.first.return_value = latest
+    chain = findings.objects.filter.return_value.defer.return_value.order_by.return_value
+    chain.first.return_value = latest
     with (
         mock.patch.object(codebook, "Findings", findings),
+        mock.patch.object(codebook.shown, "results_of", lambda record: record.results),
         mock.patch("amniyat.accounts.policies.can", return_value=True),
         translation.override(language),
     ):
