@@ -405,6 +405,7 @@ def test_the_check_catches_a_scope_read_from_the_writers_own_data(
 ) -> None:
     """With submissions scoped by where the partner's groups are, a facilitator who creates a
     group in another district reads that district's respondents: the check must say so."""
+    monkeypatch.setattr(policies, "facilitator_area", _place_ids_from_groups)
     monkeypatch.setattr(policies, "facilitator_place_ids", _place_ids_from_groups)
     monkeypatch.setattr(policies, "partner_place_ids", lambda user, programme: None)
     violations = scope_growth_violations(world, roles=[Role.FACILITATOR])

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from amniyat.accounts import policies
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
 from amniyat.communities import services as group_services
@@ -201,3 +202,26 @@ def test_the_lead_changes_an_area_on_the_partners_page(scene: dict[str, Any]) ->
         "Where it works"
         not in client.get(f"/p/{slug}/organisations/{scene['other'].pk}/").content.decode()
     )
+
+
+def test_the_area_is_every_place_inside_the_assigned_ones_in_one_query(
+    scene: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    khatlon = scene["vakhsh"].parent
+    _assign(scene, khatlon)
+    # A community of the programme under a district, and one of another organisation's area.
+    community = Place.objects.create(
+        name_en="Mahalla", level=Place.Level.COMMUNITY, parent=scene["vakhsh"], code="T-M"
+    )
+    membership = Membership.objects.get(user=scene["facilitator"])
+    walked, frontier = set(), {khatlon.pk}
+    while frontier:  # the tree, a level at a time
+        walked |= frontier
+        frontier = set(Place.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+    with django_assert_num_queries(1):
+        area = policies.facilitator_place_ids(membership)
+    assert area == walked
+    assert {khatlon.pk, scene["vakhsh"].pk, scene["kulob"].pk, community.pk} <= area
+    # Replaced by a district: what was inside the region is gone at once.
+    _assign(scene, scene["kulob"])
+    assert scene["vakhsh"].pk not in policies.facilitator_place_ids(membership)

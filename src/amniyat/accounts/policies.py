@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Membership, Programme
@@ -135,26 +136,37 @@ def fieldwork_programmes(user: AnyUser) -> list[int]:
     return _programmes_with(user, [Role.LEAD, Role.ANALYST, Role.FACILITATOR])
 
 
-def facilitator_place_ids(membership: Membership) -> set[int]:
+# The tables are named as written (places.selectors' recursive queries do the same; the ORM
+# has no recursive query); tests/places/test_partner_area.py compares the answer with a walk
+# of the tree.
+_AREA_SQL = (
+    "WITH RECURSIVE area(id) AS ("
+    ' SELECT t.place_id FROM "places_partnerarea_places" t'
+    ' JOIN "places_partnerarea" a ON t.partnerarea_id = a.id'
+    " WHERE a.programme_id = %s AND a.organisation_id = %s"
+    ' UNION SELECT p.id FROM "places_place" p JOIN area ON p.parent_id = area.id'
+    ") SELECT id FROM area"
+)
+
+
+def facilitator_area(membership: Membership) -> RawSQL:
     """The places a facilitator's organisation works in: those the programme's lead assigned
-    to it (:class:`~amniyat.places.models.PartnerArea`), with everything inside them.
+    to it (:class:`~amniyat.places.models.PartnerArea`), with everything inside them, as a
+    subquery that a scope filters with (``place_id__in``): one recursive statement read in
+    the query that uses it, whatever the tree's depth, never a copy that a lead's change
+    could leave stale.
 
     Nothing the partner writes (a group, a community, a submission) enters here, so no write
     of theirs widens what they may read."""
-    from amniyat.places.models import PartnerArea, Place
+    return RawSQL(_AREA_SQL, (membership.programme_id, membership.organisation_id))  # noqa: S611
 
-    roots = set(
-        PartnerArea.places.through.objects.filter(
-            partnerarea__programme_id=membership.programme_id,
-            partnerarea__organisation_id=membership.organisation_id,
-        ).values_list("place_id", flat=True)
-    )
-    ids, frontier = set(roots), roots
-    while frontier:
-        frontier = set(Place.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
-        frontier -= ids
-        ids |= frontier
-    return ids
+
+def facilitator_place_ids(membership: Membership) -> set[int]:
+    """:func:`facilitator_area` read now (one query)."""
+    from amniyat.places.models import Place
+
+    area = Place.objects.filter(pk__in=facilitator_area(membership)).order_by()
+    return set(area.values_list("pk", flat=True))
 
 
 def partner_place_ids(user: AnyUser, programme: Programme | int) -> set[int] | None:
@@ -178,7 +190,7 @@ def submission_scope(user: AnyUser, prefix: str = "") -> Q:
             scope |= Q(
                 **{
                     f"{prefix}form__assessment__programme_id": programme_id,
-                    f"{prefix}place_id__in": facilitator_place_ids(m),
+                    f"{prefix}place_id__in": facilitator_area(m),
                 }
             )
     return scope

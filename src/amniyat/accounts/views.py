@@ -31,14 +31,12 @@ from amniyat.accounts.forms import (
 )
 from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.middleware import needs_second_factor
-from amniyat.communities import representativeness
 from amniyat.communities.models import AgeBand, Sex
 from amniyat.communities.selectors import (
-    group_compositions,
     groups_missing_targets,
     groups_visible,
     members_for_aggregates,
-    targets_of,
+    programme_representativeness,
 )
 from amniyat.core.forms import apply_errors
 from amniyat.core.qrcodes import qr_data_uri, qr_mask
@@ -103,13 +101,10 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             }
         )
     widest = max([max(r["women"], r["men"]) for r in age_rows] + [1])
-    composition = representativeness.composition(members, targets_of(programme=programme), on=today)
-    # The programme's totals can meet every target while groups miss theirs: say which.
-    short = [
-        group
-        for group, checked in group_compositions(user=user, programme=programme, on=today)
-        if not checked.all_met
-    ]
+    # The programme's totals can meet every target while groups miss theirs: say which. One
+    # reading of the members and targets gives both.
+    composition, by_group = programme_representativeness(user=user, programme=programme, on=today)
+    short = [group for group, checked in by_group if not checked.all_met]
     if policies.can(user, "programme.view_groups", programme):
         short_count, short_of = len(short), groups.count()
     else:

@@ -106,22 +106,13 @@ def members_for_aggregates(*, user: AnyUser, programme: Programme) -> QuerySet[G
     return members.only(*COMPOSITION_FIELDS)
 
 
-def group_compositions(
-    *, user: AnyUser, programme: Programme, on: datetime.date
-) -> list[tuple[CommunityGroup, Composition]]:
-    """Each group the user may see, with its members on ``on`` checked against the
-    programme's targets (none for those who see aggregates only)."""
-    if not policies.can(user, "programme.view_groups", programme):
-        return []
-    return programme_representativeness(user=user, programme=programme, on=on)[1]
-
-
 def programme_representativeness(
     *, user: AnyUser, programme: Programme, on: datetime.date
 ) -> tuple[Composition, list[tuple[CommunityGroup, Composition]]]:
     """All the members behind the programme's figures checked against its targets (as
-    :func:`members_for_aggregates` gives them), and :func:`group_compositions`: the members
-    and the targets read once for both."""
+    :func:`members_for_aggregates` gives them), and each group the user may see with its
+    members checked against them (none for those who see aggregates only): the members and
+    the targets read once for both."""
     targets = list(targets_of(programme=programme))
     members = list(members_for_aggregates(user=user, programme=programme))
     if not policies.can(user, "programme.view_groups", programme):

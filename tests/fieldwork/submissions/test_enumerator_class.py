@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
+from amniyat.accounts import policies
 from amniyat.accounts.models import Membership
 from amniyat.core.fields import is_encrypted, keyed_hash
 from amniyat.fieldwork.collection import services as collection
@@ -81,9 +82,8 @@ def _scene(level: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     facilitator = member_of(programme, Role.FACILITATOR)
     vakhsh = shipped_place("TJ-KT-VAK")
     # Where a facilitator works is another part's business: here, the submissions' district.
-    monkeypatch.setattr(
-        "amniyat.accounts.policies.facilitator_place_ids", lambda membership: {vakhsh.pk}
-    )
+    for rule in ("facilitator_area", "facilitator_place_ids"):
+        monkeypatch.setattr(policies, rule, lambda membership: {vakhsh.pk})
     sensitivity = {"enumerator": level, "district": "public", "safe": "public", "name": "personal"}
     form = make_form(programme, schema=SCHEMA, sensitivity=sensitivity)
     Form.objects.filter(pk=form.pk).update(is_open=True)

@@ -61,9 +61,8 @@ def scene(db: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     Submission.objects.filter(instance_id__in=["uuid:u1", "uuid:u2"]).update(place=vakhsh)
     Submission.objects.filter(instance_id="uuid:u3").update(place=kulob)
     Submission.objects.filter(instance_id="uuid:u1").update(review_state="approved")
-    monkeypatch.setattr(
-        "amniyat.accounts.policies.facilitator_place_ids", lambda membership: {vakhsh.pk}
-    )
+    for rule in ("facilitator_area", "facilitator_place_ids"):
+        monkeypatch.setattr(policies, rule, lambda membership: {vakhsh.pk})
     lead = member_of(programme, Role.LEAD)
     facilitator = member_of(programme, Role.FACILITATOR)
     return {

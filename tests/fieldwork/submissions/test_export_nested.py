@@ -20,6 +20,7 @@ from django.test import Client
 from lxml import html
 from openpyxl import load_workbook
 
+from amniyat.accounts import policies
 from amniyat.accounts.models import Membership, Programme
 from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
 from amniyat.fieldwork.imports.schema import (
@@ -631,9 +632,8 @@ def test_the_page_masks_and_escapes_nested_answers(
     form: Form, programme: Programme, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vakhsh = shipped_place("TJ-KT-VAK")
-    monkeypatch.setattr(
-        "amniyat.accounts.policies.facilitator_place_ids", lambda membership: {vakhsh.pk}
-    )
+    for rule in ("facilitator_area", "facilitator_place_ids"):
+        monkeypatch.setattr(policies, rule, lambda membership: {vakhsh.pk})
     version = form.current_version()
     assert version is not None
     store(
