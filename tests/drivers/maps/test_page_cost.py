@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from amniyat.accounts.models import User
 from amniyat.core import fields
-from amniyat.drivers.maps import selectors
+from amniyat.drivers.codebook.services import latest_indicator_values
 from amniyat.drivers.maps import services as maps
 from amniyat.drivers.models import DriverMap, Excerpt
 from amniyat.fieldwork.models import Form
@@ -205,39 +205,37 @@ def findings_of(w: World, overall: dict[str, float], *, published: bool) -> Find
 
 
 def test_the_figures_beside_a_factor_read_the_findings_results_once(world: World) -> None:
-    """The latest findings a user may read give each indicator's figure: drafts for those
-    who analyse, published findings for the others. Their half megabyte of results is read
-    once, not on every map page; computed again, they give the new figures."""
+    """The latest findings a user may read give each indicator's figure beside a factor:
+    drafts for those who analyse, published findings for the others. Their half megabyte of
+    results is read once, not on every map page; computed again, they give the new figures."""
     published = findings_of(world, {"safe_night": 0.25, "trust_police": 2.46}, published=True)
     draft = findings_of(world, {"safe_night": 0.5}, published=False)
     draft.computed_at = published.computed_at + datetime.timedelta(minutes=1)
     draft.save(update_fields=["computed_at"])
     programme = world.programme
     with CaptureQueriesContext(connection) as first:
-        assert selectors.indicator_values(user=world.analyst, programme=programme) == {
+        assert latest_indicator_values(user=world.analyst, programme=programme) == {
             "safe_night": "50%"
         }
     assert [q["sql"] for q in first if '"findings_findings"."results"' in q["sql"]]
-    assert selectors.indicator_values(user=world.viewer, programme=programme) == {
+    assert latest_indicator_values(user=world.viewer, programme=programme) == {
         "safe_night": "25%",
         "trust_police": "2.5",
     }
     with CaptureQueriesContext(connection) as again:
         for user in (world.analyst, world.viewer, world.lead):
-            selectors.indicator_values(user=user, programme=programme)
+            latest_indicator_values(user=user, programme=programme)
     assert not [q["sql"] for q in again if '"findings_findings"."results"' in q["sql"]]
     # Each language writes the figures its own way (Russian: a no-break space before %).
     with translation.override("ru"):
-        russian = selectors.indicator_values(user=world.viewer, programme=programme)
+        russian = latest_indicator_values(user=world.viewer, programme=programme)
     assert russian == {"safe_night": "25\u00a0%", "trust_police": "2,5"}
     # Computed again: new figures at once.
     draft.results["estimates"][0]["estimate"] = 0.75
     draft.computed_at += datetime.timedelta(minutes=1)
     draft.save(update_fields=["results", "computed_at"])
-    assert selectors.indicator_values(user=world.analyst, programme=programme) == {
-        "safe_night": "75%"
-    }
-    facilitator = selectors.indicator_values(user=world.facilitator, programme=programme)
+    assert latest_indicator_values(user=world.analyst, programme=programme) == {"safe_night": "75%"}
+    facilitator = latest_indicator_values(user=world.facilitator, programme=programme)
     assert facilitator["safe_night"] == "25%"
 
 

@@ -1,6 +1,6 @@
-"""Scoped reads of driver maps: those the user may look at, and those they may change; what a
-map's pages read of one (its factors and links, the excerpts each carries), once per page and
-with only the columns they show; and the latest figure of each survey indicator beside them."""
+"""Scoped reads of driver maps: those the user may look at, and those they may change; and
+what a map's pages read of one (its factors and links, the excerpts each carries), once per
+page and with only the columns they show."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils.translation import get_language
 
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
-from amniyat.core.text import format_number, format_percent
 from amniyat.drivers.models import DriverMap, Factor, Link
-from amniyat.findings.models import Findings
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -118,70 +114,3 @@ def map_evidence_ids(driver_map: DriverMap) -> EvidenceIds:
     ).values_list("link_id", "excerpt_id"):
         by_link[link_id].append(excerpt_id)
     return by_factor, by_link
-
-
-# ----------------------------------------------------------------------------------------
-# The "how many" beside a factor's "why".
-
-# An indicator's overall estimate and its kind (proportion or mean).
-Overall = list[tuple[str, float, str]]
-
-
-def _overall_estimates(findings_id: int) -> Overall:
-    """The overall (not disaggregated) estimate of each indicator of some findings."""
-    results = Findings.objects.filter(pk=findings_id).values_list("results", flat=True).first()
-    kinds = (results or {}).get("kinds", {})
-    return [
-        (
-            record["indicator"],
-            float(record["estimate"]),
-            kinds.get(record["indicator"], "proportion"),
-        )
-        for record in (results or {}).get("estimates", [])
-        if not record.get("by") and record.get("estimate") is not None
-    ]
-
-
-def indicator_values(*, user: AnyUser, programme: Programme) -> dict[str, str]:
-    """The overall value of each indicator in the latest findings ``user`` may read (drafts
-    for those who analyse, published findings for the others), formatted for the reader:
-    proportions as percentages ("26%", "26 %"), means with one decimal ("2.5", "2,5"). Empty
-    when there are none. (As amniyat.drivers.codebook.services.latest_indicator_values.)
-
-    The findings' results are half a megabyte: their overall estimates are kept in the cache
-    by the findings' id and the time they were computed (a new computation is a new key), and
-    so are the figures as each language writes them, so a page reads only which findings are
-    the latest. Aggregate, disclosure-controlled figures only; which findings a user reaches
-    is decided by the query above the cache."""
-    findings = Findings.objects.filter(
-        assessment__programme=programme, status=Findings.Status.READY
-    )
-    if not policies.can(user, "findings.view_draft", programme):
-        if not policies.can(user, "findings.view_published", programme):
-            return {}
-        findings = findings.filter(published_at__isnull=False)
-    latest = findings.order_by("-computed_at", "-id").values_list("pk", "computed_at").first()
-    if latest is None:
-        return {}
-    findings_id, computed_at = latest
-    stamp = computed_at.isoformat() if computed_at else ""
-    # Formatted in the reader's language, kept for the next reader of that language.
-    formatted_key = f"indicator-values:{findings_id}:{stamp}:{get_language()}"
-    values: dict[str, str] | None = cache.get(formatted_key)
-    if values is not None:
-        return values
-    overall_key = f"indicator-overall:{findings_id}:{stamp}"
-    overall: Overall | None = cache.get(overall_key)
-    if overall is None:
-        overall = _overall_estimates(findings_id)
-        cache.set(overall_key, overall, timeout=3600)
-    values = {
-        indicator: (
-            format_percent(estimate)
-            if kind == "proportion"
-            else format_number(estimate, decimals=1)
-        )
-        for indicator, estimate, kind in overall
-    }
-    cache.set(formatted_key, values, timeout=3600)
-    return values

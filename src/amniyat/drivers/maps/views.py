@@ -33,7 +33,7 @@ from amniyat.core.http import upload_limit
 from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.text import format_list, quoted
 from amniyat.drivers.codebook import selectors as codebook_selectors
-from amniyat.drivers.codebook.services import indicator_choices
+from amniyat.drivers.codebook.services import indicator_choices, latest_indicator_values
 from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.maps import exchange, network, selectors, svg
 from amniyat.drivers.maps import services as maps
@@ -203,7 +203,7 @@ def _indicator_options(request: AuthenticatedRequest, programme: Programme) -> l
     """The indicators evidence may name, each with its latest value the user may read (drafts
     for those who analyse, published findings for the others): the "how many" beside a
     factor's "why"."""
-    values = selectors.indicator_values(user=request.user, programme=programme)
+    values = latest_indicator_values(user=request.user, programme=programme)
     return [
         {"key": key, "label": label, "value": values.get(key, "")}
         for key, label in indicator_choices(programme).items()

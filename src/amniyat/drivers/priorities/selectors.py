@@ -4,9 +4,8 @@ may read; and what a list's page reads of its survey's published findings."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.core.cache import cache
 from django.db.models import QuerySet
 
 from amniyat.accounts import policies
@@ -14,6 +13,7 @@ from amniyat.communities.models import CommunityGroup
 from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.selectors import one_or_404
 from amniyat.drivers.models import Priority, PriorityList
+from amniyat.findings import shown
 from amniyat.findings.models import Findings
 from amniyat.findings.present import measure_label
 
@@ -96,33 +96,19 @@ def ranked_priorities(priority_list: PriorityList) -> list[Priority]:
 def survey_labels(*, assessment: Assessment, keys: Iterable[str]) -> dict[str, str]:
     """The label, in the reader's language, of each indicator of ``keys`` as the assessment's
     latest published findings (where the services took each concern's share from) name it;
-    each key itself where there are none.
-
-    The findings' results are half a megabyte: their labels are kept in the cache by the
-    findings' id and the time they were computed (a new computation is a new key), so a page
-    reads only which findings are the latest. Labels of survey questions only."""
+    each key itself where there are none. The findings are read without their results, which
+    the process keeps once per record and computation (findings.shown.results_of)."""
     wanted = set(keys)
     if not wanted:
         return {}
     # The same findings as amniyat.findings.selectors.published_findings.
     latest = (
         Findings.objects.filter(assessment=assessment, published_at__isnull=False)
+        .defer("results")
         .order_by("-published_at", "-id")
-        .values_list("pk", "computed_at")
         .first()
     )
     if latest is None:
         return {key: key for key in wanted}
-    findings_id, computed_at = latest
-    cache_key = f"findings-labels:{findings_id}:{computed_at.isoformat() if computed_at else ''}"
-    labels: dict[str, Any] | None = cache.get(cache_key)
-    if labels is None:
-        results = (
-            Findings.objects.filter(pk=findings_id).values_list("results", flat=True).first()
-        ) or {}
-        labels = {
-            "labels": results.get("labels", {}),
-            "labels_by_language": results.get("labels_by_language", {}),
-        }
-        cache.set(cache_key, labels, timeout=3600)
-    return {key: measure_label(labels, key) for key in wanted}
+    results = shown.results_of(latest)
+    return {key: measure_label(results, key) for key in wanted}
