@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.audit.models import AuditEvent
@@ -78,13 +79,16 @@ def written() -> list[Any]:
 @pytest.fixture(scope="module")
 def built(django_db_setup: None, django_db_blocker: Any) -> Iterator[tuple[str, str]]:
     """The programme built once for this module, removed afterwards with what it wrote
-    outside it (its audit rows)."""
+    outside it: its audit rows, and the tasks its changes queued (each priority list's chart),
+    which the tests after these would otherwise find waiting."""
     with django_db_blocker.unblock():
         last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        queued = set(DBTaskResult.objects.values_list("pk", flat=True))
         output = bench_data()
         yield output
         scale.remove_scale(SLUG)
         AuditEvent.objects.filter(pk__gt=last_event).delete()
+        DBTaskResult.objects.exclude(pk__in=queued).delete()
 
 
 def test_sizes_follow_the_submissions() -> None:
