@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,26 @@ def _restore_shipped_places(request: pytest.FixtureRequest, django_db_blocker: o
 
         with django_db_blocker.unblock():  # type: ignore[attr-defined]
             administrative_places_load()
+
+
+@contextlib.contextmanager
+def committed_for_module(django_db_blocker: Any) -> Iterator[None]:
+    """Database access for a build that a whole module shares, committed outside the tests'
+    transactions: on leaving, the audit rows it wrote and the tasks it queued (a priority
+    list's chart, on every change) go too, or the tests after it would find them. The caller
+    removes its own programme."""
+    from django_tasks_db.models import DBTaskResult
+
+    from amniyat.audit.models import AuditEvent
+
+    with django_db_blocker.unblock():
+        last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        queued = set(DBTaskResult.objects.values_list("pk", flat=True))
+        try:
+            yield
+        finally:
+            AuditEvent.objects.filter(pk__gt=last_event).delete()
+            DBTaskResult.objects.exclude(pk__in=queued).delete()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
-from django_tasks_db.models import DBTaskResult
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.audit.models import AuditEvent
@@ -25,6 +24,7 @@ from amniyat.drivers.models import DriverMap, Excerpt, PriorityList, Source
 from amniyat.fieldwork.imports.sources import KOBO_MARKERS
 from amniyat.fieldwork.models import Assessment, FormVersion, ImportJob, Submission
 from amniyat.findings.models import Findings
+from tests.conftest import committed_for_module
 
 SLUG = "scale-test"
 SIZE = 1_200  # twelve rounds of a hundred: the fewest a round can have is 98
@@ -79,16 +79,11 @@ def written() -> list[Any]:
 @pytest.fixture(scope="module")
 def built(django_db_setup: None, django_db_blocker: Any) -> Iterator[tuple[str, str]]:
     """The programme built once for this module, removed afterwards with what it wrote
-    outside it: its audit rows, and the tasks its changes queued (each priority list's chart),
-    which the tests after these would otherwise find waiting."""
-    with django_db_blocker.unblock():
-        last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        queued = set(DBTaskResult.objects.values_list("pk", flat=True))
+    outside it (its audit rows, the tasks its changes queued)."""
+    with committed_for_module(django_db_blocker):
         output = bench_data()
         yield output
         scale.remove_scale(SLUG)
-        AuditEvent.objects.filter(pk__gt=last_event).delete()
-        DBTaskResult.objects.exclude(pk__in=queued).delete()
 
 
 def test_sizes_follow_the_submissions() -> None:

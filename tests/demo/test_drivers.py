@@ -18,21 +18,19 @@ from amniyat.drivers.assist import services as assist
 from amniyat.drivers.coding import agreement
 from amniyat.drivers.coding.text import split_passages
 from amniyat.drivers.models import DriverMap, Excerpt, Priority, PriorityList, Source
+from tests.conftest import committed_for_module
 
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> object:
     """The demo built once for this module (it takes about 20 s), removed afterwards with
-    everything it wrote outside the demo programmes (its audit rows, its users)."""
-    from amniyat.audit.models import AuditEvent
+    everything it wrote outside the demo programmes (its audit rows, its users, its tasks)."""
     from amniyat.demo.build import remove_demo
 
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with committed_for_module(django_db_blocker):
         build_demo()
         yield
         remove_demo()
-        AuditEvent.objects.filter(pk__gt=last_event).delete()
 
 
 def test_generated_sentences_are_the_passages_that_get_coded() -> None:
