@@ -81,7 +81,7 @@ MIDDLEWARE = [
     # Pages are compressed last, once every middleware below has read or written the body.
     # Django pads each compressed response with up to 100 random bytes against BREACH
     # (docs/security.md).
-    "django.middleware.gzip.GZipMiddleware",
+    "amniyat.core.middleware.CompressionMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "amniyat.core.middleware.UserLanguageMiddleware",

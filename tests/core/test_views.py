@@ -163,3 +163,17 @@ def test_the_programme_home_names_the_groups_that_miss_their_targets() -> None:
     # The donor funds the programme; it is not listed among the partners.
     partners = page.split("Partner organisations")[1]
     assert "Funding Agency" not in partners
+
+
+@pytest.mark.django_db
+def test_pages_are_compressed_and_files_compressed_already_are_not() -> None:
+    programme = ProgrammeFactory()
+    client = Client(HTTP_ACCEPT_ENCODING="gzip")
+    client.force_login(member_of(programme, Role.ANALYST))
+    page = client.get(f"/p/{programme.slug}/")
+    assert page["Content-Encoding"] == "gzip"
+    archive = client.get(f"/p/{programme.slug}/drivers/codebook/export.qdpx")
+    assert archive.status_code == 200
+    assert archive["Content-Type"] == "application/zip"
+    assert not archive.has_header("Content-Encoding")
+    assert archive.content[:2] == b"PK"
