@@ -320,6 +320,33 @@ def _members(
         )
 
 
+def tajik_group_members(
+    rng: random.Random,
+    group: CommunityGroup,
+    *,
+    start: datetime.date,
+    end: datetime.date,
+    is_demo: bool = False,
+) -> None:
+    """A Tajik group's 9 to 15 members: police, local government and a mahalla leader among
+    them (two young people in a youth group), fewer women in a policing team."""
+    required = [Sector.POLICE, Sector.LOCAL_GOVERNMENT, Sector.MAHALLA_LEADER]
+    if group.kind == CommunityGroup.Kind.YOUTH_GROUP:
+        required = [Sector.YOUTH, Sector.YOUTH]
+    _members(
+        rng,
+        group,
+        size=rng.randint(9, 15),
+        share_women=0.45 if group.kind != CommunityGroup.Kind.POLICING_TEAM else 0.3,
+        women_names=TJ_WOMEN,
+        men_names=TJ_MEN,
+        start=start,
+        end=end,
+        sectors_required=required,
+        is_demo=is_demo,
+    )
+
+
 def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
     country = Place.objects.get(code="TJ")
     donor = _organisation(
@@ -418,20 +445,7 @@ def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
                 established_on=start,
                 is_demo=True,
             )
-            required = [Sector.POLICE, Sector.LOCAL_GOVERNMENT, Sector.MAHALLA_LEADER]
-            if kind == CommunityGroup.Kind.YOUTH_GROUP:
-                required = [Sector.YOUTH, Sector.YOUTH]
-            _members(
-                rng,
-                group,
-                size=rng.randint(9, 15),
-                share_women=0.45 if kind != CommunityGroup.Kind.POLICING_TEAM else 0.3,
-                women_names=TJ_WOMEN,
-                men_names=TJ_MEN,
-                start=start,
-                end=programme.ends_on,
-                sectors_required=required,
-            )
+            tajik_group_members(rng, group, start=start, end=programme.ends_on)
     # The lead assigns each CSO the district it is based in; the platform works everywhere.
     for index, cso in enumerate(csos):
         partner_area_assign(

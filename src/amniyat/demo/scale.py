@@ -81,16 +81,14 @@ from amniyat.demo.build import (
     DEMO_SLUGS,
     TJ_CSO_WORDS,
     TJ_DISTRICTS,
-    TJ_MEN,
-    TJ_WOMEN,
     DemoAccount,
-    _members,
     _organisation,
     _user,
     build_findings,
     remove_programme_data,
     remove_unused_demo_organisations,
     survey_form,
+    tajik_group_members,
 )
 from amniyat.demo.drivers import SEED as DRIVERS_SEED
 from amniyat.demo.drivers import build_drivers
@@ -543,21 +541,7 @@ def _group(
         established_on=start,
         is_demo=True,
     )
-    required = [Sector.POLICE, Sector.LOCAL_GOVERNMENT, Sector.MAHALLA_LEADER]
-    if kind == CommunityGroup.Kind.YOUTH_GROUP:
-        required = [Sector.YOUTH, Sector.YOUTH]
-    _members(
-        rng,
-        group,
-        size=rng.randint(9, 15),
-        share_women=0.45 if kind != CommunityGroup.Kind.POLICING_TEAM else 0.3,
-        women_names=TJ_WOMEN,
-        men_names=TJ_MEN,
-        start=start,
-        end=programme.ends_on,
-        sectors_required=required,
-        is_demo=True,
-    )
+    tajik_group_members(rng, group, start=start, end=programme.ends_on, is_demo=True)
     return group
 
 
