@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates, get_default_renderer
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy, override
 
 from amniyat.core.forms import FormRenderer
@@ -34,7 +34,7 @@ class Every(forms.Form):
         initial=[1, 2],
     )
     grouped_many = forms.MultipleChoiceField(
-        choices=[*GROUPED[:2], (9, mark_safe("<i>safe</i>"))],
+        choices=[*GROUPED[:2], (9, SafeString("<i>safe</i>"))],
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
