@@ -1,7 +1,9 @@
-"""Export files encrypted at rest, with the keys that encrypt personal answers in the database.
+"""Files encrypted at rest (exports of submissions, prepared downloads), with the keys that
+encrypt personal answers in the database.
 
-An export can hold every personal and sensitive answer of a form, in clear inside the file:
-stored under ``MEDIA_ROOT`` as it is, it would be less protected than the rows it came from.
+An export can hold every personal and sensitive answer of a form, and a download the decrypted
+notes of every discussion, in clear inside the file: stored under ``MEDIA_ROOT`` as it is, it
+would be less protected than the rows it came from.
 So every file is written encrypted, in a streaming form of the AES-256-GCM that
 :mod:`amniyat.core.fields` uses for a value (the "STREAM" construction of Hoang, Reyhanitabar,
 Rogaway and Vizár, *Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance*,

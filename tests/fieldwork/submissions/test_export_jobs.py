@@ -24,9 +24,10 @@ from django_tasks_db.models import DBTaskResult
 from amniyat.accounts import policies
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
+from amniyat.core import encrypted_files
 from amniyat.fieldwork.imports.schema import plan_for
 from amniyat.fieldwork.models import Form, Submission, SubmissionExport
-from amniyat.fieldwork.submissions import encrypted_files, exporters, services
+from amniyat.fieldwork.submissions import exporters, services
 from amniyat.fieldwork.submissions.selectors import submissions_visible
 from tests.factories import ProgrammeFactory, member_of, shipped_place
 from tests.fieldwork.imports.test_importers import SCHEMA, make_form

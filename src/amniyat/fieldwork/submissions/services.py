@@ -34,10 +34,10 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import User
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
+from amniyat.core.encrypted_files import decrypted_pieces, encrypt_file
 from amniyat.fieldwork.imports.schema import plan_for
 from amniyat.fieldwork.models import Form, Submission, SubmissionExport
 from amniyat.fieldwork.submissions import exporters, selectors
-from amniyat.fieldwork.submissions.encrypted_files import decrypted_pieces, encrypt_file
 
 logger = logging.getLogger(__name__)
 Verb = AuditEvent.Verb
