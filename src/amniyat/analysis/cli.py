@@ -9,35 +9,35 @@
         [--format json|csv|xlsx|table] [--output FILE] [--language en|ru|tg|uz]
 
 `analyze_cli` holds the logic and returns the exit status (0, or 2 with a one-line message on
-standard error for anything the user can fix); the management command only calls it.
+standard error for anything the user can fix); ``amniyat analyze`` calls it before Django starts
+(`amniyat.cli`) and the management command (``call_command("analyze", …)``) only calls it.
+
+The command starts only what it uses: its words come through `amniyat.analysis.translation`
+(Django's translation when Django is set up, the same catalogues read directly when it is not);
+Polars, Lark, the estimators and the writers are imported once the command line has been
+checked, so ``--help`` and a mistyped option answer at once; Django is set up only for
+``--assessment``, which reads the database.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
-
-import polars as pl
-from django.utils import translation
-from django.utils.translation import gettext as _
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from amniyat.analysis.errors import AnalysisError, EstimationError
-from amniyat.analysis.indicators import (
-    LANGUAGES,
-    Indicator,
-    Repeat,
-    load_indicators,
-    merge_repeats,
-    resolve_levels,
-)
-from amniyat.analysis.loading import read_data_file
-from amniyat.analysis.output import render_csv, render_json, render_table, write_xlsx
-from amniyat.analysis.runner import Comparison, run_analysis
-from amniyat.stats import DEFAULT_MIN_CELL, Design, LonelyPsuError
-from amniyat.stats.design import LONELY_PSU_POLICIES
+from amniyat.analysis.translation import LANGUAGES, override
+from amniyat.analysis.translation import gettext as _
+from amniyat.stats.choices import DEFAULT_MIN_CELL, LONELY_PSU_POLICIES
+from amniyat.stats.errors import LonelyPsuError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from amniyat.analysis.indicators import Indicator, Repeat
 
 __all__ = ["analyze_cli"]
 
@@ -161,7 +161,8 @@ def _split_by(values: Sequence[str]) -> list[list[str]]:
     return found
 
 
-def _comparison(value: str) -> Comparison:
+def _comparison(value: str) -> tuple[str, str, str]:
+    """``COL=A,B`` as (column, A, B)."""
     column, equals, rest = value.partition("=")
     values = [part.strip() for part in rest.split(",")]
     if not equals or not column.strip() or len(values) != 2 or not all(values):
@@ -170,7 +171,7 @@ def _comparison(value: str) -> Comparison:
                 value=value
             )
         )
-    return Comparison(column.strip(), values[0], values[1])
+    return column.strip(), values[0], values[1]
 
 
 def _output_format(requested: str | None, output: str | None) -> str:
@@ -212,6 +213,15 @@ def _analyze(argv: Sequence[str], stdout: Stream) -> int:
                 file=args.indicators, reason=getattr(error, "strerror", None) or str(error)
             )
         ) from error
+    # The command line is sound: load what the analysis needs (Polars, Lark, the estimators and
+    # the writers: most of the command's start-up) only now, so --help and a mistyped option
+    # answer at once.
+    from amniyat.analysis.indicators import load_indicators
+    from amniyat.analysis.loading import read_data_file
+    from amniyat.analysis.output import render_csv, render_json, render_table, write_xlsx
+    from amniyat.analysis.runner import Comparison, run_analysis
+    from amniyat.stats.design import Design
+
     indicators = load_indicators(specification)
     repeats: dict[str, Repeat] = {}
     repeat_frames: dict[str, pl.DataFrame] = {}
@@ -236,7 +246,7 @@ def _analyze(argv: Sequence[str], stdout: Stream) -> int:
         indicators,
         design=design,
         by=by,
-        compare=compare,
+        compare=[Comparison(*parts) for parts in compare],
         min_cell=args.min_cell,
         confidence=args.confidence,
         repeats=repeats,
@@ -247,11 +257,11 @@ def _analyze(argv: Sequence[str], stdout: Stream) -> int:
         if output_format == "json":
             _write_text(render_json(result), args.output, stdout)
         elif output_format == "table":
-            with translation.override(language):
+            with override(language):
                 table = render_table(result, _, language=language)
             _write_text(table, args.output, stdout)
         elif output_format == "xlsx":
-            with translation.override(language):
+            with override(language):
                 write_xlsx(result, args.output, _, language=language)
         else:
             estimates, comparisons = render_csv(result, language=language)
@@ -307,6 +317,10 @@ def _assessment_frame(
     """The stored submissions of every form of an assessment, one row per respondent (the
     answers classed public or internal), with the assessment itself, the forms' repeats and,
     for each level an indicator is counted at, one row per repetition."""
+    import polars as pl
+
+    _setup_django()
+    from amniyat.analysis.indicators import merge_repeats, resolve_levels
     from amniyat.fieldwork.models import Assessment
     from amniyat.fieldwork.submissions.frames import form_repeats, repeat_frame, submissions_frame
 
@@ -331,3 +345,14 @@ def _assessment_frame(
         if found:
             repeat_frames[level] = pl.concat(found, how="diagonal_relaxed")
     return pl.concat(frames, how="diagonal_relaxed"), assessment, repeats, repeat_frames
+
+
+def _setup_django() -> None:
+    """Set the web application up (settings, app registry, models) unless this process already
+    has (a view, ``call_command``, the tests): only ``--assessment`` needs it."""
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amniyat.settings")
+        django.setup()

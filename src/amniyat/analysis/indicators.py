@@ -69,6 +69,7 @@ from amniyat.analysis.expressions import (
     answered,
     parse_expression,
 )
+from amniyat.analysis.translation import LANGUAGES
 
 __all__ = [
     "LANGUAGES",
@@ -105,9 +106,8 @@ KEYS: Final = (
 EXPRESSION_KEYS: Final = ("numerator", "denominator", "value", "filter")
 ID_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
-LANGUAGES: Final[tuple[str, ...]] = ("en", "ru", "tg", "uz")
-"""The languages a label may be written in: the interface's (``settings.LANGUAGES``). English
-is required and is what a reader sees when their language is missing."""
+# LANGUAGES (from `amniyat.analysis.translation`): the languages a label may be written in, the
+# interface's. English is required and is what a reader sees when their language is missing.
 ENGLISH: Final = "en"
 
 Labels = Mapping[str, str]

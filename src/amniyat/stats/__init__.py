@@ -32,35 +32,77 @@ Disclosure control (`amniyat.stats.sdc`)
     ``check_k_anonymity(frame, quasi_identifiers, *, k=5) -> KAnonymityReport``
 Errors
     ``StatsError`` > ``ColumnError``, ``DesignError`` > ``LonelyPsuError``.
+
+The names load on first use (PEP 562): ``import amniyat.stats.choices`` or
+``amniyat.stats.errors`` costs no Polars or NumPy, so ``amniyat analyze --help`` stays quick;
+``from amniyat.stats import estimate_by`` loads the estimators as before.
 """
 
-from amniyat.stats.comparison import Difference, compare_domains, compare_independent
-from amniyat.stats.design import Design, LonelyPsu
-from amniyat.stats.errors import ColumnError, DesignError, LonelyPsuError, StatsError
-from amniyat.stats.estimation import (
-    REASON_EMPTY_DOMAIN,
-    REASON_ZERO_WEIGHT,
-    DomainKey,
-    Estimate,
-    Kind,
-    estimate,
-    estimate_by,
-    estimates_to_frame,
-)
-from amniyat.stats.sdc import (
-    DEFAULT_MIN_CELL,
-    REASON_MIN_CELL,
-    Cell,
-    KAnonymityReport,
-    ProtectedTable,
-    check_k_anonymity,
-    protect_difference,
-    protect_estimates,
-    protect_frequency_table,
-    protect_table,
-    recoverable_cells,
-    withhold_difference,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from amniyat.stats.choices import DEFAULT_MIN_CELL, LonelyPsu
+    from amniyat.stats.comparison import Difference, compare_domains, compare_independent
+    from amniyat.stats.design import Design
+    from amniyat.stats.errors import ColumnError, DesignError, LonelyPsuError, StatsError
+    from amniyat.stats.estimation import (
+        REASON_EMPTY_DOMAIN,
+        REASON_ZERO_WEIGHT,
+        DomainKey,
+        Estimate,
+        Kind,
+        estimate,
+        estimate_by,
+        estimates_to_frame,
+    )
+    from amniyat.stats.sdc import (
+        REASON_MIN_CELL,
+        Cell,
+        KAnonymityReport,
+        ProtectedTable,
+        check_k_anonymity,
+        protect_difference,
+        protect_estimates,
+        protect_frequency_table,
+        protect_table,
+        recoverable_cells,
+        withhold_difference,
+    )
+
+# Where each public name is defined; `__getattr__` imports that module on first use.
+_HOMES: dict[str, tuple[str, ...]] = {
+    "choices": ("DEFAULT_MIN_CELL", "LonelyPsu"),
+    "comparison": ("Difference", "compare_domains", "compare_independent"),
+    "design": ("Design",),
+    "errors": ("ColumnError", "DesignError", "LonelyPsuError", "StatsError"),
+    "estimation": (
+        "REASON_EMPTY_DOMAIN",
+        "REASON_ZERO_WEIGHT",
+        "DomainKey",
+        "Estimate",
+        "Kind",
+        "estimate",
+        "estimate_by",
+        "estimates_to_frame",
+    ),
+    "sdc": (
+        "REASON_MIN_CELL",
+        "Cell",
+        "KAnonymityReport",
+        "ProtectedTable",
+        "check_k_anonymity",
+        "protect_difference",
+        "protect_estimates",
+        "protect_frequency_table",
+        "protect_table",
+        "recoverable_cells",
+        "withhold_difference",
+    ),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "DEFAULT_MIN_CELL",
@@ -93,3 +135,16 @@ __all__ = [
     "recoverable_cells",
     "withhold_difference",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -13,34 +13,14 @@ every row is its own PSU, there is one stratum, every weight is 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Final
 
 import polars as pl
 
+from amniyat.stats.choices import LONELY_PSU_POLICIES, LonelyPsu
 from amniyat.stats.errors import ColumnError, DesignError, LonelyPsuError
 
 __all__ = ["Design", "LonelyPsu"]
-
-LonelyPsu = Literal["fail", "adjust", "remove", "certainty"]
-"""What to do with a stratum that has a single PSU (its variance cannot be estimated).
-
-- ``"fail"``: raise `LonelyPsuError` naming the strata (the default: the analyst decides).
-- ``"adjust"``: centre the lonely PSU's total at the grand mean of all PSU totals instead of the
-  (undefined) stratum mean, as R ``options(survey.lonely.psu = "adjust")`` (survey >= 4.2). The
-  stratum adds ``(1 - f_h) (z_h - Z / n)^2`` where ``Z`` is the sum of all scores and ``n`` the
-  number of PSUs in the design. Conservative; the usual choice for published tables.
-- ``"remove"``: the stratum adds nothing to the variance (R ``"remove"``, samplics
-  ``SinglePSUEst.skip``). Its data still count in the estimate.
-- ``"certainty"``: the lonely PSU was selected with certainty (self-representing), so its stratum
-  adds no first-stage variance (R ``"certainty"``). Numerically the same as ``"remove"`` in a
-  with-replacement first stage, as in R; the two names record different reasons. (samplics's
-  ``SinglePSUEst.certainty`` is another method: it uses second-stage units instead.)
-
-A stratum with a single PSU whose finite population correction says it was fully sampled
-(``f_h = 1``) is not lonely: it contributes no variance under any policy, as in R.
-"""
-
-LONELY_PSU_POLICIES: Final[tuple[LonelyPsu, ...]] = get_args(LonelyPsu)
 
 # Internal column names added to a prepared frame. The prefix keeps them apart from survey data.
 WEIGHT: Final = "__amniyat_weight"

@@ -35,16 +35,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import numpy as np
-import numpy.typing as npt
 import polars as pl
 
+from amniyat.stats.choices import DEFAULT_MIN_CELL
 from amniyat.stats.comparison import Difference
 from amniyat.stats.design import require_columns
 from amniyat.stats.errors import ColumnError, StatsError
 from amniyat.stats.estimation import Estimate
+
+# NumPy serves the two-way tables only and is imported there: every analysis protects its
+# estimates, few build a table, and loading NumPy is a tenth of a second of a command's start.
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    BoolArray = npt.NDArray[np.bool_]
+    IntArray = npt.NDArray[np.int64]
 
 __all__ = [
     "DEFAULT_MIN_CELL",
@@ -60,15 +68,11 @@ __all__ = [
     "recoverable_cells",
 ]
 
-DEFAULT_MIN_CELL: Final = 5
 REASON_MIN_CELL: Final = "min_cell"
 
 Cell = tuple[int, int]
 """A position ``(row, column)`` in a table *with* margins: the last row holds the column totals,
 the last column the row totals, the bottom-right entry the grand total."""
-
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.int64]
 
 
 def _check_min_cell(min_cell: int) -> None:
@@ -133,6 +137,8 @@ def withhold_difference(
 
 
 def _with_margins(counts: IntArray) -> IntArray:
+    import numpy as np
+
     rows, columns = counts.shape
     extended = np.zeros((rows + 1, columns + 1), dtype=np.int64)
     extended[:rows, :columns] = counts
@@ -144,6 +150,8 @@ def _with_margins(counts: IntArray) -> IntArray:
 
 def _constraints(shape: tuple[int, int]) -> npt.NDArray[np.float64]:
     """Additivity equations ``A x = 0`` of a table with margins, one row per line."""
+    import numpy as np
+
     rows, columns = shape[0] - 1, shape[1] - 1
     equations = np.zeros((shape[0] + shape[1], shape[0] * shape[1]))
     for i in range(shape[0]):  # each row, including the row of column totals
@@ -167,6 +175,8 @@ def recoverable_cells(suppressed: npt.ArrayLike) -> list[Cell]:
         The positions, in row-major order, of withheld entries whose value follows from the
         additivity of the table; empty when the suppression pattern is safe.
     """
+    import numpy as np
+
     mask = np.asarray(suppressed, dtype=bool)
     if mask.ndim != 2 or min(mask.shape) < 2:
         raise StatsError("expected a 2-D mask of a table with margins (at least 2 x 2)")
@@ -218,6 +228,8 @@ def _complete_lines(extended: IntArray, suppressed: BoolArray) -> None:
 
 def _cover_exposed(extended: IntArray, suppressed: BoolArray, exposed: Cell) -> None:
     """Suppress the cheapest further cell that makes ``exposed`` unrecoverable."""
+    import numpy as np
+
     candidates = sorted(
         ((int(i), int(j)) for i, j in zip(*np.nonzero(~suppressed), strict=True)),
         key=lambda cell: _cost(extended, cell),
@@ -303,6 +315,8 @@ def protect_table(
     Returns:
         A `ProtectedTable` in which `recoverable_cells` finds nothing.
     """
+    import numpy as np
+
     _check_min_cell(min_cell)
     raw = np.asarray(counts)
     if raw.ndim != 2 or raw.size == 0:
@@ -350,6 +364,8 @@ def protect_frequency_table(
     Categories are sorted; a null category is shown as "(missing)". Combinations that do not
     occur are zero cells.
     """
+    import numpy as np
+
     require_columns(frame, {"row": row, "column": column})
     if row == column:
         raise ColumnError("row and column must be different columns")
