@@ -60,6 +60,9 @@ from amniyat.communities.models import (
     RepresentationTarget,
     Sector,
 )
+from amniyat.downloads import services as download_services
+from amniyat.downloads.models import Download
+from amniyat.drivers.coding import qdpx
 from amniyat.drivers.models import (
     Code,
     CodeQuality,
@@ -163,6 +166,9 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "fieldwork:export_detail": {"slug": "programme", "pk": "submission_export"},
     "fieldwork:export_progress": {"slug": "programme", "pk": "submission_export"},
     "fieldwork:export_download": {"slug": "programme", "pk": "submission_export"},
+    "downloads:detail": {"slug": "programme", "pk": "download"},
+    "downloads:progress": {"slug": "programme", "pk": "download"},
+    "downloads:file": {"slug": "programme", "pk": "download"},
     "fieldwork:import_detail": {"slug": "programme", "pk": "import_job"},
     "fieldwork:import_progress": {"slug": "programme", "pk": "import_job"},
     "fieldwork:import_problems": {"slug": "programme", "pk": "import_job"},
@@ -843,6 +849,11 @@ def build_world() -> World:
         acting_user=users[Role.LEAD], form=fw_own["form"], export_format="csv", language="en"
     )
     submission_services.export_run(x_own.pk)
+    # So is a prepared download (the codebook's .qdpx project).
+    d_own = download_services.download_start(
+        acting_user=users[Role.LEAD], programme=p1, kind=qdpx.DOWNLOAD.name
+    )
+    download_services.download_run(d_own.pk)
     dr_own = _drivers(
         p1,
         marker=f"OWN-{TAG}",
@@ -973,6 +984,13 @@ def build_world() -> World:
         language="en",
         file_name=f"FOREIGN-{TAG}-EXPORT.csv",
     )
+    d_p2 = Download.objects.create(
+        pk=7490001,
+        programme=p2,
+        requested_by=p2_user,
+        kind=qdpx.DOWNLOAD.name,
+        file_name=f"FOREIGN-{TAG}-DOWNLOAD.qdpx",
+    )
     fd_p2 = _findings(fw_p2["form"], is_p2, marker=f"FOREIGN-{TAG}", published=True, pk=7470001)
     dr_p2 = _drivers(
         p2,
@@ -1078,11 +1096,13 @@ def build_world() -> World:
         **{k: v for k, v in fw_p2.items() if k != "version"},
         "findings": fd_p2,
         "submission_export": x_p2,
+        "download": d_p2,
         **dr_p2,
     }
     own_fieldwork = {k: v for k, v in fw_own.items() if k != "version"}
     own_fieldwork["findings"] = fd_own
     own_fieldwork["submission_export"] = x_own
+    own_fieldwork["download"] = d_own
     not_for_facilitators = {
         "submission": s_other,
         "import_job": j_other,

@@ -41,6 +41,8 @@ from amniyat.accounts.selectors import (
 from amniyat.audit.models import AuditEvent
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
 from amniyat.communities.selectors import groups_visible, members_visible, targets_of
+from amniyat.downloads.models import Download
+from amniyat.downloads.selectors import downloads_of
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import selectors as coding_selectors
 from amniyat.drivers.maps import selectors as maps_selectors
@@ -169,6 +171,7 @@ READERS: dict[type[models.Model], Reader] = {
         *(_ids(exports_of(user=user, form=form)) for form in forms_visible(user=user))
     ),
     DeviceUser: _per_programme(lambda u, p: devices_visible(user=u, programme=p)),
+    Download: _per_programme(lambda u, p: downloads_of(user=u, programme=p)),
     IndicatorSet: _per_programme(_indicator_sets),
     Findings: _per_programme(_findings),
     Source: _per_programme(lambda u, p: coding_selectors.source_list(user=u, programme=p)),

@@ -8,6 +8,8 @@ from django.utils.translation import override
 
 from amniyat.accounts.models import Membership, User
 from amniyat.audit.models import AuditEvent
+from amniyat.downloads.models import Download
+from amniyat.downloads.services import download_run
 from tests.factories import CommunityGroupFactory, ProgrammeFactory, member_of
 
 Role = Membership.Role
@@ -172,8 +174,11 @@ def test_pages_are_compressed_and_files_compressed_already_are_not() -> None:
     client.force_login(member_of(programme, Role.ANALYST))
     page = client.get(f"/p/{programme.slug}/")
     assert page["Content-Encoding"] == "gzip"
-    archive = client.get(f"/p/{programme.slug}/drivers/codebook/export.qdpx")
+    client.post(f"/p/{programme.slug}/drivers/codebook/export/")
+    download = Download.objects.get()
+    download_run(download.pk)
+    archive = client.get(f"/p/{programme.slug}/downloads/{download.pk}/file")
     assert archive.status_code == 200
     assert archive["Content-Type"] == "application/zip"
     assert not archive.has_header("Content-Encoding")
-    assert archive.content[:2] == b"PK"
+    assert b"".join(archive.streaming_content)[:2] == b"PK"

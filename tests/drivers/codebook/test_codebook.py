@@ -406,7 +406,6 @@ def test_codebook_pages_make_as_many_queries_for_30_codes_as_for_3(
         reverse("drivers:codebook", args=[programme.slug]),
         reverse("drivers:code_create", args=[programme.slug]),
         reverse("drivers:code_edit", args=[programme.slug, top.pk]),
-        reverse("drivers:qdpx_export", args=[programme.slug]),
     ]
     few = [_page_queries(client, url) for url in urls]
     for n in range(3, 30):

@@ -27,6 +27,8 @@ from amniyat.accounts.models import Membership, Programme, User
 from amniyat.audit.models import AuditEvent
 from amniyat.core import fields as encrypted_fields
 from amniyat.demo.build import INDICATORS_FILE
+from amniyat.downloads.models import Download
+from amniyat.downloads.services import download_run
 from amniyat.drivers.codebook import services as codebook
 from amniyat.drivers.coding import qdpx
 from amniyat.drivers.coding.services import source_create
@@ -297,14 +299,19 @@ def test_export_and_import_pages(programme: Programme, lead: User) -> None:
     codebook.codebook_seed(programme=programme)
     client = Client()
     client.force_login(lead)
-    response = client.get(reverse("drivers:qdpx_export", args=[programme.slug]))
+    # The project is prepared in the background (tests/downloads), then downloaded.
+    asked = client.post(reverse("drivers:qdpx_export", args=[programme.slug]))
+    download = Download.objects.get()
+    assert asked["Location"] == reverse("downloads:detail", args=[programme.slug, download.pk])
+    download_run(download.pk)
+    response = client.get(reverse("downloads:file", args=[programme.slug, download.pk]))
     assert response.status_code == 200
     assert response["Content-Disposition"].endswith('.qdpx"')
-    content = response.content
+    content = b"".join(response.streaming_content)
     viewer = member_of(programme, Role.VIEWER)
     other = Client()
     other.force_login(viewer)
-    assert other.get(reverse("drivers:qdpx_export", args=[programme.slug])).status_code == 404
+    assert other.post(reverse("drivers:qdpx_export", args=[programme.slug])).status_code == 404
     assert other.get(reverse("drivers:qdpx_import", args=[programme.slug])).status_code == 404
     facilitator = member_of(programme, Role.FACILITATOR, organisation=OrganisationFactory())
     other.force_login(facilitator)

@@ -11,6 +11,6 @@ urlpatterns: list[URLPattern] = [
     path("p/<slug:slug>/drivers/codebook/<int:pk>/delete/", views.code_delete, name="code_delete"),
     path("p/<slug:slug>/drivers/codebook/<int:pk>/merge/", views.code_merge, name="code_merge"),
     path("p/<slug:slug>/drivers/codebook/seed/", views.codebook_seed, name="codebook_seed"),
-    path("p/<slug:slug>/drivers/codebook/export.qdpx", views.qdpx_export, name="qdpx_export"),
+    path("p/<slug:slug>/drivers/codebook/export/", views.qdpx_export, name="qdpx_export"),
     path("p/<slug:slug>/drivers/codebook/import/", views.qdpx_import, name="qdpx_import"),
 ]

@@ -21,6 +21,8 @@ from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
+from amniyat.downloads.selectors import downloads_of
+from amniyat.downloads.services import download_start
 from amniyat.drivers.codebook import selectors, services
 from amniyat.drivers.codebook.forms import CodeForm, MergeForm, QdpxImportForm
 from amniyat.drivers.coding import links, qdpx
@@ -81,6 +83,7 @@ def codebook(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "can_manage": policies.can(user, "codebook.manage", programme),
             "can_import": policies.can(user, "codebook.manage", programme)
             and policies.can(user, "source.create", programme),
+            "downloads": downloads_of(user=user, programme=programme, kind=qdpx.DOWNLOAD.name)[:10],
         },
     )
 
@@ -252,12 +255,15 @@ def codebook_seed(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
 def qdpx_export(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """Ask for the programme's REFI-QDA project: it is written in the background (it reads
+    every discussion the person may read), and the download's page follows it."""
     programme = _readable(request, slug)
-    exported = qdpx.qdpx_export(user=request.user, programme=programme, request=request)
-    response = HttpResponse(exported.content, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{exported.file_name}"'
-    return response
+    download = download_start(
+        acting_user=request.user, programme=programme, kind=qdpx.DOWNLOAD.name, request=request
+    )
+    return redirect("downloads:detail", slug=slug, pk=download.pk)
 
 
 @upload_limit(qdpx.max_qdpx_bytes)

@@ -31,7 +31,7 @@ import re
 import unicodedata
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
@@ -45,6 +45,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from amniyat.accounts import policies
 from amniyat.accounts.models import User
@@ -53,7 +54,9 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record, audit_records
 from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.i18n import CONTENT_LANGUAGES
-from amniyat.core.text import format_number
+from amniyat.core.text import format_list, format_number
+from amniyat.downloads.kinds import Kind
+from amniyat.downloads.kinds import Written as Prepared
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.codebook.services import codebook_tree, indicator_choices, unique_key
 from amniyat.drivers.coding import selectors
@@ -166,12 +169,23 @@ def _split_extra(description: str) -> tuple[str, dict[str, Any]]:
 # Export
 
 
-@dataclass
+@dataclass(frozen=True)
 class Exported:
     content: bytes
     file_name: str
     codes: int
     sources: int
+    excerpts: int
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`qdpx_write` put in the archive: counts, and the ids of the sources whose
+    text it holds (for the audit log when someone opens it)."""
+
+    file_name: str
+    codes: int
+    source_ids: list[int]
     excerpts: int
 
 
@@ -183,8 +197,39 @@ def qdpx_export(
     *, user: User, programme: Programme, request: HttpRequest | None = None
 ) -> Exported:
     """The programme's codebook, the sources ``user`` may read and their excerpts, as a
-    .qdpx archive. The export is audited with the sources it holds."""
+    .qdpx archive (for the command line: pages prepare it in the background, see
+    :data:`DOWNLOAD`). The export is audited with the sources it holds."""
+    buffer = io.BytesIO()
+    written = qdpx_write(user=user, programme=programme, target=buffer)
+    qdpx_opened(
+        user=user,
+        programme=programme,
+        source_ids=written.source_ids,
+        codes=written.codes,
+        excerpts=written.excerpts,
+        request=request,
+    )
+    return Exported(
+        content=buffer.getvalue(),
+        file_name=written.file_name,
+        codes=written.codes,
+        sources=len(written.source_ids),
+        excerpts=written.excerpts,
+    )
+
+
+def qdpx_write(
+    *,
+    user: User,
+    programme: Programme,
+    target: IO[bytes],
+    progress: Callable[[int, int], None] | None = None,
+) -> Written:
+    """Write to ``target`` the programme's codebook, the sources ``user`` may read and their
+    excerpts, as a .qdpx archive; ``progress(done, total)`` as sources are written. Records
+    nothing: whoever hands the file to a person records it (:func:`qdpx_opened`)."""
     require(user, "codebook.view", programme)
+    progress = progress or (lambda done, total: None)
     codes = codebook_tree(
         codebook_selectors.code_list(user=user, programme=programme).select_related(None)
     )
@@ -237,20 +282,42 @@ def qdpx_export(
         # Each coder and code is named by every excerpt: its GUID is made once.
         guids = {("user", pk): _guid("user", pk) for pk in users}
         guids |= {("code", code.pk): _guid("code", code.pk) for code, _depth in codes}
-        for source in sources:
+        for done, source in enumerate(sources, start=1):
             files.update(_source_xml(sources_element, source, by_source.get(source.pk, []), guids))
+            progress(done, len(sources))
     ET.SubElement(root, _q("Description")).text = _("Exported from Amniyat: {programme}.").format(
         programme=programme.name
     )
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    buffer = io.BytesIO()
     # Deflate level 3: half the time of the default level 6, for a file about 8% larger.
     with zipfile.ZipFile(
-        buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=EXPORT_DEFLATE_LEVEL
+        target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=EXPORT_DEFLATE_LEVEL
     ) as archive:
         archive.writestr("project.qde", xml)
         for name, content in files.items():
             archive.writestr(f"{SOURCES_FOLDER}/{name}", content.encode("utf-8"))
+    stamp = timezone.localdate().isoformat()
+    return Written(
+        file_name=f"{programme.slug}-codebook-{stamp}.qdpx",
+        codes=len(codes),
+        source_ids=[source.pk for source in sources],
+        excerpts=len(excerpts),
+    )
+
+
+def qdpx_opened(
+    *,
+    user: User,
+    programme: Programme,
+    source_ids: Iterable[int],
+    codes: int,
+    excerpts: int,
+    request: HttpRequest | None = None,
+) -> None:
+    """Record that ``user`` was handed a .qdpx archive holding the text of these sources: one
+    "read discussion notes" row per source (still there), and one row for the export."""
+    source_ids = list(source_ids)
+    sources = list(Source.objects.filter(pk__in=source_ids).only("pk", "title").order_by("pk"))
     with transaction.atomic():
         audit_records(
             actor=user,
@@ -266,19 +333,11 @@ def qdpx_export(
             request=request,
             details={
                 "qdpx_export": True,
-                "sources": [source.pk for source in sources],
-                "codes": len(codes),
-                "excerpts": len(excerpts),
+                "sources": source_ids,
+                "codes": codes,
+                "excerpts": excerpts,
             },
         )
-    stamp = timezone.localdate().isoformat()
-    return Exported(
-        content=buffer.getvalue(),
-        file_name=f"{programme.slug}-codebook-{stamp}.qdpx",
-        codes=len(codes),
-        sources=len(sources),
-        excerpts=len(excerpts),
-    )
 
 
 def _codebook_xml(root: ET.Element, codes: list[tuple[Code, int]]) -> None:
@@ -1091,3 +1150,73 @@ def _import_source(
     if source.file_name == "" and file_name:
         Source.objects.filter(pk=source.pk).update(file_name=file_name[:255])
     return source
+
+
+# A REFI-QDA project, prepared in the background for the person who asks for it from the
+# codebook page (amniyat.downloads): it reads and decrypts every discussion they may read.
+
+
+def _write_download(
+    *,
+    user: User,
+    programme: Programme,
+    choices: Mapping[str, Any],
+    target: IO[bytes],
+    progress: Callable[[int, int], None],
+) -> Prepared:
+    written = qdpx_write(user=user, programme=programme, target=target, progress=progress)
+    return Prepared(
+        file_name=written.file_name,
+        content_type="application/zip",
+        summary={
+            "codes": written.codes,
+            "sources": written.source_ids,
+            "excerpts": written.excerpts,
+        },
+    )
+
+
+def _opened_download(
+    *,
+    user: User,
+    programme: Programme,
+    summary: Mapping[str, Any],
+    request: HttpRequest | None,
+) -> None:
+    qdpx_opened(
+        user=user,
+        programme=programme,
+        source_ids=summary.get("sources", []),
+        codes=summary.get("codes", 0),
+        excerpts=summary.get("excerpts", 0),
+        request=request,
+    )
+
+
+def _describe_download(summary: Mapping[str, Any]) -> str:
+    codes = int(summary.get("codes", 0))
+    sources = len(summary.get("sources", []))
+    excerpts = int(summary.get("excerpts", 0))
+    held = format_list(
+        [
+            ngettext("{count} code", "{count} codes", codes).format(count=format_number(codes)),
+            ngettext("{count} source", "{count} sources", sources).format(
+                count=format_number(sources)
+            ),
+            ngettext("{count} excerpt", "{count} excerpts", excerpts).format(
+                count=format_number(excerpts)
+            ),
+        ]
+    )
+    return _("It holds {things}.").format(things=held)
+
+
+DOWNLOAD = Kind(
+    name="qdpx",
+    label=gettext_lazy("REFI-QDA project (.qdpx)"),
+    verb="codebook.view",
+    write=_write_download,
+    opened=_opened_download,
+    describe=_describe_download,
+    asked_from="drivers:codebook",
+)

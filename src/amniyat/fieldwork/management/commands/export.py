@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from amniyat.accounts.models import User
+from amniyat.downloads.services import downloads_expired_clear
 from amniyat.fieldwork.models import Form, SubmissionExport
 from amniyat.fieldwork.submissions import exporters, services
 
@@ -45,11 +46,11 @@ class Command(BaseCommand):
             help="The language of the labels.",
         )
         write.add_argument("--no-progress", action="store_true", help="No progress bar.")
-        sub.add_parser("clean", help="Delete the files of exports past their time.")
+        sub.add_parser("clean", help="Delete the files of exports and downloads past their time.")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "clean":
-            cleared = services.exports_expired_clear()
+            cleared = services.exports_expired_clear() + downloads_expired_clear()
             self.stdout.write(_("Expired exports cleared: {n}").format(n=cleared))
             return
         form = Form.objects.select_related("assessment__programme").filter(pk=options["form"])
