@@ -912,3 +912,41 @@ def test_the_training_draws_the_quality_chart_the_page_shows(
         ).content.decode()
         chart = html.split('id="chart-assist-quality"', 1)[1].split("</div>", 1)[0]
         assert "<svg" in chart
+
+
+def test_the_data_key_follows_every_change_a_training_depends_on(world: World) -> None:
+    """Summed up by the database, not read row by row: a code, a passage or a coded excerpt
+    added, moved, recoded or removed changes it; a suggestion decided, an excerpt of an
+    uncoded source, or a change put back, does not."""
+    programme = world.programme
+    first = assist._data_key(programme)[0]
+    excerpt = Excerpt.objects.filter(source__in=world.coded).order_by("pk").first()
+    assert excerpt is not None
+    seen = {first}
+
+    def changed() -> str:
+        key = assist._data_key(programme)[0]
+        assert key not in seen
+        seen.add(key)
+        return key
+
+    excerpt.end += 1
+    excerpt.save()
+    changed()
+    excerpt.code = world.codes["police" if excerpt.code == world.codes["water"] else "water"]
+    excerpt.save()
+    changed()
+    Code.objects.create(programme=programme, key="zzz", name_en="New code")
+    changed()
+    passage = Passage.objects.filter(source=world.uncoded[0]).order_by("-position").first()
+    assert passage is not None
+    Passage.objects.filter(pk=passage.pk).update(end=passage.end - 1)
+    changed()
+    Excerpt.objects.filter(pk=excerpt.pk).delete()
+    changed()
+    steady = assist._data_key(programme)[0]
+    passage_shown, code, probability = _a_suggestion(world)
+    assist.suggestion_reject(
+        user=world.lead, passage=passage_shown, code=code, probability=probability
+    )
+    assert assist._data_key(programme)[0] == steady

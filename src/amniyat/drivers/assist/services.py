@@ -76,7 +76,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -789,23 +790,51 @@ def _data_key(programme: Programme) -> tuple[str, frozenset[int]]:
     which sources are coded and their excerpts (what it learns from) and every passage (what
     it scores). Accepting a suggestion does not change it (the source stays uncoded), so
     deciding does not retrain; coding a source by hand, importing coding, adding or removing
-    a source or a code does."""
+    a source or a code does. The rows are summed up by the database (:func:`_fingerprint`),
+    not read: a national programme has tens of thousands of passages."""
     coded = _coded_source_ids(programme)
-    code_ids = list(
-        Code.objects.filter(programme=programme).order_by("pk").values_list("pk", flat=True)
+    fingerprints = (
+        _fingerprint(Code.objects.filter(programme=programme), "pk"),
+        _fingerprint(
+            Passage.objects.filter(source__programme=programme), "pk", "source_id", "start", "end"
+        ),
+        _fingerprint(
+            Excerpt.objects.filter(source_id__in=coded),
+            "pk",
+            "source_id",
+            "code_id",
+            "start",
+            "end",
+        ),
     )
-    passages = list(
-        Passage.objects.filter(source__programme=programme)
-        .order_by("pk")
-        .values_list("pk", "source_id", "start", "end")
-    )
-    excerpts = list(
-        Excerpt.objects.filter(source_id__in=coded)
-        .order_by("pk")
-        .values_list("pk", "source_id", "code_id", "start", "end")
-    )
-    digest = hashlib.sha256(repr((sorted(coded), code_ids, passages, excerpts)).encode())
+    digest = hashlib.sha256(repr((sorted(coded), fingerprints)).encode())
     return digest.hexdigest(), coded
+
+
+# A row's fields folded into one number below 2**31 - 1 (a prime), base a prime above any
+# offset: every product stays within 64 bits, on SQLite as on PostgreSQL.
+_FOLD_MODULUS = 2**31 - 1
+_FOLD_BASE = 1_000_003
+
+
+def _fingerprint(rows: models.QuerySet[Any], *fields: str) -> tuple[int, int, int]:
+    """How many rows, the largest id, and the sum of each row's fields folded together: a
+    row added, removed or changed (its offsets, its code) changes it. The fold is written as
+    SQL of column names and constants (an expression tree of Django's takes ~1 ms to compile
+    per level), with the % operator (Django's Mod() is a Python function per row on SQLite)."""
+    meta = rows.model._meta
+    quote = connection.ops.quote_name
+    folded = "0"
+    for name in fields:
+        field = meta.pk if name == "pk" else meta.get_field(name)
+        column = f"{quote(meta.db_table)}.{quote(field.column)}"
+        folded = f"(({folded}) * {_FOLD_BASE} + {column} % {_FOLD_MODULUS}) % {_FOLD_MODULUS}"
+    # Column names and constants only: nothing a person typed reaches this SQL.
+    summed = RawSQL(folded, (), output_field=models.BigIntegerField())  # noqa: S611
+    found = rows.order_by().aggregate(
+        count=models.Count("pk"), last=models.Max("pk"), folded=models.Sum(summed)
+    )
+    return (found["count"], found["last"] or 0, found["folded"] or 0)
 
 
 def _runs(programme: Programme) -> DBTaskResultQuerySet:
