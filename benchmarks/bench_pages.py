@@ -22,7 +22,8 @@ it, answered an error, or the run ran out of time (``--deadline``, seconds from 
 Other work on the machine slows every figure, the floor included: compare the ratios.
 
 Run: ``python benchmarks/bench_pages.py [--samples 5] [--rounds 3] [--clients 20]
-[--workers 2] [--language en] [--deadline 300]``.
+[--workers 2] [--language en] [--deadline 300] [--only drivers:]``; ``--only`` measures the
+routes whose name contains the text.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ ACCOUNTS = [
     "demo-member",
     "demo-viewer",
 ]
-SKIPPED_PREFIXES = ("admin/", "api/", "collect/", "static/", "media/")
+SKIPPED_PREFIXES = ("admin/", "collect/", "static/", "media/")
 # What fills each route's ``pk`` (and ``member_pk``): url name -> kind of demo object. A route
 # not listed here is guessed from its name (:func:`guess_kind`); one that cannot be filled is
 # listed as not measured.
@@ -95,6 +96,18 @@ ROUTE_KINDS: dict[str, str] = {
     "fieldwork:export_detail": "export",
     "fieldwork:export_progress": "export",
     "fieldwork:export_download": "export",
+    "downloads:detail": "download",
+    "downloads:progress": "download",
+    "downloads:file": "download",
+    "api:organisation-detail": "organisation",
+    "api:place-detail": "place",
+    "api:group-detail": "group",
+    "api:member-detail": "member_row",
+    "api:assessment-detail": "assessment",
+    "api:form-detail": "form",
+    "api:submission-detail": "submission",
+    "api:import-job-detail": "import_job",
+    "api:device-detail": "device",
 }
 # Name prefixes for routes not in ROUTE_KINDS, most specific first.
 KIND_BY_PREFIX: list[tuple[str, str]] = [
@@ -260,31 +273,39 @@ class Route:
 
 
 def walk_routes() -> list[Route]:
+    """Every named GET-able route of the resolver: the pages, and the API's (its router
+    writes regular expressions, ``^submissions/(?P<pk>[^/.]+)/$``, read here as
+    ``submissions/<pk>/``; their ``.json`` format-suffix twins are left out)."""
     from django.urls import URLPattern, URLResolver, get_resolver
-    from django.urls.resolvers import RoutePattern
 
     routes: list[Route] = []
 
-    def visit(resolver: URLResolver, prefix: str, namespace: tuple[str, ...], plain: bool) -> None:
+    def visit(resolver: URLResolver, prefix: str, namespace: tuple[str, ...]) -> None:
         for entry in resolver.url_patterns:
             if isinstance(entry, URLResolver):
-                visit(
-                    entry,
-                    prefix + str(entry.pattern),
-                    (*namespace, entry.namespace) if entry.namespace else namespace,
-                    plain and isinstance(entry.pattern, RoutePattern),
-                )
+                namespaces = (*namespace, entry.namespace) if entry.namespace else namespace
+                visit(entry, prefix + _route_text(entry.pattern), namespaces)
             elif isinstance(entry, URLPattern):
-                text = prefix + str(entry.pattern)
+                text = prefix + _route_text(entry.pattern)
                 if text.startswith(SKIPPED_PREFIXES) or not entry.name:
                     continue
-                if not (plain and isinstance(entry.pattern, RoutePattern)):
-                    continue  # regular expressions: the API's format suffixes
+                if "format>" in text:
+                    continue  # the API's format suffixes
                 kwargs = tuple(re.findall(r"<(?:[^>:]+:)?([^>]+)>", text))
                 routes.append(Route(":".join((*namespace, entry.name)), text, kwargs))
 
-    visit(get_resolver(), "", (), True)
+    visit(get_resolver(), "", ())
     return routes
+
+
+def _route_text(pattern: Any) -> str:
+    """A route's text, ``p/<slug:slug>/``, also for a regular expression (``^x/(?P<pk>…)/$``
+    → ``x/<pk>/``)."""
+    text = str(pattern)
+    if not text.startswith("^"):
+        return text
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", text.removeprefix("^").removesuffix("$"))
+    return text.replace("\\.", ".")
 
 
 def guess_kind(name: str) -> str | None:
@@ -297,6 +318,7 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
     """Per kind, the URL arguments (besides ``slug``) of some of the programme's objects."""
     from amniyat.accounts.models import Membership, PersonalToken
     from amniyat.communities.models import CommunityGroup, GroupMember
+    from amniyat.downloads.models import Download
     from amniyat.drivers.models import (
         Code,
         DriverMap,
@@ -311,6 +333,7 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         DeviceUser,
         Form,
         ImportJob,
+        Submission,
         SubmissionExport,
     )
     from amniyat.findings.models import Findings
@@ -351,6 +374,15 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         "priority": pks(Priority.objects.filter(priority_list__group__programme=programme)),
         "driver_map": pks(DriverMap.objects.filter(programme=programme)),
         "export": pks(SubmissionExport.objects.filter(form__assessment__programme=programme)),
+        "download": pks(Download.objects.filter(programme=programme)),
+        "member_row": pks(members),
+        # The newest, as the API lists them (an index reads them; ordering by id would not).
+        "submission": [
+            {"pk": pk}
+            for pk in Submission.objects.filter(form__assessment__programme=programme)
+            .order_by("-submitted_at", "-id")
+            .values_list("pk", flat=True)[:6]
+        ],
     }
 
 
@@ -472,7 +504,7 @@ class Discovery:
         default_factory=lambda: {
             "POST only (405)": [],
             "cannot fill its arguments": [],
-            "no such object in the demo": [],
+            "no such object in the programme": [],
             "no account may open it": [],
         }
     )
@@ -486,6 +518,7 @@ def discover(
     programmes: list[Any],
     memberships: dict[str, list[str]],
     parallel: int,
+    only: str = "",
 ) -> Discovery:
     """Every page and the addresses each account may open (answered 200), opening each once
     (the warm-up, ``parallel`` routes at a time); the routes left out, by reason; and the
@@ -526,12 +559,14 @@ def discover(
         if unfillable:
             return page, "cannot fill its arguments"
         if empty:
-            return page, "no such object in the demo"
+            return page, "no such object in the programme"
         if not page.visits:
             return page, "no account may open it"
         return page, ""
 
-    routes = [route for route in walk_routes() if route.name not in FLOOR_ROUTES]
+    routes = [
+        route for route in walk_routes() if route.name not in FLOOR_ROUTES and only in route.name
+    ]
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         for page, reason in pool.map(visit, routes):
             if reason:
@@ -634,6 +669,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--language", default="en", choices=["en", "ru", "tg", "uz"])
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds for the run")
+    parser.add_argument(
+        "--only", default="", metavar="TEXT", help="only the routes whose name contains TEXT"
+    )
     args = parser.parse_args(argv)
     if args.samples < 1 or args.rounds < 1 or not 1 <= args.clients <= 100:
         parser.error("samples and rounds must be positive, clients between 1 and 100")
@@ -688,7 +726,9 @@ def main(argv: list[str] | None = None) -> int:
             )[: None if name == "demo-lead" else 1]
             for name in ACCOUNTS
         }
-        found = discover(port, accounts, programmes, memberships, parallel=args.workers)
+        found = discover(
+            port, accounts, programmes, memberships, parallel=args.workers, only=args.only
+        )
         tasks = wait_for_tasks(min(deadline, time.monotonic() + 180))
         pages = found.pages
         addresses = sum(len(p.visits) for p in pages)
