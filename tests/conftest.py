@@ -20,11 +20,8 @@ def _defaults(settings: object) -> None:
     settings.AXES_ENABLED = True  # type: ignore[attr-defined]
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    """Each test starts with an empty cache, and nothing kept by the process: ids and times
-    repeat from one test's database to the next, and a page cached by one must not answer
-    another."""
+def forget_kept() -> None:
+    """Empty the caches and what the process keeps (findings shown, indicator sets read)."""
     from django.core.cache import caches
 
     from amniyat.findings import services, shown
@@ -33,7 +30,17 @@ def _empty_cache() -> Iterator[None]:
         cache.clear()
     shown.forget()
     services.indicators_read.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache, and nothing kept by the process: ids and times
+    repeat from one test's database to the next, and a page cached by one must not answer
+    another."""
+    forget_kept()
     yield
+    from amniyat.findings import shown
+
     shown.forget()
 
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from amniyat.accounts.models import Membership, Programme
 from amniyat.core import tables as core_tables
 from amniyat.findings import present, services, shown
 from amniyat.findings.models import Findings
 from tests.factories import member_of
+from tests.queries import queries_of
 
 from .test_table_downloads import _assessment, _client
 from .test_table_downloads import programme as programme  # the fixture
@@ -55,14 +53,6 @@ def _url(programme: Programme, name: str) -> str:
     }[name]
 
 
-def _queries(client: Client, url: str, query: dict[str, str]) -> list[str]:
-    client.get(url, query)  # sessions, and what is kept, warm
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url, query)
-    assert response.status_code == 200, url
-    return [q["sql"] for q in captured.captured_queries]
-
-
 def _publish(programme: Programme) -> None:
     lead = member_of(programme, Role.LEAD)
     for findings in Findings.objects.filter(assessment__programme=programme):
@@ -73,15 +63,15 @@ def _publish(programme: Programme) -> None:
 def test_a_findings_page_reads_its_findings_without_their_results(
     programme: Programme, name: str, query: dict[str, str], analysing: int, reading: int
 ) -> None:
-    queries = _queries(_client(programme, Role.ANALYST), _url(programme, name), query)
-    assert not [q for q in queries if RESULTS in q], name
-    assert len(queries) <= analysing, (name, len(queries))
+    queries = queries_of(_client(programme, Role.ANALYST), _url(programme, name), query)
+    assert not [q for q in queries if RESULTS in q], str(queries)
+    assert len(queries) <= analysing, str(queries)
     if not reading:
         return
     _publish(programme)
-    queries = _queries(_client(programme, Role.VIEWER), _url(programme, name), query)
-    assert not [q for q in queries if RESULTS in q], name
-    assert len(queries) <= reading, (name, len(queries))
+    queries = queries_of(_client(programme, Role.VIEWER), _url(programme, name), query)
+    assert not [q for q in queries if RESULTS in q], str(queries)
+    assert len(queries) <= reading, str(queries)
 
 
 def test_what_a_record_shows_is_made_once_per_data_state_and_language(

@@ -10,15 +10,14 @@ import re
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from amniyat.core import fields
 from amniyat.drivers.coding import links
 from amniyat.drivers.models import Excerpt, Source
 from tests.drivers.coding.test_sources import client_for, make_code, make_source, scene, url
+from tests.queries import queries_of
 
 __all__ = ["scene"]
 
@@ -54,9 +53,9 @@ def page_cost(client: Client, page: str, monkeypatch: pytest.MonkeyPatch) -> tup
         decrypted.append(value)
         return decrypt(value)
 
-    with CaptureQueriesContext(connection) as queries, monkeypatch.context() as patch:
+    with monkeypatch.context() as patch:
         patch.setattr(fields, "decrypt_text", counted)
-        assert client.get(page).status_code == 200
+        queries = queries_of(client, page, warm=False)
     return len(queries), len(decrypted)
 
 

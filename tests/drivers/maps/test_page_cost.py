@@ -32,6 +32,7 @@ from tests.drivers.maps.test_maps import (
     make_source,
     url,
 )
+from tests.queries import Queries, differences, queries_of
 
 PHRASES = ("Young men have no work", "Wives left behind face violence at home")
 # The pages of one map, as its readers and editors open them.
@@ -86,18 +87,13 @@ def evidenced_map(w: World, title: str, size: int) -> DriverMap:
     return driver_map
 
 
-def queries_of(
+def map_queries(
     user: User, w: World, name: str, driver_map: DriverMap, extra: dict[str, str]
-) -> list[str]:
-    client = client_for(user)
+) -> Queries:
     # What starts HX- is a header (htmx asking for a part of the page), the rest the query.
     query = {k: v for k, v in extra.items() if not k.startswith("HX-")}
     headers = {k: v for k, v in extra.items() if k.startswith("HX-")}
-    client.get(url(name, w, driver_map), query, headers=headers)  # sessions and caches warm
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url(name, w, driver_map), query, headers=headers)
-    assert response.status_code == 200, name
-    return [q["sql"] for q in captured.captured_queries]
+    return queries_of(client_for(user), url(name, w, driver_map), query, headers=headers)
 
 
 @pytest.mark.parametrize(("name", "extra"), PAGES)
@@ -111,9 +107,9 @@ def test_a_map_page_makes_as_many_queries_for_30_factors_as_for_3(
     # Every excerpt, or publishable quotes only (the editor's pages are for editors only).
     editing = name == "map_editor" or "drawing" in extra
     for user in (world.analyst,) if editing else (world.analyst, world.viewer):
-        counted = [len(queries_of(user, world, name, m, extra)) for m in (small, large)]
-        assert counted[0] == counted[1], (name, user.username, counted)
-        assert counted[1] <= 30, (name, user.username, counted)
+        counted = [map_queries(user, world, name, m, extra) for m in (small, large)]
+        assert len(counted[0]) == len(counted[1]), differences([counted[0]], [counted[1]])
+        assert len(counted[1]) <= 30, (user.username, str(counted[1]))
 
 
 @pytest.mark.parametrize(("name", "extra"), PAGES)
@@ -124,9 +120,13 @@ def test_a_map_page_reads_the_factors_once_and_the_links_once(
 ) -> None:
     """The list beside the drawing, the drawing, the analysis: all from one reading."""
     driver_map = evidenced_map(world, "Map", 4)
-    queries = queries_of(world.analyst, world, name, driver_map, extra)
-    assert len([q for q in queries if q.startswith('SELECT "drivers_factor"."id"')]) == 1
-    assert len([q for q in queries if q.startswith('SELECT "drivers_link"."id"')]) == 1
+    queries = map_queries(world.analyst, world, name, driver_map, extra)
+    assert len([q for q in queries if q.startswith('SELECT "drivers_factor"."id"')]) == 1, str(
+        queries
+    )
+    assert len([q for q in queries if q.startswith('SELECT "drivers_link"."id"')]) == 1, str(
+        queries
+    )
     # Which excerpts a factor or link carries is read from the join tables, not as excerpts,
     # and the excerpts shown by those ids, without joining the factors and links again.
     assert not [q for q in queries if '"drivers_excerpt"."memo"' in q]
@@ -166,17 +166,13 @@ def test_map_pages_and_forms_never_read_a_places_boundary(world: World) -> None:
         ("map_edit", driver_map),
         ("map_editor", driver_map),
     ):
-        client = client_for(world.analyst)
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(url(name, world, target))
-        assert response.status_code == 200, name
-        assert "Vakhsh" in response.content.decode(), name
+        queries = queries_of(client_for(world.analyst), url(name, world, target), warm=False)
+        assert "Vakhsh" in queries.body.decode(), name
         # (What a programme's own page header reads is not the map pages' to choose.)
         boundary = [
-            q["sql"]
-            for q in captured
-            if '"places_place"."boundary"' in q["sql"]
-            and not q["sql"].startswith('SELECT "accounts_programme"')
+            q
+            for q in queries
+            if '"places_place"."boundary"' in q and not q.startswith('SELECT "accounts_programme"')
         ]
         assert not boundary, (name, boundary)
 
@@ -244,8 +240,8 @@ def test_the_suggestions_cost_the_same_for_3_or_30_factors_and_read_the_map_once
 ) -> None:
     small = evidenced_map(world, "Small", 3)
     large = evidenced_map(world, "Large", 30)
-    counted = [queries_of(world.analyst, world, "map_suggest", m, {}) for m in (small, large)]
-    assert len(counted[0]) == len(counted[1]) <= 14
+    counted = [map_queries(world.analyst, world, "map_suggest", m, {}) for m in (small, large)]
+    assert len(counted[0]) == len(counted[1]) <= 14, differences([counted[0]], [counted[1]])
     # Which codes are on the map, and which of them are linked: one read of each.
     factors = [q for q in counted[1] if q.startswith('SELECT "drivers_factor"')]
     assert len(factors) == 1, factors
@@ -263,14 +259,9 @@ def test_the_comparison_reads_each_map_once_whatever_its_size(world: World) -> N
             item.label = f"{driver_map.title}: {item.pk}"
             item.save(update_fields=["code", "label"])
     client = client_for(world.analyst)
-    counted = []
-    for a, b in (small, large):
-        page = url("map_compare", world)
-        client.get(page, {"a": a.pk, "b": b.pk})
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(page, {"a": a.pk, "b": b.pk}).status_code == 200
-        counted.append([q["sql"] for q in captured])
-    assert len(counted[0]) == len(counted[1]) <= 16
+    page = url("map_compare", world)
+    counted = [queries_of(client, page, {"a": a.pk, "b": b.pk}) for a, b in (small, large)]
+    assert len(counted[0]) == len(counted[1]) <= 16, differences([counted[0]], [counted[1]])
     factors = [q for q in counted[1] if q.startswith('SELECT "drivers_factor"')]
     assert len(factors) == 2, factors
 
@@ -281,9 +272,7 @@ def test_the_import_page_reads_the_maps_once(world: World) -> None:
     client = client_for(world.analyst)
     page = url("map_import", world)
     client.get(page)
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(page, {"into": "0"})
-    assert response.status_code == 200
-    assert response.content.decode().count("Map ") >= 3
-    maps_read = [q for q in captured if q["sql"].startswith('SELECT "drivers_drivermap"')]
+    queries = queries_of(client, page, {"into": "0"}, warm=False)
+    assert queries.body.decode().count("Map ") >= 3
+    maps_read = [q for q in queries if q.startswith('SELECT "drivers_drivermap"')]
     assert len(maps_read) == 1, maps_read
