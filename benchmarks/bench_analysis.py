@@ -13,16 +13,29 @@ control (primary and complementary suppression). Reports:
 - the floor: a bare Polars weighted group-by computing only the point estimates of the same
   measures and disaggregations (from the same compiled conditions; no variance, no checks);
 - samplics (``TaylorEstimator``) on a sample of rows for one measure and all disaggregations,
-  scaled linearly to N rows and all measures.
+  scaled linearly to N rows and all measures;
+- start-up, each a whole process as a user runs it (medians of several runs, taken in turn):
+  ``amniyat analyze --help``, and ``amniyat analyze`` on a 100,000-row CSV of the same generated
+  data (three weighted means, ``--by sex``, JSON) against its floor, a bare Polars script in its
+  own process reading the file (``pl.read_csv``) and computing the same weighted means. Target:
+  analyze within 2x of the floor; the script exits 1 when it is not. The processes run with
+  their bytecode cached (a warm-up run compiles it, as installing the package does), even where
+  ``PYTHONDONTWRITEBYTECODE`` is set.
 
-Run: ``python benchmarks/bench_analysis.py [--rows N] [--samplics-rows M] [--no-samplics]``.
+Run: ``python benchmarks/bench_analysis.py [--rows N] [--samplics-rows M] [--no-samplics]
+[--startup-rows N] [--startup-runs K]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -48,6 +61,29 @@ CONCERNS = [
 ]  # fmt: skip
 
 T = TypeVar("T")
+
+STARTUP_TARGET = 2.0
+STARTUP_MEANS = ("trust_police", "trust_local_authority", "age")
+STARTUP_SPEC = "indicators:\n" + "".join(
+    f"  - {{id: {name}, label: {name}, type: mean, value: '${{{name}}}'}}\n"
+    for name in STARTUP_MEANS
+)
+# The floor: what a Polars user writes to get the same numbers (weighted means of the answered
+# rows, overall and by sex), printed as JSON so the benchmark can check they are the same.
+FLOOR_SCRIPT = """
+import json, sys
+import polars as pl
+
+frame = pl.read_csv(sys.argv[1])
+weight = pl.col("weight")
+means = [
+    ((weight * pl.col(name)).sum() / weight.filter(pl.col(name).is_not_null()).sum()).alias(name)
+    for name in sys.argv[2:]
+]
+overall = frame.select(means)
+by_sex = frame.group_by("sex").agg(means)
+print(json.dumps({"overall": overall.to_dicts()[0], "sex": by_sex.to_dicts()}))
+"""
 
 
 def peak_rss_mib() -> float:
@@ -193,12 +229,100 @@ def run_samplics(frame: pl.DataFrame, spec: str) -> int:
     return count
 
 
+def command_line_program() -> list[str]:
+    """The ``amniyat`` command installed beside this Python, else the same entry point."""
+    installed = Path(sys.executable).with_name("amniyat")
+    if installed.exists():
+        return [str(installed)]
+    return [sys.executable, "-c", "from amniyat.cli import main; main()"]
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_process(command: Sequence[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds and standard output of one process."""
+    cpu_before = children_cpu_seconds()
+    start = time.perf_counter()
+    done = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, env=env, check=False, timeout=600
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:3])}… failed:\n{done.stderr}")
+    return seconds, children_cpu_seconds() - cpu_before, done.stdout
+
+
+def same_means(analyze_json: str, floor_json: str) -> bool:
+    """Whether the command's estimates are the floor's numbers (both computed the same means)."""
+    estimates = json.loads(analyze_json)["estimates"]
+    floor = json.loads(floor_json)
+    wanted = {(name, ()): value for name, value in floor["overall"].items()}
+    for row in floor["sex"]:
+        for name in STARTUP_MEANS:
+            wanted[(name, (("sex", row["sex"]),))] = row[name]
+    found = {(e["indicator"], tuple(sorted(e["domain"].items()))): e["estimate"] for e in estimates}
+    return found.keys() == wanted.keys() and all(
+        abs(found[key] - value) <= 1e-9 * abs(value) for key, value in wanted.items()
+    )
+
+
+def startup(frame: pl.DataFrame, runs: int) -> bool:
+    """Print the whole-process figures; answer whether analyze is within the target."""
+    with tempfile.TemporaryDirectory() as folder:
+        data, spec, floor_script = (
+            Path(folder) / name for name in ("data.csv", "spec.yaml", "floor.py")
+        )
+        frame.write_csv(data)
+        spec.write_text(STARTUP_SPEC, encoding="utf-8")
+        floor_script.write_text(FLOOR_SCRIPT, encoding="utf-8")
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(folder) / "bytecode")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        program = command_line_program()
+        commands = {
+            "help": [*program, "analyze", "--help"],
+            "analyze": [*program, "analyze", str(data), "--indicators", str(spec),
+                        "--weight", "weight", "--by", "sex", "--format", "json"],
+            "floor": [sys.executable, str(floor_script), str(data), *STARTUP_MEANS],
+        }  # fmt: skip
+        outputs = {name: run_process(command, env)[2] for name, command in commands.items()}
+        walls: dict[str, list[float]] = {name: [] for name in commands}
+        cpus: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(runs):  # in turn, so that a busy moment weighs on all three alike
+            for name, command in commands.items():
+                wall, cpu, _ = run_process(command, env)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+    wall = {name: statistics.median(values) for name, values in walls.items()}
+    cpu = {name: statistics.median(values) for name, values in cpus.items()}
+    ratio = wall["analyze"] / wall["floor"]
+    print(f"start-up, whole processes, median of {runs} runs (bytecode cached):")
+    print(f"  amniyat analyze --help: {wall['help']:.2f} s wall, {cpu['help']:.2f} s CPU")
+    print(
+        f"  amniyat analyze, {frame.height:,}-row CSV, {len(STARTUP_MEANS)} weighted means, "
+        f"--by sex, JSON: {wall['analyze']:.2f} s wall, {cpu['analyze']:.2f} s CPU"
+    )
+    print(
+        f"  floor (bare Polars script: read_csv, the same means): {wall['floor']:.2f} s wall, "
+        f"{cpu['floor']:.2f} s CPU; analyze / floor = {ratio:.2f}x wall "
+        f"(target <= {STARTUP_TARGET:.0f}x), {cpu['analyze'] / cpu['floor']:.2f}x CPU"
+    )
+    if not same_means(outputs["analyze"], outputs["floor"]):
+        print("  the floor's means differ from analyze's estimates")
+        return False
+    return ratio <= STARTUP_TARGET
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--samplics-rows", type=int, default=20_000)
     parser.add_argument("--no-samplics", action="store_true")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--startup-rows", type=int, default=100_000)
+    parser.add_argument("--startup-runs", type=int, default=7)
     args = parser.parse_args(argv)
 
     spec = SPEC.read_text(encoding="utf-8")
@@ -232,8 +356,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"wall, {floor_cpu:.2f} s CPU; analyze / floor = {analyze_seconds / floor_seconds:.1f}x "
         f"wall, {analyze_cpu / floor_cpu:.1f}x CPU"
     )
-    if args.no_samplics:
-        return
+    if not args.no_samplics:
+        samplics(frame, spec, args, n_measures, analyze_seconds, analyze_cpu)
+    within = startup(frame.head(args.startup_rows), args.startup_runs)
+    if not within:
+        print("Below target.")
+        sys.exit(1)
+
+
+def samplics(
+    frame: pl.DataFrame,
+    spec: str,
+    args: argparse.Namespace,
+    n_measures: int,
+    analyze_seconds: float,
+    analyze_cpu: float,
+) -> None:
     sample = frame.sample(n=min(args.samplics_rows, frame.height), seed=args.seed)
     cpu_before = cpu_seconds()
     count, samplics_seconds = timed(lambda: run_samplics(sample, spec))
