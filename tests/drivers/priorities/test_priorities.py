@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from amniyat.accounts.models import Membership, Organisation, Programme
@@ -451,7 +452,13 @@ def test_a_change_draws_the_chart_in_every_language_so_that_the_page_does_not(
     with django_capture_on_commit_callbacks(execute=True):
         _add(priority_list, "Drugs", 3, 3, 3, 3)
     assert queued.count() == 1
+    # A second change while that drawing waits queues no other: it will draw the list as it
+    # is when it runs.
+    with django_capture_on_commit_callbacks(execute=True):
+        _add(priority_list, "Water", 1, 1, 1, 1)
+    assert queued.count() == 1
     draw_priority_chart.call(**queued.get().args_kwargs["kwargs"])
+    queued.update(status=TaskResultStatus.SUCCESSFUL)  # as the worker marks it
 
     def refuse(*args: Any, **kwargs: Any) -> str:
         raise AssertionError("a page drew the chart")
@@ -463,7 +470,7 @@ def test_a_change_draws_the_chart_in_every_language_so_that_the_page_does_not(
     for language in ("en", "ru", "tg", "uz"):
         html = client.get(page, headers={"Accept-Language": language}).content.decode()
         assert "<title>1. Drugs" in html.split('id="chart-priorities">', 1)[1]
-    # The next change queues the next drawing.
+    # The next change, once nothing waits, queues the next drawing.
     with django_capture_on_commit_callbacks(execute=True):
         _add(priority_list, "Theft", 5, 5, 5, 5)
     assert queued.count() == 2

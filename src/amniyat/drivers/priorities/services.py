@@ -309,10 +309,26 @@ def priority_chart_draw(*, priority_list_id: int) -> None:
 
 
 def _enqueue_chart(priority_list: PriorityList) -> None:
+    """Have the list's chart drawn once this change commits, unless a drawing of it is
+    already waiting in the queue: that one, when it runs, draws the list as it is then. (A
+    drawing under way may have read the list before this change, so it does not count.)"""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
     from amniyat.drivers.priorities.tasks import draw_priority_chart
 
     priority_list_id = priority_list.pk
-    transaction.on_commit(lambda: draw_priority_chart.enqueue(priority_list_id=priority_list_id))
+
+    def enqueue() -> None:
+        waiting = DBTaskResult.objects.filter(
+            task_path=draw_priority_chart.module_path,
+            status=TaskResultStatus.READY,
+            args_kwargs__kwargs__priority_list_id=priority_list_id,
+        )
+        if not waiting.exists():
+            draw_priority_chart.enqueue(priority_list_id=priority_list_id)
+
+    transaction.on_commit(enqueue)
 
 
 # The survey -------------------------------------------------------------------------------
