@@ -27,6 +27,7 @@ import datetime
 import json
 import logging
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,6 @@ from amniyat.drivers.models import (
     RedactionFlag,
     Suggestion,
 )
-from amniyat.fieldwork.collection.openrosa import auth as openrosa_auth
 from amniyat.fieldwork.models import Assessment, Attachment, FormVersion, Submission
 from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.findings.models import IndicatorSet
@@ -573,21 +573,29 @@ def measured_routes() -> list[Route]:
     ]
 
 
+def _next_link(page: Queries) -> str | None:
+    """The address of the page after ``page``: its "next" (in the body, as DRF's paginations
+    give it, or in a ``Link`` header)."""
+    header = page.response.headers.get("Link", "") if page.response else ""
+    for part in header.split(","):
+        address, _, params = part.partition(";")
+        if 'rel="next"' in params:
+            return address.strip().strip("<>")
+    try:
+        answer = json.loads(page.body)
+    except ValueError:
+        return None
+    following = answer.get("next") if isinstance(answer, dict) else None
+    return str(following) if following else None
+
+
 def _later_pages(client: Client, first: Queries) -> tuple[Queries, ...]:
-    """An API list's pages after the first, read through the "next" link each answers with."""
+    """An API list's pages after the first, read through the links each answers with."""
     pages: list[Queries] = []
-    body = first.body
-    while True:
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            break
-        following = answer.get("next") if isinstance(answer, dict) else None
-        if not following:
-            break
-        page = queries_of(client, following)
-        pages.append(page)
-        body = page.body
+    following = _next_link(first)
+    while following:
+        pages.append(queries_of(client, following))
+        following = _next_link(pages[-1])
     return tuple(pages)
 
 
@@ -601,7 +609,7 @@ def _device_queries(world: World, url: str) -> Queries:
     headers = _digest("GET", bare, world.device.username)
     # One signed request in fifty also forgets the expired answers of every device: not this
     # route's to count, and never the same request twice.
-    with mock.patch.object(openrosa_auth.secrets, "randbelow", lambda _n: 1):
+    with mock.patch.object(secrets, "randbelow", lambda _n: 1):
         return queries_of(client, url, headers=headers, warm=False, status=None)
 
 
