@@ -101,10 +101,10 @@ MEASURED_ROLES = (Role.LEAD, Role.FACILITATOR)
 # a route here is one an N+1 can come back to unseen. "issue #19: N+1 to fix" marks one found
 # by this test and reported, not yet fixed.
 KNOWN_GROWTH: dict[str, str] = {
-    "api:member-list": "issue #19: N+1 to fix. The viewing of names is audited with a row per "
-    "group on the page, each written alone, after reading the group's programme alone",
-    "api:submission-list": "issue #19: N+1 to fix. Each form version of the page's submissions "
-    "is read alone (and, for those who see personal answers, its viewing audited alone)",
+    "api:member-list": "issue #19: N+1 to fix. Showing names is audited with a row per group "
+    "on the page, each written alone (and each group's programme was read alone)",
+    "api:submission-list": "issue #19: N+1 to fix. Showing protected answers is audited with a "
+    "row per form on the page, each written alone (and each form version was read alone)",
 }
 
 # The most queries each route may make, for any role, with one of each row or with more (and
