@@ -828,7 +828,8 @@ def _fingerprint(rows: models.QuerySet[Any], *fields: str) -> tuple[int, int, in
     for name in fields:
         field = meta.pk if name == "pk" else meta.get_field(name)
         column = f"{quote(meta.db_table)}.{quote(field.column)}"
-        folded = f"(({folded}) * {_FOLD_BASE} + {column} % {_FOLD_MODULUS}) % {_FOLD_MODULUS}"
+        # %% : the statement goes through the driver's parameter formatting.
+        folded = f"(({folded}) * {_FOLD_BASE} + {column} %% {_FOLD_MODULUS}) %% {_FOLD_MODULUS}"
     # Column names and constants only: nothing a person typed reaches this SQL.
     summed = RawSQL(folded, (), output_field=models.BigIntegerField())  # noqa: S611
     found = rows.order_by().aggregate(
