@@ -11,9 +11,11 @@ transaction:
   (:mod:`~amniyat.fieldwork.imports.sealing`). Ids repeated within a batch are settled here.
 * **Store** (a writer thread, :class:`_Writer`), overlapping the reading of the next batch:
   on SQLite through ``executemany`` on the driver's cursor, binding only what differs from
-  row to row; on PostgreSQL through ``COPY`` into a temporary table. Instance ids stored
-  before (same content: a duplicate; different content: a conflict, never overwritten) are
-  found by the database's unique index as the rows go in.
+  row to row, the database's unique index finding the instance ids stored before as the rows
+  go in; on PostgreSQL through a binary ``COPY`` straight into the table of the rows whose
+  ids one lookup did not find stored (read again the careful way if another connection
+  stores one meanwhile: :class:`_Raced`). Ids stored before are settled as duplicates (same
+  content) or conflicts (different content, never overwritten).
 
 If any row is rejected and skipping was not asked for, storing stops, the reading goes on so
 that the report lists every reason, and the transaction is rolled back: nothing is stored.
@@ -63,7 +65,7 @@ from amniyat.core.text import format_list
 from amniyat.fieldwork.imports import limits
 from amniyat.fieldwork.imports.convert import SubmissionReader
 from amniyat.fieldwork.imports.errors import FileRejected, Problem
-from amniyat.fieldwork.imports.schema import plan_for
+from amniyat.fieldwork.imports.schema import FormPlan, plan_for
 from amniyat.fieldwork.imports.sealing import content_hashes, encrypt_many, seal_repeated
 from amniyat.fieldwork.imports.sources import FORMATS, ROW
 from amniyat.fieldwork.models import Form, ImportJob, Submission
@@ -278,30 +280,61 @@ def _run(job: ImportJob, workdir: Path, progress: Progress) -> None:
     if version is None:
         raise FileRejected(_("This form has no version yet: upload its XLSForm first."))
     plan = plan_for(version)
+    with _local_file(job, workdir) as path:
+        try:
+            _read_file(job, path, workdir, plan, progress, version.pk, started, careful=False)
+        except _Raced:
+            # Another connection stored a submission of this file while it was being
+            # stored (nothing was kept): read it again, each row settled as it goes in.
+            logger.info("Import %s raced with another writer; running it again", job.pk)
+            again = workdir / "again"
+            again.mkdir()
+            job.processed_rows = 0
+            _read_file(job, path, again, plan, progress, version.pk, started, careful=True)
+
+
+def _read_file(
+    job: ImportJob,
+    path: Path,
+    workdir: Path,
+    plan: FormPlan,
+    progress: Progress,
+    version_id: int,
+    started: float,
+    *,
+    careful: bool,
+) -> None:
     log = _ProblemLog(workdir / "problems.csv")
     try:
-        with _local_file(job, workdir) as path:
-            reader = SubmissionReader(
-                path,
-                workdir,
-                plan=plan,
-                file_format=job.file_format,
-                name=job.file_name,
-                places=place_lookup(form),
-            )
-            job.total_rows = reader.total_rows
-            # The format the content showed, where the person left it to Amniyat to find.
-            job.report["format"] = reader.file_format
-            if reader.notes:
-                job.report["notes"] = reader.notes
-            job.save(update_fields=["total_rows", "report"])
-            _read_check_and_store(job, reader, log, workdir, progress, version.pk, started)
+        reader = SubmissionReader(
+            path,
+            workdir,
+            plan=plan,
+            file_format=job.file_format,
+            name=job.file_name,
+            places=place_lookup(job.form),
+        )
+        job.total_rows = reader.total_rows
+        # The format the content showed, where the person left it to Amniyat to find.
+        job.report["format"] = reader.file_format
+        if reader.notes:
+            job.report["notes"] = reader.notes
+        job.save(update_fields=["total_rows", "report"])
+        _read_check_and_store(
+            job, reader, log, workdir, progress, version_id, started, careful=careful
+        )
     finally:
         log.close()
 
 
 class _Abandon(Exception):
     """Raised inside the import's transaction to roll it back."""
+
+
+class _Raced(Exception):
+    """PostgreSQL: a row copied straight into the table met an instance id that another
+    connection stored meanwhile. The transaction is rolled back and the file read again in
+    the careful way (:class:`_Writer`), which settles such ids as the rows go in."""
 
 
 class _Tally:
@@ -322,6 +355,8 @@ def _read_check_and_store(
     progress: Progress,
     version_id: int,
     started: float,
+    *,
+    careful: bool = False,
 ) -> None:
     """One pass over the file: each batch is read, checked, hashed and encrypted here while
     a writer thread stores the batch before it, inside one transaction. If a row is rejected
@@ -331,15 +366,13 @@ def _read_check_and_store(
     content_ids: dict[str, int] = {}
     note = _ProgressNote(job)
     # Submissions without a submission time are dated by the import.
-    stamp = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if connection.vendor != "sqlite":
-        stamp += "+00:00"
+    stamp = timezone.now().astimezone(datetime.UTC)
     storing_seconds = 0.0
     # The file may say which version of the form each submission was filled in.
     versions = dict(job.form.versions.values_list("version", "pk"))
     try:
         with _fast_sqlite(), transaction.atomic():
-            writer = _Writer(job, stamp)
+            writer = _Writer(job, stamp, careful=careful)
             try:
                 for batch in reader.batches(BATCH_ROWS):
                     for problem in batch.problems:
@@ -592,6 +625,7 @@ PREPARED = {
 # How an import's connection writes to SQLite (see _fast_sqlite): a 64 MB page cache, no
 # checkpoint inside the commit, the commit itself synced (2: FULL).
 SQLITE_IMPORT_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 0, "synchronous": 2}
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLite keeps naive UTC text
 
 
 @contextmanager
@@ -636,17 +670,37 @@ def checkpoint() -> None:
         logger.warning("SQLite's checkpoint after an import could not run", exc_info=True)
 
 
-def _column_names() -> list[str]:
+def _column_names(columns: tuple[str, ...] = COLUMNS) -> list[str]:
     meta = Submission._meta
     quote = connection.ops.quote_name
-    return [quote(str(getattr(meta.get_field(n), "column", n))) for n in COLUMNS]
+    return [quote(str(getattr(meta.get_field(n), "column", n))) for n in columns]
 
 
-def _datetime_format() -> str:
-    # SQLite keeps naive UTC text; PostgreSQL takes the offset.
-    return (
-        "%Y-%m-%d %H:%M:%S%.6f" if connection.vendor == "sqlite" else "%Y-%m-%d %H:%M:%S%.6f+00:00"
-    )
+# PostgreSQL's COPY takes every column but encrypted_payload (NULL), in binary: each
+# value in the table's own type, so that nothing but the answers' JSON is parsed.
+COPY_COLUMNS = tuple(name for name in COLUMNS if name != "encrypted_payload")
+COPY_TYPES = {
+    "form": "int8",
+    "instance_id": "text",
+    "content_hash": "text",
+    "place": "int8",
+    "submitted_at": "timestamptz",
+    "enumerator": "text",
+    "enumerator_hash": "text",
+    "data": "jsonb",
+    "protected_data": "text",
+    "form_version": "int8",
+    "review_state": "text",
+    "is_encrypted": "bool",
+    "source": "text",
+    "import_job": "int8",
+    "received_at": "timestamptz",
+}
+
+
+def _json_text(text: str) -> str:
+    """The answers are JSON text already (made and hashed by the reader): sent as they are."""
+    return text
 
 
 class _Writer:
@@ -654,17 +708,27 @@ class _Writer:
     next one, so that the database's work and the checking overlap on two cores.
 
     It uses the caller's connection, inside the caller's transaction; the caller makes no
-    query of its own until :meth:`finish` (or :meth:`stop`) returns. Each row is inserted with
-    ``ON CONFLICT (form, instance id) DO NOTHING``: when a batch stores fewer rows than it
-    had, the missing ones hold ids stored before (by an earlier import, by an earlier batch
-    of this file, or by ODK Collect meanwhile), settled as duplicates (same answers) or
-    conflicts (different answers, never overwritten).
+    query of its own until :meth:`finish` (or :meth:`stop`) returns. A row whose instance
+    id is stored already (by an earlier import, by an earlier batch of this file, or by ODK
+    Collect meanwhile) is not stored again: it is settled as a duplicate (same answers) or
+    a conflict (different answers, never overwritten).
 
     On SQLite the rows go through ``executemany`` on the driver's cursor, with what is the
-    same for every row written into the statement; on PostgreSQL through ``COPY`` of CSV
-    written by Polars into a temporary table, then one ``INSERT … SELECT``."""
+    same for every row written into the statement, each ``INSERT … ON CONFLICT (form,
+    instance id) DO NOTHING``.
 
-    def __init__(self, job: ImportJob, stamp: str) -> None:
+    On PostgreSQL the rows are copied straight into the table (``COPY`` in binary: nothing
+    to parse but the answers' JSON), after one query has found which of the batch's ids are
+    stored already (all of them if the form had submissions before; otherwise only those
+    this import may have stored, told by a hash of the ids it sent). If another connection
+    stores one of those ids meanwhile, the copy fails, the transaction is rolled back and
+    the file is read again ``careful``-ly (:class:`_Raced`): copied into a temporary table,
+    then ``INSERT … SELECT … ON CONFLICT DO NOTHING``, which settles such ids as the rows go
+    in, at the cost of writing every row twice. The table's foreign keys, which PostgreSQL
+    would check at the commit, are checked as each batch is stored, while the next one is
+    read, instead of all at once at the end."""
+
+    def __init__(self, job: ImportJob, stamp: datetime.datetime, *, careful: bool) -> None:
         self.job_id = int(job.pk)
         self.form_id = int(job.form_id)
         self.stamp = stamp
@@ -682,36 +746,72 @@ class _Writer:
         self.wrapper = connection.cursor()
         self.raw = connection.connection.cursor()
         self.postgres = connection.vendor == "postgresql"
-        constants = {
-            "form": str(self.form_id),
-            "is_encrypted": "FALSE" if self.postgres else "0",
-            "encrypted_payload": "NULL",
-            "source": f"'{Submission.Source.IMPORT.value}'",
-            "import_job": str(self.job_id),
-            "received_at": f"'{stamp}'",
-        }
-        names = ", ".join(_column_names())
-        conflict = "ON CONFLICT (form_id, instance_id) DO NOTHING"
+        self.careful = careful
         if self.postgres:
-            self.staging = f"amniyat_import_{self.job_id}"
-            self.wrapper.execute(
-                f"CREATE TEMPORARY TABLE {self.staging} (source_row bigint, instance_id text, "
-                "content_hash text, place bigint, submitted_at timestamptz, enumerator text, "
-                "enumerator_hash text, data jsonb, protected_data text, form_version bigint, "
-                "review_state text)"
-            )
-            staged = ", ".join(["source_row", *PREPARED])
-            self.copy_sql = f"COPY {self.staging} ({staged}) FROM STDIN WITH (FORMAT csv)"
-            picked = ", ".join(constants.get(name, name) for name in COLUMNS)
-            self.sql = (
-                f"INSERT INTO {self.table} ({names}) SELECT {picked} "  # noqa: S608
-                f"FROM {self.staging} ORDER BY source_row {conflict}"
-            )
+            self._prepare_postgres()
         else:
+            constants = {
+                "form": str(self.form_id),
+                "is_encrypted": "0",
+                "encrypted_payload": "NULL",
+                "source": f"'{Submission.Source.IMPORT.value}'",
+                "import_job": str(self.job_id),
+                "received_at": f"'{stamp.strftime(SQLITE_DATETIME)}'",
+            }
+            names = ", ".join(_column_names())
             values = ", ".join(constants.get(name, "?") for name in COLUMNS)
-            self.sql = f"INSERT INTO {self.table} ({names}) VALUES ({values}) {conflict}"  # noqa: S608
+            self.sql = (
+                f"INSERT INTO {self.table} ({names}) VALUES ({values}) "  # noqa: S608
+                "ON CONFLICT (form_id, instance_id) DO NOTHING"
+            )
         self.thread = threading.Thread(target=self._work, name=f"import-{self.job_id}", daemon=True)
         self.thread.start()
+
+    def _prepare_postgres(self) -> None:
+        from psycopg.types.json import set_json_dumps
+
+        set_json_dumps(_json_text, context=self.raw)
+        names = ", ".join(_column_names(COPY_COLUMNS))
+        self.copy_sql = f"COPY {self.table} ({names}) FROM STDIN (FORMAT binary)"
+        self.types = [COPY_TYPES[name] for name in COPY_COLUMNS]
+        self.constants = {
+            "form": pl.lit(self.form_id, dtype=pl.Int64),
+            "is_encrypted": pl.lit(False),
+            "source": pl.lit(Submission.Source.IMPORT.value),
+            "import_job": pl.lit(self.job_id, dtype=pl.Int64),
+            "received_at": pl.lit(self.stamp, dtype=pl.Datetime("us", "UTC")),
+        }
+        # The foreign keys PostgreSQL would check at the commit, checked with each batch.
+        self.wrapper.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+            "AND contype = 'f' AND condeferred",
+            [Submission._meta.db_table],
+        )
+        self.deferred = ", ".join(
+            connection.ops.quote_name(name) for (name,) in self.wrapper.fetchall()
+        )
+        if self.deferred:
+            self.wrapper.execute(f"SET CONSTRAINTS {self.deferred} IMMEDIATE")
+        self.wrapper.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {self.table} WHERE form_id = %s)",  # noqa: S608
+            [self.form_id],
+        )
+        (self.form_had_rows,) = self.wrapper.fetchone()
+        self.sent: set[int] = set()  # hashes of the ids this import has copied
+        if self.careful:
+            self.staging = f"amniyat_import_{self.job_id}"
+            self.wrapper.execute(
+                f"CREATE TEMPORARY TABLE {self.staging} AS SELECT 0::bigint AS source_row, "  # noqa: S608
+                f"{names} FROM {self.table} WITH NO DATA"
+            )
+            self.staging_copy_sql = (
+                f"COPY {self.staging} (source_row, {names}) FROM STDIN (FORMAT binary)"
+            )
+            self.insert_sql = (
+                f"INSERT INTO {self.table} ({names}) SELECT {names} "  # noqa: S608
+                f"FROM {self.staging} ORDER BY source_row "
+                "ON CONFLICT (form_id, instance_id) DO NOTHING"
+            )
 
     # The caller's side.
 
@@ -744,9 +844,12 @@ class _Writer:
         self.abandoned = self.abandoned or self.thread.is_alive()
         self._close_queue()
         self.thread.join()
-        with contextlib.suppress(Exception):
-            if self.postgres and not connection.needs_rollback:
-                self.wrapper.execute(f"DROP TABLE IF EXISTS {self.staging}")
+        if self.postgres and self.error is None and not connection.needs_rollback:
+            with contextlib.suppress(Exception):
+                if self.careful:
+                    self.wrapper.execute(f"DROP TABLE IF EXISTS {self.staging}")
+                if self.deferred:  # as they were, for the rest of a caller's transaction
+                    self.wrapper.execute(f"SET CONSTRAINTS {self.deferred} DEFERRED")
         self.raw.close()
         self.wrapper.close()
 
@@ -775,32 +878,100 @@ class _Writer:
     def _write(self, frame: pl.DataFrame) -> None:
         self.wrapper.execute(f"SELECT MAX(id) FROM {self.table}")  # noqa: S608
         (before,) = self.wrapper.fetchone()
-        frame = frame.with_columns(
-            pl.col("submitted_at").dt.strftime(_datetime_format()).fill_null(self.stamp)
-        )
-        stored = 0
-        for start in range(0, frame.height, INSERT_ROWS):
-            if self.abandoned:
-                return
-            part = frame.slice(start, INSERT_ROWS)
-            stored += self._insert(part)
-            self.handled += part.height
+        stored = self._copy(frame) if self.postgres else self._insert(frame)
+        if stored is None:  # abandoned
+            return
         self.stored += stored
         if stored < frame.height:
             self._settle(frame, int(before or 0))
 
-    def _insert(self, part: pl.DataFrame) -> int:
-        if self.postgres:
-            rows = part.select(ROW, *[pl.col(c).alias(n) for n, c in PREPARED.items()])
-            with self.raw.copy(self.copy_sql) as copy:
-                copy.write(rows.write_csv(include_header=False))
-            self.raw.execute(self.sql)
-            inserted = int(self.raw.rowcount)
+    def _insert(self, frame: pl.DataFrame) -> int | None:
+        """Store a batch on SQLite; answer how many of its rows were stored (None if
+        abandoned meanwhile)."""
+        frame = frame.with_columns(
+            pl.col("submitted_at")
+            .dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
+            .fill_null(self.stamp.strftime(SQLITE_DATETIME))
+        )
+        stored = 0
+        for start in range(0, frame.height, INSERT_ROWS):
+            if self.abandoned:
+                return None
+            part = frame.slice(start, INSERT_ROWS)
+            values = zip(*(part[c].to_list() for c in PREPARED.values()), strict=True)
+            self.raw.executemany(self.sql, values)
+            stored += int(self.raw.rowcount)
+            self.handled += part.height
+        return stored
+
+    def _copy(self, frame: pl.DataFrame) -> int | None:
+        """Store a batch on PostgreSQL; answer how many of its rows were stored (None if
+        abandoned meanwhile)."""
+        from psycopg.errors import UniqueViolation
+
+        rows = frame.select(
+            ROW,
+            *[
+                (self.constants[name] if name in self.constants else pl.col(PREPARED[name])).alias(
+                    name
+                )
+                for name in COPY_COLUMNS
+            ],
+        ).with_columns(pl.col("submitted_at").fill_null(self.stamp))
+        if self.careful:
+            if not self._copy_rows(self.staging_copy_sql, rows):
+                return None
+            self.raw.execute(self.insert_sql)
+            stored = int(self.raw.rowcount)
             self.raw.execute(f"TRUNCATE {self.staging}")
-            return inserted
-        values = zip(*(part[c].to_list() for c in PREPARED.values()), strict=True)
-        self.raw.executemany(self.sql, values)
-        return int(self.raw.rowcount)
+            return stored
+        rows = self._not_stored(rows)
+        self.handled += frame.height - rows.height
+        try:
+            if not self._copy_rows(self.copy_sql, rows.drop(ROW)):
+                return None
+        except UniqueViolation as error:
+            raise _Raced from error
+        return rows.height
+
+    def _copy_rows(self, sql: str, rows: pl.DataFrame) -> bool:
+        """``COPY`` the rows, the columns in the statement's order; False if abandoned."""
+        if rows.is_empty():
+            return True
+        with self.raw.copy(sql) as copy:
+            copy.set_types((["int8"] if ROW in rows.columns else []) + self.types)
+            for start in range(0, rows.height, INSERT_ROWS):
+                if self.abandoned:
+                    return False
+                part = rows.slice(start, INSERT_ROWS)
+                for row in part.iter_rows():
+                    copy.write_row(row)
+                self.handled += part.height
+        return True
+
+    def _not_stored(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The rows whose instance id this transaction does not see stored. Every id is
+        looked up if the form had submissions before the import; otherwise only those whose
+        hash this import has sent before (an id of an earlier batch, or one sharing its
+        hash): the others cannot be stored, but by another connection meanwhile."""
+        ids = rows["instance_id"]
+        hashes = ids.hash().to_list()
+        sent = self.sent
+        if self.form_had_rows:
+            asked = ids
+        else:
+            asked = ids.filter(pl.Series([h in sent for h in hashes], dtype=pl.Boolean))
+        sent.update(hashes)
+        if asked.is_empty():
+            return rows
+        # The ids as one JSON array: one parameter however many, and an index lookup each.
+        self.raw.execute(
+            f"SELECT instance_id FROM {self.table} WHERE form_id = %s AND instance_id = "  # noqa: S608
+            "ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
+            [self.form_id, json.dumps(asked.to_list())],
+        )
+        stored = [instance_id for (instance_id,) in self.raw.fetchall()]
+        return rows.filter(~pl.col("instance_id").is_in(stored)) if stored else rows
 
     def _settle(self, frame: pl.DataFrame, before: int) -> None:
         """Which rows of ``frame`` were not stored, and why: the stored row of the same id
