@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers, viewsets
 
 from amniyat.accounts import policies, selectors
 from amniyat.accounts.models import Organisation, Programme
+from amniyat.api.pagination import ordered_by
 from amniyat.core.serializers import TranslationsField
 
 
@@ -72,6 +73,7 @@ class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
 
     serializer_class = ProgrammeSerializer
     lookup_field = "slug"
+    pagination_class = ordered_by("slug")
 
     def get_queryset(self) -> QuerySet[Programme]:
         return selectors.programmes_visible(user=self.request.user).prefetch_related(
@@ -87,9 +89,7 @@ class OrganisationViewSet(
     """Organisations taking part in the caller's programmes."""
 
     serializer_class = OrganisationSerializer
+    pagination_class = ordered_by("name")
 
     def get_queryset(self) -> QuerySet[Organisation]:
         return selectors.organisations_visible(user=self.request.user)
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        return super().get_serializer_context()

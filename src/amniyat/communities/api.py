@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from amniyat.accounts import policies
 from amniyat.accounts.models import Organisation
 from amniyat.api.mixins import narrowed_by_id, programme_from
+from amniyat.api.pagination import ordered_by
 from amniyat.communities import selectors, services
 from amniyat.communities.models import CommunityGroup, GroupMember, Sector
 from amniyat.core.serializers import TranslationsField
@@ -63,6 +64,8 @@ class CommunityGroupViewSet(
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Community groups the caller may see. Filter with ``?programme=SLUG``."""
+
+    pagination_class = ordered_by("id")
 
     def get_serializer_class(self) -> type[serializers.Serializer]:  # type: ignore[type-arg]
         return (
@@ -144,6 +147,8 @@ class GroupMemberViewSet(
     """Members of the groups the caller may see. Filter with ``?group=ID``. Names are shown,
     and their viewing audited, only where the caller may see personal data."""
 
+    pagination_class = ordered_by("id")
+
     def get_serializer_class(self) -> type[serializers.Serializer]:  # type: ignore[type-arg]
         if self.action in ("create", "update", "partial_update"):
             return GroupMemberWriteSerializer
@@ -171,10 +176,24 @@ class GroupMemberViewSet(
             )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
-        page_ids = [row["id"] for row in (response.data.get("results") or [])]
-        self._audit(list(self.get_queryset().filter(pk__in=page_ids)))
-        return response
+        # Names are stored encrypted and decrypted as a row loads: a page reads them in one
+        # query for the members whose names the caller may see, and never the others'.
+        queryset = self.filter_queryset(self.get_queryset()).defer("display_name")
+        queryset = queryset.select_related("group__programme")  # for the audit of names shown
+        page = self.paginate_queryset(queryset)
+        members = list(page) if page is not None else list(queryset)
+        named = [m.pk for m in members if policies.can(request.user, "member.view_personal", m)]
+        names = dict(
+            self.get_queryset().filter(pk__in=named).values_list("pk", "display_name")
+            if named
+            else []
+        )
+        for member in members:
+            if member.pk in names:
+                member.display_name = names[member.pk]
+        self._audit([m for m in members if m.pk in names])
+        data = self.get_serializer(members, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         member = self.get_object()

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from amniyat.api.mixins import narrowed_by_id
+from amniyat.api.pagination import ordered_by
 from amniyat.places import selectors
 from amniyat.places.models import Place
 
@@ -36,9 +37,13 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     Filter with ``?level=district`` or ``?parent=ID``."""
 
     serializer_class = PlaceSerializer
+    pagination_class = ordered_by("id")
 
     def get_queryset(self) -> QuerySet[Place]:
-        queryset = selectors.places_visible(user=self.request.user).order_by("level", "name_en")
+        # Not the boundary (GeoJSON, large) nor the parent, of which only the id is shown.
+        queryset = (
+            selectors.places_visible(user=self.request.user).select_related(None).defer("boundary")
+        )
         level = self.request.query_params.get("level")
         if level in Place.Level.values:
             queryset = queryset.filter(level=level)

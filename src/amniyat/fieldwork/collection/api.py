@@ -12,6 +12,7 @@ from rest_framework.routers import BaseRouter
 from amniyat.accounts import policies
 from amniyat.accounts.selectors import programmes_visible
 from amniyat.api.mixins import programme_from
+from amniyat.api.pagination import ordered_by
 from amniyat.fieldwork.collection import selectors
 from amniyat.fieldwork.models import DeviceUser
 
@@ -42,6 +43,7 @@ class DeviceUserViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg
     ``?programme=SLUG``."""
 
     serializer_class = DeviceUserSerializer
+    pagination_class = ordered_by("username")
 
     def get_queryset(self) -> QuerySet[DeviceUser]:
         user = self.request.user
@@ -56,7 +58,10 @@ class DeviceUserViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg
             if policies.can(user, "device.manage", programme):
                 queryset |= selectors.devices_visible(user=user, programme=programme)
         return (
-            queryset.select_related("programme")
+            # Never the secrets a device signs in with (one stored encrypted), which nothing
+            # here shows.
+            queryset.defer("password_hash", "digest_ha1")
+            .select_related("programme")
             .prefetch_related("assessments")
             .order_by("username")
         )

@@ -11,6 +11,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.routers import BaseRouter
 
 from amniyat.api.mixins import narrowed_by_id, programme_from
+from amniyat.api.pagination import ordered_by
 from amniyat.core.serializers import TranslationsField
 from amniyat.fieldwork.forms import selectors
 from amniyat.fieldwork.models import Assessment, Form, FormVersion
@@ -77,6 +78,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg
     """Assessments the caller works on. Filter with ``?programme=SLUG``."""
 
     serializer_class = AssessmentSerializer
+    pagination_class = ordered_by("-id")
 
     def get_queryset(self) -> QuerySet[Assessment]:
         programme = self.request.query_params.get("programme")
@@ -95,6 +97,7 @@ class FormViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     schema and the sensitivity class of each field. Filter with ``?assessment=ID``."""
 
     serializer_class = FormSerializer
+    pagination_class = ordered_by("id")
 
     def get_queryset(self) -> QuerySet[Form]:
         queryset = selectors.forms_visible(user=self.request.user)

@@ -15,6 +15,7 @@ from rest_framework.routers import BaseRouter
 
 from amniyat.accounts import policies
 from amniyat.api.mixins import narrowed_by_id
+from amniyat.api.pagination import ordered_by
 from amniyat.core.http import upload_limit
 from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports import limits, selectors, services
@@ -79,6 +80,7 @@ class ImportJobViewSet(
     ``percent`` tell how it goes."""
 
     serializer_class = ImportJobSerializer
+    pagination_class = ordered_by("-id")
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
 
     def get_queryset(self) -> QuerySet[ImportJob]:

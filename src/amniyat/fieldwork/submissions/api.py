@@ -14,24 +14,33 @@ from rest_framework.routers import BaseRouter
 
 from amniyat.accounts import policies
 from amniyat.api.mixins import narrowed_by_id
+from amniyat.api.pagination import ordered_by
+from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports.schema import FormPlan, plan_for
-from amniyat.fieldwork.models import Submission
+from amniyat.fieldwork.models import FormVersion, Submission
 from amniyat.fieldwork.submissions import exporters, selectors, services
+from amniyat.fieldwork.submissions.masking import masked_without_decrypting
 
 
 def _plan_of(submission: Submission, plans: dict[int, FormPlan]) -> FormPlan:
-    if submission.form_version_id not in plans:
-        plans[submission.form_version_id] = plan_for(submission.form_version)
-    return plans[submission.form_version_id]
+    """The plan of the submission's form version, read once a request, without the files
+    (the XLSForm and its XForm) that nothing here shows."""
+    pk = submission.form_version_id
+    if pk not in plans:
+        plans[pk] = plan_for(FormVersion.objects.defer("xlsform", "xform").get(pk=pk))
+    return plans[pk]
 
 
 def _enumerator_protected(submission: Submission, plans: dict[int, FormPlan]) -> bool:
     """Whether the submission's enumerator is personal or sensitive (the class of its form's
     enumerator question)."""
-    return bool(submission.enumerator) and _plan_of(submission, plans).enumerator_protected
+    return submission.has_enumerator and _plan_of(submission, plans).enumerator_protected  # type: ignore[attr-defined]
 
 
 class SubmissionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A submission of :func:`selectors.submissions_listed`, whose encrypted columns
+    :func:`selectors.encrypted_columns_loaded` read where the caller sees them (``reveal``)."""
+
     enumerator = serializers.SerializerMethodField()
     answers = serializers.SerializerMethodField()
 
@@ -57,6 +66,8 @@ class SubmissionSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
     def get_enumerator(self, submission: Submission) -> str:
         """Who collected it; "•••" where the form classes its enumerator question personal or
         sensitive (or has none) and the caller may not see those."""
+        if not submission.has_enumerator:  # type: ignore[attr-defined]
+            return ""
         if _enumerator_protected(submission, self._plans()) and not self.context["reveal"](
             submission
         ):
@@ -65,12 +76,11 @@ class SubmissionSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
 
     @extend_schema_field(serializers.DictField())
     def get_answers(self, submission: Submission) -> dict[str, Any]:
-        """Answers by field path; personal and sensitive ones "•••" unless the caller may see
-        them."""
-        answers = exporters.stored_answers(submission.data, submission.protected_data or "")
+        """Answers by field path; every personal and sensitive question "•••" unless the caller
+        may see them (drawn without decrypting them: see masking.py)."""
         if self.context["reveal"](submission):
-            return answers
-        return exporters.masked_answers(answers, _plan_of(submission, self._plans()))
+            return exporters.stored_answers(submission.data, submission.protected_data or "")
+        return masked_without_decrypting(submission.data, _plan_of(submission, self._plans()))
 
 
 class SubmissionViewSet(
@@ -78,10 +88,12 @@ class SubmissionViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Submissions the caller may see. Filter with ``?form=ID`` and
+    """Submissions the caller may see, newest first. Filter with ``?form=ID`` and
     ``?review_state=approved`` (``has_issues``, ``rejected``, ``edited``; empty: not reviewed)."""
 
     serializer_class = SubmissionSerializer
+    # The order of the index submission_time (form_time with ?form=).
+    pagination_class = ordered_by("-submitted_at", "-id")
 
     def get_queryset(self) -> QuerySet[Submission]:
         queryset = selectors.submissions_visible(user=self.request.user).select_related(
@@ -91,22 +103,62 @@ class SubmissionViewSet(
         review = self.request.query_params.get("review_state")
         if review in Submission.ReviewState.values:  # any other value narrows nothing
             queryset = queryset.filter(review_state=review)
-        return queryset.order_by("-submitted_at", "-id")
+        return selectors.submissions_listed(queryset).order_by("-submitted_at", "-id")
+
+    def page_partitions(self) -> tuple[str, list[int]] | None:
+        """Without ``?form=``, a page is read form by form from the index (form, submitted,
+        id), each of the caller's forms' newest rows merged (api/pagination.py)."""
+        wanted = self.request.query_params.get("form", "")
+        if wanted.isascii() and wanted.isdigit():  # one form: its range of the index
+            return None
+        forms = forms_selectors.forms_visible(user=self.request.user).select_related(None)
+        return "form_id", list(forms.order_by("pk").values_list("pk", flat=True))
 
     def _reveal(self, submission: Submission) -> bool:
-        return policies.can(
-            self.request.user, "submission.view_protected", submission.form.assessment.programme
-        )
+        """Whether the caller sees the submission's protected answers: its programme's
+        answer, asked once a request."""
+        if not hasattr(self, "_revealed"):
+            self._revealed: dict[int, bool] = {}
+        programme = submission.form.assessment.programme
+        if programme.pk not in self._revealed:
+            self._revealed[programme.pk] = policies.can(
+                self.request.user, "submission.view_protected", programme
+            )
+        return self._revealed[programme.pk]
+
+    def _plans(self) -> dict[int, FormPlan]:
+        """Each form version's plan, read once a request (the serializer shares them)."""
+        if not hasattr(self, "_version_plans"):
+            self._version_plans: dict[int, FormPlan] = {}
+        return self._version_plans
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "reveal": self._reveal}
+        return {**super().get_serializer_context(), "reveal": self._reveal, "plans": self._plans()}
 
-    def _audit(self, submissions: list[Submission]) -> None:
+    def _shown(self, submissions: list[Submission]) -> list[Submission]:
+        """Read the encrypted columns of the submissions that show them: all of them where the
+        caller sees protected answers, and the enumerator where its question is not protected;
+        and record who was shown protected ones."""
+        plans = self._plans()
+        versions = {s.form_version_id for s in submissions} - set(plans)
+        if versions:  # each version's plan, in one query whatever the page holds
+            for version in FormVersion.objects.defer("xlsform", "xform").filter(pk__in=versions):
+                plans[version.pk] = plan_for(version)
+        revealed = [s for s in submissions if self._reveal(s)]
+        selectors.encrypted_columns_loaded(
+            submissions,
+            user=self.request.user,
+            answers=[s.pk for s in revealed],
+            enumerators=[
+                s.pk
+                for s in submissions
+                if s.has_enumerator and not _plan_of(s, plans).enumerator_protected  # type: ignore[attr-defined]
+            ],
+        )
         by_form: dict[int, list[Submission]] = {}
-        plans: dict[int, FormPlan] = {}
-        for submission in submissions:
+        for submission in revealed:
             shows_protected = submission.protected_data or _enumerator_protected(submission, plans)
-            if shows_protected and self._reveal(submission):
+            if shows_protected:
                 by_form.setdefault(submission.form_id, []).append(submission)
         for shown in by_form.values():
             services.protected_answers_viewed(
@@ -115,18 +167,17 @@ class SubmissionViewSet(
                 submissions=shown,
                 request=self.request._request,
             )
+        return submissions
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        items = list(page) if page is not None else list(queryset)
-        self._audit(items)
+        items = self._shown(list(page) if page is not None else list(queryset))
         data = self.get_serializer(items, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        submission = self.get_object()
-        self._audit([submission])
+        (submission,) = self._shown([self.get_object()])
         return Response(self.get_serializer(submission).data)
 
 

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
@@ -30,11 +31,13 @@ from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
+from amniyat.core.text import format_number
 from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan, nested_answers, plan_for
 from amniyat.fieldwork.models import Form, Submission, SubmissionExport
 from amniyat.fieldwork.submissions import exporters, selectors, services
 from amniyat.fieldwork.submissions.forms import EXPORT_CHOICES, ExportForm, SubmissionFilterForm
+from amniyat.fieldwork.submissions.masking import masked_without_decrypting
 from amniyat.places.models import Place
 
 PAGE_SIZE = 50
@@ -66,13 +69,15 @@ def _filter_form(
     data: Any,
     plan: FormPlan | None,
     submissions: QuerySet[Submission] | None = None,
+    counted: selectors.RowCount | None = None,
 ) -> SubmissionFilterForm:
     """The table's filters, bound to ``data`` (a query string or a posted form) if any, their
-    places those of ``submissions`` (the visible ones of the form unless given)."""
+    places those of ``submissions`` (the visible ones of the form unless given, ``counted``
+    if they were)."""
     if submissions is None:
         submissions = selectors.submissions_visible(user=request.user, form=form)
     places = (
-        Place.objects.filter(pk__in=submissions.values("place_id"))
+        Place.objects.filter(pk__in=selectors.submission_place_ids(submissions, counted))
         .only("name_en", "name_ru", "name_tg", "name_uz")  # named, nothing more
         .order_by("name_en")
     )
@@ -91,13 +96,17 @@ def _filter_form(
 
 def _filtered(
     request: AuthenticatedRequest, programme: Programme, form: Form, plan: FormPlan | None
-) -> tuple[QuerySet[Submission], SubmissionFilterForm]:
+) -> tuple[QuerySet[Submission], SubmissionFilterForm, selectors.RowCount]:
+    """The submissions the table lists, its filters, and how many it lists (counted once
+    where nothing narrows them)."""
     visible = selectors.submissions_visible(user=request.user, form=form)
-    filters = _filter_form(request, programme, form, request.GET, plan, visible)
+    counted = selectors.submissions_counted(visible)
+    filters = _filter_form(request, programme, form, request.GET, plan, visible, counted)
     if filters.is_bound and not filters.is_valid():
-        return Submission.objects.none(), filters
+        return Submission.objects.none(), filters, selectors.RowCount(0, exact=True)
     chosen = filters.as_filters() if filters.is_bound else {}
-    return selectors.submissions_narrowed(visible, filters=chosen), filters
+    listed = selectors.submissions_narrowed(visible, filters=chosen)
+    return listed, filters, selectors.submissions_counted(listed) if chosen else counted
 
 
 @login_required
@@ -106,20 +115,32 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
         user=request.user, slug=slug, pk=pk, verb="submission.view"
     )
     plan = _plan(form)
-    submissions, filters = _filtered(request, programme, form, plan)
+    submissions, filters, counted = _filtered(request, programme, form, plan)
     reveal = policies.can(request.user, "submission.view_protected", programme)
     enumerator_protected = plan is None or plan.enumerator_protected
-    page = Paginator(submissions, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The encrypted columns are read with the page where it shows them all; else never for
+    # what is masked, and the enumerator alone where its question is not protected.
+    listed_query = selectors.submissions_listed(submissions, encrypted=reveal)
+    page = _CountedPaginator(listed_query, PAGE_SIZE, counted).get_page(request.GET.get("page"))
+    listed: list[Submission] = list(page.object_list)
+    if not reveal and not enumerator_protected:
+        selectors.encrypted_columns_loaded(
+            listed,
+            user=request.user,
+            answers=(),
+            enumerators=[s.pk for s in listed if s.has_enumerator],  # type: ignore[attr-defined]
+        )
     language = (get_language() or "en").split("-")[0]
     fields = plan.main_fields if plan else []
     children = exporters.repeat_children(plan) if plan else {}
     rows = []
     shown: list[Submission] = []
     cell = _Cells(language)
-    for submission in page.object_list:
-        answers = exporters.stored_answers(submission.data, submission.protected_data or "")
-        if plan is not None and not reveal:
-            answers = exporters.masked_answers(answers, plan)
+    for submission in listed:
+        if reveal or plan is None:
+            answers = exporters.stored_answers(submission.data, submission.protected_data or "")
+        else:
+            answers = masked_without_decrypting(submission.data, plan)
         # A row's answers are its widest part (a cell per question): written in one piece
         # rather than by the template a cell at a time.
         written = [cell(spec, answers.get(spec.path)) for spec in fields]
@@ -129,10 +150,13 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             if plan is not None
             else []
         )
-        enumerator = submission.enumerator
-        protected_enumerator = bool(enumerator) and enumerator_protected
-        if protected_enumerator and not reveal:
+        protected_enumerator = submission.has_enumerator and enumerator_protected  # type: ignore[attr-defined]
+        if not submission.has_enumerator:  # type: ignore[attr-defined]
+            enumerator = ""
+        elif protected_enumerator and not reveal:
             enumerator = exporters.MASK
+        else:
+            enumerator = submission.enumerator
         if reveal and (submission.protected_data or protected_enumerator):
             shown.append(submission)
         # As the date filter would write it (Y-m-d H:i), at a fraction of its cost.
@@ -159,6 +183,10 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             "repeats_shown": any(row[-1] for row in rows),
             "rows": rows,
             "page": page,
+            # Beyond a few thousand rows, "about": see selectors.submissions_counted.
+            "counted": counted,
+            "about": "" if counted.exact else format_number(_rounded(counted.value)),
+            "about_pages": "" if counted.exact else format_number(page.paginator.num_pages),
             "query": query.urlencode(),
             "filters": filters,
             "reveal": reveal,
@@ -167,6 +195,27 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             "can_import": policies.can(request.user, "submission.import", programme),
         },
     )
+
+
+class _CountedPaginator(Paginator):  # type: ignore[type-arg]
+    """Pages of a list whose count is given (:func:`selectors.submissions_counted`), exact or
+    not, rather than counted again."""
+
+    def __init__(
+        self, object_list: QuerySet[Submission], per_page: int, counted: selectors.RowCount
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.counted = counted
+
+    @cached_property
+    def count(self) -> int:
+        return int(self.counted.value)
+
+
+def _rounded(value: int) -> int:
+    """A count that is not exact, to two significant digits (987,654 → 990,000)."""
+    digits = len(str(value))
+    return round(value, 2 - digits) if digits > 2 else value
 
 
 class _Cells:
