@@ -168,6 +168,27 @@ def test_the_programme_home_names_the_groups_that_miss_their_targets() -> None:
 
 
 @pytest.mark.django_db
+def test_the_programme_home_names_a_dozen_groups_and_links_to_the_rest() -> None:
+    """A national programme has hundreds of groups: the home names twelve that miss their
+    targets and links to the page of every group for the others."""
+    from tests.factories import GroupMemberFactory, RepresentationTargetFactory
+
+    programme = ProgrammeFactory()
+    RepresentationTargetFactory(programme=programme, min_share=40)
+    for n in range(14):
+        GroupMemberFactory(
+            group=CommunityGroupFactory(programme=programme, name=f"G{n:02}"), sex="male"
+        )
+    client = Client()
+    client.force_login(member_of(programme, Role.LEAD))
+    page = client.get(f"/p/{programme.slug}/").content.decode()
+    named = page.split("miss at least one representation target.", 1)[-1].split("</ul>", 1)[0]
+    assert named.count("</a></li>") == 13  # twelve groups, and the link to the rest
+    assert "and 2 more" in named
+    assert f'href="/p/{programme.slug}/representativeness/"' in named
+
+
+@pytest.mark.django_db
 def test_pages_are_compressed_and_files_compressed_already_are_not() -> None:
     programme = ProgrammeFactory()
     client = Client(HTTP_ACCEPT_ENCODING="gzip")

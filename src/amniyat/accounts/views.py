@@ -61,6 +61,9 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "accounts/home.html", {"programmes": programmes})
 
 
+SHORT_GROUPS_NAMED = 12
+
+
 @login_required
 def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     user = request.user
@@ -120,7 +123,10 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         else None,
         "groups_total": programme.community_groups.count(),
         "composition": composition,
-        "groups_short": short,
+        # Named up to a dozen: a national programme has hundreds of groups, all on the
+        # representativeness page.
+        "groups_short": short[:SHORT_GROUPS_NAMED],
+        "groups_short_more": max(0, len(short) - SHORT_GROUPS_NAMED),
         "groups_short_count": short_count,
         "groups_short_of": short_of,
         "age_rows": age_rows,

@@ -108,6 +108,11 @@ class CommunityGroup(Translatable):
         ]
 
 
+def active_on(joined_on: datetime.date, left_on: datetime.date | None, day: datetime.date) -> bool:
+    """Whether someone who joined and left (or not) on these days is a member on ``day``."""
+    return joined_on <= day and (left_on is None or left_on > day)
+
+
 class GroupMember(models.Model):
     """A member of a community group, pseudonymous by default.
 
@@ -163,7 +168,7 @@ class GroupMember(models.Model):
             )
 
     def is_active_on(self, day: datetime.date) -> bool:
-        return self.joined_on <= day and (self.left_on is None or self.left_on > day)
+        return active_on(self.joined_on, self.left_on, day)
 
     @property
     def is_youth(self) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple, Protocol
 
 from django.utils.translation import gettext as _
 
@@ -17,8 +18,40 @@ from amniyat.communities.models import (
     RepresentationTarget,
     Sector,
     Sex,
+    active_on,
 )
 from amniyat.core.text import format_date, format_percent, language_code
+
+
+class Counted(Protocol):
+    """What a composition counts a member from: a :class:`GroupMember`, or its facts."""
+
+    @property
+    def sex(self) -> str: ...
+    @property
+    def age_band(self) -> str: ...
+    @property
+    def sectors(self) -> Sequence[str]: ...
+    @property
+    def left_on(self) -> datetime.date | None: ...
+
+    def is_active_on(self, day: datetime.date) -> bool: ...
+
+
+class MemberFacts(NamedTuple):
+    """A member as compositions count them, read as plain values (``COMPOSITION_FIELDS`` of
+    the selectors), never the (encrypted) name: a programme of five hundred groups has
+    thousands of members, and a model instance costs several times a tuple."""
+
+    group_id: int
+    sex: str
+    age_band: str
+    sectors: list[str]
+    joined_on: datetime.date
+    left_on: datetime.date | None
+
+    def is_active_on(self, day: datetime.date) -> bool:
+        return active_on(self.joined_on, self.left_on, day)
 
 
 @dataclass(frozen=True)
@@ -113,7 +146,7 @@ def _share(value: float, language: str, *, decimals: int = 0) -> str:
 
 
 def composition(
-    members: Iterable[GroupMember],
+    members: Iterable[Counted],
     targets: Iterable[RepresentationTarget],
     *,
     on: datetime.date,
@@ -147,7 +180,7 @@ def composition(
 def _check(
     target: RepresentationTarget,
     current: Composition,
-    everyone: list[GroupMember],
+    everyone: list[Counted],
     on: datetime.date,
 ) -> TargetCheck:
     if target.dimension == RepresentationTarget.Dimension.WOMEN:
@@ -181,7 +214,7 @@ def _warning(
     share: float,
     min_share: float | None,
     current: Composition,
-    everyone: list[GroupMember],
+    everyone: list[Counted],
     on: datetime.date,
 ) -> str:
     label = target.label

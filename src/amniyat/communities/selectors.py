@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from amniyat.accounts import policies
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
-from amniyat.communities.representativeness import Composition, composition
+from amniyat.communities.representativeness import Composition, MemberFacts, composition
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -106,19 +106,23 @@ def members_for_aggregates(*, user: AnyUser, programme: Programme) -> QuerySet[G
     return members.only(*COMPOSITION_FIELDS)
 
 
+def _facts(members: QuerySet[GroupMember]) -> list[MemberFacts]:
+    return [MemberFacts(*row) for row in members.values_list(*COMPOSITION_FIELDS)]
+
+
 def programme_representativeness(
     *, user: AnyUser, programme: Programme, on: datetime.date
 ) -> tuple[Composition, list[tuple[CommunityGroup, Composition]]]:
     """All the members behind the programme's figures checked against its targets (as
     :func:`members_for_aggregates` gives them), and each group the user may see with its
     members checked against them (none for those who see aggregates only): the members and
-    the targets read once for both."""
+    the targets read once for both, as plain values."""
     targets = list(targets_of(programme=programme))
-    members = list(members_for_aggregates(user=user, programme=programme))
+    members = _facts(members_for_aggregates(user=user, programme=programme))
     if not policies.can(user, "programme.view_groups", programme):
         return composition(members, targets, on=on), []
     # Those who see the groups count the members of the groups they see: the same members.
-    by_group: dict[int, list[GroupMember]] = {}
+    by_group: dict[int, list[MemberFacts]] = {}
     for member in members:
         by_group.setdefault(member.group_id, []).append(member)
     # The groups of groups_visible, without the count of members that is counted here.
@@ -133,8 +137,8 @@ def groups_missing_targets(*, programme: Programme, on: datetime.date) -> tuple[
     """(groups that miss at least one target, groups) in the whole programme, counted
     without naming any: what a viewer, who sees aggregates only, may be told."""
     targets = list(targets_of(programme=programme))
-    by_group: dict[int, list[GroupMember]] = {}
-    for member in GroupMember.objects.filter(group__programme=programme).only(*COMPOSITION_FIELDS):
+    by_group: dict[int, list[MemberFacts]] = {}
+    for member in _facts(GroupMember.objects.filter(group__programme=programme)):
         by_group.setdefault(member.group_id, []).append(member)
     ids = list(programme.community_groups.values_list("pk", flat=True))
     missing = sum(1 for pk in ids if not composition(by_group.get(pk, []), targets, on=on).all_met)
