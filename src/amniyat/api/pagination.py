@@ -28,6 +28,7 @@ from typing import Any, cast
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Field, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound
@@ -124,10 +125,19 @@ class KeysetPagination(CursorPagination):
         column, values = parts
         if len(values) <= 1 or len(values) > MAX_PARTITIONS:
             return list(queryset.filter(**{f"{column}__in": values})[start:stop])
-        heads = Q()
-        for value in values:
-            heads |= Q(pk__in=queryset.filter(**{column: value}).values("pk")[:stop])
-        return list(queryset.filter(heads)[start:stop])
+        # One statement: the rows whose ids are among each part's first ``stop``, each part
+        # a LIMIT read from its index, put together with UNION ALL. Not an OR of IN
+        # subqueries, which PostgreSQL reads by scanning the table (0.2-0.6 s for 400,000
+        # rows); not Django's union(), which SQLite's backend refuses for sliced parts.
+        parts: list[str] = []
+        params: list[Any] = []
+        for index, value in enumerate(values):
+            head = queryset.filter(**{column: value}).values_list("pk")[:stop]
+            sql, head_params = head.query.sql_with_params()
+            parts.append(f"SELECT * FROM ({sql}) AS part_{index}")  # noqa: S608 (the ORM's SQL)
+            params.extend(head_params)
+        heads = RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611
+        return list(queryset.filter(pk__in=heads)[start:stop])
 
     def _after(self, model: type[Model], ordering: Sequence[str], position: str) -> Q:
         """Rows after ``position`` in ``ordering``: the first column at or past its value
