@@ -129,14 +129,14 @@ class KeysetPagination(CursorPagination):
         # a LIMIT read from its index, put together with UNION ALL. Not an OR of IN
         # subqueries, which PostgreSQL reads by scanning the table (0.2-0.6 s for 400,000
         # rows); not Django's union(), which SQLite's backend refuses for sliced parts.
-        parts: list[str] = []
+        selects: list[str] = []
         params: list[Any] = []
         for index, value in enumerate(values):
             head = queryset.filter(**{column: value}).values_list("pk")[:stop]
             sql, head_params = head.query.sql_with_params()
-            parts.append(f"SELECT * FROM ({sql}) AS part_{index}")  # noqa: S608 (the ORM's SQL)
+            selects.append(f"SELECT * FROM ({sql}) AS part_{index}")  # noqa: S608 (ORM's SQL)
             params.extend(head_params)
-        heads = RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611
+        heads = RawSQL(" UNION ALL ".join(selects), params)  # noqa: S611
         return list(queryset.filter(pk__in=heads)[start:stop])
 
     def _after(self, model: type[Model], ordering: Sequence[str], position: str) -> Q:
