@@ -810,7 +810,7 @@ class _Writer:
             self.insert_sql = (
                 f"INSERT INTO {self.table} ({names}) SELECT {names} "  # noqa: S608
                 f"FROM {self.staging} ORDER BY source_row "
-                "ON CONFLICT (form_id, instance_id) DO NOTHING"
+                "ON CONFLICT (form_id, instance_id) DO NOTHING RETURNING instance_id"
             )
 
     # The caller's side.
@@ -876,14 +876,29 @@ class _Writer:
                 self.error = error
 
     def _write(self, frame: pl.DataFrame) -> None:
-        self.wrapper.execute(f"SELECT MAX(id) FROM {self.table}")  # noqa: S608
-        (before,) = self.wrapper.fetchone()
-        stored = self._copy(frame) if self.postgres else self._insert(frame)
-        if stored is None:  # abandoned
-            return
+        if self.postgres:
+            # The ids this batch stored, as PostgreSQL said: no MAX(id) here, whose plan a
+            # table analysed while empty turns into a scan of every row stored so far.
+            stored_ids = self._copy(frame)
+            if stored_ids is None:  # abandoned
+                return
+            stored = len(stored_ids)
+            if stored < frame.height:
+                fresh = set(stored_ids.to_list())
+                self._settle(frame, lambda instance_id, pk, job_id: instance_id in fresh)
+        else:
+            self.wrapper.execute(f"SELECT MAX(id) FROM {self.table}")  # noqa: S608
+            (last,) = self.wrapper.fetchone()
+            before = int(last or 0)
+            inserted = self._insert(frame)
+            if inserted is None:  # abandoned
+                return
+            stored = inserted
+            if stored < frame.height:
+                self._settle(
+                    frame, lambda instance_id, pk, job_id: pk > before and job_id == self.job_id
+                )
         self.stored += stored
-        if stored < frame.height:
-            self._settle(frame, int(before or 0))
 
     def _insert(self, frame: pl.DataFrame) -> int | None:
         """Store a batch on SQLite; answer how many of its rows were stored (None if
@@ -904,8 +919,8 @@ class _Writer:
             self.handled += part.height
         return stored
 
-    def _copy(self, frame: pl.DataFrame) -> int | None:
-        """Store a batch on PostgreSQL; answer how many of its rows were stored (None if
+    def _copy(self, frame: pl.DataFrame) -> pl.Series | None:
+        """Store a batch on PostgreSQL; answer the instance ids of the rows stored (None if
         abandoned meanwhile)."""
         from psycopg.errors import UniqueViolation
 
@@ -922,9 +937,9 @@ class _Writer:
             if not self._copy_rows(self.staging_copy_sql, rows):
                 return None
             self.raw.execute(self.insert_sql)
-            stored = int(self.raw.rowcount)
+            stored = [instance_id for (instance_id,) in self.raw.fetchall()]
             self.raw.execute(f"TRUNCATE {self.staging}")
-            return stored
+            return pl.Series("instance_id", stored, dtype=pl.String)
         rows = self._not_stored(rows)
         self.handled += frame.height - rows.height
         try:
@@ -932,7 +947,7 @@ class _Writer:
                 return None
         except UniqueViolation as error:
             raise _Raced from error
-        return rows.height
+        return rows["instance_id"]
 
     def _copy_rows(self, sql: str, rows: pl.DataFrame) -> bool:
         """``COPY`` the rows, the columns in the statement's order; False if abandoned."""
@@ -973,10 +988,13 @@ class _Writer:
         stored = [instance_id for (instance_id,) in self.raw.fetchall()]
         return rows.filter(~pl.col("instance_id").is_in(stored)) if stored else rows
 
-    def _settle(self, frame: pl.DataFrame, before: int) -> None:
+    def _settle(
+        self, frame: pl.DataFrame, stored_now: Callable[[str, int, int | None], bool]
+    ) -> None:
         """Which rows of ``frame`` were not stored, and why: the stored row of the same id
-        either came from this batch (id above ``before``, this import) or was there before.
-        A submission already stored takes the review state a newer export gives it."""
+        either came from this batch (``stored_now(instance_id, id, import job)``) or was
+        there before. A submission already stored takes the review state a newer export
+        gives it."""
         ids = frame["instance_id"].to_list()
         found: dict[str, tuple[str, bool, int, str]] = {}
         for start in range(0, len(ids), 900):
@@ -988,12 +1006,7 @@ class _Writer:
                 [self.form_id, *chunk],
             )
             for instance_id, content_hash, pk, job_id, review in self.wrapper.fetchall():
-                found[instance_id] = (
-                    content_hash,
-                    pk > before and job_id == self.job_id,
-                    pk,
-                    review,
-                )
+                found[instance_id] = (content_hash, stored_now(instance_id, pk, job_id), pk, review)
         reviewed: list[tuple[str, int]] = []
         for row, instance_id, content_hash, review in frame.select(
             ROW, "instance_id", "content_hash", "review_state"
