@@ -164,16 +164,11 @@ class GroupMemberViewSet(
             for m in members
             if m.display_name and policies.can(self.request.user, "member.view_personal", m)
         ]
-        by_group: dict[int, list[GroupMember]] = {}
-        for member in shown:
-            by_group.setdefault(member.group_id, []).append(member)
-        for group_members in by_group.values():
-            services.personal_data_viewed(
-                user=self.request.user,  # type: ignore[arg-type]
-                group=group_members[0].group,
-                members=group_members,
-                request=self.request._request,
-            )
+        services.personal_data_viewed(
+            user=self.request.user,  # type: ignore[arg-type]
+            members=shown,
+            request=self.request._request,
+        )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Names are stored encrypted and decrypted as a row loads: a page reads them in one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
-from amniyat.audit.services import audit_record
+from amniyat.audit.services import audit_record, audit_records
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
 from amniyat.core.services import changed_fields
 from amniyat.places.models import Place
@@ -165,21 +166,29 @@ def member_leave(*, acting_user: User, member: GroupMember, on: datetime.date) -
 def personal_data_viewed(
     *,
     user: User,
-    group: CommunityGroup,
     members: list[GroupMember],
     request: HttpRequest | None = None,
 ) -> None:
-    """Record that ``user`` was shown the display names of ``members``."""
-    if not members:
-        return
-    audit_record(
-        actor=user,
-        verb=Verb.VIEWED_PERSONAL,
-        obj=group,
-        programme=group.programme,
-        request=request,
-        details={"members": [m.pk for m in members]},
-    )
+    """Record that ``user`` was shown the display names of ``members``: a row per group (its
+    members' ids), the rows of a page written at once, whatever groups it holds."""
+    by_group: dict[int, list[GroupMember]] = {}
+    for member in members:
+        by_group.setdefault(member.group_id, []).append(member)
+    by_programme: dict[int, tuple[Programme, list[tuple[CommunityGroup, dict[str, Any]]]]] = {}
+    for shown in by_group.values():
+        group = shown[0].group
+        _programme, rows = by_programme.setdefault(group.programme_id, (group.programme, []))
+        rows.append((group, {"members": [m.pk for m in shown]}))
+    # One INSERT for a page of one programme (the usual case); one per programme else.
+    with transaction.atomic() if len(by_programme) > 1 else contextlib.nullcontext():
+        for programme, rows in by_programme.values():
+            audit_records(
+                actor=user,
+                verb=Verb.VIEWED_PERSONAL,
+                objects=rows,
+                programme=programme,
+                request=request,
+            )
 
 
 def target_set(

@@ -99,10 +99,7 @@ def group_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
     show_personal = policies.can(request.user, "member.view_personal", group)
     if show_personal:
         services.personal_data_viewed(
-            user=request.user,
-            group=group,
-            members=[m for m in members if m.display_name],
-            request=request,
+            user=request.user, members=[m for m in members if m.display_name], request=request
         )
     composition = representativeness.composition(
         members, selectors.targets_of(programme=programme), on=today
@@ -219,12 +216,8 @@ def member_edit(request: AuthenticatedRequest, slug: str, pk: int, member_pk: in
         raise Http404("No such page.")
     show_personal = policies.can(request.user, "member.view_personal", member)
     if show_personal and member.display_name and request.method == "GET":
-        services.personal_data_viewed(
-            user=request.user,
-            group=group,
-            members=[member],
-            request=request,
-        )
+        member.group = group
+        services.personal_data_viewed(user=request.user, members=[member], request=request)
     initial = {
         "display_name": member.display_name,
         "sex": member.sex,

@@ -155,18 +155,13 @@ class SubmissionViewSet(
                 if s.has_enumerator and not _plan_of(s, plans).enumerator_protected  # type: ignore[attr-defined]
             ],
         )
-        by_form: dict[int, list[Submission]] = {}
-        for submission in revealed:
-            shows_protected = submission.protected_data or _enumerator_protected(submission, plans)
-            if shows_protected:
-                by_form.setdefault(submission.form_id, []).append(submission)
-        for shown in by_form.values():
-            services.protected_answers_viewed(
-                user=self.request.user,  # type: ignore[arg-type]
-                form=shown[0].form,
-                submissions=shown,
-                request=self.request._request,
-            )
+        services.protected_answers_shown(
+            user=self.request.user,  # type: ignore[arg-type]
+            submissions=[
+                s for s in revealed if s.protected_data or _enumerator_protected(s, plans)
+            ],
+            request=self.request._request,
+        )
         return submissions
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

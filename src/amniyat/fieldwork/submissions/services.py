@@ -14,6 +14,7 @@ personal answers as the synchronous export did. Files expire after
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import tempfile
@@ -31,9 +32,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
-from amniyat.accounts.models import User
+from amniyat.accounts.models import Programme, User
 from amniyat.audit.models import AuditEvent
-from amniyat.audit.services import audit_record
+from amniyat.audit.services import audit_record, audit_records
 from amniyat.core.encrypted_files import decrypted_pieces, encrypt_file
 from amniyat.fieldwork.imports.schema import plan_for
 from amniyat.fieldwork.models import Form, Submission, SubmissionExport
@@ -52,21 +53,15 @@ def protected_answers_viewed(
     *,
     user: User,
     form: Form,
-    submissions: list[Submission] | None = None,
-    export: str = "",
-    count: int = 0,
+    export: str,
+    count: int,
     request: Any = None,
     job: SubmissionExport | None = None,
 ) -> None:
-    """Record that ``user`` was shown the personal and sensitive answers of submissions: on a
-    page (their ids) or in an export (its format, how many, and which export job)."""
-    details: dict[str, Any] = {"form": form.pk}
-    if submissions is not None:
-        if not submissions:
-            return
-        details["submissions"] = [s.pk for s in submissions]
-    if export:
-        details.update(export=export, count=count)
+    """Record that ``user`` was given the personal and sensitive answers of ``form``'s
+    submissions in an export (its format, how many, and which export job); on a page or
+    through the API, :func:`protected_answers_shown`."""
+    details: dict[str, Any] = {"form": form.pk, "export": export, "count": count}
     if job is not None:
         details["job"] = job.pk
     audit_record(
@@ -77,6 +72,34 @@ def protected_answers_viewed(
         request=request,
         details=details,
     )
+
+
+def protected_answers_shown(
+    *, user: User, submissions: list[Submission], request: Any = None
+) -> None:
+    """Record that ``user`` was shown the personal and sensitive answers of ``submissions`` on
+    a page or through the API: a row per form (the submissions' ids), the rows of a page
+    written at once, whatever forms it holds. The submissions come with their form and its
+    assessment and programme."""
+    by_form: dict[int, list[Submission]] = {}
+    for submission in submissions:
+        by_form.setdefault(submission.form_id, []).append(submission)
+    by_programme: dict[int, tuple[Programme, list[tuple[Form, dict[str, Any]]]]] = {}
+    for shown in by_form.values():
+        form = shown[0].form
+        programme = form.assessment.programme
+        _programme, rows = by_programme.setdefault(programme.pk, (programme, []))
+        rows.append((form, {"form": form.pk, "submissions": [s.pk for s in shown]}))
+    # One INSERT for a page of one programme (the usual case); one per programme else.
+    with transaction.atomic() if len(by_programme) > 1 else contextlib.nullcontext():
+        for programme, rows in by_programme.values():
+            audit_records(
+                actor=user,
+                verb=Verb.VIEWED_PERSONAL,
+                objects=rows,
+                programme=programme,
+                request=request,
+            )
 
 
 # ----------------------------------------------------------------------------------------

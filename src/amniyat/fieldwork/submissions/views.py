@@ -162,10 +162,9 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
         # As the date filter would write it (Y-m-d H:i), at a fraction of its cost.
         submitted = timezone.localtime(submission.submitted_at).strftime("%Y-%m-%d %H:%M")
         rows.append((submission, submitted, enumerator, cells, repeats))
-    if shown:
-        services.protected_answers_viewed(
-            user=request.user, form=form, submissions=shown, request=request
-        )
+    for submission in shown:
+        submission.form = form
+    services.protected_answers_shown(user=request.user, submissions=shown, request=request)
     query = request.GET.copy()
     query.pop("page", None)
     has_repeats = bool(plan and plan.repeats)
