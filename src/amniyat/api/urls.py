@@ -2,10 +2,10 @@
 from the schema (api/views.reference), is a page of the site: core:api_reference."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from amniyat.accounts.api import OrganisationViewSet, ProgrammeViewSet
+from amniyat.api.views import SchemaView
 from amniyat.communities.api import CommunityGroupViewSet, GroupMemberViewSet
 from amniyat.fieldwork.collection.api import register as register_collection
 from amniyat.fieldwork.forms.api import register as register_forms
@@ -25,5 +25,5 @@ for register in (register_forms, register_submissions, register_imports, registe
 app_name = "api"
 urlpatterns = [
     path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
 ]
