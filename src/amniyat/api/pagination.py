@@ -21,13 +21,11 @@ with. A client that wants a total reads every page, or asks the page that counts
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Field, Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +33,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, _reverse_ordering
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+from amniyat.core import keyset
 
 # A page holds 100 rows unless the client asks for fewer (or more, up to 500): 500
 # submissions with their answers are about half a megabyte of JSON.
@@ -140,61 +140,20 @@ class KeysetPagination(CursorPagination):
         return list(queryset.filter(pk__in=heads)[start:stop])
 
     def _after(self, model: type[Model], ordering: Sequence[str], position: str) -> Q:
-        """Rows after ``position`` in ``ordering``: the first column at or past its value
-        (what lets the database seek in the index), then past it on the first column that
-        differs."""
+        """Rows after ``position`` in ``ordering`` (:func:`amniyat.core.keyset.rows_after`)."""
         try:
-            values = json.loads(position)
-            if not isinstance(values, list) or len(values) != len(ordering):
-                raise ValueError
-            columns = [column.lstrip("-") for column in ordering]
-            read = []
-            for column, value in zip(columns, values, strict=True):
-                field = model._meta.get_field(column)
-                if not isinstance(field, Field):
-                    raise ValueError(column)
-                read.append(field.to_python(value))
-        except (ValueError, ValidationError, FieldDoesNotExist) as error:
+            return keyset.rows_after(model, ordering, json.loads(position))
+        except ValueError as error:  # BadPosition, or JSON that is not
             raise NotFound(self.invalid_cursor_message) from error
-        past = ["lt" if column.startswith("-") else "gt" for column in ordering]
-        after = _compared(columns[-1], past[-1], read[-1])
-        for index in range(len(columns) - 2, -1, -1):
-            column, value = columns[index], read[index]
-            after = _compared(column, past[index], value) | (_equal(column, value) & after)
-        return _compared(columns[0], past[0] + "e", read[0]) & after
 
     def _get_position_from_instance(self, instance: Any, ordering: Sequence[str]) -> str:
         """Every ordering column of ``instance``, as JSON text."""
-        values = []
-        for column in ordering:
-            name = column.lstrip("-")
-            value = instance[name] if isinstance(instance, dict) else getattr(instance, name)
-            values.append(value if isinstance(value, int | str) else str(value))
-        return json.dumps(values, ensure_ascii=True, separators=(",", ":"))
+        return json.dumps(
+            keyset.position_of(instance, ordering), ensure_ascii=True, separators=(",", ":")
+        )
 
 
 def ordered_by(*ordering: str) -> type[KeysetPagination]:
     """The pagination of an endpoint whose rows go in ``ordering``: unique (end on the
     primary key) and the order of an index of the table."""
     return type("KeysetPagination", (KeysetPagination,), {"ordering": tuple(ordering)})
-
-
-# A datetime is compared as the half-open range of its microsecond: "at t" is "from t, before
-# t + 1 µs". The same rows on any database; and on SQLite, which keeps datetimes as text,
-# also the rows stored with a different number of decimals ("10:15:30.000000" where Django
-# writes "10:15:30"), which an equality would miss.
-_MICROSECOND = datetime.timedelta(microseconds=1)
-
-
-def _compared(column: str, lookup: str, value: Any) -> Q:
-    """``column`` ``lookup`` (lt, lte, gt, gte) ``value``."""
-    if isinstance(value, datetime.datetime) and lookup in ("lte", "gt"):
-        lookup = {"lte": "lt", "gt": "gte"}[lookup]
-        value = value + _MICROSECOND
-    return Q(**{f"{column}__{lookup}": value})
-
-
-def _equal(column: str, value: Any) -> Q:
-    if isinstance(value, datetime.datetime):
-        return Q(**{f"{column}__gte": value, f"{column}__lt": value + _MICROSECOND})
-    return Q(**{column: value})

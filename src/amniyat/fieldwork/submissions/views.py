@@ -30,6 +30,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
+from amniyat.core import keyset
 from amniyat.core.forms import apply_errors
 from amniyat.core.text import format_number
 from amniyat.fieldwork.forms import selectors as forms_selectors
@@ -121,8 +122,8 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
     # The encrypted columns are read with the page where it shows them all; else never for
     # what is masked, and the enumerator alone where its question is not protected.
     listed_query = selectors.submissions_listed(submissions, encrypted=reveal)
-    page = _CountedPaginator(listed_query, PAGE_SIZE, counted).get_page(request.GET.get("page"))
-    listed: list[Submission] = list(page.object_list)
+    page = _list_page(request, listed_query, counted)
+    listed: list[Submission] = page.object_list
     if not reveal and not enumerator_protected:
         selectors.encrypted_columns_loaded(
             listed,
@@ -166,7 +167,8 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
         submission.form = form
     services.protected_answers_shown(user=request.user, submissions=shown, request=request)
     query = request.GET.copy()
-    query.pop("page", None)
+    for moved in ("page", "older", "newer"):
+        query.pop(moved, None)
     has_repeats = bool(plan and plan.repeats)
     return render(
         request,
@@ -185,7 +187,7 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             # Beyond a few thousand rows, "about": see selectors.submissions_counted.
             "counted": counted,
             "about": "" if counted.exact else format_number(_rounded(counted.value)),
-            "about_pages": "" if counted.exact else format_number(page.paginator.num_pages),
+            "about_pages": "" if counted.exact else format_number(page.num_pages),
             "query": query.urlencode(),
             "filters": filters,
             "reveal": reveal,
@@ -194,6 +196,66 @@ def submission_list(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             "can_import": policies.can(request.user, "submission.import", programme),
         },
     )
+
+
+# The table's order (selectors.submissions_filtered), the order of an index of the table.
+ORDER = ("-submitted_at", "-id")
+BACKWARDS = ("submitted_at", "id")
+
+
+@dataclass
+class _ListPage:
+    """A page of the table: its rows, its number (a label where it was reached by a link),
+    and the positions its "newer" and "older" links read on from."""
+
+    object_list: list[Submission]
+    number: int
+    num_pages: int
+    has_previous: bool
+    has_next: bool
+    newer: str = ""
+    older: str = ""
+
+
+def _list_page(
+    request: AuthenticatedRequest, listed: QuerySet[Submission], counted: selectors.RowCount
+) -> _ListPage:
+    """The page an address asks for. Its "older" and "newer" links read on from the row
+    they stand on (``?older=`` / ``?newer=``, a keyset position: the thousandth page costs
+    what the first does, where an offset walks every row before it); an address with a page
+    number alone, or a position that is not one, is counted from the start."""
+    pages = max(1, -(-int(counted.value) // PAGE_SIZE))
+    given = request.GET.get("page", "")
+    number = min(int(given), pages) if given.isascii() and given.isdigit() and int(given) else 1
+    older, newer = request.GET.get("older", ""), request.GET.get("newer", "")
+    try:
+        if older:
+            after = keyset.rows_after(Submission, ORDER, keyset.decoded(older))
+            rows = list(listed.filter(after)[: PAGE_SIZE + 1])
+            page = _ListPage(rows[:PAGE_SIZE], number, pages, True, len(rows) > PAGE_SIZE)
+        elif newer:
+            after = keyset.rows_after(Submission, BACKWARDS, keyset.decoded(newer))
+            rows = list(listed.order_by(*BACKWARDS).filter(after)[: PAGE_SIZE + 1])
+            page = _ListPage(rows[:PAGE_SIZE][::-1], number, pages, len(rows) > PAGE_SIZE, True)
+        else:
+            raise keyset.BadPosition("No position: counted from the start.")
+    except keyset.BadPosition:
+        counted_page = _CountedPaginator(listed, PAGE_SIZE, counted).get_page(given)
+        page = _ListPage(
+            list(counted_page.object_list),
+            counted_page.number,
+            counted_page.paginator.num_pages,
+            counted_page.has_previous(),
+            counted_page.has_next(),
+        )
+    if not page.has_previous:
+        page.number = 1
+    if page.object_list:
+        if page.has_previous:
+            page.newer = keyset.encoded(keyset.position_of(page.object_list[0], BACKWARDS))
+        if page.has_next:
+            page.older = keyset.encoded(keyset.position_of(page.object_list[-1], ORDER))
+    return page
 
 
 class _CountedPaginator(Paginator):  # type: ignore[type-arg]
