@@ -625,7 +625,16 @@ PREPARED = {
 # How an import's connection writes to SQLite (see _fast_sqlite): a 64 MB page cache, no
 # checkpoint inside the commit, the commit itself synced (2: FULL).
 SQLITE_IMPORT_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 0, "synchronous": 2}
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLite keeps naive UTC text
+# SQLite keeps datetimes as naive UTC text, written as Django writes them (str() of the
+# value: the microseconds only when there are some). Text is what SQLite compares and sorts:
+# "10:15:30.000000" beside a "10:15:30" of the same second would sort after it.
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"
+SQLITE_DATETIME_FRACTION = "%Y-%m-%d %H:%M:%S%.6f"  # Polars' pattern, with microseconds
+
+
+def _sqlite_text(moment: datetime.datetime) -> str:
+    """A UTC datetime as Django's SQLite backend stores it."""
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 @contextmanager
@@ -756,7 +765,7 @@ class _Writer:
                 "encrypted_payload": "NULL",
                 "source": f"'{Submission.Source.IMPORT.value}'",
                 "import_job": str(self.job_id),
-                "received_at": f"'{stamp.strftime(SQLITE_DATETIME)}'",
+                "received_at": f"'{_sqlite_text(stamp)}'",
             }
             names = ", ".join(_column_names())
             values = ", ".join(constants.get(name, "?") for name in COLUMNS)
@@ -903,10 +912,13 @@ class _Writer:
     def _insert(self, frame: pl.DataFrame) -> int | None:
         """Store a batch on SQLite; answer how many of its rows were stored (None if
         abandoned meanwhile)."""
+        at = pl.col("submitted_at")
         frame = frame.with_columns(
-            pl.col("submitted_at")
-            .dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
-            .fill_null(self.stamp.strftime(SQLITE_DATETIME))
+            pl.when(at.dt.microsecond() == 0)
+            .then(at.dt.strftime(SQLITE_DATETIME))
+            .otherwise(at.dt.strftime(SQLITE_DATETIME_FRACTION))
+            .fill_null(_sqlite_text(self.stamp))
+            .alias("submitted_at")
         )
         stored = 0
         for start in range(0, frame.height, INSERT_ROWS):
