@@ -576,6 +576,20 @@ def discover(
     return found
 
 
+def prepared_downloads(programme: Any, usernames: list[str]) -> None:
+    """Each account that may asks for the codebook's .qdpx project, as the page does, so that
+    the download's pages have an object to show (the task worker writes them)."""
+    from django.contrib.auth import get_user_model
+
+    from amniyat.accounts import policies
+    from amniyat.downloads.services import download_start
+    from amniyat.drivers.coding.qdpx import DOWNLOAD
+
+    for user in get_user_model().objects.filter(username__in=usernames):
+        if policies.can(user, DOWNLOAD.verb, programme):
+            download_start(acting_user=user, programme=programme, kind=DOWNLOAD.name)
+
+
 def wait_for_tasks(deadline: float) -> list[tuple[str, float]]:
     """Wait until the worker has run every queued task; per task and outcome, how many ran
     and their seconds in all ("train_assistant successful ×2", 7.9)."""
@@ -726,6 +740,12 @@ def main(argv: list[str] | None = None) -> int:
             )[: None if name == "demo-lead" else 1]
             for name in ACCOUNTS
         }
+        for programme in programmes:
+            prepared_downloads(
+                programme, [name for name in ACCOUNTS if programme.slug in memberships[name]]
+            )
+        # The downloads asked for are written before their pages are opened.
+        wait_for_tasks(min(deadline, time.monotonic() + 120))
         found = discover(
             port, accounts, programmes, memberships, parallel=args.workers, only=args.only
         )

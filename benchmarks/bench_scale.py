@@ -88,20 +88,6 @@ def main_query_floor(visits: list[tuple[str, str]]) -> tuple[float, str]:
     return statistics.median(times), slowest["sql"][:120]
 
 
-def prepared_downloads(programme: Any, usernames: list[str]) -> None:
-    """Each account that may asks for the codebook's .qdpx project, as the page does, so that
-    the download's pages have an object to show (the task worker writes them)."""
-    from django.contrib.auth import get_user_model
-
-    from amniyat.accounts import policies
-    from amniyat.downloads.services import download_start
-    from amniyat.drivers.coding.qdpx import DOWNLOAD
-
-    for user in get_user_model().objects.filter(username__in=usernames):
-        if policies.can(user, DOWNLOAD.verb, programme):
-            download_start(acting_user=user, programme=programme, kind=DOWNLOAD.name)
-
-
 def run_store(store: str, args: argparse.Namespace, out: Path) -> int:
     """Build, serve and measure one store; the results as JSON in ``out``."""
     home = Path(tempfile.mkdtemp(prefix=f"amniyat-scale-{store}-"))
@@ -145,7 +131,8 @@ def run_store(store: str, args: argparse.Namespace, out: Path) -> int:
             flush=True,
         )
         usernames = [f"{PROGRAMME}-{role}" for role in ROLES]
-        prepared_downloads(programme, usernames)
+        pages.prepared_downloads(programme, usernames)
+        pages.wait_for_tasks(time.monotonic() + 120)  # written before their pages are opened
         accounts = {
             name: pages.sign_in(port, name, DEMO_PASSWORD, args.language) for name in usernames
         }
