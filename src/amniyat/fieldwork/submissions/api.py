@@ -14,7 +14,7 @@ from rest_framework.routers import BaseRouter
 
 from amniyat.accounts import policies
 from amniyat.api.mixins import narrowed_by_id
-from amniyat.api.pagination import ordered_by
+from amniyat.api.pagination import SUBMISSIONS_PAGE_SIZE, ordered_by
 from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports.schema import FormPlan, plan_for
 from amniyat.fieldwork.models import FormVersion, Submission
@@ -93,7 +93,7 @@ class SubmissionViewSet(
 
     serializer_class = SubmissionSerializer
     # The order of the index submission_time (form_time with ?form=).
-    pagination_class = ordered_by("-submitted_at", "-id")
+    pagination_class = ordered_by("-submitted_at", "-id", page_size=SUBMISSIONS_PAGE_SIZE)
 
     def get_queryset(self) -> QuerySet[Submission]:
         queryset = selectors.submissions_visible(user=self.request.user).select_related(
