@@ -57,10 +57,30 @@ def audit_records(
 ) -> list[AuditEvent]:
     """Several events of one actor and verb, one per (object, details), written at once: the
     rows :func:`audit_record` would write one by one (an export reading twenty sources)."""
+    return audit_records_across(
+        actor=actor,
+        verb=verb,
+        objects=[(obj, programme, details) for obj, details in objects],
+        request=request,
+        actor_label=actor_label,
+    )
+
+
+def audit_records_across(
+    *,
+    actor: User | None,
+    verb: str,
+    objects: Iterable[tuple[models.Model | None, Programme | None, dict[str, Any]]],
+    request: HttpRequest | None = None,
+    actor_label: str = "",
+) -> list[AuditEvent]:
+    """As :func:`audit_records`, for objects of several programmes, one per (object,
+    programme, details): a page of members of several groups, of submissions of several
+    forms, in one INSERT."""
     return AuditEvent.objects.bulk_create(
         [
             _event(actor, verb, obj, programme, request, details, actor_label)
-            for obj, details in objects
+            for obj, programme, details in objects
         ]
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 from typing import Any
 
@@ -15,7 +14,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
-from amniyat.audit.services import audit_record, audit_records
+from amniyat.audit.services import audit_record, audit_records_across
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
 from amniyat.core.services import changed_fields
 from amniyat.places.models import Place
@@ -174,21 +173,15 @@ def personal_data_viewed(
     by_group: dict[int, list[GroupMember]] = {}
     for member in members:
         by_group.setdefault(member.group_id, []).append(member)
-    by_programme: dict[int, tuple[Programme, list[tuple[CommunityGroup, dict[str, Any]]]]] = {}
-    for shown in by_group.values():
-        group = shown[0].group
-        _programme, rows = by_programme.setdefault(group.programme_id, (group.programme, []))
-        rows.append((group, {"members": [m.pk for m in shown]}))
-    # One INSERT for a page of one programme (the usual case); one per programme else.
-    with transaction.atomic() if len(by_programme) > 1 else contextlib.nullcontext():
-        for programme, rows in by_programme.values():
-            audit_records(
-                actor=user,
-                verb=Verb.VIEWED_PERSONAL,
-                objects=rows,
-                programme=programme,
-                request=request,
-            )
+    audit_records_across(
+        actor=user,
+        verb=Verb.VIEWED_PERSONAL,
+        objects=[
+            (shown[0].group, shown[0].group.programme, {"members": [m.pk for m in shown]})
+            for shown in by_group.values()
+        ],
+        request=request,
+    )
 
 
 def target_set(

@@ -14,7 +14,6 @@ personal answers as the synchronous export did. Files expire after
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import tempfile
@@ -32,9 +31,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
-from amniyat.accounts.models import Programme, User
+from amniyat.accounts.models import User
 from amniyat.audit.models import AuditEvent
-from amniyat.audit.services import audit_record, audit_records
+from amniyat.audit.services import audit_record, audit_records_across
 from amniyat.core.encrypted_files import decrypted_pieces, encrypt_file
 from amniyat.fieldwork.imports.schema import plan_for
 from amniyat.fieldwork.models import Form, Submission, SubmissionExport
@@ -84,22 +83,19 @@ def protected_answers_shown(
     by_form: dict[int, list[Submission]] = {}
     for submission in submissions:
         by_form.setdefault(submission.form_id, []).append(submission)
-    by_programme: dict[int, tuple[Programme, list[tuple[Form, dict[str, Any]]]]] = {}
-    for shown in by_form.values():
-        form = shown[0].form
-        programme = form.assessment.programme
-        _programme, rows = by_programme.setdefault(programme.pk, (programme, []))
-        rows.append((form, {"form": form.pk, "submissions": [s.pk for s in shown]}))
-    # One INSERT for a page of one programme (the usual case); one per programme else.
-    with transaction.atomic() if len(by_programme) > 1 else contextlib.nullcontext():
-        for programme, rows in by_programme.values():
-            audit_records(
-                actor=user,
-                verb=Verb.VIEWED_PERSONAL,
-                objects=rows,
-                programme=programme,
-                request=request,
+    audit_records_across(
+        actor=user,
+        verb=Verb.VIEWED_PERSONAL,
+        objects=[
+            (
+                shown[0].form,
+                shown[0].form.assessment.programme,
+                {"form": shown[0].form_id, "submissions": [s.pk for s in shown]},
             )
+            for shown in by_form.values()
+        ],
+        request=request,
+    )
 
 
 # ----------------------------------------------------------------------------------------
