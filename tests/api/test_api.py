@@ -276,3 +276,30 @@ def test_the_schema_renders(scene: dict[str, Any]) -> None:
     assert schema["info"]["title"] == "Amniyat API"
     assert "/api/v1/groups/" in schema["paths"]
     assert "personalToken" in schema["components"]["securitySchemes"]
+
+
+def test_the_schema_is_written_once_per_language_and_format(scene: dict[str, Any]) -> None:
+    """The written schema is kept per language and format: the same bytes for every caller,
+    whatever ``?version=`` or media-type parameters a caller adds (each new value would
+    otherwise generate and keep another copy)."""
+    import yaml
+
+    from amniyat.api import views
+
+    client, _ = _bearer(scene["lead"])
+    yaml_text = client.get("/api/schema/")
+    assert yaml_text.status_code == 200
+    assert yaml_text["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert yaml.safe_load(yaml_text.content)["info"]["title"] == "Amniyat API"
+    json_text = client.get("/api/schema/?format=json")
+    assert json_text.json()["paths"] == yaml.safe_load(yaml_text.content)["paths"]
+    json_by_accept = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert json_by_accept.json()["paths"] == json_text.json()["paths"]
+    kept = len(views._WRITTEN)
+    for query in ("?version=2", "?version=abc", "?format=json&version=x"):
+        again = client.get("/api/schema/" + query)
+        assert again.status_code == 200
+        assert again.content in (yaml_text.content, json_text.content), query
+    indented = client.get("/api/schema/", HTTP_ACCEPT="application/json; indent=9")
+    assert indented.content == json_by_accept.content
+    assert len(views._WRITTEN) == kept
