@@ -1,7 +1,9 @@
 """WSGI entry point for gunicorn or any WSGI server."""
 
+import gc
 import os
 import threading
+from pathlib import Path
 
 from django.core.wsgi import get_wsgi_application
 
@@ -17,4 +19,35 @@ def _start_the_chart_engine() -> None:
     vl_convert.vegalite_to_svg('{"mark": "point"}', allowed_base_urls=[])
 
 
+def warm_up() -> int:
+    """Load now what requests would otherwise load on first use in this process: the URL
+    resolver, the interface's catalogue in every language, and the project's templates,
+    compiled (the cached loader keeps them). Returns the number of templates compiled."""
+    from django.conf import settings
+    from django.template import engines
+    from django.urls import get_resolver
+    from django.utils import translation
+
+    get_resolver().reverse_dict  # noqa: B018 -- reading it fills the resolver's tables
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            translation.gettext("Amniyat")
+    engine = engines["django"]
+    package = Path(__file__).resolve().parent
+    compiled = 0
+    for path in sorted(package.glob("**/templates/**/*.*")):
+        if path.suffix not in {".html", ".txt", ".svg", ".xml"}:
+            continue
+        name = path.relative_to(next(p for p in path.parents if p.name == "templates"))
+        engine.get_template(name.as_posix())
+        compiled += 1
+    return compiled
+
+
+warm_up()
+# What is loaded by now lives as long as the process: moved out of the collector's reach, so
+# that its full collections (one every hundred-odd requests) stop walking ~300,000 objects
+# that are never garbage, a pause of 170-260 ms measured in a worker with the catalogues,
+# templates and API schema loaded; after it, the longest pause was 30 ms.
+gc.freeze()
 threading.Thread(target=_start_the_chart_engine, name="chart-engine", daemon=True).start()
