@@ -22,8 +22,8 @@ it, answered an error, or the run ran out of time (``--deadline``, seconds from 
 Other work on the machine slows every figure, the floor included: compare the ratios.
 
 Run: ``python benchmarks/bench_pages.py [--samples 5] [--rounds 3] [--clients 20]
-[--workers 2] [--language en] [--deadline 300] [--only drivers:]``; ``--only`` measures the
-routes whose name contains the text.
+[--workers 2] [--threads 1] [--language en] [--deadline 300] [--only drivers:]``; ``--only``
+measures the routes whose name contains the text.
 """
 
 from __future__ import annotations
@@ -681,6 +681,12 @@ def main(argv: list[str] | None = None) -> int:
         default=int(os.environ.get("WEB_CONCURRENCY", "2")),
         help="gunicorn workers (make demo: WEB_CONCURRENCY, 2)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("WEB_THREADS", "1")),
+        help="threads per gunicorn worker (make demo: WEB_THREADS, 1)",
+    )
     parser.add_argument("--language", default="en", choices=["en", "ru", "tg", "uz"])
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds for the run")
     parser.add_argument(
@@ -715,12 +721,23 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         worker = start(amniyat("worker"), env, log)
         server = start(
-            amniyat("serve", "--bind", f"{HOST}:{port}", "--workers", str(args.workers)), env, log
+            amniyat(
+                "serve",
+                "--bind",
+                f"{HOST}:{port}",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+            ),
+            env,
+            log,
         )
         wait_ready(port, time.monotonic() + 60)
         print(
             f"demo built in {demo_seconds:.0f} s; gunicorn on {HOST}:{port} ({args.workers} "
-            f"workers, as make demo does) with a task worker; {os.cpu_count()} CPUs, load "
+            f"workers of {args.threads} thread{'s' if args.threads > 1 else ''}) with a task "
+            f"worker; {os.cpu_count()} CPUs, load "
             f"average {os.getloadavg()[0]:.1f}; language {args.language}",
             flush=True,
         )

@@ -17,8 +17,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
         )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("WEB_THREADS", "1")),
+            help="threads per worker (gunicorn's gthread workers when more than 1)",
+        )
 
-    def handle(self, *args: Any, bind: str, workers: int, **options: Any) -> None:
+    def handle(self, *args: Any, bind: str, workers: int, threads: int, **options: Any) -> None:
         self.stdout.write(f"Serving Amniyat on http://{bind}/  (Ctrl+C stops)")
         sys.stdout.flush()
         argv = [
@@ -30,6 +36,8 @@ class Command(BaseCommand):
             bind,
             "--workers",
             str(workers),
+            "--threads",
+            str(max(threads, 1)),
             "--access-logfile",
             "-",
             "--timeout",
