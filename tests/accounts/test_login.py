@@ -279,3 +279,39 @@ def test_a_locked_user_name_unlocks_after_the_cool_off() -> None:
 
     AccessAttempt.objects.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=2))
     assert _attempt("amina", PASSWORD, address="10.0.0.9").status_code == 302
+
+
+@pytest.mark.django_db
+def test_views_get_the_signed_in_user_itself_not_its_lazy_wrappers() -> None:
+    """Past the second-factor check, ``request.user`` is the user object, verified as
+    django-otp marks it, not Django's and django-otp's lazy wrappers around it."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.utils.functional import LazyObject
+
+    from amniyat.accounts.middleware import TwoFactorRequiredMiddleware
+
+    user = UserFactory()
+    client = Client()
+    client.force_login(user)
+    seen: list[Any] = []
+
+    def view(request: Any) -> HttpResponse:
+        seen.append(request.user)
+        return HttpResponse("ok")
+
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django_otp.middleware import OTPMiddleware
+
+    chain = SessionMiddleware(
+        AuthenticationMiddleware(OTPMiddleware(TwoFactorRequiredMiddleware(view)))
+    )
+    request = RequestFactory().get("/p/some-programme/")
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = client.cookies[
+        settings.SESSION_COOKIE_NAME
+    ].value
+    chain(request)
+    assert not isinstance(seen[0], LazyObject)
+    assert seen[0].pk == user.pk
+    assert seen[0].is_verified() is False

@@ -4,11 +4,13 @@ switches the requirement off), and for anyone who has set one up."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import LazyObject, empty
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -39,6 +41,19 @@ def needs_second_factor(request: HttpRequest) -> bool:
     return settings.AMNIYAT_REQUIRE_2FA and policies.requires_two_factor(user)
 
 
+def concrete_user(user: object) -> object:
+    """The user behind Django's and django-otp's lazy wrappers (two of them, one inside the
+    other). The permission policy reads the user hundreds of times on a list page, and each
+    read through the wrappers cost two Python calls: ~11,000 calls, about 5 ms, on a page of
+    100 members."""
+    while isinstance(user, LazyObject):
+        wrapper: Any = user
+        if wrapper._wrapped is empty:
+            wrapper._setup()
+        user = wrapper._wrapped
+    return user
+
+
 class TwoFactorRequiredMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -57,4 +72,7 @@ class TwoFactorRequiredMiddleware:
             has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
             target = "accounts:two_factor_verify" if has_device else "accounts:two_factor_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        # Read by now (needs_second_factor asked whether it is signed in): from here on the
+        # request carries the user itself.
+        request.user = concrete_user(request.user)  # type: ignore[assignment]
         return self.get_response(request)
