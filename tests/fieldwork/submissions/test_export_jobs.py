@@ -196,6 +196,9 @@ def test_only_the_requester_follows_and_downloads_an_export(scene: dict[str, Any
     assert job.file_name.startswith("household-")
     for url in urls_of(job):
         assert client_of(lead).get(url).status_code == 200, url
+    page = client_of(lead).get(urls_of(job)[0]).content.decode()
+    assert "CSV with labels · labels in English" in page  # what was chosen
+    assert "It holds 3 submissions." in page and job.file_name in page
     others = [member_of(programme, role) for role in Role.values]  # a second lead too
     others.append(member_of(ProgrammeFactory(slug="other"), Role.LEAD))
     for user in others:

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -256,23 +257,19 @@ def _described(summary: Mapping[str, Any]) -> str:
 
 
 def _chosen(choices: Mapping[str, Any]) -> str:
-    chosen = _("{format}, labels in {language}").format(
-        format=_format_label(choices.get("export_format", "")),
-        language=str(dict(settings.LANGUAGES).get(choices.get("language", ""), "")),
-    )
+    # As the export's own page said it before exports were downloads, in the same words.
+    language = dict(settings.LANGUAGES).get(choices.get("language", ""), "")
+    chosen = [_format_label(choices.get("export_format", "")), f"{_('labels in')} {language}"]
     if choices.get("filters"):
-        chosen = _("{chosen}, filtered as the table was").format(chosen=chosen)
-    return chosen
+        chosen.append(_("filtered as the table was"))
+    return " · ".join(chosen)
 
 
 def _writing(done: int, total: int | None) -> str:
-    if total is None:  # not counted yet
-        return _("Writing the file…")
-    return ngettext(
-        "Writing the file: {done} of {total} submission",
-        "Writing the file: {done} of {total} submissions",
-        total,
-    ).format(done=format_number(done), total=format_number(total))
+    return _("Writing the file: %(done)s of %(total)s submissions") % {
+        "done": format_number(done),
+        "total": "?" if total is None else format_number(total),
+    }
 
 
 def _audited(choices: Mapping[str, Any]) -> dict[str, Any]:
@@ -287,7 +284,7 @@ def _audited(choices: Mapping[str, Any]) -> dict[str, Any]:
 
 DOWNLOAD = Kind(
     name="submissions",
-    label=gettext_lazy("Export of submissions"),
+    label=capfirst(gettext_lazy("export of submissions")),
     verb="submission.export",
     write=submissions_write,
     opened=_opened,
