@@ -93,9 +93,6 @@ ROUTE_KINDS: dict[str, str] = {
     "accounts:translate_prioritylist": "priority_list",
     "findings:assessment_table": "findings_assessment",
     "findings:gender_gap_table": "findings_assessment",
-    "fieldwork:export_detail": "export",
-    "fieldwork:export_progress": "export",
-    "fieldwork:export_download": "export",
     "downloads:detail": "download",
     "downloads:progress": "download",
     "downloads:file": "download",
@@ -334,7 +331,6 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         Form,
         ImportJob,
         Submission,
-        SubmissionExport,
     )
     from amniyat.findings.models import Findings
 
@@ -373,7 +369,6 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         "priority_list": pks(PriorityList.objects.filter(group__programme=programme)),
         "priority": pks(Priority.objects.filter(priority_list__group__programme=programme)),
         "driver_map": pks(DriverMap.objects.filter(programme=programme)),
-        "export": pks(SubmissionExport.objects.filter(form__assessment__programme=programme)),
         "download": pks(Download.objects.filter(programme=programme)),
         "member_row": pks(members),
         # The newest, as the API lists them (an index reads them; ordering by id would not).
@@ -577,17 +572,40 @@ def discover(
 
 
 def prepared_downloads(programme: Any, usernames: list[str]) -> None:
-    """Each account that may asks for the codebook's .qdpx project, as the page does, so that
-    the download's pages have an object to show (the task worker writes them)."""
+    """Each account that may asks, as the pages do, for the codebook's .qdpx project and for
+    an export of the first form's submissions (CSV, those of its last day, so that a national
+    programme's export takes seconds, not the whole run), so that the download's pages have
+    an object of each kind to show (the task worker writes them)."""
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from amniyat.accounts import policies
     from amniyat.downloads.services import download_start
     from amniyat.drivers.coding.qdpx import DOWNLOAD
+    from amniyat.fieldwork.models import Form, Submission
+    from amniyat.fieldwork.submissions import services as submissions
 
+    form = Form.objects.filter(assessment__programme=programme).order_by("pk").first()
+    latest = (
+        Submission.objects.filter(form=form).order_by("-submitted_at").first() if form else None
+    )
     for user in get_user_model().objects.filter(username__in=usernames):
         if policies.can(user, DOWNLOAD.verb, programme):
             download_start(acting_user=user, programme=programme, kind=DOWNLOAD.name)
+        if (
+            form is not None
+            and latest is not None
+            and form.current_version() is not None
+            and policies.can(user, submissions.DOWNLOAD.verb, programme)
+        ):
+            day = timezone.localtime(latest.submitted_at).date().isoformat()
+            submissions.submissions_export_start(
+                acting_user=user,
+                form=form,
+                export_format="csv",
+                language="en",
+                filters={"submitted_from": day},
+            )
 
 
 def wait_for_tasks(deadline: float) -> list[tuple[str, float]]:

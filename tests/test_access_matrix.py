@@ -85,7 +85,6 @@ from amniyat.fieldwork.models import (
     FormVersion,
     ImportJob,
     Submission,
-    SubmissionExport,
 )
 from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.fieldwork.submissions.frames import data_key
@@ -163,9 +162,6 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "fieldwork:import_create": {"slug": "programme", "pk": "form"},
     "fieldwork:submission_list": {"slug": "programme", "pk": "form"},
     "fieldwork:submission_export": {"slug": "programme", "pk": "form"},
-    "fieldwork:export_detail": {"slug": "programme", "pk": "submission_export"},
-    "fieldwork:export_progress": {"slug": "programme", "pk": "submission_export"},
-    "fieldwork:export_download": {"slug": "programme", "pk": "submission_export"},
     "downloads:detail": {"slug": "programme", "pk": "download"},
     "downloads:progress": {"slug": "programme", "pk": "download"},
     "downloads:file": {"slug": "programme", "pk": "download"},
@@ -844,12 +840,13 @@ def build_world() -> World:
         started_by=users[Role.FACILITATOR],
     )
     is_own = _indicator_set(p1, marker=f"OWN-{TAG}")
-    # An export is its requester's alone: the lead's, written, so that it can be downloaded.
-    x_own = submission_services.export_start(
+    # A prepared download is its requester's alone: the lead's export of submissions,
+    # written, so that it can be downloaded (the pages walk it as the lead's own), and their
+    # codebook's .qdpx project (walked as another's by every other role).
+    x_own = submission_services.submissions_export_start(
         acting_user=users[Role.LEAD], form=fw_own["form"], export_format="csv", language="en"
     )
-    submission_services.export_run(x_own.pk)
-    # So is a prepared download (the codebook's .qdpx project).
+    download_services.download_run(x_own.pk)
     d_own = download_services.download_start(
         acting_user=users[Role.LEAD], programme=p1, kind=qdpx.DOWNLOAD.name
     )
@@ -976,12 +973,12 @@ def build_world() -> World:
         },
     )
     is_p2 = _indicator_set(p2, marker=f"FOREIGN-{TAG}", pk=7460001)
-    x_p2 = SubmissionExport.objects.create(
+    x_p2 = Download.objects.create(
         pk=7480001,
-        form=fw_p2["form"],
+        programme=p2,
         requested_by=p2_user,
-        export_format="csv",
-        language="en",
+        kind=submission_services.DOWNLOAD.name,
+        choices={"form": fw_p2["form"].pk, "export_format": "csv", "language": "en"},
         file_name=f"FOREIGN-{TAG}-EXPORT.csv",
     )
     d_p2 = Download.objects.create(
@@ -1095,14 +1092,12 @@ def build_world() -> World:
         "token": p2_token,
         **{k: v for k, v in fw_p2.items() if k != "version"},
         "findings": fd_p2,
-        "submission_export": x_p2,
         "download": d_p2,
         **dr_p2,
     }
     own_fieldwork = {k: v for k, v in fw_own.items() if k != "version"}
     own_fieldwork["findings"] = fd_own
-    own_fieldwork["submission_export"] = x_own
-    own_fieldwork["download"] = d_own
+    own_fieldwork["download"] = x_own
     not_for_facilitators = {
         "submission": s_other,
         "import_job": j_other,
@@ -1126,7 +1121,9 @@ def build_world() -> World:
             **own_fieldwork,
             **dr_own,
         }
-        bundles[role] = [p2_bundle, {"token": tokens[colleague]}]
+        bundles[role] = [p2_bundle, {"token": tokens[colleague]}, {"download": x_p2}]
+        if role != Role.LEAD:
+            bundles[role].append({"download": d_own})
         if role in (Role.FACILITATOR, Role.GROUP_MEMBER, Role.VIEWER):
             bundles[role].append({"group": g_other, "member": m_other})
             bundles[role].append(not_for_facilitators)

@@ -44,6 +44,7 @@ from django.utils import timezone, translation
 from amniyat.accounts.models import Membership, Organisation, User
 from amniyat.accounts.services import token_create
 from amniyat.communities.models import CommunityGroup, RepresentationTarget, Sector
+from amniyat.downloads import services as download_services
 from amniyat.drivers.maps import services as maps_services
 from amniyat.drivers.models import (
     Code,
@@ -199,9 +200,6 @@ CAPS: dict[str, int] = {
     "fieldwork:device_create": 11,
     "fieldwork:device_list": 7,
     "fieldwork:device_revoke": 6,
-    "fieldwork:export_detail": 6,
-    "fieldwork:export_download": 7,
-    "fieldwork:export_progress": 6,
     "fieldwork:form_detail": 8,
     "fieldwork:form_sensitivity": 8,
     "fieldwork:form_upload": 6,
@@ -411,10 +409,10 @@ def _grow_fieldwork(
     # Findings for the data as it now stands, with the indicators as they now are.
     _findings(form, indicator_set, marker=f"GROWN{step}-OWN-{TAG}", published=True)
     for _n in range(rows):
-        export = submission_services.export_start(
+        export = submission_services.submissions_export_start(
             acting_user=lead, form=form, export_format="csv", language="en"
         )
-        submission_services.export_run(export.pk)
+        download_services.download_run(export.pk)
 
 
 def _grow_drivers(

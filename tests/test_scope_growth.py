@@ -72,9 +72,8 @@ from amniyat.fieldwork.models import (
     FormVersion,
     ImportJob,
     Submission,
-    SubmissionExport,
 )
-from amniyat.fieldwork.submissions.selectors import exports_of, submissions_visible
+from amniyat.fieldwork.submissions.selectors import submissions_visible
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.findings.selectors import assessments_with_findings
 from amniyat.places.models import Place
@@ -167,9 +166,6 @@ READERS: dict[type[models.Model], Reader] = {
         Attachment.objects.filter(submission__in=submissions_visible(user=user))
     ),
     ImportJob: lambda user, _p: _ids(import_jobs_visible(user=user)),
-    SubmissionExport: lambda user, _p: set().union(
-        *(_ids(exports_of(user=user, form=form)) for form in forms_visible(user=user))
-    ),
     DeviceUser: _per_programme(lambda u, p: devices_visible(user=u, programme=p)),
     Download: _per_programme(lambda u, p: downloads_of(user=u, programme=p)),
     IndicatorSet: _per_programme(_indicator_sets),

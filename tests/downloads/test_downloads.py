@@ -211,10 +211,10 @@ def test_a_failed_file_says_so_in_the_language_it_was_asked_in(
     with translation.override("ru"):
         download = _ask(client, programme)
 
-    def broken(**_kw: Any) -> qdpx.Written:
+    def broken(*_args: Any, **_kw: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(qdpx, "qdpx_write", broken)
+    monkeypatch.setattr(qdpx, "_codebook_xml", broken)
     services.download_run(download.pk)
     download.refresh_from_db()
     assert download.status == Download.Status.FAILED and not download.file
@@ -275,6 +275,6 @@ def test_an_unknown_kind_is_refused() -> None:
                 write=qdpx.DOWNLOAD.write,
                 opened=qdpx.DOWNLOAD.opened,
                 describe=qdpx.DOWNLOAD.describe,
-                asked_from="drivers:sources",
+                asked_from=qdpx.DOWNLOAD.asked_from,
             )
         )

@@ -1,6 +1,9 @@
 """The kinds of file a person can ask to be prepared, each registered by the app that writes
 it (in its ``AppConfig.ready``): what the requester must be allowed, how the file is written,
-what the page says it holds, and what opening it records in the audit log."""
+what the page says it holds, and what opening it records in the audit log. The codebook's
+REFI-QDA project (``drivers``) and the exports of a form's submissions (``fieldwork``) are
+two kinds; what they share (the request, the task, the progress, encryption at rest, who may
+download it, expiry) is :mod:`amniyat.downloads.services`'s alone."""
 
 from __future__ import annotations
 
@@ -42,14 +45,22 @@ class Writer(Protocol):
 
 
 class Opened(Protocol):
+    """Records what opening the file shows ``user``; raises PermissionDenied if they may no
+    longer be shown what it holds (the file is then not given)."""
+
     def __call__(
         self,
         *,
         user: User,
         programme: Programme,
         summary: Mapping[str, Any],
+        download_id: int,
         request: HttpRequest | None,
     ) -> None: ...
+
+
+def _choice_names(choices: Mapping[str, Any]) -> dict[str, Any]:
+    return {"choices": sorted(choices)}
 
 
 @dataclass(frozen=True)
@@ -65,8 +76,14 @@ class Kind:
     opened: Opened
     # One sentence on what the file holds, from its summary, in the active language.
     describe: Callable[[Mapping[str, Any]], str]
-    # The page it is asked from (a URL name taking the programme's slug).
-    asked_from: str
+    # The address of the page it is asked from, for its programme and choices.
+    asked_from: Callable[[Programme, Mapping[str, Any]], str]
+    # What asking records in the audit log of the choices (their names unless said).
+    audited: Callable[[Mapping[str, Any]], dict[str, Any]] = _choice_names
+    # One line on what was chosen, for the download's page ("" for nothing to say).
+    chosen: Callable[[Mapping[str, Any]], str] = lambda choices: ""
+    # "Writing the file: 2 of 3 …" in the kind's own words, or None for the plain one.
+    writing: Callable[[int, int | None], str] | None = None
 
 
 _KINDS: dict[str, Kind] = {}

@@ -1,14 +1,15 @@
 """Files prepared in the background for the person who asked for them.
 
-A file that takes more than a moment to write (a REFI-QDA project of every discussion, a
-report) is never written inside a request. :func:`download_start` records who asked for
-which kind of file (:mod:`.kinds`) with what choices and queues the ``prepare_download`` task
-once that commits; the task calls :func:`download_run`, which writes the file with what the
-person may see at that moment, encrypted at rest (:mod:`amniyat.core.encrypted_files`), and
-notes its progress for the page to show. :func:`download_open` hands it back to its requester
-alone, decrypted, while they may still see what it holds, and records the opening as the kind
-says. Files expire after the same time as exports of submissions
-(``AMNIYAT_EXPORT_HOURS``, 24 by default); :func:`downloads_expired_clear` removes them.
+A file that takes more than a moment to write (a form's submissions in a spreadsheet, a
+REFI-QDA project of every discussion) is never written inside a request. :func:`download_start`
+records who asked for which kind of file (:mod:`.kinds`) with what choices and queues the
+``prepare_download`` task once that commits; the task calls :func:`download_run`, which
+writes the file with what the person may see at that moment, encrypted at rest
+(:mod:`amniyat.core.encrypted_files`), and notes its progress for the page to show.
+:func:`download_open` hands it back to its requester alone, decrypted, while they may still
+see what it holds, and records the opening as the kind says. Files expire after
+``AMNIYAT_EXPORT_HOURS`` (24 by default); :func:`downloads_expired_clear` removes them, after
+every file written and when ``amniyat export clean`` runs.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def download_start(
     kind: str,
     choices: Mapping[str, Any] | None = None,
     request: Any = None,
+    queue: bool = True,
 ) -> Download:
     """Record that ``acting_user`` asks for a file of ``kind`` of ``programme``, and queue
-    its writing once the current transaction commits. What the file writes in words of its
-    own comes in the language active now, as the page showed it."""
+    its writing once the current transaction commits (unless ``queue`` is false: the
+    command line writes it in its own process with :func:`download_run`). What the file
+    writes in words of its own comes in the language active now, as the page showed it."""
     spec = kinds.kind_of(kind)
     policies.require(acting_user, spec.verb, programme)
     choices = dict(choices or {})
@@ -75,7 +78,7 @@ def download_start(
             obj=download,
             programme=programme,
             request=request,
-            details={"download": kind, "choices": sorted(choices)},
+            details={"download": kind, **spec.audited(choices)},
         )
         download_id = download.pk
 
@@ -84,7 +87,8 @@ def download_start(
 
             prepare_download.enqueue(download_id)
 
-        transaction.on_commit(enqueue)
+        if queue:
+            transaction.on_commit(enqueue)
     return download
 
 
@@ -170,17 +174,16 @@ class _ProgressNote:
         self.last = 0.0
 
     def __call__(self, done: int, total: int) -> None:
-        self.progress(done, total)
         now = time.monotonic()
-        if now - self.last < PROGRESS_SECONDS and done < total:
-            return
-        self.last = now
-        self.download.done, self.download.total = done, total
-        try:
-            Download.objects.filter(pk=self.download.pk).update(done=done, total=total)
-        except DatabaseError:
-            # A count not shown is no reason to stop the writing.
-            logger.warning("Could not save the progress of download %s", self.download.pk)
+        if now - self.last >= PROGRESS_SECONDS or done >= total:
+            self.last = now
+            self.download.done, self.download.total = done, total
+            try:
+                Download.objects.filter(pk=self.download.pk).update(done=done, total=total)
+            except DatabaseError:
+                # A count not shown is no reason to stop the writing.
+                logger.warning("Could not save the progress of download %s", self.download.pk)
+        self.progress(done, total)
 
 
 def download_expired(download: Download, now: datetime.datetime | None = None) -> bool:
@@ -201,9 +204,16 @@ def download_open(*, download: Download, user: User, request: Any = None) -> Ite
     if not policies.can(user, spec.verb, download.programme):
         return None
     with transaction.atomic():
-        spec.opened(
-            user=user, programme=download.programme, summary=download.summary, request=request
-        )
+        try:
+            spec.opened(
+                user=user,
+                programme=download.programme,
+                summary=download.summary,
+                download_id=download.pk,
+                request=request,
+            )
+        except PermissionDenied:
+            return None
         audit_record(
             actor=user,
             verb=AuditEvent.Verb.EXPORTED,

@@ -8,7 +8,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.http import content_disposition_header
 
 from amniyat.accounts.http import AuthenticatedRequest
@@ -22,11 +21,14 @@ def _context(programme: Programme, download: Download) -> dict[str, Any]:
     spec = kinds.kind_of(download.kind)
     expired = services.download_expired(download)
     ready = download.status == Download.Status.SUCCEEDED and not expired
+    writing = not download.finished and download.status != Download.Status.QUEUED
     return {
         "programme": programme,
         "download": download,
         "label": spec.label,
-        "asked_from": reverse(spec.asked_from, kwargs={"slug": programme.slug}),
+        "asked_from": spec.asked_from(programme, download.choices),
+        "chosen": spec.chosen(download.choices),
+        "writing": spec.writing(download.done, download.total) if writing and spec.writing else "",
         "expired": expired,
         "ready": ready,
         "holds": spec.describe(download.summary) if ready else "",

@@ -9,7 +9,12 @@ class FieldworkConfig(AppConfig):
 
     def ready(self) -> None:
         from amniyat.core.errors import register_message_format
+        from amniyat.downloads.kinds import register
         from amniyat.fieldwork.collection.openrosa import responses
+        from amniyat.fieldwork.submissions.services import DOWNLOAD
+
+        # Exports of a form's submissions are prepared downloads.
+        register(DOWNLOAD)
 
         # ODK Collect shows an OpenRosa message to the enumerator; an HTML page it cannot.
         register_message_format(

@@ -17,9 +17,10 @@ from openpyxl import Workbook, load_workbook
 
 from amniyat.accounts.models import Membership, Programme
 from amniyat.audit.models import AuditEvent
+from amniyat.downloads.models import Download
 from amniyat.fieldwork.imports.schema import plan_for, stored_answers
 from amniyat.fieldwork.imports.services import import_run, import_start
-from amniyat.fieldwork.models import Form, ImportJob, Submission, SubmissionExport
+from amniyat.fieldwork.models import Form, ImportJob, Submission
 from amniyat.fieldwork.submissions import exporters
 from tests.factories import ProgrammeFactory, member_of
 from tests.fieldwork.imports.test_importers import SCHEMA, SENSITIVITY, make_form
@@ -212,8 +213,13 @@ def test_exports_mask_personal_answers_unless_allowed_and_audit_when_shown(
     body = json.loads(b"".join(response.streaming_content).decode("utf-8-sig"))  # type: ignore[attr-defined]
     assert body["count"] == 3 and "Дилноза" in json.dumps(body, ensure_ascii=False)
     event = AuditEvent.objects.get(verb="viewed_personal", actor=lead)
-    job = SubmissionExport.objects.get(requested_by=lead)
-    assert event.details == {"form": form.pk, "export": "kobo-json", "count": 3, "job": job.pk}
+    download = Download.objects.get(requested_by=lead, kind="submissions")
+    assert event.details == {
+        "form": form.pk,
+        "export": "kobo-json",
+        "count": 3,
+        "download": download.pk,
+    }
     facilitator = member_of(programme, Role.FACILITATOR)
     client.force_login(facilitator)
     Submission.objects.update(place=None)

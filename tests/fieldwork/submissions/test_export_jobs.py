@@ -1,7 +1,8 @@
-"""Exports written in the background: the file holds exactly what the synchronous export
-held for the same person and filters; only its requester can follow and download it (404 for
-everyone else); no GET writes an export; the progress is saved and shown; the file is
-encrypted at rest, expires, and every showing of personal answers is audited."""
+"""Exports written in the background, a kind of prepared download (amniyat.downloads): the
+file holds exactly what the synchronous export held for the same person and filters; only
+its requester can follow and download it (404 for everyone else); no GET writes an export;
+the progress is saved and shown; the file is encrypted at rest, expires, and every showing of
+personal answers is audited."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
 from amniyat.core import encrypted_files
+from amniyat.downloads import services as download_services
+from amniyat.downloads.models import Download
 from amniyat.fieldwork.imports.schema import plan_for
-from amniyat.fieldwork.models import Form, Submission, SubmissionExport
+from amniyat.fieldwork.models import Assessment, Form, Submission
 from amniyat.fieldwork.submissions import exporters, services
 from amniyat.fieldwork.submissions.selectors import submissions_visible
 from tests.factories import ProgrammeFactory, member_of, shipped_place
@@ -42,7 +45,7 @@ from tests.fieldwork.submissions.test_export import TRICKY, imported, repeat_sou
 
 Role = Membership.Role
 FORMATS = exporters.EXPORT_FORMATS
-Status = SubmissionExport.Status
+Status = Download.Status
 
 
 @pytest.fixture(autouse=True)
@@ -169,19 +172,19 @@ def test_repeats_and_filters_and_the_page_language_are_kept(db: None, export_for
     response = exported(client, form, {"export_format": export_format, "language": "en", **query})
     content = b"".join(response.streaming_content)
     assert comparable(content) == comparable(expected)
-    job = SubmissionExport.objects.get()
-    assert (job.interface_language, job.total_rows) == ("ru", 2)
+    job = Download.objects.get()
+    assert (job.language, job.total, job.summary["submissions"]) == ("ru", 2, 2)
+    assert job.choices["language"] == "en"
 
 
 # ----------------------------------------------------------------------------------------
 # Who may see an export
 
 
-def urls_of(job: SubmissionExport) -> list[str]:
-    slug = job.form.assessment.programme.slug
+def urls_of(job: Download) -> list[str]:
+    slug = job.programme.slug
     return [
-        reverse(f"fieldwork:{name}", args=[slug, job.pk])
-        for name in ("export_detail", "export_progress", "export_download")
+        reverse(f"downloads:{name}", args=[slug, job.pk]) for name in ("detail", "progress", "file")
     ]
 
 
@@ -189,8 +192,13 @@ def test_only_the_requester_follows_and_downloads_an_export(scene: dict[str, Any
     programme, form, lead = scene["programme"], scene["form"], scene["lead"]
     job = request_export(client_of(lead), form, {"export_format": "csv", "language": "en"})
     run_queued_tasks()
+    job.refresh_from_db()
+    assert job.file_name.startswith("household-")
     for url in urls_of(job):
         assert client_of(lead).get(url).status_code == 200, url
+    page = client_of(lead).get(urls_of(job)[0]).content.decode()
+    assert "CSV with labels · labels in English" in page  # what was chosen
+    assert "It holds 3 submissions." in page and job.file_name in page
     others = [member_of(programme, role) for role in Role.values]  # a second lead too
     others.append(member_of(ProgrammeFactory(slug="other"), Role.LEAD))
     for user in others:
@@ -204,7 +212,7 @@ def test_only_the_requester_follows_and_downloads_an_export(scene: dict[str, Any
     Membership.objects.create(
         user=lead, programme=elsewhere, organisation=elsewhere.lead_organisation, role=Role.LEAD
     )
-    assert client_of(lead).get(f"/p/elsewhere/exports/{job.pk}/").status_code == 404
+    assert client_of(lead).get(f"/p/elsewhere/downloads/{job.pk}/").status_code == 404
     # A requester who may no longer export finds it gone.
     Membership.objects.filter(user=lead, programme=programme).update(role=Role.VIEWER)
     for url in urls_of(job):
@@ -217,7 +225,48 @@ def test_those_who_may_not_export_cannot_ask_for_one(scene: dict[str, Any]) -> N
         url = export_url(scene["form"])
         assert client.get(url).status_code == 404
         assert client.post(url, {"export_format": "csv", "language": "en"}).status_code == 404
-    assert not SubmissionExport.objects.exists()
+    assert not Download.objects.exists()
+
+
+def test_a_form_out_of_sight_when_the_file_is_written_gives_no_file(
+    scene: dict[str, Any],
+) -> None:
+    # The scope is checked when the file is written, not only when it was asked for: here
+    # the form's assessment went to another programme, where the lead leads too.
+    lead, form = scene["lead"], scene["form"]
+    client = client_of(lead)
+    job = request_export(client, form, {"export_format": "csv", "language": "en"})
+    elsewhere = ProgrammeFactory(slug="elsewhere")
+    Membership.objects.create(
+        user=lead, programme=elsewhere, organisation=elsewhere.lead_organisation, role=Role.LEAD
+    )
+    Assessment.objects.filter(pk=form.assessment_id).update(programme=elsewhere)
+    assert run_queued_tasks() == 1
+    job.refresh_from_db()
+    assert (job.status, job.file.name) == (Status.FAILED, "")
+    assert job.message == "You may no longer see what this file would hold."
+    assert client.get(download_url(job)).status_code == 404
+    assert not AuditEvent.objects.filter(verb=AuditEvent.Verb.VIEWED_PERSONAL).exists()
+
+
+def test_the_export_page_lists_the_requesters_exports_of_that_form_alone(
+    scene: dict[str, Any],
+) -> None:
+    programme, lead, form = scene["programme"], scene["lead"], scene["form"]
+    mine = request_export(client_of(lead), form, {"export_format": "csv", "language": "en"})
+    other_form = make_form(programme, schema=SCHEMA, form_id="household-2")
+    imported(other_form, TRICKY.encode(), "tricky.csv")
+    elsewhere = request_export(
+        client_of(lead), other_form, {"export_format": "csv", "language": "en"}
+    )
+    second_lead = member_of(programme, Role.LEAD)
+    theirs = request_export(
+        client_of(second_lead), form, {"export_format": "csv", "language": "en"}
+    )
+    page = client_of(lead).get(export_url(form)).content.decode()
+    detail = f"/p/{programme.slug}/downloads/{{}}/"
+    assert detail.format(mine.pk) in page
+    assert detail.format(elsewhere.pk) not in page and detail.format(theirs.pk) not in page
 
 
 def test_a_file_with_personal_answers_is_not_given_once_they_may_not_be_seen(
@@ -227,7 +276,7 @@ def test_a_file_with_personal_answers_is_not_given_once_they_may_not_be_seen(
     job = request_export(client_of(lead), scene["form"], {"export_format": "csv", "language": "en"})
     run_queued_tasks()
     job.refresh_from_db()
-    assert job.holds_protected
+    assert job.summary["protected"]
     Membership.objects.filter(user=lead).update(role=Role.FACILITATOR)
     assert client_of(lead).get(download_url(job)).status_code == 404
 
@@ -247,7 +296,7 @@ def test_no_get_writes_an_export(scene: dict[str, Any], monkeypatch: pytest.Monk
     page = client.get(export_url(form), {"export_format": "kobo-json", "language": "ru"})
     assert page.status_code == 200
     assert 'value="kobo-json" selected' in page.content.decode()  # the choice kept
-    assert not SubmissionExport.objects.exists() and not DBTaskResult.objects.exists()
+    assert not Download.objects.exists() and not DBTaskResult.objects.exists()
     table = client.get(reverse("fieldwork:submission_list", args=["tj", form.pk]))
     assert 'method="post"' in table.content.decode()
     job = request_export(client, form, {"export_format": "csv", "language": "en"})
@@ -275,20 +324,20 @@ def test_progress_is_saved_as_the_file_is_written_and_shown(
     waiting = client.get(progress_url, HTTP_HX_REQUEST="true").content.decode()
     assert "Waiting for a worker" in waiting and 'hx-trigger="every 1s"' in waiting
     monkeypatch.setattr(services, "BATCH", 1)
-    monkeypatch.setattr(services, "PROGRESS_SECONDS", 0)
+    monkeypatch.setattr(download_services, "PROGRESS_SECONDS", 0)
     seen: list[tuple[int, int, int, str]] = []
 
     def watch(done: int, total: int) -> None:
-        stored = SubmissionExport.objects.get(pk=job.pk)
-        seen.append((done, total, stored.processed_rows, stored.status))
-        if done == 2 and len(seen) == 2:
+        stored = Download.objects.get(pk=job.pk)
+        seen.append((done, total, stored.done, stored.status))
+        if done == 2 and len(seen) == 3:
             page = client.get(progress_url, HTTP_HX_REQUEST="true").content.decode()
             assert "Writing the file: 2 of 3 submissions" in page
             assert 'value="67"' in page and 'hx-trigger="every 1s"' in page
 
-    services.export_run(job.pk, progress=watch)
-    assert [s[:2] for s in seen] == [(1, 3), (2, 3), (3, 3), (3, 3)]
-    assert [s[2] for s in seen[:3]] == [1, 2, 3]  # saved in the job's row as it went
+    download_services.download_run(job.pk, progress=watch)
+    assert [s[:2] for s in seen] == [(0, 3), (1, 3), (2, 3), (3, 3), (3, 3)]
+    assert [s[2] for s in seen[:4]] == [0, 1, 2, 3]  # saved in the download's row as it went
     assert {s[3] for s in seen} == {Status.RUNNING}
     done = client.get(progress_url, HTTP_HX_REQUEST="true").content.decode()
     assert "hx-get" not in done  # the polling stops
@@ -303,12 +352,12 @@ def test_a_failed_export_says_so(scene: dict[str, Any], monkeypatch: pytest.Monk
         raise OSError("disk full")
 
     monkeypatch.setattr(exporters, "write_export", broken)
-    assert services.export_run(job.pk).status == Status.FAILED
+    assert download_services.download_run(job.pk).status == Status.FAILED
     page = client.get(urls_of(job)[0]).content.decode()
     assert "could not be written" in page and "hx-get" not in page
     assert client.get(download_url(job)).status_code == 404
-    assert not SubmissionExport.objects.get(pk=job.pk).file
-    assert not default_storage.exists("exports")
+    assert not Download.objects.get(pk=job.pk).file
+    assert not default_storage.exists("downloads")
 
 
 # ----------------------------------------------------------------------------------------
@@ -320,7 +369,7 @@ def test_the_stored_file_is_encrypted(scene: dict[str, Any]) -> None:
     response = exported(client, scene["form"], {"export_format": "csv", "language": "en"})
     content = b"".join(response.streaming_content)
     assert "Дилноза".encode() in content
-    job = SubmissionExport.objects.get()
+    job = Download.objects.get()
     stored = Path(job.file.path).read_bytes()
     assert stored.startswith(encrypted_files.MAGIC)
     assert "Дилноза".encode() not in stored and b"household" not in stored
@@ -366,6 +415,7 @@ def test_asking_and_each_download_of_personal_answers_are_audited(
     created = AuditEvent.objects.get(verb=AuditEvent.Verb.CREATED, actor=lead)
     assert created.object_id == str(job.pk)
     assert created.details == {
+        "download": "submissions",
         "form": form.pk,
         "export": "kobo-json",
         "language": "en",
@@ -377,7 +427,7 @@ def test_asking_and_each_download_of_personal_answers_are_audited(
         b"".join(client.get(download_url(job)).streaming_content)
     shown = AuditEvent.objects.filter(verb=AuditEvent.Verb.VIEWED_PERSONAL, actor=lead)
     assert [e.details for e in shown] == [
-        {"form": form.pk, "export": "kobo-json", "count": 1, "job": job.pk}
+        {"form": form.pk, "export": "kobo-json", "count": 1, "download": job.pk}
     ] * 2
     # Masked for the facilitator: nothing personal shown, nothing recorded as shown.
     response = exported(client_of(facilitator), form, {"export_format": "csv", "language": "en"})
@@ -393,17 +443,18 @@ def test_an_enumerator_filter_is_kept_only_as_keyed_hashes(scene: dict[str, Any]
         scene["form"],
         {"export_format": "csv", "language": "en", "enumerator": "Farrukh Saidov"},
     )
-    assert "Farrukh" not in str(job.filters) and len(job.filters["enumerator_hashes"]) >= 1
+    filters = job.choices["filters"]
+    assert "Farrukh" not in str(job.choices) and len(filters["enumerator_hashes"]) >= 1
 
 
 def test_files_expire_and_are_cleared(scene: dict[str, Any]) -> None:
     client = client_of(scene["lead"])
     exported(client, scene["form"], {"export_format": "csv", "language": "en"})
-    job = SubmissionExport.objects.get()
+    job = Download.objects.get()
     assert job.expires_at is not None
-    assert job.expires_at - job.finished_at == services.EXPORT_LIFETIME  # type: ignore[operator]
+    assert job.expires_at - job.finished_at == download_services.LIFETIME  # type: ignore[operator]
     path = Path(job.file.path)
-    SubmissionExport.objects.filter(pk=job.pk).update(expires_at=timezone.now())
+    Download.objects.filter(pk=job.pk).update(expires_at=timezone.now())
     assert client.get(download_url(job)).status_code == 404  # before any clean-up
     assert "has expired" in client.get(urls_of(job)[0]).content.decode()
     assert path.exists()
@@ -424,7 +475,7 @@ def test_bad_choices_show_the_form_again_and_queue_nothing(scene: dict[str, Any]
         response = client.post(export_url(scene["form"]), data)
         assert response.status_code == 200
         assert 'role="alert"' in response.content.decode()
-    assert not SubmissionExport.objects.exists() and not DBTaskResult.objects.exists()
+    assert not Download.objects.exists() and not DBTaskResult.objects.exists()
 
 
 def test_the_command_line_export_shows_progress_and_writes_the_file(

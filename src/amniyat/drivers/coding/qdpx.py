@@ -42,6 +42,7 @@ from defusedxml.ElementTree import fromstring as parse_xml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -55,8 +56,7 @@ from amniyat.audit.services import audit_record, audit_records
 from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.text import format_list, format_number
-from amniyat.downloads.kinds import Kind
-from amniyat.downloads.kinds import Written as Prepared
+from amniyat.downloads.kinds import Kind, Written
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.codebook.services import codebook_tree, indicator_choices, unique_key
 from amniyat.drivers.coding import selectors
@@ -178,17 +178,6 @@ class Exported:
     excerpts: int
 
 
-@dataclass(frozen=True)
-class Written:
-    """What :func:`qdpx_write` put in the archive: counts, and the ids of the sources whose
-    text it holds (for the audit log when someone opens it)."""
-
-    file_name: str
-    codes: int
-    source_ids: list[int]
-    excerpts: int
-
-
 def _q(tag: str) -> str:
     return f"{{{NAMESPACE}}}{tag}"
 
@@ -201,20 +190,21 @@ def qdpx_export(
     :data:`DOWNLOAD`). The export is audited with the sources it holds."""
     buffer = io.BytesIO()
     written = qdpx_write(user=user, programme=programme, target=buffer)
+    held = written.summary
     qdpx_opened(
         user=user,
         programme=programme,
-        source_ids=written.source_ids,
-        codes=written.codes,
-        excerpts=written.excerpts,
+        source_ids=held["sources"],
+        codes=held["codes"],
+        excerpts=held["excerpts"],
         request=request,
     )
     return Exported(
         content=buffer.getvalue(),
         file_name=written.file_name,
-        codes=written.codes,
-        sources=len(written.source_ids),
-        excerpts=written.excerpts,
+        codes=held["codes"],
+        sources=len(held["sources"]),
+        excerpts=held["excerpts"],
     )
 
 
@@ -224,10 +214,14 @@ def qdpx_write(
     programme: Programme,
     target: IO[bytes],
     progress: Callable[[int, int], None] | None = None,
+    choices: Mapping[str, Any] | None = None,
 ) -> Written:
     """Write to ``target`` the programme's codebook, the sources ``user`` may read and their
-    excerpts, as a .qdpx archive; ``progress(done, total)`` as sources are written. Records
-    nothing: whoever hands the file to a person records it (:func:`qdpx_opened`)."""
+    excerpts, as a .qdpx archive; ``progress(done, total)`` as sources are written. What it
+    holds comes back in the summary: the counts of codes and excerpts, and the ids of the
+    sources whose text it holds (``sources``), for the audit log when someone opens it.
+    Records nothing: whoever hands the file to a person records it (:func:`qdpx_opened`).
+    A project has no choices: ``choices`` is there for :data:`DOWNLOAD`'s writer."""
     require(user, "codebook.view", programme)
     progress = progress or (lambda done, total: None)
     codes = codebook_tree(
@@ -299,9 +293,12 @@ def qdpx_write(
     stamp = timezone.localdate().isoformat()
     return Written(
         file_name=f"{programme.slug}-codebook-{stamp}.qdpx",
-        codes=len(codes),
-        source_ids=[source.pk for source in sources],
-        excerpts=len(excerpts),
+        content_type="application/zip",
+        summary={
+            "codes": len(codes),
+            "sources": [source.pk for source in sources],
+            "excerpts": len(excerpts),
+        },
     )
 
 
@@ -1156,31 +1153,12 @@ def _import_source(
 # codebook page (amniyat.downloads): it reads and decrypts every discussion they may read.
 
 
-def _write_download(
-    *,
-    user: User,
-    programme: Programme,
-    choices: Mapping[str, Any],
-    target: IO[bytes],
-    progress: Callable[[int, int], None],
-) -> Prepared:
-    written = qdpx_write(user=user, programme=programme, target=target, progress=progress)
-    return Prepared(
-        file_name=written.file_name,
-        content_type="application/zip",
-        summary={
-            "codes": written.codes,
-            "sources": written.source_ids,
-            "excerpts": written.excerpts,
-        },
-    )
-
-
 def _opened_download(
     *,
     user: User,
     programme: Programme,
     summary: Mapping[str, Any],
+    download_id: int,
     request: HttpRequest | None,
 ) -> None:
     qdpx_opened(
@@ -1215,8 +1193,8 @@ DOWNLOAD = Kind(
     name="qdpx",
     label=gettext_lazy("REFI-QDA project (.qdpx)"),
     verb="codebook.view",
-    write=_write_download,
+    write=qdpx_write,
     opened=_opened_download,
     describe=_describe_download,
-    asked_from="drivers:codebook",
+    asked_from=lambda programme, choices: reverse("drivers:codebook", args=[programme.slug]),
 )

@@ -23,6 +23,7 @@ is replaced by ``•••``.
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import re
 import tempfile
@@ -387,7 +388,9 @@ def table_repeat_header(plan: FormPlan, repeat: str, language: str) -> list[str]
     ]
 
 
-def write_table_xlsx(path: Path, plan: FormPlan, rows: Iterable[ExportRow], language: str) -> None:
+def write_table_xlsx(
+    path: Path | IO[bytes], plan: FormPlan, rows: Iterable[ExportRow], language: str
+) -> None:
     """The labelled table on the first sheet, then a sheet per repeat (inner repeats too),
     each row naming its submission and where it sits (:func:`table_repeat_header`)."""
     from openpyxl import Workbook
@@ -550,7 +553,7 @@ def write_kobo_csv(
 
 
 def write_kobo_xlsx(
-    path: Path, plan: FormPlan, rows: Iterable[ExportRow], *, title: str = "data"
+    path: Path | IO[bytes], plan: FormPlan, rows: Iterable[ExportRow], *, title: str = "data"
 ) -> None:
     """KoboToolbox's XLSX export (formpack's): the submissions on the first sheet, then a
     sheet per repeat, inner repeats too, in form order. A repeat's sheet has its fields, then
@@ -742,7 +745,7 @@ def odk_file_names(form_id: str, order: list[str], plan: FormPlan) -> dict[str, 
 
 
 def write_odk_zip(
-    path: Path, plan: FormPlan, rows: Iterable[ExportRow], *, form_id: str = "form"
+    path: Path | IO[bytes], plan: FormPlan, rows: Iterable[ExportRow], *, form_id: str = "form"
 ) -> None:
     """ODK Central's zip (``submissions.csv.zip``): ``{form}.csv``, then a CSV per repeat,
     inner repeats too (:func:`odk_file_names`). A repeat's CSV names its fields from inside
@@ -814,7 +817,7 @@ EXPORT_TYPES = {
 
 
 def write_export(
-    path: Path,
+    target: IO[bytes],
     export_format: str,
     plan: FormPlan,
     rows: Iterable[ExportRow],
@@ -822,26 +825,30 @@ def write_export(
     language: str,
     form_id: str,
 ) -> None:
-    """Write ``rows`` to ``path`` in ``export_format`` (one of :data:`EXPORT_FORMATS`): the
+    """Write ``rows`` to ``target`` in ``export_format`` (one of :data:`EXPORT_FORMATS`): the
     text formats in UTF-8 with a byte-order mark, so that spreadsheets read them right."""
     if export_format == "csv":
-        _text_file(path, lambda out: write_table_csv(out, plan, rows, language))
+        _text_file(target, lambda out: write_table_csv(out, plan, rows, language))
     elif export_format == "xlsx":
-        write_table_xlsx(path, plan, rows, language)
+        write_table_xlsx(target, plan, rows, language)
     elif export_format == "kobo-csv":
-        _text_file(path, lambda out: write_kobo_csv(out, plan, rows))
+        _text_file(target, lambda out: write_kobo_csv(out, plan, rows))
     elif export_format == "kobo-xlsx":
-        write_kobo_xlsx(path, plan, rows, title=form_id)
+        write_kobo_xlsx(target, plan, rows, title=form_id)
     elif export_format == "kobo-json":
-        _text_file(path, lambda out: write_kobo_json(out, plan, rows))
+        _text_file(target, lambda out: write_kobo_json(out, plan, rows))
     elif export_format == "odk-csv":
-        _text_file(path, lambda out: write_odk_csv(out, plan, rows))
+        _text_file(target, lambda out: write_odk_csv(out, plan, rows))
     elif export_format == "odk-zip":
-        write_odk_zip(path, plan, rows, form_id=form_id)
+        write_odk_zip(target, plan, rows, form_id=form_id)
     else:
         raise ValueError(f"Unknown export format {export_format!r}.")
 
 
-def _text_file(path: Path, write: Callable[[TextIO], None]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
+def _text_file(target: IO[bytes], write: Callable[[TextIO], None]) -> None:
+    out = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")
+    try:
         write(out)
+        out.flush()
+    finally:
+        out.detach()  # the target is its caller's to close

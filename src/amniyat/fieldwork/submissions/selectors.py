@@ -1,4 +1,4 @@
-"""Scoped reads of stored submissions and of the exports people asked for."""
+"""Scoped reads of stored submissions and of the exports of them people asked for."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.cache import cache
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
-from django.http import Http404
 
 from amniyat.accounts import policies
-from amniyat.accounts.models import Programme
-from amniyat.fieldwork.models import Form, Submission, SubmissionExport
+from amniyat.downloads.models import Download
+from amniyat.downloads.selectors import downloads_of
+from amniyat.fieldwork.models import Form, Submission
 
 if TYPE_CHECKING:
     from amniyat.accounts.policies import AnyUser
@@ -169,25 +169,9 @@ def _kept(rows: QuerySet[Any], what: str, read: Callable[[], T]) -> T:
     return cast(T, value)
 
 
-def exports_of(*, user: AnyUser, form: Form) -> QuerySet[SubmissionExport]:
-    """The exports of ``form`` that ``user`` asked for, newest first."""
-    if not user.is_authenticated:
-        return SubmissionExport.objects.none()
-    return SubmissionExport.objects.filter(form=form, requested_by_id=user.pk)
-
-
-def export_get(*, user: AnyUser, programme: Programme, pk: int) -> SubmissionExport:
-    """An export of ``programme`` that ``user`` asked for and may still export; 404 for any
-    other, whoever asked for it (an export holds what its requester may see)."""
-    if not policies.can(user, "submission.export", programme):
-        raise Http404("No such export.")
-    export = (
-        SubmissionExport.objects.select_related("form__assessment__programme")
-        .filter(pk=pk, requested_by_id=user.pk, form__assessment__programme=programme)
-        .first()
-        if user.is_authenticated
-        else None
+def exports_of(*, user: AnyUser, form: Form) -> QuerySet[Download]:
+    """The exports of ``form``'s submissions that ``user`` asked for and may still have,
+    newest first."""
+    return downloads_of(user=user, programme=form.assessment.programme, kind="submissions").filter(
+        choices__form=form.pk
     )
-    if export is None:
-        raise Http404("No such export.")
-    return export

@@ -1,5 +1,5 @@
-"""Routes of the submissions pages: the table of a form's submissions, and its exports (ask
-for one, follow it, download it)."""
+"""Routes of the submissions pages: the table of a form's submissions, and the page that asks
+for an export of them (followed and downloaded on the downloads pages)."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -15,16 +15,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "p/<slug:slug>/forms/<int:pk>/submissions/export/",
         views.submission_export,
         name="submission_export",
-    ),
-    path("p/<slug:slug>/exports/<int:pk>/", views.export_detail, name="export_detail"),
-    path(
-        "p/<slug:slug>/exports/<int:pk>/progress/",
-        views.export_progress,
-        name="export_progress",
-    ),
-    path(
-        "p/<slug:slug>/exports/<int:pk>/download/",
-        views.export_download,
-        name="export_download",
     ),
 ]

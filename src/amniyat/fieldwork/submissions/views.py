@@ -1,8 +1,9 @@
 """Pages of a form's submissions: the table with filters and, below it, each submission's
 repeats with the repeats inside each repetition, at any depth; personal answers masked unless
-the person may see them (and every unmasked view audited); exports in the formats people and
-tools read, written in the background (a progress bar htmx refreshes, then a download link
-for the person who asked, and no one else)."""
+the person may see them (and every unmasked view audited); and the page that asks
+for an export in the formats people and tools read: a prepared download (amniyat.downloads),
+written in the background, whose page follows it and gives the file to the person who asked,
+and no one else."""
 
 from __future__ import annotations
 
@@ -14,13 +15,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.translation import get_language
@@ -29,15 +28,15 @@ from django.utils.translation import gettext as _
 from amniyat.accounts import policies
 from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
-from amniyat.accounts.selectors import programme_get
 from amniyat.core import keyset
 from amniyat.core.forms import apply_errors
 from amniyat.core.text import format_number
+from amniyat.downloads.services import lifetime as download_lifetime
 from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports.schema import FieldSpec, FormPlan, nested_answers, plan_for
-from amniyat.fieldwork.models import Form, Submission, SubmissionExport
+from amniyat.fieldwork.models import Form, Submission
 from amniyat.fieldwork.submissions import exporters, selectors, services
-from amniyat.fieldwork.submissions.forms import EXPORT_CHOICES, ExportForm, SubmissionFilterForm
+from amniyat.fieldwork.submissions.forms import ExportForm, SubmissionFilterForm
 from amniyat.fieldwork.submissions.masking import masked_without_decrypting
 from amniyat.places.models import Place
 
@@ -364,7 +363,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
     """Choose a format and the filters, and ask for an export (POST): it is written in the
     background, and the export's page follows it. Showing this page writes nothing."""
     programme, form = forms_selectors.programme_form_get(
-        user=request.user, slug=slug, pk=pk, verb="submission.export"
+        user=request.user, slug=slug, pk=pk, verb=services.DOWNLOAD.verb
     )
     language = (get_language() or "en").split("-")[0]
     if request.method == "POST":
@@ -372,7 +371,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
         choice = ExportForm(request.POST)
         if choice.is_valid() and filters.is_valid():
             try:
-                job = services.export_start(
+                download = services.submissions_export_start(
                     acting_user=request.user,
                     form=form,
                     export_format=choice.cleaned_data["export_format"],
@@ -383,9 +382,8 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
             except ValidationError as error:
                 apply_errors(choice, error)
             else:
-                services.export_enqueue(job=job)
                 messages.success(request, _("Your export has started."))
-                return redirect("fieldwork:export_detail", slug=slug, pk=job.pk)
+                return redirect("downloads:detail", slug=slug, pk=download.pk)
     else:
         filters = _filter_form(request, programme, form, request.GET, _plan(form))
         choice = ExportForm(initial={"language": language, **request.GET.dict()})
@@ -399,56 +397,6 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
             "export": choice,
             "reveal": policies.can(request.user, "submission.view_protected", programme),
             "exports": selectors.exports_of(user=request.user, form=form)[:10],
-            "lifetime_hours": round(services.export_lifetime().total_seconds() / 3600),
+            "lifetime_hours": round(download_lifetime().total_seconds() / 3600),
         },
     )
-
-
-def _export_context(programme: Programme, job: SubmissionExport) -> dict[str, Any]:
-    expired = services.export_expired(job)
-    return {
-        "programme": programme,
-        "form": job.form,
-        "job": job,
-        "expired": expired,
-        "ready": job.status == SubmissionExport.Status.SUCCEEDED and not expired,
-        "format_label": dict(EXPORT_CHOICES).get(job.export_format, job.export_format),
-    }
-
-
-@login_required
-def export_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
-    programme = programme_get(user=request.user, slug=slug)
-    job = selectors.export_get(user=request.user, programme=programme, pk=pk)
-    return render(
-        request, "fieldwork/submissions/export_detail.html", _export_context(programme, job)
-    )
-
-
-@login_required
-def export_progress(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
-    """The progress partial htmx polls; once the export is done it comes without the polling
-    trigger, so the polling stops."""
-    programme = programme_get(user=request.user, slug=slug)
-    job = selectors.export_get(user=request.user, programme=programme, pk=pk)
-    return render(
-        request,
-        "fieldwork/submissions/partials/export_progress.html",
-        _export_context(programme, job),
-    )
-
-
-@login_required
-def export_download(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponseBase:
-    """The export's file, for its requester only, while it has not expired."""
-    programme = programme_get(user=request.user, slug=slug)
-    job = selectors.export_get(user=request.user, programme=programme, pk=pk)
-    pieces = services.export_open(job=job, user=request.user, request=request)
-    if pieces is None:
-        raise Http404("No such file.")
-    _extension, content_type = exporters.EXPORT_TYPES[job.export_format]
-    response = StreamingHttpResponse(pieces, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, job.file_name) or ""
-    response["Content-Length"] = str(job.size)
-    response["Cache-Control"] = "private, no-store"
-    return response

@@ -1,10 +1,11 @@
 """``amniyat export``: exports of submissions on the command line.
 
 ``amniyat export submissions OUT --form ID --user NAME [--format F] [--language L]`` writes
-what ``NAME`` would download from the export page (the same job, the same file, masked as
-their role says, audited as theirs), in this process, with a progress bar.
-``amniyat export clean`` deletes the files of exports past their time (the worker also does
-this after every export). Exit status 2 when the export cannot be written.
+what ``NAME`` would download from the export page (the same prepared download, the same
+file, masked as their role says, audited as theirs), in this process, with a progress bar.
+``amniyat export clean`` deletes the files of prepared downloads past their time, exports of
+submissions and every other kind (the worker also does this after every file it writes).
+Exit status 2 when the export cannot be written.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from amniyat.accounts.models import User
-from amniyat.downloads.services import downloads_expired_clear
-from amniyat.fieldwork.models import Form, SubmissionExport
+from amniyat.downloads.models import Download
+from amniyat.downloads.services import download_open, download_run, downloads_expired_clear
+from amniyat.fieldwork.models import Form
 from amniyat.fieldwork.submissions import exporters, services
 
 FAILED = 2
@@ -50,7 +52,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "clean":
-            cleared = services.exports_expired_clear() + downloads_expired_clear()
+            cleared = downloads_expired_clear()
             self.stdout.write(_("Expired exports cleared: {n}").format(n=cleared))
             return
         form = Form.objects.select_related("assessment__programme").filter(pk=options["form"])
@@ -65,11 +67,12 @@ class Command(BaseCommand):
                 _("There is no user “{user}”.").format(user=options["user"]), returncode=FAILED
             )
         try:
-            job = services.export_start(
+            download = services.submissions_export_start(
                 acting_user=user,
                 form=found,
                 export_format=options["export_format"],
                 language=options["language"],
+                queue=False,  # written here, not by a worker
             )
         except PermissionDenied as error:
             raise CommandError(
@@ -78,21 +81,23 @@ class Command(BaseCommand):
             ) from error
         except ValidationError as error:
             raise CommandError(" ".join(error.messages), returncode=FAILED) from error
-        job = self._run(job, quiet=options["no_progress"] or options["verbosity"] == 0)
-        pieces = services.export_open(job=job, user=user)
+        download = self._run(download, quiet=options["no_progress"] or options["verbosity"] == 0)
+        pieces = download_open(download=download, user=user)
         if pieces is None:
             raise CommandError(
-                job.message or _("The export could not be written."), returncode=FAILED
+                download.message or _("The export could not be written."), returncode=FAILED
             )
         path: Path = options["file"]
         with path.open("wb") as out:
             for piece in pieces:
                 out.write(piece)
         self.stdout.write(
-            _("Written: {file} ({n} submissions)").format(file=path, n=job.total_rows or 0)
+            _("Written: {file} ({n} submissions)").format(
+                file=path, n=download.summary.get("submissions", 0)
+            )
         )
 
-    def _run(self, job: SubmissionExport, *, quiet: bool) -> SubmissionExport:
+    def _run(self, download: Download, *, quiet: bool) -> Download:
         bar: tqdm[Any] | None = None
 
         def progress(done: int, total: int) -> None:
@@ -106,7 +111,7 @@ class Command(BaseCommand):
             bar.update(done - bar.n)
 
         try:
-            return services.export_run(job.pk, progress=progress)
+            return download_run(download.pk, progress=progress)
         finally:
             if bar is not None:
                 bar.close()
