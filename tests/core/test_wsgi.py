@@ -31,7 +31,7 @@ print(json.dumps({
 
 def test_a_worker_loads_everything_before_its_first_request_then_freezes_it() -> None:
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "amniyat.settings"}
-    ran = subprocess.run(
+    ran = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", PROBE],
         capture_output=True,
         text=True,
