@@ -37,6 +37,24 @@ def forms_for_device(*, device: DeviceUser) -> QuerySet[Form]:
     )
 
 
+def versions_for_device(*, device: DeviceUser, form_id: str, version: str) -> list[FormVersion]:
+    """The version ``version`` of each form with the id ``form_id`` the device may send to
+    (those of :func:`forms_for_device`), each with its form and assessment, in one query. A
+    submission needs neither the XLSForm file nor the XForm, so neither is read."""
+    return list(
+        FormVersion.objects.filter(
+            version=version,
+            form__form_id=form_id,
+            form__is_open=True,
+            form__assessment__programme_id=device.programme_id,
+            form__assessment__device_users=device,
+        )
+        .select_related("form__assessment")
+        .defer("xlsform", "xform")
+        .order_by()
+    )
+
+
 def forms_with_current_version(*, device: DeviceUser) -> list[tuple[Form, FormVersion]]:
     """Each open form of the device with its newest version, in two queries."""
     newest = FormVersion.objects.filter(form=OuterRef("pk")).order_by("-created_at", "-id")
