@@ -300,6 +300,10 @@ class Tally:
 Job = tuple[str, int, float]
 
 
+# What a connection the server closed while it sat idle raises on the next request.
+_STALE_CONNECTION = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+
+
 def client(
     port: int,
     path: str,
@@ -309,6 +313,28 @@ def client(
     deadline: float,
 ) -> None:
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    used = False  # whether conn has carried a request (and may since have been closed)
+
+    def exchange(method: str, headers: dict[str, str], body: bytes | None = None) -> Any:
+        # gunicorn closes a keep-alive connection idle for 2 s; like OkHttp in ODK Collect,
+        # send again once on a new connection when a reused one turns out closed. (Had the
+        # server read the submission after all, it answers the second one "already received".)
+        nonlocal conn, used
+        for retry in (False, True):
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                used = True
+                return response
+            except _STALE_CONNECTION:
+                if retry or not used:
+                    raise
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=10)
+                used = False
+        raise AssertionError("unreachable")
+
     while True:
         job = jobs.get()
         if job is None or time.monotonic() > deadline:
@@ -319,22 +345,17 @@ def client(
         try:
             for _attempt in range(3):  # a fresh challenge, then a stale nonce at most
                 if not session.nonce:
-                    conn.request("HEAD", path)
-                    head = conn.getresponse()
-                    head.read()
+                    head = exchange("HEAD", {})
                     session.take(head.getheader("WWW-Authenticate", ""))
-                conn.request(
+                response = exchange(
                     "POST",
-                    path,
-                    body=body,
-                    headers={
+                    {
                         "Content-Type": content_type,
                         "X-OpenRosa-Version": "1.0",
                         "Authorization": session.header("POST", path),
                     },
+                    body,
                 )
-                response = conn.getresponse()
-                response.read()
                 status = response.status
                 if status != 401:
                     break
@@ -346,6 +367,7 @@ def client(
                 tally.errors.append(f"{instance_id}: {error!r}")
             conn.close()
             conn = http.client.HTTPConnection(HOST, port, timeout=10)
+            used = False
             session.nonce = ""
         # From when it was due, not when a client took it: a pool that falls behind shows.
         tally.record(status, instance_id, time.perf_counter() - due)
@@ -418,6 +440,19 @@ def server_cpu(master: int) -> float:
         if int(entry.name) == master or int(fields[1]) == master:
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def settle(server: subprocess.Popen[bytes], limit: float = 15.0) -> None:
+    """Wait until the server is idle (under a tenth of a core for half a second), so that
+    what a failed step left queued does not count against the next one."""
+    deadline = time.monotonic() + limit
+    before = server_cpu(server.pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = server_cpu(server.pid)
+        if now - before < 0.05:
+            return
+        before = now
 
 
 @dataclass
@@ -520,7 +555,7 @@ def capacity(
         first += int(rate * args.step_seconds)
         steps.append(result)
         print_step(result)
-        time.sleep(1.0)  # let whatever a failed step left queued drain
+        settle(server)
         return result
 
     print_step_header()
@@ -612,9 +647,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument(
+        "--polars-threads",
+        type=int,
+        default=0,
+        help="POLARS_MAX_THREADS for gunicorn's workers (0: Polars' default, one per core)",
+    )
+    parser.add_argument(
         "--resend", type=int, default=10, help="send every Nth submission twice (0: never)"
     )
-    parser.add_argument("--start-rate", type=float, default=50.0)
+    parser.add_argument("--start-rate", type=float, default=20.0)
     parser.add_argument("--growth", type=float, default=1.5, help="rate factor between steps")
     parser.add_argument("--refine", type=int, default=3, help="bisection steps after the ramp")
     parser.add_argument("--step-seconds", type=float, default=8.0)
@@ -637,6 +678,8 @@ def main(argv: list[str] | None = None) -> int:
     with (home / "gunicorn.log").open("wb") as log:
         try:
             env = _environment(home)
+            if args.polars_threads:
+                env["POLARS_MAX_THREADS"] = str(args.polars_threads)
             print(f"preparing a fresh database in {home} …", flush=True)
             slug, username, password = prepare(home, env)
             port = free_port()

@@ -310,11 +310,12 @@ def _enumerator_of(plan: FormPlan, values: dict[str, Any]) -> str:
 def _stored(form: Form, instance_id: str) -> Submission | None:
     """The submission already stored under this instance id, with what a resend compares
     (its other fields are read only if asked for)."""
-    return (
+    found = (
         Submission.objects.filter(form=form, instance_id=instance_id)
         .only("pk", "form_id", "content_hash")
-        .first()
+        .order_by()[:1]  # unique: nothing to order
     )
+    return next(iter(found), None)
 
 
 def submission_receive(
