@@ -1,21 +1,36 @@
-"""OpenRosa soak: ODK Collect clients sending submissions to Amniyat under gunicorn.
+"""OpenRosa capacity: ODK Collect clients sending submissions to Amniyat under gunicorn.
 
 Loopback only. Makes a temporary SQLite database (migrated, WAL), a programme with one open
-form and one device, starts gunicorn on a free port of 127.0.0.1, and then sends ``--rate``
-submissions a second for ``--seconds`` seconds from ``--clients`` concurrent clients
-(threads with http.client, keep-alive, Digest authentication answered the way ODK Collect
-does: one challenge, then the nonce reused with a rising nonce count until it goes stale).
-Every ``--resend``-th submission is sent a second time, as a phone on a flaky line does: the
-server must answer "already received" and store it once.
+form and one device, starts gunicorn on a free port of 127.0.0.1, and sends submissions from
+``--clients`` concurrent clients (threads with http.client, keep-alive, Digest authentication
+answered the way ODK Collect does: one challenge, then the nonce reused with a rising nonce
+count until it goes stale). Every ``--resend``-th submission is sent a second time, as a phone
+on a flaky line does: the server must answer "already received" and store it once.
 
-It prints accepted (201), already received (202), rejected (anything else, or no answer) and
-the p50/p95/max latency, then checks in the database that every accepted submission is
-stored exactly once, and exits non-zero if one is missing or doubled, or any was rejected.
+By default it measures **capacity**: the highest offered rate at which every submission is
+answered (accepted or already received: no loss) and the 95th percentile latency stays under
+``--p95-limit`` (1 s). It offers ``--start-rate`` submissions a second for ``--step-seconds``,
+raises the rate by ``--growth`` while a step passes, then bisects ``--refine`` times between
+the last rate that passed and the first that failed, and prints one line per step. Latency
+is counted from the moment a submission was due to leave (open loop), so a client pool that
+falls behind shows as latency, not as a lower rate. Each step also prints the CPU time the
+server (gunicorn's processes) and this client spent per submission, since both share the
+machine's cores.
 
-Everything is bounded: the number of submissions (rate x seconds), each request's timeout,
-and the whole run's deadline; gunicorn is stopped at the end whatever happens.
+With ``--rate`` it runs the fixed-rate soak instead: ``--rate`` submissions a second for
+``--seconds`` seconds.
 
-Run: ``python benchmarks/bench_openrosa.py [--seconds 60] [--rate 50] [--clients 16]``.
+Either way it then checks in the database that every accepted submission is stored exactly
+once, and exits non-zero if one is missing or doubled, if a fixed-rate soak lost any, or if
+the capacity is below ``--target``.
+
+Everything is bounded: the number of submissions (rate x seconds per step), the number of
+steps, each request's timeout, and each step's deadline; gunicorn is stopped at the end
+whatever happens.
+
+Run: ``python benchmarks/bench_openrosa.py`` (capacity, about two minutes), or
+``python benchmarks/bench_openrosa.py --rate 50 --seconds 60`` (the fixed-rate soak);
+``--workers`` and ``--threads`` set gunicorn's.
 """
 
 from __future__ import annotations
@@ -267,43 +282,80 @@ class Tally:
             if status in (201, 202):
                 self.accepted.add(instance_id)
 
+    @property
+    def sent(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def answered(self) -> int:
+        return self.statuses.get(201, 0) + self.statuses.get(202, 0)
+
+    @property
+    def lost(self) -> int:
+        """Submissions not accepted: refused, failed, or never sent before the deadline."""
+        return self.queued - self.answered
+
+
+# A job: (instance id, n, when it is due to leave on time.perf_counter's clock).
+Job = tuple[str, int, float]
+
+
+# What a connection the server closed while it sat idle raises on the next request.
+_STALE_CONNECTION = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+
 
 def client(
     port: int,
     path: str,
     session: DigestSession,
-    jobs: queue.Queue[tuple[str, int] | None],
+    jobs: queue.Queue[Job | None],
     tally: Tally,
     deadline: float,
 ) -> None:
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    used = False  # whether conn has carried a request (and may since have been closed)
+
+    def exchange(method: str, headers: dict[str, str], body: bytes | None = None) -> Any:
+        # gunicorn closes a keep-alive connection idle for 2 s; like OkHttp in ODK Collect,
+        # send again once on a new connection when a reused one turns out closed. (Had the
+        # server read the submission after all, it answers the second one "already received".)
+        nonlocal conn, used
+        for retry in (False, True):
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                used = True
+                return response
+            except _STALE_CONNECTION:
+                if retry or not used:
+                    raise
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=10)
+                used = False
+        raise AssertionError("unreachable")
+
     while True:
         job = jobs.get()
         if job is None or time.monotonic() > deadline:
             break
-        instance_id, n = job
+        instance_id, n, due = job
         body, content_type = multipart(submission(instance_id, n))
-        started = time.perf_counter()
         status = 0
         try:
             for _attempt in range(3):  # a fresh challenge, then a stale nonce at most
                 if not session.nonce:
-                    conn.request("HEAD", path)
-                    head = conn.getresponse()
-                    head.read()
+                    head = exchange("HEAD", {})
                     session.take(head.getheader("WWW-Authenticate", ""))
-                conn.request(
+                response = exchange(
                     "POST",
-                    path,
-                    body=body,
-                    headers={
+                    {
                         "Content-Type": content_type,
                         "X-OpenRosa-Version": "1.0",
                         "Authorization": session.header("POST", path),
                     },
+                    body,
                 )
-                response = conn.getresponse()
-                response.read()
                 status = response.status
                 if status != 401:
                     break
@@ -315,51 +367,232 @@ def client(
                 tally.errors.append(f"{instance_id}: {error!r}")
             conn.close()
             conn = http.client.HTTPConnection(HOST, port, timeout=10)
+            used = False
             session.nonce = ""
-        tally.record(status, instance_id, time.perf_counter() - started)
+        # From when it was due, not when a client took it: a pool that falls behind shows.
+        tally.record(status, instance_id, time.perf_counter() - due)
     conn.close()
 
 
-def soak(port: int, slug: str, username: str, password: str, args: argparse.Namespace) -> Tally:
-    path = f"/collect/{slug}/submission"
-    total = int(args.rate * args.seconds)
-    deadline = time.monotonic() + args.seconds + 30
-    jobs: queue.Queue[tuple[str, int] | None] = queue.Queue()
+def offer(
+    port: int,
+    path: str,
+    sessions: list[DigestSession],
+    *,
+    rate: float,
+    seconds: float,
+    first: int,
+    resend: int,
+    grace: float,
+) -> Tally:
+    """Send ``rate`` submissions a second for ``seconds`` seconds, numbered from ``first``, one
+    client thread per session; clients stop taking jobs ``grace`` seconds after the last one
+    is due."""
+    total = int(rate * seconds)
+    deadline = time.monotonic() + seconds + grace
+    jobs: queue.Queue[Job | None] = queue.Queue()
     tally = Tally()
     threads = [
         threading.Thread(
-            target=client,
-            args=(port, path, DigestSession(username, password), jobs, tally, deadline),
-            daemon=True,
+            target=client, args=(port, path, session, jobs, tally, deadline), daemon=True
         )
-        for _ in range(args.clients)
+        for session in sessions
     ]
     for thread in threads:
         thread.start()
-    start = time.monotonic()
-    for n in range(total):
-        # Paced, not bursted: job n leaves at start + n / rate.
-        delay = start + n / args.rate - time.monotonic()
+    start = time.perf_counter()
+    for k in range(total):
+        # Paced, not bursted: job k leaves at start + k / rate.
+        due = start + k / rate
+        delay = due - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
         if time.monotonic() > deadline:
             break
+        n = first + k
         instance_id = f"uuid:{uuid.UUID(int=n + 1)}"
-        jobs.put((instance_id, n))
+        jobs.put((instance_id, n, due))
         tally.queued += 1
-        if args.resend and n % args.resend == 0:
-            jobs.put((instance_id, n))  # the flaky-line retry
+        if resend and n % resend == 0:
+            jobs.put((instance_id, n, due))  # the flaky-line retry
             tally.queued += 1
     for _ in threads:
         jobs.put(None)
     for thread in threads:
-        thread.join(timeout=max(1.0, deadline - time.monotonic()))
-    tally.elapsed = time.monotonic() - start
+        thread.join(timeout=max(1.0, deadline - time.monotonic() + 11))
+    tally.elapsed = time.perf_counter() - start
     return tally
 
 
-def verify(tally: Tally) -> tuple[int, list[str]]:
-    """(rows stored, problems): every accepted instance id stored exactly once."""
+def server_cpu(master: int) -> float:
+    """CPU seconds used so far by gunicorn's master and its workers (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        # After the name: state, ppid, … utime (11th), stime (12th).
+        if int(entry.name) == master or int(fields[1]) == master:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def settle(server: subprocess.Popen[bytes], limit: float = 15.0) -> None:
+    """Wait until the server is idle (under a tenth of a core for half a second), so that
+    what a failed step left queued does not count against the next one."""
+    deadline = time.monotonic() + limit
+    before = server_cpu(server.pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = server_cpu(server.pid)
+        if now - before < 0.05:
+            return
+        before = now
+
+
+@dataclass
+class Step:
+    rate: float
+    tally: Tally
+    client_cpu: float  # seconds
+    server_cpu: float  # seconds
+    p95: float = 0.0
+    passed: bool = False
+
+    def judge(self, p95_limit: float) -> Step:
+        self.p95 = percentile(self.tally.latencies, 0.95)
+        self.passed = self.tally.lost == 0 and not self.tally.errors and self.p95 < p95_limit
+        return self
+
+
+def run_step(
+    server: subprocess.Popen[bytes],
+    port: int,
+    path: str,
+    sessions: list[DigestSession],
+    args: argparse.Namespace,
+    *,
+    rate: float,
+    seconds: float,
+    first: int,
+    grace: float,
+) -> Step:
+    cpu_before, server_before = time.process_time(), server_cpu(server.pid)
+    tally = offer(
+        port,
+        path,
+        sessions,
+        rate=rate,
+        seconds=seconds,
+        first=first,
+        resend=args.resend,
+        grace=grace,
+    )
+    return Step(
+        rate,
+        tally,
+        client_cpu=time.process_time() - cpu_before,
+        server_cpu=server_cpu(server.pid) - server_before,
+    ).judge(args.p95_limit)
+
+
+def print_step_header() -> None:
+    print(
+        f"{'offered/s':>9} {'sent':>6} {'achieved/s':>10} {'lost':>5} {'p50 ms':>7} "
+        f"{'p95 ms':>7} {'max ms':>7} {'server CPU ms':>13} {'client CPU ms':>13}  verdict",
+        flush=True,
+    )
+
+
+def print_step(step: Step) -> None:
+    tally = step.tally
+    answered = max(tally.answered, 1)
+    p50 = 1000 * percentile(tally.latencies, 0.50)
+    slowest = 1000 * max(tally.latencies, default=0.0)
+    print(
+        f"{step.rate:9.0f} {tally.sent:6d} {tally.sent / (tally.elapsed or 1):10.1f} "
+        f"{tally.lost:5d} {p50:7.0f} {1000 * step.p95:7.0f} {slowest:7.0f} "
+        f"{1000 * step.server_cpu / answered:13.2f} {1000 * step.client_cpu / answered:13.2f}  "
+        + ("pass" if step.passed else "FAIL"),
+        flush=True,
+    )
+
+
+def _round(rate: float) -> float:
+    return float(max(5, round(rate / 5) * 5))
+
+
+def capacity(
+    server: subprocess.Popen[bytes],
+    port: int,
+    path: str,
+    sessions: list[DigestSession],
+    args: argparse.Namespace,
+) -> tuple[float, list[Step]]:
+    """Ramp the rate up by ``--growth`` while steps pass, then bisect ``--refine`` times:
+    (the highest rate that passed, every step)."""
+    steps: list[Step] = []
+    first = 0
+
+    def step(rate: float) -> Step:
+        nonlocal first
+        result = run_step(
+            server,
+            port,
+            path,
+            sessions,
+            args,
+            rate=rate,
+            seconds=args.step_seconds,
+            first=first,
+            grace=args.p95_limit * 2,
+        )
+        first += int(rate * args.step_seconds)
+        steps.append(result)
+        print_step(result)
+        settle(server)
+        return result
+
+    print_step_header()
+    best, rate = 0.0, _round(args.start_rate)
+    failed: float | None = None
+    while rate <= args.max_rate and len(steps) < args.max_steps:
+        if step(rate).passed:
+            best, rate = rate, _round(rate * args.growth)
+        else:
+            failed = rate
+            break
+    if failed is not None and best == 0.0:
+        # Even the first rate failed: halve it until one passes.
+        rate = _round(failed / 2)
+        while rate > 5 and len(steps) < args.max_steps:
+            if step(rate).passed:
+                best = rate
+                break
+            failed, rate = rate, _round(rate / 2)
+    for _ in range(args.refine):
+        if failed is None or len(steps) >= args.max_steps:
+            break
+        middle = _round((best + failed) / 2)
+        if middle in (best, failed):
+            break
+        if step(middle).passed:
+            best = middle
+        else:
+            failed = middle
+    return best, steps
+
+
+def verify(accepted: set[str]) -> tuple[int, list[str], int]:
+    """(rows stored, problems, stored without an answer received): every accepted instance
+    id stored exactly once. A submission stored whose answer did not reach the client in
+    time (in a step beyond capacity) is no loss: the phone sends it again and is told it was
+    already received; it is counted apart."""
     from django.db import connections
     from django.db.models import Count
 
@@ -372,12 +605,11 @@ def verify(tally: Tally) -> tuple[int, list[str]]:
         .values_list("instance_id", "n")
     )
     problems = [
-        f"{iid}: stored {counts.get(iid, 0)} times"
-        for iid in tally.accepted
-        if counts.get(iid, 0) != 1
+        f"{iid}: stored {counts.get(iid, 0)} times" for iid in accepted if counts.get(iid, 0) != 1
     ]
-    problems += [f"{iid}: stored but never accepted" for iid in counts if iid not in tally.accepted]
-    return sum(counts.values()), problems
+    problems += [f"{iid}: stored {n} times" for iid, n in counts.items() if n > 1]
+    unanswered = sum(1 for iid in counts if iid not in accepted)
+    return sum(counts.values()), problems, unanswered
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -387,37 +619,100 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def print_soak(tally: Tally) -> None:
+    sent = tally.sent
+    accepted = tally.statuses.get(201, 0)
+    again = tally.statuses.get(202, 0)
+    elapsed = tally.elapsed or 1.0
+    print(f"sent            {sent} requests in {elapsed:.1f} s ({sent / elapsed:.1f}/s)")
+    print(f"accepted (201)  {accepted}")
+    print(f"already (202)   {again}")
+    print(f"rejected        {sent - accepted - again}  {dict(sorted(tally.statuses.items()))}")
+    print(f"not sent        {tally.queued - sent} (still queued at the deadline)")
+    print(f"stale nonces    {tally.stale_retries} (answered transparently)")
+    p50, p95 = (1000 * percentile(tally.latencies, share) for share in (0.50, 0.95))
+    slowest = 1000 * max(tally.latencies, default=0.0)
+    mean = 1000 * (statistics.fmean(tally.latencies) if tally.latencies else 0.0)
+    print(f"latency         p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {slowest:.0f} ms, ", end="")
+    print(f"mean {mean:.0f} ms (from when each was due to leave)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--rate", type=float, default=50.0, help="submissions a second")
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--rate", type=float, help="submissions a second: a fixed-rate soak, not a capacity search"
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of a fixed soak")
+    parser.add_argument("--clients", type=int, default=24)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument(
+        "--polars-threads",
+        type=int,
+        default=0,
+        help="POLARS_MAX_THREADS for gunicorn's workers (0: Polars' default, one per core)",
+    )
+    parser.add_argument(
         "--resend", type=int, default=10, help="send every Nth submission twice (0: never)"
     )
+    parser.add_argument("--start-rate", type=float, default=20.0)
+    parser.add_argument("--growth", type=float, default=1.5, help="rate factor between steps")
+    parser.add_argument("--refine", type=int, default=3, help="bisection steps after the ramp")
+    parser.add_argument("--step-seconds", type=float, default=8.0)
+    parser.add_argument("--max-rate", type=float, default=2000.0)
+    parser.add_argument("--max-steps", type=int, default=14)
+    parser.add_argument("--p95-limit", type=float, default=1.0, help="seconds")
+    parser.add_argument("--target", type=float, default=500.0, help="submissions a second")
     args = parser.parse_args(argv)
-    if args.rate <= 0 or args.seconds <= 0 or not 1 <= args.clients <= 200:
-        parser.error("rate and seconds must be positive, clients between 1 and 200")
+    if not 1 <= args.clients <= 200:
+        parser.error("clients must be between 1 and 200")
+    if args.rate is not None and (args.rate <= 0 or args.seconds <= 0):
+        parser.error("rate and seconds must be positive")
+    if args.start_rate <= 0 or args.growth <= 1 or args.step_seconds <= 0:
+        parser.error("start rate and step seconds must be positive, growth above 1")
 
     home = Path(tempfile.mkdtemp(prefix="amniyat-soak-"))
     server: subprocess.Popen[bytes] | None = None
+    steps: list[Step] = []
+    best = 0.0
     with (home / "gunicorn.log").open("wb") as log:
         try:
             env = _environment(home)
+            if args.polars_threads:
+                env["POLARS_MAX_THREADS"] = str(args.polars_threads)
             print(f"preparing a fresh database in {home} …", flush=True)
             slug, username, password = prepare(home, env)
             port = free_port()
+            path = f"/collect/{slug}/submission"
             server = start_gunicorn(env, port, args.workers, args.threads, log)
-            wait_ready(port, f"/collect/{slug}/submission", time.monotonic() + 60)
-            total = int(args.rate * args.seconds)
-            print(
-                f"gunicorn on {HOST}:{port} ({args.workers} workers x {args.threads} threads); "
-                f"{total} submissions at {args.rate:g}/s from {args.clients} clients",
-                flush=True,
+            wait_ready(port, path, time.monotonic() + 60)
+            sessions = [DigestSession(username, password) for _ in range(args.clients)]
+            where = (
+                f"gunicorn on {HOST}:{port} ({args.workers} workers x {args.threads} threads), "
+                f"{args.clients} clients, {os.cpu_count()} cores shared by both"
             )
-            tally = soak(port, slug, username, password, args)
+            if args.rate is not None:
+                total = int(args.rate * args.seconds)
+                print(f"{where}; {total} submissions at {args.rate:g}/s", flush=True)
+                step = run_step(
+                    server,
+                    port,
+                    path,
+                    sessions,
+                    args,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    first=0,
+                    grace=30.0,
+                )
+                steps = [step]
+            else:
+                print(
+                    f"{where}; capacity: steps of {args.step_seconds:g} s from "
+                    f"{args.start_rate:g}/s, zero loss and p95 < {args.p95_limit:g} s",
+                    flush=True,
+                )
+                best, steps = capacity(server, port, path, sessions, args)
         finally:
             if server is not None:
                 os.killpg(server.pid, signal.SIGTERM)
@@ -426,8 +721,9 @@ def main(argv: list[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:
                     os.killpg(server.pid, signal.SIGKILL)
                     server.wait(timeout=10)
+    accepted = set().union(*(step.tally.accepted for step in steps)) if steps else set()
     try:
-        stored, problems = verify(tally)
+        stored, problems, unanswered = verify(accepted)
         server_errors = [
             line
             for line in (home / "gunicorn.log").read_text(errors="replace").splitlines()
@@ -436,33 +732,37 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
-    sent = sum(tally.statuses.values())
-    accepted = tally.statuses.get(201, 0)
-    again = tally.statuses.get(202, 0)
-    rejected = sent - accepted - again
-    elapsed = tally.elapsed or args.seconds
-    unsent = tally.queued - sent
-    print(f"sent            {sent} requests in {elapsed:.1f} s ({sent / elapsed:.1f}/s)")
-    print(f"accepted (201)  {accepted}")
-    print(f"already (202)   {again}")
-    print(f"rejected        {rejected}  {dict(sorted(tally.statuses.items()))}")
-    print(f"not sent        {unsent} (still queued at the deadline)")
-    print(f"stale nonces    {tally.stale_retries} (answered transparently)")
-    p50, p95 = (1000 * percentile(tally.latencies, share) for share in (0.50, 0.95))
-    slowest = 1000 * max(tally.latencies, default=0.0)
-    mean = 1000 * (statistics.fmean(tally.latencies) if tally.latencies else 0.0)
-    print(f"latency         p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {slowest:.0f} ms, ", end="")
-    print(f"mean {mean:.0f} ms")
-    print(f"stored rows     {stored} for {len(tally.accepted)} accepted instance ids")
-    for error in tally.errors[:5]:
+    errors = [error for step in steps for error in step.tally.errors]
+    if args.rate is not None:
+        print_soak(steps[0].tally)
+        print_step_header()
+        print_step(steps[0])
+    print(f"stored rows     {stored} for {len(accepted)} accepted instance ids", end="")
+    print(f", {unanswered} stored whose answer came too late" if unanswered else "")
+    for error in errors[:5]:
         print(f"error           {error}")
     for line in server_errors[:10]:
         print(f"server          {line}")
     if problems:
         print("NOT exactly once:", *problems[:10], sep="\n  ")
-    ok = not problems and rejected == 0 and unsent == 0 and not tally.errors
     print("exactly once    " + ("yes" if not problems else "NO"))
-    return 0 if ok else 1
+    if args.rate is not None:
+        tally = steps[0].tally
+        return 0 if not problems and tally.lost == 0 and not tally.errors else 1
+    at_best = next((step for step in steps if step.rate == best), None)
+    cpu = (
+        f"; server {1000 * at_best.server_cpu / max(at_best.tally.answered, 1):.1f} ms CPU "
+        f"and client {1000 * at_best.client_cpu / max(at_best.tally.answered, 1):.1f} ms CPU "
+        "per submission there"
+        if at_best is not None
+        else ""
+    )
+    never_failed = all(step.passed for step in steps)
+    print(
+        f"capacity        {'at least ' if never_failed else ''}{best:.0f} submissions/s with "
+        f"zero loss and p95 < {1000 * args.p95_limit:.0f} ms (target {args.target:.0f}/s){cpu}"
+    )
+    return 0 if not problems and best >= args.target else 1
 
 
 if __name__ == "__main__":

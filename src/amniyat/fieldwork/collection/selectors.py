@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     from amniyat.accounts.policies import AnyUser
 
 
+# What receiving a submission reads of a version, its form and its assessment.
+_RECEIVING_FIELDS = [
+    *(f.name for f in FormVersion._meta.concrete_fields if f.name not in ("xlsform", "xform")),
+    *(f"form__{f.name}" for f in Form._meta.concrete_fields),
+    "form__assessment__id",
+    "form__assessment__programme_id",
+]
+
+
 def devices_visible(*, user: AnyUser, programme: Programme) -> QuerySet[DeviceUser]:
     m = policies.membership_in(user, programme)
     if m is None or not policies.can(user, "device.manage", programme):
@@ -34,6 +43,25 @@ def forms_for_device(*, device: DeviceUser) -> QuerySet[Form]:
         )
         .select_related("assessment")
         .order_by("title", "pk")
+    )
+
+
+def versions_for_device(*, device: DeviceUser, form_id: str, version: str) -> list[FormVersion]:
+    """The version ``version`` of each form with the id ``form_id`` the device may send to
+    (those of :func:`forms_for_device`), each with its form and the programme of its
+    assessment, in one query: what receiving a submission reads, and no more (neither the
+    XLSForm file nor the XForm)."""
+    return list(
+        FormVersion.objects.filter(
+            version=version,
+            form__form_id=form_id,
+            form__is_open=True,
+            form__assessment__programme_id=device.programme_id,
+            form__assessment__device_users=device,
+        )
+        .select_related("form__assessment")
+        .only(*_RECEIVING_FIELDS)
+        .order_by()
     )
 
 

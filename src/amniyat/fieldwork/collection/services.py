@@ -198,22 +198,20 @@ def _attachment_name(upload: UploadedFile) -> str:
 def _form_and_version(
     device: DeviceUser, parsed: instance.ParsedInstance
 ) -> tuple[Form, FormVersion]:
-    candidates = list(forms_for_device(device=device).filter(form_id=parsed.form_id))
-    if not candidates:
-        raise FormUnavailable(parsed.form_id)
-    versions = {
-        v.form_id: v
-        for v in FormVersion.objects.filter(form__in=candidates, version=parsed.version)
-    }
-    matching = [f for f in candidates if f.pk in versions]
-    if not matching:
+    # One query on the way every submission takes; why it fails only when it does.
+    versions = selectors.versions_for_device(
+        device=device, form_id=parsed.form_id, version=parsed.version
+    )
+    if not versions:
+        if not forms_for_device(device=device).filter(form_id=parsed.form_id).exists():
+            raise FormUnavailable(parsed.form_id)
         raise ValidationError(
             _("Version “{version}” of form “{form}” is not known on this server.").format(
                 version=parsed.version, form=parsed.form_id
             ),
             code="unknown_version",
         )
-    if len(matching) > 1:
+    if len(versions) > 1:
         raise ValidationError(
             _(
                 "Two open forms of your assessments share the form id “{form}”; ask the "
@@ -221,7 +219,7 @@ def _form_and_version(
             ).format(form=parsed.form_id),
             code="ambiguous_form",
         )
-    return matching[0], versions[matching[0].pk]
+    return versions[0].form, versions[0]
 
 
 def _submitted_at(values: dict[str, Any], plan: FormPlan) -> datetime:
@@ -309,6 +307,17 @@ def _enumerator_of(plan: FormPlan, values: dict[str, Any]) -> str:
     return answer.strip()[:120] if isinstance(answer, str) else ""
 
 
+def _stored(form: Form, instance_id: str) -> Submission | None:
+    """The submission already stored under this instance id, with what a resend compares
+    (its other fields are read only if asked for)."""
+    found = (
+        Submission.objects.filter(form=form, instance_id=instance_id)
+        .only("pk", "form_id", "content_hash")
+        .order_by()[:1]  # unique: nothing to order
+    )
+    return next(iter(found), None)
+
+
 def submission_receive(
     *,
     device: DeviceUser,
@@ -370,7 +379,7 @@ def submission_receive(
     programme = device.programme
     # Read first, outside any write transaction: phones resend often, and an answer to a
     # resend should not queue behind the writers.
-    existing = Submission.objects.filter(form=form, instance_id=parsed.instance_id).first()
+    existing = _stored(form, parsed.instance_id)
     if existing is None:
         try:
             with transaction.atomic():  # a savepoint where the caller has a transaction
@@ -409,7 +418,7 @@ def submission_receive(
             return Receipt(submission, created=True, attachments_added=added)
         except IntegrityError:
             # Another request stored the same instance id first (the unique constraint).
-            existing = Submission.objects.filter(form=form, instance_id=parsed.instance_id).first()
+            existing = _stored(form, parsed.instance_id)
             if existing is None:
                 raise
     if existing.content_hash != content_hash:

@@ -794,21 +794,25 @@ def check_frame(
         for i, check in enumerate(checks)
         if check.value is not None
     ]
-    typed = frame.with_columns(*[expr.alias(VALUE + path) for path, expr in values.items()])
-    result = typed.select(
-        pl.col(ROW),
-        *[expr.alias(name) for name, expr in keep.items()],
-        *[pl.col(VALUE + path) for path in values],
-        (pl.any_horizontal(tiny) if tiny else pl.lit(False)).alias(TINY),
-        *masks,
-        *shown,
-    )
     check_names = [f"\x00check{i}" for i in range(len(checks))]
-    result = result.with_columns(
-        (pl.any_horizontal(check_names) if check_names else pl.lit(False)).alias(BAD)
+    # One query, not one per step: on a one-row frame (a phone's submission) each query's
+    # own cost is most of the time.
+    result = (
+        frame.lazy()
+        .with_columns(*[expr.alias(VALUE + path) for path, expr in values.items()])
+        .select(
+            pl.col(ROW),
+            *[expr.alias(name) for name, expr in keep.items()],
+            *[pl.col(VALUE + path) for path in values],
+            (pl.any_horizontal(tiny) if tiny else pl.lit(False)).alias(TINY),
+            *masks,
+            *shown,
+        )
+        .with_columns((pl.any_horizontal(check_names) if check_names else pl.lit(False)).alias(BAD))
+        .collect()
     )
     problems: list[Problem] = []
-    if check_names:
+    if check_names and result.get_column(BAD).any():
         for row in result.filter(pl.col(BAD)).iter_rows(named=True):
             for index, check in enumerate(checks):
                 if not row[f"\x00check{index}"]:
@@ -822,8 +826,9 @@ def check_frame(
                         message=_reported(check, value),
                     )
                 )
-    drop = [c for c in result.columns if c.startswith(("\x00check", "\x00value"))]
-    return Checked(frame=result.drop(drop), problems=problems, paths=list(values))
+    for name in [c for c in result.columns if c.startswith(("\x00check", "\x00value"))]:
+        result.drop_in_place(name)  # in place: no further query
+    return Checked(frame=result, problems=problems, paths=list(values))
 
 
 def _reported(check: Check, value: Any) -> str:

@@ -51,6 +51,7 @@ NONCE_MAX_AGE = 300  # seconds; clients retry transparently on stale=true
 LAST_SEEN_EVERY = 300  # seconds between updates of a device's last_seen_at
 _NONCE_SALT = "amniyat.fieldwork.collection.openrosa.nonce"
 _OPAQUE = hashlib.sha256(REALM.encode()).hexdigest()[:32]
+_DEVICE_FIELDS = [field.name for field in DeviceUser._meta.concrete_fields]
 _AUTH_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
 
 
@@ -137,11 +138,16 @@ def authenticate(request: HttpRequest, programme_slug: str) -> DeviceUser | Deni
 def _device(programme_slug: str, username: str) -> DeviceUser | None:
     if not username:
         return None
-    return (
+    # Every request asks, so that a revoked device is refused at once. Of its programme only
+    # what a device's requests use (the rest is read if ever asked for), and no ordering: a
+    # user name is unique. Both halve the time Django takes to write the query.
+    found = (
         DeviceUser.objects.filter(username=username, programme__slug=programme_slug)
         .select_related("programme")
-        .first()
+        .only(*_DEVICE_FIELDS, "programme__id", "programme__slug")
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 def _refused(username: str, device: DeviceUser | None, reason: str) -> Denial:
