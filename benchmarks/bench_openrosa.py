@@ -650,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         "--polars-threads",
         type=int,
         default=0,
-        help="POLARS_MAX_THREADS for gunicorn's workers (0: Polars' default, one per core)",
+        help="POLARS_MAX_THREADS for gunicorn's workers (0: as amniyat/wsgi.py sets it, 1)",
     )
     parser.add_argument(
         "--resend", type=int, default=10, help="send every Nth submission twice (0: never)"
