@@ -36,7 +36,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record, audit_records_across
 from amniyat.core.encrypted_files import decrypted_pieces, encrypt_file
 from amniyat.fieldwork.imports.schema import plan_for
-from amniyat.fieldwork.models import Form, Submission, SubmissionExport
+from amniyat.fieldwork.models import Form, Submission, SubmissionExport, new_data_revision
 from amniyat.fieldwork.submissions import exporters, selectors
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,17 @@ Status = SubmissionExport.Status
 BATCH = 2000
 PROGRESS_SECONDS = 1.0
 EXPORT_LIFETIME = datetime.timedelta(hours=24)
+
+
+def submissions_changed(*, form_ids: Iterable[int]) -> None:
+    """Give the forms a new data revision: call it in the transaction of every write of their
+    submissions (stored, deleted, their answers, place or review changed), whatever writes
+    them. Findings and the cached frames are keyed by the revision
+    (:func:`~amniyat.fieldwork.submissions.frames.data_key`), so they change exactly when the
+    data do, and reading the state of a million submissions costs one row."""
+    ids = sorted(set(form_ids))
+    if ids:
+        Form.objects.filter(pk__in=ids).update(data_revision=new_data_revision())
 
 
 def protected_answers_viewed(

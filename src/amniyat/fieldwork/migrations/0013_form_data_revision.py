@@ -1,0 +1,21 @@
+"""Each form keeps the state of its submissions (``Form.data_revision``), which every write of
+them changes: findings and cached frames are keyed by it instead of counting the rows. Existing
+forms start with a value of their own; their findings are computed again once."""
+
+from django.db import migrations, models
+
+import amniyat.fieldwork.models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("fieldwork", "0012_sqlite_datetimes_as_django_writes_them")]
+
+    operations = [
+        migrations.AddField(
+            model_name="form",
+            name="data_revision",
+            field=models.CharField(
+                default=amniyat.fieldwork.models.new_data_revision, editable=False, max_length=32
+            ),
+        ),
+    ]
