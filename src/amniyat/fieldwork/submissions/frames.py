@@ -196,7 +196,12 @@ def form_repeats(
 def data_key(form: Form, versions: list[FormVersion]) -> str:
     """The key of the form's data as they stand: the form's data revision (which every write
     of its submissions changes, `submissions_changed`), read afresh, and the versions read."""
-    revision = Form.objects.filter(pk=form.pk).values_list("data_revision", flat=True).first()
+    # A form without versions has no submissions (each has its version): nothing to read.
+    revision = (
+        Form.objects.filter(pk=form.pk).values_list("data_revision", flat=True).first()
+        if versions
+        else None
+    )
     raw = json.dumps([FRAME_FORMAT, form.pk, sorted(v.pk for v in versions), revision])
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
