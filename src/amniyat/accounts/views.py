@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,7 +32,7 @@ from amniyat.accounts.forms import (
 from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.middleware import needs_second_factor
 from amniyat.communities.models import AgeBand, Sex
-from amniyat.communities.selectors import members_for_aggregates, targets_overview
+from amniyat.communities.selectors import targets_overview
 from amniyat.core.forms import apply_errors
 from amniyat.core.qrcodes import qr_data_uri, qr_mask
 from amniyat.places.selectors import programme_places
@@ -72,19 +72,15 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     partners = selectors.organisations_visible(user=user, programme=programme).filter(
         pk__in=programme.taking_part_ids(with_donor=False)
     )
-    members = members_for_aggregates(user=user, programme=programme)
     # Viewers get aggregates only, and no cell small enough to point at a person.
     suppress_below = (
         0 if policies.can(user, "programme.view_groups", programme) else programme.min_cell_size
     )
-    active = members.filter(joined_on__lte=today).filter(
-        Q(left_on__isnull=True) | Q(left_on__gt=today)
-    )
-    grid = {
-        (row["sex"], row["age_band"]): row["n"]
-        for row in active.order_by().values("sex", "age_band").annotate(n=Count("pk"))
-    }
-    age_rows = []
+    # The programme's totals can meet every target while groups miss theirs: say which. One
+    # reading of the members and targets gives both, and the members by sex and age.
+    overview = targets_overview(user=user, programme=programme, on=today, named=SHORT_GROUPS_NAMED)
+    grid = overview.by_sex_and_age
+    age_rows: list[dict[str, Any]] = []
     for band in AgeBand:
         women = grid.get((Sex.FEMALE, band.value), 0)
         men = grid.get((Sex.MALE, band.value), 0)
@@ -98,9 +94,6 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             }
         )
     widest = max([max(r["women"], r["men"]) for r in age_rows] + [1])
-    # The programme's totals can meet every target while groups miss theirs: say which. One
-    # reading of the members and targets gives both.
-    overview = targets_overview(user=user, programme=programme, on=today, named=SHORT_GROUPS_NAMED)
     context = {
         "programme": programme,
         "membership": policies.membership_in(user, programme),

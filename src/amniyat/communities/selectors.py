@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -165,15 +166,17 @@ class TargetsOverview:
     short: list[CommunityGroup]  # the first groups (by name) that miss a target, if named
     short_count: int  # how many groups miss at least one target
     groups: int  # of how many
+    by_sex_and_age: dict[tuple[str, str], int]  # the members active on the day
 
 
 def targets_overview(
     *, user: AnyUser, programme: Programme, on: datetime.date, named: int
 ) -> TargetsOverview:
-    """The programme's composition, and how many groups miss a target: of the groups the user
-    sees, the first ``named`` of them named; for those who see aggregates only, of all the
-    programme's groups, none named. The members are read once, and each group is counted only
-    as far as its targets need: a national programme has hundreds of groups."""
+    """The programme's composition, its active members by sex and age band, and how many
+    groups miss a target: of the groups the user sees, the first ``named`` of them named; for
+    those who see aggregates only, of all the programme's groups, none named. The members
+    are read once, and each group is counted only as far as its targets need: a national
+    programme has hundreds of groups."""
     targets = list(targets_of(programme=programme))
     members = _facts(members_for_aggregates(user=user, programme=programme))
     by_group = _by_group(members)
@@ -192,6 +195,7 @@ def targets_overview(
         short=[found[pk] for pk in named_ids],
         short_count=len(short),
         groups=len(ids),
+        by_sex_and_age=dict(Counter((m.sex, m.age_band) for m in members if m.is_active_on(on))),
     )
 
 
