@@ -116,3 +116,32 @@ def test_a_groups_members_over_time_are_drawn_from_its_months() -> None:
     )
     assert '<div class="hist-col" title="September 2021: 0 (0 women)">' in page
     assert "<small>09/21</small>" in page
+
+
+@pytest.mark.django_db
+def test_a_long_list_of_groups_comes_a_page_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national programme's hundreds of groups: each list and chart page shows a page of
+    them, in the same order, with links that keep the filter; a short list shows no links."""
+    from amniyat.communities import views
+
+    programme, clients = _programme(5)
+    lead = clients[Role.LEAD]
+    names = list(
+        CommunityGroup.objects.filter(programme=programme)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    first = lead.get(f"/p/{programme.slug}/groups/").content.decode()
+    assert 'class="pagination"' not in first and all(name in first for name in names)
+    monkeypatch.setattr(views, "GROUPS_PER_PAGE", 2)
+    monkeypatch.setattr(views, "CHARTS_PER_PAGE", 2)
+    for address in ("groups/?kind=", "representativeness/?"):
+        shown = []
+        for number in (1, 2, 3):
+            page = lead.get(f"/p/{programme.slug}/{address}&page={number}").content.decode()
+            shown += [name for name in names if f">{name}</a>" in page]
+            assert f"page {number} of 3" in page
+        assert shown == names, address
+    page = lead.get(f"/p/{programme.slug}/groups/?kind=&page=2").content.decode()
+    assert 'href="?kind=&amp;page=1" rel="prev"' in page
+    assert 'href="?kind=&amp;page=3" rel="next"' in page

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,12 +32,7 @@ from amniyat.accounts.forms import (
 from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.middleware import needs_second_factor
 from amniyat.communities.models import AgeBand, Sex
-from amniyat.communities.selectors import (
-    groups_missing_targets,
-    groups_visible,
-    members_for_aggregates,
-    programme_representativeness,
-)
+from amniyat.communities.selectors import targets_overview
 from amniyat.core.forms import apply_errors
 from amniyat.core.qrcodes import qr_data_uri, qr_mask
 from amniyat.places.selectors import programme_places
@@ -77,20 +72,15 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     partners = selectors.organisations_visible(user=user, programme=programme).filter(
         pk__in=programme.taking_part_ids(with_donor=False)
     )
-    groups = groups_visible(user=user, programme=programme)
-    members = members_for_aggregates(user=user, programme=programme)
     # Viewers get aggregates only, and no cell small enough to point at a person.
     suppress_below = (
         0 if policies.can(user, "programme.view_groups", programme) else programme.min_cell_size
     )
-    active = members.filter(joined_on__lte=today).filter(
-        Q(left_on__isnull=True) | Q(left_on__gt=today)
-    )
-    grid = {
-        (row["sex"], row["age_band"]): row["n"]
-        for row in active.order_by().values("sex", "age_band").annotate(n=Count("pk"))
-    }
-    age_rows = []
+    # The programme's totals can meet every target while groups miss theirs: say which. One
+    # reading of the members and targets gives both, and the members by sex and age.
+    overview = targets_overview(user=user, programme=programme, on=today, named=SHORT_GROUPS_NAMED)
+    grid = overview.by_sex_and_age
+    age_rows: list[dict[str, Any]] = []
     for band in AgeBand:
         women = grid.get((Sex.FEMALE, band.value), 0)
         men = grid.get((Sex.MALE, band.value), 0)
@@ -104,31 +94,25 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             }
         )
     widest = max([max(r["women"], r["men"]) for r in age_rows] + [1])
-    # The programme's totals can meet every target while groups miss theirs: say which. One
-    # reading of the members and targets gives both.
-    composition, by_group = programme_representativeness(user=user, programme=programme, on=today)
-    short = [group for group, checked in by_group if not checked.all_met]
-    if policies.can(user, "programme.view_groups", programme):
-        short_count, short_of = len(short), groups.count()
-    else:
-        short_count, short_of = groups_missing_targets(programme=programme, on=today)
     context = {
         "programme": programme,
         "membership": policies.membership_in(user, programme),
         "place_counts": place_counts,
         "partners": partners,
         "partner_count": partners.count(),
-        "group_count": groups.count()
+        "group_count": overview.groups
         if policies.can(user, "programme.view_groups", programme)
         else None,
         "groups_total": programme.community_groups.count(),
-        "composition": composition,
+        "composition": overview.composition,
         # Named up to a dozen: a national programme has hundreds of groups, all on the
         # representativeness page.
-        "groups_short": short[:SHORT_GROUPS_NAMED],
-        "groups_short_more": max(0, len(short) - SHORT_GROUPS_NAMED),
-        "groups_short_count": short_count,
-        "groups_short_of": short_of,
+        "groups_short": overview.short,
+        "groups_short_more": (
+            max(0, overview.short_count - SHORT_GROUPS_NAMED) if overview.short else 0
+        ),
+        "groups_short_count": overview.short_count,
+        "groups_short_of": overview.groups,
         "age_rows": age_rows,
         "widest": widest,
         "can_manage": policies.can(user, "programme.manage", programme),

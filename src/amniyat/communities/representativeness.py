@@ -191,9 +191,7 @@ def _check(
         count = current.by_sector.get(target.sector, 0)
     share = 100.0 * count / current.total if current.total else 0.0
     min_share = float(target.min_share) if target.min_share is not None else None
-    met = (min_share is None or share >= min_share) and (
-        target.min_count is None or count >= target.min_count
-    )
+    met = _met(target, count, current.total)
     warning = "" if met else _warning(target, count, share, min_share, current, everyone, on)
     return TargetCheck(
         label=target.label,
@@ -206,6 +204,31 @@ def _check(
         met=met,
         warning=warning,
     )
+
+
+def _met(target: RepresentationTarget, count: int, total: int) -> bool:
+    share = 100.0 * count / total if total else 0.0
+    return (target.min_share is None or share >= float(target.min_share)) and (
+        target.min_count is None or count >= target.min_count
+    )
+
+
+def targets_met(
+    members: Iterable[Counted], targets: Sequence[RepresentationTarget], *, on: datetime.date
+) -> bool:
+    """What ``composition(members, targets, on=on).all_met`` says, counting only what the
+    targets need (no labels, no warnings): asked of every group of a national programme."""
+    active = [m for m in members if m.is_active_on(on)]
+    for target in targets:
+        if target.dimension == RepresentationTarget.Dimension.WOMEN:
+            count = sum(1 for m in active if m.sex == Sex.FEMALE)
+        elif target.dimension == RepresentationTarget.Dimension.YOUTH:
+            count = sum(1 for m in active if m.age_band in YOUTH_AGE_BANDS)
+        else:
+            count = sum(1 for m in active if target.sector in m.sectors)
+        if not _met(target, count, len(active)):
+            return False
+    return True
 
 
 def _warning(

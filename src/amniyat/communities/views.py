@@ -21,8 +21,14 @@ from amniyat.communities import representativeness, selectors, services
 from amniyat.communities.forms import CommunityGroupForm, GroupMemberForm, TargetForm
 from amniyat.communities.models import CommunityGroup
 from amniyat.core.forms import apply_errors
+from amniyat.core.paging import page_of
 from amniyat.core.text import format_date
 from amniyat.places.selectors import place_choices_for_groups
+
+# A national programme has hundreds of groups: a page shows this many (every demo programme's
+# fit on one), a group's composition chart being several times a row of the list.
+GROUPS_PER_PAGE = 50
+CHARTS_PER_PAGE = 20
 
 
 def _group_form(
@@ -49,16 +55,23 @@ def group_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "programme.view_groups", programme):
         raise Http404("No such page.")
-    groups = selectors.groups_visible(user=request.user, programme=programme)
+    listed = selectors.groups_listed(user=request.user, programme=programme)
     kind = request.GET.get("kind", "")
     if kind in CommunityGroup.Kind.values:
-        groups = groups.filter(kind=kind)
+        listed = listed.filter(kind=kind)
+    # The page's groups chosen first, then only they counted: counting every group's members
+    # to show fifty grows with the programme.
+    page = page_of(request, listed.values_list("pk", flat=True), size=GROUPS_PER_PAGE)
+    groups = selectors.groups_visible(user=request.user, programme=programme).filter(
+        pk__in=list(page.object_list)
+    )
     return render(
         request,
         "communities/group_list.html",
         {
             "programme": programme,
-            "groups": groups,
+            "groups": groups.order_by("name", "pk"),
+            "page": page,
             "kinds": CommunityGroup.Kind.choices,
             "kind": kind,
             "can_add": policies.can(request.user, "group.create", programme),
@@ -250,8 +263,12 @@ def member_edit(request: AuthenticatedRequest, slug: str, pk: int, member_pk: in
 def programme_representativeness(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     today = timezone.localdate()
+    # Those who see aggregates only are shown no group: no page of them.
+    sees_groups = policies.can(request.user, "programme.view_groups", programme)
+    groups = selectors.groups_listed(user=request.user, programme=programme)
+    page = page_of(request, groups if sees_groups else [], size=CHARTS_PER_PAGE)
     overall, rows = selectors.programme_representativeness(
-        user=request.user, programme=programme, on=today
+        user=request.user, programme=programme, on=today, groups=page.object_list
     )
     return render(
         request,
@@ -260,6 +277,7 @@ def programme_representativeness(request: AuthenticatedRequest, slug: str) -> Ht
             "programme": programme,
             "overall": overall,
             "rows": rows,
+            "page": page,
             "can_manage": policies.can(request.user, "target.manage", programme),
         },
     )

@@ -30,6 +30,7 @@ from amniyat.demo.drivers import build_drivers_demo, remove_drivers_demo
 from amniyat.demo.translations import translate_demo
 from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
 from amniyat.fieldwork.models import Assessment, Attachment, Form, FormVersion, Submission
+from amniyat.fieldwork.submissions.services import submissions_changed
 from amniyat.findings.models import Findings
 from amniyat.findings.services import findings_compute, findings_for, indicator_set_save
 from amniyat.places.models import Place
@@ -740,8 +741,11 @@ def _remove_submissions(programme: Programme, slice_rows: int = 20_000) -> None:
     bounds = submissions.aggregate(first=Min("pk"), last=Max("pk"))
     if bounds["first"] is None:
         return
+    forms = list(Form.objects.filter(assessment__programme=programme).values_list("pk", flat=True))
     for start in range(bounds["first"], bounds["last"] + 1, slice_rows):
-        submissions.filter(pk__gte=start, pk__lt=start + slice_rows).only("pk").delete()
+        with transaction.atomic():
+            submissions.filter(pk__gte=start, pk__lt=start + slice_rows).only("pk").delete()
+            submissions_changed(form_ids=forms)
 
 
 def remove_unused_demo_organisations() -> None:
@@ -820,7 +824,9 @@ def _store_generated(version: FormVersion, frame: pl.DataFrame) -> int:
                 source=Submission.Source.DEMO,
             )
         )
-    Submission.objects.bulk_create(rows, batch_size=2000)
+    with transaction.atomic():
+        Submission.objects.bulk_create(rows, batch_size=2000)
+        submissions_changed(form_ids=[version.form_id])
     return len(rows)
 
 

@@ -5,6 +5,7 @@ per-device accounts ODK Collect signs in with."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -80,6 +81,10 @@ class Sensitivity(models.TextChoices):
 PROTECTED_SENSITIVITIES = frozenset({Sensitivity.PERSONAL, Sensitivity.SENSITIVE})
 
 
+def new_data_revision() -> str:
+    return uuid.uuid4().hex
+
+
 class Form(models.Model):
     """A questionnaire of an assessment, identified by its XForm ``form_id``."""
 
@@ -94,6 +99,12 @@ class Form(models.Model):
         help_text=_("Published for collection: ODK Collect can download it and send data."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The state of the form's submissions: a new random value in the transaction of every
+    # write of them (stored, deleted, changed; `submissions_changed`), so the findings and
+    # cached frames of the data as it stands are found by key without counting a million
+    # rows. Random rather than counted, so that two databases (a restored backup, a test's)
+    # never give the same form the same value for different data.
+    data_revision = models.CharField(max_length=32, default=new_data_revision, editable=False)
 
     class Meta:
         verbose_name = _("form")

@@ -14,9 +14,13 @@ from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.selectors import organisation_get, programme_get
 from amniyat.communities.selectors import groups_visible
 from amniyat.core.forms import apply_errors
+from amniyat.core.paging import page_of
 from amniyat.places import selectors, services
 from amniyat.places.forms import CommunityForm, PartnerAreaForm
 from amniyat.places.models import Place
+
+# Rows of the places tree a page shows: a national programme works in hundreds of communities.
+PLACES_PER_PAGE = 100
 
 
 @login_required
@@ -36,12 +40,14 @@ def place_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             rows.extend(flatten(children.get(node.pk, []), depth + 1))
         return rows
 
+    page = page_of(request, flatten(roots, 0), size=PLACES_PER_PAGE)
     return render(
         request,
         "places/place_list.html",
         {
             "programme": programme,
-            "rows": flatten(roots, 0),
+            "rows": page.object_list,
+            "page": page,
             "can_add": policies.can(request.user, "place.create", programme),
         },
     )

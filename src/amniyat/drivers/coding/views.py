@@ -33,6 +33,8 @@ from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
+from amniyat.core.i18n import CONTENT_LANGUAGES
+from amniyat.core.paging import page_of
 from amniyat.core.text import format_list, format_number, quoted
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import agreement as agreement_service
@@ -47,6 +49,7 @@ from amniyat.drivers.coding.forms import (
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, RedactionFlag, Source
 from amniyat.fieldwork.forms.selectors import assessments_visible
 from amniyat.findings import charts
+from amniyat.places.models import Place
 from amniyat.places.selectors import place_choices_for_groups
 
 
@@ -63,6 +66,10 @@ def _int(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+# Notes a page of the list shows: a national programme has hundreds of discussions.
+SOURCES_PER_PAGE = 50
 
 
 def _places(request: AuthenticatedRequest, programme: Programme) -> Any:
@@ -104,10 +111,13 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         kind=chosen["kind"],
         language=chosen["language"],
     )
-    listed = _with_profile_labels(sources)
+    page = page_of(request, sources, size=SOURCES_PER_PAGE)
+    listed = _with_profile_labels(page.object_list)
     detail_url = links.per_object("drivers:source_detail", slug=programme.slug)
     for source in listed:
         source.detail_url = detail_url(source.pk)  # type: ignore[attr-defined]
+    # Only the places' names: a national programme works in hundreds of places.
+    names = [f"name_{code}" for code in CONTENT_LANGUAGES]
     return render(
         request,
         "drivers/coding/source_list.html",
@@ -115,13 +125,37 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "programme": programme,
             "tab": "sources",
             "sources": listed,
+            "page": page,
             "chosen": chosen,
             "assessments": assessments_visible(user=request.user, programme=programme),
-            "places": _places(request, programme),
+            "place_options": _place_options(
+                _places(request, programme).only(
+                    "pk", "parent", *names, *(f"parent__{name}" for name in names)
+                ),
+                chosen["place"],
+            ),
             "kinds": Source.Kind.choices,
             "language_choices": Language.choices,
             "can_add": policies.can(request.user, "source.create", programme),
         },
+    )
+
+
+def _place_options(places: Iterable[Place], chosen: int | None) -> SafeString:
+    """The filter's place options, written here rather than by a template loop over
+    hundreds of places (`core.forms.FormRenderer` does the same for form selects)."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}{}</option>',
+        (
+            (
+                place.pk,
+                SafeString(" selected") if place.pk == chosen else "",
+                format_html("{} › ", place.parent.name) if place.parent else "",
+                place.name,
+            )
+            for place in places
+        ),
     )
 
 

@@ -22,6 +22,7 @@ from amniyat.accounts.selectors import programme_get
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
 from amniyat.core.i18n import CONTENT_LANGUAGES
+from amniyat.core.paging import page_of
 from amniyat.core.selectors import one_or_404
 from amniyat.core.text import format_percent
 from amniyat.drivers.codebook import selectors as codebook_selectors
@@ -37,6 +38,8 @@ CODE_NAMES = tuple(f"name_{language}" for language in CONTENT_LANGUAGES)
 
 
 # What the priorities page shows of a list.
+# Groups a page of the priorities index shows: a national programme has hundreds.
+GROUPS_PER_PAGE = 25
 INDEX_COLUMNS = ("group_id", "title", "content_language", "translations", "agreed_on", "is_demo")
 
 
@@ -144,10 +147,16 @@ def _detail(
 @login_required
 def priority_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
-    groups = list(selectors.priority_groups(user=request.user, programme=programme))
+    page = page_of(
+        request,
+        selectors.priority_groups(user=request.user, programme=programme).order_by("name", "pk"),
+        size=GROUPS_PER_PAGE,
+    )
+    groups = list(page.object_list)
     lists_by_group: dict[int, list[PriorityList]] = {}
     for priority_list in (
         selectors.priority_list_list(user=request.user, programme=programme)
+        .filter(group__in=[group.pk for group in groups])
         .select_related(None)
         .only(*INDEX_COLUMNS)
         .annotate(concern_count=Count("priorities"))
@@ -167,6 +176,7 @@ def priority_index(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                 }
                 for group in groups
             ],
+            "page": page,
         },
     )
 

@@ -47,6 +47,7 @@ from amniyat.fieldwork.models import (
     FormVersion,
     Submission,
 )
+from amniyat.fieldwork.submissions.services import submissions_changed
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Organisation, Programme, User
@@ -399,6 +400,7 @@ def submission_receive(
                     source=Submission.Source.OPENROSA,
                 )
                 added = _store_attachments(submission, uploads, skip=set())
+                submissions_changed(form_ids=[form.pk])
                 audit_record(
                     actor=None,
                     actor_label=f"device {device.username}",

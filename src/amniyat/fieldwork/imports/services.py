@@ -69,6 +69,7 @@ from amniyat.fieldwork.imports.schema import FormPlan, plan_for
 from amniyat.fieldwork.imports.sealing import content_hashes, encrypt_many, seal_repeated
 from amniyat.fieldwork.imports.sources import FORMATS, ROW
 from amniyat.fieldwork.models import Form, ImportJob, Submission
+from amniyat.fieldwork.submissions.services import submissions_changed
 from amniyat.places.models import Place
 
 logger = logging.getLogger(__name__)
@@ -1096,6 +1097,8 @@ def _record_success(
             "report",
         ]
     )
+    if job.stored or writer.reviewed:
+        submissions_changed(form_ids=[job.form_id])
     audit_record(
         actor=job.created_by,
         verb=Verb.IMPORTED,

@@ -2,9 +2,9 @@
 
 Analysis never loops over submissions in Python: it reads the stored answers once into a
 Polars frame (one column per form field, typed from the form schema) and works on that. The
-frame is cached on disk as Parquet, keyed by the form, its versions and the newest stored
-submission, so a page view after no new data reads the cache and a new submission (or
-import) makes the next read rebuild it.
+frame is cached on disk as Parquet, keyed by the form, its versions and the form's data
+revision (which every write of its submissions changes), so a page view after no new data
+reads the cache and a new submission, import, edit or deletion makes the next read rebuild it.
 
 `submissions_frame` has one row per submission and the top-level questions; `repeat_frame` one
 row per repetition of a repeat (a household member), at any depth, with that repetition's
@@ -26,7 +26,6 @@ from typing import Any
 import polars as pl
 from defusedxml import ElementTree
 from django.conf import settings
-from django.db.models import Count, Max
 
 from amniyat.analysis.indicators import Repeat, form_labels
 from amniyat.fieldwork.imports.schema import FormPlan, build_plan
@@ -195,19 +194,15 @@ def form_repeats(
 
 
 def data_key(form: Form, versions: list[FormVersion]) -> str:
-    stats = Submission.objects.filter(form=form, form_version__in=versions).aggregate(
-        n=Count("pk"), newest=Max("pk"), received=Max("received_at")
+    """The key of the form's data as they stand: the form's data revision (which every write
+    of its submissions changes, `submissions_changed`), read afresh, and the versions read."""
+    # A form without versions has no submissions (each has its version): nothing to read.
+    revision = (
+        Form.objects.filter(pk=form.pk).values_list("data_revision", flat=True).first()
+        if versions
+        else None
     )
-    raw = json.dumps(
-        [
-            FRAME_FORMAT,
-            form.pk,
-            sorted(v.pk for v in versions),
-            stats["n"],
-            stats["newest"],
-            str(stats["received"]),
-        ]
-    )
+    raw = json.dumps([FRAME_FORMAT, form.pk, sorted(v.pk for v in versions), revision])
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

@@ -14,7 +14,7 @@ when it expires; opening a file that holds personal and sensitive answers is aud
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -37,7 +37,7 @@ from amniyat.downloads.models import Download
 from amniyat.downloads.services import download_start
 from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports.schema import plan_for
-from amniyat.fieldwork.models import Form, Submission
+from amniyat.fieldwork.models import Form, Submission, new_data_revision
 from amniyat.fieldwork.submissions import exporters, selectors
 from amniyat.fieldwork.submissions.forms import EXPORT_CHOICES
 
@@ -47,6 +47,17 @@ if TYPE_CHECKING:
 Verb = AuditEvent.Verb
 # Submissions read at a time; the progress is saved between batches, when no query is open.
 BATCH = 2000
+
+
+def submissions_changed(*, form_ids: Iterable[int]) -> None:
+    """Give the forms a new data revision: call it in the transaction of every write of their
+    submissions (stored, deleted, their answers, place or review changed), whatever writes
+    them. Findings and the cached frames are keyed by the revision
+    (:func:`~amniyat.fieldwork.submissions.frames.data_key`), so they change exactly when the
+    data do, and reading the state of a million submissions costs one row."""
+    ids = sorted(set(form_ids))
+    if ids:
+        Form.objects.filter(pk__in=ids).update(data_revision=new_data_revision())
 
 
 def protected_answers_viewed(
