@@ -12,10 +12,10 @@ transaction:
 * **Store** (a writer thread, :class:`_Writer`), overlapping the reading of the next batch:
   on SQLite through ``executemany`` on the driver's cursor, binding only what differs from
   row to row, the database's unique index finding the instance ids stored before as the rows
-  go in; on PostgreSQL through a binary ``COPY`` straight into the table of the rows whose
-  ids one lookup did not find stored (read again the careful way if another connection
-  stores one meanwhile: :class:`_Raced`). Ids stored before are settled as duplicates (same
-  content) or conflicts (different content, never overwritten).
+  go in; on PostgreSQL through a ``COPY`` (its text made by Polars) straight into the table
+  of the rows whose ids one lookup did not find stored (read again the careful way if
+  another connection stores one meanwhile: :class:`_Raced`). Ids stored before are settled
+  as duplicates (same content) or conflicts (different content, never overwritten).
 
 If any row is rejected and skipping was not asked for, storing stops, the reading goes on so
 that the report lists every reason, and the transaction is rolled back: nothing is stored.
@@ -755,16 +755,17 @@ class _Writer:
     same for every row written into the statement, each ``INSERT … ON CONFLICT (form,
     instance id) DO NOTHING``.
 
-    On PostgreSQL the rows are copied straight into the table (``COPY`` in binary: nothing
-    to parse but the answers' JSON), after one query has found which of the batch's ids are
+    On PostgreSQL the rows are copied straight into the table (``COPY`` of the text
+    :func:`copy_text` makes), after one query has found which of the batch's ids are
     stored already (all of them if the form had submissions before; otherwise only those
     this import may have stored, told by a hash of the ids it sent). If another connection
     stores one of those ids meanwhile, the copy fails, the transaction is rolled back and
     the file is read again ``careful``-ly (:class:`_Raced`): copied into a temporary table,
     then ``INSERT … SELECT … ON CONFLICT DO NOTHING``, which settles such ids as the rows go
-    in, at the cost of writing every row twice. The table's foreign keys, which PostgreSQL
-    would check at the commit, are checked as each batch is stored, while the next one is
-    read, instead of all at once at the end."""
+    in, at the cost of writing every row twice. The table's foreign keys are checked as each
+    batch is stored, while the next one is read: by the import itself, each distinct parent
+    once, where the role may turn the key triggers off (:meth:`_parent_keys`); else by
+    PostgreSQL's triggers, row by row, rather than all at once at the commit."""
 
     def __init__(self, job: ImportJob, stamp: datetime.datetime, *, careful: bool) -> None:
         self.job_id = int(job.pk)
