@@ -363,6 +363,59 @@ def test_foreign_keys_are_deferred_again_after_an_import(form: Form) -> None:
         transaction.set_rollback(True)
 
 
+def test_answers_with_tabs_line_breaks_and_backslashes_are_stored_as_written(form: Form) -> None:
+    """PostgreSQL's COPY text format escapes these; every store keeps them as they were."""
+    comment = 'Tab\there, a line\nbreak, C:\\path \\N \\\\ «ü» ""quoted""'
+    content = GOOD.replace('"Says: ""fine""; thanks"', f'"{comment}"')
+    job = run(form, content)
+    assert job.status == ImportJob.Status.SUCCEEDED, job.report
+    stored = Submission.objects.get(form=form, instance_id="uuid:a1")
+    answers = stored_answers(stored.data, stored.protected_data)
+    assert answers["safety/comment"] == comment.replace('""', '"')
+    assert stored.content_hash == Submission.hash_content(answers)
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite checks the keys at the import's commit
+@pytest.mark.parametrize("keys_checked_by", ["the import", "the triggers"])
+def test_a_row_naming_a_missing_parent_stores_nothing(
+    form: Form, monkeypatch: pytest.MonkeyPatch, keys_checked_by: str
+) -> None:
+    """The foreign keys hold on every store: on PostgreSQL checked by the import a batch at a
+    time where its role may turn the key triggers off for its COPY, else by the triggers."""
+    import polars as pl
+    from django.db import connection
+
+    from amniyat.fieldwork.imports import services as imports
+
+    if keys_checked_by == "the triggers":
+        if connection.vendor != "postgresql":
+            pytest.skip("PostgreSQL's key triggers")
+        monkeypatch.setattr(imports._Writer, "_parent_keys", lambda self: None)
+    real = imports._prepare
+
+    def missing_version(*args: Any) -> Any:
+        return real(*args).with_columns(form_version_id=pl.lit(10**9, dtype=pl.Int64))
+
+    monkeypatch.setattr(imports, "_prepare", missing_version)
+    job = run(form, GOOD)
+    assert job.status == ImportJob.Status.FAILED
+    assert job.report["message"] == "The import failed unexpectedly; nothing was stored."
+    assert Submission.objects.count() == 0
+
+
+def test_the_key_triggers_are_on_again_after_an_import(form: Form) -> None:
+    """PostgreSQL: the import turns the key triggers off for its own COPY only; the rest of
+    the transaction has them."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's session_replication_role")
+    assert run(form, GOOD).status == ImportJob.Status.SUCCEEDED
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone() == ("origin",)
+
+
 def test_no_progress_note_is_left_behind(form: Form) -> None:
     from amniyat.fieldwork.imports.services import progress_note_path
 
