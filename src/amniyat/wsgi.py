@@ -36,7 +36,7 @@ def warm_up() -> int:
     get_resolver().reverse_dict  # noqa: B018 -- reading it fills the resolver's tables
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            translation.gettext("Amniyat")
+            translation.gettext(code)  # any text: asking loads the catalogue
     engine = engines["django"]
     package = Path(__file__).resolve().parent
     compiled = 0
