@@ -29,6 +29,7 @@ from amniyat.fieldwork.forms.services import assessment_create, form_add, sensit
 from amniyat.fieldwork.imports.schema import columnar_answers, plan_for, split_answers
 from amniyat.fieldwork.models import Assessment, FormVersion, Submission
 from amniyat.fieldwork.submissions.frames import form_repeats, repeat_frame, submissions_frame
+from amniyat.fieldwork.submissions.services import submissions_changed
 from amniyat.findings import services
 from amniyat.findings.models import Findings
 from amniyat.findings.present import Cell
@@ -130,6 +131,8 @@ def store(version: FormVersion, households: list[Household]) -> None:
             protected_data=json.dumps(protected),
             source=Submission.Source.DEMO,
         )
+    # As every writer of submissions does: the form's data revision changes with them.
+    submissions_changed(form_ids=[version.form_id])
 
 
 def member(

@@ -146,13 +146,18 @@ def _place_options(places: Iterable[Place], chosen: int | None) -> SafeString:
     hundreds of places (`core.forms.FormRenderer` does the same for form selects)."""
     return format_html_join(
         "",
-        '<option value="{}"{}>{}{}</option>',
+        "{}",
         (
             (
-                place.pk,
-                SafeString(" selected") if place.pk == chosen else "",
-                format_html("{} › ", place.parent.name) if place.parent else "",
-                place.name,
+                format_html(
+                    # Two formats, so that nothing is marked safe by hand.
+                    '<option value="{}" selected>{}{}</option>'
+                    if place.pk == chosen
+                    else '<option value="{}">{}{}</option>',
+                    place.pk,
+                    format_html("{} › ", place.parent.name) if place.parent else "",
+                    place.name,
+                ),
             )
             for place in places
         ),
