@@ -22,8 +22,8 @@ it, answered an error, or the run ran out of time (``--deadline``, seconds from 
 Other work on the machine slows every figure, the floor included: compare the ratios.
 
 Run: ``python benchmarks/bench_pages.py [--samples 5] [--rounds 3] [--clients 20]
-[--workers 2] [--threads 1] [--language en] [--deadline 300] [--only drivers:]``; ``--only``
-measures the routes whose name contains the text.
+[--workers 2] [--threads 1] [--language en] [--deadline 300] [--only drivers:,places:list]``;
+``--only`` measures the routes whose name contains one of the comma-separated texts.
 """
 
 from __future__ import annotations
@@ -559,8 +559,11 @@ def discover(
             return page, "no account may open it"
         return page, ""
 
+    wanted = [text for text in only.split(",") if text] or [""]
     routes = [
-        route for route in walk_routes() if route.name not in FLOOR_ROUTES and only in route.name
+        route
+        for route in walk_routes()
+        if route.name not in FLOOR_ROUTES and any(text in route.name for text in wanted)
     ]
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         for page, reason in pool.map(visit, routes):
@@ -708,7 +711,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", default="en", choices=["en", "ru", "tg", "uz"])
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds for the run")
     parser.add_argument(
-        "--only", default="", metavar="TEXT", help="only the routes whose name contains TEXT"
+        "--only",
+        default="",
+        metavar="TEXT",
+        help="only the routes whose name contains TEXT (comma-separated)",
     )
     args = parser.parse_args(argv)
     if args.samples < 1 or args.rounds < 1 or not 1 <= args.clients <= 100:

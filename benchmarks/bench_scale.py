@@ -283,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="requests per concurrent client")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     parser.add_argument("--language", default="en", choices=["en", "ru", "tg", "uz"])
-    parser.add_argument("--only", default="", metavar="TEXT", help="routes whose name has TEXT")
+    parser.add_argument(
+        "--only", default="", metavar="TEXT", help="routes whose name has TEXT (comma-separated)"
+    )
     parser.add_argument("--deadline", type=float, default=1200.0, help="seconds of measuring")
     parser.add_argument("--child", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
