@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "amniyat.analysis",
     "amniyat.findings",
     "amniyat.drivers",
+    "amniyat.reports",
     "amniyat.downloads",
     "amniyat.api",
     "amniyat.demo",

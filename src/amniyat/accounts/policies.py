@@ -196,6 +196,16 @@ def submission_scope(user: AnyUser, prefix: str = "") -> Q:
     return scope
 
 
+def report_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Reports: leads and analysts see their programmes' all, everyone else in a programme
+    its published ones."""
+    full = _programmes_with(user, FULL_VIEW_ROLES)
+    others = [pid for pid in memberships(user) if pid not in full]
+    return Q(**{f"{prefix}programme_id__in": full}) | Q(
+        **{f"{prefix}programme_id__in": others, f"{prefix}status": "published"}
+    )
+
+
 def _owned_scope(user: AnyUser, prefix: str = "") -> Q:
     """Objects a partner's team owns (``organisation``): leads and analysts see their
     programmes' all, facilitators their own organisation's, nobody else any."""
@@ -404,6 +414,15 @@ _RULES: dict[str, Any] = {
     ),
     "priorities.view": _group_visible,
     "priorities.edit": _group_editable,
+    # Reports: written and built by leads and analysts, approved and published by a lead;
+    # everyone in the programme reads and downloads those published.
+    "report.view": lambda user, report: (
+        role_in(user, report.programme_id) in FULL_VIEW_ROLES
+        or (report.status == "published" and role_in(user, report.programme_id) is not None)
+    ),
+    "report.create": _programme_role_in([Role.LEAD, Role.ANALYST]),
+    "report.edit": lambda user, report: role_in(user, report.programme_id) in FULL_VIEW_ROLES,
+    "report.approve": lambda user, report: role_in(user, report.programme_id) == Role.LEAD,
 }
 
 

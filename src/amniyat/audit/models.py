@@ -32,6 +32,10 @@ class AuditEvent(models.Model):
         UNPUBLISHED = "unpublished", pgettext_lazy("audit verb", "withdrawn from publication")
         VIEWED_TEXT = "source.view_text", _("read discussion notes")
         TRANSLATED = "translations.save", _("translated")
+        REVIEW_ASKED = "review_asked", _("asked for review")
+        RETURNED = "returned", _("returned to its authors")
+        APPROVED = "approved", _("approved")
+        REOPENED = "reopened", _("reopened as a draft")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -1,0 +1,50 @@
+"""Scoped reads of reports, their sections and rendered files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+
+from amniyat.accounts import policies
+from amniyat.core.selectors import one_or_404
+from amniyat.reports.models import Rendering, Report, Section
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Programme
+    from amniyat.accounts.policies import AnyUser
+
+
+def report_list(*, user: AnyUser, programme: Programme) -> QuerySet[Report]:
+    """The programme's reports the user may read: all for its leads and analysts, the
+    published ones for everyone else in it."""
+    return (
+        Report.objects.filter(policies.report_scope(user), programme=programme)
+        .select_related("assessment")
+        .order_by("-created_at", "-id")
+    )
+
+
+def report_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Report:
+    return one_or_404(report_list(user=user, programme=programme), pk, "report")
+
+
+def sections_of(report: Report) -> QuerySet[Section]:
+    """A report's sections in order (the report having been read through :func:`report_get`)."""
+    return report.sections.order_by("position", "id")
+
+
+def section_get(
+    *, user: AnyUser, programme: Programme, report_pk: int | str, pk: int | str
+) -> Section:
+    report = report_get(user=user, programme=programme, pk=report_pk)
+    return one_or_404(sections_of(report).select_related("report"), pk, "section")
+
+
+def renderings_of(*, user: AnyUser, report: Report) -> QuerySet[Rendering]:
+    """The files rendered from a report the user may read: every one for those who may edit
+    it, only those approved for publication for everyone else."""
+    renderings = report.renderings.order_by("-number")
+    if policies.can(user, "report.edit", report):
+        return renderings
+    return renderings.filter(status=Rendering.Status.READY, approved_by__isnull=False)

@@ -1,0 +1,446 @@
+"""Every write to a report: creating it from its kind's template, writing, adding, moving and
+removing sections, and its way from draft to published.
+
+**Statuses.** ``draft`` → ``in review`` (an author asks for review) → ``approved`` (a lead) →
+``published`` (a lead). Its content (its title, language, assessment, period and sections)
+changes only while it is a draft or in review; every such change adds one to ``revision``.
+A reviewer may send it back to draft with a reason. An approved report is reopened as a draft
+to be changed again; a published report is never changed (it is what was given to donors and
+authorities; a new edition is a new report).
+
+**Approval and built sections.** A report is approved only when every section built from data
+has been built, and each is current (built from the sources as they are now) or an analyst
+chose to keep its figures (:func:`section_keep_figures`), which the document then dates.
+
+Every write takes the acting ``user``, checks the one policy first, and is audited in the
+same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from amniyat.accounts.models import Programme, User
+from amniyat.accounts.policies import require
+from amniyat.audit.models import AuditEvent
+from amniyat.audit.services import audit_record
+from amniyat.core.services import changed_fields
+from amniyat.core.text import format_number
+from amniyat.fieldwork.models import Assessment
+from amniyat.reports import writing
+from amniyat.reports.models import Report, Section
+
+Kind = Section.Kind
+
+# The sections a new report of each kind starts with, in order: what the analyst then
+# reorders, edits, removes and adds to.
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    Report.Kind.BRIEFING: (
+        Kind.TITLE,
+        Kind.TEXT,  # the summary
+        Kind.METHODOLOGY,
+        Kind.FINDINGS,
+        Kind.GENDER_GAP,
+        Kind.QUOTES,
+        Kind.DRIVER_MAP,
+        Kind.PRIORITIES,
+        Kind.RECOMMENDATIONS,
+    ),
+}
+
+EDITABLE = frozenset({Report.Status.DRAFT, Report.Status.IN_REVIEW})
+MAX_SECTIONS = 60
+
+
+def _check_period(start: datetime.date | None, end: datetime.date | None) -> None:
+    if start and end and start > end:
+        raise ValidationError({"period_end": _("The period cannot end before it starts.")})
+
+
+def _check_assessment(programme: Programme, assessment: Assessment | None) -> None:
+    if assessment is not None and assessment.programme_id != programme.pk:
+        raise ValidationError({"assessment": _("Choose an assessment of this programme.")})
+
+
+def _check_editable(report: Report) -> None:
+    if report.status == Report.Status.PUBLISHED:
+        raise ValidationError(
+            _("A published report is not changed. Start a new report for a new edition.")
+        )
+    if report.status not in EDITABLE:
+        raise ValidationError(_("An approved report is reopened as a draft before it changes."))
+
+
+def _changed(report: Report) -> None:
+    """Counts a change to the report's content."""
+    Report.objects.filter(pk=report.pk).update(
+        revision=F("revision") + 1, updated_at=timezone.now()
+    )
+    report.refresh_from_db(fields=["revision", "updated_at"])
+
+
+def report_create(
+    *,
+    user: User | None,
+    programme: Programme,
+    kind: str,
+    language: str,
+    title: str,
+    assessment: Assessment | None = None,
+    period_start: datetime.date | None = None,
+    period_end: datetime.date | None = None,
+) -> Report:
+    """A new report in draft, with its kind's sections in order; ``user`` is its first author."""
+    if user is not None:
+        require(user, "report.create", programme)
+    if kind not in TEMPLATES:
+        raise ValidationError({"kind": _("Choose a kind of report.")})
+    _check_assessment(programme, assessment)
+    _check_period(period_start, period_end)
+    report = Report(
+        programme=programme,
+        kind=kind,
+        language=language,
+        title=(title or "").strip(),
+        assessment=assessment,
+        period_start=period_start,
+        period_end=period_end,
+        created_by=user,
+    )
+    report.full_clean()
+    with transaction.atomic():
+        report.save()
+        Section.objects.bulk_create(
+            Section(report=report, position=position, kind=section_kind)
+            for position, section_kind in enumerate(TEMPLATES[kind])
+        )
+        if user is not None:
+            report.authors.add(user)
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.CREATED,
+            obj=report,
+            programme=programme,
+            details={"kind": kind, "language": language},
+        )
+    return report
+
+
+REPORT_FIELDS = ("title", "language", "assessment", "period_start", "period_end")
+
+
+def report_update(*, user: User, report: Report, **values: Any) -> Report:
+    """Changes the report's title, language, assessment or period."""
+    require(user, "report.edit", report)
+    unknown = set(values) - set(REPORT_FIELDS)
+    if unknown:
+        raise TypeError(f"report_update() cannot change {sorted(unknown)}")
+    _check_editable(report)
+    if "title" in values:
+        values["title"] = (values["title"] or "").strip()
+    changed = changed_fields(report, values)
+    _check_assessment(report.programme, report.assessment)
+    _check_period(report.period_start, report.period_end)
+    report.full_clean()
+    if not changed:
+        return report
+    with transaction.atomic():
+        report.save(update_fields=[*changed, "updated_at"])
+        if user not in report.authors.all():
+            report.authors.add(user)
+        _changed(report)
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=report,
+            programme=report.programme,
+            details={"fields": sorted(changed)},
+        )
+    return report
+
+
+def _check_text(text: str) -> str:
+    text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > writing.MAX_LENGTH:
+        raise ValidationError(
+            {
+                "text": _("Write at most {limit} characters in a section.").format(
+                    limit=format_number(writing.MAX_LENGTH)
+                )
+            }
+        )
+    return text
+
+
+def section_add(*, user: User, report: Report, kind: str, after: Section | None = None) -> Section:
+    """A new, empty section of ``kind``: after ``after``, or at the end."""
+    require(user, "report.edit", report)
+    _check_editable(report)
+    if kind not in Kind.values or kind == Kind.TITLE:
+        raise ValidationError({"kind": _("Choose a kind of section.")})
+    if after is not None and after.report_id != report.pk:
+        raise ValidationError(_("That section is not part of this report."))
+    with transaction.atomic():
+        sections = list(
+            Report.objects.select_for_update().get(pk=report.pk).sections.order_by("position", "id")
+        )
+        if len(sections) >= MAX_SECTIONS:
+            raise ValidationError(
+                _("A report has at most {limit} sections.").format(
+                    limit=format_number(MAX_SECTIONS)
+                )
+            )
+        index = (
+            next((i + 1 for i, s in enumerate(sections) if s.pk == after.pk), len(sections))
+            if after
+            else len(sections)
+        )
+        section = Section(report=report, kind=kind, position=index)
+        sections.insert(index, section)
+        section.save()
+        _renumber(sections)
+        _changed(report)
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=report,
+            programme=report.programme,
+            details={"change": "section_add", "section": section.pk, "kind": kind},
+        )
+    return section
+
+
+def section_update(
+    *, user: User, section: Section, heading: str | None = None, text: str | None = None
+) -> Section:
+    """Writes a section's heading (blank: its kind's) and text (Markdown)."""
+    report = section.report
+    require(user, "report.edit", report)
+    _check_editable(report)
+    values: dict[str, Any] = {}
+    if heading is not None:
+        values["heading"] = heading.strip()
+    if text is not None:
+        values["text"] = _check_text(text)
+    changed = sorted(changed_fields(section, values))
+    section.full_clean(exclude=["report"])
+    if not changed:
+        return section
+    with transaction.atomic():
+        section.save(update_fields=changed)
+        _changed(report)
+        if user not in report.authors.all():
+            report.authors.add(user)
+        # The audit row names what changed, never the text written.
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=report,
+            programme=report.programme,
+            details={"change": "section_update", "section": section.pk, "fields": changed},
+        )
+    return section
+
+
+def sections_reorder(*, user: User, report: Report, order: Sequence[int]) -> None:
+    """Puts the report's sections in ``order`` (their ids, every one once); the title page
+    stays first."""
+    require(user, "report.edit", report)
+    _check_editable(report)
+    with transaction.atomic():
+        sections = {
+            s.pk: s for s in Report.objects.select_for_update().get(pk=report.pk).sections.all()
+        }
+        if sorted(order) != sorted(sections) or len(set(order)) != len(order):
+            raise ValidationError(
+                _("The sections changed meanwhile. Reload the page and try again.")
+            )
+        ordered = [sections[pk] for pk in order]
+        titles = [i for i, s in enumerate(ordered) if s.kind == Kind.TITLE]
+        if titles and titles != [0]:
+            raise ValidationError(_("The title page stays first."))
+        if [s.pk for s in sorted(sections.values(), key=lambda s: (s.position, s.pk))] == list(
+            order
+        ):
+            return
+        _renumber(ordered)
+        _changed(report)
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=report,
+            programme=report.programme,
+            details={"change": "sections_reorder", "order": list(order)},
+        )
+
+
+def section_move(*, user: User, section: Section, by: int) -> None:
+    """Moves a section ``by`` places up (negative) or down (positive)."""
+    order = list(section.report.sections.order_by("position", "id").values_list("pk", flat=True))
+    index = order.index(section.pk)
+    target = max(0, min(len(order) - 1, index + by))
+    order.insert(target, order.pop(index))
+    sections_reorder(user=user, report=section.report, order=order)
+
+
+def section_remove(*, user: User, section: Section) -> None:
+    report = section.report
+    require(user, "report.edit", report)
+    _check_editable(report)
+    if section.kind == Kind.TITLE:
+        raise ValidationError(_("A report keeps its title page."))
+    with transaction.atomic():
+        kind = section.kind
+        pk = section.pk
+        section.delete()
+        _renumber(list(report.sections.order_by("position", "id")))
+        _changed(report)
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=report,
+            programme=report.programme,
+            details={"change": "section_remove", "section": pk, "kind": kind},
+        )
+
+
+def _renumber(sections: list[Section]) -> None:
+    for position, section in enumerate(sections):
+        section.position = position
+    Section.objects.bulk_update(sections, ["position"])
+
+
+# ----------------------------------------------------------------------------------------
+# From draft to published.
+
+
+def _move(
+    report: Report,
+    *,
+    user: User,
+    verb: AuditEvent.Verb,
+    allowed_from: Sequence[str],
+    to: str,
+    details: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Report:
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.status not in allowed_from:
+            raise ValidationError(
+                _("This report is {status} now; reload the page.").format(
+                    status=locked.get_status_display()
+                )
+            )
+        report.status = to
+        for name, value in fields.items():
+            setattr(report, name, value)
+        report.save(update_fields=["status", *fields, "updated_at"])
+        audit_record(
+            actor=user,
+            verb=verb,
+            obj=report,
+            programme=report.programme,
+            details={"revision": report.revision, **(details or {})},
+        )
+    return report
+
+
+def report_submit(*, user: User, report: Report) -> Report:
+    """An author asks for the report to be reviewed."""
+    require(user, "report.edit", report)
+    return _move(
+        report,
+        user=user,
+        verb=AuditEvent.Verb.REVIEW_ASKED,
+        allowed_from=[Report.Status.DRAFT],
+        to=Report.Status.IN_REVIEW,
+    )
+
+
+def report_return(*, user: User, report: Report, reason: str) -> Report:
+    """A reviewer sends the report back to its authors, saying why."""
+    require(user, "report.edit", report)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say what the authors should change.")})
+    return _move(
+        report,
+        user=user,
+        verb=AuditEvent.Verb.RETURNED,
+        allowed_from=[Report.Status.IN_REVIEW],
+        to=Report.Status.DRAFT,
+        details={"reason": reason[:2000]},
+    )
+
+
+def unready_sections(report: Report) -> list[Section]:
+    """The built sections that keep the report from approval: never built, or built from
+    sources that changed since, without an analyst choosing to keep the figures."""
+    from amniyat.reports import sections as builders
+
+    unready = []
+    for section in report.sections.order_by("position", "id"):
+        if section.is_written:
+            continue
+        if section.built_at is None or (
+            builders.is_stale(section) and section.kept_stale_at is None
+        ):
+            unready.append(section)
+    return unready
+
+
+def report_approve(*, user: User, report: Report) -> Report:
+    require(user, "report.approve", report)
+    unready = unready_sections(report)
+    if unready:
+        raise ValidationError(
+            _("Build or refresh these sections before approving: {sections}.").format(
+                sections=", ".join(str(s) for s in unready)
+            )
+        )
+    return _move(
+        report,
+        user=user,
+        verb=AuditEvent.Verb.APPROVED,
+        allowed_from=[Report.Status.IN_REVIEW],
+        to=Report.Status.APPROVED,
+        approved_by=user,
+        approved_at=timezone.now(),
+    )
+
+
+def report_reopen(*, user: User, report: Report) -> Report:
+    """An approved report goes back to draft to be changed; its approval is withdrawn."""
+    require(user, "report.edit", report)
+    return _move(
+        report,
+        user=user,
+        verb=AuditEvent.Verb.REOPENED,
+        allowed_from=[Report.Status.APPROVED],
+        to=Report.Status.DRAFT,
+        approved_by=None,
+        approved_at=None,
+    )
+
+
+def report_publish(*, user: User, report: Report) -> Report:
+    """Everyone in the programme may now read the report and download its files."""
+    require(user, "report.approve", report)
+    return _move(
+        report,
+        user=user,
+        verb=AuditEvent.Verb.PUBLISHED,
+        allowed_from=[Report.Status.APPROVED],
+        to=Report.Status.PUBLISHED,
+        published_by=user,
+        published_at=timezone.now(),
+    )
