@@ -444,3 +444,77 @@ def report_publish(*, user: User, report: Report) -> Report:
         published_by=user,
         published_at=timezone.now(),
     )
+
+
+# ----------------------------------------------------------------------------------------
+# Sections built from data.
+
+
+def section_set_options(*, user: User, section: Section, options: dict[str, Any]) -> Section:
+    """Chooses what a built section shows (its indicators, breakdowns, map …); its figures
+    are then built again."""
+    report = section.report
+    require(user, "report.edit", report)
+    _check_editable(report)
+    if section.is_written:
+        raise ValidationError(_("A written section has no data to choose."))
+    if options == section.options:
+        return section
+    return _build(user, section, options=options, change="section_options")
+
+
+def section_build(*, user: User, section: Section) -> Section:
+    """Builds a section from the data as it is now (again, if it was built)."""
+    report = section.report
+    require(user, "report.edit", report)
+    _check_editable(report)
+    if section.is_written:
+        raise ValidationError(_("A written section is not built from data."))
+    return _build(user, section, options=section.options, change="section_build")
+
+
+def _build(user: User, section: Section, *, options: dict[str, Any], change: str) -> Section:
+    from amniyat.reports.sections import BUILDERS
+
+    builder = BUILDERS.get(section.kind)
+    if builder is None:
+        raise ValidationError(_("Sections of this kind cannot be built yet."))
+    section.options = options
+    built = builder.build(user=user, section=section)  # raises before anything is written
+    with transaction.atomic():
+        section.built = dict(built.content)
+        section.built_from = dict(built.sources)
+        section.built_at = timezone.now()
+        section.kept_stale_at = None
+        section.save(update_fields=["options", "built", "built_from", "built_at", "kept_stale_at"])
+        _changed(section.report)
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=section.report,
+            programme=section.report.programme,
+            details={"change": change, "section": section.pk, "sources": dict(built.sources)},
+        )
+    return section
+
+
+def section_keep_figures(*, user: User, section: Section) -> Section:
+    """Keeps a built section's figures although their sources changed since; the document
+    says when they were built."""
+    report = section.report
+    require(user, "report.edit", report)
+    _check_editable(report)
+    if section.is_written or section.built_at is None:
+        raise ValidationError(_("Only figures already built can be kept."))
+    with transaction.atomic():
+        section.kept_stale_at = timezone.now()
+        section.save(update_fields=["kept_stale_at"])
+        _changed(report)
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=report,
+            programme=report.programme,
+            details={"change": "section_keep_figures", "section": section.pk},
+        )
+    return section
