@@ -21,6 +21,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.communities.models import AgeBand, Sector
+from amniyat.core.text import format_list
+from amniyat.drivers.coding.selectors import publishable_excerpts
+from amniyat.drivers.coding.services import quote_digest
+from amniyat.drivers.models import Excerpt, Priority, PriorityList
 from amniyat.findings import present
 from amniyat.findings.selectors import published_findings_per_form
 from amniyat.findings.shown import shown
@@ -152,5 +157,161 @@ class FindingsBuilder:
         return Built(content=content, sources=_findings_state(findings))
 
 
+# ----------------------------------------------------------------------------------------
+# Voices: publishable quotes.
+
+# Quotes a voices section shows when the analyst has chosen none.
+DEFAULT_QUOTES = 8
+
+
+def _approved(section: Section) -> dict[int, Excerpt]:
+    """The section's chosen quotes that are still approved for publication, by id."""
+    chosen = [int(pk) for pk in section.options.get("excerpts", [])]
+    quotes = publishable_excerpts(programme=section.report.programme).select_related(
+        "source", "source__place"
+    )
+    if chosen:
+        return {e.pk: e for e in quotes.filter(pk__in=chosen)}
+    return {
+        e.pk: e for e in quotes.order_by("code__position", "source__held_on", "pk")[:DEFAULT_QUOTES]
+    }
+
+
+def quote_profile(excerpt: Excerpt) -> str:
+    """Who said it, as the reviewer who approved the quote saw it: the kind of discussion,
+    its place, who took part by sex, age and sector; never a name."""
+    source = excerpt.source
+    parts = [str(source.get_kind_display())]
+    if source.place is not None:
+        parts.append(str(source.place.translated("name")))
+    if source.women and not source.men:
+        parts.append(_("women"))
+    elif source.men and not source.women:
+        parts.append(_("men"))
+    elif source.women and source.men:
+        parts.append(_("women and men"))
+    bands = [str(AgeBand(b).label) for b in source.age_bands if b in AgeBand.values]
+    if bands:
+        parts.append(format_list(bands))
+    sectors = [str(Sector(s).label) for s in source.sectors if s in Sector.values]
+    if sectors:
+        parts.append(format_list(sectors))
+    return ", ".join(parts)
+
+
+class QuotesBuilder:
+    """Voices: quotes approved for publication, redacted as reviewed, with the speaker's
+    profile. The words themselves stay encrypted in their excerpt: the section keeps which
+    quotes and a fingerprint of each, and a document reads the words when it is drawn, so a
+    quote withdrawn since is never printed."""
+
+    def sources(self, *, section: Section) -> Mapping[str, Any]:
+        chosen = [int(pk) for pk in section.options.get("excerpts", [])]
+        approved = _approved(section)
+        ids = chosen or sorted(approved)
+        return {
+            "quotes": {
+                str(pk): quote_digest(approved[pk].public_text) if pk in approved else None
+                for pk in ids
+            }
+        }
+
+    def build(self, *, user: User, section: Section) -> Built:
+        if not policies.can(user, "report.edit", section.report):
+            raise PermissionDenied(_("You may not do this."))
+        chosen = [int(pk) for pk in section.options.get("excerpts", [])]
+        approved = _approved(section)
+        refused = [pk for pk in chosen if pk not in approved]
+        if refused:
+            raise ValidationError(
+                _("Only quotes approved for publication can be shown: {ids} are not.").format(
+                    ids=format_list([str(pk) for pk in refused])
+                )
+            )
+        order = chosen or list(approved)
+        with translation.override(section.report.language):
+            quotes = [
+                {
+                    "excerpt": pk,
+                    "code": str(approved[pk].code.translated("name")),
+                    "profile": quote_profile(approved[pk]),
+                }
+                for pk in order
+            ]
+        return Built(content={"quotes": quotes}, sources=self.sources(section=section))
+
+
+def quote_texts(section: Section) -> dict[int, str]:
+    """The words of a voices section's quotes that are still approved, by excerpt id."""
+    ids = [q["excerpt"] for q in section.built.get("quotes", [])]
+    return dict(
+        publishable_excerpts(programme=section.report.programme)
+        .filter(pk__in=ids)
+        .values_list("pk", "public_text")
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Community priorities.
+
+TOP = 3
+
+
+class PrioritiesBuilder:
+    """Community priorities: the concerns the programme's community groups agreed, ranked by
+    how many groups put each among their first three, with the mean score the groups gave it.
+    Groups are counted, not named."""
+
+    def _lists(self, section: Section) -> Any:
+        lists = PriorityList.objects.filter(
+            group__programme=section.report.programme, agreed_on__isnull=False
+        )
+        if section.report.assessment_id:
+            lists = lists.filter(assessment=section.report.assessment_id)
+        return lists
+
+    def sources(self, *, section: Section) -> Mapping[str, Any]:
+        return {
+            "lists": {
+                str(pk): agreed.isoformat()
+                for pk, agreed in self._lists(section).values_list("pk", "agreed_on")
+            }
+        }
+
+    def build(self, *, user: User, section: Section) -> Built:
+        if not policies.can(user, "report.edit", section.report):
+            raise PermissionDenied(_("You may not do this."))
+        lists = list(self._lists(section).values_list("pk", flat=True))
+        concerns: dict[str, dict[str, Any]] = {}
+        with translation.override(section.report.language):
+            for priority in Priority.objects.filter(
+                priority_list__in=lists, rank__gte=1, rank__lte=TOP
+            ).select_related("code"):
+                key = f"code:{priority.code_id}" if priority.code_id else priority.concern
+                entry = concerns.setdefault(
+                    key,
+                    {"concern": str(priority.translated("concern")), "groups": set(), "scores": []},
+                )
+                entry["groups"].add(priority.priority_list_id)
+                entry["scores"].append(priority.score)
+            rows = sorted(
+                (
+                    {
+                        "concern": entry["concern"],
+                        "groups": len(entry["groups"]),
+                        "mean_score": round(sum(entry["scores"]) / len(entry["scores"]), 1),
+                    }
+                    for entry in concerns.values()
+                ),
+                key=lambda row: (-row["groups"], -row["mean_score"], row["concern"]),
+            )
+        return Built(
+            content={"concerns": rows, "lists": len(lists), "top": TOP},
+            sources=self.sources(section=section),
+        )
+
+
 def register_builders() -> None:
     register(Section.Kind.FINDINGS, FindingsBuilder())
+    register(Section.Kind.QUOTES, QuotesBuilder())
+    register(Section.Kind.PRIORITIES, PrioritiesBuilder())
