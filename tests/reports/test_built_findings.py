@@ -136,3 +136,25 @@ def test_only_those_who_edit_the_report_build_it(assessment: Assessment) -> None
     for role in (Role.VIEWER, Role.FACILITATOR):
         with pytest.raises(PermissionDenied):
             services.section_build(user=member_of(assessment.programme, role), section=section)
+
+
+def test_a_chart_and_the_gender_gap_keep_what_the_pages_draw(assessment: Assessment) -> None:
+    lead = member_of(assessment.programme, Role.LEAD)
+    analyst = member_of(assessment.programme, Role.ANALYST)
+    findings = _published(assessment, lead)
+    chart = _findings_section(analyst, assessment, language="tg")
+    chart = services.section_add(user=analyst, report=chart.report, kind=Section.Kind.CHART)
+    with pytest.raises(ValidationError):
+        services.section_set_options(user=analyst, section=chart, options={"indicator": "nope"})
+    services.section_set_options(user=analyst, section=chart, options={"indicator": "safe_night"})
+    chart.refresh_from_db()
+    drawn = chart.built["chart"]
+    assert drawn["spec"]["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    assert len(drawn["rows"]) == 10  # the ten districts
+    withheld = [row for row in drawn["rows"] if row["note"]]
+    assert all(row["values"] == [] for row in withheld)
+    gap = selectors.sections_of(chart.report).get(kind=Section.Kind.GENDER_GAP)
+    services.section_build(user=analyst, section=gap)
+    gap.refresh_from_db()
+    assert gap.built_from["findings"] == findings.pk
+    assert gap.built["chart"]["rows"]

@@ -530,6 +530,8 @@ class Chart:
     table: tables.PageTable
     caption: str = ""
     """What the drawing needs said beside it (what grey means on a map)."""
+    spec: dict[str, Any] = field(default_factory=dict)
+    """The Vega-Lite specification drawn: what a report draws again, as SVG or PNG."""
 
     @property
     def headers(self) -> list[str]:
@@ -609,7 +611,7 @@ def _bar_chart(
     if not bars:
         return None
     spec = charts.domain_bars(bars, kind=view.kind, value_title=view.label)
-    return Chart(id=chart_id, title=title, svg=charts.render_svg(spec), table=table)
+    return Chart(id=chart_id, title=title, svg=charts.render_svg(spec), table=table, spec=spec)
 
 
 def districts_by_indicator(results: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -685,6 +687,7 @@ def district_chart_of(
         title=title,
         svg=charts.render_svg(spec),
         table=table,
+        spec=spec,
         caption=_("Grey districts are suppressed; the table below says why.") if withheld else "",
     )
 
@@ -729,7 +732,7 @@ def gap_chart(gaps: list[Gap], *, min_cell: int) -> Chart | None:
     if not dots:
         return None
     spec = charts.gender_gap_dots(dots, women=_("women"), men=_("men"))
-    return Chart(id="chart-gap", title=title, svg=charts.render_svg(spec), table=table)
+    return Chart(id="chart-gap", title=title, svg=charts.render_svg(spec), table=table, spec=spec)
 
 
 def change_chart(rows: list[dict[str, Any]], *, baseline: str, endline: str) -> Chart | None:
@@ -789,7 +792,9 @@ def change_chart(rows: list[dict[str, Any]], *, baseline: str, endline: str) -> 
     if not bars:
         return None
     spec = charts.change_bars(bars, baseline=baseline, endline=endline)
-    return Chart(id="chart-change", title=title, svg=charts.render_svg(spec), table=table)
+    return Chart(
+        id="chart-change", title=title, svg=charts.render_svg(spec), table=table, spec=spec
+    )
 
 
 # --- Where the numbers come from ----------------------------------------------------------

@@ -157,6 +157,60 @@ class FindingsBuilder:
         return Built(content=content, sources=_findings_state(findings))
 
 
+def _chart(chart: present.Chart) -> dict[str, Any]:
+    """A findings chart as a report keeps it: the Vega-Lite specification the page draws
+    (a withheld cell is grey or left out, never a value), and the same numbers as a table."""
+    return {
+        "title": chart.title,
+        "caption": chart.caption,
+        "headers": chart.headers,
+        "rows": [{"label": r.label, "values": r.values, "note": r.note} for r in chart.rows],
+        "spec": chart.spec,
+    }
+
+
+class DistrictChartBuilder:
+    """One indicator by district, as its findings page draws it: a map where every district
+    has a boundary, bars otherwise."""
+
+    def sources(self, *, section: Section) -> Mapping[str, Any]:
+        return _findings_state(_published(section))
+
+    def build(self, *, user: User, section: Section) -> Built:
+        findings = _required(section, user)
+        indicator = str(section.options.get("indicator", ""))
+        with translation.override(section.report.language):
+            page = shown(findings)
+            view = next((v for v in page.views if v.id == indicator), None)
+            if view is None:
+                raise ValidationError(
+                    {"indicator": _("Choose one of the findings' indicators to draw.")}
+                )
+            chart = page.district_chart(view)
+            if chart is None:
+                raise ValidationError(_("The findings have no figures by district to draw."))
+            content = {"indicator": view.id, "chart": _chart(chart)}
+        return Built(content=content, sources=_findings_state(findings))
+
+
+class GenderGapBuilder:
+    """What women and men said differently: every indicator's estimate for women and for men,
+    the largest gap first, with its significance, as the gender-gap page shows it."""
+
+    def sources(self, *, section: Section) -> Mapping[str, Any]:
+        return _findings_state(_published(section))
+
+    def build(self, *, user: User, section: Section) -> Built:
+        findings = _required(section, user)
+        with translation.override(section.report.language):
+            page = shown(findings)
+            chart = page.gap_chart()
+            if chart is None:
+                raise ValidationError(_("The findings have no figures for women and men."))
+            content = {"chart": _chart(chart)}
+        return Built(content=content, sources=_findings_state(findings))
+
+
 # ----------------------------------------------------------------------------------------
 # Voices: publishable quotes.
 
@@ -313,5 +367,7 @@ class PrioritiesBuilder:
 
 def register_builders() -> None:
     register(Section.Kind.FINDINGS, FindingsBuilder())
+    register(Section.Kind.CHART, DistrictChartBuilder())
+    register(Section.Kind.GENDER_GAP, GenderGapBuilder())
     register(Section.Kind.QUOTES, QuotesBuilder())
     register(Section.Kind.PRIORITIES, PrioritiesBuilder())
