@@ -52,6 +52,11 @@ def _published(section: Section) -> Findings | None:
     return next((f for f in per_form if f.form_id == wanted), per_form[0] if per_form else None)
 
 
+def published_of(section: Section) -> Findings | None:
+    """The published findings a section of the report reads (None if there are none)."""
+    return _published(section)
+
+
 def _required(section: Section, user: User) -> Findings:
     if not policies.can(user, "findings.view_published", section.report.programme):
         raise PermissionDenied(_("You may not do this."))
@@ -293,6 +298,15 @@ class QuotesBuilder:
                 for pk in order
             ]
         return Built(content={"quotes": quotes}, sources=self.sources(section=section))
+
+
+def quote_choices(section: Section) -> list[tuple[int, str]]:
+    """The programme's quotes approved for publication, for choosing: each as its code and
+    the first words of the quote."""
+    excerpts = publishable_excerpts(programme=section.report.programme).order_by(
+        "code__position", "pk"
+    )
+    return [(e.pk, f"{e.code.translated('name')}: {e.public_text[:120]}") for e in excerpts[:200]]
 
 
 def quote_texts(section: Section) -> dict[int, str]:

@@ -1,0 +1,133 @@
+"""The forms of the report pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from amniyat.fieldwork.models import Assessment
+from amniyat.reports import writing
+from amniyat.reports.built import BREAKDOWNS
+from amniyat.reports.models import Report, Section
+
+
+class ReportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Report.Kind.choices)
+    language = forms.ChoiceField(label=_("Language of the report"), choices=settings.LANGUAGES)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    assessment: forms.ModelChoiceField[Assessment] = forms.ModelChoiceField(
+        label=_("Assessment its figures come from"),
+        queryset=Assessment.objects.none(),
+        required=False,
+    )
+    period_start = forms.DateField(
+        label=_("Period from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_end = forms.DateField(
+        label=_("Period to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, assessments: Any, editing: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["assessment"]
+        field.queryset = assessments
+        if editing:
+            del self.fields["kind"]
+
+
+class WrittenSectionForm(forms.Form):
+    heading = forms.CharField(
+        label=_("Heading"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave it empty for the section's usual heading."),
+    )
+    text = forms.CharField(
+        label=_("Text"),
+        required=False,
+        max_length=writing.MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text=_(
+            "Markdown: ## for a heading, *emphasis*, **bold**, - or 1. for a list, "
+            "[words](https://…) for a link, and [^1] with a line “[^1]: note” for a footnote."
+        ),
+    )
+
+
+class BuiltSectionForm(forms.Form):
+    """What a built section shows: fields offered by its kind."""
+
+    heading = forms.CharField(
+        label=_("Heading"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave it empty for the section's usual heading."),
+    )
+    text = forms.CharField(
+        label=_("Introduction"),
+        required=False,
+        max_length=writing.MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        section: Section,
+        indicators: list[tuple[str, str]],
+        quotes: list[tuple[int, str]],
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        Kind = Section.Kind
+        if section.kind == Kind.FINDINGS:
+            self.fields["indicators"] = forms.MultipleChoiceField(
+                label=_("Indicators"),
+                choices=indicators,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                help_text=_("None chosen: every indicator."),
+            )
+            self.fields["breakdowns"] = forms.MultipleChoiceField(
+                label=_("Broken down by"),
+                choices=[(b, _breakdown_label(b)) for b in BREAKDOWNS],
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+            )
+        elif section.kind == Kind.CHART:
+            self.fields["indicator"] = forms.ChoiceField(
+                label=_("Indicator"), choices=[("", "—"), *indicators]
+            )
+        elif section.kind == Kind.QUOTES:
+            self.fields["excerpts"] = forms.TypedMultipleChoiceField(
+                label=_("Quotes"),
+                choices=quotes,
+                coerce=int,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                help_text=_("Only quotes approved for publication. None chosen: the first eight."),
+            )
+
+    def options(self) -> dict[str, Any]:
+        return {
+            name: self.cleaned_data[name]
+            for name in ("indicators", "breakdowns", "indicator", "excerpts")
+            if name in self.fields and self.cleaned_data.get(name) not in (None, "", [])
+        }
+
+
+def _breakdown_label(by: str) -> str:
+    from amniyat.findings.present import breakdown_title
+
+    return breakdown_title(by)
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What should the authors change?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -1,0 +1,375 @@
+"""Report pages: the programme's reports, a report as it reads with its sections (written and
+built from data), writing and building each section, and its way from draft to published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from amniyat.accounts import policies
+from amniyat.accounts.http import AuthenticatedRequest
+from amniyat.accounts.models import Programme
+from amniyat.accounts.selectors import programme_get
+from amniyat.core.forms import apply_errors
+from amniyat.core.paging import page_of
+from amniyat.fieldwork.models import Assessment
+from amniyat.findings import charts
+from amniyat.findings.shown import shown
+from amniyat.reports import built, sections, selectors, services, writing
+from amniyat.reports.forms import BuiltSectionForm, ReportForm, ReturnForm, WrittenSectionForm
+from amniyat.reports.models import Report, Section
+
+REPORTS_PER_PAGE = 25
+
+
+def _assessments(programme: Programme) -> Any:
+    return Assessment.objects.filter(programme=programme).order_by("-starts_on", "title")
+
+
+def _editable(request: AuthenticatedRequest, report: Report) -> None:
+    """Those who may only read a report get 404 on its editing routes."""
+    if not policies.can(request.user, "report.edit", report):
+        raise Http404("No such report.")
+
+
+def heading_of(section: Section) -> str:
+    """The heading a section shows: the one written, else its kind's (in the language
+    active, which the report page sets to the report's)."""
+    return section.heading or str(Section.Kind(section.kind).label).capitalize()
+
+
+@login_required
+def report_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    reports = selectors.report_list(user=request.user, programme=programme)
+    return render(
+        request,
+        "reports/list.html",
+        {
+            "programme": programme,
+            "page": page_of(request, reports, size=REPORTS_PER_PAGE),
+            "can_create": policies.can(request.user, "report.create", programme),
+        },
+    )
+
+
+@login_required
+def report_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "report.create", programme):
+        raise Http404("No such page.")
+    form = ReportForm(
+        request.POST if request.method == "POST" else None,
+        assessments=_assessments(programme),
+        initial={"kind": Report.Kind.BRIEFING, "language": request.LANGUAGE_CODE},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.report_create(
+                user=request.user, programme=programme, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("Report started from its template."))
+            return redirect("reports:detail", slug=programme.slug, pk=report.pk)
+    return render(
+        request, "reports/form.html", {"programme": programme, "form": form, "report": None}
+    )
+
+
+@login_required
+def report_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    report = selectors.report_get(user=request.user, programme=programme, pk=pk)
+    _editable(request, report)
+    form = ReportForm(
+        request.POST if request.method == "POST" else None,
+        assessments=_assessments(programme),
+        editing=True,
+        initial={name: getattr(report, name) for name in services.REPORT_FIELDS},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_update(user=request.user, report=report, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect("reports:detail", slug=programme.slug, pk=report.pk)
+    return render(
+        request, "reports/form.html", {"programme": programme, "form": form, "report": report}
+    )
+
+
+def _drawn(section: Section, *, quotes: dict[int, str]) -> dict[str, Any]:
+    """What the page draws of a section, in the active language."""
+    content = section.built or {}
+    chart = content.get("chart")
+    return {
+        "section": section,
+        "heading": heading_of(section),
+        "written": writing.parse(section.text),
+        "built": content,
+        "svg": charts.render_svg(chart["spec"]) if chart and chart.get("spec") else None,
+        "quotes": [
+            {**quote, "text": quotes[quote["excerpt"]]}
+            for quote in content.get("quotes", [])
+            if quote["excerpt"] in quotes
+        ],
+        "stale": (not section.is_written)
+        and section.built_at is not None
+        and sections.is_stale(section),
+    }
+
+
+@login_required
+def report_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    report = selectors.report_get(user=request.user, programme=programme, pk=pk)
+    ordered = list(selectors.sections_of(report))
+    quotes: dict[int, str] = {}
+    for section in ordered:
+        if section.kind == Section.Kind.QUOTES and section.built:
+            quotes.update(built.quote_texts(section))
+    from django.utils import translation
+
+    with translation.override(report.language):
+        drawn = [_drawn(section, quotes=quotes) for section in ordered]
+    can_edit = policies.can(request.user, "report.edit", report)
+    return render(
+        request,
+        "reports/detail.html",
+        {
+            "programme": programme,
+            "report": report,
+            "sections": drawn,
+            "can_edit": can_edit and report.status in services.EDITABLE,
+            "can_reopen": can_edit and report.status == Report.Status.APPROVED,
+            "can_approve": policies.can(request.user, "report.approve", report),
+            "unready": (
+                services.unready_sections(report)
+                if report.status == Report.Status.IN_REVIEW
+                else []
+            ),
+            "section_kinds": [
+                (value, label) for value, label in Section.Kind.choices if value != "title"
+            ],
+            "return_form": ReturnForm(),
+        },
+    )
+
+
+def _section(request: AuthenticatedRequest, slug: str, pk: int, section_pk: int) -> Section:
+    programme = programme_get(user=request.user, slug=slug)
+    section = selectors.section_get(
+        user=request.user, programme=programme, report_pk=pk, pk=section_pk
+    )
+    _editable(request, section.report)
+    return section
+
+
+def _section_form(request: AuthenticatedRequest, section: Section) -> Any:
+    data = request.POST if request.method == "POST" else None
+    initial = {"heading": section.heading, "text": section.text, **section.options}
+    if section.is_written:
+        return WrittenSectionForm(data, initial=initial)
+    indicators: list[tuple[str, str]] = []
+    if section.kind in (Section.Kind.FINDINGS, Section.Kind.CHART):
+        findings = built.published_of(section)
+        if findings is not None:
+            indicators = [(v.id, v.label) for v in shown(findings).views]
+    quotes: list[tuple[int, str]] = []
+    if section.kind == Section.Kind.QUOTES:
+        quotes = built.quote_choices(section)
+    return BuiltSectionForm(
+        data, initial=initial, section=section, indicators=indicators, quotes=quotes
+    )
+
+
+@login_required
+def section_edit(
+    request: AuthenticatedRequest, slug: str, pk: int, section_pk: int
+) -> HttpResponse:
+    section = _section(request, slug, pk, section_pk)
+    report = section.report
+    form = _section_form(request, section)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.section_update(
+                user=request.user,
+                section=section,
+                heading=form.cleaned_data["heading"],
+                text=form.cleaned_data["text"],
+            )
+            if not section.is_written:
+                services.section_set_options(
+                    user=request.user, section=section, options=form.options()
+                )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return redirect(f"{_detail_url(report)}#section-{section.pk}")
+    return render(
+        request,
+        "reports/section_form.html",
+        {
+            "programme": report.programme,
+            "report": report,
+            "section": section,
+            "heading": heading_of(section),
+            "form": form,
+        },
+    )
+
+
+def _detail_url(report: Report) -> str:
+    from django.urls import reverse
+
+    return reverse("reports:detail", kwargs={"slug": report.programme.slug, "pk": report.pk})
+
+
+def _act(
+    request: AuthenticatedRequest, report: Report, action: Any, done: str = ""
+) -> HttpResponse:
+    """Runs a write the page asked for; a refusal is shown as a message on the report."""
+    try:
+        action()
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    except PermissionDenied:
+        raise Http404("No such report.") from None
+    else:
+        if done:
+            messages.success(request, done)
+    return redirect(_detail_url(report))
+
+
+@login_required
+@require_POST
+def section_move(
+    request: AuthenticatedRequest, slug: str, pk: int, section_pk: int
+) -> HttpResponse:
+    section = _section(request, slug, pk, section_pk)
+    by = -1 if request.POST.get("direction") == "up" else 1
+    return _act(
+        request,
+        section.report,
+        lambda: services.section_move(user=request.user, section=section, by=by),
+    )
+
+
+@login_required
+@require_POST
+def section_build(
+    request: AuthenticatedRequest, slug: str, pk: int, section_pk: int
+) -> HttpResponse:
+    section = _section(request, slug, pk, section_pk)
+    return _act(
+        request,
+        section.report,
+        lambda: services.section_build(user=request.user, section=section),
+        _("Section built from the data as it is now."),
+    )
+
+
+@login_required
+@require_POST
+def section_keep(
+    request: AuthenticatedRequest, slug: str, pk: int, section_pk: int
+) -> HttpResponse:
+    section = _section(request, slug, pk, section_pk)
+    return _act(
+        request,
+        section.report,
+        lambda: services.section_keep_figures(user=request.user, section=section),
+        _("The figures are kept; the document will say when they were built."),
+    )
+
+
+@login_required
+@require_POST
+def section_remove(
+    request: AuthenticatedRequest, slug: str, pk: int, section_pk: int
+) -> HttpResponse:
+    section = _section(request, slug, pk, section_pk)
+    return _act(
+        request,
+        section.report,
+        lambda: services.section_remove(user=request.user, section=section),
+        _("Section removed."),
+    )
+
+
+@login_required
+@require_POST
+def section_add(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    report = selectors.report_get(user=request.user, programme=programme, pk=pk)
+    _editable(request, report)
+    kind = request.POST.get("kind", "")
+    return _act(
+        request,
+        report,
+        lambda: services.section_add(user=request.user, report=report, kind=kind),
+        _("Section added at the end."),
+    )
+
+
+STATUS_ACTIONS = ("submit", "return", "approve", "reopen", "publish")
+
+
+@login_required
+@require_POST
+def report_status(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    report = selectors.report_get(user=request.user, programme=programme, pk=pk)
+    _editable(request, report)
+    action = request.POST.get("action", "")
+    user = request.user
+    if action == "submit":
+        return _act(
+            request,
+            report,
+            lambda: services.report_submit(user=user, report=report),
+            _("Sent for review."),
+        )
+    if action == "return":
+        form = ReturnForm(request.POST)
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        return _act(
+            request,
+            report,
+            lambda: services.report_return(user=user, report=report, reason=reason),
+            _("Returned to its authors."),
+        )
+    if action == "approve":
+        return _act(
+            request,
+            report,
+            lambda: services.report_approve(user=user, report=report),
+            _("Report approved."),
+        )
+    if action == "reopen":
+        return _act(
+            request,
+            report,
+            lambda: services.report_reopen(user=user, report=report),
+            _("Reopened as a draft."),
+        )
+    if action == "publish":
+        return _act(
+            request,
+            report,
+            lambda: services.report_publish(user=user, report=report),
+            _("Report published: everyone in the programme can read it."),
+        )
+    messages.error(request, _("Choose what to do with the report."))
+    return redirect(_detail_url(report))
