@@ -22,7 +22,7 @@ from amniyat.core.paging import page_of
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import charts
 from amniyat.findings.shown import shown
-from amniyat.reports import built, sections, selectors, services, writing
+from amniyat.reports import built, document, selectors, services
 from amniyat.reports.forms import BuiltSectionForm, ReportForm, ReturnForm, WrittenSectionForm
 from amniyat.reports.models import Report, Section
 
@@ -37,12 +37,6 @@ def _editable(request: AuthenticatedRequest, report: Report) -> None:
     """Those who may only read a report get 404 on its editing routes."""
     if not policies.can(request.user, "report.edit", report):
         raise Http404("No such report.")
-
-
-def heading_of(section: Section) -> str:
-    """The heading a section shows: the one written, else its kind's (in the language
-    active, which the report page sets to the report's)."""
-    return section.heading or str(Section.Kind(section.kind).label).capitalize()
 
 
 @login_required
@@ -108,40 +102,14 @@ def report_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
     )
 
 
-def _drawn(section: Section, *, quotes: dict[int, str]) -> dict[str, Any]:
-    """What the page draws of a section, in the active language."""
-    content = section.built or {}
-    chart = content.get("chart")
-    return {
-        "section": section,
-        "heading": heading_of(section),
-        "written": writing.parse(section.text),
-        "built": content,
-        "svg": charts.render_svg(chart["spec"]) if chart and chart.get("spec") else None,
-        "quotes": [
-            {**quote, "text": quotes[quote["excerpt"]]}
-            for quote in content.get("quotes", [])
-            if quote["excerpt"] in quotes
-        ],
-        "stale": (not section.is_written)
-        and section.built_at is not None
-        and sections.is_stale(section),
-    }
-
-
 @login_required
 def report_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     report = selectors.report_get(user=request.user, programme=programme, pk=pk)
-    ordered = list(selectors.sections_of(report))
-    quotes: dict[int, str] = {}
-    for section in ordered:
-        if section.kind == Section.Kind.QUOTES and section.built:
-            quotes.update(built.quote_texts(section))
-    from django.utils import translation
-
-    with translation.override(report.language):
-        drawn = [_drawn(section, quotes=quotes) for section in ordered]
+    made = document.drawn(report)
+    for item in made.sections:
+        chart = item.built.get("chart")
+        item.svg = charts.render_svg(chart["spec"]) if chart and chart.get("spec") else None
     can_edit = policies.can(request.user, "report.edit", report)
     return render(
         request,
@@ -149,7 +117,7 @@ def report_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
         {
             "programme": programme,
             "report": report,
-            "sections": drawn,
+            "sections": made.sections,
             "can_edit": can_edit and report.status in services.EDITABLE,
             "can_reopen": can_edit and report.status == Report.Status.APPROVED,
             "can_approve": policies.can(request.user, "report.approve", report),
@@ -223,7 +191,7 @@ def section_edit(
             "programme": report.programme,
             "report": report,
             "section": section,
-            "heading": heading_of(section),
+            "heading": document.heading_of(section),
             "form": form,
         },
     )

@@ -1,0 +1,81 @@
+"""A report as every output draws it — its page, the DOCX and the PDF — made once in the
+report's language: each section's heading, its written text as a tree
+(:mod:`amniyat.reports.writing`), its built figures, the words of its quotes that are still
+approved, and whether its sources changed since it was built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import translation
+
+from amniyat.core.text import format_date
+from amniyat.reports import built, sections, selectors, writing
+from amniyat.reports.models import Report, Section
+
+
+def heading_of(section: Section) -> str:
+    """The heading a section shows: the one written, else its kind's (in the language
+    active)."""
+    return section.heading or str(Section.Kind(section.kind).label).capitalize()
+
+
+@dataclass
+class DrawnSection:
+    section: Section
+    heading: str
+    written: writing.Written
+    built: dict[str, Any]
+    quotes: list[dict[str, Any]] = field(default_factory=list)
+    stale: bool = False
+    built_on: str = ""
+    svg: Any = None  # the page's drawing of its chart (amniyat.findings.charts.render_svg)
+
+    @property
+    def kind(self) -> str:
+        return self.section.kind
+
+
+@dataclass
+class Drawn:
+    report: Report
+    title: str
+    subtitle: str
+    sections: list[DrawnSection]
+
+
+def drawn(report: Report) -> Drawn:
+    ordered = list(selectors.sections_of(report))
+    quotes: dict[int, str] = {}
+    for section in ordered:
+        if section.kind == Section.Kind.QUOTES and section.built:
+            quotes.update(built.quote_texts(section))
+    with translation.override(report.language):
+        items = [
+            DrawnSection(
+                section=section,
+                heading=heading_of(section),
+                written=writing.parse(section.text),
+                built=section.built or {},
+                quotes=[
+                    {**quote, "text": quotes[quote["excerpt"]]}
+                    for quote in (section.built or {}).get("quotes", [])
+                    if quote["excerpt"] in quotes
+                ],
+                stale=(not section.is_written)
+                and section.built_at is not None
+                and sections.is_stale(section),
+                built_on=format_date(section.built_at.date()) if section.built_at else "",
+            )
+            for section in ordered
+        ]
+        subtitle = " · ".join(
+            part
+            for part in (
+                str(report.programme.translated("name")),
+                str(report.assessment.translated("title")) if report.assessment else "",
+            )
+            if part
+        )
+    return Drawn(report=report, title=report.title, subtitle=subtitle, sections=items)

@@ -1,0 +1,395 @@
+"""A report as a Word document (DOCX), drawn from what its page draws: the same sections, the
+same tree of written text (:mod:`amniyat.reports.writing`), the same built figures and the
+same Vega-Lite charts, drawn here as PNG on the server (vl-convert, no browser).
+
+The document uses Word's own styles (``Title``, ``Heading 1``–``3``, ``Caption``, ``Quote``,
+``List Bullet``, ``List Number``, ``Table Grid``), so a communications officer restyles it in
+Word or LibreOffice by changing styles; headings feed the table of contents field at the
+start, which Word and LibreOffice fill when the document is opened or printed; tables repeat
+their header row on each page; pages are numbered in the footer.
+
+python-docx writes paragraphs, runs, tables, pictures and styles but has no footnotes and no
+hyperlinks: :class:`_Footnotes` adds the footnotes part (``word/footnotes.xml``) and
+:func:`_hyperlink` the link element, each from the WordprocessingML schema (ECMA-376 part 1,
+§17.11 and §17.16.22), because that is all they need and no kept library writes them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from typing import IO, Any
+
+import vl_convert
+from django.utils import translation
+from django.utils.translation import gettext as _
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
+from docx.oxml import OxmlElement
+from docx.oxml.ns import nsdecls, qn
+from docx.oxml.parser import parse_xml
+from docx.shared import Cm, Pt
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from amniyat.reports.writing import Node
+
+Progress = Callable[[int, int], None]
+
+# Width of a chart on an A4 page with 2.5 cm margins.
+CHART_WIDTH = Cm(16)
+
+
+class _Footnotes:
+    """The document's footnotes, numbered as they are added, written as one part at the end."""
+
+    def __init__(self) -> None:
+        self.notes: list[tuple[int, list[Node]]] = []
+
+    def add(self, inlines: list[Node]) -> int:
+        number = len(self.notes) + 1
+        self.notes.append((number, inlines))
+        return number
+
+    def attach(self, document: DocumentObject) -> None:
+        if not self.notes:
+            return
+        root = parse_xml(
+            f"<w:footnotes {nsdecls('w', 'r')}>"
+            '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+            "</w:footnote>"
+            '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r>'
+            "<w:continuationSeparator/></w:r></w:p></w:footnote>"
+            "</w:footnotes>"
+        )
+        for number, inlines in self.notes:
+            note = OxmlElement("w:footnote")
+            note.set(qn("w:id"), str(number))
+            paragraph = OxmlElement("w:p")
+            mark = _run_element(superscript=True)
+            mark.append(OxmlElement("w:footnoteRef"))
+            paragraph.append(mark)
+            paragraph.append(_text_run(" ", size=9))
+            for run in _plain_runs(inlines, size=9):
+                paragraph.append(run)
+            note.append(paragraph)
+            root.append(note)
+        from lxml import etree
+
+        blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, blob, document.part.package)
+        document.part.relate_to(part, RT.FOOTNOTES)
+
+
+def _run_element(*, superscript: bool = False, size: int | None = None, **flags: bool) -> Any:
+    run = OxmlElement("w:r")
+    properties = OxmlElement("w:rPr")
+    for name, on in flags.items():
+        if on:
+            properties.append(OxmlElement(f"w:{name}"))
+    if superscript:
+        align = OxmlElement("w:vertAlign")
+        align.set(qn("w:val"), "superscript")
+        properties.append(align)
+    if size:
+        measure = OxmlElement("w:sz")
+        measure.set(qn("w:val"), str(size * 2))
+        properties.append(measure)
+    if len(properties):
+        run.append(properties)
+    return run
+
+
+def _text_run(text: str, **style: Any) -> Any:
+    run = _run_element(**style)
+    element = OxmlElement("w:t")
+    element.set(qn("xml:space"), "preserve")
+    element.text = text
+    run.append(element)
+    return run
+
+
+def _plain_runs(inlines: list[Node], *, size: int | None = None, **flags: bool) -> list[Any]:
+    """Runs for footnote text: emphasis kept, links as their words."""
+    runs: list[Any] = []
+    for node in inlines:
+        kind = node["type"]
+        if kind in ("text", "code"):
+            runs.append(_text_run(node["text"], size=size, **flags))
+        elif kind == "break":
+            run = _run_element()
+            run.append(OxmlElement("w:br"))
+            runs.append(run)
+        elif kind in ("em", "strong", "link"):
+            more = {"i": True} if kind == "em" else {"b": True} if kind == "strong" else {}
+            runs.extend(_plain_runs(node["inlines"], size=size, **{**flags, **more}))
+    return runs
+
+
+def _hyperlink(
+    paragraph: Paragraph, href: str, inlines: list[Node], flags: dict[str, bool]
+) -> None:
+    rel = paragraph.part.relate_to(href, RT.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), rel)
+    for run in _plain_runs(inlines, **{**flags, "u": False}):
+        link.append(run)
+    paragraph._p.append(link)
+
+
+class Writer:
+    def __init__(self, *, title: str, footnotes: _Footnotes | None = None) -> None:
+        self.document = Document()
+        self.document.core_properties.title = title
+        self.footnotes = footnotes or _Footnotes()
+        # Footnote numbers of the section being written: its own [^1] becomes the document's n.
+        self.numbers: dict[int, int] = {}
+
+    # --- text --------------------------------------------------------------------------
+
+    def inlines(self, paragraph: Paragraph, inlines: list[Node], **flags: bool) -> None:
+        for node in inlines:
+            kind = node["type"]
+            if kind == "text":
+                run = paragraph.add_run(node["text"])
+                run.italic = flags.get("i") or None
+                run.bold = flags.get("b") or None
+            elif kind == "code":
+                run = paragraph.add_run(node["text"])
+                run.font.name = "Courier New"
+            elif kind == "break":
+                paragraph.add_run().add_break()
+            elif kind == "em":
+                self.inlines(paragraph, node["inlines"], **{**flags, "i": True})
+            elif kind == "strong":
+                self.inlines(paragraph, node["inlines"], **{**flags, "b": True})
+            elif kind == "link":
+                _hyperlink(paragraph, node["href"], node["inlines"], flags)
+            elif kind == "footnote" and node["number"] in self.numbers:
+                reference = _run_element(superscript=True)
+                mark = OxmlElement("w:footnoteReference")
+                mark.set(qn("w:id"), str(self.numbers[node["number"]]))
+                reference.append(mark)
+                paragraph._p.append(reference)
+
+    def blocks(self, blocks: list[Node], *, depth: int = 0, quote: bool = False) -> None:
+        for block in blocks:
+            kind = block["type"]
+            if kind == "heading":
+                self.inlines(self.document.add_heading(level=block["level"]), block["inlines"])
+            elif kind == "paragraph":
+                style = "Quote" if quote else None
+                self.inlines(self.document.add_paragraph(style=style), block["inlines"])
+            elif kind == "list":
+                self.list(block, depth=depth)
+            elif kind == "quote":
+                self.blocks(block["blocks"], depth=depth, quote=True)
+            elif kind == "code":
+                run = self.document.add_paragraph().add_run(block["text"])
+                run.font.name = "Courier New"
+            elif kind == "rule":
+                self.document.add_paragraph("⁂").alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    def list(self, block: Node, *, depth: int) -> None:
+        level = min(depth, 2)
+        base = "List Number" if block["ordered"] else "List Bullet"
+        style = base if level == 0 else f"{base} {level + 1}"
+        for item in block["items"]:
+            first, *rest = item or [{"type": "paragraph", "inlines": []}]
+            paragraph = self.document.add_paragraph(style=style)
+            self.inlines(paragraph, first.get("inlines", []))
+            for nested in rest:
+                if nested["type"] == "list":
+                    self.list(nested, depth=depth + 1)
+                else:
+                    self.blocks([nested], depth=depth + 1)
+
+    def written(self, written: Any) -> None:
+        self.numbers = {
+            note["number"]: self.footnotes.add(note["inlines"]) for note in written.footnotes
+        }
+        self.blocks(written.blocks)
+
+    # --- figures -----------------------------------------------------------------------
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+        """A table whose first row repeats on every page; a cell given as ``(text, span)``
+        spans ``span`` columns (a withheld figure's reason)."""
+        table: Table = self.document.add_table(rows=1, cols=len(headers), style="Table Grid")
+        header = table.rows[0]
+        row_properties = header._tr.get_or_add_trPr()
+        row_properties.append(OxmlElement("w:tblHeader"))
+        for cell, text in zip(header.cells, headers, strict=True):
+            cell.text = ""
+            cell.paragraphs[0].add_run(str(text)).bold = True
+        for values in rows:
+            cells = table.add_row().cells  # type: ignore[no-untyped-call]
+            column = 0
+            for value in values:
+                text, span = value if isinstance(value, tuple) else (value, 1)
+                cell = cells[column]
+                if span > 1:
+                    cell = cell.merge(cells[column + span - 1])
+                cell.text = str(text)
+                column += span
+        return table
+
+    def caption(self, text: str) -> None:
+        self.document.add_paragraph(text, style="Caption")
+
+    def chart(self, spec: dict[str, Any], *, title: str) -> None:
+        png = vl_convert.vegalite_to_png(spec, scale=2, allowed_base_urls=[])
+        self.document.add_picture(io.BytesIO(png), width=CHART_WIDTH)
+        self.caption(title)
+
+    # --- the whole ---------------------------------------------------------------------
+
+    def contents(self) -> None:
+        """A table of contents field over headings 1–3, filled when the document opens."""
+        self.document.add_heading(_("Contents"), level=1)
+        paragraph = self.document.add_paragraph()
+        for kind, text in (
+            ("begin", None),
+            (None, 'TOC \\o "1-3" \\h \\z \\u'),
+            ("separate", None),
+        ):
+            run = OxmlElement("w:r")
+            if kind:
+                field = OxmlElement("w:fldChar")
+                field.set(qn("w:fldCharType"), kind)
+                if kind == "begin":
+                    field.set(qn("w:dirty"), "true")
+                run.append(field)
+            else:
+                instruction = OxmlElement("w:instrText")
+                instruction.set(qn("xml:space"), "preserve")
+                instruction.text = text
+                run.append(instruction)
+            paragraph._p.append(run)
+        paragraph.add_run(_("Right-click and update the field to see the contents."))
+        end = OxmlElement("w:r")
+        field = OxmlElement("w:fldChar")
+        field.set(qn("w:fldCharType"), "end")
+        end.append(field)
+        paragraph._p.append(end)
+        settings = self.document.settings.element
+        update = OxmlElement("w:updateFields")
+        update.set(qn("w:val"), "true")
+        settings.append(update)
+
+    def page_numbers(self) -> None:
+        footer = self.document.sections[0].footer.paragraphs[0]
+        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        footer._p.append(
+            parse_xml(
+                f'<w:fldSimple {nsdecls("w")} w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'
+            )
+        )
+
+    def save(self, target: IO[bytes]) -> None:
+        self.footnotes.attach(self.document)
+        self.document.save(target)
+
+
+def margins(document: DocumentObject) -> None:
+    for section in document.sections:
+        section.left_margin = section.right_margin = Cm(2.5)
+        section.top_margin = section.bottom_margin = Cm(2.5)
+
+
+def _section(writer: Writer, item: Any) -> None:
+    """One section of the report, as its page draws it."""
+    kind = item.kind
+    built = item.built
+    if kind != "title":
+        writer.document.add_heading(item.heading, level=1)
+    writer.written(item.written)
+    if item.section.is_written:
+        return
+    if not item.section.built_at:
+        writer.document.add_paragraph(_("Not built yet."))
+        return
+    if item.stale:
+        writer.document.add_paragraph(
+            _("Figures as they were on {date}; the data changed since.").format(date=item.built_on),
+            style="Caption",
+        )
+    if kind == "findings":
+        headers = ["", _("Estimate"), _("95% interval"), "n"]
+        for indicator in built.get("indicators", []):
+            writer.document.add_heading(indicator["label"], level=2)
+            rows: list[list[Any]] = []
+            if indicator.get("overall"):
+                rows.append(_finding(_("Everyone"), indicator["overall"]))
+            for group in indicator.get("groups", []):
+                rows.append([(group["title"], 4)])
+                rows.extend(_finding(row["label"], row) for row in group["rows"])
+            writer.table(headers, rows)
+            writer.caption(indicator["label"])
+    elif "chart" in built:
+        chart = built["chart"]
+        if chart.get("spec"):
+            writer.chart(chart["spec"], title=chart["title"])
+        span = max(len(chart["headers"]) - 1, 1)
+        writer.table(
+            chart["headers"],
+            [
+                [row["label"], (row["note"], span)]
+                if row["note"]
+                else [row["label"], *row["values"]]
+                for row in chart["rows"]
+            ],
+        )
+        if chart.get("caption"):
+            writer.caption(chart["caption"])
+    elif kind == "quotes":
+        for quote in item.quotes:
+            writer.document.add_paragraph(f"“{quote['text']}”", style="Quote")
+            writer.document.add_paragraph(f"{quote['profile']} · {quote['code']}", style="Caption")
+    elif kind == "priorities":
+        writer.table(
+            [
+                _("Concern"),
+                _("Groups with it in their first {top}").format(top=built.get("top", 3)),
+                _("Mean score (4–20)"),
+            ],
+            [
+                [row["concern"], row["groups"], row["mean_score"]]
+                for row in built.get("concerns", [])
+            ],
+        )
+
+
+def _finding(label: str, row: dict[str, Any]) -> list[Any]:
+    """A row of key findings; a withheld figure shows its reason across two columns and
+    never a value."""
+    if row["estimate"] is None:
+        return [label, (row["note"], 2), row["n"]]
+    return [label, row["estimate"], row["interval"], row["n"]]
+
+
+def write(drawn: Any, target: IO[bytes], *, progress: Progress | None = None) -> None:
+    """Writes ``drawn`` (:class:`amniyat.reports.document.Drawn`) as DOCX, in the report's
+    language."""
+    with translation.override(drawn.report.language):
+        writer = Writer(title=drawn.title)
+        margins(writer.document)
+        writer.document.styles["Normal"].font.size = Pt(11)
+        steps = len(drawn.sections) + 1
+        writer.document.add_paragraph(drawn.title, style="Title")
+        if drawn.subtitle:
+            writer.document.add_paragraph(drawn.subtitle, style="Subtitle")
+        writer.contents()
+        writer.page_numbers()
+        for index, item in enumerate(drawn.sections, start=1):
+            _section(writer, item)
+            if progress:
+                progress(index, steps)
+        writer.save(target)
+    if progress:
+        progress(steps, steps)

@@ -1,0 +1,98 @@
+"""The DOCX of a report: Word's own styles (headings that feed the contents field), tables
+with a repeated header row that python-docx reads back, footnotes in their own part, charts as
+pictures, page numbers; and no withheld value anywhere in the file."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import docx
+
+from amniyat.accounts.models import Membership
+from amniyat.fieldwork.models import Assessment
+from amniyat.reports import document, selectors, services, word
+from amniyat.reports.models import Report, Section
+from tests.factories import member_of
+from tests.reports.test_built_findings import _published, assessment  # noqa: F401
+
+Role = Membership.Role
+
+
+def test_a_briefing_paper_as_docx(assessment: Assessment) -> None:  # noqa: F811
+    programme = assessment.programme
+    lead, analyst = member_of(programme, Role.LEAD), member_of(programme, Role.ANALYST)
+    findings = _published(assessment, lead)
+    report = services.report_create(
+        user=analyst,
+        programme=programme,
+        kind=Report.Kind.BRIEFING,
+        language="ru",
+        title="Факторы небезопасности",
+        assessment=assessment,
+    )
+    summary = selectors.sections_of(report).get(kind=Section.Kind.TEXT)
+    services.section_update(
+        user=analyst,
+        section=summary,
+        heading="Резюме",
+        text="Женщины *не чувствуют* себя в безопасности.[^1] См. [опрос](https://example.org).\n\n"
+        "- освещение\n- патрули\n\n[^1]: По данным опроса.",
+    )
+    section = selectors.sections_of(report).get(kind=Section.Kind.FINDINGS)
+    services.section_set_options(
+        user=analyst,
+        section=section,
+        options={"breakdowns": ["sex", "sex,district"]},
+    )
+    gap = selectors.sections_of(report).get(kind=Section.Kind.GENDER_GAP)
+    services.section_build(user=analyst, section=gap)
+
+    out = io.BytesIO()
+    steps: list[tuple[int, int]] = []
+    word.write(
+        document.drawn(report), out, progress=lambda done, total: steps.append((done, total))
+    )
+    assert steps[-1][0] == steps[-1][1]
+
+    read = docx.Document(io.BytesIO(out.getvalue()))
+    styles = [p.style.name for p in read.paragraphs]
+    assert styles[0] == "Title"
+    headings = [p.text for p in read.paragraphs if p.style.name == "Heading 1"]
+    assert "Резюме" in headings
+    assert headings[0] in ("Contents", "Содержание")
+    # Tables read back, with their header row repeated on each page.
+    assert len(read.tables) >= 2
+    first = read.tables[0]
+    assert first.rows[1].cells[0].text == "Everyone" or first.rows[1].cells[0].text == "Все"
+    assert (
+        first.rows[0]._tr.trPr.find(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblHeader"
+        )
+        is not None
+    )
+    estimate = next(
+        e for e in findings.results["estimates"] if e["indicator"] == "safe_night" and not e["by"]
+    )
+    cells = [cell.text for table in read.tables for row in table.rows for cell in row.cells]
+    assert f"{round(estimate['estimate'] * 100)}%" in cells
+
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as package:
+        names = package.namelist()
+        assert "word/footnotes.xml" in names
+        assert "По данным опроса." in package.read("word/footnotes.xml").decode()
+        body = package.read("word/document.xml").decode()
+        assert 'w:footnoteReference w:id="1"' in body
+        assert "TOC \\o" in body
+        assert any(name.startswith("word/media/") for name in names)  # the gap chart
+    # A withheld figure shows its reason across the estimate and interval, and never the
+    # size of the cell that disclosure control protects.
+    withheld = [
+        [cell.text for cell in row.cells]
+        for table in read.tables
+        if table.rows[0].cells[-1].text == "n"  # the key findings' tables
+        for row in table.rows[1:]
+        if row.cells[1]._tc is row.cells[2]._tc and len({c.text for c in row.cells}) > 1
+    ]
+    assert withheld, "a 600-person survey has sex × district cells below 5"
+    assert all(cells[3] in ("< 5", "—", "0") for cells in withheld), withheld
