@@ -15,12 +15,15 @@ help:
 	@echo "make dev    - the development server with auto-reload"
 	@echo "make bench  - the benchmarks"
 
-# Debian packages: gettext (compiling catalogues) and Chromium (browser tests, screenshots).
+# Debian packages: gettext (compiling catalogues), Chromium (browser tests, screenshots), Pango
+# (WeasyPrint's PDF of a report) and Poppler's tools (reading a PDF back in the tests).
 system-deps:
 	@missing=""; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing Debian packages:$$missing"; \

@@ -5,6 +5,7 @@ pictures, page numbers; and no withheld value anywhere in the file."""
 from __future__ import annotations
 
 import io
+import subprocess
 import zipfile
 
 import docx
@@ -96,3 +97,44 @@ def test_a_briefing_paper_as_docx(assessment: Assessment) -> None:  # noqa: F811
     ]
     assert withheld, "a 600-person survey has sex × district cells below 5"
     assert all(cells[3] in ("< 5", "—", "0") for cells in withheld), withheld
+
+
+def test_a_briefing_paper_as_pdf(assessment: Assessment) -> None:  # noqa: F811
+    from amniyat.reports import pdf
+
+    programme = assessment.programme
+    lead, analyst = member_of(programme, Role.LEAD), member_of(programme, Role.ANALYST)
+    findings = _published(assessment, lead)
+    report = services.report_create(
+        user=analyst,
+        programme=programme,
+        kind=Report.Kind.BRIEFING,
+        language="tg",
+        title="Омилҳои ноамнӣ дар маҳаллаҳо",
+        assessment=assessment,
+    )
+    summary = selectors.sections_of(report).get(kind=Section.Kind.TEXT)
+    services.section_update(
+        user=analyst,
+        section=summary,
+        text='Занон шабона худро бехатар ҳис намекунанд. <img src="http://evil.example/x.png">'
+        " ![tracker](http://evil.example/t.png)",
+    )
+    section = selectors.sections_of(report).get(kind=Section.Kind.FINDINGS)
+    services.section_set_options(
+        user=analyst, section=section, options={"indicators": ["safe_night"]}
+    )
+    gap = selectors.sections_of(report).get(kind=Section.Kind.GENDER_GAP)
+    services.section_build(user=analyst, section=gap)
+    out = io.BytesIO()
+    pdf.write(document.drawn(report), out)
+    data = out.getvalue()
+    assert data.startswith(b"%PDF")
+    text = subprocess.run(
+        ["/usr/bin/pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Омилҳои ноамнӣ" in text
+    estimate = next(
+        e for e in findings.results["estimates"] if e["indicator"] == "safe_night" and not e["by"]
+    )
+    assert f"{round(estimate['estimate'] * 100)}%" in text

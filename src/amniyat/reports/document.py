@@ -31,6 +31,7 @@ class DrawnSection:
     stale: bool = False
     built_on: str = ""
     svg: Any = None  # the page's drawing of its chart (amniyat.findings.charts.render_svg)
+    png: str | None = None  # the PDF's: a data: address (amniyat.reports.pdf.chart_png)
 
     @property
     def kind(self) -> str:
