@@ -78,3 +78,57 @@ def test_from_a_new_briefing_paper_to_a_published_one(assessment: Assessment) ->
     assert "Омилҳои ноамнӣ" in listing
     # The viewer may not change it.
     assert reader.get(edit).status_code == 404
+
+
+def test_files_are_written_encrypted_checksummed_and_published_with_the_report(
+    assessment: Assessment,  # noqa: F811
+) -> None:
+    import hashlib
+
+    from amniyat.reports import services
+    from amniyat.reports.models import Rendering
+
+    programme = assessment.programme
+    lead, analyst = member_of(programme, Role.LEAD), member_of(programme, Role.ANALYST)
+    viewer = member_of(programme, Role.VIEWER)
+    _published(assessment, lead)
+    report = services.report_create(
+        user=analyst,
+        programme=programme,
+        kind="briefing",
+        language="uz",
+        title="Xavfsizlik omillari",
+        assessment=assessment,
+    )
+    for section in report.sections.exclude(kind__in=Section.WRITTEN):
+        services.section_remove(user=analyst, section=section)
+    writer = _client(analyst)
+    response = writer.post(
+        reverse("reports:rendering_create", args=[programme.slug, report.pk]), {"format": "pdf"}
+    )
+    assert response.status_code == 302
+    rendering = Rendering.objects.get()
+    assert rendering.status == Rendering.Status.QUEUED
+    services.rendering_run(rendering.pk)
+    rendering.refresh_from_db()
+    assert rendering.status == Rendering.Status.READY
+    with rendering.file.open("rb") as stored:
+        assert not stored.read().startswith(b"%PDF")  # encrypted at rest
+    file_url = reverse("reports:rendering_file", args=[programme.slug, report.pk, rendering.pk])
+    body = b"".join(writer.get(file_url).streaming_content)
+    assert body.startswith(b"%PDF") and hashlib.sha256(body).hexdigest() == rendering.sha256
+    # The viewer gets it only once the report is published.
+    assert _client(viewer).get(file_url).status_code == 404
+    services.report_submit(user=analyst, report=report)
+    services.report_approve(user=lead, report=report)
+    services.report_publish(user=lead, report=report)
+    reader = _client(viewer)
+    assert b"".join(reader.get(file_url).streaming_content) == body
+    # A file that could not be written keeps nothing.
+    broken = services.rendering_start(user=analyst, report=report, file_format="docx", queue=False)
+    from unittest import mock
+
+    with mock.patch("amniyat.reports.word.write", side_effect=RuntimeError("disk full")):
+        services.rendering_run(broken.pk)
+    broken.refresh_from_db()
+    assert broken.status == Rendering.Status.FAILED and not broken.file

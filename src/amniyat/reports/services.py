@@ -19,24 +19,34 @@ same transaction.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
+from amniyat.core.encrypted_files import decrypted_pieces, encrypt_file
 from amniyat.core.services import changed_fields
 from amniyat.core.text import format_number
 from amniyat.fieldwork.models import Assessment
 from amniyat.reports import writing
-from amniyat.reports.models import Report, Section
+from amniyat.reports.models import Rendering, Report, Section
+
+logger = logging.getLogger(__name__)
 
 Kind = Section.Kind
 
@@ -435,15 +445,19 @@ def report_reopen(*, user: User, report: Report) -> Report:
 def report_publish(*, user: User, report: Report) -> Report:
     """Everyone in the programme may now read the report and download its files."""
     require(user, "report.approve", report)
-    return _move(
-        report,
-        user=user,
-        verb=AuditEvent.Verb.PUBLISHED,
-        allowed_from=[Report.Status.APPROVED],
-        to=Report.Status.PUBLISHED,
-        published_by=user,
-        published_at=timezone.now(),
-    )
+    with transaction.atomic():
+        report.renderings.filter(
+            report_revision=report.revision, status=Rendering.Status.READY
+        ).update(approved_by=user)
+        return _move(
+            report,
+            user=user,
+            verb=AuditEvent.Verb.PUBLISHED,
+            allowed_from=[Report.Status.APPROVED],
+            to=Report.Status.PUBLISHED,
+            published_by=user,
+            published_at=timezone.now(),
+        )
 
 
 # ----------------------------------------------------------------------------------------
@@ -518,3 +532,133 @@ def section_keep_figures(*, user: User, section: Section) -> Section:
             details={"change": "section_keep_figures", "section": section.pk},
         )
     return section
+
+
+# ----------------------------------------------------------------------------------------
+# Rendered files: each an unchanging version of the report as DOCX or PDF.
+
+RENDERERS = ("docx", "pdf")
+CONTENT_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+PROGRESS_SECONDS = 1.0
+
+
+def rendering_start(
+    *, user: User, report: Report, file_format: str, queue: bool = True
+) -> Rendering:
+    """Queues a file of the report as it is now; written by the ``render_report`` task once
+    the current transaction commits (or, without ``queue``, by the caller with
+    :func:`rendering_run`)."""
+    require(user, "report.edit", report)
+    if file_format not in RENDERERS:
+        raise ValidationError({"format": _("Choose DOCX or PDF.")})
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        number = (locked.renderings.aggregate(top=Max("number"))["top"] or 0) + 1
+        rendering = Rendering.objects.create(
+            report=report,
+            number=number,
+            format=file_format,
+            report_revision=locked.revision,
+            requested_by=user,
+        )
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.CREATED,
+            obj=report,
+            programme=report.programme,
+            details={"rendering": rendering.pk, "format": file_format, "revision": locked.revision},
+        )
+        rendering_id = rendering.pk
+
+        def enqueue() -> None:
+            from amniyat.reports.tasks import render_report
+
+            render_report.enqueue(rendering_id)
+
+        if queue:
+            transaction.on_commit(enqueue)
+    return rendering
+
+
+def rendering_run(rendering_id: int, progress: Any = None) -> Rendering:
+    """Writes a queued file. Never raises for a file that could not be written: the rendering
+    says why, and nothing half written is kept."""
+    from amniyat.reports import document, pdf, word
+
+    rendering = Rendering.objects.select_related("report__programme", "report__assessment").get(
+        pk=rendering_id
+    )
+    if rendering.status not in (Rendering.Status.QUEUED, Rendering.Status.RUNNING):
+        return rendering
+    rendering.status = Rendering.Status.RUNNING
+    rendering.save(update_fields=["status"])
+    writer = word.write if rendering.format == "docx" else pdf.write
+    last = [0.0]
+
+    def note(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_SECONDS or done >= total:
+            last[0] = now
+            Rendering.objects.filter(pk=rendering.pk).update(done=done, total=total)
+        if progress:
+            progress(done, total)
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="amniyat-report-") as folder:
+            clear = Path(folder) / "clear"
+            with clear.open("wb") as target:
+                writer(document.drawn(rendering.report), target, progress=note)
+            digest = hashlib.sha256()
+            with clear.open("rb") as source:
+                for piece in iter(lambda: source.read(1 << 20), b""):
+                    digest.update(piece)
+            sealed = Path(folder) / "sealed"
+            with clear.open("rb") as source, sealed.open("wb") as target:
+                encrypt_file(source, target)
+            rendering.size = clear.stat().st_size
+            clear.unlink()
+            with sealed.open("rb") as handle:
+                rendering.file.save(f"report-{rendering.pk}.bin", File(handle), save=False)
+    except Exception:
+        logger.exception("Rendering %s of report %s failed", rendering.pk, rendering.report_id)
+        rendering.status = Rendering.Status.FAILED
+        rendering.error = _("The file could not be written. Try again, or ask an administrator.")
+        rendering.finished_at = timezone.now()
+        rendering.save(update_fields=["status", "error", "finished_at"])
+        return rendering
+    rendering.sha256 = digest.hexdigest()
+    rendering.status = Rendering.Status.READY
+    rendering.finished_at = timezone.now()
+    rendering.save(update_fields=["status", "sha256", "size", "file", "finished_at"])
+    return rendering
+
+
+def rendering_file_name(rendering: Rendering) -> str:
+    stem = slugify(rendering.report.title, allow_unicode=True) or "report"
+    return f"{stem}-v{rendering.number}.{rendering.format}"
+
+
+def rendering_open(
+    *, user: User, rendering: Rendering, request: Any = None
+) -> Iterator[bytes] | None:
+    """The file, decrypted a piece at a time, for someone who may read it (the rendering
+    having been found through :func:`~amniyat.reports.selectors.renderings_of`); audited."""
+    if rendering.status != Rendering.Status.READY or not rendering.file:
+        return None
+    audit_record(
+        actor=user,
+        verb=AuditEvent.Verb.EXPORTED,
+        obj=rendering.report,
+        programme=rendering.report.programme,
+        request=request,
+        details={"rendering": rendering.pk, "format": rendering.format, "sha256": rendering.sha256},
+    )
+
+    def pieces() -> Iterator[bytes]:
+        with rendering.file.open("rb") as handle:
+            yield from decrypted_pieces(handle)
+
+    return pieces()

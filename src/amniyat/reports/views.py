@@ -8,8 +8,10 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -130,6 +132,7 @@ def report_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
                 (value, label) for value, label in Section.Kind.choices if value != "title"
             ],
             "return_form": ReturnForm(),
+            "renderings": selectors.renderings_of(user=request.user, report=report)[:10],
         },
     )
 
@@ -341,3 +344,64 @@ def report_status(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
         )
     messages.error(request, _("Choose what to do with the report."))
     return redirect(_detail_url(report))
+
+
+# ----------------------------------------------------------------------------------------
+# Rendered files.
+
+
+@login_required
+@require_POST
+def rendering_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    programme = programme_get(user=request.user, slug=slug)
+    report = selectors.report_get(user=request.user, programme=programme, pk=pk)
+    _editable(request, report)
+    file_format = request.POST.get("format", "")
+    return _act(
+        request,
+        report,
+        lambda: services.rendering_start(user=request.user, report=report, file_format=file_format),
+        _("The file is being written; its progress shows below."),
+    )
+
+
+def _rendering(request: AuthenticatedRequest, slug: str, pk: int, rendering_pk: int) -> Any:
+    programme = programme_get(user=request.user, slug=slug)
+    report = selectors.report_get(user=request.user, programme=programme, pk=pk)
+    rendering = (
+        selectors.renderings_of(user=request.user, report=report).filter(pk=rendering_pk).first()
+    )
+    if rendering is None:
+        raise Http404("No such file.")
+    return programme, report, rendering
+
+
+@login_required
+def rendering_progress(
+    request: AuthenticatedRequest, slug: str, pk: int, rendering_pk: int
+) -> HttpResponse:
+    """The partial htmx polls while a file is written; once written (or not) it comes
+    without the polling trigger."""
+    programme, report, rendering = _rendering(request, slug, pk, rendering_pk)
+    return render(
+        request,
+        "reports/partials/rendering.html",
+        {"programme": programme, "report": report, "rendering": rendering},
+    )
+
+
+@login_required
+def rendering_file(
+    request: AuthenticatedRequest, slug: str, pk: int, rendering_pk: int
+) -> HttpResponseBase:
+    _programme, _report, rendering = _rendering(request, slug, pk, rendering_pk)
+    pieces = services.rendering_open(user=request.user, rendering=rendering, request=request)
+    if pieces is None:
+        raise Http404("No such file.")
+    response = StreamingHttpResponse(pieces, content_type=services.CONTENT_TYPES[rendering.format])
+    response["Content-Disposition"] = (
+        content_disposition_header(True, services.rendering_file_name(rendering)) or ""
+    )
+    response["Content-Length"] = str(rendering.size)
+    response["Cache-Control"] = "private, no-store"
+    return response
