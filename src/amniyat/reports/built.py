@@ -57,8 +57,10 @@ def published_of(section: Section) -> Findings | None:
     return _published(section)
 
 
-def _required(section: Section, user: User) -> Findings:
-    if not policies.can(user, "findings.view_published", section.report.programme):
+def _required(section: Section, user: User | None) -> Findings:
+    if user is not None and not policies.can(
+        user, "findings.view_published", section.report.programme
+    ):
         raise PermissionDenied(_("You may not do this."))
     if section.report.assessment is None:
         raise ValidationError(_("Choose the report's assessment before building its findings."))
@@ -111,7 +113,7 @@ class FindingsBuilder:
     def sources(self, *, section: Section) -> Mapping[str, Any]:
         return _findings_state(_published(section))
 
-    def build(self, *, user: User, section: Section) -> Built:
+    def build(self, *, user: User | None, section: Section) -> Built:
         findings = _required(section, user)
         chosen = [str(i) for i in section.options.get("indicators", [])]
         breakdowns = [
@@ -181,7 +183,7 @@ class DistrictChartBuilder:
     def sources(self, *, section: Section) -> Mapping[str, Any]:
         return _findings_state(_published(section))
 
-    def build(self, *, user: User, section: Section) -> Built:
+    def build(self, *, user: User | None, section: Section) -> Built:
         findings = _required(section, user)
         indicator = str(section.options.get("indicator", ""))
         with translation.override(section.report.language):
@@ -205,7 +207,7 @@ class GenderGapBuilder:
     def sources(self, *, section: Section) -> Mapping[str, Any]:
         return _findings_state(_published(section))
 
-    def build(self, *, user: User, section: Section) -> Built:
+    def build(self, *, user: User | None, section: Section) -> Built:
         findings = _required(section, user)
         with translation.override(section.report.language):
             page = shown(findings)
@@ -275,8 +277,8 @@ class QuotesBuilder:
             }
         }
 
-    def build(self, *, user: User, section: Section) -> Built:
-        if not policies.can(user, "report.edit", section.report):
+    def build(self, *, user: User | None, section: Section) -> Built:
+        if user is not None and not policies.can(user, "report.edit", section.report):
             raise PermissionDenied(_("You may not do this."))
         chosen = [int(pk) for pk in section.options.get("excerpts", [])]
         approved = _approved(section)
@@ -346,8 +348,8 @@ class PrioritiesBuilder:
             }
         }
 
-    def build(self, *, user: User, section: Section) -> Built:
-        if not policies.can(user, "report.edit", section.report):
+    def build(self, *, user: User | None, section: Section) -> Built:
+        if user is not None and not policies.can(user, "report.edit", section.report):
             raise PermissionDenied(_("You may not do this."))
         lists = list(self._lists(section).values_list("pk", flat=True))
         concerns: dict[str, dict[str, Any]] = {}

@@ -30,7 +30,9 @@ class Built:
 
 
 class Builder(Protocol):
-    def build(self, *, user: User, section: Section) -> Built: ...
+    def build(self, *, user: User | None, section: Section) -> Built:
+        """``user`` None: the system (the command line), which may read what is published."""
+        ...
 
     def sources(self, *, section: Section) -> Mapping[str, Any]: ...
 

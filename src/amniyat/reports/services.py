@@ -487,7 +487,13 @@ def section_build(*, user: User, section: Section) -> Section:
     return _build(user, section, options=section.options, change="section_build")
 
 
-def _build(user: User, section: Section, *, options: dict[str, Any], change: str) -> Section:
+def build_as_system(*, section: Section) -> Section:
+    """Builds a section for the command line (no person acting): from what may be published,
+    as for anyone, and audited as the system's."""
+    return _build(None, section, options=section.options, change="section_build")
+
+
+def _build(user: User | None, section: Section, *, options: dict[str, Any], change: str) -> Section:
     from amniyat.reports.sections import BUILDERS
 
     builder = BUILDERS.get(section.kind)
