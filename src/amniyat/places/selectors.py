@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
@@ -9,7 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from amniyat.accounts import policies
-from amniyat.places.models import PartnerArea, Place
+from amniyat.places.models import PartnerArea, Place, place_key
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -18,6 +19,47 @@ if TYPE_CHECKING:
 
 def places_visible(*, user: AnyUser) -> QuerySet[Place]:
     return Place.objects.filter(policies.place_scope(user)).select_related("parent")
+
+
+def place_named(*, programme_id: int, answers: Sequence[str]) -> int | None:
+    """The place the first of ``answers`` that names one names: a place's code, or a name (in
+    any of the four languages) that no other place shares, matched as :func:`place_key` folds
+    them, among the shared places and the programme's own communities. One indexed query,
+    however many places there are; the same answers as the import's table of every place
+    (:func:`amniyat.fieldwork.imports.services.place_lookup`). Not a scoped read: it is what
+    a submission's sender named, and only the id is given back."""
+    keys = [key for key in dict.fromkeys(place_key(answer) for answer in answers) if key]
+    if not keys:
+        return None
+    named = Q(code_key__in=keys)
+    for field in ("name_en_key", "name_ru_key", "name_tg_key", "name_uz_key"):
+        named |= Q(**{f"{field}__in": keys})
+    # Which programme's in Python: given "shared or ours" as well, SQLite walks the index of
+    # programmes (every shared place) instead of the keys' (a handful of rows).
+    rows = [
+        row
+        for owner, *row in Place.objects.filter(named)
+        .order_by()
+        .values_list(
+            "programme_id",
+            "pk",
+            "code_key",
+            "name_en_key",
+            "name_ru_key",
+            "name_tg_key",
+            "name_uz_key",
+        )
+        if owner is None or owner == programme_id
+    ]
+    for key in keys:
+        # A code names one place (they are unique) and comes before any name.
+        for pk, code, *_names in rows:
+            if code == key:
+                return int(pk)
+        places = {pk for pk, _code, *names in rows if key in names}
+        if len(places) == 1:
+            return int(places.pop())
+    return None
 
 
 # A place's boundary (GeoJSON) and population by sex and age, and its parent's: read only

@@ -259,18 +259,20 @@ def _local_file(job: ImportJob, workdir: Path) -> Iterator[Path]:
 
 
 def place_lookup(form: Form) -> dict[str, int]:
-    """Lower-cased place codes and names (any language) → place id, for the places a
-    programme's submissions may name; a name two places share is left out."""
+    """Place codes and names (any language), folded as answers are matched to them
+    (:func:`~amniyat.places.models.place_key`, stored on each place) → place id, for the
+    places a programme's submissions may name; a name two places share is left out. An
+    import matches a whole file against it; one submission asks
+    :func:`~amniyat.places.selectors.place_named`, which answers the same."""
     places = Place.objects.filter(
         Q(programme__isnull=True) | Q(programme_id=form.assessment.programme_id)
-    ).values_list("pk", "code", "name_en", "name_ru", "name_tg", "name_uz")
+    ).values_list("pk", "code_key", "name_en_key", "name_ru_key", "name_tg_key", "name_uz_key")
     codes: dict[str, int] = {}
     names: dict[str, int | None] = {}
     for pk, code, *labels in places:
         if code:
-            codes[code.strip().lower()] = pk
-        for label in labels:
-            key = (label or "").strip().lower()
+            codes[code] = pk
+        for key in labels:
             if key:
                 names[key] = pk if names.get(key, pk) == pk else None
     lookup = {k: v for k, v in names.items() if v is not None}
