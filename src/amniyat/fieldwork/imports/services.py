@@ -9,7 +9,8 @@ transaction:
   (:class:`~amniyat.fieldwork.imports.convert.SubmissionReader`); every answer is checked against
   the form; each good row's JSON is hashed and its personal answers encrypted
   (:mod:`~amniyat.fieldwork.imports.sealing`). Ids repeated within a batch are settled here.
-* **Store** (a writer thread, :class:`_Writer`), overlapping the reading of the next batch:
+* **Store** (a writer thread, :class:`_Writer`; on PostgreSQL a second one making the
+  ``COPY`` text of the batch after), overlapping the reading of the next batch:
   on SQLite through ``executemany`` on the driver's cursor, binding only what differs from
   row to row, the database's unique index finding the instance ids stored before as the rows
   go in; on PostgreSQL through a ``COPY`` (its text made by Polars) straight into the table
@@ -767,7 +768,9 @@ class _Writer:
     instance id) DO NOTHING``.
 
     On PostgreSQL the rows are copied straight into the table (``COPY`` of the text
-    :func:`copy_text` makes), after one query has found which of the batch's ids are
+    :func:`copy_text` makes, by a second thread, the texter, while the batch before is being
+    copied: the server then never waits for Polars between batches), after one query has
+    found which of the batch's ids are
     stored already (all of them if the form had submissions before; otherwise only those
     this import may have stored, told by a hash of the ids it sent). If another connection
     stores one of those ids meanwhile, the copy fails, the transaction is rolled back and
