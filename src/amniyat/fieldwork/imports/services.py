@@ -794,14 +794,17 @@ class _Writer:
         self.conflict_rows: list[tuple[int, str]] = []
         self.error: BaseException | None = None
         self.abandoned = False
-        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=QUEUED_BATCHES)
+        self.postgres = connection.vendor == "postgresql"
+        # On PostgreSQL the texter holds a batch, and one more waits with its text made: as
+        # many batches ahead of the writer as on SQLite, and one more.
+        ahead = 1 if self.postgres else QUEUED_BATCHES
+        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=ahead)
         # PostgreSQL: batches with their COPY text made, from the texter to the writer.
         self.texts: queue.Queue[_Texted | None] = queue.Queue(maxsize=1)
         self.texter: threading.Thread | None = None
         connection.ensure_connection()
         self.wrapper = connection.cursor()
         self.raw = connection.connection.cursor()
-        self.postgres = connection.vendor == "postgresql"
         self.careful = careful
         if self.postgres:
             self._prepare_postgres()
