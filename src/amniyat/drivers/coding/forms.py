@@ -15,10 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Organisation
 from amniyat.communities.models import Sector
+from amniyat.core.picker import Choices, offer
 from amniyat.drivers.coding.services import Sex
 from amniyat.drivers.coding.text import ACCEPTED_SUFFIXES
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, Source
 from amniyat.fieldwork.models import Assessment
+from amniyat.places.forms import place_field
 from amniyat.places.models import Place
 
 
@@ -56,7 +58,7 @@ class SourceForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 8}),
     )
-    place = forms.ModelChoiceField(label=_("Place"), queryset=Place.objects.all(), required=False)
+    place = place_field(label=_("Place"), required=False)
     held_on = forms.DateField(label=_("Date"), required=False, widget=DateInput())
     language = forms.ChoiceField(label=_("Language of the notes"), choices=Language.choices)
     participants = forms.IntegerField(label=_("Participants"), min_value=0, max_value=10_000)
@@ -84,7 +86,7 @@ class SourceForm(forms.Form):
         self,
         *args: Any,
         assessments: Iterable[Assessment],
-        places: Iterable[Place],
+        places: Choices,
         organisations: Iterable[Organisation] | None,
         editing: bool = False,
         **kwargs: Any,
@@ -94,9 +96,7 @@ class SourceForm(forms.Form):
         fields["assessment"].widget.choices = [("", "---------")] + [
             (a.pk, str(a)) for a in assessments
         ]
-        fields["place"].widget.choices = [("", "---------")] + [
-            (p.pk, place_label(p)) for p in places
-        ]
+        offer(self, "place", places)
         if organisations is None:
             # A facilitator's notes are their own organisation's: nothing to choose.
             del self.fields["organisation"]
