@@ -21,7 +21,6 @@ from amniyat.drivers.coding.text import ACCEPTED_SUFFIXES
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, Source
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.forms import place_field
-from amniyat.places.models import Place
 
 
 class DateInput(forms.DateInput):
@@ -29,10 +28,6 @@ class DateInput(forms.DateInput):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-def place_label(place: Place) -> str:
-    return f"{place.parent.name} › {place.name}" if place.parent_id and place.parent else place.name
 
 
 class SourceForm(forms.Form):
@@ -178,13 +173,17 @@ class RedactionForm(forms.Form):
 
 
 class CodeExcerptFilter(forms.Form):
-    place = forms.TypedChoiceField(label=_("Place"), required=False, coerce=int, empty_value=None)
+    place = place_field(label=_("Place"), required=False, none_label=_("all places"))
     sex = forms.ChoiceField(label=_("Who took part"), required=False)
     age_band = forms.ChoiceField(label=_("Age band"), required=False)
 
-    def __init__(self, *args: Any, places: Iterable[Place], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, places: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         fields: Any = self.fields
-        fields["place"].choices = [("", _("all places"))] + [(p.pk, place_label(p)) for p in places]
+        offer(self, "place", places)
         fields["sex"].choices = [("", _("everyone")), *Sex.choices()]
         fields["age_band"].choices = [("", _("all ages")), *AgeBand.choices]
+
+    def clean_place(self) -> int | None:
+        place = self.cleaned_data.get("place")
+        return place.pk if place is not None else None

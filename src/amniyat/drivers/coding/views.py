@@ -798,7 +798,7 @@ def redaction_add(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
 def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = _programme(request, slug)
     code = codebook_selectors.code_get(user=request.user, programme=programme, pk=pk)
-    places = _places(request, programme)
+    places = place_offer(user=request.user, programme=programme, within="groups")
     filters = CodeExcerptFilter(request.GET or None, places=places)
     chosen: dict[str, Any] = {"place": None, "sex": "", "age_band": ""}
     if filters.is_valid():
