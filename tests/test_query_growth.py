@@ -152,6 +152,7 @@ CAPS: dict[str, int] = {
     "communities:list": 8,
     "communities:member_create": 6,
     "communities:member_edit": 8,
+    "communities:pick": 6,
     "communities:representativeness": 9,
     "communities:targets": 6,
     "core:api_reference": 3,
@@ -225,6 +226,7 @@ CAPS: dict[str, int] = {
     "places:edit": 7,
     "places:list": 6,
     "places:partner_area": 9,
+    "places:pick": 8,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).

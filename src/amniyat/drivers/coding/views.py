@@ -49,6 +49,7 @@ from amniyat.drivers.coding.forms import (
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, RedactionFlag, Source
 from amniyat.fieldwork.forms.selectors import assessments_visible
 from amniyat.findings import charts
+from amniyat.places.forms import place_offer
 from amniyat.places.models import Place
 from amniyat.places.selectors import place_choices_for_groups
 
@@ -174,7 +175,7 @@ def _source_form(request: AuthenticatedRequest, programme: Programme, **kwargs: 
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         assessments=assessments_visible(user=request.user, programme=programme),
-        places=_places(request, programme),
+        places=place_offer(user=request.user, programme=programme, within="groups"),
         organisations=organisations,
         **kwargs,
     )
@@ -797,7 +798,7 @@ def redaction_add(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
 def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = _programme(request, slug)
     code = codebook_selectors.code_get(user=request.user, programme=programme, pk=pk)
-    places = _places(request, programme)
+    places = place_offer(user=request.user, programme=programme, within="groups")
     filters = CodeExcerptFilter(request.GET or None, places=places)
     chosen: dict[str, Any] = {"place": None, "sex": "", "age_band": ""}
     if filters.is_valid():
