@@ -886,8 +886,9 @@ def _latest_trained(programme: Programme, key: str) -> tuple[Trained | None, boo
         return trained, bool(current)
     if not current:
         return None, False
-    run_id = done.order_by("-finished_at").values_list("pk", flat=True).first()
-    if run_id is not None and (trained := _trained_of_run(str(run_id))) is not None:
+    # That training's result is gone: the latest, as when there is none of that coding.
+    latest = done.order_by("-finished_at").values_list("pk", flat=True).first()
+    if latest is not None and (trained := _trained_of_run(str(latest))) is not None:
         return trained, False
     return None, False
 
