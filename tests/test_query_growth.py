@@ -165,7 +165,7 @@ CAPS: dict[str, int] = {
     "downloads:progress": 6,
     "drivers:agreement": 10,
     "drivers:agreement_code": 13,
-    "drivers:assist": 13,
+    "drivers:assist": 12,
     "drivers:code_create": 7,
     "drivers:code_edit": 9,
     "drivers:code_excerpts": 13,

@@ -71,6 +71,8 @@ def _int(value: str | None) -> int | None:
 
 # Notes a page of the list shows: a national programme has hundreds of discussions.
 SOURCES_PER_PAGE = 50
+# Quotes a page of a code's excerpts shows: a code of a national programme has hundreds.
+QUOTES_PER_PAGE = 25
 
 
 def _places(request: AuthenticatedRequest, programme: Programme) -> Any:
@@ -78,10 +80,19 @@ def _places(request: AuthenticatedRequest, programme: Programme) -> Any:
 
 
 def _with_profile_labels(sources: Iterable[Source]) -> list[Source]:
-    """Sources with their age bands and sectors as words (``age_labels``, ``sector_labels``)."""
-    ages, sectors = dict(AgeBand.choices), dict(Sector.choices)
+    """Sources with their kind, language, age bands and sectors as words (``kind_label``,
+    ``language_label``, ``age_labels``, ``sector_labels``). Each word is translated once for
+    the page, not once for each source that has it (a list shows fifty)."""
+    kinds, languages, ages, sectors = (
+        {value: str(label) for value, label in choices}
+        for choices in (Source.Kind.choices, Language.choices, AgeBand.choices, Sector.choices)
+    )
     listed = list(sources)
     for source in listed:
+        source.kind_label = kinds.get(source.kind, source.kind)  # type: ignore[attr-defined]
+        source.language_label = languages.get(  # type: ignore[attr-defined]
+            source.language, source.language
+        )
         source.age_labels = [ages.get(b, b) for b in source.age_bands]  # type: ignore[attr-defined]
         source.sector_labels = [  # type: ignore[attr-defined]
             sectors.get(s, s) for s in source.sectors
@@ -803,8 +814,16 @@ def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
     chosen: dict[str, Any] = {"place": None, "sex": "", "age_band": ""}
     if filters.is_valid():
         chosen |= {k: v for k, v in filters.cleaned_data.items() if v}
-    quotes = services.excerpts_for_code(
-        user=request.user, programme=programme, code=code, request=request, **chosen
+    rows = services.code_excerpt_rows(user=request.user, programme=programme, code=code, **chosen)
+    # A page of the quotes: only its excerpts' sources are decrypted, and the audit names
+    # what was shown.
+    page = page_of(request, rows, size=QUOTES_PER_PAGE)
+    quotes = services.quotes_of(
+        user=request.user,
+        programme=programme,
+        code=code,
+        excerpts=page.object_list,
+        request=request,
     )
     # The quotes of one source share it (and the line saying where they come from).
     sources = {q.excerpt.source_id: q.excerpt.source for q in quotes}
@@ -822,6 +841,7 @@ def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
             "path": _code_path(code),
             "filters": filters,
             "quotes": quotes,
+            "page": page,
         },
     )
 

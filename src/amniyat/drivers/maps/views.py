@@ -867,32 +867,36 @@ def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
             response = HttpResponse(svg.png_of(drawing), content_type="image/png")
         filename = f"{name}.{kind}"
     else:
+        # The evidence by id from the map's join tables, then which of it the user may see:
+        # no excerpt row is read (nor its memo decrypted) for a file that names them by id.
+        evidence = selectors.map_evidence_ids(driver_map)
+        on_map = {pk for ids in (*evidence[0].values(), *evidence[1].values()) for pk in ids}
         visible = set(
-            maps.evidence_visible(user=request.user, driver_map=driver_map).values_list(
-                "pk", flat=True
-            )
+            maps.evidence_visible(user=request.user, driver_map=driver_map, among=on_map)
+            .order_by()
+            .values_list("pk", flat=True)
         )
         if kind == "graphml":
             response = HttpResponse(
-                exchange.export_graphml(driver_map, visible_excerpts=visible),
+                exchange.export_graphml(driver_map, visible_excerpts=visible, evidence=evidence),
                 content_type="application/graphml+xml; charset=utf-8",
             )
             filename = f"{name}.graphml"
         elif kind == "nodes":
             response = HttpResponse(
-                exchange.export_csv_nodes(driver_map, visible_excerpts=visible),
+                exchange.export_csv_nodes(driver_map, visible_excerpts=visible, evidence=evidence),
                 content_type="text/csv; charset=utf-8",
             )
             filename = f"{name}-elements.csv"
         elif kind == "edges":
             response = HttpResponse(
-                exchange.export_csv_edges(driver_map, visible_excerpts=visible),
+                exchange.export_csv_edges(driver_map, visible_excerpts=visible, evidence=evidence),
                 content_type="text/csv; charset=utf-8",
             )
             filename = f"{name}-connections.csv"
         else:
             response = HttpResponse(
-                exchange.export_csv_zip(driver_map, visible_excerpts=visible),
+                exchange.export_csv_zip(driver_map, visible_excerpts=visible, evidence=evidence),
                 content_type="application/zip",
             )
             filename = f"{name}.zip"
