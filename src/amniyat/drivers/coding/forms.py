@@ -172,6 +172,20 @@ class RedactionForm(forms.Form):
     status = forms.ChoiceField(choices=[("redact", "redact"), ("keep", "keep"), ("open", "open")])
 
 
+class SourceFilter(forms.Form):
+    """The notes list's place filter (the others are plain selects of a few choices)."""
+
+    place = place_field(label=_("Place"), required=False, none_label=_("all places"))
+
+    def __init__(self, *args: Any, places: Choices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offer(self, "place", places)
+
+    def clean_place(self) -> int | None:
+        place = self.cleaned_data.get("place")
+        return place.pk if place is not None else None
+
+
 class CodeExcerptFilter(forms.Form):
     place = place_field(label=_("Place"), required=False, none_label=_("all places"))
     sex = forms.ChoiceField(label=_("Who took part"), required=False)

@@ -33,7 +33,6 @@ from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
-from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.paging import page_of
 from amniyat.core.text import format_list, format_number, quoted
 from amniyat.drivers.codebook import selectors as codebook_selectors
@@ -44,14 +43,13 @@ from amniyat.drivers.coding.forms import (
     ExcerptForm,
     QuoteReviewForm,
     RedactionForm,
+    SourceFilter,
     SourceForm,
 )
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, RedactionFlag, Source
 from amniyat.fieldwork.forms.selectors import assessments_visible
 from amniyat.findings import charts
 from amniyat.places.forms import place_offer
-from amniyat.places.models import Place
-from amniyat.places.selectors import place_choices_for_groups
 
 
 def _programme(request: AuthenticatedRequest, slug: str) -> Programme:
@@ -73,10 +71,6 @@ def _int(value: str | None) -> int | None:
 SOURCES_PER_PAGE = 50
 # Quotes a page of a code's excerpts shows: a code of a national programme has hundreds.
 QUOTES_PER_PAGE = 25
-
-
-def _places(request: AuthenticatedRequest, programme: Programme) -> Any:
-    return place_choices_for_groups(user=request.user, programme=programme).select_related("parent")
 
 
 def _with_profile_labels(sources: Iterable[Source]) -> list[Source]:
@@ -109,9 +103,13 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = _programme(request, slug)
     kind = request.GET.get("kind", "")
     language = request.GET.get("language", "")
+    place_filter = SourceFilter(
+        request.GET or None,
+        places=place_offer(user=request.user, programme=programme, within="groups"),
+    )
     chosen: dict[str, Any] = {
         "assessment": _int(request.GET.get("assessment")),
-        "place": _int(request.GET.get("place")),
+        "place": place_filter.cleaned_data.get("place") if place_filter.is_valid() else None,
         "kind": kind if kind in Source.Kind.values else "",
         "language": language if language in Language.values else "",
     }
@@ -128,8 +126,6 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     detail_url = links.per_object("drivers:source_detail", slug=programme.slug)
     for source in listed:
         source.detail_url = detail_url(source.pk)  # type: ignore[attr-defined]
-    # Only the places' names: a national programme works in hundreds of places.
-    names = [f"name_{code}" for code in CONTENT_LANGUAGES]
     return render(
         request,
         "drivers/coding/source_list.html",
@@ -140,39 +136,11 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "page": page,
             "chosen": chosen,
             "assessments": assessments_visible(user=request.user, programme=programme),
-            "place_options": _place_options(
-                _places(request, programme).only(
-                    "pk", "parent", *names, *(f"parent__{name}" for name in names)
-                ),
-                chosen["place"],
-            ),
+            "place_filter": place_filter,
             "kinds": Source.Kind.choices,
             "language_choices": Language.choices,
             "can_add": policies.can(request.user, "source.create", programme),
         },
-    )
-
-
-def _place_options(places: Iterable[Place], chosen: int | None) -> SafeString:
-    """The filter's place options, written here rather than by a template loop over
-    hundreds of places (`core.forms.FormRenderer` does the same for form selects)."""
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (
-                format_html(
-                    # Two formats, so that nothing is marked safe by hand.
-                    '<option value="{}" selected>{}{}</option>'
-                    if place.pk == chosen
-                    else '<option value="{}">{}{}</option>',
-                    place.pk,
-                    format_html("{} › ", place.parent.name) if place.parent else "",
-                    place.name,
-                ),
-            )
-            for place in places
-        ),
     )
 
 

@@ -38,7 +38,7 @@ from amniyat.fieldwork.models import Form, Submission
 from amniyat.fieldwork.submissions import exporters, selectors, services
 from amniyat.fieldwork.submissions.forms import ExportForm, SubmissionFilterForm
 from amniyat.fieldwork.submissions.masking import masked_without_decrypting
-from amniyat.places.models import Place
+from amniyat.places.forms import place_offer
 
 PAGE_SIZE = 50
 
@@ -68,19 +68,11 @@ def _filter_form(
     form: Form,
     data: Any,
     plan: FormPlan | None,
-    submissions: QuerySet[Submission] | None = None,
-    counted: selectors.RowCount | None = None,
 ) -> SubmissionFilterForm:
-    """The table's filters, bound to ``data`` (a query string or a posted form) if any, their
-    places those of ``submissions`` (the visible ones of the form unless given, ``counted``
-    if they were)."""
-    if submissions is None:
-        submissions = selectors.submissions_visible(user=request.user, form=form)
-    places = (
-        Place.objects.filter(pk__in=selectors.submission_place_ids(submissions, counted))
-        .only("name_en", "name_ru", "name_tg", "name_uz")  # named, nothing more
-        .order_by("name_en")
-    )
+    """The table's filters, bound to ``data`` (a query string or a posted form) if any."""
+    # The programme's places, found with a picker: a national programme's submissions come
+    # from hundreds of them, too many to list on every page of the table.
+    places = place_offer(user=request.user, programme=programme, within="area")
     # Each version is named with its form's title: one query, without the files.
     versions = (
         forms_selectors.form_versions(form=form)
@@ -101,7 +93,7 @@ def _filtered(
     where nothing narrows them)."""
     visible = selectors.submissions_visible(user=request.user, form=form)
     counted = selectors.submissions_counted(visible)
-    filters = _filter_form(request, programme, form, request.GET, plan, visible, counted)
+    filters = _filter_form(request, programme, form, request.GET, plan)
     if filters.is_bound and not filters.is_valid():
         return Submission.objects.none(), filters, selectors.RowCount(0, exact=True)
     chosen = filters.as_filters() if filters.is_bound else {}
