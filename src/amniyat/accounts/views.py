@@ -52,7 +52,7 @@ def _next_url(request: HttpRequest, default: str = "core:home") -> str:
 def home(request: AuthenticatedRequest) -> HttpResponse:
     programmes = [
         (programme, policies.membership_in(request.user, programme))
-        for programme in selectors.programmes_visible(user=request.user)
+        for programme in selectors.programmes_of(user=request.user)
     ]
     return render(request, "accounts/home.html", {"programmes": programmes})
 

@@ -7,6 +7,7 @@ and no one else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,13 +54,15 @@ def _plan(form: Form) -> FormPlan | None:
 
 
 def _enumerator_hidden(
-    request: AuthenticatedRequest, programme: Programme, plan: FormPlan | None
+    request: AuthenticatedRequest, programme: Programme, plan: Callable[[], FormPlan | None]
 ) -> bool:
     """Whether the enumerator is masked for this person: it takes the class of the form's
-    enumerator question, and they may not see personal and sensitive answers."""
+    enumerator question (``plan()``, read only if they may not see personal and sensitive
+    answers), and they may not see those."""
     if policies.can(request.user, "submission.view_protected", programme):
         return False
-    return plan is None or plan.enumerator_protected
+    read = plan()
+    return read is None or read.enumerator_protected
 
 
 def _filter_form(
@@ -67,7 +70,7 @@ def _filter_form(
     programme: Programme,
     form: Form,
     data: Any,
-    plan: FormPlan | None,
+    plan: Callable[[], FormPlan | None],
 ) -> SubmissionFilterForm:
     """The table's filters, bound to ``data`` (a query string or a posted form) if any."""
     # The programme's places, found with a picker: a national programme's submissions come
@@ -93,7 +96,7 @@ def _filtered(
     where nothing narrows them)."""
     visible = selectors.submissions_visible(user=request.user, form=form)
     counted = selectors.submissions_counted(visible)
-    filters = _filter_form(request, programme, form, request.GET, plan)
+    filters = _filter_form(request, programme, form, request.GET, lambda: plan)
     if filters.is_bound and not filters.is_valid():
         return Submission.objects.none(), filters, selectors.RowCount(0, exact=True)
     chosen = filters.as_filters() if filters.is_bound else {}
@@ -359,7 +362,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
     )
     language = (get_language() or "en").split("-")[0]
     if request.method == "POST":
-        filters = _filter_form(request, programme, form, request.POST, _plan(form))
+        filters = _filter_form(request, programme, form, request.POST, lambda: _plan(form))
         choice = ExportForm(request.POST)
         if choice.is_valid() and filters.is_valid():
             try:
@@ -377,7 +380,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
                 messages.success(request, _("Your export has started."))
                 return redirect("downloads:detail", slug=slug, pk=download.pk)
     else:
-        filters = _filter_form(request, programme, form, request.GET, _plan(form))
+        filters = _filter_form(request, programme, form, request.GET, lambda: _plan(form))
         choice = ExportForm(initial={"language": language, **request.GET.dict()})
     return render(
         request,
