@@ -17,6 +17,11 @@ falls behind shows as latency, not as a lower rate. Each step also prints the CP
 server (gunicorn's processes) and this client spent per submission, since both share the
 machine's cores.
 
+``--database-url`` runs it on another database (PostgreSQL: an empty database the benchmark
+migrates and fills; it is left as it is), and ``--communities`` gives the programme that many
+communities (mahallas) of its own, named in four languages, as a national programme has,
+among which each submission's answer naming its place is looked up.
+
 With ``--rate`` it runs the fixed-rate soak instead: ``--rate`` submissions a second for
 ``--seconds`` seconds.
 
@@ -96,8 +101,9 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
-def prepare(home: Path, env: dict[str, str]) -> tuple[str, str, str]:
-    """Migrate the database and create the programme, form and device: (slug, user, password)."""
+def prepare(home: Path, env: dict[str, str], communities: int = 0) -> tuple[str, str, str]:
+    """Migrate the database and create the programme, form and device, and ``communities``
+    communities of the programme: (slug, user, password)."""
     subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--verbosity", "0"], env=env, check=True
     )
@@ -143,6 +149,17 @@ def prepare(home: Path, env: dict[str, str]) -> tuple[str, str, str]:
         schema=SCHEMA,
         sensitivity=SENSITIVITY,
     )
+    district = Place.objects.get(code="TJ-KT-VAK")
+    for n in range(communities):
+        Place.objects.create(
+            level=Place.Level.COMMUNITY,
+            parent=district,
+            programme=programme,
+            name_en=f"Mahalla {n}",
+            name_ru=f"Махалля {n}",
+            name_tg=f"Маҳаллаи {n}",
+            name_uz=f"{n}-mahalla",
+        )
     device, password = device_create(
         acting_user=lead,
         programme=programme,
@@ -663,6 +680,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=14)
     parser.add_argument("--p95-limit", type=float, default=1.0, help="seconds")
     parser.add_argument("--target", type=float, default=500.0, help="submissions a second")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty database to use instead of a temporary SQLite one (left filled)",
+    )
+    parser.add_argument(
+        "--communities", type=int, default=0, help="communities of the programme's own"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 200:
         parser.error("clients must be between 1 and 200")
@@ -678,10 +703,12 @@ def main(argv: list[str] | None = None) -> int:
     with (home / "gunicorn.log").open("wb") as log:
         try:
             env = _environment(home)
+            if args.database_url:
+                env["DATABASE_URL"] = args.database_url
             if args.polars_threads:
                 env["POLARS_MAX_THREADS"] = str(args.polars_threads)
             print(f"preparing a fresh database in {home} …", flush=True)
-            slug, username, password = prepare(home, env)
+            slug, username, password = prepare(home, env, args.communities)
             port = free_port()
             path = f"/collect/{slug}/submission"
             server = start_gunicorn(env, port, args.workers, args.threads, log)

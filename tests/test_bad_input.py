@@ -188,7 +188,7 @@ CASES: list[tuple[str, str, Any, str | None]] = [
         "community create: another programme's district",
         "/p/tj/places/new/",
         lambda s: {"parent": district("UZ-JI-JIZ").pk, "name_en": "Somewhere"},
-        "Select a valid choice. That choice is not one of the available choices.",
+        "Choose a place this programme works in.",
     ),
     ("organisation create: empty", "/p/tj/organisations/new/", {}, REQUIRED),
     (
@@ -225,7 +225,7 @@ CASES: list[tuple[str, str, Any, str | None]] = [
             "role": "group_member",
             "community_group": s["foreign_group"].pk,
         },
-        "Select a valid choice. That choice is not one of the available choices.",
+        "Choose a community group of this programme.",
     ),
     (
         "membership edit: group member without a group",

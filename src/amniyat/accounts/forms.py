@@ -8,7 +8,8 @@ from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
-from amniyat.communities.models import CommunityGroup
+from amniyat.communities.forms import group_field
+from amniyat.core.picker import Choices, offer
 
 
 class SignInForm(AuthenticationForm):
@@ -63,20 +64,16 @@ class MembershipForm(forms.Form):
         label=_("Organisation"), queryset=Organisation.objects.none()
     )
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
-    community_group = forms.ModelChoiceField(
-        label=_("Community group (for group members)"),
-        queryset=CommunityGroup.objects.none(),
-        required=False,
-    )
+    community_group = group_field(label=_("Community group (for group members)"), required=False)
     can_view_personal_data = forms.BooleanField(label=_("May see members' names"), required=False)
 
-    def __init__(self, *args: Any, programme: Programme, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, programme: Programme, groups: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.programme = programme
         self.fields["organisation"].queryset = Organisation.objects.filter(  # type: ignore[attr-defined]
             pk__in=programme.taking_part_ids()
         )
-        self.fields["community_group"].queryset = programme.community_groups.all()  # type: ignore[attr-defined]
+        offer(self, "community_group", groups)
 
     def clean_username(self) -> User:
         username = self.cleaned_data["username"].strip()
@@ -87,14 +84,16 @@ class MembershipForm(forms.Form):
 
 
 class MembershipChangeForm(forms.ModelForm):  # type: ignore[type-arg]
+    community_group = group_field(label=_("Community group"), required=False)
+
     class Meta:
         model = Membership
         fields = ["organisation", "role", "community_group", "can_view_personal_data"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, groups: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         programme = self.instance.programme
         self.fields["organisation"].queryset = Organisation.objects.filter(  # type: ignore[attr-defined]
             pk__in=programme.taking_part_ids()
         )
-        self.fields["community_group"].queryset = programme.community_groups.all()  # type: ignore[attr-defined]
+        offer(self, "community_group", groups)

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -44,18 +44,32 @@ FULL_VIEW_ROLES = frozenset({Role.LEAD, Role.ANALYST})
 _CACHE_ATTR = "_amniyat_memberships"
 
 
+def membership_rows() -> QuerySet[Membership]:
+    """Memberships as the policy and the pages read them: with the organisation, and the
+    programme with its country (named on the home pages; not its outline and population), so
+    that a page finds the programme it names among them (``accounts.selectors.programme_get``)
+    without another query. Every request builds this statement: each table joined costs
+    compiling it, so nothing is joined that only one page reads (the donor)."""
+    return Membership.objects.select_related("organisation", "programme__country").defer(
+        "programme__country__boundary", "programme__country__population"
+    )
+
+
 def memberships(user: AnyUser) -> dict[int, Membership]:
-    """The user's memberships by programme id, cached on the user object for one request."""
+    """The user's memberships by programme id, cached on the user object, which is read
+    afresh for each request: a membership granted or revoked counts from the next request."""
     if not user.is_authenticated or not user.is_active:
         return {}
     cached: dict[int, Membership] | None = getattr(user, _CACHE_ATTR, None)
     if cached is None:
-        cached = {
-            m.programme_id: m
-            for m in Membership.objects.filter(user=user).select_related("organisation")
-        }
+        cached = {m.programme_id: m for m in membership_rows().filter(user_id=user.pk)}
         setattr(user, _CACHE_ATTR, cached)
     return cached
+
+
+def remember_memberships(user: AnyUser, rows: Iterable[Membership]) -> None:
+    """Keep memberships read with the user (``accounts.backends``) for this request."""
+    setattr(user, _CACHE_ATTR, {m.programme_id: m for m in rows})
 
 
 def forget_memberships(user: AnyUser) -> None:

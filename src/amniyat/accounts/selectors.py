@@ -24,12 +24,21 @@ def programmes_visible(*, user: AnyUser) -> QuerySet[Programme]:
     )
 
 
+def programmes_of(*, user: AnyUser) -> list[Programme]:
+    """The programmes :func:`programmes_visible` lists, by name, as the request read them with
+    the user's memberships (``policies.membership_rows``): no query."""
+    programmes = [membership.programme for membership in policies.memberships(user).values()]
+    return sorted(programmes, key=lambda programme: (programme.name, programme.pk))
+
+
 def programme_get(*, user: AnyUser, slug: str) -> Programme:
-    """The programme with this slug, or 404 if the user is not a member."""
-    programme = programmes_visible(user=user).filter(slug=slug).first()
-    if programme is None:
-        raise Http404("No such programme.")
-    return programme
+    """The programme with this slug, or 404 if the user is not a member: found among the
+    user's memberships, which the request has read already (``policies.membership_rows``),
+    with its country."""
+    for membership in policies.memberships(user).values():
+        if membership.programme.slug == slug:
+            return membership.programme
+    raise Http404("No such programme.")
 
 
 def organisations_visible(

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from amniyat.accounts import policies
+from amniyat.accounts import backends, policies
 from amniyat.accounts.models import Membership, Organisation, PersonalToken, Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
@@ -26,7 +26,9 @@ Verb = AuditEvent.Verb
 
 def sign_in(*, request: HttpRequest, user: User) -> None:
     with transaction.atomic():
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # The session reads its user back through the backend that reads what each request
+        # needs of them in one query; the password was checked by ModelBackend.
+        login(request, user, backend=backends.BACKEND)
         if user.preferred_language:
             request.session["_language"] = user.preferred_language
         audit_record(actor=user, verb=Verb.SIGN_IN, request=request)

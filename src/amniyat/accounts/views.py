@@ -31,6 +31,7 @@ from amniyat.accounts.forms import (
 )
 from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.middleware import needs_second_factor
+from amniyat.communities.forms import group_offer
 from amniyat.communities.models import AgeBand, Sex
 from amniyat.communities.selectors import targets_overview
 from amniyat.core.forms import apply_errors
@@ -51,7 +52,7 @@ def _next_url(request: HttpRequest, default: str = "core:home") -> str:
 def home(request: AuthenticatedRequest) -> HttpResponse:
     programmes = [
         (programme, policies.membership_in(request.user, programme))
-        for programme in selectors.programmes_visible(user=request.user)
+        for programme in selectors.programmes_of(user=request.user)
     ]
     return render(request, "accounts/home.html", {"programmes": programmes})
 
@@ -256,7 +257,11 @@ def team(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = selectors.programme_get(user=request.user, slug=slug)
     if not policies.can(request.user, "membership.manage", programme):
         raise Http404("No such page.")
-    form = MembershipForm(request.POST if request.method == "POST" else None, programme=programme)
+    form = MembershipForm(
+        request.POST if request.method == "POST" else None,
+        programme=programme,
+        groups=group_offer(user=request.user, programme=programme),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.membership_grant(
@@ -293,7 +298,9 @@ def membership_edit(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
         for name in ("organisation", "role", "community_group", "can_view_personal_data")
     }
     form = MembershipChangeForm(
-        request.POST if request.method == "POST" else None, instance=membership
+        request.POST if request.method == "POST" else None,
+        instance=membership,
+        groups=group_offer(user=request.user, programme=programme),
     )
     if request.method == "POST":
         if request.POST.get("action") == "revoke":

@@ -10,22 +10,20 @@ from django.http import Http404
 from rest_framework.request import Request
 
 from amniyat.accounts.models import Programme
-from amniyat.accounts.selectors import programmes_visible
+from amniyat.accounts.selectors import programme_get, programmes_of
 
 M = TypeVar("M", bound=Model)
 
 
 def programme_from(request: Request, value: Any) -> Programme:
     """The programme named by id or slug in a request, if the user may see it."""
-    programmes = programmes_visible(user=request.user)
-    programme = None
     if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
-        programme = programmes.filter(pk=int(value)).first()
+        for programme in programmes_of(user=request.user):
+            if programme.pk == int(value):
+                return programme
     elif isinstance(value, str) and re.fullmatch(r"[-a-zA-Z0-9_]{1,60}", value):
-        programme = programmes.filter(slug=value).first()
-    if programme is None:
-        raise Http404("No such programme.")
-    return programme
+        return programme_get(user=request.user, slug=value)
+    raise Http404("No such programme.")
 
 
 def narrowed_by_id(queryset: QuerySet[M], request: Request, param: str, field: str) -> QuerySet[M]:

@@ -77,12 +77,17 @@ def audit_records_across(
     """As :func:`audit_records`, for objects of several programmes, one per (object,
     programme, details): a page of members of several groups, of submissions of several
     forms, in one INSERT."""
-    return AuditEvent.objects.bulk_create(
-        [
-            _event(actor, verb, obj, programme, request, details, actor_label)
-            for obj, programme, details in objects
-        ]
-    )
+    events = [
+        _event(actor, verb, obj, programme, request, details, actor_label)
+        for obj, programme, details in objects
+    ]
+    if len(events) == 1:
+        # One row is one statement, atomic by itself: bulk_create would wrap it in a
+        # transaction of its own, and on PostgreSQL BEGIN and COMMIT are two more round trips
+        # on every page that records what it showed.
+        events[0].save(force_insert=True)
+        return events
+    return AuditEvent.objects.bulk_create(events)
 
 
 def _event(

@@ -3,11 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Organisation
 from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget, Sector
-from amniyat.places.models import Place
+from amniyat.communities.selectors import group_choices
+from amniyat.core.picker import Choices, PickerChoiceField, offer
+from amniyat.places.forms import place_field
 
 
 class DateInput(forms.DateInput):
@@ -18,6 +21,11 @@ class DateInput(forms.DateInput):
 
 
 class CommunityGroupForm(forms.ModelForm):  # type: ignore[type-arg]
+    place = place_field(
+        label=_("Place"),
+        invalid=_("Choose a district or community that this programme works in."),
+    )
+
     class Meta:
         model = CommunityGroup
         fields = [
@@ -36,15 +44,11 @@ class CommunityGroupForm(forms.ModelForm):  # type: ignore[type-arg]
             "description": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args: Any, places: Any, organisations: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, places: Choices, organisations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Choices offered are the programme's; the service checks whatever is posted, so a
-        # hand-made post naming another programme's place gets a clear message.
-        place_field: Any = self.fields["place"]
-        place_field.queryset = Place.objects.all()
-        place_field.widget.choices = [("", "---------")] + [
-            (p.pk, f"{p.parent.name} › {p.name}" if p.parent else p.name) for p in places
-        ]
+        # The places a picker finds are those this user may put a group in; a post naming
+        # another is refused with the field's message.
+        offer(self, "place", places)
         organisation_field: Any = self.fields["facilitating_organisation"]
         organisation_field.queryset = Organisation.objects.all()
         organisation_field.widget.choices = [("", "---------")] + [
@@ -97,3 +101,15 @@ class TargetForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def _post_clean(self) -> None:
         pass
+
+
+def group_offer(*, user: Any, programme: Any) -> Choices:
+    """The groups a group picker offers: those of the programme this user sees."""
+    source = reverse("communities:pick", args=[programme.slug]) + "?"
+    return Choices(group_choices(user=user, programme=programme), source)
+
+
+def group_field(**kwargs: Any) -> PickerChoiceField:
+    """A field choosing one community group with a picker (its groups given by ``offer``)."""
+    kwargs.setdefault("invalid", _("Choose a community group of this programme."))
+    return PickerChoiceField(**kwargs)

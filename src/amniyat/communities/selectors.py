@@ -204,3 +204,29 @@ def _by_group(members: Iterable[MemberFacts]) -> dict[int, list[MemberFacts]]:
     for member in members:
         by_group.setdefault(member.group_id, []).append(member)
     return by_group
+
+
+def group_choices(*, user: AnyUser, programme: Programme) -> QuerySet[CommunityGroup]:
+    """The groups of ``programme`` this user sees, as a picker offers them (``core.picker``):
+    named, nothing joined."""
+    return (
+        CommunityGroup.objects.filter(policies.group_scope(user), programme=programme)
+        .only("name", "content_language", "translations", "programme_id")
+        .order_by("name")
+    )
+
+
+def groups_found(
+    choices: QuerySet[CommunityGroup], *, query: str, limit: int
+) -> tuple[list[CommunityGroup], bool]:
+    """The groups among ``choices`` whose name contains ``query`` (in any case; Cyrillic as
+    typed, small or with a capital first, since SQLite folds ASCII only), else the first by
+    name: at most ``limit``, and whether there were more."""
+    found = choices
+    if query:
+        condition = Q()
+        for variant in {query, query.lower(), query.capitalize(), query.upper()}:
+            condition |= Q(name__icontains=variant)
+        found = found.filter(condition)
+    rows = list(found[: limit + 1])
+    return rows[:limit], len(rows) > limit

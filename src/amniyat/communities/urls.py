@@ -20,4 +20,5 @@ urlpatterns = [
         name="representativeness",
     ),
     path("p/<slug:slug>/targets/", views.targets_edit, name="targets"),
+    path("p/<slug:slug>/groups/pick/", views.group_pick, name="pick"),
 ]

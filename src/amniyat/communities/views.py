@@ -22,8 +22,9 @@ from amniyat.communities.forms import CommunityGroupForm, GroupMemberForm, Targe
 from amniyat.communities.models import CommunityGroup
 from amniyat.core.forms import apply_errors
 from amniyat.core.paging import page_of
+from amniyat.core.picker import FIELD_NAME, RESULTS_SHOWN, Result, results
 from amniyat.core.text import format_date
-from amniyat.places.selectors import place_choices_for_groups
+from amniyat.places.forms import place_offer
 
 # A national programme has hundreds of groups: a page shows this many (every demo programme's
 # fit on one), a group's composition chart being several times a row of the list.
@@ -42,9 +43,7 @@ def _group_form(
         organisations = organisations.filter(pk=own)
     return CommunityGroupForm(
         request.POST if request.method == "POST" else None,
-        places=place_choices_for_groups(user=request.user, programme=programme).select_related(
-            "parent"
-        ),
+        places=place_offer(user=request.user, programme=programme, within="groups"),
         organisations=organisations,
         **kwargs,
     )
@@ -318,4 +317,27 @@ def targets_edit(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "form": form,
             "targets": selectors.targets_of(programme=programme),
         },
+    )
+
+
+@login_required
+def group_pick(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """A group picker's answer (``core.picker``): the groups of the programme this user sees
+    whose name contains what was typed (``q``), as inputs named ``name``."""
+    programme = programme_get(user=request.user, slug=slug)
+    name = request.GET.get("name", "group")
+    if not FIELD_NAME.fullmatch(name):
+        raise Http404("No such field.")
+    query = " ".join(request.GET.get("q", "").replace("\x00", "").split())[:100]
+    choices = selectors.group_choices(user=request.user, programme=programme)
+    groups, more = selectors.groups_found(choices, query=query, limit=RESULTS_SHOWN)
+    rows = sorted((Result(g.pk, str(g)) for g in groups), key=lambda r: r.label.casefold())
+    return HttpResponse(
+        results(
+            name=name,
+            multiple=request.GET.get("multiple") == "1",
+            rows=rows,
+            more=more,
+            query=query,
+        )
     )

@@ -5,6 +5,8 @@ per-device accounts ODK Collect signs in with."""
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 import uuid
 from typing import Any
 
@@ -99,11 +101,12 @@ class Form(models.Model):
         help_text=_("Published for collection: ODK Collect can download it and send data."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    # The state of the form's submissions: a new random value in the transaction of every
-    # write of them (stored, deleted, changed; `submissions_changed`), so the findings and
-    # cached frames of the data as it stands are found by key without counting a million
-    # rows. Random rather than counted, so that two databases (a restored backup, a test's)
-    # never give the same form the same value for different data.
+    # With its stripes (:class:`FormDataRevision`), the state of the form's submissions: one
+    # of them takes a new random value in the transaction of every write of them (stored,
+    # deleted, changed; `submissions_changed`), so the findings and cached frames of the data
+    # as it stands are found by key without counting a million rows. Random rather than
+    # counted, so that two databases (a restored backup, a test's) never give the same form
+    # the same value for different data.
     data_revision = models.CharField(max_length=32, default=new_data_revision, editable=False)
 
     class Meta:
@@ -123,6 +126,40 @@ class Form(models.Model):
 
     def current_version(self) -> FormVersion | None:
         return self.versions.order_by("-created_at", "-id").first()
+
+
+class FormDataRevision(models.Model):
+    """One stripe of a form's data revision (:attr:`Form.data_revision` and these together):
+    a write of the form's submissions gives one stripe a new random value in its transaction
+    (`submissions_changed`), so the revision changes exactly when the data do. Striped so
+    that writers do not queue: a value changed in a transaction stays locked until it
+    commits, and were there one per form, every phone's submission to the form would wait
+    for the one before it to commit (on PostgreSQL; SQLite has one writer anyway). A writer
+    keeps to one stripe (:func:`data_revision_stripe`)."""
+
+    form = models.ForeignKey(
+        Form, verbose_name=_("form"), on_delete=models.CASCADE, related_name="data_revisions"
+    )
+    stripe = models.PositiveSmallIntegerField()
+    value = models.CharField(max_length=32, default=new_data_revision)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["form", "stripe"], name="one_value_per_stripe")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_id}/{self.stripe}"
+
+
+DATA_REVISION_STRIPES = 16
+
+
+def data_revision_stripe() -> int:
+    """The stripe this process and thread writes: always the same one, so that a transaction
+    that records several writes of a form locks one row of it, as a single revision would,
+    and different workers (processes or threads) mostly different ones."""
+    return hash((os.getpid(), threading.get_ident())) % DATA_REVISION_STRIPES
 
 
 class FormVersion(models.Model):

@@ -1,15 +1,43 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from amniyat.places.models import Place
+from amniyat.core.picker import Choices, PickerChoiceField, PickerMultipleChoiceField, offer
+from amniyat.places.selectors import place_choices, place_paths
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Programme
+    from amniyat.accounts.policies import AnyUser
+
+
+def place_offer(*, user: AnyUser, programme: Programme, within: str) -> Choices:
+    """The places of the set ``within`` names (``places.selectors.PLACE_SCOPES``) for a
+    place picker: the scoped queryset and its search endpoint."""
+    source = reverse("places:pick", args=[programme.slug]) + "?" + urlencode({"within": within})
+    return Choices(
+        place_choices(user=user, programme=programme, within=within), source, browse=True
+    )
+
+
+def place_field(**kwargs: Any) -> PickerChoiceField:
+    """A field choosing one place with a picker (its places given by :func:`offer`)."""
+    kwargs.setdefault("invalid", _("Choose a place this programme works in."))
+    return PickerChoiceField(describe=place_paths, **kwargs)
+
+
+def places_field(**kwargs: Any) -> PickerMultipleChoiceField:
+    """A field choosing several places with a picker."""
+    kwargs.setdefault("invalid", _("Choose places that this programme works in."))
+    return PickerMultipleChoiceField(describe=place_paths, **kwargs)
 
 
 class CommunityForm(forms.Form):
-    parent = forms.ModelChoiceField(label=_("District"), queryset=Place.objects.none())
+    parent = place_field(label=_("District"))
     name_en = forms.CharField(label=_("Name (English)"), max_length=200)
     name_ru = forms.CharField(label=_("Name (Russian)"), max_length=200, required=False)
     name_tg = forms.CharField(label=_("Name (Tajik)"), max_length=200, required=False)
@@ -21,17 +49,15 @@ class CommunityForm(forms.Form):
         help_text=_("For example: mahalla, jamoat, village."),
     )
 
-    def __init__(self, *args: Any, districts: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, districts: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = districts  # type: ignore[attr-defined]
+        offer(self, "parent", districts)
 
 
 class PartnerAreaForm(forms.Form):
-    places = forms.ModelMultipleChoiceField(
+    places = places_field(
         label=_("Places it works in"),
-        queryset=Place.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
         help_text=_(
             "Its facilitators see the submissions from these places and everything inside "
             "them, and may add groups and communities there. Choosing a district includes "
@@ -39,29 +65,6 @@ class PartnerAreaForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, places: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, places: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field: Any = self.fields["places"]
-        field.queryset = places
-        # In the tree's order, each region followed by its districts and their communities.
-        paths = _paths(list(places))
-        field.widget.choices = [
-            (place.pk, " › ".join(p.name for p in path))
-            for place, path in sorted(paths, key=lambda item: [p.name.casefold() for p in item[1]])
-        ]
-
-
-def _paths(places: list[Place]) -> list[tuple[Place, list[Place]]]:
-    """Each place with its path from the top below the country, read from the places
-    themselves (the choices hold every place above another but the country) rather than
-    from one parent after another."""
-    by_pk: dict[int | None, Place] = {place.pk: place for place in places}
-    paths = []
-    for place in places:
-        path = [place]
-        while (parent := by_pk.get(path[0].parent_id) or path[0].parent) is not None and (
-            parent.level != Place.Level.COUNTRY
-        ):
-            path.insert(0, parent)
-        paths.append((place, path))
-    return paths
+        offer(self, "places", places)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
@@ -9,7 +11,8 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from amniyat.accounts import policies
-from amniyat.places.models import PartnerArea, Place
+from amniyat.core.i18n import CONTENT_LANGUAGES, reader_language
+from amniyat.places.models import PartnerArea, Place, place_key
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -18,6 +21,47 @@ if TYPE_CHECKING:
 
 def places_visible(*, user: AnyUser) -> QuerySet[Place]:
     return Place.objects.filter(policies.place_scope(user)).select_related("parent")
+
+
+def place_named(*, programme_id: int, answers: Sequence[str]) -> int | None:
+    """The place the first of ``answers`` that names one names: a place's code, or a name (in
+    any of the four languages) that no other place shares, matched as :func:`place_key` folds
+    them, among the shared places and the programme's own communities. One indexed query,
+    however many places there are; the same answers as the import's table of every place
+    (:func:`amniyat.fieldwork.imports.services.place_lookup`). Not a scoped read: it is what
+    a submission's sender named, and only the id is given back."""
+    keys = [key for key in dict.fromkeys(place_key(answer) for answer in answers) if key]
+    if not keys:
+        return None
+    named = Q(code_key__in=keys)
+    for field in ("name_en_key", "name_ru_key", "name_tg_key", "name_uz_key"):
+        named |= Q(**{f"{field}__in": keys})
+    # Which programme's in Python: given "shared or ours" as well, SQLite walks the index of
+    # programmes (every shared place) instead of the keys' (a handful of rows).
+    rows = [
+        row
+        for owner, *row in Place.objects.filter(named)
+        .order_by()
+        .values_list(
+            "programme_id",
+            "pk",
+            "code_key",
+            "name_en_key",
+            "name_ru_key",
+            "name_tg_key",
+            "name_uz_key",
+        )
+        if owner is None or owner == programme_id
+    ]
+    for key in keys:
+        # A code names one place (they are unique) and comes before any name.
+        for pk, code, *_names in rows:
+            if code == key:
+                return int(pk)
+        places = {pk for pk, _code, *names in rows if key in names}
+        if len(places) == 1:
+            return int(places.pop())
+    return None
 
 
 # A place's boundary (GeoJSON) and population by sex and age, and its parent's: read only
@@ -86,6 +130,45 @@ def programme_places(*, user: AnyUser, programme: Programme) -> QuerySet[Place]:
     return _programme_places(user=user, programme=programme, inside=_area(programme))
 
 
+@dataclass(frozen=True)
+class TreeRow:
+    """A place as the list of a programme's places shows it."""
+
+    pk: int
+    depth: int
+    name: str
+    level: str
+    code: str
+    kind: str
+
+
+def place_tree(*, user: AnyUser, programme: Programme) -> list[TreeRow]:
+    """The programme's places (:func:`programme_places`) in the order of their tree, each
+    followed by those inside it by name in the reader's language; read as the few columns a
+    list shows (one query, no place made whole: a national programme has hundreds)."""
+    language = reader_language()
+    names = (f"name_{language}", *(f"name_{code}" for code in CONTENT_LANGUAGES))
+    children: dict[int | None, list[tuple[str, int]]] = {}
+    found: dict[int, tuple[str, str, str, str]] = {}
+    rows = programme_places(user=user, programme=programme).values_list(
+        "pk", "parent_id", "level", "code", "kind", *names
+    )
+    for pk, parent_id, level, code, kind, *given in rows:
+        name = next((n for n in given if n), "")
+        children.setdefault(parent_id, []).append((name.casefold(), pk))
+        found[pk] = (name, level, code, kind)
+    tree: list[TreeRow] = []
+
+    def walk(nodes: list[tuple[str, int]], depth: int) -> None:
+        for _name, pk in sorted(nodes):
+            tree.append(TreeRow(pk, depth, *found[pk]))
+            walk(children.get(pk, []), depth + 1)
+
+    # The tops: places whose parent is not shown (the country, or a programme's regions).
+    walk([node for parent, nodes in children.items() if parent not in found for node in nodes], 0)
+    return tree
+
+
 def place_get(*, user: AnyUser, programme: Programme, pk: int) -> Place:
     """A place of the programme with the places above it (for its crumbs), and whether it has
     a boundary (its page says so)."""
@@ -129,3 +212,104 @@ def partner_area_places(*, programme: Programme, organisation_id: int) -> QueryS
 def partner_area_choices(*, user: AnyUser, programme: Programme) -> QuerySet[Place]:
     """What a lead may assign to a partner: the programme's regions, districts, communities."""
     return programme_places(user=user, programme=programme).exclude(level=Place.Level.COUNTRY)
+
+
+# ----------------------------------------------------------------------------------------
+# What a place picker offers (``core.picker``): each field names the set it chooses from, the
+# same set the form checks a post against and the picker's endpoint searches.
+
+
+def _group_districts(*, user: AnyUser, programme: Programme) -> QuerySet[Place]:
+    return place_choices_for_groups(user=user, programme=programme).filter(
+        level=Place.Level.DISTRICT
+    )
+
+
+PLACE_SCOPES: dict[str, Callable[..., QuerySet[Place]]] = {
+    # What a driver map may be of: the programme's area, the regions and country above it too.
+    "area": programme_places,
+    # Where a group, an assessment or notes may be: districts and communities (a partner's own).
+    "groups": place_choices_for_groups,
+    # What a community may be part of.
+    "districts": _group_districts,
+    # What a lead may assign to a partner.
+    "partner": partner_area_choices,
+}
+
+
+def place_choices(*, user: AnyUser, programme: Programme, within: str) -> QuerySet[Place]:
+    """The places of the set ``within`` names (:data:`PLACE_SCOPES`) as this user may use
+    them; a name that is no set is a page that does not exist."""
+    scope = PLACE_SCOPES.get(within)
+    if scope is None:
+        raise Http404("No such set of places.")
+    return scope(user=user, programme=programme)
+
+
+# A place's path reads its district and region: two parents, named in every language.
+_NAMES = ("name_en", "name_ru", "name_tg", "name_uz")
+_PATH_COLUMNS = (
+    "level",
+    "parent_id",
+    *_NAMES,
+    "parent__level",
+    "parent__parent_id",
+    *(f"parent__{n}" for n in _NAMES),
+    "parent__parent__level",
+    *(f"parent__parent__{n}" for n in _NAMES),
+)
+
+
+def place_path(place: Place) -> str:
+    """The place with the places above it below the country, in the reader's language:
+    "Region › District › Mahalla" (a region alone, a country alone)."""
+    path = [place]
+    node = place
+    while node.level not in (Place.Level.REGION, Place.Level.COUNTRY) and node.parent_id:
+        node = node.parent  # type: ignore[assignment]
+        if node.level == Place.Level.COUNTRY:
+            break
+        path.insert(0, node)
+    return " › ".join(p.name for p in path)
+
+
+def place_paths(places: QuerySet[Place]) -> list[tuple[int, str]]:
+    """``(pk, path)`` of each place, ordered by path (one query)."""
+    rows = places.select_related(None).select_related("parent__parent").only(*_PATH_COLUMNS)
+    labelled = [(place.pk, place_path(place)) for place in rows]
+    return sorted(labelled, key=lambda row: row[1].casefold())
+
+
+def _name_matches(query: str) -> Q:
+    """A name containing ``query`` in any language, whatever its case: compared folded as
+    :func:`place_key` folds the names it keeps (SQLite folds the case of ASCII letters
+    only, so its own case-insensitive search would miss Cyrillic)."""
+    folded = place_key(query)
+    condition = Q()
+    for name in _NAMES:
+        condition |= Q(**{f"{Place.KEYED[name]}__contains": folded})
+    return condition
+
+
+def places_found(
+    choices: QuerySet[Place], *, query: str = "", under: Place | None = None, limit: int
+) -> tuple[list[tuple[int, str, bool]], bool]:
+    """The places among ``choices`` whose name contains ``query``, or those directly
+    ``under`` a place, or with neither the topmost ones (those whose parent is not among the
+    choices): at most ``limit``, each as ``(pk, path, whether choices lie inside it)``, and
+    whether there were more (two queries)."""
+    found = choices.order_by()
+    if query:
+        found = found.filter(_name_matches(query))
+    elif under is not None:
+        found = found.filter(parent=under)
+    else:
+        found = found.exclude(parent__in=choices.order_by().values("pk"))
+    ids = list(found.order_by("level", "name_en").values_list("pk", flat=True)[: limit + 1])
+    more = len(ids) > limit
+    ids = ids[:limit]
+    with_inside = set(
+        choices.order_by().filter(parent_id__in=ids).values_list("parent_id", flat=True).distinct()
+    )
+    rows = place_paths(Place.objects.filter(pk__in=ids))
+    return [(pk, path, pk in with_inside) for pk, path in rows], more

@@ -9,4 +9,5 @@ urlpatterns = [
     path("p/<slug:slug>/places/<int:pk>/", views.place_detail, name="detail"),
     path("p/<slug:slug>/places/<int:pk>/edit/", views.community_edit, name="edit"),
     path("p/<slug:slug>/places/partners/<int:pk>/", views.partner_area, name="partner_area"),
+    path("p/<slug:slug>/places/pick/", views.place_pick, name="pick"),
 ]

@@ -13,8 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from amniyat.audit.models import AuditEvent
 from amniyat.core import fields
-from amniyat.drivers.coding import links
+from amniyat.drivers.coding import links, services, views
 from amniyat.drivers.models import Excerpt, Source
 from tests.drivers.coding.test_sources import client_for, make_code, make_source, scene, url
 from tests.queries import queries_of
@@ -62,20 +63,63 @@ def page_cost(client: Client, page: str, monkeypatch: pytest.MonkeyPatch) -> tup
 def test_a_codes_excerpts_cost_the_same_for_12_sources_as_for_2(
     scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every excerpt of a code, its sources read once each and shared by their excerpts."""
+    """A page of a code's excerpts, its sources read once each and shared by their
+    excerpts; the count says how many there are in all."""
+    monkeypatch.setattr(views, "QUOTES_PER_PAGE", 60)
     client = client_for(scene["lead"])
     page = url("code_excerpts", scene, scene["unemployment"].pk)
     coded_sources(scene, 2, 2)
     few = page_cost(client, page, monkeypatch)
     last = coded_sources(scene, 10, 5)[-1]
     many = page_cost(client, page, monkeypatch)
-    assert few[0] == many[0] <= 16
+    assert few[0] == many[0] <= 14
     # One decryption per source: the memos are not on this page.
     assert (few[1], many[1]) == (2, 12)
     response = client.get(page).content.decode()
     assert response.count('class="excerpt card"') == 54
     assert response.count('href="{}"'.format(url("source_detail", scene, last.pk))) == 5
     assert MEMO not in response
+
+
+def shown_excerpts(response: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'class="excerpt card" data-excerpt="(\d+)"', response)]
+
+
+def test_a_page_of_a_codes_excerpts_decrypts_and_audits_only_what_it_shows(
+    scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fifty-four excerpts in twelve sources, six a page: a page decrypts the sources of
+    its six quotes and no other, says how many there are in all, links to the next page, and
+    the audit of the read names exactly the excerpts and sources shown."""
+    monkeypatch.setattr(views, "QUOTES_PER_PAGE", 6)
+    client = client_for(scene["lead"])
+    page = url("code_excerpts", scene, scene["unemployment"].pk)
+    coded_sources(scene, 2, 2)
+    few = page_cost(client, page, monkeypatch)
+    coded_sources(scene, 10, 5)
+    seen: list[int] = []
+    for number in range(1, 10):
+        address = f"{page}?page={number}"
+        queries, decrypted = page_cost(client, address, monkeypatch)
+        response = client.get(address).content.decode()
+        shown = shown_excerpts(response)
+        sources = set(re.findall(r'data-source="(\d+)"', response))
+        assert len(shown) == 6
+        assert queries == few[0] and decrypted == len(sources) <= 3
+        assert "54 excerpts" in response
+        audit = AuditEvent.objects.filter(verb=services.VIEW_TEXT).latest("pk")
+        assert audit.details["excerpts"] == shown
+        assert audit.details["sources"] == sorted(int(pk) for pk in sources)
+        assert ('rel="next"' in response) == (number < 9)
+        seen += shown
+    assert sorted(seen) == sorted(
+        Excerpt.objects.filter(code__in=[scene["unemployment"], scene["migration"]]).values_list(
+            "pk", flat=True
+        )
+    )
+    # Filtered by who took part, the count and the pages are those of the filtered quotes.
+    filtered = client.get(page, {"sex": "men"}).content.decode()
+    assert "0 excerpts" in filtered and not shown_excerpts(filtered)
 
 
 def test_a_deeper_codebook_costs_the_codes_excerpts_no_more_queries(

@@ -23,6 +23,7 @@ from amniyat.drivers.coding import text as notes
 from amniyat.drivers.models import Code, Excerpt, Passage, RedactionFlag, Source
 from amniyat.fieldwork.models import Assessment
 from amniyat.places.models import Place
+from amniyat.places.services import partner_area_assign
 from tests.drivers.coding.test_text import make_docx, make_odt
 from tests.factories import (
     CommunityGroupFactory,
@@ -287,6 +288,13 @@ def test_the_profile_must_add_up(scene: dict[str, Any]) -> None:
 
 
 def test_a_facilitators_notes_are_always_their_organisations(scene: dict[str, Any]) -> None:
+    # A partner names the places of its own area (the place picker offers no other).
+    partner_area_assign(
+        acting_user=None,
+        programme=scene["programme"],
+        organisation=scene["partner"],
+        places=[scene["mahalla"].parent],
+    )
     data = form_data(scene, text="Notes.", organisation=scene["other"].pk)
     response = client_for(scene["facilitator"]).post(url("source_create", scene), data)
     assert response.status_code == 302

@@ -6,7 +6,9 @@ page must take a few tens of milliseconds (#14 point 3)."""
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 
 import pytest
 from django.db import connection
@@ -150,6 +152,51 @@ def test_the_map_page_decrypts_each_source_once_not_each_excerpt(
     page = client.get(url("map_detail", world, driver_map)).content.decode()
     assert len(decrypted) == 2
     assert page.count(PHRASES[0]) >= 12 and page.count(PHRASES[1]) >= 11
+
+
+@pytest.mark.parametrize("kind", ["graphml", "nodes", "edges", "zip"])
+def test_an_export_names_the_evidence_by_id_decrypting_nothing(
+    world: World, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A map's file names its evidence by id: the excerpts' rows (their memos, reviews and
+    public texts, encrypted) are not read, and a map of 30 factors costs the queries of one
+    of 3; a reader of the published map is given the ids of publishable quotes only."""
+    small = evidenced_map(world, "Small", 3)
+    large = evidenced_map(world, "Large", 30)
+    counted = [
+        map_queries(world.analyst, world, "map_export", m, {"format": kind}) for m in (small, large)
+    ]
+    assert len(counted[0]) == len(counted[1]) <= 12, differences([counted[0]], [counted[1]])
+    assert not [q for q in counted[1] if '"drivers_excerpt"."memo"' in q]
+    assert not [q for q in counted[1] if q.startswith("SELECT DISTINCT")]
+    decrypted: list[str] = []
+    decrypt = fields.decrypt_text
+
+    def counting(value: str) -> str:
+        decrypted.append(value)
+        return decrypt(value)
+
+    monkeypatch.setattr(fields, "decrypt_text", counting)
+    response = client_for(world.analyst).get(url("map_export", world, large), {"format": kind})
+    assert response.status_code == 200 and decrypted == []
+    if kind == "nodes":
+        # Factor 0's excerpt by id, and an excerpt not approved for publication added to it:
+        # named to the analyst, not to a reader of the published map.
+        first = large.factors.get(label="Factor 0")
+        private = excerpt_of(
+            make_source(world), make_code(world, "private"), PHRASES[0], world.lead
+        )
+        first.excerpts.add(private)
+        expected = {
+            world.analyst: sorted(first.excerpts.values_list("pk", flat=True)),
+            world.viewer: sorted(
+                first.excerpts.exclude(pk=private.pk).values_list("pk", flat=True)
+            ),
+        }
+        for user, ids in expected.items():
+            text = client_for(user).get(url("map_export", world, large), {"format": kind})
+            rows = {row[0]: row for row in csv.reader(io.StringIO(text.content.decode()))}
+            assert rows["Factor 0"][6] == "|".join(str(pk) for pk in ids), user.username
 
 
 def test_map_pages_and_forms_never_read_a_places_boundary(world: World) -> None:

@@ -16,8 +16,10 @@ from unittest import mock
 import pytest
 from defusedxml.ElementTree import fromstring
 from django.core import signing
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils.http import parse_http_date
 
 from amniyat.accounts.models import Membership
@@ -132,6 +134,70 @@ def test_a_captured_digest_answer_cannot_be_replayed(scene: dict[str, Any]) -> N
     # The same nonce with the next request count is an honest client's next request.
     again = scene["collect"].authorization("GET", path)
     assert Client().get(path, HTTP_AUTHORIZATION=again).status_code == 200
+
+
+def _post(path: str, xml: bytes, authorization: str) -> Any:
+    upload = SimpleUploadedFile("submission.xml", xml, "text/xml")
+    return Client().post(path, {"xml_submission_file": upload}, HTTP_AUTHORIZATION=authorization)
+
+
+@pytest.mark.parametrize(
+    ("xml", "first_status"),
+    [
+        (submission_xml(), 201),  # stored: the answer recorded in the same transaction
+        (submission_xml(age="not a number"), 400),  # refused: recorded alone
+    ],
+)
+def test_a_captured_submission_cannot_be_replayed(
+    scene: dict[str, Any], xml: bytes, first_status: int
+) -> None:
+    path = f"{scene['base']}/submission"
+    captured = scene["collect"].authorization("POST", path)
+    assert _post(path, xml, captured).status_code == first_status
+    replayed = _post(path, xml, captured)
+    assert replayed.status_code == 401
+    assert "Digest" in replayed["WWW-Authenticate"]
+    event = AuditEvent.objects.get(verb=AuditEvent.Verb.SIGN_IN_FAILED)
+    assert event.details["reason"] == "digest_replayed"
+    assert Submission.objects.count() == (1 if first_status == 201 else 0)
+
+
+def test_a_replay_of_a_resend_or_of_a_split_upload_is_refused(scene: dict[str, Any]) -> None:
+    path = f"{scene['base']}/submission"
+    assert scene["collect"].submit(path, submission_xml()).status_code == 201
+    resend = scene["collect"].authorization("POST", path)
+    assert _post(path, submission_xml(), resend).status_code == 202
+    assert _post(path, submission_xml(), resend).status_code == 401
+    split = scene["collect"].authorization("POST", path)
+    files = {"xml_submission_file": SimpleUploadedFile("s.xml", submission_xml(), "text/xml")}
+    photo = {"b.jpg": SimpleUploadedFile("b.jpg", b"b", "image/jpeg")}
+    response = Client().post(path, {**files, **photo}, HTTP_AUTHORIZATION=split)
+    assert response.status_code == 201
+    files = {"xml_submission_file": SimpleUploadedFile("s.xml", submission_xml(), "text/xml")}
+    photo = {"c.jpg": SimpleUploadedFile("c.jpg", b"c", "image/jpeg")}
+    replayed = Client().post(path, {**files, **photo}, HTTP_AUTHORIZATION=split)
+    assert replayed.status_code == 401
+    assert sorted(Attachment.objects.values_list("name", flat=True)) == ["b.jpg"]
+
+
+def test_a_submission_records_its_digest_answer_in_the_transaction_that_stores_it(
+    scene: dict[str, Any],
+) -> None:
+    path = f"{scene['base']}/submission"
+    authorization = scene["collect"].authorization("POST", path)
+    with CaptureQueriesContext(connection) as captured:
+        assert _post(path, submission_xml(), authorization).status_code == 201
+    statements = [q["sql"].split()[0:3] for q in captured.captured_queries]
+    writes = [
+        " ".join(words)
+        for words in statements
+        if words[0] in ("INSERT", "SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")
+    ]
+    # One transaction (a savepoint inside the test's): the answer, then the submission.
+    nonce = writes.index('INSERT INTO "fieldwork_digestnonceuse"')
+    assert writes[nonce - 1].startswith("SAVEPOINT")
+    assert writes[nonce + 1] == 'INSERT INTO "fieldwork_submission"'
+    assert len([w for w in writes if w.startswith("SAVEPOINT")]) == 1
 
 
 def test_a_wrong_password_is_refused_and_audited(scene: dict[str, Any]) -> None:
@@ -356,6 +422,16 @@ def test_a_submission_gets_the_place_it_names_so_its_partner_sees_it(
     assert submission.place == vakhsh  # "/data/district": "Vakhsh"
     assert list(submissions_visible(user=facilitator)) == [submission]
     assert list(submissions_visible(user=elsewhere)) == []
+
+
+@pytest.mark.parametrize("named", ["НОҲИЯИ ВАХШ", "вахшский район", "VAXSH TUMANI", "tj-kt-vak"])
+def test_a_submission_names_its_place_in_any_language_or_case(
+    scene: dict[str, Any], named: str
+) -> None:
+    xml = submission_xml().replace(b"<district>Vakhsh<", f"<district>{named}<".encode())
+    response = scene["collect"].submit(f"{scene['base']}/submission", xml)
+    assert response.status_code == 201
+    assert Submission.objects.get().place == shipped_place("TJ-KT-VAK")
 
 
 def test_the_same_submission_twice_is_stored_once(scene: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import ast
 import datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -22,7 +23,14 @@ from amniyat.accounts.models import Membership
 from amniyat.demo.build import _remove_submissions, _store_generated
 from amniyat.fieldwork.collection import services as collection
 from amniyat.fieldwork.imports.services import import_run, import_start
-from amniyat.fieldwork.models import Form, Submission
+from amniyat.fieldwork.models import (
+    DATA_REVISION_STRIPES,
+    Form,
+    FormDataRevision,
+    Submission,
+    data_revision_stripe,
+)
+from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.fieldwork.submissions.frames import data_key, submissions_frame
 from amniyat.places.models import Place
 from tests.factories import ProgrammeFactory, member_of
@@ -144,7 +152,7 @@ def test_a_changed_key_makes_the_frame_read_the_new_data(db: None) -> None:
     assert submissions_frame(form).height == 2
 
 
-def test_reading_the_key_is_one_query_of_one_row(db: None) -> None:
+def test_reading_the_key_is_one_query_of_a_few_rows(db: None) -> None:
     form = make_form(ProgrammeFactory())
     imported(form, GOOD)
     versions = list(form.versions.all())
@@ -192,3 +200,40 @@ def test_every_module_that_writes_submissions_advances_the_revision() -> None:
         "demo/build.py",
     } <= set(writers)
     assert [path for path, advances in writers.items() if not advances] == []
+
+
+def test_writers_on_different_stripes_each_change_the_key(db: None) -> None:
+    form = make_form(ProgrammeFactory())
+    keys = [key(form)]
+    for stripe in (3, 11, 3):
+        with mock.patch.object(submission_services, "data_revision_stripe", return_value=stripe):
+            submission_services.submissions_changed(form_ids=[form.pk])
+        keys.append(key(form))
+    assert len(set(keys)) == 4
+    assert FormDataRevision.objects.filter(form=form).count() == 2
+
+
+def test_a_phones_submission_does_not_lock_the_forms_row(db: None) -> None:
+    """Under PostgreSQL, a row a transaction changes stays locked until it commits: were
+    every submission to change the form's row, each would wait for the one before it."""
+    programme = ProgrammeFactory()
+    form, _version = make_collected_form(programme)
+    device, _password = collection.device_create(
+        acting_user=member_of(programme, Role.LEAD),
+        programme=programme,
+        organisation=programme.lead_organisation,
+        assessments=[form.assessment],
+        username="vakhsh-phone-1",
+    )
+    before = key(form)
+    with CaptureQueriesContext(connection) as captured:
+        collection.submission_receive(device=device, xml=submission_xml())
+    writes = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert not [sql for sql in writes if '"fieldwork_form"' in sql]
+    assert key(form) != before
+
+
+def test_a_thread_keeps_to_one_stripe() -> None:
+    stripes = {data_revision_stripe() for _ in range(5)}
+    assert len(stripes) == 1
+    assert 0 <= stripes.pop() < DATA_REVISION_STRIPES

@@ -866,17 +866,29 @@ def _trained_of_run(run_id: str) -> Trained | None:
 def _latest_trained(programme: Programme, key: str) -> tuple[Trained | None, bool]:
     """The latest finished training, one of the coding ``key`` if there is; and whether it
     is of that coding."""
-    finished = (
-        _runs(programme)
-        .filter(status=TaskResultStatus.SUCCESSFUL, return_value__isnull=False)
-        .order_by("-finished_at")
-        .values_list("pk", flat=True)
+    done = _runs(programme).filter(status=TaskResultStatus.SUCCESSFUL, return_value__isnull=False)
+    # The latest of that coding if there is one, else the latest: one query for both.
+    of_key = models.Case(
+        models.When(args_kwargs__kwargs__data_key=key, then=models.Value(1)),
+        default=models.Value(0),
+        output_field=models.IntegerField(),
     )
-    run_id = finished.filter(args_kwargs__kwargs__data_key=key).first()
-    if run_id is not None and (trained := _trained_of_run(str(run_id))) is not None:
-        return trained, True
-    run_id = finished.first()
-    if run_id is not None and (trained := _trained_of_run(str(run_id))) is not None:
+    found = (
+        done.annotate(of_key=of_key)
+        .order_by("-of_key", "-finished_at")
+        .values_list("pk", "of_key")
+        .first()
+    )
+    if found is None:
+        return None, False
+    run_id, current = found
+    if (trained := _trained_of_run(str(run_id))) is not None:
+        return trained, bool(current)
+    if not current:
+        return None, False
+    # That training's result is gone: the latest, as when there is none of that coding.
+    latest = done.order_by("-finished_at").values_list("pk", flat=True).first()
+    if latest is not None and (trained := _trained_of_run(str(latest))) is not None:
         return trained, False
     return None, False
 

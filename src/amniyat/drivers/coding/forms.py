@@ -15,11 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Organisation
 from amniyat.communities.models import Sector
+from amniyat.core.picker import Choices, offer
 from amniyat.drivers.coding.services import Sex
 from amniyat.drivers.coding.text import ACCEPTED_SUFFIXES
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, Source
 from amniyat.fieldwork.models import Assessment
-from amniyat.places.models import Place
+from amniyat.places.forms import place_field
 
 
 class DateInput(forms.DateInput):
@@ -27,10 +28,6 @@ class DateInput(forms.DateInput):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-def place_label(place: Place) -> str:
-    return f"{place.parent.name} › {place.name}" if place.parent_id and place.parent else place.name
 
 
 class SourceForm(forms.Form):
@@ -56,7 +53,7 @@ class SourceForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 8}),
     )
-    place = forms.ModelChoiceField(label=_("Place"), queryset=Place.objects.all(), required=False)
+    place = place_field(label=_("Place"), required=False)
     held_on = forms.DateField(label=_("Date"), required=False, widget=DateInput())
     language = forms.ChoiceField(label=_("Language of the notes"), choices=Language.choices)
     participants = forms.IntegerField(label=_("Participants"), min_value=0, max_value=10_000)
@@ -84,7 +81,7 @@ class SourceForm(forms.Form):
         self,
         *args: Any,
         assessments: Iterable[Assessment],
-        places: Iterable[Place],
+        places: Choices,
         organisations: Iterable[Organisation] | None,
         editing: bool = False,
         **kwargs: Any,
@@ -94,9 +91,7 @@ class SourceForm(forms.Form):
         fields["assessment"].widget.choices = [("", "---------")] + [
             (a.pk, str(a)) for a in assessments
         ]
-        fields["place"].widget.choices = [("", "---------")] + [
-            (p.pk, place_label(p)) for p in places
-        ]
+        offer(self, "place", places)
         if organisations is None:
             # A facilitator's notes are their own organisation's: nothing to choose.
             del self.fields["organisation"]
@@ -177,14 +172,32 @@ class RedactionForm(forms.Form):
     status = forms.ChoiceField(choices=[("redact", "redact"), ("keep", "keep"), ("open", "open")])
 
 
+class SourceFilter(forms.Form):
+    """The notes list's place filter (the others are plain selects of a few choices)."""
+
+    place = place_field(label=_("Place"), required=False, none_label=_("all places"))
+
+    def __init__(self, *args: Any, places: Choices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offer(self, "place", places)
+
+    def clean_place(self) -> int | None:
+        place = self.cleaned_data.get("place")
+        return place.pk if place is not None else None
+
+
 class CodeExcerptFilter(forms.Form):
-    place = forms.TypedChoiceField(label=_("Place"), required=False, coerce=int, empty_value=None)
+    place = place_field(label=_("Place"), required=False, none_label=_("all places"))
     sex = forms.ChoiceField(label=_("Who took part"), required=False)
     age_band = forms.ChoiceField(label=_("Age band"), required=False)
 
-    def __init__(self, *args: Any, places: Iterable[Place], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, places: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         fields: Any = self.fields
-        fields["place"].choices = [("", _("all places"))] + [(p.pk, place_label(p)) for p in places]
+        offer(self, "place", places)
         fields["sex"].choices = [("", _("everyone")), *Sex.choices()]
         fields["age_band"].choices = [("", _("all ages")), *AgeBand.choices]
+
+    def clean_place(self) -> int | None:
+        place = self.cleaned_data.get("place")
+        return place.pk if place is not None else None

@@ -31,6 +31,7 @@ from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.communities.models import Sector
+from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.services import changed_fields
 from amniyat.core.text import format_list, format_number
 from amniyat.drivers.coding import selectors
@@ -1019,7 +1020,37 @@ def code_and_below(code: Code) -> set[int]:
     return ids
 
 
-def excerpts_for_code(
+# What a list of quotes shows of each excerpt: the span, whether it may be published, the
+# code's and the place's names, the coder's username and the source's title and profile.
+_NAMES = tuple(f"name_{code}" for code in CONTENT_LANGUAGES)
+_QUOTE_LINE = (
+    "source_id",
+    "code_id",
+    "coder_id",
+    "start",
+    "end",
+    "publication",
+    *(f"code__{name}" for name in _NAMES),
+    "coder__username",
+    *(
+        f"source__{name}"
+        for name in (
+            "programme_id",
+            "content_language",
+            "translations",
+            "title",
+            "kind",
+            "place_id",
+            "held_on",
+            "language",
+            *PROFILE_FIELDS,
+        )
+    ),
+    *(f"source__place__{name}" for name in _NAMES),
+)
+
+
+def code_excerpt_rows(
     *,
     user: User,
     programme: Programme,
@@ -1029,45 +1060,60 @@ def excerpts_for_code(
     age_band: str = "",
     coder: int | None = None,
     with_children: bool = True,
-    request: HttpRequest | None = None,
-) -> list[Quote]:
-    """Every excerpt coded with ``code`` (and, by default, the codes under it) in the sources
+) -> QuerySet[Excerpt]:
+    """The excerpts coded with ``code`` (and, by default, the codes under it) in the sources
     the user may read, filtered by the place of the discussion (and the places within it),
-    who took part (``women``, ``men``, ``mixed``) and an age band of the participants. The
-    words are shown to the reader, so the read is audited."""
+    who took part (``women``, ``men``, ``mixed``) and an age band of the participants; newest
+    discussion first. Nothing is decrypted: a page of them is given its words by
+    :func:`quotes_of`, so a code quoted a thousand times costs its page what the page shows."""
     codes = code_and_below(code) if with_children else {code.pk}
-    # The excerpts with their code and coder, not their memos and reviews (not shown here);
-    # their sources are read once each below, not once per excerpt.
+    # The excerpts with what a quote's line shows of their code, coder, source and its
+    # place: not their memos and reviews, the source's text (decrypted for a page only) nor
+    # the coder's account (its password hash).
     excerpts = (
         selectors.excerpt_list(user=user, programme=programme)
         .filter(code_id__in=codes)
-        .select_related(None)
-        .select_related("code", "coder")
-        .defer(*UNSHOWN_EXCERPT_TEXT)
-        .order_by("-source__held_on", "source_id", "start")
+        .only(*_QUOTE_LINE)
+        .order_by("-source__held_on", "source_id", "start", "pk")
     )
     if place:
         excerpts = excerpts.filter(source__place_id__in=_place_and_below(place))
     if coder:
         excerpts = excerpts.filter(coder_id=coder)
-    found = list(excerpts)
-    # The excerpts of one source share one copy of it, so what is worked out about a source
-    # for the page (its profile in words, its line under each quote) is worked out once.
-    sources = selectors.source_list(user=user, programme=programme).in_bulk(
-        {e.source_id for e in found}
-    )
-    chosen = []
-    for excerpt in found:
-        excerpt.source = sources[excerpt.source_id]
-        if (not sex or sex_of_group(excerpt.source) == sex) and (
-            not age_band or age_band in (excerpt.source.age_bands or [])
-        ):
-            chosen.append(excerpt)
-    # Each source's text is decrypted once, however many excerpts it has.
-    texts = dict(
-        Source.objects.filter(pk__in={e.source_id for e in chosen}).values_list("pk", "text")
-    )
-    quotes = [Quote(e, texts[e.source_id][e.start : e.end]) for e in chosen]
+    if sex or age_band:
+        # Who took part is worked out from each source's profile (:func:`sex_of_group`), read
+        # once for the programme's sources, not once per excerpt.
+        profiles = selectors.source_list(user=user, programme=programme).only("pk", *PROFILE_FIELDS)
+        excerpts = excerpts.filter(
+            source_id__in=[
+                source.pk
+                for source in profiles.select_related(None)
+                if (not sex or sex_of_group(source) == sex)
+                and (not age_band or age_band in (source.age_bands or []))
+            ]
+        )
+    return excerpts
+
+
+def quotes_of(
+    *,
+    user: User,
+    programme: Programme,
+    code: Code,
+    excerpts: Iterable[Excerpt],
+    request: HttpRequest | None = None,
+) -> list[Quote]:
+    """The words of ``excerpts`` (of :func:`code_excerpt_rows`), for a reader: the texts of
+    their sources are decrypted once each, and only theirs; the read is audited with exactly
+    the excerpts and sources shown. The excerpts of one source share one copy of it, so what
+    a page works out about a source (its profile in words, its line under each quote) is
+    worked out once."""
+    shown = list(excerpts)
+    sources: dict[int, Source] = {}
+    for excerpt in shown:
+        excerpt.source = sources.setdefault(excerpt.source_id, excerpt.source)
+    texts = dict(Source.objects.filter(pk__in=sources).values_list("pk", "text"))
+    quotes = [Quote(e, texts[e.source_id][e.start : e.end]) for e in shown]
     if quotes:
         audit_record(
             actor=user,
@@ -1077,7 +1123,26 @@ def excerpts_for_code(
             request=request,
             details={
                 "excerpts": [q.excerpt.pk for q in quotes],
-                "sources": sorted({q.excerpt.source_id for q in quotes}),
+                "sources": sorted(sources),
             },
         )
     return quotes
+
+
+def excerpts_for_code(
+    *,
+    user: User,
+    programme: Programme,
+    code: Code,
+    request: HttpRequest | None = None,
+    **filters: Any,
+) -> list[Quote]:
+    """Every excerpt of :func:`code_excerpt_rows` (same ``filters``) with its words; the read
+    is audited. A page lists a page of them instead."""
+    return quotes_of(
+        user=user,
+        programme=programme,
+        code=code,
+        excerpts=code_excerpt_rows(user=user, programme=programme, code=code, **filters),
+        request=request,
+    )

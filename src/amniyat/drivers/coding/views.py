@@ -33,7 +33,6 @@ from amniyat.accounts.selectors import organisations_visible, programme_get
 from amniyat.communities.models import Sector
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
-from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.paging import page_of
 from amniyat.core.text import format_list, format_number, quoted
 from amniyat.drivers.codebook import selectors as codebook_selectors
@@ -44,13 +43,13 @@ from amniyat.drivers.coding.forms import (
     ExcerptForm,
     QuoteReviewForm,
     RedactionForm,
+    SourceFilter,
     SourceForm,
 )
 from amniyat.drivers.models import AgeBand, Code, Excerpt, Language, RedactionFlag, Source
 from amniyat.fieldwork.forms.selectors import assessments_visible
 from amniyat.findings import charts
-from amniyat.places.models import Place
-from amniyat.places.selectors import place_choices_for_groups
+from amniyat.places.forms import place_offer
 
 
 def _programme(request: AuthenticatedRequest, slug: str) -> Programme:
@@ -70,17 +69,24 @@ def _int(value: str | None) -> int | None:
 
 # Notes a page of the list shows: a national programme has hundreds of discussions.
 SOURCES_PER_PAGE = 50
-
-
-def _places(request: AuthenticatedRequest, programme: Programme) -> Any:
-    return place_choices_for_groups(user=request.user, programme=programme).select_related("parent")
+# Quotes a page of a code's excerpts shows: a code of a national programme has hundreds.
+QUOTES_PER_PAGE = 25
 
 
 def _with_profile_labels(sources: Iterable[Source]) -> list[Source]:
-    """Sources with their age bands and sectors as words (``age_labels``, ``sector_labels``)."""
-    ages, sectors = dict(AgeBand.choices), dict(Sector.choices)
+    """Sources with their kind, language, age bands and sectors as words (``kind_label``,
+    ``language_label``, ``age_labels``, ``sector_labels``). Each word is translated once for
+    the page, not once for each source that has it (a list shows fifty)."""
+    kinds, languages, ages, sectors = (
+        {value: str(label) for value, label in choices}
+        for choices in (Source.Kind.choices, Language.choices, AgeBand.choices, Sector.choices)
+    )
     listed = list(sources)
     for source in listed:
+        source.kind_label = kinds.get(source.kind, source.kind)  # type: ignore[attr-defined]
+        source.language_label = languages.get(  # type: ignore[attr-defined]
+            source.language, source.language
+        )
         source.age_labels = [ages.get(b, b) for b in source.age_bands]  # type: ignore[attr-defined]
         source.sector_labels = [  # type: ignore[attr-defined]
             sectors.get(s, s) for s in source.sectors
@@ -97,9 +103,13 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = _programme(request, slug)
     kind = request.GET.get("kind", "")
     language = request.GET.get("language", "")
+    place_filter = SourceFilter(
+        request.GET or None,
+        places=place_offer(user=request.user, programme=programme, within="groups"),
+    )
     chosen: dict[str, Any] = {
         "assessment": _int(request.GET.get("assessment")),
-        "place": _int(request.GET.get("place")),
+        "place": place_filter.cleaned_data.get("place") if place_filter.is_valid() else None,
         "kind": kind if kind in Source.Kind.values else "",
         "language": language if language in Language.values else "",
     }
@@ -116,8 +126,6 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     detail_url = links.per_object("drivers:source_detail", slug=programme.slug)
     for source in listed:
         source.detail_url = detail_url(source.pk)  # type: ignore[attr-defined]
-    # Only the places' names: a national programme works in hundreds of places.
-    names = [f"name_{code}" for code in CONTENT_LANGUAGES]
     return render(
         request,
         "drivers/coding/source_list.html",
@@ -128,39 +136,11 @@ def source_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "page": page,
             "chosen": chosen,
             "assessments": assessments_visible(user=request.user, programme=programme),
-            "place_options": _place_options(
-                _places(request, programme).only(
-                    "pk", "parent", *names, *(f"parent__{name}" for name in names)
-                ),
-                chosen["place"],
-            ),
+            "place_filter": place_filter,
             "kinds": Source.Kind.choices,
             "language_choices": Language.choices,
             "can_add": policies.can(request.user, "source.create", programme),
         },
-    )
-
-
-def _place_options(places: Iterable[Place], chosen: int | None) -> SafeString:
-    """The filter's place options, written here rather than by a template loop over
-    hundreds of places (`core.forms.FormRenderer` does the same for form selects)."""
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (
-                format_html(
-                    # Two formats, so that nothing is marked safe by hand.
-                    '<option value="{}" selected>{}{}</option>'
-                    if place.pk == chosen
-                    else '<option value="{}">{}{}</option>',
-                    place.pk,
-                    format_html("{} › ", place.parent.name) if place.parent else "",
-                    place.name,
-                ),
-            )
-            for place in places
-        ),
     )
 
 
@@ -174,7 +154,7 @@ def _source_form(request: AuthenticatedRequest, programme: Programme, **kwargs: 
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         assessments=assessments_visible(user=request.user, programme=programme),
-        places=_places(request, programme),
+        places=place_offer(user=request.user, programme=programme, within="groups"),
         organisations=organisations,
         **kwargs,
     )
@@ -797,13 +777,21 @@ def redaction_add(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
 def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = _programme(request, slug)
     code = codebook_selectors.code_get(user=request.user, programme=programme, pk=pk)
-    places = _places(request, programme)
+    places = place_offer(user=request.user, programme=programme, within="groups")
     filters = CodeExcerptFilter(request.GET or None, places=places)
     chosen: dict[str, Any] = {"place": None, "sex": "", "age_band": ""}
     if filters.is_valid():
         chosen |= {k: v for k, v in filters.cleaned_data.items() if v}
-    quotes = services.excerpts_for_code(
-        user=request.user, programme=programme, code=code, request=request, **chosen
+    rows = services.code_excerpt_rows(user=request.user, programme=programme, code=code, **chosen)
+    # A page of the quotes: only its excerpts' sources are decrypted, and the audit names
+    # what was shown.
+    page = page_of(request, rows, size=QUOTES_PER_PAGE)
+    quotes = services.quotes_of(
+        user=request.user,
+        programme=programme,
+        code=code,
+        excerpts=page.object_list,
+        request=request,
     )
     # The quotes of one source share it (and the line saying where they come from).
     sources = {q.excerpt.source_id: q.excerpt.source for q in quotes}
@@ -821,6 +809,7 @@ def code_excerpts(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
             "path": _code_path(code),
             "filters": filters,
             "quotes": quotes,
+            "page": page,
         },
     )
 

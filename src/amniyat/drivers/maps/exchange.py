@@ -35,6 +35,7 @@ from amniyat.core.archives import ArchiveRefused, checked_members, member_bytes
 from amniyat.core.cells import CellWriter
 from amniyat.core.text import format_list, format_number
 from amniyat.drivers.maps import services as maps
+from amniyat.drivers.maps.selectors import EvidenceIds, map_evidence_ids
 from amniyat.drivers.models import Code, DriverMap, Factor, Link
 from amniyat.fieldwork.imports import limits
 from amniyat.fieldwork.imports.convert import unneutralise
@@ -129,25 +130,42 @@ def _joined(values: Iterable[Any]) -> str:
 
 
 def _map_rows(
-    driver_map: DriverMap, visible_excerpts: set[int]
+    driver_map: DriverMap,
+    visible_excerpts: set[int],
+    evidence: EvidenceIds | None = None,
+    *,
+    factors: bool = True,
+    links: bool = True,
 ) -> tuple[list[Factor], list[Link], dict[int, list[int]], dict[int, list[int]]]:
-    factors = list(driver_map.factors.select_related("code").prefetch_related("excerpts"))
-    links = list(driver_map.links.select_related("source", "target").prefetch_related("excerpts"))
+    """The map's factors and links (those asked for), and the ids of the visible excerpts of
+    each. The excerpts are named by id, read from the join tables (``evidence``, when the
+    caller has read them already): their rows, with memos and reviews to decrypt, are not."""
+    by_factor, by_link = evidence if evidence is not None else map_evidence_ids(driver_map)
+    factor_rows = list(driver_map.factors.select_related("code").order_by("pk")) if factors else []
+    link_rows = (
+        list(driver_map.links.select_related("source", "target").order_by("pk")) if links else []
+    )
     factor_evidence = {
-        f.pk: sorted(e.pk for e in f.excerpts.all() if e.pk in visible_excerpts) for f in factors
+        f.pk: sorted(pk for pk in by_factor.get(f.pk, ()) if pk in visible_excerpts)
+        for f in factor_rows
     }
     link_evidence = {
-        k.pk: sorted(e.pk for e in k.excerpts.all() if e.pk in visible_excerpts) for k in links
+        k.pk: sorted(pk for pk in by_link.get(k.pk, ()) if pk in visible_excerpts)
+        for k in link_rows
     }
-    return factors, links, factor_evidence, link_evidence
+    return factor_rows, link_rows, factor_evidence, link_evidence
 
 
-def export_graphml(driver_map: DriverMap, *, visible_excerpts: set[int]) -> bytes:
+def export_graphml(
+    driver_map: DriverMap, *, visible_excerpts: set[int], evidence: EvidenceIds | None = None
+) -> bytes:
     """The map as GraphML: nodes ``f<id>`` with ``label``, ``kind``, ``code``, ``note``, ``x``,
     ``y``, ``indicator_keys`` and ``excerpts`` (ids, ``|``-separated; only those in
     ``visible_excerpts``); edges with ``kind``, ``strength``, ``note``, ``indicator_keys`` and
     ``excerpts``."""
-    factors, links, factor_evidence, link_evidence = _map_rows(driver_map, visible_excerpts)
+    factors, links, factor_evidence, link_evidence = _map_rows(
+        driver_map, visible_excerpts, evidence
+    )
     graph = nx.DiGraph(
         title=driver_map.title,
         perspective=driver_map.perspective,
@@ -191,8 +209,10 @@ def _csv_text(header: tuple[str, ...], rows: Iterable[list[Any]]) -> str:
     return out.getvalue()
 
 
-def export_csv_nodes(driver_map: DriverMap, *, visible_excerpts: set[int]) -> str:
-    factors, _links, evidence, _le = _map_rows(driver_map, visible_excerpts)
+def export_csv_nodes(
+    driver_map: DriverMap, *, visible_excerpts: set[int], evidence: EvidenceIds | None = None
+) -> str:
+    factors, _links, shown, _le = _map_rows(driver_map, visible_excerpts, evidence, links=False)
     return _csv_text(
         NODE_COLUMNS,
         (
@@ -203,7 +223,7 @@ def export_csv_nodes(driver_map: DriverMap, *, visible_excerpts: set[int]) -> st
                 f.code.key if f.code else "",
                 f.code.key if f.code else "",
                 _joined(f.indicator_keys),
-                _joined(evidence[f.pk]),
+                _joined(shown[f.pk]),
                 f.x,
                 f.y,
             ]
@@ -212,8 +232,10 @@ def export_csv_nodes(driver_map: DriverMap, *, visible_excerpts: set[int]) -> st
     )
 
 
-def export_csv_edges(driver_map: DriverMap, *, visible_excerpts: set[int]) -> str:
-    _factors, links, _fe, evidence = _map_rows(driver_map, visible_excerpts)
+def export_csv_edges(
+    driver_map: DriverMap, *, visible_excerpts: set[int], evidence: EvidenceIds | None = None
+) -> str:
+    _factors, links, _fe, shown = _map_rows(driver_map, visible_excerpts, evidence, factors=False)
     return _csv_text(
         EDGE_COLUMNS,
         (
@@ -224,21 +246,26 @@ def export_csv_edges(driver_map: DriverMap, *, visible_excerpts: set[int]) -> st
                 k.strength,
                 k.note,
                 _joined(k.indicator_keys),
-                _joined(evidence[k.pk]),
+                _joined(shown[k.pk]),
             ]
             for k in links
         ),
     )
 
 
-def export_csv_zip(driver_map: DriverMap, *, visible_excerpts: set[int]) -> bytes:
+def export_csv_zip(
+    driver_map: DriverMap, *, visible_excerpts: set[int], evidence: EvidenceIds | None = None
+) -> bytes:
+    evidence = evidence if evidence is not None else map_evidence_ids(driver_map)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
-            "elements.csv", export_csv_nodes(driver_map, visible_excerpts=visible_excerpts)
+            "elements.csv",
+            export_csv_nodes(driver_map, visible_excerpts=visible_excerpts, evidence=evidence),
         )
         archive.writestr(
-            "connections.csv", export_csv_edges(driver_map, visible_excerpts=visible_excerpts)
+            "connections.csv",
+            export_csv_edges(driver_map, visible_excerpts=visible_excerpts, evidence=evidence),
         )
     return out.getvalue()
 

@@ -11,9 +11,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from amniyat.communities.forms import group_field
 from amniyat.communities.models import CommunityGroup
+from amniyat.core.picker import Choices, offer
 from amniyat.drivers.models import DriverMap
 from amniyat.fieldwork.models import Assessment
+from amniyat.places.forms import place_field
 from amniyat.places.models import Place
 
 # What a choice of each kind is named by (its ``__str__``), and the programme it belongs to
@@ -43,10 +46,8 @@ class DriverMapForm(forms.Form):
         initial=DriverMap.Perspective.EVERYONE,
         help_text=_("Draw one map per perspective, e.g. the women's and the men's view."),
     )
-    place = forms.ModelChoiceField(label=_("Place"), queryset=Place.objects.none(), required=False)
-    group = forms.ModelChoiceField(
-        label=_("Community group"), queryset=CommunityGroup.objects.none(), required=False
-    )
+    place = place_field(label=_("Place"), required=False)
+    group = group_field(label=_("Community group"), required=False)
     assessment = forms.ModelChoiceField(
         label=_("Assessment"),
         queryset=Assessment.objects.none(),
@@ -60,15 +61,15 @@ class DriverMapForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        places: QuerySet[Place],
-        groups: QuerySet[CommunityGroup],
+        places: Choices,
+        groups: Choices,
         assessments: QuerySet[Assessment],
         copy_choices: QuerySet[DriverMap] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["place"].queryset = names_only(places)  # type: ignore[attr-defined]
-        self.fields["group"].queryset = names_only(groups)  # type: ignore[attr-defined]
+        offer(self, "place", places)
+        offer(self, "group", groups)
         self.fields["assessment"].queryset = names_only(assessments)  # type: ignore[attr-defined]
         if copy_choices is not None:
             self.fields["copy_from"] = forms.ModelChoiceField(

@@ -966,8 +966,11 @@ def map_suggest_from_codes(
     rows = list(readable.values_list("pk", "source_id", "code_id", "start", "end"))
     source_ids = {row[1] for row in rows}
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for source_id, start, end in passages.filter(source_id__in=source_ids).values_list(
-        "source_id", "start", "end"
+    # In each source's order (the model's ordering would join the sources to sort by them).
+    for source_id, start, end in (
+        passages.filter(source_id__in=source_ids)
+        .order_by("source_id", "position")
+        .values_list("source_id", "start", "end")
     ):
         spans[source_id].append((start, end))
 

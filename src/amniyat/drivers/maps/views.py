@@ -27,7 +27,7 @@ from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
-from amniyat.communities.selectors import groups_visible
+from amniyat.communities.forms import group_offer
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
 from amniyat.core.i18n import CONTENT_LANGUAGES
@@ -40,7 +40,7 @@ from amniyat.drivers.maps import services as maps
 from amniyat.drivers.maps.forms import DriverMapForm, MapCompareForm, MapImportForm
 from amniyat.drivers.models import DriverMap, Factor, Link, Source
 from amniyat.fieldwork.forms.selectors import assessments_visible
-from amniyat.places.selectors import programme_places
+from amniyat.places.forms import place_offer
 
 EXPORT_FORMATS = ("graphml", "nodes", "edges", "zip", "svg", "png")
 GRAPH_BODY_MAX = 256 * 1024
@@ -281,8 +281,8 @@ def _map_form(
     user = request.user
     return DriverMapForm(
         request.POST if request.method == "POST" else None,
-        places=programme_places(user=user, programme=programme),
-        groups=groups_visible(user=user, programme=programme),
+        places=place_offer(user=user, programme=programme, within="area"),
+        groups=group_offer(user=user, programme=programme),
         assessments=assessments_visible(user=user, programme=programme),
         copy_choices=(
             selectors.driver_map_list(user=user, programme=programme) if with_copy else None
@@ -867,32 +867,36 @@ def map_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespons
             response = HttpResponse(svg.png_of(drawing), content_type="image/png")
         filename = f"{name}.{kind}"
     else:
+        # The evidence by id from the map's join tables, then which of it the user may see:
+        # no excerpt row is read (nor its memo decrypted) for a file that names them by id.
+        evidence = selectors.map_evidence_ids(driver_map)
+        on_map = {pk for ids in (*evidence[0].values(), *evidence[1].values()) for pk in ids}
         visible = set(
-            maps.evidence_visible(user=request.user, driver_map=driver_map).values_list(
-                "pk", flat=True
-            )
+            maps.evidence_visible(user=request.user, driver_map=driver_map, among=on_map)
+            .order_by()
+            .values_list("pk", flat=True)
         )
         if kind == "graphml":
             response = HttpResponse(
-                exchange.export_graphml(driver_map, visible_excerpts=visible),
+                exchange.export_graphml(driver_map, visible_excerpts=visible, evidence=evidence),
                 content_type="application/graphml+xml; charset=utf-8",
             )
             filename = f"{name}.graphml"
         elif kind == "nodes":
             response = HttpResponse(
-                exchange.export_csv_nodes(driver_map, visible_excerpts=visible),
+                exchange.export_csv_nodes(driver_map, visible_excerpts=visible, evidence=evidence),
                 content_type="text/csv; charset=utf-8",
             )
             filename = f"{name}-elements.csv"
         elif kind == "edges":
             response = HttpResponse(
-                exchange.export_csv_edges(driver_map, visible_excerpts=visible),
+                exchange.export_csv_edges(driver_map, visible_excerpts=visible, evidence=evidence),
                 content_type="text/csv; charset=utf-8",
             )
             filename = f"{name}-connections.csv"
         else:
             response = HttpResponse(
-                exchange.export_csv_zip(driver_map, visible_excerpts=visible),
+                exchange.export_csv_zip(driver_map, visible_excerpts=visible, evidence=evidence),
                 content_type="application/zip",
             )
             filename = f"{name}.zip"

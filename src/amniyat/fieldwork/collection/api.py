@@ -10,7 +10,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.routers import BaseRouter
 
 from amniyat.accounts import policies
-from amniyat.accounts.selectors import programmes_visible
+from amniyat.accounts.selectors import programmes_of
 from amniyat.api.mixins import programme_from
 from amniyat.api.pagination import ordered_by
 from amniyat.fieldwork.collection import selectors
@@ -48,11 +48,7 @@ class DeviceUserViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg
     def get_queryset(self) -> QuerySet[DeviceUser]:
         user = self.request.user
         wanted = self.request.query_params.get("programme", "")
-        programmes = (
-            [programme_from(self.request, wanted)]
-            if wanted
-            else list(programmes_visible(user=user))
-        )
+        programmes = [programme_from(self.request, wanted)] if wanted else programmes_of(user=user)
         queryset = DeviceUser.objects.none()
         for programme in programmes:
             if policies.can(user, "device.manage", programme):

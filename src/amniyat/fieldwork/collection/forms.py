@@ -41,12 +41,14 @@ class DeviceForm(forms.Form):
         *args: Any,
         organisations: QuerySet[Organisation],
         assessments: QuerySet[Assessment],
+        only_organisation: int | None = None,
         **kwargs: Any,
     ) -> None:
+        """``only_organisation``: the id of the one organisation among ``organisations``, if
+        there is one alone, chosen already."""
         super().__init__(*args, **kwargs)
         organisation_field: Any = self.fields["organisation"]
         organisation_field.queryset = organisations
-        if organisations.count() == 1:
-            organisation_field.initial = organisations.first()
+        organisation_field.initial = only_organisation
         assessment_field: Any = self.fields["assessments"]
         assessment_field.queryset = assessments

@@ -38,7 +38,6 @@ from amniyat.fieldwork.collection.openrosa import auth, instance
 from amniyat.fieldwork.collection.selectors import forms_for_device
 from amniyat.fieldwork.imports.convert import check_answers
 from amniyat.fieldwork.imports.schema import FormPlan, plan_for
-from amniyat.fieldwork.imports.services import place_lookup
 from amniyat.fieldwork.models import (
     Assessment,
     Attachment,
@@ -48,6 +47,7 @@ from amniyat.fieldwork.models import (
     Submission,
 )
 from amniyat.fieldwork.submissions.services import submissions_changed
+from amniyat.places.selectors import place_named
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Organisation, Programme, User
@@ -269,18 +269,16 @@ def _place_of(form: Form, plan: FormPlan, values: dict[str, Any]) -> int | None:
     """The place a submission names, read the way imports read it: the first of the form's
     place questions (settlement, mahalla, …, district) whose answer is a code or a name of a
     place the programme knows. Facilitators see submissions by place, so without it a phone's
-    submission would be visible to those who analyse only."""
-    fields = plan.place_fields()
-    if not fields:
+    submission would be visible to those who analyse only. One indexed query
+    (:func:`~amniyat.places.selectors.place_named`), not a read of every place."""
+    answers = [
+        answer
+        for spec in plan.place_fields()
+        if isinstance(answer := values.get(spec.path), str) and answer.strip()
+    ]
+    if not answers:
         return None
-    lookup = place_lookup(form)
-    for spec in fields:
-        answer = values.get(spec.path)
-        if isinstance(answer, str) and answer.strip():
-            found = lookup.get(answer.strip().lower())
-            if found is not None:
-                return found
-    return None
+    return place_named(programme_id=form.assessment.programme_id, answers=answers)
 
 
 def _check(sent: dict[str, Any], plan: FormPlan) -> None:
@@ -325,8 +323,13 @@ def submission_receive(
     xml: bytes,
     files: Sequence[UploadedFile] = (),
     request: HttpRequest | None = None,
+    nonce_use: auth.NonceUse | None = None,
 ) -> Receipt:
     """Store one submission sent by ``device`` (once, however often it arrives).
+
+    ``nonce_use``, the request's Digest answer not yet recorded, is recorded in the
+    transaction of any write here (:class:`~.openrosa.auth.Replayed` when it was seen before,
+    and nothing is written); where nothing is written the caller records it.
 
     Raises ValidationError for a submission that cannot be read or whose answers the form
     cannot produce (a choice it does not offer, text in a number, a broken constraint, a
@@ -384,6 +387,8 @@ def submission_receive(
     if existing is None:
         try:
             with transaction.atomic():  # a savepoint where the caller has a transaction
+                if nonce_use is not None:
+                    nonce_use.record_in()  # its own commit otherwise: one, not two
                 submission = Submission.objects.create(
                     form=form,
                     form_version=version,
@@ -420,6 +425,8 @@ def submission_receive(
             return Receipt(submission, created=True, attachments_added=added)
         except IntegrityError:
             # Another request stored the same instance id first (the unique constraint).
+            if nonce_use is not None:
+                nonce_use.recorded = False  # rolled back with the rest
             existing = _stored(form, parsed.instance_id)
             if existing is None:
                 raise
@@ -435,6 +442,8 @@ def submission_receive(
     if not set(uploads) - known:
         return Receipt(existing, created=False)
     with transaction.atomic():
+        if nonce_use is not None:
+            nonce_use.record_in()
         added = _store_attachments(existing, uploads, skip=known)
         if added:
             audit_record(

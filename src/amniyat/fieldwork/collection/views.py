@@ -66,15 +66,17 @@ def _server_url(request: AuthenticatedRequest, programme: Programme) -> str:
 @login_required
 def device_create(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     programme = _managed_programme(request, slug)
-    organisations = organisations_visible(user=request.user, programme=programme).filter(
-        pk__in=programme.taking_part_ids(with_donor=False)
-    )
+    # The programme's lead and partners, a facilitator's own organisation alone: a member
+    # sees every organisation taking part in their programme, so these ids are the choices
+    # (read once, not again by organisations_visible(programme=), nor counted).
+    ids = programme.taking_part_ids(with_donor=False)
     own = policies.organisation_for_new_group(request.user, programme)
     if own is not None:
-        organisations = organisations.filter(pk=own)
+        ids &= {own}
     form = DeviceForm(
         request.POST if request.method == "POST" else None,
-        organisations=organisations,
+        organisations=organisations_visible(user=request.user).filter(pk__in=ids),
+        only_organisation=next(iter(ids)) if len(ids) == 1 else None,
         assessments=forms_selectors.assessments_visible(user=request.user, programme=programme),
     )
     if request.method == "POST" and form.is_valid():

@@ -7,8 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from amniyat.core.picker import Choices, offer
 from amniyat.fieldwork.models import Assessment, FormVersion, Sensitivity
-from amniyat.places.models import Place
+from amniyat.places.forms import places_field
 
 
 class DateInput(forms.DateInput):
@@ -19,6 +20,8 @@ class DateInput(forms.DateInput):
 
 
 class AssessmentForm(forms.ModelForm):  # type: ignore[type-arg]
+    places = places_field(label=_("Places"), required=False)
+
     class Meta:
         model = Assessment
         fields = [
@@ -35,7 +38,6 @@ class AssessmentForm(forms.ModelForm):  # type: ignore[type-arg]
         widgets = {
             "starts_on": DateInput(),
             "ends_on": DateInput(),
-            "places": forms.CheckboxSelectMultiple,
         }
         help_texts = {
             "weight_field": _("The form field holding each respondent's sampling weight."),
@@ -44,14 +46,9 @@ class AssessmentForm(forms.ModelForm):  # type: ignore[type-arg]
             "fpc_field": _("The form field holding the population size of the stratum."),
         }
 
-    def __init__(self, *args: Any, places: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, places: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Choices offered are the programme's; the service checks whatever is posted.
-        place_field: Any = self.fields["places"]
-        place_field.queryset = Place.objects.all()
-        place_field.widget.choices = [
-            (p.pk, f"{p.parent.name} › {p.name}" if p.parent else p.name) for p in places
-        ]
+        offer(self, "places", places)
 
     def _post_clean(self) -> None:
         # Model validation and saving belong to the service.

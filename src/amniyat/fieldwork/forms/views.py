@@ -29,7 +29,7 @@ from amniyat.fieldwork.forms import selectors, services
 from amniyat.fieldwork.forms.forms import AssessmentForm, FormUploadForm, SensitivityForm
 from amniyat.fieldwork.forms.xlsform import FormError, FormProblem
 from amniyat.fieldwork.models import Assessment, Form, FormVersion, Sensitivity
-from amniyat.places.selectors import place_choices_for_groups
+from amniyat.places.forms import place_offer
 
 
 def _programme(request: AuthenticatedRequest, slug: str, verb: str) -> Programme:
@@ -42,9 +42,7 @@ def _programme(request: AuthenticatedRequest, slug: str, verb: str) -> Programme
 def _assessment_form(
     request: AuthenticatedRequest, programme: Programme, **kwargs: Any
 ) -> AssessmentForm:
-    places = place_choices_for_groups(user=request.user, programme=programme).select_related(
-        "parent"
-    )
+    places = place_offer(user=request.user, programme=programme, within="groups")
     return AssessmentForm(_posted(request), places=places, **kwargs)
 
 

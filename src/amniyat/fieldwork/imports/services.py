@@ -9,7 +9,8 @@ transaction:
   (:class:`~amniyat.fieldwork.imports.convert.SubmissionReader`); every answer is checked against
   the form; each good row's JSON is hashed and its personal answers encrypted
   (:mod:`~amniyat.fieldwork.imports.sealing`). Ids repeated within a batch are settled here.
-* **Store** (a writer thread, :class:`_Writer`), overlapping the reading of the next batch:
+* **Store** (a writer thread, :class:`_Writer`; on PostgreSQL a second one making the
+  ``COPY`` text of the batch after), overlapping the reading of the next batch:
   on SQLite through ``executemany`` on the driver's cursor, binding only what differs from
   row to row, the database's unique index finding the instance ids stored before as the rows
   go in; on PostgreSQL through a ``COPY`` (its text made by Polars) straight into the table
@@ -42,7 +43,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import polars as pl
 from django.conf import settings
@@ -259,18 +260,20 @@ def _local_file(job: ImportJob, workdir: Path) -> Iterator[Path]:
 
 
 def place_lookup(form: Form) -> dict[str, int]:
-    """Lower-cased place codes and names (any language) → place id, for the places a
-    programme's submissions may name; a name two places share is left out."""
+    """Place codes and names (any language), folded as answers are matched to them
+    (:func:`~amniyat.places.models.place_key`, stored on each place) → place id, for the
+    places a programme's submissions may name; a name two places share is left out. An
+    import matches a whole file against it; one submission asks
+    :func:`~amniyat.places.selectors.place_named`, which answers the same."""
     places = Place.objects.filter(
         Q(programme__isnull=True) | Q(programme_id=form.assessment.programme_id)
-    ).values_list("pk", "code", "name_en", "name_ru", "name_tg", "name_uz")
+    ).values_list("pk", "code_key", "name_en_key", "name_ru_key", "name_tg_key", "name_uz_key")
     codes: dict[str, int] = {}
     names: dict[str, int | None] = {}
     for pk, code, *labels in places:
         if code:
-            codes[code.strip().lower()] = pk
-        for label in labels:
-            key = (label or "").strip().lower()
+            codes[code] = pk
+        for key in labels:
             if key:
                 names[key] = pk if names.get(key, pk) == pk else None
     lookup = {k: v for k, v in names.items() if v is not None}
@@ -322,6 +325,7 @@ def _read_file(
             file_format=job.file_format,
             name=job.file_name,
             places=place_lookup(job.form),
+            jsonb_keys=connection.vendor == "postgresql",
         )
         job.total_rows = reader.total_rows
         # The format the content showed, where the person left it to Amniyat to find.
@@ -742,6 +746,15 @@ def copy_text(rows: pl.DataFrame) -> bytes:
     return out.getvalue()
 
 
+class _Texted(NamedTuple):
+    """A prepared batch (``frame``), its rows as copied (``rows``: ROW, then COPY_COLUMNS)
+    and their ``COPY`` text (with ROW in the careful way, for the staging table)."""
+
+    frame: pl.DataFrame
+    rows: pl.DataFrame
+    text: bytes
+
+
 class _Writer:
     """Stores prepared batches in a thread of its own while the caller reads and checks the
     next one, so that the database's work and the checking overlap on two cores.
@@ -757,7 +770,9 @@ class _Writer:
     instance id) DO NOTHING``.
 
     On PostgreSQL the rows are copied straight into the table (``COPY`` of the text
-    :func:`copy_text` makes), after one query has found which of the batch's ids are
+    :func:`copy_text` makes, by a second thread, the texter, while the batch before is being
+    copied: the server then never waits for Polars between batches), after one query has
+    found which of the batch's ids are
     stored already (all of them if the form had submissions before; otherwise only those
     this import may have stored, told by a hash of the ids it sent). If another connection
     stores one of those ids meanwhile, the copy fails, the transaction is rolled back and
@@ -781,11 +796,17 @@ class _Writer:
         self.conflict_rows: list[tuple[int, str]] = []
         self.error: BaseException | None = None
         self.abandoned = False
-        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=QUEUED_BATCHES)
+        self.postgres = connection.vendor == "postgresql"
+        # On PostgreSQL the texter holds a batch, and one more waits with its text made: as
+        # many batches ahead of the writer as on SQLite, and one more.
+        ahead = 1 if self.postgres else QUEUED_BATCHES
+        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=ahead)
+        # PostgreSQL: batches with their COPY text made, from the texter to the writer.
+        self.texts: queue.Queue[_Texted | None] = queue.Queue(maxsize=1)
+        self.texter: threading.Thread | None = None
         connection.ensure_connection()
         self.wrapper = connection.cursor()
         self.raw = connection.connection.cursor()
-        self.postgres = connection.vendor == "postgresql"
         self.careful = careful
         if self.postgres:
             self._prepare_postgres()
@@ -806,6 +827,11 @@ class _Writer:
             )
         self.thread = threading.Thread(target=self._work, name=f"import-{self.job_id}", daemon=True)
         self.thread.start()
+        if self.postgres:
+            self.texter = threading.Thread(
+                target=self._make_texts, name=f"import-{self.job_id}-text", daemon=True
+            )
+            self.texter.start()
 
     def _prepare_postgres(self) -> None:
         names = ", ".join(_column_names(COPY_COLUMNS))
@@ -960,6 +986,8 @@ class _Writer:
         """End the thread whatever happened (the transaction is then rolled back or done)."""
         self.abandoned = self.abandoned or self.thread.is_alive()
         self._close_queue()
+        if self.texter is not None:
+            self.texter.join()
         self.thread.join()
         if self.postgres and self.error is None and not connection.needs_rollback:
             with contextlib.suppress(Exception):
@@ -971,32 +999,53 @@ class _Writer:
         self.wrapper.close()
 
     def _close_queue(self) -> None:
-        while self.thread.is_alive():
+        reader = self.texter or self.thread
+        while reader.is_alive():
             try:
                 self.queue.put(None, timeout=0.2)
                 return
             except queue.Full:
                 continue
 
-    # The thread's side.
+    # The threads' side.
 
-    def _work(self) -> None:
+    def _make_texts(self) -> None:
+        """PostgreSQL: each batch's rows and the text of their ``COPY``, made here (Polars,
+        the GIL released) while the writer's ``COPY`` of the batch before keeps the server
+        busy, so that the server does not wait for the text between batches."""
         while True:
             frame = self.queue.get()
             if frame is None:
+                self.texts.put(None)
                 return
             if self.abandoned or self.error is not None:
                 continue
             try:
-                self._write(frame)
+                rows = self._copy_frame(frame)
+                text = copy_text(rows if self.careful else rows.drop(ROW))
+            except BaseException as error:  # handed to the caller, which re-raises it
+                self.error = error
+                continue
+            self.texts.put(_Texted(frame, rows, text))
+
+    def _work(self) -> None:
+        while True:
+            item = self.texts.get() if self.postgres else self.queue.get()
+            if item is None:
+                return
+            if self.abandoned or self.error is not None:
+                continue
+            try:
+                self._write(item)
             except BaseException as error:  # handed to the caller, which re-raises it
                 self.error = error
 
-    def _write(self, frame: pl.DataFrame) -> None:
-        if self.postgres:
+    def _write(self, item: pl.DataFrame | _Texted) -> None:
+        if isinstance(item, _Texted):
+            frame = item.frame
             # The ids this batch stored, as PostgreSQL said: no MAX(id) here, whose plan a
             # table analysed while empty turns into a scan of every row stored so far.
-            stored_ids = self._copy(frame)
+            stored_ids = self._copy(item)
             if stored_ids is None:  # abandoned
                 return
             stored = len(stored_ids)
@@ -1004,6 +1053,7 @@ class _Writer:
                 fresh = set(stored_ids.to_list())
                 self._settle(frame, lambda instance_id, pk, job_id: instance_id in fresh)
         else:
+            frame = item
             self.wrapper.execute(f"SELECT MAX(id) FROM {self.table}")  # noqa: S608
             (last,) = self.wrapper.fetchone()
             before = int(last or 0)
@@ -1039,12 +1089,9 @@ class _Writer:
             self.handled += part.height
         return stored
 
-    def _copy(self, frame: pl.DataFrame) -> pl.Series | None:
-        """Store a batch on PostgreSQL; answer the instance ids of the rows stored (None if
-        abandoned meanwhile)."""
-        from psycopg.errors import UniqueViolation
-
-        rows = frame.select(
+    def _copy_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A prepared batch as the rows to copy: ROW, then COPY_COLUMNS in their order."""
+        return frame.select(
             ROW,
             *[
                 (self.constants[name] if name in self.constants else pl.col(PREPARED[name])).alias(
@@ -1053,38 +1100,45 @@ class _Writer:
                 for name in COPY_COLUMNS
             ],
         ).with_columns(pl.col("submitted_at").fill_null(self.stamp))
+
+    def _copy(self, item: _Texted) -> pl.Series | None:
+        """Store a batch on PostgreSQL; answer the instance ids of the rows stored (None if
+        abandoned meanwhile)."""
+        from psycopg.errors import UniqueViolation
+
+        rows, text = item.rows, item.text
         if self.careful:
-            if not self._copy_rows(self.staging_copy_sql, rows):
+            if not self._copy_text(self.staging_copy_sql, text, rows.height):
                 return None
             with self._parents_checked(rows):
                 self.raw.execute(self.insert_sql)
                 stored = [instance_id for (instance_id,) in self.raw.fetchall()]
             self.raw.execute(f"TRUNCATE {self.staging}")
             return pl.Series("instance_id", stored, dtype=pl.String)
-        rows = self._not_stored(rows)
-        self.handled += frame.height - rows.height
+        kept = self._not_stored(rows)
+        self.handled += rows.height - kept.height
+        if kept.height < rows.height:  # the text of the rows left (rare: a form with rows)
+            text = copy_text(kept.drop(ROW))
         try:
-            with self._parents_checked(rows):
-                if not self._copy_rows(self.copy_sql, rows.drop(ROW)):
+            with self._parents_checked(kept):
+                if not self._copy_text(self.copy_sql, text, kept.height):
                     return None
         except UniqueViolation as error:
             raise _Raced from error
-        return rows["instance_id"]
+        return kept["instance_id"]
 
-    def _copy_rows(self, sql: str, rows: pl.DataFrame) -> bool:
-        """``COPY`` the rows, the columns in the statement's order, in the text format made
-        by :func:`copy_text` a part at a time; False if abandoned."""
-        if rows.is_empty():
+    def _copy_text(self, sql: str, text: bytes, rows: int) -> bool:
+        """``COPY`` the text of ``rows`` rows (:func:`copy_text`), a block at a time; False
+        if abandoned."""
+        if not rows:
             return True
+        view = memoryview(text)
         with self.raw.copy(sql) as copy:
-            for start in range(0, rows.height, INSERT_ROWS):
+            for at in range(0, len(view), COPY_BLOCK):
                 if self.abandoned:
                     return False
-                part = rows.slice(start, INSERT_ROWS)
-                text = memoryview(copy_text(part))
-                for at in range(0, len(text), COPY_BLOCK):
-                    copy.write(text[at : at + COPY_BLOCK])
-                self.handled += part.height
+                copy.write(view[at : at + COPY_BLOCK])
+        self.handled += rows
         return True
 
     def _not_stored(self, rows: pl.DataFrame) -> pl.DataFrame:

@@ -103,7 +103,21 @@ class SubmissionViewSet(
         review = self.request.query_params.get("review_state")
         if review in Submission.ReviewState.values:  # any other value narrows nothing
             queryset = queryset.filter(review_state=review)
-        return selectors.submissions_listed(queryset).order_by("-submitted_at", "-id")
+        listed = selectors.submissions_listed(queryset, encrypted=self._reveals_every_row())
+        return listed.order_by("-submitted_at", "-id")
+
+    def _reveals_every_row(self) -> bool:
+        """Whether the caller sees the protected answers of every submission they may list (a
+        lead or analyst, or a facilitator trusted with them, in each programme they work in):
+        then a page reads the encrypted columns with its rows, rather than in a query of
+        their own for the rows that show them."""
+        if not hasattr(self, "_every_row_revealed"):
+            user = self.request.user
+            self._every_row_revealed = all(
+                policies.can(user, "submission.view_protected", programme_id)
+                for programme_id in policies.fieldwork_programmes(user)
+            )
+        return self._every_row_revealed
 
     def page_partitions(self) -> tuple[str, list[int]] | None:
         """Without ``?form=``, a page is read form by form from the index (form, submitted,
@@ -145,16 +159,17 @@ class SubmissionViewSet(
             for version in FormVersion.objects.defer("xlsform", "xform").filter(pk__in=versions):
                 plans[version.pk] = plan_for(version)
         revealed = [s for s in submissions if self._reveal(s)]
-        selectors.encrypted_columns_loaded(
-            submissions,
-            user=self.request.user,
-            answers=[s.pk for s in revealed],
-            enumerators=[
-                s.pk
-                for s in submissions
-                if s.has_enumerator and not _plan_of(s, plans).enumerator_protected  # type: ignore[attr-defined]
-            ],
-        )
+        if not self._reveals_every_row():  # else read with the rows
+            selectors.encrypted_columns_loaded(
+                submissions,
+                user=self.request.user,
+                answers=[s.pk for s in revealed],
+                enumerators=[
+                    s.pk
+                    for s in submissions
+                    if s.has_enumerator and not _plan_of(s, plans).enumerator_protected  # type: ignore[attr-defined]
+                ],
+            )
         services.protected_answers_shown(
             user=self.request.user,  # type: ignore[arg-type]
             submissions=[

@@ -10,8 +10,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.fields import keyed_hashes_for_lookup
+from amniyat.core.picker import Choices, offer
 from amniyat.fieldwork.models import FormVersion, Submission
-from amniyat.places.models import Place
+from amniyat.places.forms import place_field
 
 EXPORT_CHOICES = [
     ("csv", _("CSV with labels")),
@@ -32,7 +33,7 @@ class DateInput(forms.DateInput):
 
 
 class SubmissionFilterForm(forms.Form):
-    place = forms.ModelChoiceField(label=_("Place"), queryset=Place.objects.none(), required=False)
+    place = place_field(label=_("Place"), required=False, none_label=_("all places"))
     submitted_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
     submitted_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
     version = forms.ModelChoiceField(
@@ -50,12 +51,12 @@ class SubmissionFilterForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        places: QuerySet[Place],
+        places: Choices,
         versions: QuerySet[FormVersion],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["place"].queryset = places  # type: ignore[attr-defined]
+        offer(self, "place", places)
         self.fields["version"].queryset = versions  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:

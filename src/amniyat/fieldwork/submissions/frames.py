@@ -194,11 +194,16 @@ def form_repeats(
 
 
 def data_key(form: Form, versions: list[FormVersion]) -> str:
-    """The key of the form's data as they stand: the form's data revision (which every write
-    of its submissions changes, `submissions_changed`), read afresh, and the versions read."""
+    """The key of the form's data as they stand: the form's data revision and its stripes
+    (one of which every write of its submissions changes, `submissions_changed`), read
+    afresh in one query, and the versions read."""
     # A form without versions has no submissions (each has its version): nothing to read.
     revision = (
-        Form.objects.filter(pk=form.pk).values_list("data_revision", flat=True).first()
+        list(
+            Form.objects.filter(pk=form.pk)
+            .order_by("data_revisions__stripe")
+            .values_list("data_revision", "data_revisions__stripe", "data_revisions__value")
+        )
         if versions
         else None
     )

@@ -139,22 +139,6 @@ def submissions_counted(submissions: QuerySet[Submission]) -> RowCount:
     return RowCount(_kept(rows, "count", rows.count), exact=False)
 
 
-def submission_place_ids(
-    submissions: QuerySet[Submission], counted: RowCount | None = None
-) -> list[int]:
-    """The places ``submissions`` (scoped; ``counted`` if they were) come from, for a filter
-    to offer: read each time for up to :data:`EXACT_COUNT_UP_TO` rows, else as last read (a
-    distinct over a million rows took 0.2 s)."""
-    places = submissions.order_by().values_list("place_id", flat=True).distinct()
-
-    def read() -> list[int]:
-        return [pk for pk in places if pk is not None]
-
-    if counted is None:
-        counted = submissions_counted(submissions)
-    return read() if counted.exact else _kept(places, "places", read)
-
-
 def _kept(rows: QuerySet[Any], what: str, read: Callable[[], T]) -> T:
     """``read()``, kept for :data:`COUNT_KEPT_SECONDS` under the statement of ``rows`` (the
     user's scope and the filters are in it, so no one is given what another sees). Only

@@ -37,7 +37,13 @@ from amniyat.downloads.models import Download
 from amniyat.downloads.services import download_start
 from amniyat.fieldwork.forms import selectors as forms_selectors
 from amniyat.fieldwork.imports.schema import plan_for
-from amniyat.fieldwork.models import Form, Submission, new_data_revision
+from amniyat.fieldwork.models import (
+    Form,
+    FormDataRevision,
+    Submission,
+    data_revision_stripe,
+    new_data_revision,
+)
 from amniyat.fieldwork.submissions import exporters, selectors
 from amniyat.fieldwork.submissions.forms import EXPORT_CHOICES
 
@@ -57,7 +63,14 @@ def submissions_changed(*, form_ids: Iterable[int]) -> None:
     data do, and reading the state of a million submissions costs one row."""
     ids = sorted(set(form_ids))
     if ids:
-        Form.objects.filter(pk__in=ids).update(data_revision=new_data_revision())
+        # One stripe of each form's revision, not the form's row: see FormDataRevision.
+        stripe = data_revision_stripe()
+        FormDataRevision.objects.bulk_create(
+            [FormDataRevision(form_id=pk, stripe=stripe, value=new_data_revision()) for pk in ids],
+            update_conflicts=True,
+            unique_fields=["form", "stripe"],
+            update_fields=["value"],
+        )
 
 
 def protected_answers_viewed(

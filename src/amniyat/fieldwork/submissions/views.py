@@ -7,6 +7,7 @@ and no one else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from amniyat.fieldwork.models import Form, Submission
 from amniyat.fieldwork.submissions import exporters, selectors, services
 from amniyat.fieldwork.submissions.forms import ExportForm, SubmissionFilterForm
 from amniyat.fieldwork.submissions.masking import masked_without_decrypting
-from amniyat.places.models import Place
+from amniyat.places.forms import place_offer
 
 PAGE_SIZE = 50
 
@@ -53,13 +54,15 @@ def _plan(form: Form) -> FormPlan | None:
 
 
 def _enumerator_hidden(
-    request: AuthenticatedRequest, programme: Programme, plan: FormPlan | None
+    request: AuthenticatedRequest, programme: Programme, plan: Callable[[], FormPlan | None]
 ) -> bool:
     """Whether the enumerator is masked for this person: it takes the class of the form's
-    enumerator question, and they may not see personal and sensitive answers."""
+    enumerator question (``plan()``, read only if they may not see personal and sensitive
+    answers), and they may not see those."""
     if policies.can(request.user, "submission.view_protected", programme):
         return False
-    return plan is None or plan.enumerator_protected
+    read = plan()
+    return read is None or read.enumerator_protected
 
 
 def _filter_form(
@@ -67,20 +70,12 @@ def _filter_form(
     programme: Programme,
     form: Form,
     data: Any,
-    plan: FormPlan | None,
-    submissions: QuerySet[Submission] | None = None,
-    counted: selectors.RowCount | None = None,
+    plan: Callable[[], FormPlan | None],
 ) -> SubmissionFilterForm:
-    """The table's filters, bound to ``data`` (a query string or a posted form) if any, their
-    places those of ``submissions`` (the visible ones of the form unless given, ``counted``
-    if they were)."""
-    if submissions is None:
-        submissions = selectors.submissions_visible(user=request.user, form=form)
-    places = (
-        Place.objects.filter(pk__in=selectors.submission_place_ids(submissions, counted))
-        .only("name_en", "name_ru", "name_tg", "name_uz")  # named, nothing more
-        .order_by("name_en")
-    )
+    """The table's filters, bound to ``data`` (a query string or a posted form) if any."""
+    # The programme's places, found with a picker: a national programme's submissions come
+    # from hundreds of them, too many to list on every page of the table.
+    places = place_offer(user=request.user, programme=programme, within="area")
     # Each version is named with its form's title: one query, without the files.
     versions = (
         forms_selectors.form_versions(form=form)
@@ -101,7 +96,7 @@ def _filtered(
     where nothing narrows them)."""
     visible = selectors.submissions_visible(user=request.user, form=form)
     counted = selectors.submissions_counted(visible)
-    filters = _filter_form(request, programme, form, request.GET, plan, visible, counted)
+    filters = _filter_form(request, programme, form, request.GET, lambda: plan)
     if filters.is_bound and not filters.is_valid():
         return Submission.objects.none(), filters, selectors.RowCount(0, exact=True)
     chosen = filters.as_filters() if filters.is_bound else {}
@@ -367,7 +362,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
     )
     language = (get_language() or "en").split("-")[0]
     if request.method == "POST":
-        filters = _filter_form(request, programme, form, request.POST, _plan(form))
+        filters = _filter_form(request, programme, form, request.POST, lambda: _plan(form))
         choice = ExportForm(request.POST)
         if choice.is_valid() and filters.is_valid():
             try:
@@ -385,7 +380,7 @@ def submission_export(request: AuthenticatedRequest, slug: str, pk: int) -> Http
                 messages.success(request, _("Your export has started."))
                 return redirect("downloads:detail", slug=slug, pk=download.pk)
     else:
-        filters = _filter_form(request, programme, form, request.GET, _plan(form))
+        filters = _filter_form(request, programme, form, request.GET, lambda: _plan(form))
         choice = ExportForm(initial={"language": language, **request.GET.dict()})
     return render(
         request,

@@ -12,7 +12,9 @@ is refused on its very next request, because every request looks the device up a
   answer gets ``stale=true``, which tells the client to retry without asking the person again.
   The realm is part of every stored HA1: changing :data:`REALM` invalidates every device.
   Each ``(nonce, nc, cnonce)`` is accepted once (:class:`DigestNonceUse`), so a captured
-  request cannot be replayed while its nonce is fresh.
+  request cannot be replayed while its nonce is fresh. A submission records its use in the
+  transaction that stores it (:class:`NonceUse`, ``defer_use``): one commit a submission
+  instead of two, and a replay that races the original is refused by the same unique row.
 * **Basic** sends the password itself, so it is accepted only over TLS
   (``request.is_secure()``), or with ``DEBUG`` on a developer's machine.
 
@@ -115,14 +117,54 @@ class Denial:
     device: DeviceUser | None = None
 
 
-def authenticate(request: HttpRequest, programme_slug: str) -> DeviceUser | Denial:
+@dataclass
+class NonceUse:
+    """A Digest answer not yet recorded (``authenticate(..., defer_use=True)``): whoever
+    handles the request records it, in its own write transaction (:meth:`record_in`) or
+    alone (:meth:`record`), before its answer counts."""
+
+    nonce: str  # its SHA-256, as stored
+    count: str
+    cnonce: str
+    recorded: bool = False
+
+    def record_in(self) -> None:
+        """Record it in the caller's transaction; :class:`Replayed` (which must roll that
+        transaction back) when it was seen before."""
+        try:
+            DigestNonceUse.objects.create(nonce=self.nonce, count=self.count, cnonce=self.cnonce)
+        except IntegrityError:
+            raise Replayed from None
+        self.recorded = True
+
+    def record(self) -> bool:
+        """Record it in a transaction of its own; False when it was seen before."""
+        try:
+            with transaction.atomic():
+                self.record_in()
+        except Replayed:
+            return False
+        return True
+
+
+class Replayed(Exception):
+    """The Digest answer of this request was already used: a replayed request."""
+
+
+def authenticate(
+    request: HttpRequest, programme_slug: str, *, defer_use: bool = False
+) -> DeviceUser | Denial:
     """The active device of the programme ``programme_slug`` that signed this request, or
-    why not. An unknown programme is answered like a wrong password: nothing is revealed."""
+    why not. An unknown programme is answered like a wrong password: nothing is revealed.
+
+    With ``defer_use``, a Digest answer is not recorded here but left in
+    :func:`pending_use` for the view to record (in the transaction of its write, or alone
+    at the latest before it answers; see ``views.device_view``)."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _sep, rest = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "digest":
-        outcome = _digest(request, programme_slug, rest)
+        outcome = _digest(request, programme_slug, rest, defer_use=defer_use)
     elif scheme == "basic":
         outcome = _basic(request, programme_slug, rest)
     else:
@@ -159,7 +201,22 @@ def _refused(username: str, device: DeviceUser | None, reason: str) -> Denial:
     )
 
 
-def _digest(request: HttpRequest, programme_slug: str, value: str) -> DeviceUser | Denial:
+def pending_use(request: HttpRequest) -> NonceUse | None:
+    """The Digest answer :func:`authenticate` left unrecorded for this request, if any."""
+    use = getattr(request, "_digest_use", None)
+    return use if isinstance(use, NonceUse) else None
+
+
+def replayed(request: HttpRequest, programme_slug: str, device: DeviceUser) -> Denial:
+    """The refusal of a replayed request whose use was recorded late, audited."""
+    denial = _refused(device.username, device, "digest_replayed")
+    _audit_failure(request, programme_slug, denial)
+    return denial
+
+
+def _digest(
+    request: HttpRequest, programme_slug: str, value: str, *, defer_use: bool = False
+) -> DeviceUser | Denial:
     params = parse_auth_params(value)
     username = params.get("username", "")
     required = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce")
@@ -191,28 +248,28 @@ def _digest(request: HttpRequest, programme_slug: str, value: str) -> DeviceUser
     if not _nonce_is_fresh(params["nonce"]):
         # The password was right; only the nonce is old (or from before a key rotation).
         return Denial(_("The sign-in has expired; please try again."), stale=True)
-    if not _first_use(params["nonce"], params["nc"], params["cnonce"]):
+    # A client counts ``nc`` up for every request it signs with the same nonce, so an honest
+    # client never repeats a triple. The record lives in the database so that every web
+    # process sees it.
+    use = NonceUse(
+        nonce=hashlib.sha256(params["nonce"].encode()).hexdigest(),
+        count=params["nc"][:8],
+        cnonce=params["cnonce"][:64],
+    )
+    if defer_use:
+        request._digest_use = use  # type: ignore[attr-defined]
+    elif not use.record():
         return _refused(username, device, "digest_replayed")
+    forget_expired_uses()
     return device
 
 
-def _first_use(nonce: str, count: str, cnonce: str) -> bool:
-    """Record this Digest answer; False when it was seen before (a replayed request). A
-    client counts ``nc`` up for every request it signs with the same nonce, so an honest
-    client never repeats a triple. The record lives in the database so that every web process
-    sees it."""
-    now = timezone.now()
-    digest = hashlib.sha256(nonce.encode()).hexdigest()
-    try:
-        with transaction.atomic():
-            DigestNonceUse.objects.create(nonce=digest, count=count[:8], cnonce=cnonce[:64])
-    except IntegrityError:
-        return False
-    if secrets.randbelow(50) == 0:  # now and then, forget answers whose nonce has expired
+def forget_expired_uses() -> None:
+    """Now and then (one request in fifty), forget the answers whose nonce has expired."""
+    if secrets.randbelow(50) == 0:
         DigestNonceUse.objects.filter(
-            used_at__lt=now - timedelta(seconds=NONCE_MAX_AGE * 2)
+            used_at__lt=timezone.now() - timedelta(seconds=NONCE_MAX_AGE * 2)
         ).delete()
-    return True
 
 
 def _basic(request: HttpRequest, programme_slug: str, value: str) -> DeviceUser | Denial:

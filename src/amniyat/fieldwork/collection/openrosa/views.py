@@ -50,10 +50,23 @@ def device_view(*methods: str, submission: bool = False) -> Callable[[DeviceView
                 )
                 response["Allow"] = ", ".join(methods)
                 return response
-            outcome = auth.authenticate(request, slug)
+            # A submission records its Digest answer in the transaction that stores it.
+            outcome = auth.authenticate(
+                request, slug, defer_use=submission and request.method == "POST"
+            )
             if isinstance(outcome, auth.Denial):
                 return responses.unauthorized(request, outcome, submission=submission)
-            return view(request, outcome, *args, **kwargs)
+            answer: HttpResponse | None
+            try:
+                answer = view(request, outcome, *args, **kwargs)
+            except auth.Replayed:
+                answer = None
+            use = auth.pending_use(request)
+            if answer is None or (use is not None and not use.recorded and not use.record()):
+                # Seen before: whatever the view made of it, a replay is refused.
+                denial = auth.replayed(request, slug, outcome)
+                return responses.unauthorized(request, denial, submission=submission)
+            return answer
 
         return wrapper
 
@@ -149,7 +162,11 @@ def submission(request: HttpRequest, device: DeviceUser) -> HttpResponse:
     ]
     try:
         receipt = services.submission_receive(
-            device=device, xml=xml_file.read(), files=attachments, request=request
+            device=device,
+            xml=xml_file.read(),
+            files=attachments,
+            request=request,
+            nonce_use=auth.pending_use(request),
         )
     except services.FormUnavailable:
         return _not_found(request, submission=True)
