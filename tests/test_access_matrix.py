@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import io
 import json
 import re
 import types
@@ -60,6 +61,7 @@ from amniyat.communities.models import (
     RepresentationTarget,
     Sector,
 )
+from amniyat.core.encrypted_files import encrypt_file
 from amniyat.downloads import services as download_services
 from amniyat.downloads.models import Download
 from amniyat.drivers.coding import qdpx
@@ -91,6 +93,7 @@ from amniyat.fieldwork.submissions.frames import data_key
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
 from amniyat.places.services import partner_area_assign
+from amniyat.reports.models import Recommendation, Rendering, Report, Section
 from tests.factories import (
     CommunityGroupFactory,
     GroupMemberFactory,
@@ -117,6 +120,24 @@ SKIPPED_PREFIXES = ("admin/", "static/")
 # ``hidden``, and, where it is saved, a payload in post_payloads().
 
 KWARG_REGISTRY: dict[str, dict[str, str]] = {
+    "reports:list": {"slug": "programme"},
+    "reports:create": {"slug": "programme"},
+    "reports:detail": {"slug": "programme", "pk": "report"},
+    "reports:edit": {"slug": "programme", "pk": "report"},
+    "reports:status": {"slug": "programme", "pk": "report"},
+    "reports:section_add": {"slug": "programme", "pk": "report"},
+    "reports:rendering_create": {"slug": "programme", "pk": "report"},
+    "reports:rendering_progress": {
+        "slug": "programme",
+        "pk": "report",
+        "rendering_pk": "rendering",
+    },
+    "reports:rendering_file": {"slug": "programme", "pk": "report", "rendering_pk": "rendering"},
+    "reports:section_edit": {"slug": "programme", "pk": "report", "section_pk": "section"},
+    "reports:section_move": {"slug": "programme", "pk": "report", "section_pk": "section"},
+    "reports:section_build": {"slug": "programme", "pk": "report", "section_pk": "section"},
+    "reports:section_keep": {"slug": "programme", "pk": "report", "section_pk": "section"},
+    "reports:section_remove": {"slug": "programme", "pk": "report", "section_pk": "section"},
     "core:programme": {"slug": "programme"},
     "core:audit": {"slug": "programme"},
     "accounts:token_revoke": {"pk": "token"},
@@ -786,6 +807,51 @@ def _driver_ids(bundle: dict[str, Any], *kinds: str) -> list[int]:
     return [bundle[kind].pk for kind in (kinds or DRIVER_KINDS)]
 
 
+def _a_report(
+    programme: Programme,
+    *,
+    marker: str,
+    ids: int | None = None,
+    published_by: User | None = None,
+) -> tuple[Report, Section, Rendering]:
+    """A briefing paper with one written section and one rendered file (published with it
+    when the report is)."""
+    report = Report.objects.create(
+        pk=ids,
+        programme=programme,
+        kind=Report.Kind.BRIEFING,
+        language="en",
+        title=f"{marker}-REPORT",
+        status=Report.Status.PUBLISHED if published_by else Report.Status.DRAFT,
+        published_at=timezone.now() if published_by else None,
+        published_by=published_by,
+    )
+    section = Section.objects.create(
+        pk=None if ids is None else ids + 1,
+        report=report,
+        position=0,
+        kind=Section.Kind.TEXT,
+        heading=f"{marker}-HEADING",
+        text=f"{marker}-WRITTEN",
+    )
+    rendering = Rendering.objects.create(
+        pk=None if ids is None else ids + 2,
+        report=report,
+        number=1,
+        format="pdf",
+        report_revision=report.revision,
+        status=Rendering.Status.READY,
+        approved_by=published_by,
+    )
+    clear = f"%PDF {marker}-FILE".encode()
+    sealed = io.BytesIO()
+    encrypt_file(io.BytesIO(clear), sealed)
+    rendering.file.save(f"report-{rendering.pk}.bin", ContentFile(sealed.getvalue()), save=False)
+    rendering.size = len(clear)
+    rendering.save(update_fields=["file", "size"])
+    return report, section, rendering
+
+
 def build_world() -> World:
     vakhsh = Place.objects.get(code="TJ-KT-VAK")
     jizzakh = Place.objects.get(code="UZ-JI-JIZ")
@@ -1002,6 +1068,14 @@ def build_world() -> World:
         offset=0,
     )
 
+    # Reports: P1's published report (everyone in P1 reads it and its published file, not its
+    # earlier unpublished one) and its draft (leads and analysts only); P2's report.
+    rp_own, sec_own, rn_own = _a_report(p1, marker=f"OWN-{TAG}", published_by=users[Role.LEAD])
+    rn_unpublished = Rendering.objects.create(
+        pk=7670001, report=rp_own, number=2, format="docx", report_revision=0, status="ready"
+    )
+    rd_own, sec_draft, rn_draft = _a_report(p1, marker=f"OTHER-{TAG}", ids=7640001)
+    r_p2, sec_p2, rn_p2 = _a_report(p2, marker=f"FOREIGN-{TAG}", ids=7610001, published_by=p2_user)
     p2_names = [
         p2.name,
         p2.slug,
@@ -1021,6 +1095,8 @@ def build_world() -> World:
     p2_names.append(x_p2.file_name)
     p2_names += _driver_traces(f"FOREIGN-{TAG}")
     p2_ids += _driver_ids(dr_p2)
+    p2_names.append(r_p2.title)
+    p2_ids += [r_p2.pk, sec_p2.pk, rn_p2.pk]
     other = ([g_other.name, m_other.display_name], [g_other.pk, m_other.pk])
     sibling = ([g_sibling.name, m_sibling.display_name], [g_sibling.pk, m_sibling.pk])
     own_names = [m_own.display_name]  # personal data: only for who may see it
@@ -1058,16 +1134,22 @@ def build_world() -> World:
             dr_own, "source", "passage", "redaction_flag", "excerpt", "driver_map", "factor", "link"
         ),
     )
+    draft_report = ([rd_own.title], [rd_own.pk, sec_draft.pk, rn_draft.pk])
     hidden = {
         Role.LEAD: (p2_names, p2_ids),
         Role.ANALYST: (p2_names, p2_ids),
         Role.FACILITATOR: (
-            p2_names + other[0] + own_names + [m_sibling.display_name] + other_fieldwork[0],
-            p2_ids + other[1] + other_fieldwork[1],
+            p2_names
+            + other[0]
+            + own_names
+            + [m_sibling.display_name]
+            + other_fieldwork[0]
+            + draft_report[0],
+            p2_ids + other[1] + other_fieldwork[1] + draft_report[1],
         ),
         Role.GROUP_MEMBER: (
-            p2_names + other[0] + sibling[0] + own_names + all_fieldwork[0],
-            p2_ids + other[1] + sibling[1] + all_fieldwork[1],
+            p2_names + other[0] + sibling[0] + own_names + all_fieldwork[0] + draft_report[0],
+            p2_ids + other[1] + sibling[1] + all_fieldwork[1] + draft_report[1],
         ),
         Role.VIEWER: (
             p2_names
@@ -1076,12 +1158,14 @@ def build_world() -> World:
             + own_names
             + [g_own.name, c1.name_en]
             + all_fieldwork[0]
-            + _driver_traces(f"OWN-{TAG}", "code", "priority_list"),
+            + _driver_traces(f"OWN-{TAG}", "code", "priority_list")
+            + draft_report[0],
             p2_ids
             + other[1]
             + sibling[1]
             + all_fieldwork[1]
-            + _driver_ids(dr_own, "code", "priority_list", "priority"),
+            + _driver_ids(dr_own, "code", "priority_list", "priority")
+            + draft_report[1],
         ),
     }
     p2_bundle = {
@@ -1096,6 +1180,9 @@ def build_world() -> World:
         "findings": fd_p2,
         "download": d_p2,
         **dr_p2,
+        "report": r_p2,
+        "section": sec_p2,
+        "rendering": rn_p2,
     }
     own_fieldwork = {k: v for k, v in fw_own.items() if k != "version"}
     own_fieldwork["findings"] = fd_own
@@ -1122,11 +1209,17 @@ def build_world() -> World:
             "token": tokens[role],
             **own_fieldwork,
             **dr_own,
+            "report": rp_own,
+            "section": sec_own,
+            "rendering": rn_own,
         }
         bundles[role] = [p2_bundle, {"token": tokens[colleague]}, {"download": x_p2}]
         if role != Role.LEAD:
             bundles[role].append({"download": d_own})
         if role in (Role.FACILITATOR, Role.GROUP_MEMBER, Role.VIEWER):
+            # A draft report, and a file of the published one that was never published.
+            bundles[role].append({"report": rd_own, "section": sec_draft, "rendering": rn_draft})
+            bundles[role].append({"rendering": rn_unpublished})
             bundles[role].append({"group": g_other, "member": m_other})
             bundles[role].append(not_for_facilitators)
         if role in (Role.GROUP_MEMBER, Role.VIEWER):
@@ -1355,6 +1448,14 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
             {"passage": o["passage"].pk, "code": o["code"].pk, "probability": "0.3"}
         ],
         "findings:indicators": [{"spec": INDICATORS_YAML, "note": "MATRIX-INDICATORS"}],
+        "reports:create": [{"kind": "briefing", "language": "en", "title": "MATRIX-NEW-REPORT"}],
+        "reports:edit": [{"language": "ru", "title": "MATRIX-RENAMED-REPORT"}],
+        "reports:status": [{"action": a} for a in ("submit", "approve", "reopen", "publish")]
+        + [{"action": "return", "reason": "MATRIX-REASON"}],
+        "reports:section_add": [{"kind": "text"}],
+        "reports:section_edit": [{"heading": "MATRIX-HEADING", "text": "MATRIX-TEXT"}],
+        "reports:section_move": [{"direction": "up"}, {"direction": "down"}],
+        "reports:rendering_create": [{"format": "pdf"}, {"format": "docx"}],
     }
     return payloads.get(name, [{}])
 
@@ -1527,6 +1628,11 @@ SNAPSHOT_MODELS = (
     Link.excerpts.through,
     PriorityList,
     Priority,
+    Report,
+    Report.authors.through,
+    Section,
+    Recommendation,
+    Rendering,
 )
 
 
