@@ -61,6 +61,7 @@ from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.findings.models import IndicatorSet
 from amniyat.places import services as places_services
 from amniyat.places.models import Place
+from amniyat.reports.models import Rendering, Report, Section
 from tests.conftest import forget_kept
 from tests.factories import (
     CommunityGroupFactory,
@@ -225,6 +226,13 @@ CAPS: dict[str, int] = {
     "places:detail": 5,
     "places:edit": 4,
     "places:list": 3,
+    "reports:create": 3,
+    "reports:detail": 10,
+    "reports:edit": 4,
+    "reports:list": 4,
+    "reports:rendering_file": 6,
+    "reports:rendering_progress": 5,
+    "reports:section_edit": 5,
     "places:partner_area": 6,
     "places:pick": 5,
 }
@@ -341,6 +349,7 @@ def grow(world: World, *, rows: int, step: int) -> None:
         )
     _grow_fieldwork(world, lead, facilitator, own_org, community, rows=rows, step=step)
     _grow_drivers(world, lead, facilitator, own_org, community, rows=rows, step=step)
+    _grow_reports(world, rows=rows, step=step)
 
 
 def _grow_fieldwork(
@@ -415,6 +424,53 @@ def _grow_fieldwork(
             acting_user=lead, form=form, export_format="csv", language="en"
         )
         download_services.download_run(export.pk)
+
+
+def _grow_reports(world: World, *, rows: int, step: int) -> None:
+    """More reports, and more sections of every kind and files inside the report the URLs
+    name (its built ones referring to the excerpts, findings and lists of the programme)."""
+    p1, own = world.p1, world.own[Role.LEAD]
+    report, source = own["report"], own["source"]
+    # A quote approved for publication (its own span, so the excerpts the URLs name keep
+    # what they had).
+    excerpt = Excerpt.objects.create(
+        source=source,
+        code=own["code"],
+        coder=world.users[Role.FACILITATOR],
+        start=step,
+        end=step + 4,
+        publication=Excerpt.Publication.APPROVED,
+        public_text=f"GROWN-QUOTE-{step}",
+        proposed_by=world.users[Role.ANALYST],
+        reviewed_by=world.users[Role.LEAD],
+    )
+    position = report.sections.count()
+    for n in range(rows):
+        mark = f"{step}{n}"
+        Report.objects.create(
+            programme=p1, kind="briefing", language="en", title=f"GROWN-REPORT-{mark}"
+        )
+        Rendering.objects.create(
+            report=report, number=10 * step + n + 3, format="pdf", report_revision=0
+        )
+        built = {
+            Section.Kind.TEXT: {},
+            Section.Kind.QUOTES: {"quotes": [{"excerpt": excerpt.pk, "code": "", "profile": ""}]},
+            Section.Kind.PRIORITIES: {"concerns": [], "lists": 0, "top": 3},
+            Section.Kind.FINDINGS: {"indicators": [], "min_cell": 5, "respondents": 0},
+        }
+        for kind, content in built.items():
+            Section.objects.create(
+                report=report,
+                position=position,
+                kind=kind,
+                text=f"GROWN-TEXT-{mark}",
+                options={"excerpts": [excerpt.pk]} if kind == Section.Kind.QUOTES else {},
+                built=content,
+                built_from={"grown": mark},
+                built_at=timezone.now() if content else None,
+            )
+            position += 1
 
 
 def _grow_drivers(

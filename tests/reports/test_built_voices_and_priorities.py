@@ -75,10 +75,10 @@ def test_voices_show_approved_quotes_only(world: World) -> None:
     }
     # The words stay in the encrypted excerpt, never in the section's stored figures.
     assert "steal" not in json.dumps(section.built) + json.dumps(section.built_from)
-    assert built.quote_texts(section) == {public.pk: "Without work, some [name] steal"}
+    assert built.quote_texts([section]) == {public.pk: "Without work, some [name] steal"}
     # Withdrawn: no longer printed, and the section is stale.
     Excerpt.objects.filter(pk=public.pk).update(publication=Excerpt.Publication.RETURNED)
-    assert built.quote_texts(section) == {}
+    assert built.quote_texts([section]) == {}
     assert sections.is_stale(section)
 
 

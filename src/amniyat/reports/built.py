@@ -13,7 +13,7 @@ its estimate, and from there to the submissions behind it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -41,15 +41,28 @@ BREAKDOWNS = ("sex", "age_band", "district", "sex,district")
 DEFAULT_BREAKDOWNS = ("sex", "district")
 
 
-def _published(section: Section) -> Findings | None:
+def _published(section: Section, read: dict[int, list[Findings]] | None = None) -> Findings | None:
     """The published findings of the report's assessment the section reads: those of the
-    form it names, else of the assessment's first form."""
+    form it names, else of the assessment's first form. ``read``: what was read already of
+    each assessment, for several sections at once (one query per assessment)."""
     assessment = section.report.assessment
     if assessment is None:
         return None
-    per_form = published_findings_per_form(assessment=assessment)
+    read = {} if read is None else read
+    if assessment.pk not in read:
+        read[assessment.pk] = published_findings_per_form(assessment=assessment)
+    per_form = read[assessment.pk]
     wanted = section.options.get("form")
     return next((f for f in per_form if f.form_id == wanted), per_form[0] if per_form else None)
+
+
+class _FromFindings:
+    """What every section built from the published findings is built from: the findings
+    record and its data state."""
+
+    def sources_of(self, *, sections: Sequence[Section]) -> dict[int, Mapping[str, Any]]:
+        read: dict[int, list[Findings]] = {}
+        return {s.pk: _findings_state(_published(s, read)) for s in sections}
 
 
 def published_of(section: Section) -> Findings | None:
@@ -106,12 +119,9 @@ def _row(cell: present.Cell, *, trace: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class FindingsBuilder:
+class FindingsBuilder(_FromFindings):
     """Key findings: the chosen indicators (all, if none is chosen), overall and by the
     chosen breakdowns, each with its 95 % interval and n."""
-
-    def sources(self, *, section: Section) -> Mapping[str, Any]:
-        return _findings_state(_published(section))
 
     def build(self, *, user: User | None, section: Section) -> Built:
         findings = _required(section, user)
@@ -176,12 +186,9 @@ def _chart(chart: present.Chart) -> dict[str, Any]:
     }
 
 
-class DistrictChartBuilder:
+class DistrictChartBuilder(_FromFindings):
     """One indicator by district, as its findings page draws it: a map where every district
     has a boundary, bars otherwise."""
-
-    def sources(self, *, section: Section) -> Mapping[str, Any]:
-        return _findings_state(_published(section))
 
     def build(self, *, user: User | None, section: Section) -> Built:
         findings = _required(section, user)
@@ -200,12 +207,9 @@ class DistrictChartBuilder:
         return Built(content=content, sources=_findings_state(findings))
 
 
-class GenderGapBuilder:
+class GenderGapBuilder(_FromFindings):
     """What women and men said differently: every indicator's estimate for women and for men,
     the largest gap first, with its significance, as the gender-gap page shows it."""
-
-    def sources(self, *, section: Section) -> Mapping[str, Any]:
-        return _findings_state(_published(section))
 
     def build(self, *, user: User | None, section: Section) -> Built:
         findings = _required(section, user)
@@ -223,6 +227,7 @@ class GenderGapBuilder:
 
 # Quotes a voices section shows when the analyst has chosen none.
 DEFAULT_QUOTES = 8
+DEFAULT_ORDER = ("code__position", "source__held_on", "pk")
 
 
 def _approved(section: Section) -> dict[int, Excerpt]:
@@ -233,9 +238,7 @@ def _approved(section: Section) -> dict[int, Excerpt]:
     )
     if chosen:
         return {e.pk: e for e in quotes.filter(pk__in=chosen)}
-    return {
-        e.pk: e for e in quotes.order_by("code__position", "source__held_on", "pk")[:DEFAULT_QUOTES]
-    }
+    return {e.pk: e for e in quotes.order_by(*DEFAULT_ORDER)[:DEFAULT_QUOTES]}
 
 
 def quote_profile(excerpt: Excerpt) -> str:
@@ -266,15 +269,39 @@ class QuotesBuilder:
     quotes and a fingerprint of each, and a document reads the words when it is drawn, so a
     quote withdrawn since is never printed."""
 
-    def sources(self, *, section: Section) -> Mapping[str, Any]:
-        chosen = [int(pk) for pk in section.options.get("excerpts", [])]
-        approved = _approved(section)
-        ids = chosen or sorted(approved)
+    def sources_of(self, *, sections: Sequence[Section]) -> dict[int, Mapping[str, Any]]:
+        """Which quotes each section shows, with a fingerprint of the words of those still
+        approved: one query for all the chosen ones, one for the first of those not chosen."""
+        if not sections:
+            return {}
+        programme = sections[0].report.programme
+        chosen = {s.pk: [int(pk) for pk in s.options.get("excerpts", [])] for s in sections}
+        wanted = {pk for ids in chosen.values() for pk in ids}
+        texts: dict[int, str] = {}
+        if wanted:
+            texts.update(
+                publishable_excerpts(programme=programme)
+                .filter(pk__in=wanted)
+                .values_list("pk", "public_text")
+            )
+        first: list[int] = []
+        if any(not ids for ids in chosen.values()):
+            rows = (
+                publishable_excerpts(programme=programme)
+                .order_by(*DEFAULT_ORDER)
+                .values_list("pk", "public_text")[:DEFAULT_QUOTES]
+            )
+            for pk, text in rows:
+                texts[pk] = text
+                first.append(pk)
         return {
-            "quotes": {
-                str(pk): quote_digest(approved[pk].public_text) if pk in approved else None
-                for pk in ids
+            section.pk: {
+                "quotes": {
+                    str(pk): quote_digest(texts[pk]) if pk in texts else None
+                    for pk in (chosen[section.pk] or sorted(first))
+                }
             }
+            for section in sections
         }
 
     def build(self, *, user: User | None, section: Section) -> Built:
@@ -299,7 +326,9 @@ class QuotesBuilder:
                 }
                 for pk in order
             ]
-        return Built(content={"quotes": quotes}, sources=self.sources(section=section))
+        return Built(
+            content={"quotes": quotes}, sources=self.sources_of(sections=[section])[section.pk]
+        )
 
 
 def quote_choices(section: Section) -> list[tuple[int, str]]:
@@ -311,11 +340,14 @@ def quote_choices(section: Section) -> list[tuple[int, str]]:
     return [(e.pk, f"{e.code.translated('name')}: {e.public_text[:120]}") for e in excerpts[:200]]
 
 
-def quote_texts(section: Section) -> dict[int, str]:
-    """The words of a voices section's quotes that are still approved, by excerpt id."""
-    ids = [q["excerpt"] for q in section.built.get("quotes", [])]
+def quote_texts(sections: Sequence[Section]) -> dict[int, str]:
+    """The words of the quotes of these voices sections (of one report) that are still
+    approved, by excerpt id (one query)."""
+    ids = {q["excerpt"] for s in sections for q in (s.built or {}).get("quotes", [])}
+    if not ids:
+        return {}
     return dict(
-        publishable_excerpts(programme=section.report.programme)
+        publishable_excerpts(programme=sections[0].report.programme)
         .filter(pk__in=ids)
         .values_list("pk", "public_text")
     )
@@ -340,13 +372,22 @@ class PrioritiesBuilder:
             lists = lists.filter(assessment=section.report.assessment_id)
         return lists
 
-    def sources(self, *, section: Section) -> Mapping[str, Any]:
-        return {
-            "lists": {
-                str(pk): agreed.isoformat()
-                for pk, agreed in self._lists(section).values_list("pk", "agreed_on")
-            }
-        }
+    def sources_of(self, *, sections: Sequence[Section]) -> dict[int, Mapping[str, Any]]:
+        """The agreed lists and the day each was agreed (one query for a report's sections,
+        which read the same lists)."""
+        read: dict[tuple[int, int | None], Mapping[str, Any]] = {}
+        found = {}
+        for section in sections:
+            key = (section.report.programme_id, section.report.assessment_id)
+            if key not in read:
+                read[key] = {
+                    "lists": {
+                        str(pk): agreed.isoformat()
+                        for pk, agreed in self._lists(section).values_list("pk", "agreed_on")
+                    }
+                }
+            found[section.pk] = read[key]
+        return found
 
     def build(self, *, user: User | None, section: Section) -> Built:
         if user is not None and not policies.can(user, "report.edit", section.report):
@@ -377,7 +418,7 @@ class PrioritiesBuilder:
             )
         return Built(
             content={"concerns": rows, "lists": len(lists), "top": TOP},
-            sources=self.sources(section=section),
+            sources=self.sources_of(sections=[section])[section.pk],
         )
 
 

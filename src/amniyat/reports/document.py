@@ -48,10 +48,10 @@ class Drawn:
 
 def drawn(report: Report) -> Drawn:
     ordered = list(selectors.sections_of(report))
-    quotes: dict[int, str] = {}
     for section in ordered:
-        if section.kind == Section.Kind.QUOTES and section.built:
-            quotes.update(built.quote_texts(section))
+        section.report = report  # read once, not once per section
+    quotes = built.quote_texts([s for s in ordered if s.kind == Section.Kind.QUOTES])
+    stale = sections.stale(s for s in ordered if s.built_at is not None)
     with translation.override(report.language):
         items = [
             DrawnSection(
@@ -64,9 +64,7 @@ def drawn(report: Report) -> Drawn:
                     for quote in (section.built or {}).get("quotes", [])
                     if quote["excerpt"] in quotes
                 ],
-                stale=(not section.is_written)
-                and section.built_at is not None
-                and sections.is_stale(section),
+                stale=section.pk in stale,
                 built_on=format_date(section.built_at.date()) if section.built_at else "",
             )
             for section in ordered

@@ -397,15 +397,11 @@ def unready_sections(report: Report) -> list[Section]:
     sources that changed since, without an analyst choosing to keep the figures."""
     from amniyat.reports import sections as builders
 
-    unready = []
-    for section in report.sections.order_by("position", "id"):
-        if section.is_written:
-            continue
-        if section.built_at is None or (
-            builders.is_stale(section) and section.kept_stale_at is None
-        ):
-            unready.append(section)
-    return unready
+    ordered = [s for s in report.sections.order_by("position", "id") if not s.is_written]
+    for section in ordered:
+        section.report = report
+    stale = builders.stale(s for s in ordered if s.built_at is not None)
+    return [s for s in ordered if s.built_at is None or (s.pk in stale and s.kept_stale_at is None)]
 
 
 def report_approve(*, user: User, report: Report) -> Report:
