@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
-from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
 from amniyat.accounts import policies
-from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
+from amniyat.communities.models import (
+    YOUTH_AGE_BANDS,
+    CommunityGroup,
+    GroupMember,
+    RepresentationTarget,
+    Sex,
+)
 from amniyat.communities.representativeness import (
     Composition,
-    MemberFacts,
-    composition,
+    Profile,
+    composition_of,
     targets_met,
 )
 
@@ -99,33 +116,87 @@ def targets_of(*, programme: Programme) -> QuerySet[RepresentationTarget]:
     return RepresentationTarget.objects.filter(programme=programme)
 
 
-# What a group's composition is counted from: never the members' (encrypted) names.
-COMPOSITION_FIELDS = ("group_id", "sex", "age_band", "sectors", "joined_on", "left_on")
-
-
 def members_for_aggregates(*, user: AnyUser, programme: Programme) -> QuerySet[GroupMember]:
     """Members behind a programme's aggregate figures (counts, shares) as this user may see
     them: the members of the groups they see, or, for viewers, every member of the programme —
     for counting only; pages show viewers no group or member and suppress small cells."""
     if policies.can(user, "programme.view_groups", programme):
-        members = members_visible(user=user, programme=programme).select_related(None)
-    elif policies.can(user, "programme.view", programme):
-        members = GroupMember.objects.filter(group__programme=programme)
-    else:
-        return GroupMember.objects.none()
-    return members.only(*COMPOSITION_FIELDS)
+        return members_visible(user=user, programme=programme).select_related(None)
+    if policies.can(user, "programme.view", programme):
+        return GroupMember.objects.filter(group__programme=programme)
+    return GroupMember.objects.none()
 
 
-def _facts(members: QuerySet[GroupMember]) -> list[MemberFacts]:
-    # The sectors read as their JSON text and parsed with orjson, most of them "[]": Django's
-    # reading of a JSON column was half the time of reading a national programme's members.
-    rows = members.annotate(sectors_text=Cast("sectors", TextField())).values_list(
-        "group_id", "sex", "age_band", "sectors_text", "joined_on", "left_on"
+def _active_on(day: datetime.date) -> Q:
+    """The members active on ``day`` (:func:`amniyat.communities.models.active_on`)."""
+    return Q(joined_on__lte=day) & (Q(left_on__isnull=True) | Q(left_on__gt=day))
+
+
+def member_profiles(
+    members: QuerySet[GroupMember], *, on: datetime.date, groups: Collection[int] = ()
+) -> tuple[list[Profile], dict[int, list[Profile]]]:
+    """``members`` as the database counts them into profiles (members alike in sex, age band
+    and sectors, never their names), in one query: all of them, and, each on its own, those of
+    ``groups``. A national programme's thousands of members make a few hundred profiles; the
+    sectors are read as their JSON text, parsed once per profile."""
+    shown = (
+        Case(
+            When(group_id__in=list(groups), then=F("group_id")),
+            default=None,
+            output_field=IntegerField(),
+        )
+        if groups
+        else Value(None, output_field=IntegerField())
     )
-    return [
-        MemberFacts(group, sex, age, [] if text == "[]" else orjson.loads(text), joined, left)
-        for group, sex, age, text, joined, left in rows
-    ]
+    rows = (
+        members.order_by()
+        .annotate(sectors_text=Cast("sectors", TextField()), shown_group=shown)
+        .values_list("shown_group", "sex", "age_band", "sectors_text")
+        .annotate(
+            active=Count("pk", filter=_active_on(on)),
+            last_left=Max("left_on", filter=Q(left_on__lte=on)),
+        )
+    )
+    everyone: list[Profile] = []
+    by_group: dict[int, list[Profile]] = {}
+    for group, sex, age_band, text, active, last_left in rows:
+        sectors = frozenset() if text == "[]" else frozenset(orjson.loads(text) or ())
+        profile = Profile(sex, age_band, sectors, active, last_left)
+        everyone.append(profile)
+        if group is not None:
+            by_group.setdefault(group, []).append(profile)
+    return everyone, by_group
+
+
+def _counted_by(target: RepresentationTarget) -> Q:
+    """The members ``target`` counts; a sector's as its quoted code in the sectors' JSON text
+    (``"police"``), which no other code's quotes hold."""
+    if target.dimension == RepresentationTarget.Dimension.WOMEN:
+        return Q(sex=Sex.FEMALE)
+    if target.dimension == RepresentationTarget.Dimension.YOUTH:
+        return Q(age_band__in=sorted(YOUTH_AGE_BANDS))
+    return Q(sectors_text__contains=orjson.dumps(target.sector).decode())
+
+
+def target_counts(
+    members: QuerySet[GroupMember], targets: Sequence[RepresentationTarget], *, on: datetime.date
+) -> dict[int, tuple[int, list[int]]]:
+    """For each group with members active on ``on``: how many, and how many of them count
+    towards each of ``targets`` (:func:`representativeness.targets_met`), counted by the
+    database in one query, a row per group; a group not in it has no active member."""
+    counts = {
+        f"target_{index}": Count("pk", filter=_counted_by(target))
+        for index, target in enumerate(targets)
+    }
+    rows = (
+        members.filter(_active_on(on))
+        .order_by()
+        .alias(sectors_text=Cast("sectors", TextField()))
+        .values("group_id")
+        .annotate(total=Count("pk"), **counts)
+        .values_list("group_id", "total", *counts)
+    )
+    return {group: (total, list(counted)) for group, total, *counted in rows}
 
 
 def programme_representativeness(
@@ -137,19 +208,19 @@ def programme_representativeness(
 ) -> tuple[Composition, list[tuple[CommunityGroup, Composition]]]:
     """All the members behind the programme's figures checked against its targets (as
     :func:`members_for_aggregates` gives them), and each group the user may see with its
-    members checked against them (none for those who see aggregates only): the members and
-    the targets read once for both, as plain values. ``groups``: the groups to check (a page
-    of :func:`groups_listed`), every group the user sees if not given."""
+    members checked against them (none for those who see aggregates only): the members
+    counted once for both, by the database (:func:`member_profiles`). ``groups``: the groups
+    to check (a page of :func:`groups_listed`), every group the user sees if not given."""
     targets = list(targets_of(programme=programme))
-    members = _facts(members_for_aggregates(user=user, programme=programme))
+    members = members_for_aggregates(user=user, programme=programme)
     if not policies.can(user, "programme.view_groups", programme):
-        return composition(members, targets, on=on), []
+        everyone, _none = member_profiles(members, on=on)
+        return composition_of(everyone, targets, on=on), []
     # Those who see the groups count the members of the groups they see: the same members.
-    by_group = _by_group(members)
-    # The groups of groups_visible, without the count of members that is counted here.
-    listed = groups_listed(user=user, programme=programme) if groups is None else groups
-    rows = [(group, composition(by_group.get(group.pk, []), targets, on=on)) for group in listed]
-    return composition(members, targets, on=on), rows
+    listed = list(groups_listed(user=user, programme=programme) if groups is None else groups)
+    everyone, by_group = member_profiles(members, on=on, groups=[group.pk for group in listed])
+    rows = [(group, composition_of(by_group.get(group.pk, []), targets, on=on)) for group in listed]
+    return composition_of(everyone, targets, on=on), rows
 
 
 def groups_listed(*, user: AnyUser, programme: Programme) -> QuerySet[CommunityGroup]:
@@ -174,12 +245,12 @@ def targets_overview(
 ) -> TargetsOverview:
     """The programme's composition, its active members by sex and age band, and how many
     groups miss a target: of the groups the user sees, the first ``named`` of them named; for
-    those who see aggregates only, of all the programme's groups, none named. The members
-    are read once, and each group is counted only as far as its targets need: a national
-    programme has hundreds of groups."""
+    those who see aggregates only, of all the programme's groups, none named. The database
+    counts the members (:func:`member_profiles`, :func:`target_counts`): a national programme
+    has hundreds of groups and thousands of members, and none of them is read here."""
     targets = list(targets_of(programme=programme))
-    members = _facts(members_for_aggregates(user=user, programme=programme))
-    by_group = _by_group(members)
+    members = members_for_aggregates(user=user, programme=programme)
+    everyone, _none = member_profiles(members, on=on)
     sees_groups = policies.can(user, "programme.view_groups", programme)
     groups = (
         _groups_in(user=user, programme=programme)
@@ -187,20 +258,21 @@ def targets_overview(
         else programme.community_groups.order_by("name")
     )
     ids = list(groups.values_list("pk", flat=True))
-    short = [pk for pk in ids if not targets_met(by_group.get(pk, []), targets, on=on)]
+    short: list[int] = []
+    if targets:
+        counted = target_counts(members, targets, on=on)
+        nobody = (0, [0] * len(targets))
+        short = [pk for pk in ids if not targets_met(*counted.get(pk, nobody), targets)]
     named_ids = short[:named] if sees_groups else []
-    found = {group.pk: group for group in groups.filter(pk__in=named_ids)}
+    found = {group.pk: group for group in groups.filter(pk__in=named_ids)} if named_ids else {}
+    by_sex_and_age: Counter[tuple[str, str]] = Counter()
+    for profile in everyone:
+        if profile.active:
+            by_sex_and_age[profile.sex, profile.age_band] += profile.active
     return TargetsOverview(
-        composition=composition(members, targets, on=on),
+        composition=composition_of(everyone, targets, on=on),
         short=[found[pk] for pk in named_ids],
         short_count=len(short),
         groups=len(ids),
-        by_sex_and_age=dict(Counter((m.sex, m.age_band) for m in members if m.is_active_on(on))),
+        by_sex_and_age=dict(by_sex_and_age),
     )
-
-
-def _by_group(members: Iterable[MemberFacts]) -> dict[int, list[MemberFacts]]:
-    by_group: dict[int, list[MemberFacts]] = {}
-    for member in members:
-        by_group.setdefault(member.group_id, []).append(member)
-    return by_group
