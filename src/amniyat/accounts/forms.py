@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.communities.models import CommunityGroup
+from amniyat.core.forms import TranslatedChoiceField, TranslatedChoiceIterator
 
 
 class SignInForm(AuthenticationForm):
@@ -63,7 +64,7 @@ class MembershipForm(forms.Form):
         label=_("Organisation"), queryset=Organisation.objects.none()
     )
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
-    community_group = forms.ModelChoiceField(
+    community_group = TranslatedChoiceField(
         label=_("Community group (for group members)"),
         queryset=CommunityGroup.objects.none(),
         required=False,
@@ -97,4 +98,6 @@ class MembershipChangeForm(forms.ModelForm):  # type: ignore[type-arg]
         self.fields["organisation"].queryset = Organisation.objects.filter(  # type: ignore[attr-defined]
             pk__in=programme.taking_part_ids()
         )
-        self.fields["community_group"].queryset = programme.community_groups.all()  # type: ignore[attr-defined]
+        groups = self.fields["community_group"]
+        groups.iterator = TranslatedChoiceIterator  # type: ignore[attr-defined]
+        groups.queryset = programme.community_groups.all()  # type: ignore[attr-defined]

@@ -57,6 +57,36 @@ def groups_visible(
     )
 
 
+def groups_to_count(
+    *, user: AnyUser, programme: Programme | None = None
+) -> QuerySet[CommunityGroup]:
+    """:func:`groups_visible` without the count of active members, nor their places and
+    partners (the API names them by id): a list takes its page of them first and counts the
+    page's (:func:`count_active_members`), where counting in the same query joins every
+    member of every group before the page is taken."""
+    queryset = CommunityGroup.objects.filter(policies.group_scope(user))
+    if programme is not None:
+        queryset = queryset.filter(programme=programme)
+    return queryset.select_related("programme").order_by("name")
+
+
+def count_active_members(groups: list[CommunityGroup]) -> list[CommunityGroup]:
+    """``groups``, each given its ``active_members`` today (as :func:`groups_visible`
+    counts them), in one query."""
+    counts = dict(
+        GroupMember.objects.filter(_active_on(timezone.localdate()), group__in=groups)
+        .order_by()
+        .values("group_id")
+        .annotate(n=Count("pk"))
+        .values_list("group_id", "n")
+        if groups
+        else ()
+    )
+    for group in groups:
+        group.active_members = counts.get(group.pk, 0)  # type: ignore[attr-defined]
+    return groups
+
+
 def _groups_in(*, user: AnyUser, programme: Programme | None) -> QuerySet[CommunityGroup]:
     """The groups the user sees, by name, with their place (named, never drawn nor counted)."""
     queryset = CommunityGroup.objects.filter(policies.group_scope(user))
