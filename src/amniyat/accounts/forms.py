@@ -60,7 +60,7 @@ class OrganisationForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class MembershipForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
-    organisation = forms.ModelChoiceField(
+    organisation = TranslatedChoiceField(
         label=_("Organisation"), queryset=Organisation.objects.none()
     )
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
@@ -95,9 +95,10 @@ class MembershipChangeForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         programme = self.instance.programme
+        # Named as str() names them, read as values (a programme's 500 groups).
+        for name in ("organisation", "community_group"):
+            self.fields[name].iterator = TranslatedChoiceIterator  # type: ignore[attr-defined]
         self.fields["organisation"].queryset = Organisation.objects.filter(  # type: ignore[attr-defined]
             pk__in=programme.taking_part_ids()
         )
-        groups = self.fields["community_group"]
-        groups.iterator = TranslatedChoiceIterator  # type: ignore[attr-defined]
-        groups.queryset = programme.community_groups.all()  # type: ignore[attr-defined]
+        self.fields["community_group"].queryset = programme.community_groups.all()  # type: ignore[attr-defined]
