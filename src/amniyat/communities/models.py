@@ -248,3 +248,18 @@ class RepresentationTarget(models.Model):
             raise ValidationError(_("Give a minimum share, a minimum number of members, or both."))
         if self.min_share is not None and not (0 <= self.min_share <= 100):
             raise ValidationError({"min_share": _("A share is between 0 and 100 %.")})
+
+
+class MembersRevision(models.Model):
+    """How many times a programme's groups, members or targets have changed, raised in the
+    transaction of each change (``services``): the figures counted from them are kept under it
+    (``selectors.targets_overview``), so that a change is seen by the next request of every
+    process, and no request counts thousands of members that did not change."""
+
+    programme = models.OneToOneField(
+        "accounts.Programme", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    revision = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.programme_id}: {self.revision}"

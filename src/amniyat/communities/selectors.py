@@ -6,9 +6,10 @@ import datetime
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
+from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -30,6 +31,7 @@ from amniyat.communities.models import (
     YOUTH_AGE_BANDS,
     CommunityGroup,
     GroupMember,
+    MembersRevision,
     RepresentationTarget,
     Sex,
 )
@@ -41,8 +43,15 @@ from amniyat.communities.representativeness import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from amniyat.accounts.models import Programme
     from amniyat.accounts.policies import AnyUser
+
+Counted = TypeVar("Counted")
+# The counts a programme's pages make of its members, kept for as long as the day they are
+# counted on lasts at most; a change to the members makes new ones at once (`_kept`).
+COUNTS_KEPT_SECONDS = 24 * 60 * 60
 
 
 def groups_visible(
@@ -229,6 +238,60 @@ def target_counts(
     return {group: (total, list(counted)) for group, total, *counted in rows}
 
 
+def _counting_scope(user: AnyUser, programme: Programme) -> str | None:
+    """Which of the programme's members the user's figures count, as a part of the key they
+    are kept under: all of them (for those who see aggregates only, or every group), a
+    partner's groups, or one group; None (not kept) for anyone else."""
+    if not policies.can(user, "programme.view_groups", programme):
+        return "aggregates" if policies.can(user, "programme.view", programme) else None
+    membership = policies.memberships(user).get(programme.pk)
+    if membership is None:
+        return None
+    if membership.role in policies.FULL_VIEW_ROLES:
+        return "all"
+    if membership.role == policies.Role.FACILITATOR:
+        return f"organisation-{membership.organisation_id}"
+    if membership.role == policies.Role.GROUP_MEMBER and membership.community_group_id:
+        return f"group-{membership.community_group_id}"
+    return None
+
+
+def members_revision(programme: Programme) -> int:
+    """The programme's :class:`MembersRevision` (0 before its first change)."""
+    revision = (
+        MembersRevision.objects.filter(programme=programme)
+        .values_list("revision", flat=True)
+        .first()
+    )
+    return revision or 0
+
+
+def _kept(
+    what: str,
+    *,
+    user: AnyUser,
+    programme: Programme,
+    on: datetime.date,
+    count: Callable[[], Counted],
+) -> Counted:
+    """``count()``, kept in the cache under the programme's members revision, the day and the
+    members the user's figures count: counted again only once the members, groups or targets
+    change (every writer raises the revision, ``services.members_changed``) or the day does.
+    The revision is read before the members are, so that what is kept is never older than the
+    revision it is kept under. Only counts and codes are kept, no name and nothing translated:
+    the same value serves every language."""
+    scope = _counting_scope(user, programme)
+    if scope is None:
+        return count()
+    revision = members_revision(programme)
+    key = f"communities:{what}:{programme.pk}:{revision}:{on.isoformat()}:{scope}"
+    counted: Counted | None = cache.get(key)
+    if counted is None:
+        counted = count()
+        cache.set(key, counted, COUNTS_KEPT_SECONDS)
+    return counted
+
+
 def programme_representativeness(
     *,
     user: AnyUser,
@@ -241,16 +304,32 @@ def programme_representativeness(
     members checked against them (none for those who see aggregates only): the members
     counted once for both, by the database (:func:`member_profiles`). ``groups``: the groups
     to check (a page of :func:`groups_listed`), every group the user sees if not given."""
-    targets = list(targets_of(programme=programme))
     members = members_for_aggregates(user=user, programme=programme)
+    targets, everyone = _kept(
+        "profiles",
+        user=user,
+        programme=programme,
+        on=on,
+        count=lambda: _targets_and_profiles(members, programme=programme, on=on),
+    )
     if not policies.can(user, "programme.view_groups", programme):
-        everyone, _none = member_profiles(members, on=on)
         return composition_of(everyone, targets, on=on), []
-    # Those who see the groups count the members of the groups they see: the same members.
+    # Those who see the groups count the members of the groups they see: the same members,
+    # the programme's kept, the page's groups' counted (the few members of a page of groups).
     listed = list(groups_listed(user=user, programme=programme) if groups is None else groups)
-    everyone, by_group = member_profiles(members, on=on, groups=[group.pk for group in listed])
+    ids = [group.pk for group in listed]
+    _all, by_group = member_profiles(members.filter(group_id__in=ids), on=on, groups=ids)
     rows = [(group, composition_of(by_group.get(group.pk, []), targets, on=on)) for group in listed]
     return composition_of(everyone, targets, on=on), rows
+
+
+def _targets_and_profiles(
+    members: QuerySet[GroupMember], *, programme: Programme, on: datetime.date
+) -> tuple[list[RepresentationTarget], list[Profile]]:
+    """The programme's targets and ``members`` counted into profiles on ``on``."""
+    targets = list(targets_of(programme=programme))
+    everyone, _none = member_profiles(members, on=on)
+    return targets, everyone
 
 
 def groups_listed(*, user: AnyUser, programme: Programme) -> QuerySet[CommunityGroup]:
@@ -277,22 +356,30 @@ def targets_overview(
     groups miss a target: of the groups the user sees, the first ``named`` of them named; for
     those who see aggregates only, of all the programme's groups, none named. The database
     counts the members (:func:`member_profiles`, :func:`target_counts`): a national programme
-    has hundreds of groups and thousands of members, and none of them is read here."""
-    targets = list(targets_of(programme=programme))
+    has hundreds of groups and thousands of members, and none of them is read here; and what
+    it counts is kept until they change (:func:`_kept`): the home page's second reading of
+    them costs a query."""
     members = members_for_aggregates(user=user, programme=programme)
-    everyone, _none = member_profiles(members, on=on)
     sees_groups = policies.can(user, "programme.view_groups", programme)
     groups = (
         _groups_in(user=user, programme=programme)
         if sees_groups
         else programme.community_groups.order_by("name")
     )
-    ids = list(groups.values_list("pk", flat=True))
-    short: list[int] = []
-    if targets:
-        counted = target_counts(members, targets, on=on)
-        nobody = (0, [0] * len(targets))
-        short = [pk for pk in ids if not targets_met(*counted.get(pk, nobody), targets)]
+
+    def count() -> tuple[list[RepresentationTarget], list[Profile], list[int], int]:
+        targets, everyone = _targets_and_profiles(members, programme=programme, on=on)
+        ids = list(groups.values_list("pk", flat=True))
+        short: list[int] = []
+        if targets:
+            counted = target_counts(members, targets, on=on)
+            nobody = (0, [0] * len(targets))
+            short = [pk for pk in ids if not targets_met(*counted.get(pk, nobody), targets)]
+        return targets, everyone, short, len(ids)
+
+    targets, everyone, short, group_count = _kept(
+        "overview", user=user, programme=programme, on=on, count=count
+    )
     named_ids = short[:named] if sees_groups else []
     found = {group.pk: group for group in groups.filter(pk__in=named_ids)} if named_ids else {}
     by_sex_and_age: Counter[tuple[str, str]] = Counter()
@@ -303,6 +390,6 @@ def targets_overview(
         composition=composition_of(everyone, targets, on=on),
         short=[found[pk] for pk in named_ids],
         short_count=len(short),
-        groups=len(ids),
+        groups=group_count,
         by_sex_and_age=dict(by_sex_and_age),
     )

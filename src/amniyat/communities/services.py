@@ -6,7 +6,8 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -15,7 +16,12 @@ from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record, audit_records_across
-from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
+from amniyat.communities.models import (
+    CommunityGroup,
+    GroupMember,
+    MembersRevision,
+    RepresentationTarget,
+)
 from amniyat.core.services import changed_fields
 from amniyat.places.models import Place
 from amniyat.places.selectors import programme_place_ids
@@ -33,6 +39,25 @@ GROUP_FIELDS = (
     "description",
 )
 MEMBER_FIELDS = ("display_name", "sex", "age_band", "sectors", "joined_on", "left_on")
+
+
+def members_changed(*, programme_id: int) -> None:
+    """Raise the programme's members revision (:class:`MembersRevision`), in the transaction
+    of the change: every write to its groups, members or targets calls this, and so must any
+    new one (a bulk writer too), or its home page's figures stay those counted before it."""
+    with transaction.atomic():
+        raised = MembersRevision.objects.filter(programme_id=programme_id).update(
+            revision=F("revision") + 1
+        )
+        if raised:
+            return
+        try:
+            with transaction.atomic():
+                MembersRevision.objects.create(programme_id=programme_id, revision=1)
+        except IntegrityError:  # made by a concurrent first change
+            MembersRevision.objects.filter(programme_id=programme_id).update(
+                revision=F("revision") + 1
+            )
 
 
 def _check_group_invariants(group: CommunityGroup, acting_user: User | None) -> None:
@@ -74,6 +99,7 @@ def group_create(
     _check_group_invariants(group, acting_user)
     with transaction.atomic():
         group.save()
+        members_changed(programme_id=programme.pk)
         audit_record(actor=acting_user, verb=Verb.CREATED, obj=group, programme=programme)
     return group
 
@@ -89,6 +115,7 @@ def group_update(*, acting_user: User, group: CommunityGroup, **values: Any) -> 
     _check_group_invariants(group, acting_user)
     with transaction.atomic():
         group.save(update_fields=[*changes, "updated_at"])
+        members_changed(programme_id=group.programme_id)
         audit_record(
             actor=acting_user,
             verb=Verb.UPDATED,
@@ -121,6 +148,7 @@ def member_add(*, acting_user: User | None, group: CommunityGroup, **values: Any
     _check_member(member)
     with transaction.atomic():
         member.save()
+        members_changed(programme_id=group.programme_id)
         audit_record(
             actor=acting_user,
             verb=Verb.CREATED,
@@ -147,6 +175,7 @@ def member_update(*, acting_user: User, member: GroupMember, **values: Any) -> G
     _check_member(member)
     with transaction.atomic():
         member.save(update_fields=list(changes))
+        members_changed(programme_id=member.group.programme_id)
         audit_record(
             actor=acting_user,
             verb=Verb.UPDATED,
@@ -205,6 +234,7 @@ def target_set(
     with transaction.atomic():
         created = target.pk is None
         target.save()
+        members_changed(programme_id=programme.pk)
         audit_record(
             actor=acting_user,
             verb=Verb.CREATED if created else Verb.UPDATED,
@@ -220,3 +250,4 @@ def target_delete(*, acting_user: User, target: RepresentationTarget) -> None:
     with transaction.atomic():
         audit_record(actor=acting_user, verb=Verb.DELETED, obj=target, programme=target.programme)
         target.delete()
+        members_changed(programme_id=target.programme_id)
