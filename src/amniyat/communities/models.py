@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -250,16 +251,23 @@ class RepresentationTarget(models.Model):
             raise ValidationError({"min_share": _("A share is between 0 and 100 %.")})
 
 
+def new_members_revision() -> str:
+    return secrets.token_hex(16)
+
+
 class MembersRevision(models.Model):
-    """How many times a programme's groups, members or targets have changed, raised in the
-    transaction of each change (``services``): the figures counted from them are kept under it
-    (``selectors.targets_overview``), so that a change is seen by the next request of every
-    process, and no request counts thousands of members that did not change."""
+    """The state of a programme's groups, members and targets: a new random value in the
+    transaction of each change (``services.members_changed``). The figures counted from them
+    are kept under it (``selectors.targets_overview``), so that a change is seen by the next
+    request of every process, and no request counts thousands of members that did not change.
+    Random rather than counted, so that a database restored from a backup (whose count would
+    start again from an earlier number) never gives the programme a value it had for other
+    members."""
 
     programme = models.OneToOneField(
         "accounts.Programme", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
-    revision = models.PositiveBigIntegerField(default=0)
+    revision = models.CharField(max_length=32, default=new_members_revision)
 
     def __str__(self) -> str:
         return f"{self.programme_id}: {self.revision}"

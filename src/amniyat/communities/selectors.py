@@ -256,14 +256,14 @@ def _counting_scope(user: AnyUser, programme: Programme) -> str | None:
     return None
 
 
-def members_revision(programme: Programme) -> int:
-    """The programme's :class:`MembersRevision` (0 before its first change)."""
+def members_revision(programme: Programme) -> str:
+    """The programme's :class:`MembersRevision` ("" before its first change)."""
     revision = (
         MembersRevision.objects.filter(programme=programme)
         .values_list("revision", flat=True)
         .first()
     )
-    return revision or 0
+    return revision or ""
 
 
 def _kept(
