@@ -181,7 +181,7 @@ def test_the_home_page_counts_the_members_once(programme: Programme) -> None:
 SOURCE = Path(amniyat.__file__).parent
 _MODELS = ("CommunityGroup", "GroupMember", "RepresentationTarget")
 _WRITES = ("create", "bulk_create", "update", "delete", "bulk_update", "get_or_create")
-_INSTANCES = ("group", "member", "target", "obj")
+_INSTANCES = ("group", "member", "target")
 
 
 def _writes_members(tree: ast.AST, text: str) -> bool:
