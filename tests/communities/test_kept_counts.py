@@ -216,5 +216,8 @@ def test_every_module_that_writes_members_changes_the_revision() -> None:
         if _writes_members(ast.parse(text), text):
             writers[path.relative_to(SOURCE).as_posix()] = "members_changed(" in text
     # The writers known today are found, so the search itself works.
-    assert {"communities/services.py", "communities/admin.py"} <= set(writers), writers
+    assert {"communities/services.py", "communities/admin.py", "demo/build.py"} <= set(writers)
+    # Translations save a group's names in other languages (its ``target``), which no count
+    # reads.
+    writers.pop("accounts/translations/services.py", None)
     assert [path for path, changes in writers.items() if not changes] == []
