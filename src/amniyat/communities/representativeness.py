@@ -47,7 +47,7 @@ class Profile(NamedTuple):
     sex: str
     age_band: str
     sectors: frozenset[str]
-    active: int
+    active_count: int
     last_left: datetime.date | None
 
 
@@ -182,11 +182,11 @@ def composition_of(
     ages: Counter[str] = Counter()
     sectors: Counter[str] = Counter()
     for profile in everyone:
-        if profile.active:
-            sexes[profile.sex] += profile.active
-            ages[profile.age_band] += profile.active
+        if profile.active_count:
+            sexes[profile.sex] += profile.active_count
+            ages[profile.age_band] += profile.active_count
             for sector in profile.sectors:
-                sectors[sector] += profile.active
+                sectors[sector] += profile.active_count
     result = Composition(
         on=on,
         total=sum(sexes.values()),

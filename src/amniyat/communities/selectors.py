@@ -384,8 +384,8 @@ def targets_overview(
     found = {group.pk: group for group in groups.filter(pk__in=named_ids)} if named_ids else {}
     by_sex_and_age: Counter[tuple[str, str]] = Counter()
     for profile in everyone:
-        if profile.active:
-            by_sex_and_age[profile.sex, profile.age_band] += profile.active
+        if profile.active_count:
+            by_sex_and_age[profile.sex, profile.age_band] += profile.active_count
     return TargetsOverview(
         composition=composition_of(everyone, targets, on=on),
         short=[found[pk] for pk in named_ids],
