@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.fields import EncryptedTextField
 from amniyat.core.i18n import Translatable
+from amniyat.core.search import FoldedKeys, folded_field
 from amniyat.core.text import format_list, format_percent
 
 
@@ -48,7 +49,7 @@ class Sector(models.TextChoices):
     OTHER = "other", _("other")
 
 
-class CommunityGroup(Translatable):
+class CommunityGroup(Translatable, FoldedKeys):
     class Kind(models.TextChoices):
         CSWG = "cswg", _("community security working group")
         COMMUNITY_GROUP = "community_group", _("community group")
@@ -85,9 +86,12 @@ class CommunityGroup(Translatable):
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The name folded (:mod:`amniyat.core.search`): a picker finds it typed in any case.
+    name_key = folded_field(_("name, as searched"))
 
     TRANSLATED = ("name", "description")
     TRANSLATE_VERB = "group.edit"
+    KEYED = {"name": "name_key"}
 
     class Meta:
         verbose_name = _("community group")

@@ -41,6 +41,7 @@ from amniyat.communities.representativeness import (
     composition_of,
     targets_met,
 )
+from amniyat.core.search import contains_folded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -408,14 +409,11 @@ def group_choices(*, user: AnyUser, programme: Programme) -> QuerySet[CommunityG
 def groups_found(
     choices: QuerySet[CommunityGroup], *, query: str, limit: int
 ) -> tuple[list[CommunityGroup], bool]:
-    """The groups among ``choices`` whose name contains ``query`` (in any case; Cyrillic as
-    typed, small or with a capital first, since SQLite folds ASCII only), else the first by
-    name: at most ``limit``, and whether there were more."""
+    """The groups among ``choices`` whose name contains ``query`` (in any case, in any
+    alphabet: compared folded, :mod:`amniyat.core.search`), else the first by name: at most
+    ``limit``, and whether there were more."""
     found = choices
     if query:
-        condition = Q()
-        for variant in {query, query.lower(), query.capitalize(), query.upper()}:
-            condition |= Q(name__icontains=variant)
-        found = found.filter(condition)
+        found = found.filter(contains_folded(CommunityGroup, ["name"], query))
     rows = list(found[: limit + 1])
     return rows[:limit], len(rows) > limit
