@@ -133,7 +133,7 @@ CAPS: dict[str, int] = {
     "api:form-detail": 4,
     "api:form-list": 4,
     "api:group-detail": 3,
-    "api:group-list": 3,
+    "api:group-list": 4,
     "api:import-job-detail": 3,
     "api:import-job-list": 3,
     "api:member-detail": 5,

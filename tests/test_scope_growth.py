@@ -207,6 +207,8 @@ NOT_READ_ON_ITS_OWN: dict[str, str] = {
     "accounts.user": "people are read through the memberships of a team list",
     "places.partnerarea": "a grant: what it grants is read through the kinds it scopes",
     "fieldwork.digestnonceuse": "OpenRosa sign-in bookkeeping, never shown",
+    "fieldwork.formdatarevision": "a random key of a form's data state, read with its form",
+    "communities.membersrevision": "a random key of a programme's members, read with it",
 }
 
 

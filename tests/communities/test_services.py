@@ -10,8 +10,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client
 from django.utils import translation
-from hypothesis import given
-from hypothesis import strategies as st
 
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
@@ -431,34 +429,3 @@ def test_only_leads_set_targets(scene: dict[str, Any]) -> None:
             min_share=40,
         )
     assert not RepresentationTarget.objects.exists()
-
-
-_DAYS = st.dates(datetime.date(2020, 1, 1), datetime.date(2023, 12, 31))
-_MEMBER = st.tuples(
-    st.sampled_from(["female", "male"]),
-    st.sampled_from(["under_18", "18_24", "25_29", "30_44", "45_59", "60_plus"]),
-    st.lists(st.sampled_from([Sector.POLICE, Sector.TEACHER, Sector.YOUTH]), max_size=2),
-    _DAYS,
-    st.one_of(st.none(), _DAYS),
-)
-_TARGETS = [
-    RepresentationTarget(dimension="women", min_share=40),
-    RepresentationTarget(dimension="youth", min_share=25, min_count=2),
-    RepresentationTarget(dimension="sector", sector=Sector.POLICE, min_count=1),
-    RepresentationTarget(dimension="sector", sector=Sector.YOUTH, min_share=10),
-]
-
-
-@given(
-    rows=st.lists(_MEMBER, max_size=12),
-    targets=st.lists(st.sampled_from(_TARGETS), max_size=4),
-    on=_DAYS,
-)
-def test_targets_met_says_what_the_full_composition_says(
-    rows: list[Any], targets: list[RepresentationTarget], on: datetime.date
-) -> None:
-    """The home page counts hundreds of groups with `targets_met`; the representativeness
-    page checks them with `composition`: both must say the same of every group."""
-    members = _members(*rows)
-    expected = representativeness.composition(members, targets, on=on).all_met
-    assert representativeness.targets_met(members, targets, on=on) == expected

@@ -159,6 +159,17 @@ def test_the_group_picker_finds_the_groups_one_sees(world: World) -> None:
     assert str(other.pk) not in found(facilitator.get("/p/tj/groups/pick/", {"q": "youth"}))
 
 
+@pytest.mark.parametrize("typed", ["ГУРӮҲИ", "гурӯҳи ЗАНОН", "Занон", "  занон  "])
+def test_the_group_picker_finds_a_cyrillic_name_typed_in_any_case(world: World, typed: str) -> None:
+    # SQLite folds ASCII only: the name is found by its folded key (core.search), so a
+    # mid-word capital or a whole word in capitals matches as well as the name's own case.
+    women = CommunityGroupFactory(programme=world.programme, name="Гурӯҳи занони Навруз")
+    women.name = "Гурӯҳи Занони Навруз"
+    women.save(update_fields=["name"])
+    answer = client_of(world.lead).get("/p/tj/groups/pick/", {"q": typed})
+    assert set(found(answer)) == {str(women.pk)}
+
+
 def test_a_post_naming_a_place_outside_the_field_gets_its_message(world: World) -> None:
     client = client_of(world.facilitator)
     # A community needs a district of the partner's area; Kushoniyon is not.

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.communities.forms import group_field
+from amniyat.core.forms import TranslatedChoiceField, TranslatedChoiceIterator
 from amniyat.core.picker import Choices, offer
 
 
@@ -60,7 +61,7 @@ class OrganisationForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class MembershipForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
-    organisation = forms.ModelChoiceField(
+    organisation = TranslatedChoiceField(
         label=_("Organisation"), queryset=Organisation.objects.none()
     )
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
@@ -93,6 +94,8 @@ class MembershipChangeForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, groups: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         programme = self.instance.programme
+        # Named as str() names them, read as values.
+        self.fields["organisation"].iterator = TranslatedChoiceIterator  # type: ignore[attr-defined]
         self.fields["organisation"].queryset = Organisation.objects.filter(  # type: ignore[attr-defined]
             pk__in=programme.taking_part_ids()
         )

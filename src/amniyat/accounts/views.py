@@ -60,6 +60,15 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
 SHORT_GROUPS_NAMED = 12
 
 
+def _with_addresses(objects: list[Any], name: str, slug: str) -> list[tuple[Any, str]]:
+    """Each of ``objects`` with the address of its page (``name``, taking the programme's
+    ``slug`` and the object's primary key), the route reversed once for all of them: a national
+    programme's hundred partners cost ~3 ms reversed one by one."""
+    pattern = reverse(name, args=[slug, 0])
+    prefix, suffix = pattern.rsplit("/0/", 1)
+    return [(obj, f"{prefix}/{obj.pk}/{suffix}") for obj in objects]
+
+
 @login_required
 def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     user = request.user
@@ -70,8 +79,10 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         row["level"]: row["n"] for row in places.order_by().values("level").annotate(n=Count("pk"))
     }
     # The donor funds the programme (named as such above the figures); it is no partner.
-    partners = selectors.organisations_visible(user=user, programme=programme).filter(
-        pk__in=programme.taking_part_ids(with_donor=False)
+    partners = list(
+        selectors.organisations_visible(user=user, programme=programme)
+        .filter(pk__in=programme.taking_part_ids(with_donor=False))
+        .defer("description")
     )
     # Viewers get aggregates only, and no cell small enough to point at a person.
     suppress_below = (
@@ -99,8 +110,8 @@ def programme_home(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "programme": programme,
         "membership": policies.membership_in(user, programme),
         "place_counts": place_counts,
-        "partners": partners,
-        "partner_count": partners.count(),
+        "partners": _with_addresses(partners, "accounts:organisation_detail", programme.slug),
+        "partner_count": len(partners),
         "group_count": overview.groups
         if policies.can(user, "programme.view_groups", programme)
         else None,

@@ -73,11 +73,22 @@ class CommunityGroupViewSet(
         )
 
     def get_queryset(self) -> QuerySet[CommunityGroup]:
-        queryset = selectors.groups_visible(user=self.request.user)
+        # A list counts the members of its page's groups only (list below).
+        if self.action == "list":
+            queryset = selectors.groups_to_count(user=self.request.user)
+        else:
+            queryset = selectors.groups_visible(user=self.request.user)
         programme = self.request.query_params.get("programme")
         if programme:
             queryset = queryset.filter(programme=programme_from(self.request, programme))
         return queryset
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        groups = selectors.count_active_members(list(page if page is not None else queryset))
+        data = self.get_serializer(groups, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -128,6 +139,9 @@ class GroupMemberSerializer(serializers.ModelSerializer):  # type: ignore[type-a
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_display_name(self, member: GroupMember) -> str | None:
         """Shown only to those the programme allows to see names; null otherwise."""
+        named = self.context.get("named")  # a list's members the caller may see named
+        if named is not None:
+            return str(member.display_name) if member.pk in named else None
         if policies.can(self.context["request"].user, "member.view_personal", member):
             return str(member.display_name)
         return None
@@ -178,8 +192,11 @@ class GroupMemberViewSet(
         page = self.paginate_queryset(queryset)
         members = list(page) if page is not None else list(queryset)
         named = [m.pk for m in members if policies.can(request.user, "member.view_personal", m)]
+        # By primary key alone: the page's members are the caller's to see (the queryset's
+        # scope), and scoping this query again lets SQLite read every member of the
+        # programme's groups to find a hundred of them.
         names = dict(
-            self.get_queryset().filter(pk__in=named).values_list("pk", "display_name")
+            GroupMember.objects.filter(pk__in=named).values_list("pk", "display_name")
             if named
             else []
         )
@@ -187,7 +204,8 @@ class GroupMemberViewSet(
             if member.pk in names:
                 member.display_name = names[member.pk]
         self._audit([m for m in members if m.pk in names])
-        data = self.get_serializer(members, many=True).data
+        context = {**self.get_serializer_context(), "named": set(names)}
+        data = self.get_serializer_class()(members, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

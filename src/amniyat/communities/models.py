@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.fields import EncryptedTextField
 from amniyat.core.i18n import Translatable
+from amniyat.core.search import FoldedKeys, folded_field
 from amniyat.core.text import format_list, format_percent
 
 
@@ -47,7 +49,7 @@ class Sector(models.TextChoices):
     OTHER = "other", _("other")
 
 
-class CommunityGroup(Translatable):
+class CommunityGroup(Translatable, FoldedKeys):
     class Kind(models.TextChoices):
         CSWG = "cswg", _("community security working group")
         COMMUNITY_GROUP = "community_group", _("community group")
@@ -84,9 +86,12 @@ class CommunityGroup(Translatable):
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The name folded (:mod:`amniyat.core.search`): a picker finds it typed in any case.
+    name_key = folded_field(_("name, as searched"))
 
     TRANSLATED = ("name", "description")
     TRANSLATE_VERB = "group.edit"
+    KEYED = {"name": "name_key"}
 
     class Meta:
         verbose_name = _("community group")
@@ -248,3 +253,25 @@ class RepresentationTarget(models.Model):
             raise ValidationError(_("Give a minimum share, a minimum number of members, or both."))
         if self.min_share is not None and not (0 <= self.min_share <= 100):
             raise ValidationError({"min_share": _("A share is between 0 and 100 %.")})
+
+
+def new_members_revision() -> str:
+    return secrets.token_hex(16)
+
+
+class MembersRevision(models.Model):
+    """The state of a programme's groups, members and targets: a new random value in the
+    transaction of each change (``services.members_changed``). The figures counted from them
+    are kept under it (``selectors.targets_overview``), so that a change is seen by the next
+    request of every process, and no request counts thousands of members that did not change.
+    Random rather than counted, so that a database restored from a backup (whose count would
+    start again from an earlier number) never gives the programme a value it had for other
+    members."""
+
+    programme = models.OneToOneField(
+        "accounts.Programme", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    revision = models.CharField(max_length=32, default=new_members_revision)
+
+    def __str__(self) -> str:
+        return f"{self.programme_id}: {self.revision}"

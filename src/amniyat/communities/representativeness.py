@@ -18,7 +18,6 @@ from amniyat.communities.models import (
     RepresentationTarget,
     Sector,
     Sex,
-    active_on,
 )
 from amniyat.core.text import format_date, format_percent, language_code
 
@@ -38,20 +37,32 @@ class Counted(Protocol):
     def is_active_on(self, day: datetime.date) -> bool: ...
 
 
-class MemberFacts(NamedTuple):
-    """A member as compositions count them, read as plain values (``COMPOSITION_FIELDS`` of
-    the selectors), never the (encrypted) name: a programme of five hundred groups has
-    thousands of members, and a model instance costs several times a tuple."""
+class Profile(NamedTuple):
+    """Members alike in all a composition counts of them (sex, age band, sectors): how many
+    of them are active on the day, and the last day one of them left, on or before it. A
+    composition is counted from profiles, not members: the database counts a programme's
+    thousands of members into a few hundred profiles (``selectors.member_profiles``), and a
+    group's members in hand are each a profile of one (:func:`profiles_of`)."""
 
-    group_id: int
     sex: str
     age_band: str
-    sectors: list[str]
-    joined_on: datetime.date
-    left_on: datetime.date | None
+    sectors: frozenset[str]
+    active_count: int
+    last_left: datetime.date | None
 
-    def is_active_on(self, day: datetime.date) -> bool:
-        return active_on(self.joined_on, self.left_on, day)
+
+def profiles_of(members: Iterable[Counted], *, on: datetime.date) -> list[Profile]:
+    """Each member as a profile of one, counted on ``on``."""
+    return [
+        Profile(
+            member.sex,
+            member.age_band,
+            frozenset(member.sectors),
+            1 if member.is_active_on(on) else 0,
+            member.left_on if member.left_on is not None and member.left_on <= on else None,
+        )
+        for member in members
+    ]
 
 
 @dataclass(frozen=True)
@@ -151,21 +162,34 @@ def composition(
     *,
     on: datetime.date,
 ) -> Composition:
-    """Count the members active on ``on`` and check each target.
+    """Count the members active on ``on`` and check each target (:func:`composition_of`)."""
+    return composition_of(profiles_of(members, on=on), targets, on=on)
+
+
+def composition_of(
+    profiles: Iterable[Profile],
+    targets: Iterable[RepresentationTarget],
+    *,
+    on: datetime.date,
+) -> Composition:
+    """The members of ``profiles`` active on ``on``, counted, and each target checked.
 
     A sector target that is not met says since when: the month the last member of that sector
     left, or that the group never had one.
     """
-    everyone = list(members)
-    active = [m for m in everyone if m.is_active_on(on)]
-    sexes = Counter(m.sex for m in active)
-    ages = Counter(m.age_band for m in active)
+    everyone = list(profiles)
+    sexes: Counter[str] = Counter()
+    ages: Counter[str] = Counter()
     sectors: Counter[str] = Counter()
-    for m in active:
-        sectors.update(set(m.sectors))
+    for profile in everyone:
+        if profile.active_count:
+            sexes[profile.sex] += profile.active_count
+            ages[profile.age_band] += profile.active_count
+            for sector in profile.sectors:
+                sectors[sector] += profile.active_count
     result = Composition(
         on=on,
-        total=len(active),
+        total=sum(sexes.values()),
         women=sexes.get(Sex.FEMALE, 0),
         men=sexes.get(Sex.MALE, 0),
         youth=sum(n for band, n in ages.items() if band in YOUTH_AGE_BANDS),
@@ -173,15 +197,12 @@ def composition(
         by_sector=dict(sectors),
     )
     for target in targets:
-        result.checks.append(_check(target, result, everyone, on))
+        result.checks.append(_check(target, result, everyone))
     return result
 
 
 def _check(
-    target: RepresentationTarget,
-    current: Composition,
-    everyone: list[Counted],
-    on: datetime.date,
+    target: RepresentationTarget, current: Composition, everyone: list[Profile]
 ) -> TargetCheck:
     if target.dimension == RepresentationTarget.Dimension.WOMEN:
         count = current.women
@@ -192,7 +213,7 @@ def _check(
     share = 100.0 * count / current.total if current.total else 0.0
     min_share = float(target.min_share) if target.min_share is not None else None
     met = _met(target, count, current.total)
-    warning = "" if met else _warning(target, count, share, min_share, current, everyone, on)
+    warning = "" if met else _warning(target, count, share, min_share, current, everyone)
     return TargetCheck(
         label=target.label,
         dimension=target.dimension,
@@ -213,22 +234,11 @@ def _met(target: RepresentationTarget, count: int, total: int) -> bool:
     )
 
 
-def targets_met(
-    members: Iterable[Counted], targets: Sequence[RepresentationTarget], *, on: datetime.date
-) -> bool:
-    """What ``composition(members, targets, on=on).all_met`` says, counting only what the
-    targets need (no labels, no warnings): asked of every group of a national programme."""
-    active = [m for m in members if m.is_active_on(on)]
-    for target in targets:
-        if target.dimension == RepresentationTarget.Dimension.WOMEN:
-            count = sum(1 for m in active if m.sex == Sex.FEMALE)
-        elif target.dimension == RepresentationTarget.Dimension.YOUTH:
-            count = sum(1 for m in active if m.age_band in YOUTH_AGE_BANDS)
-        else:
-            count = sum(1 for m in active if target.sector in m.sectors)
-        if not _met(target, count, len(active)):
-            return False
-    return True
+def targets_met(total: int, counts: Sequence[int], targets: Sequence[RepresentationTarget]) -> bool:
+    """What :func:`composition` says of ``all_met`` for a group of ``total`` active members
+    of whom ``counts[i]`` count towards ``targets[i]`` (``selectors.target_counts`` counts
+    them for every group of a national programme at once)."""
+    return all(_met(target, count, total) for target, count in zip(targets, counts, strict=True))
 
 
 def _warning(
@@ -237,16 +247,14 @@ def _warning(
     share: float,
     min_share: float | None,
     current: Composition,
-    everyone: list[Counted],
-    on: datetime.date,
+    everyone: list[Profile],
 ) -> str:
     label = target.label
     if current.total == 0:
         return _("The group has no active members.")
     if count == 0:
         if target.dimension == RepresentationTarget.Dimension.SECTOR:
-            past = [m.left_on for m in everyone if target.sector in m.sectors and m.left_on]
-            past = [day for day in past if day <= on]
+            past = [p.last_left for p in everyone if target.sector in p.sectors and p.last_left]
             if past:
                 return _("No member from “%(sector)s” since %(month)s.") % {
                     "sector": label,

@@ -15,7 +15,13 @@ from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record, audit_records_across
-from amniyat.communities.models import CommunityGroup, GroupMember, RepresentationTarget
+from amniyat.communities.models import (
+    CommunityGroup,
+    GroupMember,
+    MembersRevision,
+    RepresentationTarget,
+    new_members_revision,
+)
 from amniyat.core.services import changed_fields
 from amniyat.places.models import Place
 from amniyat.places.selectors import programme_place_ids
@@ -33,6 +39,20 @@ GROUP_FIELDS = (
     "description",
 )
 MEMBER_FIELDS = ("display_name", "sex", "age_band", "sectors", "joined_on", "left_on")
+
+
+def members_changed(*, programme_id: int) -> None:
+    """Give the programme's members revision (:class:`MembersRevision`) a new value, in the
+    transaction of the change: every write to its groups, members or targets calls this, and
+    so must any new one (a bulk writer too; ``tests/communities/test_kept_counts.py`` reads
+    the source for writers that do not), or its home page's figures stay those counted
+    before it."""
+    MembersRevision.objects.bulk_create(
+        [MembersRevision(programme_id=programme_id, revision=new_members_revision())],
+        update_conflicts=True,
+        unique_fields=["programme"],
+        update_fields=["revision"],
+    )
 
 
 def _check_group_invariants(group: CommunityGroup, acting_user: User | None) -> None:
@@ -74,6 +94,7 @@ def group_create(
     _check_group_invariants(group, acting_user)
     with transaction.atomic():
         group.save()
+        members_changed(programme_id=programme.pk)
         audit_record(actor=acting_user, verb=Verb.CREATED, obj=group, programme=programme)
     return group
 
@@ -89,6 +110,7 @@ def group_update(*, acting_user: User, group: CommunityGroup, **values: Any) -> 
     _check_group_invariants(group, acting_user)
     with transaction.atomic():
         group.save(update_fields=[*changes, "updated_at"])
+        members_changed(programme_id=group.programme_id)
         audit_record(
             actor=acting_user,
             verb=Verb.UPDATED,
@@ -121,6 +143,7 @@ def member_add(*, acting_user: User | None, group: CommunityGroup, **values: Any
     _check_member(member)
     with transaction.atomic():
         member.save()
+        members_changed(programme_id=group.programme_id)
         audit_record(
             actor=acting_user,
             verb=Verb.CREATED,
@@ -147,6 +170,7 @@ def member_update(*, acting_user: User, member: GroupMember, **values: Any) -> G
     _check_member(member)
     with transaction.atomic():
         member.save(update_fields=list(changes))
+        members_changed(programme_id=member.group.programme_id)
         audit_record(
             actor=acting_user,
             verb=Verb.UPDATED,
@@ -205,6 +229,7 @@ def target_set(
     with transaction.atomic():
         created = target.pk is None
         target.save()
+        members_changed(programme_id=programme.pk)
         audit_record(
             actor=acting_user,
             verb=Verb.CREATED if created else Verb.UPDATED,
@@ -220,3 +245,4 @@ def target_delete(*, acting_user: User, target: RepresentationTarget) -> None:
     with transaction.atomic():
         audit_record(actor=acting_user, verb=Verb.DELETED, obj=target, programme=target.programme)
         target.delete()
+        members_changed(programme_id=target.programme_id)

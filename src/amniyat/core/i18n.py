@@ -97,6 +97,26 @@ class Translated(str):
         return value
 
 
+def translated_text(
+    written: Any, content_language: str, translations: Any, field: str, language: str
+) -> Translated:
+    """What :meth:`Translatable.translated` gives of ``field`` in ``language``, from the
+    row's values (its text as written, its language, its ``translations``), for lists that
+    read values rather than model instances."""
+    written = str(written or "")
+    if language == content_language or not written:
+        return Translated(written, content_language)
+    text = _translation(translations, field, language)
+    if text:
+        return Translated(text, language)
+    return Translated(written, content_language, fallback=True)
+
+
+def _translation(translations: Any, field: str, language: str) -> str:
+    entry = (translations or {}).get(language, {}).get(field)
+    return str(entry.get("text") or "") if isinstance(entry, dict) else ""
+
+
 class Translatable(models.Model):
     """Content that people name once and everyone reads: written in one language, translated
     into the others by anyone who may edit it, read in the reader's language.
@@ -156,18 +176,16 @@ class Translatable(models.Model):
         """``field`` in ``language`` (the reader's by default), else as written."""
         if field not in self.TRANSLATED:
             raise ValueError(f"{type(self).__name__}.{field} is not translatable")
-        language = language or reader_language()
-        written = str(getattr(self, field) or "")
-        if language == self.content_language or not written:
-            return Translated(written, self.content_language)
-        text = self.translation(field, language)
-        if text:
-            return Translated(text, language)
-        return Translated(written, self.content_language, fallback=True)
+        return translated_text(
+            getattr(self, field),
+            self.content_language,
+            self.translations,
+            field,
+            language or reader_language(),
+        )
 
     def translation(self, field: str, language: str) -> str:
-        entry = (self.translations or {}).get(language, {}).get(field)
-        return str(entry.get("text") or "") if isinstance(entry, dict) else ""
+        return _translation(self.translations, field, language)
 
     def translation_outdated(self, field: str, language: str) -> bool:
         entry = (self.translations or {}).get(language, {}).get(field)

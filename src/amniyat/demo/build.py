@@ -23,7 +23,7 @@ from django.utils import timezone
 from amniyat.accounts.models import Membership, Organisation, Programme, User
 from amniyat.accounts.services import membership_grant
 from amniyat.communities.models import AgeBand, CommunityGroup, RepresentationTarget, Sector, Sex
-from amniyat.communities.services import group_create, member_add, target_set
+from amniyat.communities.services import group_create, member_add, members_changed, target_set
 from amniyat.core.fields import keyed_hash
 from amniyat.demo import survey as demo_survey
 from amniyat.demo.drivers import build_drivers_demo, remove_drivers_demo
@@ -465,10 +465,12 @@ def build_tajikistan(rng: random.Random, lead_org: Organisation) -> Programme:
 def _police_left(programme: Programme, group_name: str, on: datetime.date) -> None:
     """The story behind a warning: the group's police officer left in March."""
     group = CommunityGroup.objects.get(programme=programme, name=group_name)
-    for member in group.members.all():
-        if Sector.POLICE in member.sectors and member.left_on is None:
-            member.left_on = on
-            member.save(update_fields=["left_on"])
+    with transaction.atomic():
+        for member in group.members.all():
+            if Sector.POLICE in member.sectors and member.left_on is None:
+                member.left_on = on
+                member.save(update_fields=["left_on"])
+        members_changed(programme_id=programme.pk)
 
 
 def build_uzbekistan(rng: random.Random, lead_org: Organisation) -> Programme:

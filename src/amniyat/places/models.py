@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.i18n import MultilingualName
-
-if TYPE_CHECKING:
-    from django_stubs_ext import StrOrPromise
+from amniyat.core.search import FoldedKeys, folded_field
 
 
-def place_key(text: str | None) -> str:
-    """How an answer that names a place is compared with places' codes and names: without the
-    spaces around it, in lower case in every alphabet. Computed in Python and stored
-    (:attr:`Place.KEYED`), because SQLite's ``lower()`` folds only ASCII letters: ``МАҲАЛЛА``
-    would not meet ``маҳалла``. The same folding as the import's (``strip`` and lower case)."""
-    return (text or "").strip().lower()
-
-
-def _key_field(label: StrOrPromise) -> models.CharField:  # type: ignore[type-arg]
-    # Lower case can be longer than the name it folds (İ → i̇): room for twice the name.
-    return models.CharField(label, max_length=400, blank=True, editable=False, db_index=True)
-
-
-class Place(MultilingualName):
+class Place(MultilingualName, FoldedKeys):
     """A place in the administrative tree.
 
     Countries, regions and districts are shared reference data (``programme`` empty). A
@@ -85,14 +68,14 @@ class Place(MultilingualName):
     )
     boundary = models.JSONField(_("boundary (GeoJSON geometry)"), null=True, blank=True)
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
-    # The code and the four names as answers are matched to them (:func:`place_key`), each
-    # indexed: a phone's submission finds the place it names with one indexed query, however
-    # many communities a programme has. Kept by :meth:`save`.
-    code_key = _key_field(_("code, as matched"))
-    name_en_key = _key_field(_("name (English), as matched"))
-    name_ru_key = _key_field(_("name (Russian), as matched"))
-    name_tg_key = _key_field(_("name (Tajik), as matched"))
-    name_uz_key = _key_field(_("name (Uzbek), as matched"))
+    # The code and the four names folded (:mod:`amniyat.core.search`), each indexed: a
+    # phone's submission finds the place it names with one indexed query, however many
+    # communities a programme has, and a picker finds a name typed in any case.
+    code_key = folded_field(_("code, as matched"))
+    name_en_key = folded_field(_("name (English), as matched"))
+    name_ru_key = folded_field(_("name (Russian), as matched"))
+    name_tg_key = folded_field(_("name (Tajik), as matched"))
+    name_uz_key = folded_field(_("name (Uzbek), as matched"))
 
     # Each matched field and the field that keeps its key.
     KEYED = {
@@ -115,15 +98,6 @@ class Place(MultilingualName):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        for source, key in self.KEYED.items():
-            setattr(self, key, place_key(getattr(self, source)))
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            named = set(update_fields)
-            kwargs["update_fields"] = named | {self.KEYED[f] for f in named if f in self.KEYED}
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         expected = self.PARENT_LEVEL.get(self.Level(self.level)) if self.level else None

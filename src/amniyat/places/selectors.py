@@ -12,7 +12,8 @@ from django.http import Http404
 
 from amniyat.accounts import policies
 from amniyat.core.i18n import CONTENT_LANGUAGES, reader_language
-from amniyat.places.models import PartnerArea, Place, place_key
+from amniyat.core.search import contains_folded, folded
+from amniyat.places.models import PartnerArea, Place
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -25,17 +26,18 @@ def places_visible(*, user: AnyUser) -> QuerySet[Place]:
 
 def place_named(*, programme_id: int, answers: Sequence[str]) -> int | None:
     """The place the first of ``answers`` that names one names: a place's code, or a name (in
-    any of the four languages) that no other place shares, matched as :func:`place_key` folds
-    them, among the shared places and the programme's own communities. One indexed query,
-    however many places there are; the same answers as the import's table of every place
-    (:func:`amniyat.fieldwork.imports.services.place_lookup`). Not a scoped read: it is what
-    a submission's sender named, and only the id is given back."""
-    keys = [key for key in dict.fromkeys(place_key(answer) for answer in answers) if key]
+    any of the four languages) that no other place shares, compared folded
+    (:mod:`amniyat.core.search`), among the shared places and the programme's own
+    communities. One indexed query, however many places there are; the same answers as the
+    import's table of every place (:func:`amniyat.fieldwork.imports.services.place_lookup`).
+    Not a scoped read: it is what a submission's sender named, and only the id is given
+    back."""
+    keys = [key for key in dict.fromkeys(folded(answer) for answer in answers) if key]
     if not keys:
         return None
-    named = Q(code_key__in=keys)
-    for field in ("name_en_key", "name_ru_key", "name_tg_key", "name_uz_key"):
-        named |= Q(**{f"{field}__in": keys})
+    named = Q()
+    for key in Place.KEYED.values():
+        named |= Q(**{f"{key}__in": keys})
     # Which programme's in Python: given "shared or ours" as well, SQLite walks the index of
     # programmes (every shared place) instead of the keys' (a handful of rows).
     rows = [
@@ -280,17 +282,6 @@ def place_paths(places: QuerySet[Place]) -> list[tuple[int, str]]:
     return sorted(labelled, key=lambda row: row[1].casefold())
 
 
-def _name_matches(query: str) -> Q:
-    """A name containing ``query`` in any language, whatever its case: compared folded as
-    :func:`place_key` folds the names it keeps (SQLite folds the case of ASCII letters
-    only, so its own case-insensitive search would miss Cyrillic)."""
-    folded = place_key(query)
-    condition = Q()
-    for name in _NAMES:
-        condition |= Q(**{f"{Place.KEYED[name]}__contains": folded})
-    return condition
-
-
 def places_found(
     choices: QuerySet[Place], *, query: str = "", under: Place | None = None, limit: int
 ) -> tuple[list[tuple[int, str, bool]], bool]:
@@ -300,7 +291,7 @@ def places_found(
     whether there were more (two queries)."""
     found = choices.order_by()
     if query:
-        found = found.filter(_name_matches(query))
+        found = found.filter(contains_folded(Place, _NAMES, query))
     elif under is not None:
         found = found.filter(parent=under)
     else:

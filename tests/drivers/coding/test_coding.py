@@ -336,10 +336,10 @@ def test_excerpts_of_a_code_filter_by_place_sex_and_age(scene: dict[str, Any]) -
         )
 
     def titles(**filters: Any) -> list[str]:
-        quotes = services.excerpts_for_code(
+        rows = services.code_excerpt_rows(
             user=scene["lead"], programme=scene["programme"], code=scene["unemployment"], **filters
         )
-        return sorted(q.excerpt.source.title for q in quotes)
+        return sorted(excerpt.source.title for excerpt in rows)
 
     assert titles() == ["MEN-FGD", "MIXED-FGD"]  # with the code under it, migration
     assert titles(with_children=False) == ["MIXED-FGD"]

@@ -1127,22 +1127,3 @@ def quotes_of(
             },
         )
     return quotes
-
-
-def excerpts_for_code(
-    *,
-    user: User,
-    programme: Programme,
-    code: Code,
-    request: HttpRequest | None = None,
-    **filters: Any,
-) -> list[Quote]:
-    """Every excerpt of :func:`code_excerpt_rows` (same ``filters``) with its words; the read
-    is audited. A page lists a page of them instead."""
-    return quotes_of(
-        user=user,
-        programme=programme,
-        code=code,
-        excerpts=code_excerpt_rows(user=user, programme=programme, code=code, **filters),
-        request=request,
-    )

@@ -261,7 +261,7 @@ def _local_file(job: ImportJob, workdir: Path) -> Iterator[Path]:
 
 def place_lookup(form: Form) -> dict[str, int]:
     """Place codes and names (any language), folded as answers are matched to them
-    (:func:`~amniyat.places.models.place_key`, stored on each place) → place id, for the
+    (:func:`~amniyat.core.search.folded`, kept on each place) → place id, for the
     places a programme's submissions may name; a name two places share is left out. An
     import matches a whole file against it; one submission asks
     :func:`~amniyat.places.selectors.place_named`, which answers the same."""

@@ -16,13 +16,13 @@ BATCH = 1000
 
 
 def fill(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from amniyat.places.models import place_key
+    from amniyat.core.search import folded
 
     place_model = apps.get_model("places", "Place")
     batch = []
     for place in place_model.objects.only("pk", *KEYED).order_by("pk").iterator(BATCH):
         for source, key in KEYED.items():
-            setattr(place, key, place_key(getattr(place, source)))
+            setattr(place, key, folded(getattr(place, source)))
         batch.append(place)
         if len(batch) == BATCH:
             place_model.objects.bulk_update(batch, list(KEYED.values()))
