@@ -12,6 +12,7 @@ import docx
 
 from amniyat.accounts.models import Membership
 from amniyat.fieldwork.models import Assessment
+from amniyat.findings.models import Findings
 from amniyat.reports import document, selectors, services, word
 from amniyat.reports.models import Report, Section
 from tests.factories import member_of
@@ -20,7 +21,10 @@ from tests.reports.test_built_findings import _published, assessment  # noqa: F4
 Role = Membership.Role
 
 
-def test_a_briefing_paper_as_docx(assessment: Assessment) -> None:  # noqa: F811
+def briefing_docx(assessment: Assessment) -> tuple[bytes, Findings]:  # noqa: F811
+    """A Russian briefing paper of ``assessment`` as DOCX (summary with a footnote and a
+    link, key findings by sex and by sex and district, the gender gap), and the published
+    findings it reads."""
     programme = assessment.programme
     lead, analyst = member_of(programme, Role.LEAD), member_of(programme, Role.ANALYST)
     findings = _published(assessment, lead)
@@ -55,8 +59,12 @@ def test_a_briefing_paper_as_docx(assessment: Assessment) -> None:  # noqa: F811
         document.drawn(report), out, progress=lambda done, total: steps.append((done, total))
     )
     assert steps[-1][0] == steps[-1][1]
+    return out.getvalue(), findings
 
-    read = docx.Document(io.BytesIO(out.getvalue()))
+
+def test_a_briefing_paper_as_docx(assessment: Assessment) -> None:  # noqa: F811
+    written, findings = briefing_docx(assessment)
+    read = docx.Document(io.BytesIO(written))
     styles = [p.style.name for p in read.paragraphs]
     assert styles[0] == "Title"
     headings = [p.text for p in read.paragraphs if p.style.name == "Heading 1"]
@@ -78,7 +86,7 @@ def test_a_briefing_paper_as_docx(assessment: Assessment) -> None:  # noqa: F811
     cells = [cell.text for table in read.tables for row in table.rows for cell in row.cells]
     assert f"{round(estimate['estimate'] * 100)}%" in cells
 
-    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as package:
+    with zipfile.ZipFile(io.BytesIO(written)) as package:
         names = package.namelist()
         assert "word/footnotes.xml" in names
         assert "По данным опроса." in package.read("word/footnotes.xml").decode()

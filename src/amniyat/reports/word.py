@@ -25,6 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from docx import Document
 from docx.document import Document as DocumentObject
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -149,6 +150,7 @@ class Writer:
         self.footnotes = footnotes or _Footnotes()
         # Footnote numbers of the section being written: its own [^1] becomes the document's n.
         self.numbers: dict[int, int] = {}
+        self.toc: Paragraph | None = None  # the contents field's first paragraph
 
     # --- text --------------------------------------------------------------------------
 
@@ -250,7 +252,10 @@ class Writer:
     # --- the whole ---------------------------------------------------------------------
 
     def contents(self) -> None:
-        """A table of contents field over headings 1–3, filled when the document opens."""
+        """A table of contents field over headings 1–3. Its entries are the document's
+        headings, written in when the document is saved (:meth:`_fill_contents`): LibreOffice
+        shows a field's result as written, and Word, asked to update fields on opening,
+        renumbers the pages."""
         self.document.add_heading(_("Contents"), level=1)
         paragraph = self.document.add_paragraph()
         for kind, text in (
@@ -271,16 +276,62 @@ class Writer:
                 instruction.text = text
                 run.append(instruction)
             paragraph._p.append(run)
-        paragraph.add_run(_("Right-click and update the field to see the contents."))
-        end = OxmlElement("w:r")
-        field = OxmlElement("w:fldChar")
-        field.set(qn("w:fldCharType"), "end")
-        end.append(field)
-        paragraph._p.append(end)
+        self.toc = paragraph
         settings = self.document.settings.element
         update = OxmlElement("w:updateFields")
         update.set(qn("w:val"), "true")
         settings.append(update)
+
+    def _fill_contents(self) -> None:
+        """The contents field's result: one paragraph per heading after it (levels 1–3), in
+        the "TOC n" styles, the field ending with the last."""
+        if self.toc is None:
+            return
+        after = False
+        entries: list[tuple[int, str]] = []
+        for paragraph in self.document.paragraphs:
+            if paragraph._p is self.toc._p:
+                after = True
+                continue
+            name = paragraph.style.name if paragraph.style is not None else ""
+            if after and name.startswith("Heading ") and name[8:].isdigit():
+                level = int(name[8:])
+                if level <= 3 and paragraph.text.strip():
+                    entries.append((level, paragraph.text.strip()))
+        last = self.toc
+        if not entries:
+            last.add_run(_("Update the field to see the contents."))
+        for index, (level, text) in enumerate(entries):
+            style = self._toc_style(level)
+            if index == 0:
+                self.toc.style = style
+                self.toc.add_run(text)
+                continue
+            element = OxmlElement("w:p")
+            last._p.addnext(element)
+            entry = Paragraph(element, last._parent)
+            entry.style = style
+            entry.add_run(text)
+            last = entry
+        end = OxmlElement("w:r")
+        field = OxmlElement("w:fldChar")
+        field.set(qn("w:fldCharType"), "end")
+        end.append(field)
+        last._p.append(end)
+
+    def _toc_style(self, level: int) -> Any:
+        """Word's "TOC n" paragraph style, added (indented by level) where the template has
+        none."""
+        name = f"TOC {level}"
+        styles = self.document.styles
+        try:
+            return styles[name]
+        except KeyError:
+            style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            style.base_style = styles["Normal"]
+            style.paragraph_format.left_indent = Cm(0.6 * (level - 1))
+            style.paragraph_format.space_after = Pt(2)
+            return style
 
     def page_numbers(self) -> None:
         footer = self.document.sections[0].footer.paragraphs[0]
@@ -292,6 +343,7 @@ class Writer:
         )
 
     def save(self, target: IO[bytes]) -> None:
+        self._fill_contents()
         self.footnotes.attach(self.document)
         self.document.save(target)
 
