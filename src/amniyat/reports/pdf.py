@@ -31,9 +31,6 @@ def chart_png(spec: dict[str, Any]) -> str:
 
 def write(drawn: Any, target: IO[bytes], *, progress: Progress | None = None) -> None:
     """Writes ``drawn`` as PDF, in the report's language."""
-    from weasyprint import CSS, HTML
-    from weasyprint.urls import URLFetcher
-
     steps = len(drawn.sections) + 2
     for index, item in enumerate(drawn.sections, start=1):
         chart = item.built.get("chart")
@@ -44,9 +41,17 @@ def write(drawn: Any, target: IO[bytes], *, progress: Progress | None = None) ->
         html = render_to_string("reports/print.html", {"drawn": drawn, "report": drawn.report})
     if progress:
         progress(steps - 1, steps)
+    lay_out(html, target)
+    if progress:
+        progress(steps, steps)
+
+
+def lay_out(html: str, target: IO[bytes]) -> None:
+    """The print page's HTML laid out as PDF by WeasyPrint, fetching nothing but ``data:``."""
+    from weasyprint import CSS, HTML
+    from weasyprint.urls import URLFetcher
+
     fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
     HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf(
         target, stylesheets=[CSS(filename=str(STYLESHEET))]
     )
-    if progress:
-        progress(steps, steps)
