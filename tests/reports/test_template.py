@@ -20,6 +20,7 @@ from unittest import mock
 import docx
 import pytest
 from django.core.files.storage import FileSystemStorage
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
@@ -27,9 +28,11 @@ from docx.enum.text import WD_BREAK
 
 from amniyat.accounts.models import Membership, Programme, User
 from amniyat.audit.models import AuditEvent
+from amniyat.fieldwork.models import Assessment
 from amniyat.reports import services
 from amniyat.reports.models import Rendering, Report, ReportTemplate, Section
 from tests.factories import ProgrammeFactory, member_of
+from tests.reports.test_built_findings import _published, assessment  # noqa: F401
 
 Role = Membership.Role
 DOCUMENT = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
@@ -346,6 +349,32 @@ def test_a_template_without_some_styles_falls_back_and_says_so(
         check=True,
     ).stdout.decode()
     assert "Подробно" in text and "Брифинг" in text
+
+
+def test_the_command_line_builds_on_the_template_too(
+    assessment: Assessment,  # noqa: F811
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    programme = assessment.programme
+    lead = member_of(programme, Role.LEAD)
+    _published(assessment, lead)
+    data = make_template(cover="COVER-MARK", without=("caption",))
+    services.template_upload(user=lead, programme=programme, file_name="t.docx", content=data)
+    target, err = tmp_path / "briefing.docx", io.StringIO()
+    call_command(
+        "report",
+        "build",
+        *("--programme", programme.slug, "--assessment", str(assessment.pk)),
+        *("--language", "en", "--format", "docx", "--output", str(target)),
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    read = docx.Document(str(target))
+    assert read.paragraphs[0].text == "COVER-MARK"
+    assert "Caption" in {s.name for s in read.styles}
+    assert "lacks these styles" in err.getvalue() and "Caption" in err.getvalue()
 
 
 # ----------------------------------------------------------------------------------------

@@ -616,9 +616,7 @@ def rendering_run(rendering_id: int, progress: Any = None) -> Rendering:
             with clear.open("wb") as target:
                 drawn = document.drawn(rendering.report)
                 if rendering.format == "docx":
-                    template = ReportTemplate.objects.filter(
-                        programme=rendering.report.programme_id
-                    ).first()
+                    template = template_of(rendering.report.programme)
                     content = template_content(template) if template else None
                     rendering.template_sha256 = template.sha256 if template else ""
                     rendering.styles_fallback = word.write(
@@ -781,6 +779,11 @@ def template_remove(*, user: User, programme: Programme) -> bool:
         template.delete()
         transaction.on_commit(lambda: template.file.storage.delete(stored))
     return True
+
+
+def template_of(programme: Programme) -> ReportTemplate | None:
+    """The programme's Word template, if it has one."""
+    return ReportTemplate.objects.filter(programme=programme).first()
 
 
 def template_content(template: ReportTemplate) -> bytes:
