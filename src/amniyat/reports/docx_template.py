@@ -7,10 +7,13 @@ unpacked, how tightly packed, no unsafe names), and then every member is read, n
 its header declares (zipfile checks each one's CRC), so the sizes weighed are the real ones
 before python-docx opens anything. It must be a Word document (``word/document.xml`` and its
 content types); a Word template (.dotx) is taken as the document it describes. Macros
-(``vbaProject.bin``, a .docm/.dotm content type) are refused: a file people will open in Word
-must not carry code. A template may lack some of the styles the engine writes with: it is
-accepted, and those styles are copied from the engine's own template when a document is built
-(:func:`prepared`), which the upload page and the rendered file's page say.
+(``vbaProject.bin``, a .docm/.dotm content type), embedded objects and ActiveX controls are
+refused: a file people will open in Word must not carry code; so is any part Word would fetch
+from another server when the document opens (an attached template or a linked picture, the way
+"remote template" attacks and tracking pixels come in). A template may lack some of the styles
+the engine writes with: it is accepted, and those styles are copied from the engine's own
+template when a document is built (:func:`prepared`), which the upload page and the rendered
+file's page say.
 
 **Building on it.** The template keeps its styles, numbering, headers and footers (with their
 logos), page size and margins; its body is replaced by the report, except what comes before
@@ -118,6 +121,7 @@ def check(file_name: str, data: bytes) -> Checked:
             ).format(file=file),
             code="macros",
         )
+    _check_references(file, parts)
     if TEMPLATE_TYPE.encode() in types:
         # A Word template (.dotx) is the document it describes: python-docx opens only that.
         parts[CONTENT_TYPES] = types.replace(TEMPLATE_TYPE.encode(), DOCUMENT_TYPE.encode())
@@ -131,6 +135,47 @@ def check(file_name: str, data: bytes) -> Checked:
         found=[name for name in STYLES if name in found],
         missing=[name for name in STYLES if name not in found],
     )
+
+
+def _check_references(file: str, parts: dict[str, bytes]) -> None:
+    """Refuses what Word would fetch or run when a report built on the template is opened:
+    a part taken from another server (an attached template, a linked picture: the way
+    "remote template" attacks and tracking pixels get in), an embedded object or an ActiveX
+    control. Links people click stay links."""
+    import defusedxml.ElementTree as SafeXML
+
+    active = [
+        name
+        for name in parts
+        if name.lower().startswith(("word/activex/", "word/embeddings/"))
+        and not name.lower().endswith((".png", ".jpeg", ".jpg", ".gif", ".emf", ".wmf"))
+    ]
+    if active:
+        raise ValidationError(
+            _(
+                "“{file}” contains embedded objects or controls ({part}). Upload a template "
+                "without them."
+            ).format(file=file, part=active[0]),
+            code="active",
+        )
+    for name, content in parts.items():
+        if not name.endswith(".rels"):
+            continue
+        try:
+            root = SafeXML.fromstring(content)
+        except Exception as error:  # damaged, or an XML bomb defusedxml refuses
+            raise _not_a_docx(file) from error
+        for rel in root:
+            external = rel.get("TargetMode", "").lower() == "external"
+            if external and not rel.get("Type", "").endswith("/hyperlink"):
+                raise ValidationError(
+                    _(
+                        "“{file}” refers to a file on another server ({target}), which Word "
+                        "would fetch when a report is opened. Remove it and upload the "
+                        "template again."
+                    ).format(file=file, target=rel.get("Target", "")[:200]),
+                    code="external",
+                )
 
 
 def _members(file: str, data: bytes) -> dict[str, bytes]:
