@@ -93,7 +93,7 @@ from amniyat.fieldwork.submissions.frames import data_key
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
 from amniyat.places.services import partner_area_assign
-from amniyat.reports.models import Recommendation, Rendering, Report, Section
+from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 from tests.factories import (
     CommunityGroupFactory,
     GroupMemberFactory,
@@ -122,6 +122,7 @@ SKIPPED_PREFIXES = ("admin/", "static/")
 KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "reports:list": {"slug": "programme"},
     "reports:create": {"slug": "programme"},
+    "reports:template": {"slug": "programme"},
     "reports:detail": {"slug": "programme", "pk": "report"},
     "reports:edit": {"slug": "programme", "pk": "report"},
     "reports:status": {"slug": "programme", "pk": "report"},
@@ -173,6 +174,10 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "api:place-detail": {"pk": "place"},
     "api:group-detail": {"pk": "group"},
     "api:member-detail": {"pk": "member"},
+    "api:report-detail": {"pk": "report"},
+    "api:report-file-list": {"report_pk": "report"},
+    "api:report-file-detail": {"report_pk": "report", "pk": "rendering"},
+    "api:report-file-download": {"report_pk": "report", "pk": "rendering"},
     "fieldwork:assessment_list": {"slug": "programme"},
     "fieldwork:assessment_create": {"slug": "programme"},
     "fieldwork:assessment_detail": {"slug": "programme", "pk": "assessment"},
@@ -1076,6 +1081,17 @@ def build_world() -> World:
     )
     rd_own, sec_draft, rn_draft = _a_report(p1, marker=f"OTHER-{TAG}", ids=7640001)
     r_p2, sec_p2, rn_p2 = _a_report(p2, marker=f"FOREIGN-{TAG}", ids=7610001, published_by=p2_user)
+    # Each programme's Word template, which only its leads see.
+    t_own, t_p2 = (
+        ReportTemplate.objects.create(
+            programme=programme,
+            name=f"{marker}-TEMPLATE.docx",
+            file=f"reports/templates/{marker.lower()}.bin",
+            sha256="0" * 64,
+            uploaded_at=timezone.now(),
+        )
+        for programme, marker in ((p1, f"OWN-{TAG}"), (p2, f"FOREIGN-{TAG}"))
+    )
     p2_names = [
         p2.name,
         p2.slug,
@@ -1095,7 +1111,7 @@ def build_world() -> World:
     p2_names.append(x_p2.file_name)
     p2_names += _driver_traces(f"FOREIGN-{TAG}")
     p2_ids += _driver_ids(dr_p2)
-    p2_names.append(r_p2.title)
+    p2_names += [r_p2.title, t_p2.name]
     p2_ids += [r_p2.pk, sec_p2.pk, rn_p2.pk]
     other = ([g_other.name, m_other.display_name], [g_other.pk, m_other.pk])
     sibling = ([g_sibling.name, m_sibling.display_name], [g_sibling.pk, m_sibling.pk])
@@ -1134,10 +1150,10 @@ def build_world() -> World:
             dr_own, "source", "passage", "redaction_flag", "excerpt", "driver_map", "factor", "link"
         ),
     )
-    draft_report = ([rd_own.title], [rd_own.pk, sec_draft.pk, rn_draft.pk])
+    draft_report = ([rd_own.title, t_own.name], [rd_own.pk, sec_draft.pk, rn_draft.pk])
     hidden = {
         Role.LEAD: (p2_names, p2_ids),
-        Role.ANALYST: (p2_names, p2_ids),
+        Role.ANALYST: ([*p2_names, t_own.name], p2_ids),
         Role.FACILITATOR: (
             p2_names
             + other[0]
@@ -1456,6 +1472,7 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         "reports:section_edit": [{"heading": "MATRIX-HEADING", "text": "MATRIX-TEXT"}],
         "reports:section_move": [{"direction": "up"}, {"direction": "down"}],
         "reports:rendering_create": [{"format": "pdf"}, {"format": "docx"}],
+        "reports:template": [{}, {"action": "remove"}],
     }
     return payloads.get(name, [{}])
 
@@ -1633,6 +1650,7 @@ SNAPSHOT_MODELS = (
     Section,
     Recommendation,
     Rendering,
+    ReportTemplate,
 )
 
 

@@ -253,6 +253,13 @@ CASES: list[tuple[str, str, Any, str | None]] = [
         "Give a minimum share, a minimum number of members, or both.",
     ),
     ("token: empty", "/accounts/me/", {}, REQUIRED),
+    ("report template: no file", "/p/tj/reports/template/", {}, REQUIRED),
+    (
+        "report template: text for a file",
+        "/p/tj/reports/template/",
+        {"file": "not a file"},
+        REQUIRED,
+    ),
     (
         "token: long name",
         "/accounts/me/",

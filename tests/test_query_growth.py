@@ -144,6 +144,11 @@ CAPS: dict[str, int] = {
     "api:place-list": 3,
     "api:programme-detail": 5,
     "api:programme-list": 5,
+    "api:report-detail": 7,
+    "api:report-file-detail": 4,
+    "api:report-file-download": 5,
+    "api:report-file-list": 4,
+    "api:report-list": 3,
     "api:schema": 2,
     "api:submission-detail": 5,
     "api:submission-list": 6,
@@ -233,6 +238,7 @@ CAPS: dict[str, int] = {
     "reports:rendering_file": 6,
     "reports:rendering_progress": 5,
     "reports:section_edit": 5,
+    "reports:template": 3,
     "places:partner_area": 6,
     "places:pick": 5,
 }
@@ -451,7 +457,11 @@ def _grow_reports(world: World, *, rows: int, step: int) -> None:
             programme=p1, kind="briefing", language="en", title=f"GROWN-REPORT-{mark}"
         )
         Rendering.objects.create(
-            report=report, number=10 * step + n + 3, format="pdf", report_revision=0
+            report=report,
+            number=10 * step + n + 3,
+            format="pdf",
+            report_revision=0,
+            error=f"GROWN-FILE-{mark}",  # what the API's list of files shows of it
         )
         built = {
             Section.Kind.TEXT: {},

@@ -363,5 +363,14 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "GroupKindEnum": "amniyat.communities.models.CommunityGroup.Kind",
     "OrganisationKindEnum": "amniyat.accounts.models.Organisation.Kind",
     "PlaceLevelEnum": "amniyat.places.models.Place.Level",
+    # An import's status kept its name when reports and their files came with theirs.
+    "StatusEnum": "amniyat.fieldwork.models.ImportJob.Status",
+    # Content, reports included, is written in one of these.
+    "ContentLanguageEnum": "amniyat.core.serializers.content_language_choices",
+    "ReportKindEnum": "amniyat.reports.models.Report.Kind",
+    "ReportStatusEnum": "amniyat.reports.models.Report.Status",
+    "RenderingStatusEnum": "amniyat.reports.models.Rendering.Status",
+    "RenderingFormatEnum": "amniyat.reports.models.Rendering.Format",
+    "SectionKindEnum": "amniyat.reports.models.Section.Kind",
 }
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]

@@ -17,6 +17,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import Membership
 from amniyat.fieldwork.models import Assessment, DeviceUser, ImportJob, Submission
 from amniyat.places.models import Place
+from amniyat.reports.models import Rendering, Report
 from tests.factories import (
     CommunityGroupFactory,
     GroupMemberFactory,
@@ -47,6 +48,8 @@ LISTS = {
     "submissions of a form": "/api/v1/submissions/?form={form}",
     "imports": "/api/v1/imports/",
     "devices": "/api/v1/devices/",
+    "reports": "/api/v1/reports/",
+    "files of a report": "/api/v1/reports/{report}/files/",
 }
 counter = itertools.count()
 
@@ -81,6 +84,10 @@ def scene(db: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         "analyst": member_of(programme, Role.ANALYST),
         "viewer facilitator": member_of(programme, Role.FACILITATOR, organisation=own),
         "vakhsh": vakhsh,
+        # Published, so that everyone in the programme reads it and its published files.
+        "report": Report.objects.create(
+            programme=programme, kind="briefing", language="en", title="Ours", status="published"
+        ),
     }
     grow(scene, N)
     return scene
@@ -128,6 +135,21 @@ def grow(scene: dict[str, Any], count: int) -> None:
             password_hash="-",
             digest_ha1="secret",
         )
+        Report.objects.create(
+            programme=programme,
+            kind="briefing",
+            language="en",
+            title=f"Report {number}",
+            status="published",
+        )
+        Rendering.objects.create(
+            report=scene["report"],
+            number=number + 1,
+            format="pdf",
+            report_revision=1,
+            status="ready",
+            approved_by=scene["lead"],
+        )
 
 
 def query_counts(scene: dict[str, Any]) -> dict[tuple[str, str], int]:
@@ -137,7 +159,9 @@ def query_counts(scene: dict[str, Any]) -> dict[tuple[str, str], int]:
         client.force_login(scene[who])
         for name, url in LISTS.items():
             with CaptureQueriesContext(connection) as queries:
-                response = client.get(url.format(form=scene["forms"][0].pk))
+                response = client.get(
+                    url.format(form=scene["forms"][0].pk, report=scene["report"].pk)
+                )
             assert response.status_code == 200, (who, name, response.content[:300])
             assert response.json()["results"], (who, name)
             counts[(who, name)] = len(queries.captured_queries)
@@ -171,6 +195,8 @@ def test_every_api_list_is_measured() -> None:
         "submission-list": "submissions",
         "import-job-list": "imports",
         "device-list": "devices",
+        "report-list": "reports",
+        "report-file-list": "reports",
     }
     assert listed == set(names)
     assert {names[name] for name in listed} == measured

@@ -437,6 +437,8 @@ _RULES: dict[str, Any] = {
     "report.create": _programme_role_in([Role.LEAD, Role.ANALYST]),
     "report.edit": lambda user, report: role_in(user, report.programme_id) in FULL_VIEW_ROLES,
     "report.approve": lambda user, report: role_in(user, report.programme_id) == Role.LEAD,
+    # The programme's own Word template (logo, styles, cover), which every DOCX is built on.
+    "report.template": _programme_role_in([Role.LEAD]),
 }
 
 

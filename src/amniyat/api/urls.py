@@ -12,6 +12,7 @@ from amniyat.fieldwork.forms.api import register as register_forms
 from amniyat.fieldwork.imports.api import register as register_imports
 from amniyat.fieldwork.submissions.api import register as register_submissions
 from amniyat.places.api import PlaceViewSet
+from amniyat.reports.api import register as register_reports
 
 router = DefaultRouter()
 router.register("programmes", ProgrammeViewSet, basename="programme")
@@ -19,7 +20,13 @@ router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("places", PlaceViewSet, basename="place")
 router.register("groups", CommunityGroupViewSet, basename="group")
 router.register("members", GroupMemberViewSet, basename="member")
-for register in (register_forms, register_submissions, register_imports, register_collection):
+for register in (
+    register_forms,
+    register_submissions,
+    register_imports,
+    register_collection,
+    register_reports,
+):
     register(router)
 
 app_name = "api"

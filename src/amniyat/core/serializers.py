@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from amniyat.core.i18n import CONTENT_LANGUAGES, Translatable
+from amniyat.core.i18n import CONTENT_LANGUAGES, LANGUAGE_NAMES, Translatable
 
 
 @extend_schema_field(
@@ -39,3 +39,9 @@ class TranslationsField(serializers.Field):  # type: ignore[type-arg]
                 }
             )
         }
+
+
+def content_language_choices() -> list[tuple[str, Any]]:
+    """The languages content is written in, as choices: the one enum of the schema
+    (``ContentLanguageEnum``) for every field that holds one."""
+    return [(code, LANGUAGE_NAMES[code]) for code in CONTENT_LANGUAGES]

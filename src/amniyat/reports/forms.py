@@ -131,3 +131,20 @@ class ReturnForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class TemplateForm(forms.Form):
+    file = forms.FileField(
+        label=_("Word template (.docx or .dotx)"),
+        help_text=_(
+            "Its styles, headers, footers, logo and page set-up are kept; what comes before "
+            "its first page break is kept as the cover page, and the rest of its text is "
+            "replaced by the report."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".docx,.dotx,application/vnd.openxmlformats-officedocument."
+                "wordprocessingml.document"
+            }
+        ),
+    )

@@ -216,6 +216,10 @@ class Rendering(models.Model):
         blank=True,
         related_name="+",
     )
+    # A DOCX built on the programme's own template: that template's checksum, and the styles
+    # it lacked, for which the engine's own were used (the file's page says so).
+    template_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    styles_fallback = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("rendered file")
@@ -227,3 +231,40 @@ class Rendering(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} v{self.number} ({self.format})"
+
+
+class ReportTemplate(models.Model):
+    """A programme's own Word template (its logo, styles, headers and footers, cover page),
+    on which every DOCX of its reports is built. Checked when uploaded (a real DOCX, no
+    macros, no zip bomb) and kept encrypted at rest as the rendered files are; which of the
+    styles the engine writes with it has, and which it lacks (the engine's own are used for
+    those), is recorded then."""
+
+    programme = models.OneToOneField(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="report_template",
+    )
+    name = models.CharField(_("file name"), max_length=200)
+    # Encrypted at rest (amniyat.core.encrypted_files); the checksum is of the clear file.
+    file = models.FileField(upload_to="reports/templates/%Y/%m/")
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    styles_found = models.JSONField(default=list, blank=True)
+    styles_missing = models.JSONField(default=list, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"))
+
+    class Meta:
+        verbose_name = _("report template")
+        verbose_name_plural = _("report templates")
+
+    def __str__(self) -> str:
+        return self.name

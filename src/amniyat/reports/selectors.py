@@ -15,11 +15,17 @@ if TYPE_CHECKING:
     from amniyat.accounts.policies import AnyUser
 
 
+def reports_visible(*, user: AnyUser) -> QuerySet[Report]:
+    """The reports of every programme the user is in that they may read: all for its leads
+    and analysts, the published ones for everyone else in it."""
+    return Report.objects.filter(policies.report_scope(user))
+
+
 def report_list(*, user: AnyUser, programme: Programme) -> QuerySet[Report]:
-    """The programme's reports the user may read: all for its leads and analysts, the
-    published ones for everyone else in it."""
+    """The programme's reports the user may read (:func:`reports_visible`)."""
     return (
-        Report.objects.filter(policies.report_scope(user), programme=programme)
+        reports_visible(user=user)
+        .filter(programme=programme)
         .select_related("assessment")
         .order_by("-created_at", "-id")
     )

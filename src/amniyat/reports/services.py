@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import logging
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -43,8 +44,8 @@ from amniyat.core.encrypted_files import decrypted_pieces, encrypt_file
 from amniyat.core.services import changed_fields
 from amniyat.core.text import format_number
 from amniyat.fieldwork.models import Assessment
-from amniyat.reports import writing
-from amniyat.reports.models import Rendering, Report, Section
+from amniyat.reports import docx_template, writing
+from amniyat.reports.models import Rendering, Report, ReportTemplate, Section
 
 logger = logging.getLogger(__name__)
 
@@ -586,8 +587,9 @@ def rendering_start(
 
 
 def rendering_run(rendering_id: int, progress: Any = None) -> Rendering:
-    """Writes a queued file. Never raises for a file that could not be written: the rendering
-    says why, and nothing half written is kept."""
+    """Writes a queued file (a DOCX on the programme's own template, if it has one). Never
+    raises for a file that could not be written: the rendering says why, and nothing half
+    written is kept, neither in the database nor in the storage."""
     from amniyat.reports import document, pdf, word
 
     rendering = Rendering.objects.select_related("report__programme", "report__assessment").get(
@@ -597,7 +599,6 @@ def rendering_run(rendering_id: int, progress: Any = None) -> Rendering:
         return rendering
     rendering.status = Rendering.Status.RUNNING
     rendering.save(update_fields=["status"])
-    writer = word.write if rendering.format == "docx" else pdf.write
     last = [0.0]
 
     def note(done: int, total: int) -> None:
@@ -608,11 +609,21 @@ def rendering_run(rendering_id: int, progress: Any = None) -> Rendering:
         if progress:
             progress(done, total)
 
+    stored_name = rendering.file.field.generate_filename(rendering, f"report-{rendering.pk}.bin")
     try:
         with tempfile.TemporaryDirectory(prefix="amniyat-report-") as folder:
             clear = Path(folder) / "clear"
             with clear.open("wb") as target:
-                writer(document.drawn(rendering.report), target, progress=note)
+                drawn = document.drawn(rendering.report)
+                if rendering.format == "docx":
+                    template = template_of(rendering.report.programme)
+                    content = template_content(template) if template else None
+                    rendering.template_sha256 = template.sha256 if template else ""
+                    rendering.styles_fallback = word.write(
+                        drawn, target, progress=note, template=content
+                    )
+                else:
+                    pdf.write(drawn, target, progress=note)
             digest = hashlib.sha256()
             with clear.open("rb") as source:
                 for piece in iter(lambda: source.read(1 << 20), b""):
@@ -624,18 +635,46 @@ def rendering_run(rendering_id: int, progress: Any = None) -> Rendering:
             clear.unlink()
             with sealed.open("rb") as handle:
                 rendering.file.save(f"report-{rendering.pk}.bin", File(handle), save=False)
+        rendering.sha256 = digest.hexdigest()
+        rendering.status = Rendering.Status.READY
+        rendering.finished_at = timezone.now()
+        rendering.save(
+            update_fields=[
+                "status",
+                "sha256",
+                "size",
+                "file",
+                "finished_at",
+                "template_sha256",
+                "styles_fallback",
+            ]
+        )
     except Exception:
         logger.exception("Rendering %s of report %s failed", rendering.pk, rendering.report_id)
-        rendering.status = Rendering.Status.FAILED
-        rendering.error = _("The file could not be written. Try again, or ask an administrator.")
-        rendering.finished_at = timezone.now()
-        rendering.save(update_fields=["status", "error", "finished_at"])
+        _forget_file(rendering, stored_name)
+        Rendering.objects.filter(pk=rendering.pk).update(
+            status=Rendering.Status.FAILED,
+            error=_("The file could not be written. Try again, or ask an administrator."),
+            finished_at=timezone.now(),
+            file="",
+            size=0,
+            sha256="",
+        )
+        rendering.refresh_from_db()
         return rendering
-    rendering.sha256 = digest.hexdigest()
-    rendering.status = Rendering.Status.READY
-    rendering.finished_at = timezone.now()
-    rendering.save(update_fields=["status", "sha256", "size", "file", "finished_at"])
     return rendering
+
+
+def _forget_file(rendering: Rendering, name: str) -> None:
+    """Removes what a failed rendering may have left in the storage: the file it saved, or
+    the part of it the storage wrote before failing (under the name it was to have)."""
+    storage = rendering.file.storage
+    for stored in {rendering.file.name or "", name} - {""}:
+        try:
+            if storage.exists(stored):
+                storage.delete(stored)
+        except OSError:
+            logger.exception("Could not remove %s after a failed rendering", stored)
 
 
 def rendering_file_name(rendering: Rendering) -> str:
@@ -664,3 +703,90 @@ def rendering_open(
             yield from decrypted_pieces(handle)
 
     return pieces()
+
+
+# ----------------------------------------------------------------------------------------
+# The programme's own Word template.
+
+
+def template_upload(
+    *, user: User, programme: Programme, file_name: str, content: bytes
+) -> ReportTemplate:
+    """Makes ``content`` the programme's Word template (replacing the one it had): checked
+    first (:func:`amniyat.reports.docx_template.check`), nothing changed if refused; stored
+    encrypted, with its checksum and the engine's styles it has and lacks."""
+    require(user, "report.template", programme)
+    try:
+        checked = docx_template.check(file_name, content)
+    except ValidationError as error:
+        raise ValidationError({"file": error.messages}) from error
+    name = PurePath(file_name or "template.docx").name[:200]
+    sealed = io.BytesIO()
+    encrypt_file(io.BytesIO(checked.content), sealed)
+    sealed.seek(0)
+    with transaction.atomic():
+        template = ReportTemplate.objects.select_for_update().filter(
+            programme=programme
+        ).first() or ReportTemplate(programme=programme)
+        replaced = template.file.name if template.pk else ""
+        template.name = name
+        template.size = len(checked.content)
+        template.sha256 = hashlib.sha256(checked.content).hexdigest()
+        template.styles_found = checked.found
+        template.styles_missing = checked.missing
+        template.uploaded_by = user
+        template.uploaded_at = timezone.now()
+        template.file.save(f"template-{programme.pk}.bin", File(sealed), save=False)
+        saved = template.file.name
+        try:
+            template.save()
+            audit_record(
+                actor=user,
+                verb=AuditEvent.Verb.UPDATED if replaced else AuditEvent.Verb.CREATED,
+                obj=template,
+                programme=programme,
+                details={
+                    "template": name,
+                    "sha256": template.sha256,
+                    "styles_missing": checked.missing,
+                },
+            )
+        except Exception:
+            template.file.storage.delete(saved)
+            raise
+        if replaced and replaced != saved:
+            storage = template.file.storage
+            transaction.on_commit(lambda: storage.delete(replaced))
+    return template
+
+
+def template_remove(*, user: User, programme: Programme) -> bool:
+    """The programme's DOCX files are built on the engine's own template again; False if it
+    had none."""
+    require(user, "report.template", programme)
+    with transaction.atomic():
+        template = ReportTemplate.objects.select_for_update().filter(programme=programme).first()
+        if template is None:
+            return False
+        stored = template.file.name
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.DELETED,
+            obj=template,
+            programme=programme,
+            details={"template": template.name, "sha256": template.sha256},
+        )
+        template.delete()
+        transaction.on_commit(lambda: template.file.storage.delete(stored))
+    return True
+
+
+def template_of(programme: Programme) -> ReportTemplate | None:
+    """The programme's Word template, if it has one."""
+    return ReportTemplate.objects.filter(programme=programme).first()
+
+
+def template_content(template: ReportTemplate) -> bytes:
+    """The template as uploaded (a DOCX), decrypted."""
+    with template.file.open("rb") as handle:
+        return b"".join(decrypted_pieces(handle))

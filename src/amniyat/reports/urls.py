@@ -12,6 +12,7 @@ FILE = "p/<slug:slug>/reports/<int:pk>/files/<int:rendering_pk>/"
 urlpatterns: list[URLPattern] = [
     path("p/<slug:slug>/reports/", views.report_list, name="list"),
     path("p/<slug:slug>/reports/new/", views.report_create, name="create"),
+    path("p/<slug:slug>/reports/template/", views.template_page, name="template"),
     path("p/<slug:slug>/reports/<int:pk>/", views.report_detail, name="detail"),
     path("p/<slug:slug>/reports/<int:pk>/edit/", views.report_edit, name="edit"),
     path("p/<slug:slug>/reports/<int:pk>/status/", views.report_status, name="status"),

@@ -3,6 +3,8 @@ built from data), writing and building each section, and its way from draft to p
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -20,13 +22,20 @@ from amniyat.accounts.http import AuthenticatedRequest
 from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
+from amniyat.core.http import upload_limit
 from amniyat.core.paging import page_of
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import charts
 from amniyat.findings.shown import shown
-from amniyat.reports import built, document, selectors, services
-from amniyat.reports.forms import BuiltSectionForm, ReportForm, ReturnForm, WrittenSectionForm
-from amniyat.reports.models import Report, Section
+from amniyat.reports import built, document, docx_template, selectors, services
+from amniyat.reports.forms import (
+    BuiltSectionForm,
+    ReportForm,
+    ReturnForm,
+    TemplateForm,
+    WrittenSectionForm,
+)
+from amniyat.reports.models import Rendering, Report, ReportTemplate, Section
 
 REPORTS_PER_PAGE = 25
 
@@ -52,6 +61,7 @@ def report_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "programme": programme,
             "page": page_of(request, reports, size=REPORTS_PER_PAGE),
             "can_create": policies.can(request.user, "report.create", programme),
+            "can_template": policies.can(request.user, "report.template", programme),
         },
     )
 
@@ -398,10 +408,69 @@ def rendering_file(
     pieces = services.rendering_open(user=request.user, rendering=rendering, request=request)
     if pieces is None:
         raise Http404("No such file.")
+    return rendering_response(rendering, pieces)
+
+
+def rendering_response(rendering: Rendering, pieces: Iterator[bytes]) -> StreamingHttpResponse:
+    """A rendered file as a download (the page's and the API's), with its checksum."""
     response = StreamingHttpResponse(pieces, content_type=services.CONTENT_TYPES[rendering.format])
     response["Content-Disposition"] = (
         content_disposition_header(True, services.rendering_file_name(rendering)) or ""
     )
     response["Content-Length"] = str(rendering.size)
     response["Cache-Control"] = "private, no-store"
+    if rendering.sha256:
+        digest = base64.b64encode(bytes.fromhex(rendering.sha256)).decode("ascii")
+        response["Repr-Digest"] = f"sha-256=:{digest}:"
+        response["ETag"] = f'"{rendering.sha256}"'
     return response
+
+
+# ----------------------------------------------------------------------------------------
+# The programme's own Word template.
+
+
+@upload_limit(lambda: docx_template.MAX_TEMPLATE_BYTES)
+@login_required
+def template_page(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """The programme's Word template, which its leads upload, replace and remove."""
+    programme = programme_get(user=request.user, slug=slug)
+    if not policies.can(request.user, "report.template", programme):
+        raise Http404("No such page.")
+    posted = request.method == "POST"
+    form = TemplateForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and request.POST.get("action") == "remove":
+        if services.template_remove(user=request.user, programme=programme):
+            messages.success(
+                request, _("The template is removed: files are built on the usual one.")
+            )
+        return redirect("reports:template", slug=programme.slug)
+    if posted and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            template = services.template_upload(
+                user=request.user,
+                programme=programme,
+                file_name=upload.name or "template.docx",
+                content=upload.read(),
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("“{file}” is the programme's template now.").format(file=template.name),
+            )
+            return redirect("reports:template", slug=programme.slug)
+    return render(
+        request,
+        "reports/template.html",
+        {
+            "programme": programme,
+            "template": ReportTemplate.objects.filter(programme=programme)
+            .select_related("uploaded_by")
+            .first(),
+            "form": form,
+            "styles": docx_template.STYLES,
+        },
+    )

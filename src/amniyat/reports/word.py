@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import vl_convert
 from django.utils import translation
@@ -32,12 +32,14 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import OxmlElement
-from docx.oxml.ns import nsdecls, qn
+from docx.oxml.ns import nsdecls, nsmap, qn
 from docx.oxml.parser import parse_xml
 from docx.shared import Cm, Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
+from amniyat.reports import docx_template
 from amniyat.reports.writing import Node
 
 Progress = Callable[[int, int], None]
@@ -46,28 +48,63 @@ Progress = Callable[[int, int], None]
 CHART_WIDTH = Cm(16)
 
 
-class _Footnotes:
-    """The document's footnotes, numbered as they are added, written as one part at the end."""
+# A template's own parts are read as python-docx reads them: no entities, nothing fetched.
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True)
 
-    def __init__(self) -> None:
+
+def _footnotes_part(document: DocumentObject) -> Part | None:
+    """The footnotes part a template brought (Word makes one with its separators)."""
+    for rel in document.part.rels.values():
+        if rel.reltype == RT.FOOTNOTES and not rel.is_external:
+            return cast(Part, rel.target_part)
+    return None
+
+
+class _Footnotes:
+    """The document's footnotes, numbered as they are added, written as one part at the end.
+    On a template that has a footnotes part already, its separators are kept and the notes
+    numbered after them."""
+
+    def __init__(self, first: int = 1) -> None:
+        self.first = first
         self.notes: list[tuple[int, list[Node]]] = []
 
+    @classmethod
+    def of(cls, document: DocumentObject) -> _Footnotes:
+        part = _footnotes_part(document)
+        if part is None:
+            return cls()
+        root = etree.fromstring(part.blob, _SAFE_XML)
+        ids = [int(str(i)) for i in root.xpath("./w:footnote/@w:id", namespaces=nsmap)]
+        return cls(first=max([0, *ids]) + 1)
+
     def add(self, inlines: list[Node]) -> int:
-        number = len(self.notes) + 1
+        number = self.first + len(self.notes)
         self.notes.append((number, inlines))
         return number
 
     def attach(self, document: DocumentObject) -> None:
         if not self.notes:
             return
-        root = parse_xml(
-            f"<w:footnotes {nsdecls('w', 'r')}>"
-            '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
-            "</w:footnote>"
-            '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r>'
-            "<w:continuationSeparator/></w:r></w:p></w:footnote>"
-            "</w:footnotes>"
-        )
+        existing = _footnotes_part(document)
+        if existing is not None:
+            # The template's separators stay, and the notes its kept cover page refers to;
+            # the others went with its body.
+            root: Any = etree.fromstring(existing.blob, _SAFE_XML)
+            cited = set(document.element.body.xpath(".//w:footnoteReference/@w:id"))
+            normal = "./w:footnote[not(@w:type) or @w:type='normal']"
+            for old in root.xpath(normal, namespaces=nsmap):
+                if old.get(qn("w:id")) not in cited:
+                    root.remove(old)
+        else:
+            root = parse_xml(
+                f"<w:footnotes {nsdecls('w', 'r')}>"
+                '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+                "</w:footnote>"
+                '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r>'
+                "<w:continuationSeparator/></w:r></w:p></w:footnote>"
+                "</w:footnotes>"
+            )
         for number, inlines in self.notes:
             note = OxmlElement("w:footnote")
             note.set(qn("w:id"), str(number))
@@ -80,9 +117,13 @@ class _Footnotes:
                 paragraph.append(run)
             note.append(paragraph)
             root.append(note)
-        from lxml import etree
-
         blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        if existing is not None:
+            if hasattr(existing, "_element"):  # an XML part python-docx knows
+                existing._element = root
+            else:
+                existing._blob = blob
+            return
         part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, blob, document.part.package)
         document.part.relate_to(part, RT.FOOTNOTES)
 
@@ -144,10 +185,22 @@ def _hyperlink(
 
 
 class Writer:
-    def __init__(self, *, title: str, footnotes: _Footnotes | None = None) -> None:
-        self.document = Document()
+    """Writes a document on the engine's own template, or on a programme's (``template``:
+    its DOCX, checked when uploaded), whose styles, headers, footers and cover page it keeps
+    (:func:`amniyat.reports.docx_template.prepared`); ``styles_fallback`` names the styles the
+    programme's template lacked, for which the engine's were used."""
+
+    def __init__(
+        self, *, title: str, footnotes: _Footnotes | None = None, template: bytes | None = None
+    ) -> None:
+        self.styles_fallback: list[str] = []
+        self.on_template = template is not None
+        if template is None:
+            self.document = Document()
+        else:
+            self.document, self.styles_fallback = docx_template.prepared(template)
         self.document.core_properties.title = title
-        self.footnotes = footnotes or _Footnotes()
+        self.footnotes = footnotes or _Footnotes.of(self.document)
         # Footnote numbers of the section being written: its own [^1] becomes the document's n.
         self.numbers: dict[int, int] = {}
         self.toc: Paragraph | None = None  # the contents field's first paragraph
@@ -278,9 +331,11 @@ class Writer:
             paragraph._p.append(run)
         self.toc = paragraph
         settings = self.document.settings.element
-        update = OxmlElement("w:updateFields")
+        update = settings.find(qn("w:updateFields"))
+        if update is None:
+            update = OxmlElement("w:updateFields")
+            settings.append(update)
         update.set(qn("w:val"), "true")
-        settings.append(update)
 
     def _fill_contents(self) -> None:
         """The contents field's result: one paragraph per heading after it (levels 1–3), in
@@ -334,7 +389,10 @@ class Writer:
             return style
 
     def page_numbers(self) -> None:
-        footer = self.document.sections[0].footer.paragraphs[0]
+        """A page number in the footer, unless the template's footers number pages already."""
+        if self.on_template and _numbers_pages(self.document):
+            return
+        footer = self.document.sections[-1].footer.paragraphs[0]
         footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
         footer._p.append(
             parse_xml(
@@ -346,6 +404,24 @@ class Writer:
         self._fill_contents()
         self.footnotes.attach(self.document)
         self.document.save(target)
+
+
+def _numbers_pages(document: DocumentObject) -> bool:
+    """Whether a footer or header of the document has a PAGE field."""
+    for section in document.sections:
+        for part in (
+            section.footer,
+            section.first_page_footer,
+            section.even_page_footer,
+            section.header,
+        ):
+            if part.is_linked_to_previous:
+                continue
+            element = part._element
+            fields = element.xpath(".//w:instrText/text() | .//w:fldSimple/@w:instr")
+            if any("PAGE" in str(field).split() for field in fields):
+                return True
+    return False
 
 
 def margins(document: DocumentObject) -> None:
@@ -425,13 +501,21 @@ def _finding(label: str, row: dict[str, Any]) -> list[Any]:
     return [label, row["estimate"], row["interval"], row["n"]]
 
 
-def write(drawn: Any, target: IO[bytes], *, progress: Progress | None = None) -> None:
+def write(
+    drawn: Any,
+    target: IO[bytes],
+    *,
+    progress: Progress | None = None,
+    template: bytes | None = None,
+) -> list[str]:
     """Writes ``drawn`` (:class:`amniyat.reports.document.Drawn`) as DOCX, in the report's
-    language."""
+    language, on the programme's ``template`` if given (its page set-up and fonts kept);
+    returns the styles the template lacked, for which the engine's own were used."""
     with translation.override(drawn.report.language):
-        writer = Writer(title=drawn.title)
-        margins(writer.document)
-        writer.document.styles["Normal"].font.size = Pt(11)
+        writer = Writer(title=drawn.title, template=template)
+        if template is None:
+            margins(writer.document)
+            writer.document.styles["Normal"].font.size = Pt(11)
         steps = len(drawn.sections) + 1
         writer.document.add_paragraph(drawn.title, style="Title")
         if drawn.subtitle:
@@ -445,3 +529,4 @@ def write(drawn: Any, target: IO[bytes], *, progress: Progress | None = None) ->
         writer.save(target)
     if progress:
         progress(steps, steps)
+    return writer.styles_fallback

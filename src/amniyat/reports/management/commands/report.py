@@ -107,9 +107,24 @@ class Command(BaseCommand):
                         section.delete()
                         continue
                     services.build_as_system(section=section)
-                writer = word.write if options["format"] == "docx" else pdf.write
                 with written.open("wb") as target:
-                    writer(document.drawn(report), target)
+                    if options["format"] == "docx":
+                        # On the programme's own Word template, as its pages build it.
+                        template = services.template_of(programme)
+                        fallback = word.write(
+                            document.drawn(report),
+                            target,
+                            template=services.template_content(template) if template else None,
+                        )
+                        if fallback:
+                            self.stderr.write(
+                                _(
+                                    "The programme's Word template lacks these styles; the "
+                                    "usual ones were used: {styles}"
+                                ).format(styles=", ".join(fallback))
+                            )
+                    else:
+                        pdf.write(document.drawn(report), target)
                 raise _Discard
         except _Discard:
             pass
