@@ -182,7 +182,7 @@ def _paper(
         assessment=baseline,
     )
     sections = list(report.sections.order_by("position", "id"))
-    written = {
+    written: dict[str, str] = {
         Section.Kind.TEXT: paper.summary,
         Section.Kind.RECOMMENDATIONS: paper.recommendations,
     }
