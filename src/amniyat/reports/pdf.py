@@ -34,10 +34,15 @@ def write(drawn: Any, target: IO[bytes], *, progress: Progress | None = None) ->
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 
+    from amniyat.reports.maps import map_png_address
+
     steps = len(drawn.sections) + 2
     for index, item in enumerate(drawn.sections, start=1):
         chart = item.built.get("chart")
-        item.png = chart_png(chart["spec"]) if chart and chart.get("spec") else None
+        if item.kind == "driver_map":
+            item.png = map_png_address(item.built)
+        else:
+            item.png = chart_png(chart["spec"]) if chart and chart.get("spec") else None
         if progress:
             progress(index, steps)
     with translation.override(drawn.report.language):
