@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from amniyat.findings.models import Findings
 
 
-def compared_assessments(programme: Programme) -> QuerySet[Assessment]:
-    """The programme's assessments with published findings: those a comparison may name."""
+def compared_assessments(programme: Programme | int) -> QuerySet[Assessment]:
+    """The programme's assessments with published findings: those a comparison may name
+    (``programme``: it or its id)."""
     return (
         Assessment.objects.filter(programme=programme, findings__published_at__isnull=False)
         .distinct()
@@ -99,10 +100,10 @@ class ChangeBuilder:
         offered: dict[int, list[Assessment]] = {}
         read: dict[int, list[Findings]] = {}
         for section in sections:
-            programme = section.report.programme
-            if programme.pk not in offered:
-                offered[programme.pk] = list(compared_assessments(programme))
-            baseline, endline = _pair(section, offered[programme.pk])
+            programme_id = section.report.programme_id
+            if programme_id not in offered:
+                offered[programme_id] = list(compared_assessments(programme_id))
+            baseline, endline = _pair(section, offered[programme_id])
             base = _published(baseline, read=read)
             end = _published(endline, base.form.form_id if base else "", read)
             found[section.pk] = {"baseline": _findings_state(base), "endline": _findings_state(end)}

@@ -53,9 +53,9 @@ def published_maps(*, user: User | None, programme: Programme) -> QuerySet[Drive
 def map_choices(*, user: User, programme: Programme) -> list[tuple[int, str]]:
     return [
         (m.pk, str(m.translated("title")))
-        for m in published_maps(user=user, programme=programme).only(
-            "pk", "title", "content_language", "translations"
-        )
+        for m in published_maps(user=user, programme=programme)
+        .select_related(None)
+        .only("pk", "title", "content_language", "translations")
     ]
 
 

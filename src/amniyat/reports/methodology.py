@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -34,7 +35,7 @@ from amniyat.core.text import format_date, format_list, format_number, format_pe
 from amniyat.drivers.coding.selectors import source_list
 from amniyat.drivers.coding.services import Sex, sex_of_group
 from amniyat.drivers.models import Source
-from amniyat.fieldwork.models import Form
+from amniyat.fieldwork.models import Form, FormVersion
 from amniyat.fieldwork.submissions.frames import data_key, submissions_frame
 from amniyat.findings import present
 from amniyat.findings.selectors import published_findings_per_form
@@ -76,7 +77,8 @@ def _said(count: Mapping[str, Any]) -> str:
 def _forms_state(assessment: Assessment) -> dict[str, str]:
     """Each form's data key (its data revision and stripes, and its versions): three queries
     and one a form."""
-    forms = Form.objects.filter(assessment=assessment).prefetch_related("versions").order_by("pk")
+    versions = Prefetch("versions", queryset=FormVersion.objects.only("pk", "form_id"))
+    forms = Form.objects.filter(assessment=assessment).prefetch_related(versions).order_by("pk")
     return {str(form.pk): data_key(form, list(form.versions.all())) for form in forms}
 
 
