@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 
 from amniyat.accounts.models import Membership
 from amniyat.fieldwork.models import Assessment
-from amniyat.findings import shown
 from amniyat.findings import services as findings_services
+from amniyat.findings import shown
 from amniyat.findings.models import Findings
 from amniyat.reports import sections, selectors, services
 from amniyat.reports.models import Report, Section

@@ -135,6 +135,7 @@ def _sample(findings: Findings, k: int) -> dict[str, Any]:
                     "trace": {"form": findings.form_id, "by": "district", "district": code},
                 }
             )
+    rows.sort(key=lambda row: str(row["label"]))
     total_cells = [_count(table, last_row, j) for j in range(len(sexes))] if sex else []
     total = _count(table, last_row, last_column)
     rows.append(

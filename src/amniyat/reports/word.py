@@ -341,6 +341,11 @@ def _section(writer: Writer, item: Any) -> None:
             writer.caption(indicator["label"])
     elif kind == "methodology":
         _methodology(writer, built)
+        writer.caption(
+            _("Counted from the assessment's submissions as they stood on {date}").format(
+                date=item.built_on
+            )
+        )
     elif kind == "driver_map":
         _driver_map(writer, built)
     elif kind == "change":
