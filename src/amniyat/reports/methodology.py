@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -101,10 +102,22 @@ def _profiles_digest(rows: Sequence[Sequence[Any]]) -> str:
     return hashlib.sha256(json.dumps(sorted(rows)).encode()).hexdigest()[:16]
 
 
-def _sample(findings: Findings, k: int) -> dict[str, Any]:
+def _sample(findings: Findings, k: int, assessment: Assessment) -> dict[str, Any]:
     """The sample of one form's data as a protected table of districts by sex, with its
-    margins; only answers classed public are read (sex and district among them)."""
-    frame = submissions_frame(findings.form, classes=PUBLIC)
+    margins; only answers classed public are counted (sex and district among them)."""
+    # The frame the findings are computed from (the design's fields come with it, never
+    # shown): read from its cache when the data did not change since.
+    design_fields = tuple(
+        name
+        for name in (
+            assessment.weight_field,
+            assessment.strata_field,
+            assessment.cluster_field,
+            assessment.fpc_field,
+        )
+        if name
+    )
+    frame = submissions_frame(findings.form, classes=PUBLIC, always=design_fields)
     columns = set(frame.columns)
     sex = "sex" if "sex" in columns else None
     district = "district" if "district" in columns else None
@@ -326,7 +339,7 @@ class MethodologyBuilder:
                 when = _("The assessment {title} has no fieldwork dates recorded.").format(
                     title=title
                 )
-            samples = [_sample(f, k) for f in findings]
+            samples = [_sample(f, k, assessment) for f in findings]
             places = sorted(
                 str(p.translated("name"))
                 for p in Place.objects.filter(assessments=assessment).defer(
@@ -375,6 +388,8 @@ class MethodologyBuilder:
                     "publication, redacted, with the speaker's profile and never a name."
                 ).format(k=format_number(k))
             )
+            # A sentence ending in an abbreviated date ("… 2022 г.") ends with its point.
+            paragraphs = [re.sub(r"\.\.$", ".", p) for p in paragraphs]
             for sample in samples:
                 sample.pop("districts", None)
         state = self._state(assessment, findings)

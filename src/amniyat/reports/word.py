@@ -425,7 +425,7 @@ def _driver_map(writer: Writer, built: dict[str, Any]) -> None:
             for finding in built[key]:
                 writer.document.add_paragraph(finding["sentence"], style="List Bullet")
     writer.caption(
-        _("From the driver map {title}, published on {date}.").format(
+        _("From the driver map {title} (published on {date}).").format(
             title=built.get("title", ""), date=built.get("published_on", "")
         )
     )
