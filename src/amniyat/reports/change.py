@@ -132,7 +132,10 @@ class ChangeBuilder:
         if endline is not None and endline.pk == baseline.pk:
             raise ValidationError({"endline": _("Choose two different assessments to compare.")})
         base = _published(baseline)
-        assert base is not None  # offered: it has published findings
+        if base is None:  # unpublished since it was offered
+            raise ValidationError(
+                {"baseline": _("Choose an assessment of this programme with published findings.")}
+            )
         end = _published(endline, base.form.form_id)
         chosen = [str(i) for i in section.options.get("indicators", [])]
         with translation.override(report.language):
