@@ -5,6 +5,7 @@ nothing changes."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import subprocess
 import zipfile
@@ -28,7 +29,9 @@ Role = Membership.Role
 
 def _priority(programme: Any, concern: str) -> Priority:
     priority_list = PriorityList.objects.create(
-        group=CommunityGroupFactory(programme=programme), title=f"List of {concern}"
+        group=CommunityGroupFactory(programme=programme),
+        title=f"List of {concern}",
+        agreed_on=datetime.date(2022, 3, 1),
     )
     return Priority.objects.create(
         priority_list=priority_list,
@@ -70,6 +73,10 @@ def test_recommendations_answer_factors_and_priorities(lead: User) -> None:
     lighting = _priority(programme, "Street lighting")
     elsewhere = _map(member_of(ProgrammeFactory(), Role.LEAD), title="Elsewhere")
     foreign = elsewhere.factors.get(label="Theft")
+    draft = _map(lead, title="Draft", publish=False).factors.get(label="Theft")
+    unagreed = _priority(programme, "Roads")
+    unagreed.priority_list.agreed_on = None
+    unagreed.priority_list.save(update_fields=["agreed_on"])
     report = services.report_create(
         user=analyst, programme=programme, kind=Report.Kind.BRIEFING, language="en", title="B"
     )
@@ -79,21 +86,26 @@ def test_recommendations_answer_factors_and_priorities(lead: User) -> None:
     client.force_login(analyst)
     form = client.get(edit).content.decode()
     assert "Vakhsh: everyone&#x27;s view: Theft" in form and "Street lighting" in form
-    assert "Elsewhere" not in form
+    assert "Elsewhere" not in form and "Draft" not in form and "Roads" not in form
 
     # A factor of another programme: refused with a clear message, nothing written.
     response = client.post(
         edit, _post(section, [{"text": "Patrol the market", "factors": [foreign.pk]}])
     )
     assert response.status_code == 200
-    assert "Choose factors of this programme&#x27;s driver maps that you may read." in (
+    assert "Choose factors of this programme&#x27;s published driver maps." in (
         response.content.decode()
     )
     assert not Recommendation.objects.exists()
-    with pytest.raises(ValidationError):
-        services.recommendations_set(
-            user=analyst, section=section, items=[{"text": "x", "factors": [foreign.pk]}]
-        )
+    # Nor a factor of a map not published, nor a priority of a list not agreed: what a
+    # document names must be publishable.
+    for item in (
+        {"text": "x", "factors": [foreign.pk]},
+        {"text": "x", "factors": [draft.pk]},
+        {"text": "x", "priorities": [unagreed.pk]},
+    ):
+        with pytest.raises(ValidationError):
+            services.recommendations_set(user=analyst, section=section, items=[item])
     assert not Recommendation.objects.exists()
 
     response = client.post(

@@ -204,16 +204,14 @@ class RecommendationForm(forms.Form):
         coerce=int,
         required=False,
         error_messages={
-            "invalid_choice": _("Choose factors of this programme's driver maps that you may read.")
+            "invalid_choice": _("Choose factors of this programme's published driver maps.")
         },
     )
     priorities = forms.TypedMultipleChoiceField(
         label=_("Priorities it answers"),
         coerce=int,
         required=False,
-        error_messages={
-            "invalid_choice": _("Choose priorities of this programme's lists that you may read.")
-        },
+        error_messages={"invalid_choice": _("Choose priorities of this programme's agreed lists.")},
     )
 
     def __init__(

@@ -335,31 +335,33 @@ MAX_RECOMMENDATIONS = 40
 
 
 def answerable_factors(*, user: User | None, programme: Programme) -> Any:
-    """The factors a recommendation may answer: those of the programme's driver maps the user
-    may read (published ones for the command line)."""
+    """The factors a recommendation may answer: those of the programme's published driver
+    maps the user may read (what a document may name, as its driver map sections)."""
     from amniyat.drivers.maps.selectors import driver_map_list
     from amniyat.drivers.models import DriverMap, Factor
 
     maps = (
         driver_map_list(user=user, programme=programme)
         if user is not None
-        else DriverMap.objects.filter(programme=programme, published_at__isnull=False)
+        else DriverMap.objects.filter(programme=programme)
     )
-    return Factor.objects.filter(map__in=maps.order_by().values("pk"))
+    published = maps.filter(published_at__isnull=False).order_by().values("pk")
+    return Factor.objects.filter(map__in=published)
 
 
 def answerable_priorities(*, user: User | None, programme: Programme) -> Any:
-    """The priorities a recommendation may answer: those of the programme's priority lists
-    the user may read (agreed ones for the command line)."""
+    """The priorities a recommendation may answer: those of the programme's agreed priority
+    lists the user may read (what a document may name, as its priorities sections)."""
     from amniyat.drivers.models import Priority, PriorityList
     from amniyat.drivers.priorities.selectors import priority_list_list
 
     lists = (
         priority_list_list(user=user, programme=programme)
         if user is not None
-        else PriorityList.objects.filter(group__programme=programme, agreed_on__isnull=False)
+        else PriorityList.objects.filter(group__programme=programme)
     )
-    return Priority.objects.filter(priority_list__in=lists.order_by().values("pk"))
+    agreed = lists.filter(agreed_on__isnull=False).order_by().values("pk")
+    return Priority.objects.filter(priority_list__in=agreed)
 
 
 def recommendations_set(
@@ -367,7 +369,7 @@ def recommendations_set(
 ) -> list[Recommendation]:
     """Replaces a recommendations section's recommendations with ``items`` in order: each its
     ``text`` and the ids of the ``factors`` and ``priorities`` it answers, which must be of
-    this programme and readable by ``user``."""
+    this programme's published maps and agreed lists that ``user`` may read."""
     report = section.report
     require(user, "report.edit", report)
     _check_editable(report)
@@ -398,13 +400,13 @@ def recommendations_set(
         answerable_factors(user=user, programme=programme).filter(pk__in=factors)
     ) != len(factors):
         raise ValidationError(
-            {"factors": _("Choose factors of this programme's driver maps that you may read.")}
+            {"factors": _("Choose factors of this programme's published driver maps.")}
         )
     if priorities and len(
         answerable_priorities(user=user, programme=programme).filter(pk__in=priorities)
     ) != len(priorities):
         raise ValidationError(
-            {"priorities": _("Choose priorities of this programme's lists that you may read.")}
+            {"priorities": _("Choose priorities of this programme's agreed lists.")}
         )
     with transaction.atomic():
         section.recommendations.all().delete()
