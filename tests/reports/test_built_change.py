@@ -91,6 +91,12 @@ def test_no_endline_yet_then_the_comparison(assessment: Assessment) -> None:  # 
         "by": "",
         "row": 0,
     }
+    # The change page's chart of the chosen proportions, drawn from the same specification.
+    chart = section.built["chart"]
+    assert chart["spec"]["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    assert {row["label"] for row in chart["rows"]} <= {
+        i["label"] for i in section.built["indicators"]
+    }
     # New endline findings make it stale.
     Findings.objects.filter(pk=end.pk).update(computed_at=section.built_at)
     assert sections.is_stale(section)

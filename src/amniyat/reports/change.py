@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
 from amniyat.fieldwork.models import Assessment
-from amniyat.findings import tables
+from amniyat.findings import present, tables
 from amniyat.findings.selectors import published_findings_per_form
 from amniyat.findings.shown import change, shown
-from amniyat.reports.built import _findings_state, _row
+from amniyat.reports.built import _chart, _findings_state, _row
 from amniyat.reports.models import Section
 from amniyat.reports.sections import Built
 
@@ -173,12 +173,8 @@ class ChangeBuilder:
                 "★ marks a change unlikely to be chance (p < 0.05); the two surveys are "
                 "independent samples."
             )
-            changes = {
-                (row["indicator"], row["domain_label"]): row
-                for row in change(
-                    base, end, baseline=names["baseline"], endline=names["endline"]
-                ).rows
-            }
+            compared = change(base, end, baseline=names["baseline"], endline=names["endline"])
+            changes = {(row["indicator"], row["domain_label"]): row for row in compared.rows}
             views_after = {v.id: v for v in after.views}
             shared = [v for v in before.views if v.id in views_after]
             missing = sorted(set(chosen) - {v.id for v in shared})
@@ -238,6 +234,16 @@ class ChangeBuilder:
                 content["indicators"].append(
                     {"id": view.id, "label": view.label, "kind": view.kind, "rows": rows}
                 )
+            # The change page's chart of the chosen proportions overall (a suppressed one is
+            # no bar, and in its table with the reason).
+            drawn = {v.id for v in views}
+            chart = present.change_chart(
+                [row for row in compared.rows if row["indicator"] in drawn],
+                baseline=names["baseline"],
+                endline=names["endline"],
+            )
+            if chart is not None:
+                content["chart"] = _chart(chart)
         return Built(
             content=content,
             sources={"baseline": _findings_state(base), "endline": _findings_state(end)},

@@ -435,6 +435,8 @@ def _change(writer: Writer, built: dict[str, Any]) -> None:
     if built.get("none"):
         writer.document.add_paragraph(built["none"])
         return
+    if built.get("chart", {}).get("spec"):
+        writer.chart(built["chart"]["spec"], title=built["chart"]["title"])
     baseline, endline = built["baseline"]["title"], built["endline"]["title"]
     headers = [
         "",
