@@ -102,9 +102,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(rounds: int) -> int:
-    from django.template.loader import render_to_string
-    from django.utils import translation
-
     from amniyat.accounts.models import Programme, User
     from amniyat.drivers.models import DriverMap
     from amniyat.fieldwork.models import Assessment
@@ -158,11 +155,7 @@ def measure(rounds: int) -> int:
         pdf.write(document.drawn(report), out)
         return out.getvalue()
 
-    for item in drawn.sections:
-        chart = item.built.get("chart")
-        item.png = pdf.chart_png(chart["spec"]) if chart and chart.get("spec") else None
-    with translation.override(report.language):
-        html = render_to_string("reports/print.html", {"drawn": drawn, "report": report})
+    html = pdf.print_html(drawn)
 
     def floor() -> None:
         pdf.lay_out(html, io.BytesIO())

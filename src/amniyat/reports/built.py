@@ -423,8 +423,16 @@ class PrioritiesBuilder:
 
 
 def register_builders() -> None:
+    from amniyat.reports.change import ChangeBuilder
+    from amniyat.reports.maps import DistrictMapBuilder, DriverMapBuilder
+    from amniyat.reports.methodology import MethodologyBuilder
+
     register(Section.Kind.FINDINGS, FindingsBuilder())
     register(Section.Kind.CHART, DistrictChartBuilder())
     register(Section.Kind.GENDER_GAP, GenderGapBuilder())
     register(Section.Kind.QUOTES, QuotesBuilder())
     register(Section.Kind.PRIORITIES, PrioritiesBuilder())
+    register(Section.Kind.METHODOLOGY, MethodologyBuilder())
+    register(Section.Kind.DRIVER_MAP, DriverMapBuilder())
+    register(Section.Kind.DISTRICT_MAP, DistrictMapBuilder())
+    register(Section.Kind.CHANGE, ChangeBuilder())

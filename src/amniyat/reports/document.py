@@ -30,12 +30,35 @@ class DrawnSection:
     quotes: list[dict[str, Any]] = field(default_factory=list)
     stale: bool = False
     built_on: str = ""
+    # A recommendations section's recommendations: each its text and the labels of the
+    # factors and priorities it answers, in the report's language.
+    recommendations: list[dict[str, Any]] = field(default_factory=list)
     svg: Any = None  # the page's drawing of its chart (amniyat.findings.charts.render_svg)
     png: str | None = None  # the PDF's: a data: address (amniyat.reports.pdf.chart_png)
 
     @property
     def kind(self) -> str:
         return self.section.kind
+
+
+def recommendations_of(sections: list[Section]) -> dict[int, list[dict[str, Any]]]:
+    """The recommendations of these sections (of one report), by section, each with the
+    labels of the factors and priorities it answers in the language active: three queries,
+    however many there are; none without a recommendations section."""
+    if not sections:
+        return {}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for recommendation in selectors.recommendations_of(sections):
+        found.setdefault(recommendation.section_id, []).append(
+            {
+                "text": recommendation.text,
+                "factors": [str(f.translated("label")) for f in recommendation.factors.all()],
+                "priorities": [
+                    str(p.translated("concern")) for p in recommendation.priorities.all()
+                ],
+            }
+        )
+    return found
 
 
 @dataclass
@@ -53,6 +76,9 @@ def drawn(report: Report) -> Drawn:
     quotes = built.quote_texts([s for s in ordered if s.kind == Section.Kind.QUOTES])
     stale = sections.stale(s for s in ordered if s.built_at is not None)
     with translation.override(report.language):
+        recommendations = recommendations_of(
+            [s for s in ordered if s.kind == Section.Kind.RECOMMENDATIONS]
+        )
         items = [
             DrawnSection(
                 section=section,
@@ -64,6 +90,7 @@ def drawn(report: Report) -> Drawn:
                     for quote in (section.built or {}).get("quotes", [])
                     if quote["excerpt"] in quotes
                 ],
+                recommendations=recommendations.get(section.pk, []),
                 stale=section.pk in stale,
                 built_on=format_date(section.built_at.date()) if section.built_at else "",
             )

@@ -79,6 +79,8 @@ class BuiltSectionForm(forms.Form):
         section: Section,
         indicators: list[tuple[str, str]],
         quotes: list[tuple[int, str]],
+        maps: list[tuple[int, str]] | None = None,
+        assessments: list[tuple[int, str]] | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -97,9 +99,56 @@ class BuiltSectionForm(forms.Form):
                 required=False,
                 widget=forms.CheckboxSelectMultiple,
             )
-        elif section.kind == Kind.CHART:
+        elif section.kind in (Kind.CHART, Kind.DISTRICT_MAP):
             self.fields["indicator"] = forms.ChoiceField(
                 label=_("Indicator"), choices=[("", "—"), *indicators]
+            )
+        elif section.kind == Kind.DRIVER_MAP:
+            self.fields["map"] = forms.TypedChoiceField(
+                label=_("Driver map"),
+                choices=[("", "—"), *(maps or [])],
+                coerce=int,
+                required=False,
+                empty_value=None,
+                error_messages={
+                    "invalid_choice": _("Choose a published driver map of this programme."),
+                },
+                help_text=_(
+                    "Only published maps of this programme. None chosen: the first of the "
+                    "report's assessment, else of the programme."
+                ),
+            )
+        elif section.kind == Kind.CHANGE:
+            offered = [("", _("the usual one")), *(assessments or [])]
+            invalid = {
+                "invalid_choice": _(
+                    "Choose an assessment of this programme with published findings."
+                )
+            }
+            self.fields["baseline"] = forms.TypedChoiceField(
+                label=_("Baseline"),
+                choices=offered,
+                coerce=int,
+                required=False,
+                empty_value=None,
+                error_messages=invalid,
+                help_text=_("The usual one: the report's assessment, else the latest baseline."),
+            )
+            self.fields["endline"] = forms.TypedChoiceField(
+                label=_("Endline"),
+                choices=offered,
+                coerce=int,
+                required=False,
+                empty_value=None,
+                error_messages=invalid,
+                help_text=_("The usual one: the latest endline with published findings."),
+            )
+            self.fields["indicators"] = forms.MultipleChoiceField(
+                label=_("Indicators"),
+                choices=indicators,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                help_text=_("None chosen: every indicator."),
             )
         elif section.kind == Kind.QUOTES:
             self.fields["excerpts"] = forms.TypedMultipleChoiceField(
@@ -114,7 +163,15 @@ class BuiltSectionForm(forms.Form):
     def options(self) -> dict[str, Any]:
         return {
             name: self.cleaned_data[name]
-            for name in ("indicators", "breakdowns", "indicator", "excerpts")
+            for name in (
+                "indicators",
+                "breakdowns",
+                "indicator",
+                "excerpts",
+                "map",
+                "baseline",
+                "endline",
+            )
             if name in self.fields and self.cleaned_data.get(name) not in (None, "", [])
         }
 
@@ -148,3 +205,61 @@ class TemplateForm(forms.Form):
             }
         ),
     )
+
+
+class RecommendationForm(forms.Form):
+    """One recommendation of a recommendations section and what it answers."""
+
+    text = forms.CharField(
+        label=_("Recommendation"),
+        max_length=writing.MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    factors = forms.TypedMultipleChoiceField(
+        label=_("Factors it answers"),
+        coerce=int,
+        required=False,
+        error_messages={
+            "invalid_choice": _("Choose factors of this programme's published driver maps.")
+        },
+    )
+    priorities = forms.TypedMultipleChoiceField(
+        label=_("Priorities it answers"),
+        coerce=int,
+        required=False,
+        error_messages={"invalid_choice": _("Choose priorities of this programme's agreed lists.")},
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        factors: list[tuple[int, str]],
+        priorities: list[tuple[int, str]],
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["factors"]
+        field.choices = factors
+        field = self.fields["priorities"]
+        field.choices = priorities
+
+
+RecommendationFormSet = forms.formset_factory(
+    RecommendationForm, extra=1, can_delete=True, max_num=40, validate_max=True
+)
+
+
+def recommendation_items(formset: Any) -> list[dict[str, Any]]:
+    """The recommendations a valid formset keeps, in order: those written and not removed."""
+    return [
+        {
+            "text": form.cleaned_data["text"],
+            "factors": form.cleaned_data.get("factors", []),
+            "priorities": form.cleaned_data.get("priorities", []),
+        }
+        for form in formset.forms
+        if form.cleaned_data
+        and not form.cleaned_data.get("DELETE")
+        and (form.cleaned_data.get("text") or "").strip()
+    ]

@@ -32,18 +32,29 @@ def chart_png(spec: dict[str, Any]) -> str:
 def write(drawn: Any, target: IO[bytes], *, progress: Progress | None = None) -> None:
     """Writes ``drawn`` as PDF, in the report's language."""
     steps = len(drawn.sections) + 2
-    for index, item in enumerate(drawn.sections, start=1):
-        chart = item.built.get("chart")
-        item.png = chart_png(chart["spec"]) if chart and chart.get("spec") else None
-        if progress:
-            progress(index, steps)
-    with translation.override(drawn.report.language):
-        html = render_to_string("reports/print.html", {"drawn": drawn, "report": drawn.report})
+    html = print_html(drawn, progress=lambda done: progress(done, steps) if progress else None)
     if progress:
         progress(steps - 1, steps)
     lay_out(html, target)
     if progress:
         progress(steps, steps)
+
+
+def print_html(drawn: Any, *, progress: Callable[[int], None] | None = None) -> str:
+    """The print page of ``drawn``, its pictures drawn as ``data:`` addresses; ``progress``
+    hears each section drawn."""
+    from amniyat.reports.maps import map_png_address
+
+    for index, item in enumerate(drawn.sections, start=1):
+        chart = item.built.get("chart")
+        if item.kind == "driver_map":
+            item.png = map_png_address(item.built)
+        else:
+            item.png = chart_png(chart["spec"]) if chart and chart.get("spec") else None
+        if progress:
+            progress(index)
+    with translation.override(drawn.report.language):
+        return render_to_string("reports/print.html", {"drawn": drawn, "report": drawn.report})
 
 
 def lay_out(html: str, target: IO[bytes]) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
-from amniyat.reports.models import Rendering, Report, Section
+from amniyat.drivers.models import Factor, Priority
+from amniyat.reports.models import Recommendation, Rendering, Report, Section
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -54,3 +56,16 @@ def renderings_of(*, user: AnyUser, report: Report) -> QuerySet[Rendering]:
     if policies.can(user, "report.edit", report):
         return renderings
     return renderings.filter(status=Rendering.Status.READY, approved_by__isnull=False)
+
+
+def recommendations_of(sections: Sequence[Section]) -> QuerySet[Recommendation]:
+    """The recommendations of these sections (of a report read through :func:`report_get`),
+    in order, with the factors and priorities each answers and their codes' names."""
+    return (
+        Recommendation.objects.filter(section__in=[s.pk for s in sections])
+        .order_by("section_id", "position", "pk")
+        .prefetch_related(
+            Prefetch("factors", queryset=Factor.objects.select_related("code").order_by("pk")),
+            Prefetch("priorities", queryset=Priority.objects.select_related("code").order_by("pk")),
+        )
+    )

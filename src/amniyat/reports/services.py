@@ -45,7 +45,7 @@ from amniyat.core.services import changed_fields
 from amniyat.core.text import format_number
 from amniyat.fieldwork.models import Assessment
 from amniyat.reports import docx_template, writing
-from amniyat.reports.models import Rendering, Report, ReportTemplate, Section
+from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 
 logger = logging.getLogger(__name__)
 
@@ -327,6 +327,122 @@ def _renumber(sections: list[Section]) -> None:
     for position, section in enumerate(sections):
         section.position = position
     Section.objects.bulk_update(sections, ["position"])
+
+
+# ----------------------------------------------------------------------------------------
+# Recommendations.
+
+MAX_RECOMMENDATIONS = 40
+
+
+def answerable_factors(*, user: User | None, programme: Programme) -> Any:
+    """The factors a recommendation may answer: those of the programme's published driver
+    maps the user may read (what a document may name, as its driver map sections)."""
+    from amniyat.drivers.maps.selectors import driver_map_list
+    from amniyat.drivers.models import DriverMap, Factor
+
+    maps = (
+        driver_map_list(user=user, programme=programme)
+        if user is not None
+        else DriverMap.objects.filter(programme=programme)
+    )
+    published = maps.filter(published_at__isnull=False).order_by().values("pk")
+    return Factor.objects.filter(map__in=published)
+
+
+def answerable_priorities(*, user: User | None, programme: Programme) -> Any:
+    """The priorities a recommendation may answer: those of the programme's agreed priority
+    lists the user may read (what a document may name, as its priorities sections)."""
+    from amniyat.drivers.models import Priority, PriorityList
+    from amniyat.drivers.priorities.selectors import priority_list_list
+
+    lists = (
+        priority_list_list(user=user, programme=programme)
+        if user is not None
+        else PriorityList.objects.filter(group__programme=programme)
+    )
+    agreed = lists.filter(agreed_on__isnull=False).order_by().values("pk")
+    return Priority.objects.filter(priority_list__in=agreed)
+
+
+def recommendations_set(
+    *, user: User, section: Section, items: Sequence[dict[str, Any]]
+) -> list[Recommendation]:
+    """Replaces a recommendations section's recommendations with ``items`` in order: each its
+    ``text`` and the ids of the ``factors`` and ``priorities`` it answers, which must be of
+    this programme's published maps and agreed lists that ``user`` may read."""
+    report = section.report
+    require(user, "report.edit", report)
+    _check_editable(report)
+    if section.kind != Kind.RECOMMENDATIONS:
+        raise ValidationError(_("Only a recommendations section has recommendations."))
+    if len(items) > MAX_RECOMMENDATIONS:
+        raise ValidationError(
+            _("A section has at most {limit} recommendations.").format(
+                limit=format_number(MAX_RECOMMENDATIONS)
+            )
+        )
+    cleaned = []
+    for item in items:
+        text = _check_text(str(item.get("text") or ""))
+        if not text:
+            raise ValidationError({"text": _("Write each recommendation.")})
+        cleaned.append(
+            (
+                text,
+                sorted({int(pk) for pk in item.get("factors", [])}),
+                sorted({int(pk) for pk in item.get("priorities", [])}),
+            )
+        )
+    factors = {pk for _t, ids, _p in cleaned for pk in ids}
+    priorities = {pk for _t, _f, ids in cleaned for pk in ids}
+    programme = report.programme
+    if factors and len(
+        answerable_factors(user=user, programme=programme).filter(pk__in=factors)
+    ) != len(factors):
+        raise ValidationError(
+            {"factors": _("Choose factors of this programme's published driver maps.")}
+        )
+    if priorities and len(
+        answerable_priorities(user=user, programme=programme).filter(pk__in=priorities)
+    ) != len(priorities):
+        raise ValidationError(
+            {"priorities": _("Choose priorities of this programme's agreed lists.")}
+        )
+    with transaction.atomic():
+        section.recommendations.all().delete()
+        made = Recommendation.objects.bulk_create(
+            Recommendation(section=section, position=position, text=text)
+            for position, (text, _f, _p) in enumerate(cleaned)
+        )
+        Recommendation.factors.through.objects.bulk_create(
+            Recommendation.factors.through(recommendation_id=r.pk, factor_id=pk)
+            for r, (_t, ids, _p) in zip(made, cleaned, strict=True)
+            for pk in ids
+        )
+        Recommendation.priorities.through.objects.bulk_create(
+            Recommendation.priorities.through(recommendation_id=r.pk, priority_id=pk)
+            for r, (_t, _f, ids) in zip(made, cleaned, strict=True)
+            for pk in ids
+        )
+        _changed(report)
+        if user not in report.authors.all():
+            report.authors.add(user)
+        # The audit row counts what was written and names what it answers, never the text.
+        audit_record(
+            actor=user,
+            verb=AuditEvent.Verb.UPDATED,
+            obj=report,
+            programme=programme,
+            details={
+                "change": "recommendations_set",
+                "section": section.pk,
+                "recommendations": len(made),
+                "factors": sorted(factors),
+                "priorities": sorted(priorities),
+            },
+        )
+    return made
 
 
 # ----------------------------------------------------------------------------------------

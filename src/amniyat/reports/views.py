@@ -27,13 +27,15 @@ from amniyat.core.paging import page_of
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import charts
 from amniyat.findings.shown import shown
-from amniyat.reports import built, document, docx_template, selectors, services
+from amniyat.reports import built, change, document, docx_template, maps, selectors, services
 from amniyat.reports.forms import (
     BuiltSectionForm,
+    RecommendationFormSet,
     ReportForm,
     ReturnForm,
     TemplateForm,
     WrittenSectionForm,
+    recommendation_items,
 )
 from amniyat.reports.models import Rendering, Report, ReportTemplate, Section
 
@@ -121,7 +123,10 @@ def report_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
     made = document.drawn(report)
     for item in made.sections:
         chart = item.built.get("chart")
-        item.svg = charts.render_svg(chart["spec"]) if chart and chart.get("spec") else None
+        if item.kind == Section.Kind.DRIVER_MAP:
+            item.svg = maps.map_markup(item.built, id_prefix=f"map{item.section.pk}")
+        else:
+            item.svg = charts.render_svg(chart["spec"]) if chart and chart.get("spec") else None
     can_edit = policies.can(request.user, "report.edit", report)
     return render(
         request,
@@ -162,15 +167,35 @@ def _section_form(request: AuthenticatedRequest, section: Section) -> Any:
     if section.is_written:
         return WrittenSectionForm(data, initial=initial)
     indicators: list[tuple[str, str]] = []
-    if section.kind in (Section.Kind.FINDINGS, Section.Kind.CHART):
+    if section.kind in (
+        Section.Kind.FINDINGS,
+        Section.Kind.CHART,
+        Section.Kind.DISTRICT_MAP,
+        Section.Kind.CHANGE,
+    ):
         findings = built.published_of(section)
         if findings is not None:
             indicators = [(v.id, v.label) for v in shown(findings).views]
     quotes: list[tuple[int, str]] = []
     if section.kind == Section.Kind.QUOTES:
         quotes = built.quote_choices(section)
+    maps_offered: list[tuple[int, str]] = []
+    if section.kind == Section.Kind.DRIVER_MAP:
+        maps_offered = maps.map_choices(user=request.user, programme=section.report.programme)
+    assessments: list[tuple[int, str]] = []
+    if section.kind == Section.Kind.CHANGE:
+        assessments = [
+            (a.pk, str(a.translated("title")))
+            for a in change.compared_assessments(section.report.programme)
+        ]
     return BuiltSectionForm(
-        data, initial=initial, section=section, indicators=indicators, quotes=quotes
+        data,
+        initial=initial,
+        section=section,
+        indicators=indicators,
+        quotes=quotes,
+        maps=maps_offered,
+        assessments=assessments,
     )
 
 
@@ -181,8 +206,13 @@ def section_edit(
     section = _section(request, slug, pk, section_pk)
     report = section.report
     form = _section_form(request, section)
-    if request.method == "POST" and form.is_valid():
+    formset = _recommendations_form(request, section)
+    if request.method == "POST" and form.is_valid() and (formset is None or formset.is_valid()):
         try:
+            if formset is not None:  # first: what it refuses leaves everything as it was
+                services.recommendations_set(
+                    user=request.user, section=section, items=recommendation_items(formset)
+                )
             services.section_update(
                 user=request.user,
                 section=section,
@@ -206,7 +236,48 @@ def section_edit(
             "section": section,
             "heading": document.heading_of(section),
             "form": form,
+            "formset": formset,
         },
+    )
+
+
+def _recommendations_form(request: AuthenticatedRequest, section: Section) -> Any:
+    """A recommendations section's recommendations, each with the factors and priorities
+    it answers, chosen among those of the programme the user may read (None for the other
+    kinds)."""
+    if section.kind != Section.Kind.RECOMMENDATIONS:
+        return None
+    programme = section.report.programme
+    with_map = (
+        services.answerable_factors(user=request.user, programme=programme)
+        .select_related("map", "code")
+        .order_by("map__title", "pk")
+    )
+    factors = [
+        (f.pk, f"{f.map.translated('title')}: {f.translated('label')}") for f in with_map[:1000]
+    ]
+    in_lists = (
+        services.answerable_priorities(user=request.user, programme=programme)
+        .select_related("priority_list", "code")
+        .order_by("priority_list__title", "rank", "pk")
+    )
+    priorities = [
+        (p.pk, f"{p.priority_list.translated('title')}: {p.translated('concern')}")
+        for p in in_lists[:1000]
+    ]
+    initial = [
+        {
+            "text": r.text,
+            "factors": [f.pk for f in r.factors.all()],
+            "priorities": [p.pk for p in r.priorities.all()],
+        }
+        for r in selectors.recommendations_of([section])
+    ]
+    return RecommendationFormSet(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        prefix="recommendations",
+        form_kwargs={"factors": factors, "priorities": priorities},
     )
 
 

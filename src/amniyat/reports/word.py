@@ -437,6 +437,14 @@ def _section(writer: Writer, item: Any) -> None:
     if kind != "title":
         writer.document.add_heading(item.heading, level=1)
     writer.written(item.written)
+    for recommendation in item.recommendations:
+        writer.document.add_paragraph(recommendation["text"], style="List Number")
+        if recommendation["factors"]:
+            writer.caption(f"{_('Factors it answers:')} {'; '.join(recommendation['factors'])}")
+        if recommendation["priorities"]:
+            writer.caption(
+                f"{_('Priorities it answers:')} {'; '.join(recommendation['priorities'])}"
+            )
     if item.section.is_written:
         return
     if not item.section.built_at:
@@ -459,7 +467,20 @@ def _section(writer: Writer, item: Any) -> None:
                 rows.extend(_finding(row["label"], row) for row in group["rows"])
             writer.table(headers, rows)
             writer.caption(indicator["label"])
+    elif kind == "methodology":
+        _methodology(writer, built)
+        writer.caption(
+            _("Counted from the assessment's submissions as they stood on {date}").format(
+                date=item.built_on
+            )
+        )
+    elif kind == "driver_map":
+        _driver_map(writer, built)
+    elif kind == "change":
+        _change(writer, built)
     elif "chart" in built:
+        if built.get("fallback"):
+            writer.document.add_paragraph(built["fallback"])
         chart = built["chart"]
         if chart.get("spec"):
             writer.chart(chart["spec"], title=chart["title"])
@@ -491,6 +512,82 @@ def _section(writer: Writer, item: Any) -> None:
                 for row in built.get("concerns", [])
             ],
         )
+
+
+def _methodology(writer: Writer, built: dict[str, Any]) -> None:
+    for paragraph in built.get("paragraphs", []):
+        writer.document.add_paragraph(paragraph)
+    for sample in built.get("samples", []):
+        if not sample.get("rows"):
+            continue
+        writer.table(
+            sample["headers"],
+            [
+                [
+                    row["label"],
+                    *(c["note"] if c["text"] is None else c["text"] for c in row["counts"]),
+                ]
+                for row in sample["rows"]
+            ],
+        )
+        writer.caption(_("Respondents to {form} by district and sex").format(form=sample["form"]))
+
+
+def _driver_map(writer: Writer, built: dict[str, Any]) -> None:
+    from amniyat.reports.maps import map_png
+
+    if built.get("none"):
+        writer.document.add_paragraph(built["none"])
+        return
+    png = map_png(built)
+    if png:
+        writer.document.add_picture(io.BytesIO(png), width=CHART_WIDTH)
+        writer.caption(built["title"])
+    for key, heading in (
+        ("root_causes", _("Likely root causes")),
+        ("leverage_points", _("Leverage points")),
+        ("loops", _("Feedback loops")),
+    ):
+        if built.get(key):
+            writer.document.add_heading(heading, level=2)
+            for finding in built[key]:
+                writer.document.add_paragraph(finding["sentence"], style="List Bullet")
+    writer.caption(
+        _("From the driver map {title} (published on {date}).").format(
+            title=built.get("title", ""), date=built.get("published_on", "")
+        )
+    )
+
+
+def _change(writer: Writer, built: dict[str, Any]) -> None:
+    if built.get("none"):
+        writer.document.add_paragraph(built["none"])
+        return
+    if built.get("chart", {}).get("spec"):
+        writer.chart(built["chart"]["spec"], title=built["chart"]["title"])
+    baseline, endline = built["baseline"]["title"], built["endline"]["title"]
+    headers = [
+        "",
+        f"{baseline}: {_('Estimate')}",
+        _("95% interval"),
+        "n",
+        f"{endline}: {_('Estimate')}",
+        _("95% interval"),
+        "n",
+        _("Change"),
+    ]
+    for indicator in built.get("indicators", []):
+        writer.document.add_heading(indicator["label"], level=2)
+        rows = []
+        for row in indicator["rows"]:
+            first = _finding(row["label"], row["baseline"])
+            last = _finding("", row["endline"])[1:]
+            change = row["note"] if row["change"] is None else row["change"]
+            rows.append([*first, *last, f"{change} ★" if row["significant"] else change])
+        writer.table(headers, rows)
+        writer.caption(indicator["label"])
+    if built.get("note"):
+        writer.caption(built["note"])
 
 
 def _finding(label: str, row: dict[str, Any]) -> list[Any]:
