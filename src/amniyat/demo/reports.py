@@ -33,6 +33,16 @@ class Paper:
     title: str
     summary: str
     recommendations: str
+    # Each recommendation, and the codebook keys of the factors and priorities it answers.
+    recommended: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+# The codes each demo recommendation answers (the same in every language of a programme).
+JOBS = ("unemployment", "youth_unemployment", "returning_migrants_unemployment")
+POLICING = ("police_mistrust", "repressive_policing")
+WOMEN = ("exclusion_women", "domestic_violence", "gender_based_violence")
+DIALOGUE = ("limited_dialogue", "mistrust_local_authorities", "exclusion_youth")
+SERVICES = ("limited_social_services", "poor_health_care", "girls_education")
 
 
 TAJIKISTAN = [
@@ -62,6 +72,29 @@ TAJIKISTAN = [
             "Рекомендации основаны на карте причин небезопасности и на приоритетах, которые "
             "группы сообществ согласовали с представителями власти."
         ),
+        recommended=(
+            (
+                "Хукуматам районов вместе с группами сообществ создать программы занятости для "
+                "молодёжи и вернувшихся трудовых мигрантов и открыто отбирать их участников.",
+                JOBS,
+            ),
+            (
+                "Проводить ежеквартальные встречи участковых инспекторов с группами сообществ, "
+                "женщинами и молодёжью махалли и рассматривать жалобы на действия милиции "
+                "открыто.",
+                POLICING,
+            ),
+            (
+                "Включить женщин и молодёжь в рабочие группы по безопасности джамоатов и в "
+                "обсуждение совместных планов действий.",
+                WOMEN + DIALOGUE,
+            ),
+            (
+                "Открыть при джамоатах и медицинских центрах безопасные места, куда женщины "
+                "могут обратиться при насилии в семье.",
+                WOMEN + SERVICES,
+            ),
+        ),
     ),
     Paper(
         language="tg",
@@ -88,6 +121,30 @@ TAJIKISTAN = [
         recommendations=(
             "Тавсияҳо ба харитаи сабабҳои ноамнӣ ва ба авлавиятҳое асос ёфтаанд, ки гурӯҳҳои "
             "ҷамоатӣ бо намояндагони ҳокимият мувофиқа кардаанд."
+        ),
+        recommended=(
+            (
+                "Ҳукуматҳои ноҳияҳо якҷоя бо гурӯҳҳои ҷамоатӣ барои ҷавонон ва муҳоҷирони "
+                "меҳнатии баргашта барномаҳои шуғл созанд ва иштирокчиёни онҳоро ошкоро интихоб "
+                "кунанд.",
+                JOBS,
+            ),
+            (
+                "Ҳар семоҳа вохӯриҳои нозирони минтақавии милитсия бо гурӯҳҳои ҷамоатӣ, занон ва "
+                "ҷавонони маҳалла гузаронида шаванд ва шикоятҳо аз амали милитсия ошкоро баррасӣ "
+                "гарданд.",
+                POLICING,
+            ),
+            (
+                "Занон ва ҷавонон ба гурӯҳҳои кории амнияти ҷамоатҳо ва ба муҳокимаи нақшаҳои "
+                "амали муштарак шомил карда шаванд.",
+                WOMEN + DIALOGUE,
+            ),
+            (
+                "Дар назди ҷамоатҳо ва марказҳои тиббӣ ҷойҳои бехатар кушода шаванд, ки занон "
+                "ҳангоми зӯроварӣ дар оила ба он ҷо муроҷиат карда тавонанд.",
+                WOMEN + SERVICES,
+            ),
         ),
     ),
 ]
@@ -120,6 +177,30 @@ UZBEKISTAN = [
             "Tavsiyalar xavfsizlik sabablari xaritasiga va jamoat xavfsizligi ishchi guruhlari "
             "hokimiyat vakillari bilan kelishib olgan ustuvor masalalarga asoslanadi."
         ),
+        recommended=(
+            (
+                "Mahalla fuqarolar yigʻinlari huzurida ayollar zoʻravonlik haqida xavfsiz "
+                "murojaat qila oladigan joylar ochilsin, ularga tibbiyot va huquqiy yordam "
+                "koʻrsatilsin.",
+                WOMEN + SERVICES,
+            ),
+            (
+                "Profilaktika inspektorlari jamoat xavfsizligi ishchi guruhlari, ayollar va "
+                "yoshlar bilan har chorakda uchrashib, aholining shikoyatlarini ochiq koʻrib "
+                "chiqsin.",
+                POLICING,
+            ),
+            (
+                "Hokimliklar mahalla aholisi bilan xavfsizlik masalalari boʻyicha muntazam "
+                "maslahatlashuvlar oʻtkazsin, ayollar va yoshlar ularda albatta ishtirok etsin.",
+                DIALOGUE,
+            ),
+            (
+                "Qaytgan mehnat muhojirlari va yoshlar uchun ish oʻrinlari dasturlari ishchi "
+                "guruhlar bilan birgalikda tuzilsin.",
+                JOBS,
+            ),
+        ),
     ),
     Paper(
         language="en",
@@ -146,6 +227,28 @@ UZBEKISTAN = [
         recommendations=(
             "The recommendations answer the drivers of insecurity on the region's driver map "
             "and the priorities the working groups agreed with the authorities."
+        ),
+        recommended=(
+            (
+                "Open safe places at the mahalla citizens' assemblies where women can report "
+                "violence, with medical and legal help.",
+                WOMEN + SERVICES,
+            ),
+            (
+                "Have prevention inspectors meet the community security working groups, women "
+                "and young people every quarter, and hear residents' complaints openly.",
+                POLICING,
+            ),
+            (
+                "Have the khokimiyats consult the mahalla's residents on security regularly, "
+                "with women and young people always taking part.",
+                DIALOGUE,
+            ),
+            (
+                "Design employment programmes for returning labour migrants and young people "
+                "together with the working groups.",
+                JOBS,
+            ),
         ),
     ),
 ]
@@ -190,6 +293,8 @@ def _paper(
         section.report = report
         if section.kind in written:
             services.section_update(user=analyst, section=section, text=written[section.kind])
+            if section.kind == Section.Kind.RECOMMENDATIONS:
+                _recommend(section, paper, analyst=analyst)
         elif section.kind == Section.Kind.FINDINGS:
             services.section_set_options(
                 user=analyst, section=section, options={"indicators": KEY_INDICATORS}
@@ -205,6 +310,28 @@ def _paper(
         services.rendering_run(rendering.pk)
     services.report_approve(user=lead, report=report)
     return services.report_publish(user=lead, report=report)
+
+
+def _recommend(section: Section, paper: Paper, *, analyst: User) -> None:
+    """The paper's recommendations, each linked to the factors of the published maps and
+    the priorities of the agreed lists whose code it answers."""
+    programme = section.report.programme
+    factors = services.answerable_factors(user=analyst, programme=programme)
+    priorities = services.answerable_priorities(user=analyst, programme=programme)
+    services.recommendations_set(
+        user=analyst,
+        section=section,
+        items=[
+            {
+                "text": text,
+                "factors": list(factors.filter(code__key__in=codes).values_list("pk", flat=True)),
+                "priorities": list(
+                    priorities.filter(code__key__in=codes).values_list("pk", flat=True)
+                ),
+            }
+            for text, codes in paper.recommended
+        ],
+    )
 
 
 def remove_reports(programme: Programme) -> None:
