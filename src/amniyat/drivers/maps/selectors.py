@@ -105,15 +105,11 @@ def map_evidence_ids(driver_map: DriverMap) -> EvidenceIds:
     them as it reads the excerpts); none for the others."""
     by_factor: defaultdict[int, list[int]] = defaultdict(list)
     by_link: defaultdict[int, list[int]] = defaultdict(list)
-    on_factors = (
-        Factor.excerpts.through.objects.filter(factor__map=driver_map)
-        .annotate(on_link=Value(0, output_field=IntegerField()))
-        .values_list("factor_id", "excerpt_id", "on_link")
+    on_factors = Factor.excerpts.through.objects.filter(factor__map=driver_map).values_list(
+        "factor_id", "excerpt_id", Value(0, output_field=IntegerField())
     )
-    on_links = (
-        Link.excerpts.through.objects.filter(link__map=driver_map)
-        .annotate(on_link=Value(1, output_field=IntegerField()))
-        .values_list("link_id", "excerpt_id", "on_link")
+    on_links = Link.excerpts.through.objects.filter(link__map=driver_map).values_list(
+        "link_id", "excerpt_id", Value(1, output_field=IntegerField())
     )
     for owner_id, excerpt_id, on_link in on_factors.union(on_links, all=True):
         (by_link if on_link else by_factor)[owner_id].append(excerpt_id)
