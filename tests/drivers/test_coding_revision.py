@@ -33,7 +33,7 @@ from tests.drivers.assist.test_assist import (
     open_trained,
 )
 from tests.factories import OrganisationFactory, member_of
-from tests.queries import queries_of
+from tests.queries import describe, queries_of
 
 Role = Membership.Role
 EXCERPTS = 'FROM "drivers_excerpt"'
@@ -210,6 +210,9 @@ def test_the_second_request_ranks_nothing(
         assert [q for q in first if EXCERPTS in q]
         assert not [q for q in second if EXCERPTS in q or DECISIONS in q], url
         assert len(second) < len(first)
+        # The session, the user, the map or the task store's trainings, the revision, what
+        # is shown (codes, passages, their notes, audited; the map's factors and links).
+        assert len(second) <= (10 if url == assist_url else 7), describe(second.grouped())
 
 
 @pytest.mark.django_db

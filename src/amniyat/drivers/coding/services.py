@@ -81,7 +81,8 @@ def coding_changed(*, programme_id: int) -> None:
     assistant's figures or the decisions on its suggestions calls this, and so must any new
     one (``tests/drivers/test_coding_revision.py`` reads the source for writers that do not),
     or the pages that keep what they compute from the coding (the assistant's queue, the
-    codes that appear together) show it as it was."""
+    codes that appear together) show it as it was. A quote's review (proposed, approved,
+    returned: its publication and public text), which nothing kept reads, does not."""
     CodingRevision.objects.bulk_create(
         [CodingRevision(programme_id=programme_id, revision=new_coding_revision())],
         update_conflicts=True,
