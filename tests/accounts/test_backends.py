@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -13,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amniyat.accounts import policies
 from amniyat.accounts.backends import BACKEND, SignedInUserBackend, has_second_factor
-from amniyat.accounts.models import Membership
+from amniyat.accounts.models import Membership, Programme, User
 from tests.factories import ProgrammeFactory, UserFactory, member_of
 from tests.queries import queries_of
 
@@ -27,6 +28,20 @@ pytestmark = pytest.mark.django_db
 def _fast_passwords(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     settings.AMNIYAT_REQUIRE_2FA = False  # type: ignore[attr-defined]
+
+
+def signed_in(role: str, *, backend: str = BACKEND) -> tuple[Programme, User, Client]:
+    """A member of a new programme in ``role``, and a client signed in as them through
+    ``backend``."""
+    programme = ProgrammeFactory()
+    user = member_of(programme, role)
+    client = Client()
+    client.force_login(user, backend=backend)
+    return programme, user, client
+
+
+def redirected_to(response: HttpResponse, path: str) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(path)
 
 
 def test_the_user_comes_with_memberships_programmes_and_second_factor_in_one_query() -> None:
@@ -84,10 +99,7 @@ def test_signing_in_names_the_backend_and_a_page_costs_the_session_and_the_user(
 
 
 def test_a_revoked_membership_counts_from_the_next_request() -> None:
-    programme = ProgrammeFactory()
-    user = member_of(programme, Role.VIEWER)
-    client = Client()
-    client.force_login(user, backend=BACKEND)
+    programme, user, client = signed_in(Role.VIEWER)
     assert client.get(f"/p/{programme.slug}/").status_code == 200
     Membership.objects.filter(user=user).delete()
     assert client.get(f"/p/{programme.slug}/").status_code == 404
@@ -95,42 +107,29 @@ def test_a_revoked_membership_counts_from_the_next_request() -> None:
 
 
 def test_a_deactivated_user_is_signed_out_at_the_next_request() -> None:
-    programme = ProgrammeFactory()
-    user = member_of(programme, Role.VIEWER)
-    client = Client()
-    client.force_login(user, backend=BACKEND)
+    programme, user, client = signed_in(Role.VIEWER)
     assert client.get(f"/p/{programme.slug}/").status_code == 200
     user.is_active = False
     user.save(update_fields=["is_active"])
-    response = client.get(f"/p/{programme.slug}/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    assert redirected_to(client.get(f"/p/{programme.slug}/"), "/accounts/login/")
 
 
 def test_a_device_confirmed_elsewhere_asks_for_its_code_at_the_next_request() -> None:
-    programme = ProgrammeFactory()
-    user = member_of(programme, Role.VIEWER)
-    client = Client()
-    client.force_login(user, backend=BACKEND)
+    programme, user, client = signed_in(Role.VIEWER)
     assert client.get(f"/p/{programme.slug}/").status_code == 200
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    response = client.get(f"/p/{programme.slug}/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/two-factor/verify/")
+    assert redirected_to(client.get(f"/p/{programme.slug}/"), "/accounts/two-factor/verify/")
 
 
 def test_a_session_signed_in_through_model_backend_still_works() -> None:
     """Sessions from before this backend (and the admin's sign-in) read the user with Django's
     own backend, and the second factor and memberships with queries of their own."""
-    programme = ProgrammeFactory()
-    user = member_of(programme, Role.VIEWER)
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    programme, user, client = signed_in(
+        Role.VIEWER, backend="django.contrib.auth.backends.ModelBackend"
+    )
     assert client.get(f"/p/{programme.slug}/").status_code == 200
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    response = client.get(f"/p/{programme.slug}/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/two-factor/verify/")
+    assert redirected_to(client.get(f"/p/{programme.slug}/"), "/accounts/two-factor/verify/")
 
 
 def _verified(client: Client, device: TOTPDevice) -> None:
@@ -142,11 +141,8 @@ def _verified(client: Client, device: TOTPDevice) -> None:
 
 def test_someone_verified_costs_no_query_for_their_device(settings: object) -> None:
     settings.AMNIYAT_REQUIRE_2FA = True  # type: ignore[attr-defined]
-    programme = ProgrammeFactory()
-    lead = member_of(programme, Role.LEAD)
+    _, lead, client = signed_in(Role.LEAD)
     device = TOTPDevice.objects.create(user=lead, name="phone", confirmed=True)
-    client = Client()
-    client.force_login(lead, backend=BACKEND)
     assert client.get("/").status_code == 302  # not verified yet
     _verified(client, device)
     home = queries_of(client, "/")
@@ -156,17 +152,12 @@ def test_someone_verified_costs_no_query_for_their_device(settings: object) -> N
 
 def test_a_device_removed_or_unconfirmed_no_longer_verifies(settings: object) -> None:
     settings.AMNIYAT_REQUIRE_2FA = True  # type: ignore[attr-defined]
-    programme = ProgrammeFactory()
-    lead = member_of(programme, Role.LEAD)
+    programme, lead, client = signed_in(Role.LEAD)
     device = TOTPDevice.objects.create(user=lead, name="phone", confirmed=True)
-    client = Client()
-    client.force_login(lead, backend=BACKEND)
     _verified(client, device)
     assert client.get(f"/p/{programme.slug}/").status_code == 200
     TOTPDevice.objects.filter(pk=device.pk).update(confirmed=False)
-    response = client.get(f"/p/{programme.slug}/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/two-factor/setup/")
+    assert redirected_to(client.get(f"/p/{programme.slug}/"), "/accounts/two-factor/setup/")
 
 
 def test_another_users_device_in_the_session_verifies_nobody(settings: object) -> None:
@@ -178,6 +169,4 @@ def test_another_users_device_in_the_session_verifies_nobody(settings: object) -
     client = Client()
     client.force_login(lead, backend=BACKEND)
     _verified(client, others)
-    response = client.get(f"/p/{programme.slug}/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/two-factor/verify/")
+    assert redirected_to(client.get(f"/p/{programme.slug}/"), "/accounts/two-factor/verify/")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
 from amniyat.accounts import policies
 from amniyat.accounts.models import Membership
@@ -142,6 +144,25 @@ def test_organisations_of_a_programme_are_its_lead_donor_and_partners(
     programme = scene["programme"]
     seen = set(organisations_visible(user=scene["viewer"], programme=programme))
     assert seen == {programme.lead_organisation, scene["own"], scene["other"]}
+
+
+def test_a_programmes_organisations_are_read_in_one_query(scene: dict[str, Any]) -> None:
+    """Those taking part (lead, donor, partners) and no partner of another programme of the
+    same person, the partners a subquery of the one statement."""
+    programme, lead = scene["programme"], scene["lead"]
+    programme.donor = OrganisationFactory()
+    programme.save(update_fields=["donor"])
+    elsewhere = ProgrammeFactory()
+    elsewhere.partners.add(OrganisationFactory())
+    Membership.objects.create(
+        user=lead, programme=elsewhere, organisation=elsewhere.lead_organisation, role=Role.LEAD
+    )
+    policies.forget_memberships(lead)
+    policies.memberships(lead)
+    with CaptureQueriesContext(connection) as queries:
+        seen = {o.pk for o in organisations_visible(user=lead, programme=programme)}
+    assert seen == programme.taking_part_ids() and programme.donor_id in seen
+    assert len(queries) == 1
 
 
 def test_only_leads_see_the_team(scene: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from amniyat.accounts import policies
@@ -46,7 +46,14 @@ def organisations_visible(
 ) -> QuerySet[Organisation]:
     queryset = Organisation.objects.filter(policies.organisation_scope(user))
     if programme is not None:
-        queryset = queryset.filter(pk__in=programme.taking_part_ids())
+        # Those taking part (:meth:`Programme.taking_part_ids`), the partners as a subquery of
+        # the same statement rather than read first: a form offering them costs one query.
+        taking_part = Q(pk=programme.lead_organisation_id) | Q(
+            pk__in=programme.partners.values("pk")
+        )
+        if programme.donor_id:
+            taking_part |= Q(pk=programme.donor_id)
+        queryset = queryset.filter(taking_part)
     return queryset.distinct().order_by("name")
 
 

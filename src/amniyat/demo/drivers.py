@@ -41,6 +41,7 @@ from amniyat.accounts.models import Programme, User
 from amniyat.communities.models import CommunityGroup, Sector
 from amniyat.drivers.codebook.services import codebook_seed
 from amniyat.drivers.coding.services import (
+    coding_changed,
     excerpt_approve,
     excerpt_create,
     excerpt_propose,
@@ -922,3 +923,4 @@ def remove_drivers_demo(programme: Programme) -> None:
     PriorityList.objects.filter(group__programme=programme).delete()
     Source.objects.filter(programme=programme).delete()
     Code.objects.filter(programme=programme).delete()
+    coding_changed(programme_id=programme.pk)

@@ -20,6 +20,7 @@ How the parts hang together:
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -409,6 +410,30 @@ class CodeQuality(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: P={self.precision} R={self.recall}"
+
+
+def new_coding_revision() -> str:
+    return secrets.token_hex(16)
+
+
+class CodingRevision(models.Model):
+    """The state of a programme's coding: its sources and their passages, its codebook, the
+    excerpts coded with it, the assistant's figures per code and the decisions on its
+    suggestions. A new random value in the transaction of each change
+    (``coding.services.coding_changed``); what is computed from the coding for a page (the
+    assistant's queue, the codes that appear together) is kept under it, so that a change is
+    seen by the next request of every process and no request ranks thousands of passages
+    that did not change. Random rather than counted (as the members revision of
+    :mod:`amniyat.communities` is), so that a database restored from a backup never gives the
+    programme a value it had for other coding."""
+
+    programme = models.OneToOneField(
+        "accounts.Programme", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    revision = models.CharField(max_length=32, default=new_coding_revision)
+
+    def __str__(self) -> str:
+        return f"{self.programme_id}: {self.revision}"
 
 
 class ReadAsItsCode(Translatable):

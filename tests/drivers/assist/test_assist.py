@@ -28,6 +28,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.core import fields as encrypted_fields
 from amniyat.drivers.assist import services as assist
 from amniyat.drivers.assist.tasks import train_assistant
+from amniyat.drivers.coding import services as coding
 from amniyat.drivers.models import Code, CodeQuality, Excerpt, Passage, Source, Suggestion
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import charts
@@ -740,10 +741,10 @@ def test_coding_by_hand_retrains_and_deciding_does_not(
     now_coded = world.uncoded[0]
     first = now_coded.passages.order_by("position").first()
     assert first is not None
-    Excerpt.objects.create(
+    coding.excerpt_create(
+        user=world.lead,
         source=now_coded,
         code=world.codes["water"],
-        coder=world.lead,
         start=first.start,
         end=first.end,
     )

@@ -133,6 +133,11 @@ def test_a_map_page_reads_the_factors_once_and_the_links_once(
     # and the excerpts shown by those ids, without joining the factors and links again.
     assert not [q for q in queries if '"drivers_excerpt"."memo"' in q]
     assert not [q for q in queries if q.startswith("SELECT DISTINCT")]
+    # Both join tables in one statement.
+    joins = [
+        q for q in queries if '"drivers_factor_excerpts"' in q or '"drivers_link_excerpts"' in q
+    ]
+    assert len(joins) <= 1 and all('"drivers_link_excerpts"' in q for q in joins), str(queries)
 
 
 def test_the_map_page_decrypts_each_source_once_not_each_excerpt(

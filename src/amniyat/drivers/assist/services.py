@@ -92,7 +92,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record, audit_records
 from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.coding import selectors as coding_selectors
-from amniyat.drivers.coding.services import VIEW_TEXT, excerpt_create
+from amniyat.drivers.coding.services import VIEW_TEXT, coding_changed, excerpt_create
 from amniyat.drivers.models import Code, CodeQuality, Excerpt, Passage, Source, Suggestion
 from amniyat.findings import charts
 
@@ -532,6 +532,7 @@ def _evaluate(
                     "trained_on": row.trained_on,
                 },
             )
+        coding_changed(programme_id=programme.pk)
         if acting_user is not None or actor_label:
             audit_record(
                 actor=acting_user,
@@ -652,6 +653,16 @@ def quality_charts_draw(programme: Programme) -> None:
             charts.render_svg(quality_chart(rows))
 
 
+def _figures_forget(programme: Programme) -> None:
+    """Delete the programme's figures per code (the coding they were of is gone): the
+    coding revision changes only if there were any, as a page that finds too little coded
+    data calls this on every request."""
+    with transaction.atomic():
+        deleted, _by_model = CodeQuality.objects.filter(code__programme=programme).delete()
+        if deleted:
+            coding_changed(programme_id=programme.pk)
+
+
 def _reliable_codes(programme: Programme) -> dict[int, Code]:
     reliable = {}
     for quality in CodeQuality.objects.filter(code__programme=programme).select_related("code"):
@@ -756,6 +767,9 @@ class Training:
     current: bool
     coded_source_ids: frozenset[int]
     problem: str = ""  # why there are no suggestions, translated; "" if there is no such reason
+    # The coding revision read before anything else (``coding_selectors.coding_revision``):
+    # what the page ranks is kept under it. None: read it again.
+    coding_revision: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -809,6 +823,18 @@ def _data_key(programme: Programme) -> tuple[str, frozenset[int]]:
     )
     digest = hashlib.sha256(repr((sorted(coded), fingerprints)).encode())
     return digest.hexdigest(), coded
+
+
+def _data_key_kept(programme: Programme, revision: str) -> tuple[str, frozenset[int]]:
+    """:func:`_data_key`, summed up once per state of the coding (``revision``, read by the
+    caller first): every page of the assistant needs it, and it reads every passage."""
+    return coding_selectors.coding_kept(
+        "assist-data-key",
+        programme=programme,
+        revision=revision,
+        parts=(),
+        compute=lambda: _data_key(programme),
+    )
 
 
 # A row's fields folded into one number below 2**31 - 1 (a prime), base a prime above any
@@ -900,16 +926,18 @@ def training_ensure(
     training, and whether one of the coding as it stands is done, under way or failed. Queues
     one (once per state of the coding) if there is none; ``again`` queues one even so
     (Re-evaluate, audited as done by ``acting_user``)."""
-    key, coded = _data_key(programme)
+    revision = coding_selectors.coding_revision(programme)
+    key, coded = _data_key_kept(programme, revision)
     if len(coded) < 2:
         # Nothing to train on; figures of coding that is no longer there go.
-        CodeQuality.objects.filter(code__programme=programme).delete()
+        _figures_forget(programme)
         return Training(
             status=TrainingStatus.TOO_LITTLE,
             trained=None,
             current=False,
             coded_source_ids=coded,
             problem=problem_message("few_sources", len(coded)),
+            coding_revision=revision,
         )
     newest = (
         _runs(programme)
@@ -941,6 +969,7 @@ def training_ensure(
         current=current,
         coded_source_ids=coded,
         problem=problem,
+        coding_revision=revision,
     )
 
 
@@ -1002,7 +1031,7 @@ def train(*, programme: Programme, acting_user: User | None = None) -> Trained:
             seed=SEED,
         )
     except TooLittleCodedData as problem:
-        CodeQuality.objects.filter(code__programme=programme).delete()
+        _figures_forget(programme)
         return Trained(data_key=key, probabilities={}, problem=(problem.kind, problem.count))
     return Trained(
         data_key=key,
@@ -1066,12 +1095,14 @@ def suggestions_for(
     unsure or sure of, least sure first; nothing is applied. Trains here and now if the coding
     changed since the last training (the command line and tests; pages use :func:`queue_for`,
     which never trains)."""
-    key, coded = _data_key(programme)
+    revision = coding_selectors.coding_revision(programme)
+    key, coded = _data_key_kept(programme, revision)
     return _suggestions(
         user=user,
         programme=programme,
         trained=_trained_now(programme, key),
         coded_source_ids=coded,
+        revision=revision,
         source=source,
         limit=limit,
     )
@@ -1094,9 +1125,26 @@ def queue_for(
         programme=programme,
         trained=training.trained,
         coded_source_ids=training.coded_source_ids,
+        revision=(
+            coding_selectors.coding_revision(programme)
+            if training.coding_revision is None
+            else training.coding_revision
+        ),
         source=source,
         limit=limit,
     )
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """A passage to ask about, as it is kept between requests: ids, offsets and scores only
+    (its text is read, decrypted and audited, only when it is shown)."""
+
+    passage_id: int
+    source_id: int
+    paragraph: tuple[int, int]  # the offsets of its paragraph in the source
+    codes: tuple[tuple[int, float], ...]  # (code id, probability), most probable first
+    margin: float
 
 
 def _suggestions(
@@ -1105,14 +1153,11 @@ def _suggestions(
     programme: Programme,
     trained: Trained,
     coded_source_ids: frozenset[int],
+    revision: str,
     source: Source | None,
     limit: int,
 ) -> list[PassageSuggestion]:
-    found = trained.probabilities
-    if not found:
-        return []
-    reliable = _reliable_codes(programme)
-    if not reliable:
+    if not trained.probabilities:
         return []
     # Sources coded since the training are training data now, not asked about.
     sources_qs = coding_selectors.source_list(user=user, programme=programme).exclude(
@@ -1120,31 +1165,97 @@ def _suggestions(
     )
     if source is not None:
         sources_qs = sources_qs.filter(pk=source.pk)
-    # The text of a source is read (decrypted, audited) only for the passages shown.
-    sources = {s.pk: s for s in sources_qs if policies.can(user, "source.code", s)}
+    passage_rows = coding_selectors.passage_list(user=user, programme=programme)
+
+    def rank() -> list[_Ranked]:
+        return _ranked(
+            user=user,
+            programme=programme,
+            trained=trained,
+            sources_qs=sources_qs,
+            passage_rows=passage_rows,
+            limit=limit,
+        )
+
+    scope = coding_selectors.coding_scope(user, programme)
+    if scope is None:
+        ranked = rank()
+    else:
+        # Ranked once per state of the coding, training, scope and question; every request
+        # reads only the passages it shows.
+        ranked = coding_selectors.coding_kept(
+            "assist-queue",
+            programme=programme,
+            revision=revision,
+            parts=(scope, trained.data_key, source.pk if source else "", max(limit, 0)),
+            compute=rank,
+        )
+    if not ranked:
+        return []
+    codes = Code.objects.in_bulk({code_id for row in ranked for code_id, _p in row.codes})
+    shown_passages = passage_rows.in_bulk([row.passage_id for row in ranked])
+    sources = {
+        s.pk: s for s in sources_qs.filter(pk__in={row.source_id for row in ranked}).defer(None)
+    }
+    suggestions = []
+    for row in ranked:
+        passage = shown_passages.get(row.passage_id)
+        if passage is None or row.source_id not in sources:
+            continue
+        passage.source = sources[row.source_id]
+        text = passage.source.text
+        start, end = row.paragraph
+        suggestions.append(
+            PassageSuggestion(
+                passage=passage,
+                before=text[start : passage.start],
+                text=text[passage.start : passage.end],
+                after=text[passage.end : end],
+                codes=[
+                    SuggestedCode(code=codes[code_id], probability=probability)
+                    for code_id, probability in row.codes
+                    if code_id in codes
+                ],
+                margin=row.margin,
+            )
+        )
+    return suggestions
+
+
+def _ranked(
+    *,
+    user: User,
+    programme: Programme,
+    trained: Trained,
+    sources_qs: models.QuerySet[Source],
+    passage_rows: models.QuerySet[Passage],
+    limit: int,
+) -> list[_Ranked]:
+    """The ``limit`` passages to ask about first, ranked from passage offsets alone."""
+    found = trained.probabilities
+    reliable = _reliable_codes(programme)
+    if not reliable:
+        return []
+    sources = [s.pk for s in sources_qs if policies.can(user, "source.code", s)]
     if not sources:
         return []
-    passage_rows = coding_selectors.passage_list(user=user, programme=programme).filter(
-        source_id__in=list(sources)
-    )
-    # Every passage is ranked from its offsets alone; only those shown become objects.
     passages = list(
-        passage_rows.order_by("source_id", "position").values_list(
-            "pk", "source_id", "position", "paragraph", "start", "end"
-        )
+        passage_rows.filter(source_id__in=sources)
+        .order_by("source_id", "position")
+        .values_list("pk", "source_id", "position", "paragraph", "start", "end")
     )
     covered: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    for source_id, code_id, start, end in Excerpt.objects.filter(
-        source_id__in=list(sources)
-    ).values_list("source_id", "code_id", "start", "end"):
+    for source_id, code_id, start, end in Excerpt.objects.filter(source_id__in=sources).values_list(
+        "source_id", "code_id", "start", "end"
+    ):
         covered[source_id].append((code_id, start, end))
     decided = set(
-        Suggestion.objects.filter(passage__source_id__in=list(sources)).values_list(
+        Suggestion.objects.filter(passage__source_id__in=sources).values_list(
             "passage_id", "code_id"
         )
     )
-    ranked: list[tuple[float, int, int, int, list[SuggestedCode]]] = []
-    for pk, source_id, position, _paragraph, start, end in passages:
+    ranked: list[tuple[float, int, int, int, int, list[SuggestedCode]]] = []
+    for pk, source_id, position, paragraph, start, end in passages:
         probabilities = found.get(pk)
         if not probabilities:
             continue
@@ -1164,37 +1275,22 @@ def _suggestions(
             continue
         candidates.sort(key=lambda c: (-c.probability, c.code.key))
         margin = min(abs(c.probability - THRESHOLD) for c in candidates)
-        ranked.append((margin, source_id, position, pk, candidates))
+        ranked.append((margin, source_id, position, pk, paragraph, candidates))
     ranked.sort(key=lambda row: row[:3])
     paragraphs: dict[tuple[int, int], tuple[int, int]] = {}
     for _pk, source_id, _position, paragraph, start, end in passages:
         first, last = paragraphs.get((source_id, paragraph), (start, end))
         paragraphs[(source_id, paragraph)] = (min(first, start), max(last, end))
-    shown = ranked[: max(limit, 0)]
-    shown_passages = passage_rows.in_bulk([pk for *_rank, pk, _codes in shown])
-    sources = {
-        s.pk: s
-        for s in sources_qs.filter(pk__in={source_id for _m, source_id, *_rest in shown}).defer(
-            None
+    return [
+        _Ranked(
+            passage_id=pk,
+            source_id=source_id,
+            paragraph=paragraphs[(source_id, paragraph)],
+            codes=tuple((c.code.pk, c.probability) for c in candidates),
+            margin=margin,
         )
-    }
-    suggestions = []
-    for margin, source_id, _position, pk, candidates in shown:
-        passage = shown_passages[pk]
-        passage.source = sources[source_id]
-        text = passage.source.text
-        start, end = paragraphs[(source_id, passage.paragraph)]
-        suggestions.append(
-            PassageSuggestion(
-                passage=passage,
-                before=text[start : passage.start],
-                text=text[passage.start : passage.end],
-                after=text[passage.end : end],
-                codes=candidates,
-                margin=margin,
-            )
-        )
-    return suggestions
+        for margin, source_id, _position, pk, paragraph, candidates in ranked[: max(limit, 0)]
+    ]
 
 
 def suggestions_viewed(
@@ -1253,6 +1349,7 @@ def _record_decision(
     suggestion = Suggestion.objects.create(
         passage=passage, code=code, probability=probability, decision=decision, decided_by=user
     )
+    coding_changed(programme_id=programme.pk)
     audit_record(
         actor=user,
         verb=Verb.CREATED,

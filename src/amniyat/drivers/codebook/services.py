@@ -31,6 +31,7 @@ from amniyat.audit.services import audit_record
 from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.services import changed_fields
 from amniyat.core.text import format_list, format_number, format_percent
+from amniyat.drivers.coding.services import coding_changed
 from amniyat.drivers.models import Code, Excerpt, Suggestion
 from amniyat.fieldwork.models import Form
 from amniyat.findings import shown
@@ -291,6 +292,7 @@ def codebook_seed(*, programme: Programme, user: User | None = None) -> int:
             existing[code.key] = code
             added.append(code)
         if added:
+            coding_changed(programme_id=programme.pk)
             audit_record(
                 actor=user,
                 actor_label="system",
@@ -348,6 +350,7 @@ def code_create(
             **names,
             **descriptions,
         )
+        coding_changed(programme_id=programme.pk)
         audit_record(
             actor=user,
             actor_label="system",
@@ -400,6 +403,7 @@ def code_update(
         if moved:
             code.position = _next_position(programme, code.parent)
         code.save()
+        coding_changed(programme_id=programme.pk)
         audit_record(
             actor=user,
             actor_label="system",
@@ -442,6 +446,7 @@ def code_move(
             elif sibling.position != number:
                 sibling.position = number
                 sibling.save(update_fields=["position"])
+        coding_changed(programme_id=programme.pk)
         audit_record(
             actor=user,
             actor_label="system",
@@ -488,6 +493,7 @@ def code_delete(*, user: User | None, code: Code, request: HttpRequest | None = 
             details={"key": code.key},
         )
         code.delete()
+        coding_changed(programme_id=programme.pk)
 
 
 def code_merge(
@@ -550,6 +556,7 @@ def code_merge(
             },
         )
         code.delete()
+        coding_changed(programme_id=programme.pk)
     return into
 
 

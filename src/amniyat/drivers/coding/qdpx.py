@@ -61,7 +61,7 @@ from amniyat.drivers.codebook import selectors as codebook_selectors
 from amniyat.drivers.codebook.services import codebook_tree, indicator_choices, unique_key
 from amniyat.drivers.coding import selectors
 from amniyat.drivers.coding import text as notes
-from amniyat.drivers.coding.services import VIEW_TEXT, source_create
+from amniyat.drivers.coding.services import VIEW_TEXT, coding_changed, source_create
 from amniyat.drivers.models import Code, Excerpt, Language, Source
 from amniyat.fieldwork.imports import limits
 
@@ -983,6 +983,7 @@ def qdpx_import(
             for row in rows:
                 row.save()
             report.excerpts += len(rows)
+        coding_changed(programme_id=programme.pk)
         audit_record(
             actor=user,
             verb=AuditEvent.Verb.IMPORTED,

@@ -39,11 +39,13 @@ from amniyat.drivers.coding import text as notes
 from amniyat.drivers.models import (
     AgeBand,
     Code,
+    CodingRevision,
     Excerpt,
     Language,
     Passage,
     RedactionFlag,
     Source,
+    new_coding_revision,
 )
 from amniyat.places.models import Place
 from amniyat.places.selectors import programme_place_ids
@@ -71,6 +73,22 @@ SOURCE_FIELDS = (
     *PROFILE_FIELDS,
     "organisation",
 )
+
+
+def coding_changed(*, programme_id: int) -> None:
+    """Give the programme's coding revision (:class:`CodingRevision`) a new value, in the
+    transaction of the change: every write of its sources, passages, codes, excerpts, the
+    assistant's figures or the decisions on its suggestions calls this, and so must any new
+    one (``tests/drivers/test_coding_revision.py`` reads the source for writers that do not),
+    or the pages that keep what they compute from the coding (the assistant's queue, the
+    codes that appear together) show it as it was. A quote's review (proposed, approved,
+    returned: its publication and public text), which nothing kept reads, does not."""
+    CodingRevision.objects.bulk_create(
+        [CodingRevision(programme_id=programme_id, revision=new_coding_revision())],
+        update_conflicts=True,
+        unique_fields=["programme"],
+        update_fields=["revision"],
+    )
 
 
 class Sex:
@@ -297,6 +315,7 @@ def source_create(
     with transaction.atomic():
         source.save()
         passages, flags = _store_text(source, content)
+        coding_changed(programme_id=programme.pk)
         audit_record(
             actor=user,
             verb=Verb.CREATED,
@@ -358,6 +377,7 @@ def source_update(
             _store_text(source, source.text)
             changes["text"] = "replaced"
         source.save(update_fields=update_fields)
+        coding_changed(programme_id=source.programme_id)
         details: dict[str, Any] = {"fields": sorted(changes)}
         if set(changes) & CONTEXT_FIELDS:
             # The reviewer judged the quotes against who spoke, where and when.
@@ -384,7 +404,9 @@ def source_delete(*, user: User, source: Source) -> None:
             programme=source.programme,
             details={"excerpts": source.excerpts.count()},
         )
+        programme_id = source.programme_id
         source.delete()
+        coding_changed(programme_id=programme_id)
 
 
 def source_text_view(*, user: User, source: Source, request: HttpRequest | None = None) -> str:
@@ -590,6 +612,7 @@ def excerpt_create(
     try:
         with transaction.atomic():
             excerpt.save()
+            coding_changed(programme_id=source.programme_id)
             audit_record(
                 actor=user,
                 verb=Verb.CREATED,
@@ -643,6 +666,7 @@ def excerpt_delete(*, user: User, excerpt: Excerpt) -> None:
             details={"source": excerpt.source_id, "code": excerpt.code_id},
         )
         excerpt.delete()
+        coding_changed(programme_id=excerpt.source.programme_id)
 
 
 def open_flags_over(excerpt: Excerpt) -> list[RedactionFlag]:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import IntegerField, QuerySet, Value
 from django.http import Http404
 
 from amniyat.accounts import policies
@@ -100,17 +100,17 @@ EvidenceIds = tuple[defaultdict[int, list[int]], defaultdict[int, list[int]]]
 
 
 def map_evidence_ids(driver_map: DriverMap) -> EvidenceIds:
-    """The excerpts attached to each factor and to each link of the map, by id (two queries
-    of the join tables, whatever the number of factors and links; in no order: a page lists
+    """The excerpts attached to each factor and to each link of the map, by id (one query of
+    both join tables, whatever the number of factors and links; in no order: a page lists
     them as it reads the excerpts); none for the others."""
     by_factor: defaultdict[int, list[int]] = defaultdict(list)
     by_link: defaultdict[int, list[int]] = defaultdict(list)
-    for factor_id, excerpt_id in Factor.excerpts.through.objects.filter(
-        factor__map=driver_map
-    ).values_list("factor_id", "excerpt_id"):
-        by_factor[factor_id].append(excerpt_id)
-    for link_id, excerpt_id in Link.excerpts.through.objects.filter(
-        link__map=driver_map
-    ).values_list("link_id", "excerpt_id"):
-        by_link[link_id].append(excerpt_id)
+    on_factors = Factor.excerpts.through.objects.filter(factor__map=driver_map).values_list(
+        "factor_id", "excerpt_id", Value(0, output_field=IntegerField())
+    )
+    on_links = Link.excerpts.through.objects.filter(link__map=driver_map).values_list(
+        "link_id", "excerpt_id", Value(1, output_field=IntegerField())
+    )
+    for owner_id, excerpt_id, on_link in on_factors.union(on_links, all=True):
+        (by_link if on_link else by_factor)[owner_id].append(excerpt_id)
     return by_factor, by_link

@@ -944,25 +944,27 @@ def _code_units(
     return units
 
 
-def map_suggest_from_codes(
-    *, user: AnyUser, driver_map: DriverMap, min_together: int = 2
-) -> MapSuggestions:
-    """Factors (codes used in the evidence the user can read) and links (pairs of codes
-    applied to the same passage, or to overlapping excerpts, at least ``min_together`` times)
-    that are not on the map yet. Nothing is saved: a person adds the ones that fit.
+@dataclass(frozen=True)
+class _CodesTogether:
+    """How often the codes appear together in the evidence one scope of users reads, as it is
+    kept between requests: ids and counts only. ``pairs``: (code a, code b) with a < b, the
+    units they share and a few of the excerpts where they do, most frequent first; ``used``:
+    each code's excerpts, most used first."""
 
-    A map of one assessment is suggested from that assessment's sources only."""
-    programme = driver_map.programme
-    codes = {c.pk: c for c in codebook_selectors.code_list(user=user, programme=programme)}
-    if not codes:
-        return MapSuggestions(factors=[], links=[])
+    pairs: tuple[tuple[tuple[int, int], int, tuple[int, ...]], ...]
+    used: tuple[tuple[int, int], ...]
+
+
+def _codes_together(
+    *, user: AnyUser, programme: Programme, codes: Collection[int], assessment_id: int | None
+) -> _CodesTogether:
     readable = coding_selectors.excerpt_list(user=user, programme=programme).filter(
         code_id__in=list(codes)
     )
     passages = coding_selectors.passage_list(user=user, programme=programme)
-    if driver_map.assessment_id is not None:
-        readable = readable.filter(source__assessment_id=driver_map.assessment_id)
-        passages = passages.filter(source__assessment_id=driver_map.assessment_id)
+    if assessment_id is not None:
+        readable = readable.filter(source__assessment_id=assessment_id)
+        passages = passages.filter(source__assessment_id=assessment_id)
     rows = list(readable.values_list("pk", "source_id", "code_id", "start", "end"))
     source_ids = {row[1] for row in rows}
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
@@ -983,6 +985,46 @@ def map_suggest_from_codes(
             if room > 0:
                 found = [pk for pk in [*unit[a], *unit[b]] if pk not in evidence[(a, b)]]
                 evidence[(a, b)].extend(found[:room])
+    used = Counter(code_id for _pk, _source, code_id, _s, _e in rows)
+    return _CodesTogether(
+        pairs=tuple((pair, count, tuple(evidence[pair])) for pair, count in together.most_common()),
+        used=tuple(used.most_common()),
+    )
+
+
+def map_suggest_from_codes(
+    *, user: AnyUser, driver_map: DriverMap, min_together: int = 2
+) -> MapSuggestions:
+    """Factors (codes used in the evidence the user can read) and links (pairs of codes
+    applied to the same passage, or to overlapping excerpts, at least ``min_together`` times)
+    that are not on the map yet. Nothing is saved: a person adds the ones that fit.
+
+    A map of one assessment is suggested from that assessment's sources only. The counts are
+    made once per state of the programme's coding and scope of reader
+    (``coding_selectors.coding_kept``); the map's own factors and links are read afresh."""
+    programme = driver_map.programme
+    revision = coding_selectors.coding_revision(programme)
+    codes = {c.pk: c for c in codebook_selectors.code_list(user=user, programme=programme)}
+    if not codes:
+        return MapSuggestions(factors=[], links=[])
+
+    def count() -> _CodesTogether:
+        return _codes_together(
+            user=user, programme=programme, codes=codes, assessment_id=driver_map.assessment_id
+        )
+
+    scope = coding_selectors.coding_scope(user, programme)
+    counted = (
+        count()
+        if scope is None
+        else coding_selectors.coding_kept(
+            "codes-together",
+            programme=programme,
+            revision=revision,
+            parts=(scope, driver_map.assessment_id or ""),
+            compute=count,
+        )
+    )
 
     # (Unsorted: the map's factors and links are only looked up.)
     code_of_factor = dict(
@@ -994,8 +1036,10 @@ def map_suggest_from_codes(
         for s, t in driver_map.links.order_by().values_list("source_id", "target_id")
     }
     links: list[SuggestedLink] = []
-    for (a, b), count in together.most_common():
-        if count < min_together or frozenset((a, b)) in linked:
+    for (a, b), together, evidence in counted.pairs:
+        if together < min_together or frozenset((a, b)) in linked:
+            continue
+        if a not in codes or b not in codes:
             continue
         first, second = codes[a], codes[b]
         known = first.kind != second.kind and Code.Kind.CONCERN in (first.kind, second.kind)
@@ -1005,22 +1049,23 @@ def map_suggest_from_codes(
             SuggestedLink(
                 source=first,
                 target=second,
-                together=count,
-                excerpt_ids=evidence[(a, b)],
+                together=together,
+                excerpt_ids=list(evidence),
                 direction_known=known,
             )
         )
         if len(links) >= SUGGESTIONS_MAX:
             break
 
-    used = Counter(code_id for _pk, _source, code_id, _s, _e in rows)
     in_links = {c.pk for link in links for c in (link.source, link.target)}
     factors = [
         SuggestedFactor(
-            code=codes[code_id], kind=FACTOR_KIND_OF_CODE[codes[code_id].kind], excerpts=count
+            code=codes[code_id], kind=FACTOR_KIND_OF_CODE[codes[code_id].kind], excerpts=used
         )
-        for code_id, count in used.most_common()
-        if code_id not in on_map and (count >= min_together or code_id in in_links)
+        for code_id, used in counted.used
+        if code_id in codes
+        and code_id not in on_map
+        and (used >= min_together or code_id in in_links)
     ][:SUGGESTIONS_MAX]
     return MapSuggestions(factors=factors, links=links)
 

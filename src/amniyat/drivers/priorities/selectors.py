@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from amniyat.accounts import policies
 from amniyat.communities.models import CommunityGroup
@@ -28,8 +28,17 @@ def _groups(user: AnyUser, programme: Programme) -> QuerySet[CommunityGroup]:
     return CommunityGroup.objects.filter(policies.group_scope(user), programme=programme)
 
 
+def _of_groups_read(user: AnyUser, programme: Programme, prefix: str = "") -> Q:
+    """Rows of the groups the user may read (:func:`_groups`), ``prefix`` leading to the
+    row's group: a condition on the group the statement joins anyway, not a subquery of the
+    groups (which costs compiling a second statement on every request)."""
+    return policies.group_scope(user, f"{prefix}group__") & Q(
+        **{f"{prefix}group__programme": programme}
+    )
+
+
 def priority_list_list(*, user: AnyUser, programme: Programme) -> QuerySet[PriorityList]:
-    return PriorityList.objects.filter(group__in=_groups(user, programme)).select_related(
+    return PriorityList.objects.filter(_of_groups_read(user, programme)).select_related(
         "group", "assessment"
     )
 
@@ -66,7 +75,7 @@ def priority_list_get(*, user: AnyUser, programme: Programme, pk: int | str) -> 
 def priority_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Priority:
     """One scored concern of a priority list the user may read."""
     queryset = Priority.objects.filter(
-        priority_list__in=priority_list_list(user=user, programme=programme)
+        _of_groups_read(user, programme, "priority_list__")
     ).select_related("priority_list__group__place", "priority_list__assessment", "code")
     # The group's place is named, never drawn nor counted.
     queryset = queryset.defer(
