@@ -78,6 +78,8 @@ from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.findings.selectors import assessments_with_findings
 from amniyat.places.models import Place
 from amniyat.places.selectors import places_visible, programme_area_ids
+from amniyat.reports import selectors as reports_selectors
+from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 from tests.test_access_matrix import (
     DEVICE_ROUTES,
     KWARG_REGISTRY,
@@ -138,7 +140,27 @@ def _maps(user: User, programme: Programme) -> models.QuerySet[DriverMap]:
     return maps_selectors.driver_map_list(user=user, programme=programme)
 
 
+def _reports(user: User, programme: Programme) -> models.QuerySet[Report]:
+    return reports_selectors.report_list(user=user, programme=programme)
+
+
+def _renderings(user: User, programme: Programme) -> set[int]:
+    ids: set[int] = set()
+    for report in _reports(user, programme):
+        ids |= _ids(reports_selectors.renderings_of(user=user, report=report))
+    return ids
+
+
 READERS: dict[type[models.Model], Reader] = {
+    Report: _per_programme(_reports),
+    Section: _per_programme(lambda u, p: Section.objects.filter(report__in=_reports(u, p))),
+    Recommendation: _per_programme(
+        lambda u, p: Recommendation.objects.filter(section__report__in=_reports(u, p))
+    ),
+    Rendering: lambda user, programmes: set().union(*(_renderings(user, p) for p in programmes)),
+    ReportTemplate: _per_programme(
+        lambda u, p: reports_selectors.templates_visible(user=u, programme=p)
+    ),
     Programme: lambda user, _p: _ids(programmes_visible(user=user)),
     Organisation: lambda user, _p: _ids(organisations_visible(user=user)),
     Membership: _per_programme(lambda u, p: memberships_visible(user=u, programme=p)),

@@ -5,6 +5,7 @@ message; a change to the map makes the section stale; the page, the DOCX and the
 
 from __future__ import annotations
 
+import html
 import io
 import subprocess
 import zipfile
@@ -13,6 +14,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from amniyat.accounts.models import Membership, User
 from amniyat.drivers.maps import network
@@ -145,7 +148,9 @@ def test_a_map_of_another_programme_or_unpublished_is_refused(lead: User) -> Non
         edit, {"map": elsewhere.pk, "heading": "", "text": ""}, HTTP_ACCEPT_LANGUAGE="ru"
     )
     assert response.status_code == 200
-    assert "Choose a published driver map of this programme." in response.content.decode()
+    with translation.override("ru"):
+        refusal = gettext("Choose a published driver map of this programme.")
+    assert refusal in html.unescape(response.content.decode())
     section.refresh_from_db()
     assert section.built_at is None
 

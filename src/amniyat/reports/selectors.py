@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
 from amniyat.drivers.models import Factor, Priority
-from amniyat.reports.models import Recommendation, Rendering, Report, Section
+from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -69,3 +69,10 @@ def recommendations_of(sections: Sequence[Section]) -> QuerySet[Recommendation]:
             Prefetch("priorities", queryset=Priority.objects.select_related("code").order_by("pk")),
         )
     )
+
+
+def templates_visible(*, user: AnyUser, programme: Programme) -> QuerySet[ReportTemplate]:
+    """The programme's Word template (at most one), for those who manage it: its leads."""
+    if not policies.can(user, "report.template", programme):
+        return ReportTemplate.objects.none()
+    return ReportTemplate.objects.filter(programme=programme)

@@ -37,7 +37,7 @@ from amniyat.reports.forms import (
     WrittenSectionForm,
     recommendation_items,
 )
-from amniyat.reports.models import Rendering, Report, ReportTemplate, Section
+from amniyat.reports.models import Rendering, Report, Section
 
 REPORTS_PER_PAGE = 25
 
@@ -538,7 +538,7 @@ def template_page(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "reports/template.html",
         {
             "programme": programme,
-            "template": ReportTemplate.objects.filter(programme=programme)
+            "template": selectors.templates_visible(user=request.user, programme=programme)
             .select_related("uploaded_by")
             .first(),
             "form": form,
