@@ -32,8 +32,9 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from amniyat.accounts.models import Programme, User
@@ -129,8 +130,16 @@ def report_create(
     report.full_clean()
     with transaction.atomic():
         report.save()
+        with translation.override(language):
+            # The template's one text section is the summary, named in the report's language.
+            summary = gettext("Summary")
         Section.objects.bulk_create(
-            Section(report=report, position=position, kind=section_kind)
+            Section(
+                report=report,
+                position=position,
+                kind=section_kind,
+                heading=summary if section_kind == Kind.TEXT else "",
+            )
             for position, section_kind in enumerate(TEMPLATES[kind])
         )
         if user is not None:
