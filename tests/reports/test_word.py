@@ -146,3 +146,19 @@ def test_a_briefing_paper_as_pdf(assessment: Assessment) -> None:  # noqa: F811
         e for e in findings.results["estimates"] if e["indicator"] == "safe_night" and not e["by"]
     )
     assert f"{round(estimate['estimate'] * 100)}%" in text
+    # Every key finding's row as the section (and the findings page) shows it: its estimate,
+    # interval and n on the row's line of the PDF.
+    section.refresh_from_db()
+    lines = subprocess.run(
+        ["/usr/bin/pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
+    rows = [
+        row
+        for indicator in section.built["indicators"]
+        for row in [indicator["overall"], *(r for g in indicator["groups"] for r in g["rows"])]
+        if row and row["estimate"]
+    ]
+    assert len(rows) > 10
+    for row in rows:
+        shown = f"{row['estimate']} {row['interval']} {row['n']}"
+        assert any(" ".join(line.split()).endswith(shown) for line in lines.splitlines()), shown

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -156,6 +157,7 @@ class FindingsBuilder(_FromFindings):
                     {
                         "id": view.id,
                         "label": view.label,
+                        "label_note": label_note(findings, view.id, section.report.language),
                         "kind": view.kind,
                         "overall": (
                             _row(view.overall, trace={**base, "by": "", "row": 0})
@@ -172,6 +174,20 @@ class FindingsBuilder(_FromFindings):
                 "confidence": page.design.get("confidence", 0.95),
             }
         return Built(content=content, sources=_findings_state(findings))
+
+
+def label_note(findings: Findings, indicator: str, language: str) -> str:
+    """What a document says under an indicator whose set has no label in its language (and
+    which it therefore names in English), in that language; else nothing."""
+    labels = (findings.results or {}).get("labels_by_language", {}).get(indicator) or {}
+    if language == "en" or labels.get(language):
+        return ""
+    with translation.override(language):
+        name = str(dict(settings.LANGUAGES).get(language, language))
+        return _(
+            "The indicator set has no label in {language} for this indicator: it is named "
+            "in English."
+        ).format(language=name)
 
 
 def _chart(chart: present.Chart) -> dict[str, Any]:

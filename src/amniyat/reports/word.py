@@ -459,6 +459,8 @@ def _section(writer: Writer, item: Any) -> None:
         headers = ["", _("Estimate"), _("95% interval"), "n"]
         for indicator in built.get("indicators", []):
             writer.document.add_heading(indicator["label"], level=2)
+            if indicator.get("label_note"):
+                writer.caption(indicator["label_note"])
             rows: list[list[Any]] = []
             if indicator.get("overall"):
                 rows.append(_finding(_("Everyone"), indicator["overall"]))
