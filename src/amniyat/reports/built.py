@@ -136,7 +136,7 @@ class FindingsBuilder(_FromFindings):
             missing = sorted(set(chosen) - {v.id for v in views})
             if missing:
                 raise ValidationError(
-                    _("The findings have no indicator {names}.").format(names=", ".join(missing))
+                    _("The findings have no indicator {names}.").format(names=format_list(missing))
                 )
             indicators = []
             for view in sorted(views, key=lambda v: chosen.index(v.id) if chosen else 0):
@@ -202,24 +202,47 @@ def _chart(chart: present.Chart) -> dict[str, Any]:
     }
 
 
+def district_chart_of(
+    section: Section, user: User | None
+) -> tuple[Findings, present.IndicatorView, present.Chart]:
+    """The published findings a chart or map of districts draws, its chosen indicator and
+    the findings page's chart of it by district (a map where every district has a boundary,
+    bars otherwise), in the language active. Refused with a message where the indicator is
+    not among the findings' or they have no figures by district."""
+    findings = _required(section, user)
+    indicator = str(section.options.get("indicator", ""))
+    page = shown(findings)
+    view = next((v for v in page.views if v.id == indicator), None)
+    if view is None:
+        raise ValidationError({"indicator": _("Choose one of the findings' indicators to draw.")})
+    chart = page.district_chart(view)
+    if chart is None:
+        raise ValidationError(_("The findings have no figures by district to draw."))
+    return findings, view, chart
+
+
+def district_rows(
+    chart: present.Chart, findings: Findings, view: present.IndicatorView
+) -> dict[str, Any]:
+    """The chart as a report keeps it, each district's row with where it came from."""
+    drawn = _chart(chart)
+    for index, row in enumerate(drawn["rows"]):
+        row["trace"] = {
+            "findings": findings.pk,
+            "indicator": view.id,
+            "by": "district",
+            "row": index,
+        }
+    return drawn
+
+
 class DistrictChartBuilder(_FromFindings):
-    """One indicator by district, as its findings page draws it: a map where every district
-    has a boundary, bars otherwise."""
+    """One indicator by district, as its findings page draws it."""
 
     def build(self, *, user: User | None, section: Section) -> Built:
-        findings = _required(section, user)
-        indicator = str(section.options.get("indicator", ""))
         with translation.override(section.report.language):
-            page = shown(findings)
-            view = next((v for v in page.views if v.id == indicator), None)
-            if view is None:
-                raise ValidationError(
-                    {"indicator": _("Choose one of the findings' indicators to draw.")}
-                )
-            chart = page.district_chart(view)
-            if chart is None:
-                raise ValidationError(_("The findings have no figures by district to draw."))
-            content = {"indicator": view.id, "chart": _chart(chart)}
+            findings, view, chart = district_chart_of(section, user)
+            content = {"indicator": view.id, "chart": district_rows(chart, findings, view)}
         return Built(content=content, sources=_findings_state(findings))
 
 

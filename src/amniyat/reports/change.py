@@ -17,6 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
+from amniyat.core.text import format_list
 from amniyat.fieldwork.models import Assessment
 from amniyat.findings import present, tables
 from amniyat.findings.selectors import published_findings_per_form
@@ -183,7 +184,7 @@ class ChangeBuilder:
                     {
                         "indicators": _(
                             "Both assessments' findings must have the indicators {names}."
-                        ).format(names=", ".join(missing))
+                        ).format(names=format_list(missing))
                     }
                 )
             views = [v for v in shared if not chosen or v.id in chosen]

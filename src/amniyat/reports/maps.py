@@ -26,7 +26,12 @@ from amniyat.accounts import policies
 from amniyat.core.text import format_date
 from amniyat.drivers.maps import network, selectors, svg
 from amniyat.drivers.models import DriverMap
-from amniyat.reports.built import _chart, _findings_state, _FromFindings, _required
+from amniyat.reports.built import (
+    _findings_state,
+    _FromFindings,
+    district_chart_of,
+    district_rows,
+)
 from amniyat.reports.models import Section
 from amniyat.reports.sections import Built
 
@@ -201,29 +206,10 @@ class DistrictMapBuilder(_FromFindings):
     a district has no boundary the section says so and draws the figures as bars."""
 
     def build(self, *, user: User | None, section: Section) -> Built:
-        from amniyat.findings.shown import shown
-
-        findings = _required(section, user)
-        indicator = str(section.options.get("indicator", ""))
         with translation.override(section.report.language):
-            page = shown(findings)
-            view = next((v for v in page.views if v.id == indicator), None)
-            if view is None:
-                raise ValidationError(
-                    {"indicator": _("Choose one of the findings' indicators to draw.")}
-                )
-            chart = page.district_chart(view)
-            if chart is None:
-                raise ValidationError(_("The findings have no figures by district to draw."))
-            drawn = _chart(chart)
+            findings, view, chart = district_chart_of(section, user)
+            drawn = district_rows(chart, findings, view)
             is_map = "projection" in chart.spec
-            for index, row in enumerate(drawn["rows"]):
-                row["trace"] = {
-                    "findings": findings.pk,
-                    "indicator": view.id,
-                    "by": "district",
-                    "row": index,
-                }
             content = {
                 "indicator": view.id,
                 "chart": drawn,

@@ -43,7 +43,7 @@ from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
 from amniyat.core.encrypted_files import decrypted_pieces, encrypt_file
 from amniyat.core.services import changed_fields
-from amniyat.core.text import format_number
+from amniyat.core.text import format_list, format_number
 from amniyat.fieldwork.models import Assessment
 from amniyat.reports import docx_template, writing
 from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
@@ -536,7 +536,7 @@ def report_approve(*, user: User, report: Report) -> Report:
     if unready:
         raise ValidationError(
             _("Build or refresh these sections before approving: {sections}.").format(
-                sections=", ".join(str(s) for s in unready)
+                sections=format_list([str(s) for s in unready])
             )
         )
     return _move(
