@@ -3,8 +3,8 @@
 Builds the demo (``amniyat demo``) in a temporary SQLite database, then, as the demo analyst,
 a briefing paper in Tajik from the Tajikistan baseline: the template every paper starts from
 (title, summary, methodology, key findings, women and men, voices, driver map, priorities,
-recommendations), a chart by district for eight more indicators and the programme's second
-driver map, every section built. Then times, median of ``--rounds``:
+recommendations), a chart by district for eight more indicators and a map of districts,
+every section built. Then times, median of ``--rounds``:
 
 - the DOCX (``reports.word.write``: drawing every chart as PNG, writing the package);
 - the PDF (``reports.pdf.write``: the charts, the print page's HTML, WeasyPrint's layout);
@@ -103,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure(rounds: int) -> int:
     from amniyat.accounts.models import Programme, User
-    from amniyat.drivers.models import DriverMap
     from amniyat.fieldwork.models import Assessment
     from amniyat.reports import document, pdf, services, word
     from amniyat.reports.models import Report, Section
@@ -127,13 +126,13 @@ def measure(rounds: int) -> int:
         chart = services.section_add(user=analyst, report=report, kind=Section.Kind.CHART)
         chart.report = report
         services.section_set_options(user=analyst, section=chart, options={"indicator": indicator})
-    maps = list(DriverMap.objects.filter(programme=programme).order_by("pk").values_list("pk"))
-    if len(maps) > 1 and Section.Kind.DRIVER_MAP in BUILDERS:
-        second = services.section_add(
-            user=analyst, report=report, kind=Section.Kind.DRIVER_MAP, after=last
-        )
-        second.report = report
-        services.section_set_options(user=analyst, section=second, options={"map": maps[1][0]})
+    districts = services.section_add(
+        user=analyst, report=report, kind=Section.Kind.DISTRICT_MAP, after=last
+    )
+    districts.report = report
+    services.section_set_options(
+        user=analyst, section=districts, options={"indicator": "safe_night_women"}
+    )
     left_out = []
     for section in report.sections.order_by("position"):
         section.report = report
