@@ -125,24 +125,27 @@ class BuiltSectionForm(forms.Form):
                     "Choose an assessment of this programme with published findings."
                 )
             }
-            self.fields["baseline"] = forms.TypedChoiceField(
-                label=_("Baseline"),
-                choices=offered,
-                coerce=int,
-                required=False,
-                empty_value=None,
-                error_messages=invalid,
-                help_text=_("The usual one: the report's assessment, else the latest baseline."),
-            )
-            self.fields["endline"] = forms.TypedChoiceField(
-                label=_("Endline"),
-                choices=offered,
-                coerce=int,
-                required=False,
-                empty_value=None,
-                error_messages=invalid,
-                help_text=_("The usual one: the latest endline with published findings."),
-            )
+            for name, label, usual in (
+                (
+                    "baseline",
+                    _("Baseline"),
+                    _("The usual one: the report's assessment, else the latest baseline."),
+                ),
+                (
+                    "endline",
+                    _("Endline"),
+                    _("The usual one: the latest endline with published findings."),
+                ),
+            ):
+                self.fields[name] = forms.TypedChoiceField(
+                    label=label,
+                    choices=offered,
+                    coerce=int,
+                    required=False,
+                    empty_value=None,
+                    error_messages=invalid,
+                    help_text=usual,
+                )
             self.fields["indicators"] = forms.MultipleChoiceField(
                 label=_("Indicators"),
                 choices=indicators,
