@@ -72,6 +72,16 @@ class Assessment(Translatable):
     def translation_subject(self, programme: Any) -> Any | None:
         return programme if self.programme_id == programme.pk else None
 
+    @property
+    def design_fields(self) -> tuple[str, ...]:
+        """The fields of the survey's design that are set (weight, strata, clusters, finite
+        population correction): read with the answers, never shown or broken down by."""
+        return tuple(
+            name
+            for name in (self.weight_field, self.strata_field, self.cluster_field, self.fpc_field)
+            if name
+        )
+
 
 class Sensitivity(models.TextChoices):
     PUBLIC = "public", _("public")

@@ -177,16 +177,7 @@ def analyse(
     assessment = form.assessment
     # Published findings may rest only on answers classed public; the design fields shape the
     # estimates without ever being shown.
-    design_fields = tuple(
-        name
-        for name in (
-            assessment.weight_field,
-            assessment.strata_field,
-            assessment.cluster_field,
-            assessment.fpc_field,
-        )
-        if name
-    )
+    design_fields = assessment.design_fields
     public = frozenset({"public"})
     frame = submissions_frame(form, classes=public, always=design_fields)
     columns = set(frame.columns)
@@ -261,16 +252,7 @@ def disaggregation_fields(
     if version is None:
         return []
     assessment = form.assessment
-    excluded = {"sex", "age_band", "district"} | {
-        name
-        for name in (
-            assessment.weight_field,
-            assessment.strata_field,
-            assessment.cluster_field,
-            assessment.fpc_field,
-        )
-        if name
-    }
+    excluded = {"sex", "age_band", "district"} | set(assessment.design_fields)
     if indicator and indicator_set is not None:
         excluded |= _indicator_fields(indicator_set, indicator)
     language = get_language() or "en"

@@ -44,15 +44,7 @@ def place_named(*, programme_id: int, answers: Sequence[str]) -> int | None:
         row
         for owner, *row in Place.objects.filter(named)
         .order_by()
-        .values_list(
-            "programme_id",
-            "pk",
-            "code_key",
-            "name_en_key",
-            "name_ru_key",
-            "name_tg_key",
-            "name_uz_key",
-        )
+        .values_list("programme_id", "pk", *Place.KEYED.values())  # the code's key first
         if owner is None or owner == programme_id
     ]
     for key in keys:

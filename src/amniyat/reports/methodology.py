@@ -107,17 +107,7 @@ def _sample(findings: Findings, k: int, assessment: Assessment) -> dict[str, Any
     margins; only answers classed public are counted (sex and district among them)."""
     # The frame the findings are computed from (the design's fields come with it, never
     # shown): read from its cache when the data did not change since.
-    design_fields = tuple(
-        name
-        for name in (
-            assessment.weight_field,
-            assessment.strata_field,
-            assessment.cluster_field,
-            assessment.fpc_field,
-        )
-        if name
-    )
-    frame = submissions_frame(findings.form, classes=PUBLIC, always=design_fields)
+    frame = submissions_frame(findings.form, classes=PUBLIC, always=assessment.design_fields)
     columns = set(frame.columns)
     sex = "sex" if "sex" in columns else None
     district = "district" if "district" in columns else None

@@ -267,7 +267,7 @@ def place_lookup(form: Form) -> dict[str, int]:
     :func:`~amniyat.places.selectors.place_named`, which answers the same."""
     places = Place.objects.filter(
         Q(programme__isnull=True) | Q(programme_id=form.assessment.programme_id)
-    ).values_list("pk", "code_key", "name_en_key", "name_ru_key", "name_tg_key", "name_uz_key")
+    ).values_list("pk", *Place.KEYED.values())  # the code's key first
     codes: dict[str, int] = {}
     names: dict[str, int | None] = {}
     for pk, code, *labels in places:
