@@ -105,6 +105,11 @@ ROUTE_KINDS: dict[str, str] = {
     "api:submission-detail": "submission",
     "api:import-job-detail": "import_job",
     "api:device-detail": "device",
+    "reports:rendering_create": "report",
+    "api:report-detail": "report",
+    "api:report-file-list": "report_files",
+    "api:report-file-detail": "report_file",
+    "api:report-file-download": "report_file",
 }
 # Name prefixes for routes not in ROUTE_KINDS, most specific first.
 KIND_BY_PREFIX: list[tuple[str, str]] = [
@@ -118,6 +123,9 @@ KIND_BY_PREFIX: list[tuple[str, str]] = [
     ("drivers:priority_list_", "priority_list"),
     ("drivers:priority_", "priority"),
     ("drivers:map_", "driver_map"),
+    ("reports:section_", "report_section"),
+    ("reports:rendering_", "report_rendering"),
+    ("reports:", "report"),
 ]
 # A query string for pages whose bare address only redirects.
 QUERIES: dict[str, str] = {
@@ -333,6 +341,7 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         Submission,
     )
     from amniyat.findings.models import Findings
+    from amniyat.reports.models import Rendering, Report, Section
 
     def pks(queryset: Any, limit: int = 6) -> list[dict[str, Any]]:
         return [{"pk": pk} for pk in queryset.order_by("pk").values_list("pk", flat=True)[:limit]]
@@ -347,6 +356,8 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         .distinct()[:6]
     )
     members = GroupMember.objects.filter(group__programme=programme).order_by("pk")
+    sections = Section.objects.filter(report__programme=programme).order_by("pk")
+    renderings = Rendering.objects.filter(report__programme=programme).exclude(file="")
     return {
         "group": pks(groups),
         "member": [{"pk": g, "member_pk": m} for m, g in members.values_list("pk", "group_id")[:6]],
@@ -371,6 +382,24 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         "driver_map": pks(DriverMap.objects.filter(programme=programme)),
         "download": pks(Download.objects.filter(programme=programme)),
         "member_row": pks(members),
+        "report": pks(Report.objects.filter(programme=programme)),
+        "report_files": [
+            {"report_pk": pk}
+            for pk in Report.objects.filter(programme=programme)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:6]
+        ],
+        "report_section": [
+            {"pk": r, "section_pk": s} for s, r in sections.values_list("pk", "report_id")[:6]
+        ],
+        "report_rendering": [
+            {"pk": r, "rendering_pk": f}
+            for f, r in renderings.order_by("pk").values_list("pk", "report_id")[:6]
+        ],
+        "report_file": [
+            {"report_pk": r, "pk": f}
+            for f, r in renderings.order_by("pk").values_list("pk", "report_id")[:6]
+        ],
         # The newest, as the API lists them (an index reads them; ordering by id would not).
         "submission": [
             {"pk": pk}

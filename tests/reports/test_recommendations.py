@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from amniyat.accounts.models import Membership, User
 from amniyat.audit.models import AuditEvent
@@ -151,3 +154,39 @@ def test_recommendations_answer_factors_and_priorities(lead: User) -> None:
     form = client.get(edit).content.decode()
     assert "Light the streets to the market" in form
     assert f'value="{theft.pk}" selected' in form
+
+
+def test_a_concern_many_groups_agreed_is_named_once_with_their_number(lead: User) -> None:
+    """A national programme's recommendation may answer the same concern in hundreds of
+    groups' lists: the page, the DOCX and the API read it once, with how many groups agreed
+    it, in a fixed number of queries however many lists there are."""
+    programme = lead.memberships.get().programme  # type: ignore[attr-defined]
+    analyst = member_of(programme, Role.ANALYST)
+    lighting = [_priority(programme, "Street lighting") for _ in range(3)]
+    roads = _priority(programme, "Roads")
+    report = services.report_create(
+        user=analyst, programme=programme, kind=Report.Kind.BRIEFING, language="ru", title="B"
+    )
+    section = selectors.sections_of(report).get(kind=Section.Kind.RECOMMENDATIONS)
+    services.recommendations_set(
+        user=analyst,
+        section=section,
+        items=[{"text": "Light the streets", "priorities": [p.pk for p in [*lighting, roads]]}],
+    )
+    with translation.override("ru"):
+        drawn = document.recommendations_of([section])
+    assert drawn[section.pk][0]["priorities"] == ["Street lighting (3 группы)", "Roads"]
+
+    for _ in range(4):
+        _priority(programme, "Street lighting")
+    more = list(Priority.objects.filter(concern="Street lighting").values_list("pk", flat=True))
+    services.recommendations_set(
+        user=analyst,
+        section=section,
+        items=[{"text": "Light the streets", "priorities": [*more, roads.pk]}],
+    )
+    with CaptureQueriesContext(connection) as queries:
+        with translation.override("en"):
+            drawn = document.recommendations_of([section])
+    assert drawn[section.pk][0]["priorities"] == ["Street lighting (7 groups)", "Roads"]
+    assert len(queries) <= 4

@@ -25,6 +25,9 @@ driver maps               a women's and a men's map for each of the four regions
                           summarise, they do not grow with the data
 priority lists            one agreed list per community group
 findings                  computed in this process at the end, as the demo does
+reports                   the demo's briefing papers of the baseline (Russian and Tajik), built,
+                          published and rendered as DOCX and PDF: papers summarise, they do not
+                          grow with the data
 ========================  ====================================================================
 
 So a million submissions make 3,338 enumerators, 500 groups with 5,994 members, 100 partner
@@ -92,6 +95,7 @@ from amniyat.demo.build import (
 )
 from amniyat.demo.drivers import SEED as DRIVERS_SEED
 from amniyat.demo.drivers import build_drivers
+from amniyat.demo.reports import build_reports_demo
 from amniyat.demo.translations import translate_demo
 from amniyat.fieldwork.imports.services import checkpoint, import_run, import_start
 from amniyat.fieldwork.models import Form, FormVersion, ImportJob, Submission
@@ -393,6 +397,9 @@ def _build(size: ScaleSize, *, slug: str, seed: int, stages: _Stages) -> ScaleRe
     with stages.stage("translations", 1):
         translate_demo([programme])
         stages.progress("translations", 1, 1)
+    with stages.stage("reports", 1):
+        build_reports_demo(programme, analyst=analyst, lead=lead)
+        stages.progress("reports", 1, 1)
     return ScaleResult(programme=programme, size=size, accounts=accounts)
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import translation
+from django.utils.translation import ngettext
 
-from amniyat.core.text import format_date
+from amniyat.core.text import format_date, format_number
 from amniyat.reports import built, sections, selectors, writing
 from amniyat.reports.models import Report, Section
 
@@ -43,22 +44,36 @@ class DrawnSection:
 
 def recommendations_of(sections: list[Section]) -> dict[int, list[dict[str, Any]]]:
     """The recommendations of these sections (of one report), by section, each with the
-    labels of the factors and priorities it answers in the language active: three queries,
+    labels of the factors and priorities it answers in the language active: a concern that
+    several groups' lists hold is named once, with how many groups agreed it. Four queries,
     however many there are; none without a recommendations section."""
     if not sections:
         return {}
+    recommendations, factors, priorities = selectors.recommendation_links(sections)
     found: dict[int, list[dict[str, Any]]] = {}
-    for recommendation in selectors.recommendations_of(sections):
+    for recommendation in recommendations:
         found.setdefault(recommendation.section_id, []).append(
             {
                 "text": recommendation.text,
-                "factors": [str(f.translated("label")) for f in recommendation.factors.all()],
+                "factors": [str(f.translated("label")) for f in factors.get(recommendation.pk, [])],
                 "priorities": [
-                    str(p.translated("concern")) for p in recommendation.priorities.all()
+                    concern_in_groups(str(concern.translated("concern")), groups)
+                    for concern, groups in priorities.get(recommendation.pk, [])
                 ],
             }
         )
     return found
+
+
+def concern_in_groups(concern: str, groups: int) -> str:
+    """A concern named once for all the groups' lists that hold it: "Street lighting (12
+    groups)"; a single group's concern as it is."""
+    if groups <= 1:
+        return concern
+    return ngettext("%(concern)s (%(count)s group)", "%(concern)s (%(count)s groups)", groups) % {
+        "concern": concern,
+        "count": format_number(groups),
+    }
 
 
 @dataclass

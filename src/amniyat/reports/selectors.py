@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, QuerySet
 
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
-from amniyat.drivers.models import Factor, Priority
+from amniyat.drivers.models import Code, Factor, Priority
 from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 
 if TYPE_CHECKING:
@@ -69,6 +69,58 @@ def recommendations_of(sections: Sequence[Section]) -> QuerySet[Recommendation]:
             Prefetch("priorities", queryset=Priority.objects.select_related("code").order_by("pk")),
         )
     )
+
+
+def recommendation_links(
+    sections: Sequence[Section],
+) -> tuple[list[Recommendation], dict[int, list[Factor]], dict[int, list[tuple[Priority, int]]]]:
+    """The recommendations of these sections (as :func:`recommendations_of`) with what each
+    answers: the factors (one per map, few) and the priorities grouped by what they say —
+    one unsaved :class:`Priority` carrying the concern, its translations and its code for
+    each distinct concern, with the number of groups whose agreed lists hold it. A national
+    programme's recommendation may answer the same concern in hundreds of groups' lists;
+    this reads a row per distinct concern, not an object per list. Four queries."""
+    recommendations = list(
+        Recommendation.objects.filter(section__in=[s.pk for s in sections]).order_by(
+            "section_id", "position", "pk"
+        )
+    )
+    ids = [r.pk for r in recommendations]
+    if not ids:
+        return [], {}, {}
+    factors: dict[int, list[Factor]] = {}
+    for link in (
+        Recommendation.factors.through.objects.filter(recommendation_id__in=ids)
+        .select_related("factor__code")
+        .order_by("factor_id")
+    ):
+        factors.setdefault(link.recommendation_id, []).append(link.factor)
+    grouped = (
+        Recommendation.priorities.through.objects.filter(recommendation_id__in=ids)
+        .values(
+            "recommendation_id",
+            "priority__concern",
+            "priority__content_language",
+            "priority__translations",
+            "priority__code_id",
+        )
+        .annotate(groups=Count("priority__priority_list__group", distinct=True), first=Min("id"))
+        .order_by("recommendation_id", "first")
+    )
+    rows = list(grouped)
+    codes = Code.objects.in_bulk({r["priority__code_id"] for r in rows} - {None})
+    priorities: dict[int, list[tuple[Priority, int]]] = {}
+    for row in rows:
+        code_id = row["priority__code_id"]
+        concern = Priority(
+            concern=row["priority__concern"],
+            content_language=row["priority__content_language"],
+            translations=row["priority__translations"],
+            code_id=code_id,
+            code=codes.get(code_id) if code_id is not None else None,
+        )
+        priorities.setdefault(row["recommendation_id"], []).append((concern, row["groups"]))
+    return recommendations, factors, priorities
 
 
 def templates_visible(*, user: AnyUser, programme: Programme) -> QuerySet[ReportTemplate]:

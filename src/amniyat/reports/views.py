@@ -4,6 +4,7 @@ built from data), writing and building each section, and its way from draft to p
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,11 +123,9 @@ def report_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
     report = selectors.report_get(user=request.user, programme=programme, pk=pk)
     made = document.drawn(report)
     for item in made.sections:
-        chart = item.built.get("chart")
-        if item.kind == Section.Kind.DRIVER_MAP:
-            item.svg = maps.map_markup(item.built, id_prefix=f"map{item.section.pk}")
-        else:
-            item.svg = charts.render_svg(chart["spec"]) if chart and chart.get("spec") else None
+        # Drawn only if the page's kept copy of the section's figures is missing (the
+        # template calls it then).
+        item.svg = functools.cache(functools.partial(_drawing, item))
     can_edit = policies.can(request.user, "report.edit", report)
     return render(
         request,
@@ -150,6 +149,14 @@ def report_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
             "renderings": selectors.renderings_of(user=request.user, report=report)[:10],
         },
     )
+
+
+def _drawing(item: document.DrawnSection) -> Any:
+    """A built section's chart or map as the page draws it (SVG made on the server)."""
+    if item.kind == Section.Kind.DRIVER_MAP:
+        return maps.map_markup(item.built, id_prefix=f"map{item.section.pk}")
+    chart = item.built.get("chart")
+    return charts.render_svg(chart["spec"]) if chart and chart.get("spec") else None
 
 
 def _section(request: AuthenticatedRequest, slug: str, pk: int, section_pk: int) -> Section:

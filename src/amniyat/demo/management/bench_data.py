@@ -152,5 +152,6 @@ def _stage_label(stage: str) -> str:
         "priorities": _("priorities"),
         "findings": _("findings"),
         "translations": _("translations"),
+        "reports": _("briefing papers"),
     }
     return labels.get(stage, stage)
