@@ -185,8 +185,7 @@ def test_a_concern_many_groups_agreed_is_named_once_with_their_number(lead: User
         section=section,
         items=[{"text": "Light the streets", "priorities": [*more, roads.pk]}],
     )
-    with CaptureQueriesContext(connection) as queries:
-        with translation.override("en"):
-            drawn = document.recommendations_of([section])
+    with CaptureQueriesContext(connection) as queries, translation.override("en"):
+        drawn = document.recommendations_of([section])
     assert drawn[section.pk][0]["priorities"] == ["Street lighting (7 groups)", "Roads"]
     assert len(queries) <= 4
