@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Callable, Collection, Iterable, Mapping
+import time
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
@@ -18,8 +19,6 @@ from amniyat.fieldwork.models import Form, Submission
 
 if TYPE_CHECKING:
     from amniyat.accounts.policies import AnyUser
-
-T = TypeVar("T")
 
 
 def submissions_visible(*, user: AnyUser, form: Form | None = None) -> QuerySet[Submission]:
@@ -113,14 +112,20 @@ def submissions_narrowed(
 
 
 # Up to this many rows a list counts them exactly, on every request (reading at most this
-# many index entries); beyond, the count is read once and kept for COUNT_KEPT_SECONDS (in the
-# cache every server process shares), and the page says "about". An exact count of a million
-# submissions took 0.1 s on SQLite and 0.45 s on PostgreSQL (a facilitator's area), on every
-# page of the table, for a number nobody reads to the unit. Kept by time, not by the form's
-# data revision: while phones send, the revision changes every second or so, and a count
-# kept under it would be made again for nearly every page.
+# many index entries); beyond, the count is read once, kept (in the cache every server process
+# shares) and the page says "about". An exact count of a million submissions took 0.1 s on
+# SQLite and 0.45 s on PostgreSQL (a facilitator's area), on every page of the table, for a
+# number nobody reads to the unit. A list known to be longer is not counted, even boundedly,
+# while its kept count is younger than COUNT_KEPT_SECONDS; older, one request (whichever holds
+# the cache's lock) counts again while the others show the kept count, so twenty people
+# opening the table at once do not all count a million rows. Kept by time, not by the form's
+# data revision: while phones send, the revision changes every second or so, and a count kept
+# under it would be made again for nearly every page.
 EXACT_COUNT_UP_TO = 10_000
 COUNT_KEPT_SECONDS = 600
+# A kept count serves while another is made for this long at most; then it is forgotten.
+COUNT_KEPT_AT_MOST_SECONDS = 7 * 24 * 3600
+COUNT_LOCK_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -133,31 +138,43 @@ class RowCount:
 
 def submissions_counted(submissions: QuerySet[Submission]) -> RowCount:
     """How many rows ``submissions`` (a scoped, filtered list) has: exactly up to
-    :data:`EXACT_COUNT_UP_TO`, else as last counted."""
+    :data:`EXACT_COUNT_UP_TO`, else as last counted (see above)."""
     rows = submissions.order_by()
+    key = kept_key(rows, "count")
+    kept = cache.get(key)
+    if kept is not None and kept[0] > EXACT_COUNT_UP_TO:
+        value, counted_at = kept
+        if time.time() - counted_at > COUNT_KEPT_SECONDS:
+            value = _count_again(rows, key, value)
+        if value > EXACT_COUNT_UP_TO:
+            return RowCount(value, exact=False)
     bounded = rows[: EXACT_COUNT_UP_TO + 1].count()
     if bounded <= EXACT_COUNT_UP_TO:
         return RowCount(bounded, exact=True)
-    return RowCount(_kept(rows, "count", rows.count), exact=False)
+    return RowCount(_count_again(rows, key, None), exact=False)
+
+
+def _count_again(rows: QuerySet[Submission], key: str, kept: int | None) -> int:
+    """Count ``rows`` and keep the number under ``key`` with the time it was counted, unless
+    another request is counting them now and there is a kept number to show meanwhile. Only
+    the number is kept: the user's scope and the filters are in the key's statement, so no
+    one is given what another sees."""
+    lock = f"{key}:counting"
+    if not cache.add(lock, 1, COUNT_LOCK_SECONDS) and kept is not None:
+        return kept
+    try:
+        value = rows.count()
+        cache.set(key, (value, time.time()), COUNT_KEPT_AT_MOST_SECONDS)
+    finally:
+        cache.delete(lock)
+    return value
 
 
 def kept_key(rows: QuerySet[Any], what: str) -> str:
-    """Where :func:`_kept` keeps ``what`` of ``rows``: under their statement."""
+    """Where a number of ``rows`` is kept: under their statement."""
     sql, params = rows.query.sql_with_params()
     digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()
     return f"submissions-{what}:{digest}"
-
-
-def _kept(rows: QuerySet[Any], what: str, read: Callable[[], T]) -> T:
-    """``read()``, kept for :data:`COUNT_KEPT_SECONDS` under the statement of ``rows`` (the
-    user's scope and the filters are in it, so no one is given what another sees). Only
-    numbers and ids are kept, nothing decrypted."""
-    key = kept_key(rows, what)
-    value = cache.get(key)
-    if value is None:
-        value = read()
-        cache.set(key, value, COUNT_KEPT_SECONDS)
-    return cast(T, value)
 
 
 def exports_of(*, user: AnyUser, form: Form) -> QuerySet[Download]:
