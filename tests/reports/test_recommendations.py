@@ -189,3 +189,16 @@ def test_a_concern_many_groups_agreed_is_named_once_with_their_number(lead: User
         drawn = document.recommendations_of([section])
     assert drawn[section.pk][0]["priorities"] == ["Street lighting (7 groups)", "Roads"]
     assert len(queries) <= 4
+    # The API gives them as the document names them, in its language.
+    client = Client()
+    client.force_login(analyst)
+    sections = client.get(f"/api/v1/reports/{report.pk}/").json()["sections"]
+    shown = next(s for s in sections if s["kind"] == "recommendations")
+    assert shown["recommendations"] == [
+        {
+            "text": "Light the streets",
+            "factors": [],
+            "priorities": ["Street lighting (7 групп)", "Roads"],
+        }
+    ]
+    assert all(s["recommendations"] == [] for s in sections if s["id"] != section.pk)

@@ -64,6 +64,18 @@ class ReportSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         read_only_fields = fields
 
 
+class RecommendationSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    text = serializers.CharField()
+    factors = serializers.ListField(
+        child=serializers.CharField(), help_text="The driver maps' factors it answers."
+    )
+    priorities = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The agreed community priorities it answers; a concern several groups "
+        "agreed is named once, with their number.",
+    )
+
+
 class SectionSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """A section as the report's page draws it
     (:class:`~amniyat.reports.document.DrawnSection`)."""
@@ -91,6 +103,12 @@ class SectionSerializer(serializers.Serializer):  # type: ignore[type-arg]
         source="section.kept_stale_at",
         allow_null=True,
         help_text="When an analyst chose to keep figures whose sources changed since.",
+    )
+
+    recommendations = RecommendationSerializer(
+        many=True,
+        help_text="A recommendations section's recommendations, in order, each with what it "
+        "answers as the document names it (in the report's language).",
     )
 
     @extend_schema_field(serializers.DictField())
