@@ -30,6 +30,8 @@ def test_rows_are_the_orms_for_every_number_of_keys() -> None:
         wanted = list(_by_code([*codes[:n], "nowhere"], "district"))
         assert read.rows(codes=[*codes[:n], "nowhere"], level="district") == wanted
         assert read.rows(codes=codes[:n], level="region") == []
+    assert len(read._compiled) == len(codes) + 1  # one SQL per number of keys
+    assert None not in read._compiled.values()  # none of them run through the ORM
 
 
 def test_values_are_converted_as_the_orm_converts_them() -> None:

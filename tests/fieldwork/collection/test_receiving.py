@@ -13,8 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from amniyat.accounts.models import Membership, Programme
 from amniyat.demo import survey as demo_survey
 from amniyat.fieldwork.collection import services
+from amniyat.fieldwork.collection.openrosa import auth
 from amniyat.fieldwork.forms.services import form_add, form_close, form_publish, sensitivity_set
 from amniyat.fieldwork.models import Submission
+from amniyat.places import selectors as places_selectors
 from tests.factories import ProgrammeFactory, member_of
 from tests.fieldwork.collection.openrosa_helpers import (
     PASSWORD_HASHERS,
@@ -111,3 +113,12 @@ def test_every_change_to_what_devices_send_to_gives_a_new_revision(
             content=demo_survey.build_xlsform("TJ"),
         )
     assert Programme.objects.get(pk=programme.pk).collection_revision != before
+
+
+def test_the_reads_of_every_submission_run_sql_written_once(scene: dict[str, Any]) -> None:
+    """The device, the resend check and the place named: none falls back to the ORM."""
+    assert _send(scene, 1).status_code == 201
+    reads = (auth._DEVICE_READ, services._STORED_READ, places_selectors._PLACES_NAMED)
+    for read in reads:
+        assert read._compiled
+        assert None not in read._compiled.values()
