@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from typing import ClassVar
 
 from django.conf import settings
@@ -62,6 +63,10 @@ class Organisation(Translatable):
         return programme if self.pk in programme.taking_part_ids() else None
 
 
+def new_collection_revision() -> str:
+    return uuid.uuid4().hex
+
+
 class Programme(Translatable):
     """A funded programme in one country, led by one organisation with partners."""
 
@@ -109,6 +114,14 @@ class Programme(Translatable):
     )
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Replaced by every change to what the programme's devices may send to (a form opened,
+    # closed, given a new version or other sensitivity classes: see
+    # ``fieldwork.forms.services.collection_changed``). The OpenRosa endpoints read it with
+    # the device on every request and key their cache of form versions by it, so a change is
+    # seen by every process at once. Random rather than counted: never the same twice.
+    collection_revision = models.CharField(
+        max_length=32, default=new_collection_revision, editable=False
+    )
 
     TRANSLATED = ("name", "summary")
     TRANSLATE_VERB = "programme.manage"

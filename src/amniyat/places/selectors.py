@@ -11,6 +11,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from amniyat.accounts import policies
+from amniyat.core.compiled import CompiledRead
 from amniyat.core.i18n import CONTENT_LANGUAGES, reader_language
 from amniyat.core.search import contains_folded, folded
 from amniyat.places.models import PartnerArea, Place
@@ -24,6 +25,21 @@ def places_visible(*, user: AnyUser) -> QuerySet[Place]:
     return Place.objects.filter(policies.place_scope(user)).select_related("parent")
 
 
+def _places_named(keys: list[str]) -> QuerySet[Place]:
+    named = Q()
+    for key in Place.KEYED.values():
+        named |= Q(**{f"{key}__in": keys})
+    return (
+        Place.objects.filter(named)
+        .order_by()
+        .values_list("programme_id", "pk", *Place.KEYED.values())  # the code's key first
+    )
+
+
+# Every phone submission naming a place asks: SQL written once per number of keys.
+_PLACES_NAMED = CompiledRead(_places_named)
+
+
 def place_named(*, programme_id: int, answers: Sequence[str]) -> int | None:
     """The place the first of ``answers`` that names one names: a place's code, or a name (in
     any of the four languages) that no other place shares, compared folded
@@ -35,16 +51,11 @@ def place_named(*, programme_id: int, answers: Sequence[str]) -> int | None:
     keys = [key for key in dict.fromkeys(folded(answer) for answer in answers) if key]
     if not keys:
         return None
-    named = Q()
-    for key in Place.KEYED.values():
-        named |= Q(**{f"{key}__in": keys})
     # Which programme's in Python: given "shared or ours" as well, SQLite walks the index of
     # programmes (every shared place) instead of the keys' (a handful of rows).
     rows = [
         row
-        for owner, *row in Place.objects.filter(named)
-        .order_by()
-        .values_list("programme_id", "pk", *Place.KEYED.values())  # the code's key first
+        for owner, *row in _PLACES_NAMED.rows(keys=keys)
         if owner is None or owner == programme_id
     ]
     for key in keys:

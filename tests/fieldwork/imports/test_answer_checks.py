@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 
 from amniyat.accounts.models import Membership
 from amniyat.fieldwork.collection import services as collection
-from amniyat.fieldwork.imports.convert import check_answers
+from amniyat.fieldwork.imports.convert import CompiledChecks, check_answers
 from amniyat.fieldwork.imports.schema import build_plan
 from amniyat.fieldwork.imports.services import import_run, import_start
 from amniyat.fieldwork.models import Attachment, Form, ImportJob, Submission
@@ -287,3 +287,73 @@ def test_a_constraint_reads_its_dot_as_the_answer_and_leaves_numbers_and_text_al
     plan = build_plan(schema, {"factor": "public", "weight": "public"})
     problems = check_answers({"factor": "1.5", "weight": weight}, plan, name="x")
     assert [p.column for p in problems] == ([] if held else ["weight"])
+
+
+# A form whose checks are all of an answer's type or a plain ``required``: a phone's
+# submission is then checked without a Polars query (CompiledChecks.problems_of), a file's
+# rows with one; both must still say the same.
+PLAIN_SCHEMA: list[dict[str, Any]] = [
+    item
+    for item in (
+        {key: value for key, value in item.items() if key not in ("constraint", "relevant")}
+        for item in SCHEMA
+    )
+    if item["name"] != "reason"
+]
+PLAIN_BAD = {
+    case: BAD[case]
+    for case in (
+        "select_one",
+        "integer",
+        "integer_fraction",
+        "decimal",
+        "date",
+        "datetime",
+        "select_multiple",
+        "required",
+        "repeat",
+    )
+}
+PLAIN_BAD["several"] = (
+    {"district": "maybe", "age": "+", "visit": "2021-2-29", "name": None},
+    "district: “maybe” is not one of the choices: vakhsh. age: “+” is not a whole number. "
+    "visit: “2021-2-29” is not a date (YYYY-MM-DD). name: This question requires an answer.",
+)
+
+
+@pytest.fixture
+def plain_scene(scene: dict[str, Any]) -> dict[str, Any]:
+    scene["form"].versions.update(schema=PLAIN_SCHEMA)
+    return scene
+
+
+@pytest.mark.parametrize("case", list(PLAIN_BAD))
+def test_a_phone_checked_without_polars_and_a_file_give_the_same_verdict(
+    plain_scene: dict[str, Any], case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    change, verdict = PLAIN_BAD[case]
+    answers = _answers(change)
+    status, imported = _imported_verdict(plain_scene, answers)
+    assert status == ImportJob.Status.FAILED
+
+    def no_query(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a Polars query for one submission")
+
+    monkeypatch.setattr(CompiledChecks, "run", no_query)
+    response = plain_scene["collect"].submit(plain_scene["url"], _xml(answers, f"uuid:{case}"))
+    assert response.status_code == 400
+    assert _message(response) == imported == verdict
+    assert not Submission.objects.exists()
+
+
+def test_a_phone_checked_without_polars_and_a_file_accept_the_same_good_answers(
+    plain_scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = _answers({"income": ".5e3", "age": "+034"})
+    status, problems = _imported_verdict(plain_scene, answers)
+    assert (status, problems) == (ImportJob.Status.SUCCEEDED, "")
+    monkeypatch.setattr(CompiledChecks, "run", None)
+    response = plain_scene["collect"].submit(plain_scene["url"], _xml(answers, "uuid:phone"))
+    assert response.status_code == 201, _message(response)
+    imported, phoned = Submission.objects.order_by("source")
+    assert imported.content_hash == phoned.content_hash

@@ -3,11 +3,13 @@ open forms of the assessments it is assigned to, in its own programme, and nothi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from amniyat.accounts import policies
+from amniyat.fieldwork.imports.schema import FormPlan, plan_for
 from amniyat.fieldwork.models import DeviceUser, Form, FormVersion
 
 if TYPE_CHECKING:
@@ -63,6 +65,43 @@ def versions_for_device(*, device: DeviceUser, form_id: str, version: str) -> li
         .only(*_RECEIVING_FIELDS)
         .order_by()
     )
+
+
+@dataclass(frozen=True)
+class Receiving:
+    """A form version a device may send to, with its form (and the form's assessment) and
+    its schema read into a plan (on which the answers' checks are kept once built)."""
+
+    form: Form
+    version: FormVersion
+    plan: FormPlan
+
+
+# The versions :func:`receiving_for_device` read, kept in this process, by device, the
+# revision of its programme's collection, form id and version; emptied when this full.
+_RECEIVING: dict[tuple[int, str, str, str], list[Receiving]] = {}
+RECEIVING_MAX = 4096
+
+
+def receiving_for_device(*, device: DeviceUser, form_id: str, version: str) -> list[Receiving]:
+    """:func:`versions_for_device`, read once per programme collection revision: the OpenRosa
+    endpoints read the device and its programme's ``collection_revision`` on every request,
+    and every change to what a device may send to gives the programme a new one
+    (:func:`amniyat.fieldwork.forms.services.collection_changed`), so a form closed, opened,
+    given a new version or other sensitivity classes is seen by every process on its next
+    request, while an unchanged form costs no query. (A device's assessments are set when it
+    is created, and a revoked device is refused before it gets here.)"""
+    key = (device.pk, device.programme.collection_revision, form_id, version)
+    found = _RECEIVING.get(key)
+    if found is None:
+        found = [
+            Receiving(form=v.form, version=v, plan=plan_for(v))
+            for v in versions_for_device(device=device, form_id=form_id, version=version)
+        ]
+        if len(_RECEIVING) >= RECEIVING_MAX:
+            _RECEIVING.clear()
+        _RECEIVING[key] = found
+    return found
 
 
 def forms_with_current_version(*, device: DeviceUser) -> list[tuple[Form, FormVersion]]:

@@ -32,18 +32,18 @@ from amniyat.accounts import policies
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
+from amniyat.core.compiled import CompiledRead
 from amniyat.core.fields import keyed_hash
 from amniyat.fieldwork.collection import selectors
 from amniyat.fieldwork.collection.openrosa import auth, instance
 from amniyat.fieldwork.collection.selectors import forms_for_device
 from amniyat.fieldwork.imports.convert import check_answers
-from amniyat.fieldwork.imports.schema import FormPlan, plan_for
+from amniyat.fieldwork.imports.schema import FormPlan
 from amniyat.fieldwork.models import (
     Assessment,
     Attachment,
     DeviceUser,
     Form,
-    FormVersion,
     Submission,
 )
 from amniyat.fieldwork.submissions.services import submissions_changed
@@ -196,11 +196,10 @@ def _attachment_name(upload: UploadedFile) -> str:
     return name
 
 
-def _form_and_version(
-    device: DeviceUser, parsed: instance.ParsedInstance
-) -> tuple[Form, FormVersion]:
-    # One query on the way every submission takes; why it fails only when it does.
-    versions = selectors.versions_for_device(
+def _receiving(device: DeviceUser, parsed: instance.ParsedInstance) -> selectors.Receiving:
+    # No query on the way every submission takes once the version is known (see
+    # selectors.receiving_for_device); why it fails only when it does.
+    versions = selectors.receiving_for_device(
         device=device, form_id=parsed.form_id, version=parsed.version
     )
     if not versions:
@@ -220,7 +219,7 @@ def _form_and_version(
             ).format(form=parsed.form_id),
             code="ambiguous_form",
         )
-    return versions[0].form, versions[0]
+    return versions[0]
 
 
 def _submitted_at(values: dict[str, Any], plan: FormPlan) -> datetime:
@@ -306,15 +305,22 @@ def _enumerator_of(plan: FormPlan, values: dict[str, Any]) -> str:
     return answer.strip()[:120] if isinstance(answer, str) else ""
 
 
+_STORED_FIELDS = ("id", "form_id", "content_hash")
+# Every submission asks (a resend is answered from it): SQL written once.
+_STORED_READ = CompiledRead(
+    lambda form_id, instance_id: (
+        Submission.objects.filter(form_id=form_id, instance_id=instance_id)
+        .order_by()  # unique: nothing to order
+        .values_list(*_STORED_FIELDS)[:1]
+    )
+)
+
+
 def _stored(form: Form, instance_id: str) -> Submission | None:
     """The submission already stored under this instance id, with what a resend compares
     (its other fields are read only if asked for)."""
-    found = (
-        Submission.objects.filter(form=form, instance_id=instance_id)
-        .only("pk", "form_id", "content_hash")
-        .order_by()[:1]  # unique: nothing to order
-    )
-    return next(iter(found), None)
+    rows = _STORED_READ.rows(form_id=form.pk, instance_id=instance_id)
+    return Submission.from_db("default", _STORED_FIELDS, rows[0]) if rows else None
 
 
 def submission_receive(
@@ -342,12 +348,12 @@ def submission_receive(
     if not device.is_active:
         raise PermissionDenied(_("This device was revoked."))
     parsed = instance.parse_instance(xml)
-    form, version = _form_and_version(device, parsed)
+    receiving = _receiving(device, parsed)
+    form, version, plan = receiving.form, receiving.version, receiving.plan
     uploads: dict[str, UploadedFile] = {}
     for upload in files:
         uploads[_attachment_name(upload)] = upload
 
-    plan = plan_for(version)
     data: dict[str, Any] = {}
     protected = ""
     payload: bytes | None = None

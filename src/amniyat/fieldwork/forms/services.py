@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from amniyat.accounts.models import Programme, User
+from amniyat.accounts.models import Programme, User, new_collection_revision
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
@@ -152,6 +152,15 @@ def assessment_update(
 # Forms and their versions.
 
 
+def collection_changed(*, programme_id: int) -> None:
+    """Give the programme a new collection revision: call it in the transaction of every
+    change to what its devices may send to (a form opened or closed, a new version, other
+    sensitivity classes). The OpenRosa endpoints keep the form versions they read keyed by
+    it (:func:`amniyat.fieldwork.collection.selectors.versions_for_device`), so every web
+    process sees the change on its next request."""
+    Programme.objects.filter(pk=programme_id).update(collection_revision=new_collection_revision())
+
+
 def form_add(
     *,
     acting_user: User | None,
@@ -239,6 +248,7 @@ def form_add(
             if not created and form.title != converted.title:
                 form.title = converted.title
                 form.save(update_fields=["title"])
+            collection_changed(programme_id=programme.pk)
             audit_record(
                 actor=acting_user,
                 actor_label=actor_label,
@@ -321,6 +331,7 @@ def sensitivity_set(
             )
         locked.sensitivity = updated
         locked.save(update_fields=["sensitivity"])
+        collection_changed(programme_id=programme.pk)
         audit_record(
             actor=acting_user,
             actor_label=actor_label,
@@ -383,6 +394,7 @@ def form_publish(*, acting_user: User | None, form: Form, actor_label: str = "")
             )
         locked.is_open = True
         locked.save(update_fields=["is_open"])
+        collection_changed(programme_id=programme.pk)
         audit_record(
             actor=acting_user,
             actor_label=actor_label,
@@ -406,6 +418,7 @@ def form_close(*, acting_user: User | None, form: Form, actor_label: str = "") -
             return locked
         locked.is_open = False
         locked.save(update_fields=["is_open"])
+        collection_changed(programme_id=programme.pk)
         audit_record(
             actor=acting_user,
             actor_label=actor_label,

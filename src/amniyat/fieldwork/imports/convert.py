@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from amniyat.analysis.errors import ExpressionError
@@ -480,6 +482,11 @@ class Check:
     # Hidden only because nobody has classed the question yet (so it counts as personal):
     # the report says so, so that a person knows how to see such answers.
     unclassed: bool = False
+    # What it checks, for the reading of one submission (:meth:`CompiledChecks.problems_of`):
+    # "answer" (the answer can be read as its type: a number, a date, one of the choices),
+    # "constraint" or "required", of the field ``spec``.
+    rule: str = ""
+    spec: FieldSpec | None = None
 
 
 def _choices_text(choices: tuple[str, ...]) -> str:
@@ -577,6 +584,69 @@ def _field_expr(
         return pl.when(stripped.is_in(list(spec.choices))).then(stripped)
     text = pl.when(stripped.str.contains(FORMULA)).then(stripped.str.slice(1)).otherwise(stripped)
     return pl.when(present).then(text)
+
+
+# What Polars' ``str.strip_chars()`` strips: Unicode's White_Space (Rust's
+# ``char::is_whitespace``), which is not quite Python's ``str.isspace``.
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# Texts Polars casts to a 64-bit integer, and to a number (then kept only if finite), and
+# the dates its ``%Y-%m-%d`` reads (a year of up to four digits, or signed of any number; a
+# month and day of one or two; from -262143-01-01 to +262142-12-31, chrono's range).
+INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+DATE_TEXT = re.compile(r"(?:([+-])([0-9]+)|([0-9]{1,4}))-([0-9]{1,2})-([0-9]{1,2})")
+DATE_YEARS = range(-262143, 262143)
+ISO_DATETIME_TEXT = re.compile(ISO_DATETIME)
+INT64 = 2**63
+
+
+def _date_alone(text: str) -> bool:
+    found = DATE_TEXT.fullmatch(text)
+    if found is None:
+        return False
+    sign, signed, unsigned, month, day = found.groups()
+    year = int(signed) * (-1 if sign == "-" else 1) if signed is not None else int(unsigned)
+    if year not in DATE_YEARS or not 1 <= int(month) <= 12:
+        return False
+    # The proleptic Gregorian calendar, year 0 included (a leap year).
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[int(month) - 1]
+    return 1 <= int(day) <= days
+
+
+def typed_alone(spec: FieldSpec, text: str | None) -> tuple[bool, bool]:
+    """Of one answer's text, as :func:`_field_expr` reads it in a frame: (whether it was
+    given, not blank; whether it reads as the field's type, i.e. the typed answer is not
+    null). The text of an answer to a question without a choice list or a type to read is
+    given as it is."""
+    if text is None:
+        return False, False
+    stripped = text.strip(WHITE_SPACE)
+    kind = spec.kind
+    if kind in ("select_one", "select_multiple") and (
+        stripped.startswith("'") and stripped[1:2] in FORMULA_SIGNS
+    ):
+        stripped = stripped[1:]
+    present = bool(stripped)
+    if kind == "select_multiple":
+        tokens = [token for token in stripped.split(" ") if token]
+        return present, bool(tokens) and (
+            not spec.choices or all(token in spec.choices for token in tokens)
+        )
+    if kind == "integer":
+        return present, bool(INTEGER_TEXT.fullmatch(stripped)) and (-INT64 <= int(stripped) < INT64)
+    if kind == "decimal":
+        return present, bool(DECIMAL_TEXT.fullmatch(stripped)) and math.isfinite(float(stripped))
+    if kind == "date":
+        return present, _date_alone(stripped)
+    if kind == "datetime":
+        return present, bool(ISO_DATETIME_TEXT.search(stripped)) and _date_alone(stripped[:10])
+    if kind == "select_one" and spec.choices:
+        return present, stripped in spec.choices
+    return present, present
 
 
 SAFE_TEXT = re.compile(r'^[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*$')
@@ -725,6 +795,86 @@ class Checked:
     paths: list[str]
 
 
+@dataclass(frozen=True)
+class CompiledChecks:
+    """Every check of a frame's answers as Polars expressions, built once for a frame's shape
+    (its columns, the form and scope, the language of the messages) and then run on any number
+    of frames of that shape: :func:`check_frame` builds and runs them on one frame of a file,
+    :func:`check_answers` keeps them for the next submission from a phone with the same
+    questions answered. One definition, whichever way the answers come."""
+
+    checks: tuple[Check, ...]
+    paths: tuple[str, ...]  # the answered fields, each typed into VALUE + path
+    typed: tuple[pl.Expr, ...]
+    selected: tuple[pl.Expr, ...]
+    check_names: tuple[str, ...]
+
+    @functools.cached_property
+    def readable_alone(self) -> bool:
+        """Whether :meth:`problems_of` can read these checks without Polars: every check is
+        of an answer's type or a plain ``required``, not a constraint or a ``required``
+        under skip logic (those are XLSForm expressions, which only the compiler to Polars
+        evaluates)."""
+        return all(check.rule in ("answer", "required") for check in self.checks)
+
+    def problems_of(self, rows: Sequence[Mapping[str, str | None]], *, sheet: str) -> list[Problem]:
+        """What :meth:`run` finds in a frame of these ``rows`` (each answer's text by path,
+        rows numbered from 1), read in Python: for one submission that is a few string tests,
+        where a Polars query costs a millisecond. The same checks, in the same order, with
+        the same messages; each answer's type read as Polars reads it (:func:`typed_alone`,
+        proven against Polars by the tests). Only where :attr:`readable_alone`."""
+        problems: list[Problem] = []
+        for number, row in enumerate(rows, start=1):
+            for check in self.checks:
+                spec = check.spec
+                if spec is None:
+                    raise AssertionError(check)
+                text = row.get(spec.path)
+                present, typed = typed_alone(spec, text)
+                wrong = present and not typed if check.rule == "answer" else not typed
+                if wrong:
+                    value = text if check.rule == "answer" else None
+                    problems.append(
+                        Problem(
+                            file=sheet,
+                            row=number,
+                            column=check.column,
+                            message=_reported(check, value),
+                        )
+                    )
+        return problems
+
+    def run(self, frame: pl.DataFrame, *, sheet: str) -> Checked:
+        # One query, not one per step: on a one-row frame (a phone's submission) each
+        # query's own cost is most of the time.
+        bad = pl.any_horizontal(self.check_names) if self.check_names else pl.lit(False)
+        result = (
+            frame.lazy()
+            .with_columns(*self.typed)
+            .select(*self.selected)
+            .with_columns(bad.alias(BAD))
+            .collect()
+        )
+        problems: list[Problem] = []
+        if self.check_names and result.get_column(BAD).any():
+            for row in result.filter(pl.col(BAD)).iter_rows(named=True):
+                for index, check in enumerate(self.checks):
+                    if not row[f"\x00check{index}"]:
+                        continue
+                    value = row.get(f"\x00value{index}")
+                    problems.append(
+                        Problem(
+                            file=sheet,
+                            row=int(row[ROW]) if row[ROW] is not None else None,
+                            column=check.column,
+                            message=_reported(check, value),
+                        )
+                    )
+        for name in [c for c in result.columns if c.startswith(("\x00check", "\x00value"))]:
+            result.drop_in_place(name)  # in place: no further query
+        return Checked(frame=result, problems=problems, paths=list(self.paths))
+
+
 def check_frame(
     frame: pl.DataFrame,
     *,
@@ -736,7 +886,22 @@ def check_frame(
 ) -> Checked:
     """Every answer of ``frame`` typed and checked (``scope``: None for the main sheet, or a
     repeat path); every problem named by sheet, row and column."""
-    columns = set(frame.columns)
+    compiled = compile_checks(
+        plan=plan, scope=scope, mapping=mapping, columns=set(frame.columns), keep=keep
+    )
+    return compiled.run(frame, sheet=sheet)
+
+
+def compile_checks(
+    *,
+    plan: FormPlan,
+    scope: str | None,
+    mapping: ColumnMap,
+    columns: set[str],
+    keep: dict[str, pl.Expr],
+) -> CompiledChecks:
+    """The checks of a frame with ``columns`` (see :class:`CompiledChecks`), their messages in
+    the active language."""
     checks: list[Check] = []
     values: dict[str, pl.Expr] = {}
     tiny: list[pl.Expr] = []
@@ -747,6 +912,7 @@ def check_frame(
         value = _field_expr(spec, mapping, columns, checks)
         for check in checks[first:]:
             check.unclassed = spec.protected and not spec.classed
+            check.rule, check.spec = "answer", spec
         if value is None:
             continue
         values[spec.path] = value
@@ -770,6 +936,8 @@ def check_frame(
                 answer.cast(pl.String),
                 spec.protected,
                 unclassed=spec.protected and not spec.classed,
+                rule="constraint",
+                spec=spec,
             )
         )
     for spec in plan.fields:
@@ -786,6 +954,8 @@ def check_frame(
                 _("This question requires an answer."),
                 None,
                 spec.protected,
+                rule="required" if not spec.relevant else "required_where_relevant",
+                spec=spec,
             )
         )
     masks = [check.mask.fill_null(False).alias(f"\x00check{i}") for i, check in enumerate(checks)]
@@ -794,41 +964,20 @@ def check_frame(
         for i, check in enumerate(checks)
         if check.value is not None
     ]
-    check_names = [f"\x00check{i}" for i in range(len(checks))]
-    # One query, not one per step: on a one-row frame (a phone's submission) each query's
-    # own cost is most of the time.
-    result = (
-        frame.lazy()
-        .with_columns(*[expr.alias(VALUE + path) for path, expr in values.items()])
-        .select(
+    return CompiledChecks(
+        checks=tuple(checks),
+        paths=tuple(values),
+        typed=tuple(expr.alias(VALUE + path) for path, expr in values.items()),
+        selected=(
             pl.col(ROW),
             *[expr.alias(name) for name, expr in keep.items()],
             *[pl.col(VALUE + path) for path in values],
             (pl.any_horizontal(tiny) if tiny else pl.lit(False)).alias(TINY),
             *masks,
             *shown,
-        )
-        .with_columns((pl.any_horizontal(check_names) if check_names else pl.lit(False)).alias(BAD))
-        .collect()
+        ),
+        check_names=tuple(f"\x00check{i}" for i in range(len(checks))),
     )
-    problems: list[Problem] = []
-    if check_names and result.get_column(BAD).any():
-        for row in result.filter(pl.col(BAD)).iter_rows(named=True):
-            for index, check in enumerate(checks):
-                if not row[f"\x00check{index}"]:
-                    continue
-                value = row.get(f"\x00value{index}")
-                problems.append(
-                    Problem(
-                        file=sheet,
-                        row=int(row[ROW]) if row[ROW] is not None else None,
-                        column=check.column,
-                        message=_reported(check, value),
-                    )
-                )
-    for name in [c for c in result.columns if c.startswith(("\x00check", "\x00value"))]:
-        result.drop_in_place(name)  # in place: no further query
-    return Checked(frame=result, problems=problems, paths=list(values))
 
 
 def _reported(check: Check, value: Any) -> str:
@@ -845,46 +994,79 @@ def _reported(check: Check, value: Any) -> str:
     return message
 
 
+# The checks kept for a form's phone submissions: one set per scope, answered questions and
+# language, at most this many for one form version (beyond, they are built afresh).
+COMPILED_MAX = 256
+
+
+def _compiled_for(plan: FormPlan, scope: str | None, paths: tuple[str, ...]) -> CompiledChecks:
+    """The checks of a frame of answers to ``paths`` (by path, as :func:`check_answers` makes
+    it), built once per plan and kept on it: a phone's submission then costs one small query,
+    not the building of every expression again."""
+    key = (scope, paths, get_language())
+    found = plan.compiled_checks.get(key)
+    if not isinstance(found, CompiledChecks):
+        if len(plan.compiled_checks) >= COMPILED_MAX:
+            plan.compiled_checks.clear()
+        found = compile_checks(
+            plan=plan,
+            scope=scope,
+            mapping=ColumnMap(fields={path: path for path in paths}),
+            columns={ROW, *paths},
+            keep={},
+        )
+        plan.compiled_checks[key] = found
+    return found
+
+
+def _frame(rows: Sequence[Mapping[str, str | None]], paths: tuple[str, ...]) -> pl.DataFrame:
+    """A frame of answers' texts, a row per repetition numbered from 1, a column per path."""
+    return pl.DataFrame(
+        {
+            ROW: list(range(1, len(rows) + 1)),
+            **{path: [row.get(path) for row in rows] for path in paths},
+        },
+        schema={ROW: pl.Int64, **dict.fromkeys(paths, pl.String)},
+    )
+
+
+def _problems(
+    plan: FormPlan, scope: str | None, rows: Sequence[Mapping[str, str | None]], *, name: str
+) -> list[Problem]:
+    paths = tuple(
+        spec.path
+        for spec in (plan.main_fields if scope is None else plan.repeats[scope])
+        if any(isinstance(row.get(spec.path), str) for row in rows)
+    )
+    compiled = _compiled_for(plan, scope, paths)
+    if compiled.readable_alone:
+        return compiled.problems_of(rows, sheet=name)
+    return compiled.run(_frame(rows, paths), sheet=name).problems
+
+
 def check_answers(texts: dict[str, Any], plan: FormPlan, *, name: str) -> list[Problem]:
     """The checks of an import, run on one submission that arrives alone (from ODK Collect):
-    the same :func:`check_frame` on a one-row frame, and on a frame of each repeat's
-    repetitions, so that a phone and a file get the same verdict on the same answers.
-    ``texts`` holds each answer as the text sent, by field path, shaped as stored answers are
-    (a repeat's field a list per level, see :mod:`amniyat.fieldwork.imports.schema`; None
-    where unanswered). Problems name the field by its path."""
+    the same checks (:func:`compile_checks`, built once per form version and answered
+    questions) as on a one-row frame, and on a frame of each repeat's repetitions, so that a
+    phone and a file get the same verdict on the same answers. Where every check is of an
+    answer's type or a plain ``required``, they are read in Python
+    (:meth:`CompiledChecks.problems_of`) rather than by a Polars query; constraints and
+    skip logic go through Polars. ``texts`` holds each answer as the text sent, by field
+    path, shaped as stored answers are (a repeat's field a list per level, see
+    :mod:`amniyat.fieldwork.imports.schema`; None where unanswered). Problems name the field
+    by its path."""
     main = {
-        spec.path: texts[spec.path]
+        spec.path: text
         for spec in plan.main_fields
-        if isinstance(texts.get(spec.path), str)
+        if isinstance(text := texts.get(spec.path), str)
     }
-    frame = pl.DataFrame(
-        {ROW: [1], **{path: [text] for path, text in main.items()}},
-        schema={ROW: pl.Int64, **dict.fromkeys(main, pl.String)},
-    )
-    mapping = ColumnMap(fields={path: path for path in main})
-    problems = check_frame(
-        frame, plan=plan, scope=None, mapping=mapping, sheet=name, keep={}
-    ).problems
+    problems = _problems(plan, None, [main], name=name)
     for repeat, items in _repetitions_by_repeat(nested_answers(texts, plan), plan).items():
-        paths = [
-            spec.path
-            for spec in plan.repeats[repeat]
-            if any(isinstance(item.get(spec.path), str) for item in items)
+        rows = [
+            {path: value for path, value in item.items() if isinstance(value, str)}
+            for item in items
         ]
-        frame = pl.DataFrame(
-            {
-                ROW: list(range(1, len(items) + 1)),
-                **{
-                    path: [v if isinstance(v := item.get(path), str) else None for item in items]
-                    for path in paths
-                },
-            },
-            schema={ROW: pl.Int64, **dict.fromkeys(paths, pl.String)},
-        )
-        mapping = ColumnMap(fields={path: path for path in paths})
-        problems += check_frame(
-            frame, plan=plan, scope=repeat, mapping=mapping, sheet=name, keep={}
-        ).problems
+        problems += _problems(plan, repeat, rows, name=name)
     return problems
 
 

@@ -129,6 +129,9 @@ class FormPlan:
     repeat_names: dict[str, str]  # repeat path -> its last name
     # repeat path -> the repeat it sits in (None: in the submission itself)
     parent_repeat: dict[str, str | None] = field(default_factory=dict)
+    # The checks of phone submissions built from this plan, kept with it (see
+    # amniyat.fieldwork.imports.convert.check_answers): built once, not once a submission.
+    compiled_checks: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def depth(self, repeat: str | None) -> int:
         """How many repeats hold ``repeat``'s repetitions, itself included (0: none)."""
