@@ -106,6 +106,7 @@ ROUTE_KINDS: dict[str, str] = {
     "api:import-job-detail": "import_job",
     "api:device-detail": "device",
     "reports:rendering_create": "report",
+    "reports:section_add": "report",
     "api:report-detail": "report",
     "api:report-file-list": "report_files",
     "api:report-file-detail": "report_file",
