@@ -727,30 +727,32 @@ def copy_binary(rows: pl.DataFrame, jsonb: Collection[str] = JSONB_COLUMNS) -> m
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    # Arrays made from buffers only: pyarrow's conversion of Python values (pa.scalar,
+    # pa.array) imports pandas, a third of a second and tens of megabytes for nothing here.
     kind = pa.large_binary()
-    empty = pa.scalar(b"", kind)
+    count = rows.height
 
-    def big_endian(values: Any, code: str) -> Any:
-        """A column of numbers as fixed-width big-endian bytes, one value each."""
+    def fixed(values: Any, code: str, present: Any = None) -> Any:
+        """Numbers as fixed-width big-endian bytes, one value each; NULL where not
+        ``present`` (the join then writes nothing for it)."""
         raw = np.ascontiguousarray(np.asarray(values).astype(code))
-        width = raw.dtype.itemsize
-        fixed = pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(width), len(raw), [None, pa.py_buffer(raw)]
-        )
-        return fixed.cast(kind)
+        validity = None
+        if present is not None:
+            validity = pa.py_buffer(np.packbits(present, bitorder="little"))
+        return pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(raw.dtype.itemsize), count, [validity, pa.py_buffer(raw)]
+        ).cast(kind)
 
-    pieces: list[Any] = [pa.scalar(len(rows.columns).to_bytes(2, "big"), kind)]
+    pieces: list[Any] = [fixed(np.full(count, rows.width), ">i2")]
     for name, dtype in rows.schema.items():
         column = rows[name]
+        present = column.is_not_null().to_numpy() if column.null_count() else None
         if dtype == pl.String:
-            values = pc.cast(column.to_arrow(), kind)
-            lengths = pc.binary_length(values)
+            lengths = column.str.len_bytes().cast(pl.Int64) + (1 if name in jsonb else 0)
+            pieces.append(fixed(lengths.fill_null(-1).to_numpy(), ">i4"))
             if name in jsonb:
-                lengths = pc.add(lengths, 1)
-            pieces.append(big_endian(pc.fill_null(lengths, -1).to_numpy(), ">i4"))
-            if name in jsonb:
-                pieces.append(pc.if_else(values.is_null(), empty, pa.scalar(b"\x01", kind)))
-            pieces.append(pc.fill_null(values, empty))
+                pieces.append(fixed(np.ones(count), ">u1", present))
+            pieces.append(pc.cast(column.to_arrow(), kind))
             continue
         if dtype == pl.Boolean:
             numbers, code = column.fill_null(False).cast(pl.UInt8), ">u1"
@@ -762,16 +764,16 @@ def copy_binary(rows: pl.DataFrame, jsonb: Collection[str] = JSONB_COLUMNS) -> m
             numbers, code = column.fill_null(0), ">i8"
         else:
             raise TypeError(f"{name}: no binary COPY for {dtype}")
-        encoded = big_endian(numbers.to_numpy(), code)
         width = np.dtype(code).itemsize
-        if column.null_count():
-            missing = pa.array(column.is_null().to_numpy())
-            pieces.append(big_endian(np.where(missing, -1, width), ">i4"))
-            pieces.append(pc.if_else(missing, empty, encoded))
-        else:
-            pieces.append(pa.scalar(width.to_bytes(4, "big"), kind))
-            pieces.append(encoded)
-    joined = pc.binary_join_element_wise(*pieces, empty)
+        length = np.full(count, width) if present is None else np.where(present, width, -1)
+        pieces.append(fixed(length, ">i4"))
+        pieces.append(fixed(numbers.to_numpy(), code, present))
+    nothing = pa.LargeBinaryArray.from_buffers(
+        kind, count, [None, pa.py_buffer(np.zeros(count + 1, np.int64)), pa.py_buffer(b"")]
+    )
+    joined = pc.binary_join_element_wise(
+        *pieces, nothing, null_handling="replace", null_replacement=""
+    )
     if isinstance(joined, pa.ChunkedArray):
         joined = joined.combine_chunks()
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset :]
