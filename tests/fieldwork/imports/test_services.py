@@ -3,11 +3,13 @@ answers split by sensitivity; audited; the command line and the task."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -17,7 +19,14 @@ from hypothesis import strategies as st
 from amniyat.accounts.models import Membership
 from amniyat.audit.models import AuditEvent
 from amniyat.fieldwork.imports.schema import stored_answers
-from amniyat.fieldwork.imports.services import import_run, import_start, problems_file
+from amniyat.fieldwork.imports.services import (
+    COPY_HEADER,
+    COPY_TRAILER,
+    copy_binary,
+    import_run,
+    import_start,
+    problems_file,
+)
 from amniyat.fieldwork.models import Form, ImportJob, Submission
 from tests.factories import ProgrammeFactory, member_of
 from tests.fieldwork.imports.test_importers import KOBO_HEADER, KOBO_ROWS, make_form
@@ -373,6 +382,52 @@ def test_answers_with_tabs_line_breaks_and_backslashes_are_stored_as_written(for
     answers = stored_answers(stored.data, stored.protected_data)
     assert answers["safety/comment"] == comment.replace('""', '"')
     assert stored.content_hash == Submission.hash_content(answers)
+
+
+@pytest.mark.django_db
+def test_binary_copy_tuples_are_read_back_as_written() -> None:
+    """copy_binary's tuples, every kind of column with and without NULL, read back by
+    PostgreSQL as the values they came from."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the binary COPY is PostgreSQL's")
+    at = datetime.datetime(1999, 12, 31, 23, 59, 59, 123456, tzinfo=datetime.UTC)
+    rows = pl.DataFrame(
+        {
+            "n": [1, None, -(2**62)],
+            "t": ["«ü» Tab\there \\N", None, ""],
+            "j": ['{"a":"\\u00e9","ä":[1,2.5]}', None, "{}"],
+            "b": [True, None, False],
+            "d": [at, None, at + datetime.timedelta(days=9000)],
+        },
+        schema={
+            "n": pl.Int64,
+            "t": pl.String,
+            "j": pl.String,
+            "b": pl.Boolean,
+            "d": pl.Datetime("us", "UTC"),
+        },
+    )
+    tuples = copy_binary(rows, jsonb={"j"})
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor
+        cursor.execute(
+            "CREATE TEMPORARY TABLE copied (n bigint, t text, j jsonb, b boolean, d timestamptz)"
+        )
+        with cursor.copy("COPY copied (n, t, j, b, d) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(COPY_HEADER)
+            copy.write(tuples)
+            copy.write(COPY_TRAILER)
+        cursor.execute("SELECT n, t, j::text, b, d FROM copied")
+        stored = [(n, t, j and json.loads(j), b, d) for n, t, j, b, d in cursor.fetchall()]
+        cursor.execute("DROP TABLE copied")
+    assert stored == [
+        (1, "«ü» Tab\there \\N", {"a": "é", "ä": [1, 2.5]}, True, at),
+        (None, None, None, None, None),
+        (-(2**62), "", {}, False, at + datetime.timedelta(days=9000)),
+    ]
+    assert bytes(copy_binary(rows.head(0))) == b""
 
 
 @pytest.mark.django_db(transaction=True)  # SQLite checks the keys at the import's commit
