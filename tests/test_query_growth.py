@@ -61,6 +61,7 @@ from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.findings.models import IndicatorSet
 from amniyat.places import services as places_services
 from amniyat.places.models import Place
+from amniyat.plans.models import Action, Objective, Signatory
 from amniyat.reports.models import Rendering, Report, Section
 from tests.conftest import forget_kept
 from tests.factories import (
@@ -595,6 +596,39 @@ def _grow_drivers(
             urgency=4,
             changeable=3,
             rank=10 * step + n,
+        )
+        # Inside the own action plan: an objective with an action, a part of the own action
+        # (addressing a factor and a priority) and an endorsement.
+        plan = own["plan"]
+        grown_objective = Objective.objects.create(
+            plan=plan, title=f"GROWN-OBJECTIVE-{mark}", position=10 * step + n
+        )
+        grown_objective.factors.add(factors[0])
+        dates = {"start_on": datetime.date(2022, 2, 1), "due_on": datetime.date(2022, 5, 1)}
+        Action.objects.create(
+            objective=grown_objective,
+            title=f"GROWN-ACTION-{mark}",
+            lead_actor="Mahalla committee",
+            lead_side="authority",
+            **dates,
+        )
+        grown_part = Action.objects.create(
+            objective=own["objective"],
+            parent=own["action"],
+            title=f"GROWN-PART-{mark}",
+            lead_actor="Youth club",
+            lead_side="community",
+            progress=20,
+            **dates,
+        )
+        grown_part.factors.add(factors[0])
+        grown_part.priorities.add(own["priority"])
+        Signatory.objects.create(
+            plan=plan,
+            kind=Signatory.Kind.SCHOOL,
+            name=f"GROWN-SIGNATORY-{mark}",
+            role="director",
+            endorsed_on=datetime.date(2022, 1, 20),
         )
 
 

@@ -4,13 +4,12 @@ again with its message and changes nothing."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 from django.urls import reverse
 
 from amniyat.plans.models import Action, ActionPlan, Signatory

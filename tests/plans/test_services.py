@@ -273,3 +273,14 @@ def test_the_roll_up_of_stored_actions(scene: Scene) -> None:
     assert rolled[top.pk] == pytest.approx((100 + 3 * 30) / 4)
     by_objective = services.objective_progress(actions, rolled)
     assert by_objective[top.objective_id] == pytest.approx(47.5)
+
+
+def test_a_priority_list_a_plan_answers_is_kept(scene: Scene) -> None:
+    from amniyat.drivers.models import PriorityList
+    from amniyat.drivers.priorities import services as priority_services
+
+    make_plan(scene)
+    with pytest.raises(ValidationError) as error:
+        priority_services.priority_list_delete(user=None, priority_list=scene.priority_list)
+    assert "action plan" in _messages(error)[0]
+    assert PriorityList.objects.filter(pk=scene.priority_list.pk).exists()

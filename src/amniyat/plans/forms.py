@@ -193,7 +193,7 @@ class ActionForm(forms.Form):
         }
         initial["objective"] = action.objective_id
         initial["parent"] = action.parent_id
-        initial["factors"] = [f.pk for f in action.factors.all()]
+        initial["factors"] = [f.pk for f in action.factors.all()]  # the form offers readable ones
         initial["priorities"] = [p.pk for p in action.priorities.all()]
         for side, name in (
             (Side.COMMUNITY, "supporting_community"),

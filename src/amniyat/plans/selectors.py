@@ -48,25 +48,35 @@ def plan_get(*, user: AnyUser, programme: Programme, pk: int | str) -> ActionPla
     return one_or_404(plan_list(user=user, programme=programme), pk, "action plan")
 
 
-def objectives_of(plan: ActionPlan) -> list[Objective]:
+def readable_factors(user: AnyUser) -> QuerySet[Factor]:
+    """Factors of the driver maps the user may read: a plan shows only those of its links
+    (a group member reads their group's plan, not a partner's unpublished map)."""
+    return (
+        Factor.objects.filter(policies.driver_map_scope(user, "map__"))
+        .select_related("code")
+        .order_by("pk")
+    )
+
+
+def objectives_of(plan: ActionPlan, *, user: AnyUser) -> list[Objective]:
     """A plan's objectives (of a plan read through :func:`plan_get`), in order, each with its
-    priority and factors (and their codes, whose names they read as)."""
+    priority and the factors it carries that the user may read (with their codes, whose
+    names they read as)."""
     return list(
         plan.objectives.select_related("priority__code", "plan")
-        .prefetch_related(
-            Prefetch("factors", queryset=Factor.objects.select_related("code").order_by("pk"))
-        )
+        .prefetch_related(Prefetch("factors", queryset=readable_factors(user)))
         .order_by("position", "pk")
     )
 
 
-def actions_of(plan: ActionPlan) -> list[Action]:
-    """Every action of a plan, at any depth, with the factors and priorities each addresses."""
+def actions_of(plan: ActionPlan, *, user: AnyUser) -> list[Action]:
+    """Every action of a plan, at any depth, with the factors (those the user may read) and
+    priorities each addresses."""
     return list(
         Action.objects.filter(objective__plan=plan)
         .select_related("objective__plan")
         .prefetch_related(
-            Prefetch("factors", queryset=Factor.objects.select_related("code").order_by("pk")),
+            Prefetch("factors", queryset=readable_factors(user)),
             Prefetch("priorities", queryset=Priority.objects.select_related("code").order_by("pk")),
         )
         .order_by("objective_id", "position", "pk")
@@ -94,12 +104,15 @@ def agreed_priority_lists(*, user: AnyUser, programme: Programme) -> QuerySet[Pr
     return priority_list_list(user=user, programme=programme).filter(agreed_on__isnull=False)
 
 
-def factors_for(*, user: AnyUser, plan: ActionPlan) -> QuerySet[Factor]:
+def factors_for(*, user: AnyUser | None, plan: ActionPlan) -> QuerySet[Factor]:
     """The factors an objective or action of ``plan`` may address: of driver maps of the
-    plan's programme that the user may read, drawn for the plan's group or for no group."""
-    maps = DriverMap.objects.filter(
-        policies.driver_map_scope(user), programme_id=plan.programme_id
-    ).filter(Q(group__isnull=True) | Q(group_id=plan.group_id))
+    plan's programme that the user may read (any, for the system: ``user`` None), drawn for
+    the plan's group or for no group."""
+    maps = DriverMap.objects.filter(programme_id=plan.programme_id).filter(
+        Q(group__isnull=True) | Q(group_id=plan.group_id)
+    )
+    if user is not None:
+        maps = maps.filter(policies.driver_map_scope(user))
     return (
         Factor.objects.filter(map__in=maps)
         .select_related("code", "map")

@@ -129,11 +129,7 @@ def plan_create_from_priorities(
     plan.full_clean(exclude=["created_by"])
     with transaction.atomic():
         plan.save()
-        readable = (
-            selectors.factors_for(user=user, plan=plan)
-            if user is not None
-            else Factor.objects.filter(map__programme_id=plan.programme_id)
-        )
+        readable = selectors.factors_for(user=user, plan=plan)
         for position, priority in enumerate(sorted(chosen, key=lambda p: (p.rank, p.pk))):
             objective = Objective.objects.create(
                 plan=plan,
@@ -264,11 +260,7 @@ def _check_links(
     factors, priorities = list(dict.fromkeys(factors)), list(dict.fromkeys(priorities))
     errors: dict[str, str] = {}
     if factors:
-        allowed = (
-            selectors.factors_for(user=user, plan=plan)
-            if user is not None
-            else Factor.objects.filter(map__programme_id=plan.programme_id)
-        )
+        allowed = selectors.factors_for(user=user, plan=plan)
         known = set(allowed.filter(pk__in=[f.pk for f in factors]).values_list("pk", flat=True))
         if any(f.pk not in known for f in factors):
             errors["factors"] = _("Choose factors of this programme's driver maps for this group.")
@@ -443,7 +435,13 @@ def action_update(
         if (target.pk, parent.pk if parent else None) != before_place:
             _move_parts(action, target)
         if factors is not None:
-            action.factors.set(chosen[0])
+            # Links to factors of maps the writer may not read stay: they were not offered.
+            kept = (
+                action.factors.exclude(pk__in=selectors.readable_factors(user))
+                if user is not None
+                else action.factors.none()
+            )
+            action.factors.set([*chosen[0], *kept])
         if priorities is not None:
             action.priorities.set(chosen[1])
         _audit(

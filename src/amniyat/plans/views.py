@@ -130,8 +130,8 @@ def _tree(actions: list[Action], rolled: dict[int, float]) -> dict[int, list[Row
 def plan_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     plan = selectors.plan_get(user=request.user, programme=programme, pk=pk)
-    objectives = selectors.objectives_of(plan)
-    actions = selectors.actions_of(plan)
+    objectives = selectors.objectives_of(plan, user=request.user)
+    actions = selectors.actions_of(plan, user=request.user)
     rolled = services.progress_of(actions)
     by_objective = services.objective_progress(actions, rolled)
     rows = _tree(actions, rolled)
