@@ -122,6 +122,7 @@ CAPS: dict[str, int] = {
     "accounts:translate_drivermap": 4,
     "accounts:translate_organisation": 4,
     "accounts:translate_prioritylist": 5,
+    "accounts:translate_actionplan": 6,
     "accounts:translate_programme": 3,
     "accounts:translate_source": 3,
     "accounts:two_factor_setup": 4,
@@ -242,6 +243,14 @@ CAPS: dict[str, int] = {
     "reports:template": 3,
     "places:partner_area": 6,
     "places:pick": 5,
+    # The plan page: the plan (with its group, place and list), its objectives with their
+    # factors, its actions with their factors and priorities, its endorsements.
+    "plans:action_create": 7,
+    "plans:action_edit": 9,
+    "plans:create": 5,
+    "plans:detail": 9,
+    "plans:endorse": 3,
+    "plans:list": 5,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).

@@ -284,3 +284,15 @@ def test_a_priority_list_a_plan_answers_is_kept(scene: Scene) -> None:
         priority_services.priority_list_delete(user=None, priority_list=scene.priority_list)
     assert "action plan" in _messages(error)[0]
     assert PriorityList.objects.filter(pk=scene.priority_list.pk).exists()
+
+
+def test_an_edit_without_a_parent_keeps_the_action_where_it_is(scene: Scene) -> None:
+    plan = make_plan(scene)
+    top = make_action(plan)
+    part = make_action(plan, parent=top)
+    services.action_update(user=None, action=part, progress=50, status="on_track")
+    part.refresh_from_db()
+    assert (part.parent_id, part.progress) == (top.pk, 50)
+    services.action_update(user=None, action=part, parent=None)
+    part.refresh_from_db()
+    assert part.parent_id is None

@@ -399,18 +399,26 @@ def action_create(
     return action
 
 
+class Keep:
+    """The default of :func:`action_update`'s ``parent``: leave it where it is."""
+
+
+KEEP = Keep()
+
+
 def action_update(
     *,
     user: User | None,
     action: Action,
     objective: Objective | None = None,
-    parent: Action | None = None,
+    parent: Action | Keep | None = KEEP,
     factors: Iterable[Factor] | None = None,
     priorities: Iterable[Priority] | None = None,
     **values: Any,
 ) -> Action:
-    """Change an action's values and, with ``objective``/``parent``, move it (with its parts)
-    in the plan's tree."""
+    """Change an action's values and, with ``objective`` and ``parent`` (None: an action of
+    the objective itself), move it with its parts in the plan's tree. Without ``parent`` it
+    keeps its parent, unless it moves to another objective (where it starts at the top)."""
     plan = action.objective.plan
     if user is not None:
         require(user, "plan.edit", plan)
@@ -421,6 +429,8 @@ def action_update(
     target = objective or action.objective
     if target.plan_id != plan.pk:
         raise ValidationError({"objective": _("Choose an objective of this plan.")})
+    if isinstance(parent, Keep):
+        parent = action.parent if target.pk == action.objective_id else None
     before_place = (action.objective_id, action.parent_id)
     changed = changed_fields(action, values)
     action.supporting_actors = _clean_actors(action.supporting_actors or [])
