@@ -248,3 +248,13 @@ def test_the_plan_page_reads_the_same_whatever_the_number_of_actions(scene: Scen
         parent = make_action(plan)
         make_action(plan, parent=make_action(plan, parent=parent))
     assert count() == few
+
+
+def test_the_edit_form_keeps_its_dates_in_every_language(scene: Scene) -> None:
+    plan = make_plan(scene)
+    action = make_action(plan)
+    client = _client(scene.users[Role.LEAD])
+    url = reverse("plans:action_edit", args=[scene.programme.slug, action.pk])
+    for language in ("uz", "ru", "tg"):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert 'value="2024-01-01"' in page and 'value="2024-06-30"' in page, language

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.plans.models import Action, ActionPlan, Currency, Side, Signatory
 
-DATE = forms.DateInput(attrs={"type": "date"})
+# A date field's value in the ISO form a browser's date picker reads, whatever the language.
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class NamedChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
@@ -21,6 +22,13 @@ class NamedChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
 
     def label_from_instance(self, obj: Any) -> str:
         return str(obj)
+
+
+class FactorChoices(NamedChoices):
+    """Factors with the map each is on: two maps may name a factor alike."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj} ({obj.map})"
 
 
 class NamedChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -89,7 +97,7 @@ class ActionForm(forms.Form):
         empty_label=_("— none: an action of the objective —"),
     )
     title = forms.CharField(label=_("What will be done"), max_length=200)
-    factors = NamedChoices(label=_("Factors it addresses"), queryset=None, required=False)
+    factors = FactorChoices(label=_("Factors it addresses"), queryset=None, required=False)
     priorities = NamedChoices(label=_("Priorities it addresses"), queryset=None, required=False)
     lead_actor = forms.CharField(label=_("Lead actor"), max_length=200)
     lead_side = forms.ChoiceField(label=_("Lead actor's side"), choices=Side.choices)

@@ -150,7 +150,9 @@ def plan_detail(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
             "signatories": signatories,
             "can_edit": can_edit and plan.status not in services.FINAL,
             "next_statuses": [
-                (value, ActionPlan.Status(value).label) for value in services.NEXT[plan.status]
+                (value, label)
+                for value, label in ActionPlan.Status.choices
+                if value in services.NEXT[plan.status]
             ]
             if can_edit
             else [],
