@@ -296,3 +296,15 @@ def test_an_edit_without_a_parent_keeps_the_action_where_it_is(scene: Scene) -> 
     services.action_update(user=None, action=part, parent=None)
     part.refresh_from_db()
     assert part.parent_id is None
+
+
+def test_an_objective_reads_as_its_priority_in_every_language(scene: Scene) -> None:
+    code = scene.priorities[0].code
+    assert code is not None
+    code.name_ru, code.name_tg, code.name_uz = "Кражи", "Дуздӣ", "Oʻgʻrilik"
+    code.save()
+    plan = make_plan(scene)
+    objective = plan.objectives.order_by("position").first()
+    assert objective is not None
+    assert objective.translated("title", "ru") == "Кражи"
+    assert objective.translated("title", "uz") == "Oʻgʻrilik"

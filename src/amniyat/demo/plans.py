@@ -137,7 +137,7 @@ def build_plans_demo(programme: Programme) -> ActionPlan | None:
     )
     if priority_list is None or priority_list.agreed_on is None:
         return None
-    chosen = list(priority_list.priorities.order_by("rank", "pk")[:3])
+    chosen = list(priority_list.priorities.select_related("code").order_by("rank", "pk")[:3])
     start = priority_list.agreed_on + datetime.timedelta(days=14)
     plan = services.plan_create_from_priorities(
         user=None,

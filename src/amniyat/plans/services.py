@@ -26,6 +26,7 @@ from amniyat.accounts.models import User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
+from amniyat.core.i18n import CONTENT_LANGUAGES
 from amniyat.core.services import changed_fields
 from amniyat.drivers.models import Factor, Priority, PriorityList
 from amniyat.plans import progress as rollup
@@ -131,14 +132,7 @@ def plan_create_from_priorities(
         plan.save()
         readable = selectors.factors_for(user=user, plan=plan)
         for position, priority in enumerate(sorted(chosen, key=lambda p: (p.rank, p.pk))):
-            objective = Objective.objects.create(
-                plan=plan,
-                priority=priority,
-                title=priority.concern,
-                position=position,
-                content_language=priority.content_language,
-                translations=priority.translations,
-            )
+            objective = _objective_from(priority, plan=plan, position=position)
             if priority.code_id is not None:
                 objective.factors.set(readable.filter(code_id=priority.code_id))
         _audit(
@@ -150,6 +144,26 @@ def plan_create_from_priorities(
             priorities=[p.pk for p in chosen],
         )
     return plan
+
+
+def _objective_from(priority: Priority, *, plan: ActionPlan, position: int) -> Objective:
+    """An objective named as its priority reads in each language (its own translations, or
+    its code's names, as the priority shows them)."""
+    objective = Objective(
+        plan=plan,
+        priority=priority,
+        title=priority.concern,
+        position=position,
+        content_language=priority.content_language,
+    )
+    for language in CONTENT_LANGUAGES:
+        if language == objective.content_language:
+            continue
+        shown = priority.translated("concern", language)
+        if not shown.fallback and str(shown):
+            objective.set_translation("title", language, str(shown))
+    objective.save()
+    return objective
 
 
 def signatory_add(
