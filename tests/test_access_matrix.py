@@ -93,6 +93,7 @@ from amniyat.fieldwork.submissions.frames import data_key
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
 from amniyat.places.services import partner_area_assign
+from amniyat.plans.models import Action, ActionPlan, Objective, Signatory
 from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 from tests.factories import (
     CommunityGroupFactory,
@@ -266,6 +267,14 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "drivers:codebook_seed": {"slug": "programme"},
     "drivers:qdpx_export": {"slug": "programme"},
     "drivers:qdpx_import": {"slug": "programme"},
+    "plans:list": {"slug": "programme"},
+    "plans:create": {"slug": "programme", "pk": "priority_list"},
+    "plans:detail": {"slug": "programme", "pk": "plan"},
+    "plans:status": {"slug": "programme", "pk": "plan"},
+    "plans:endorse": {"slug": "programme", "pk": "plan"},
+    "plans:action_create": {"slug": "programme", "pk": "plan"},
+    "plans:action_edit": {"slug": "programme", "pk": "action"},
+    "accounts:translate_actionplan": {"slug": "programme", "pk": "plan"},
 }
 
 # The OpenRosa routes ODK Collect talks to (``collect/<slug>/…``) and the methods each
@@ -657,7 +666,9 @@ def _traces(marker: str) -> list[str]:
 # ----------------------------------------------------------------------------------------
 # Drivers objects: notes of a discussion (with its passages and a redaction flag), a code, an
 # excerpt coded with it, a driver map with two factors and a link, and a community group's
-# priority list with one priority. Every visible trace carries ``marker``.
+# priority list with one priority; and the group's action plan answering it (an objective from
+# the priority carrying the factor, an action with a part, endorsed by the group and the
+# police), read as the priorities are. Every visible trace carries ``marker``.
 
 DRIVER_KINDS = (
     "source",
@@ -671,7 +682,11 @@ DRIVER_KINDS = (
     "priority_list",
     "priority",
 )
-DRIVER_IDS = {kind: 7500001 + 10000 * index for index, kind in enumerate(DRIVER_KINDS)}
+PLAN_KINDS = ("plan", "objective", "action", "signatory")
+DRIVER_IDS = {kind: 7500001 + 10000 * index for index, kind in enumerate(DRIVER_KINDS)} | {
+    kind: 7800001 + 10000 * index for index, kind in enumerate(PLAN_KINDS)
+}
+DRIVER_KINDS += PLAN_KINDS
 
 
 def _drivers(
@@ -782,6 +797,61 @@ def _drivers(
         changeable=2,
         rank=1,
     )
+    plan = ActionPlan.objects.create(
+        pk=pk("plan"),
+        programme=programme,
+        group=group,
+        priority_list=priority_list,
+        title=f"{marker}-PLAN",
+        period_start=datetime.date(2022, 1, 1),
+        period_end=datetime.date(2022, 12, 31),
+    )
+    objective = Objective.objects.create(
+        pk=pk("objective"), plan=plan, priority=priority, title=f"{marker}-OBJECTIVE"
+    )
+    objective.factors.add(concern)
+    action = Action.objects.create(
+        pk=pk("action"),
+        objective=objective,
+        title=f"{marker}-ACTION",
+        lead_actor="District police",
+        lead_side="authority",
+        start_on=datetime.date(2022, 2, 1),
+        due_on=datetime.date(2022, 6, 30),
+        cost_amount=1500,
+        cost_currency="TJS",
+        progress=40,
+    )
+    action.factors.add(concern)
+    action.priorities.add(priority)
+    Action.objects.create(
+        pk=None if offset is None else pk("action") + 1,  # type: ignore[operator]
+        objective=objective,
+        parent=action,
+        title=f"{marker}-PART",
+        lead_actor="Women's council",
+        lead_side="community",
+        start_on=datetime.date(2022, 2, 1),
+        due_on=datetime.date(2022, 3, 31),
+        progress=100,
+        status=Action.Status.DONE,
+    )
+    signatory = Signatory.objects.create(
+        pk=pk("signatory"),
+        plan=plan,
+        kind=Signatory.Kind.GROUP,
+        name=f"{marker}-SIGNATORY",
+        role="chair",
+        endorsed_on=datetime.date(2022, 1, 10),
+    )
+    Signatory.objects.create(
+        pk=None if offset is None else pk("signatory") + 1,  # type: ignore[operator]
+        plan=plan,
+        kind=Signatory.Kind.POLICE,
+        name="District police",
+        role="deputy head",
+        endorsed_on=datetime.date(2022, 1, 12),
+    )
     return {
         "source": source,
         "passage": passage,
@@ -793,6 +863,10 @@ def _drivers(
         "link": link,
         "priority_list": priority_list,
         "priority": priority,
+        "plan": plan,
+        "objective": objective,
+        "action": action,
+        "signatory": signatory,
     }
 
 
@@ -802,7 +876,16 @@ def _driver_traces(marker: str, *kinds: str) -> list[str]:
         "source": ["SOURCE", "NOTES", "MEMO"],
         "code": ["CODE"],
         "driver_map": ["MAP", "FACTOR", "DRIVER"],
-        "priority_list": ["PRIORITIES", "CONCERN"],
+        # A group's action plan is read as its priorities are.
+        "priority_list": [
+            "PRIORITIES",
+            "CONCERN",
+            "PLAN",
+            "OBJECTIVE",
+            "ACTION",
+            "PART",
+            "SIGNATORY",
+        ],
     }
     chosen = kinds or tuple(traces)
     return [f"{marker}-{what}" for kind in chosen for what in traces[kind]]
@@ -1180,7 +1263,7 @@ def build_world() -> World:
             + other[1]
             + sibling[1]
             + all_fieldwork[1]
-            + _driver_ids(dr_own, "code", "priority_list", "priority")
+            + _driver_ids(dr_own, "code", "priority_list", "priority", *PLAN_KINDS)
             + draft_report[1],
         ),
     }
@@ -1246,12 +1329,19 @@ def build_world() -> World:
             )
             # No notes, codebook or unpublished map of their programme either.
             bundles[role].append(
-                {k: v for k, v in dr_own.items() if k not in ("priority_list", "priority")}
+                {
+                    k: v
+                    for k, v in dr_own.items()
+                    if k not in ("priority_list", "priority", *PLAN_KINDS)
+                }
             )
         if role == Role.VIEWER:
             bundles[role].append({"group": g_own, "member": m_own, "place": c1})
             bundles[role].append(
-                {"priority_list": dr_own["priority_list"], "priority": dr_own["priority"]}
+                {
+                    kind: dr_own[kind]
+                    for kind in ("priority_list", "priority", "plan", "objective", "action")
+                }
             )
     return World(
         p1=p1,
@@ -1286,6 +1376,26 @@ def world(db: None, settings: Any, tmp_path: Any) -> World:
 
 def _value(kind: str, obj: Any) -> str:
     return str(obj.slug if kind == "programme" else obj.pk)
+
+
+def _action_payload(o: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {
+        "objective": o["objective"].pk,
+        "title": "MATRIX-ACTION",
+        "factors": [o["factor"].pk],
+        "priorities": [o["priority"].pk],
+        "lead_actor": "Hokimiyat",
+        "lead_side": "authority",
+        "start_on": "2022-03-01",
+        "due_on": "2022-04-01",
+        "cost_amount": "100.00",
+        "cost_currency": "USD",
+        "funding": "own",
+        "status": "on_track",
+        "progress": "10",
+        "weight": "1",
+        **overrides,
+    }
 
 
 def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> list[dict[str, Any]]:
@@ -1473,6 +1583,25 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         "reports:section_move": [{"direction": "up"}, {"direction": "down"}],
         "reports:rendering_create": [{"format": "pdf"}, {"format": "docx"}],
         "reports:template": [{}, {"action": "remove"}],
+        "plans:create": [
+            {
+                "title": "MATRIX-NEW-PLAN",
+                "period_start": "2022-01-01",
+                "period_end": "2022-12-31",
+                "priorities": [o["priority"].pk],
+            }
+        ],
+        "plans:status": [{"status": "agreed"}, {"status": "closed", "reason": "MATRIX-REASON"}],
+        "plans:endorse": [
+            {
+                "kind": "district",
+                "name": "MATRIX-HOKIMIYAT",
+                "role": "deputy",
+                "endorsed_on": "2022-01-15",
+            }
+        ],
+        "plans:action_create": [_action_payload(o, title="MATRIX-NEW-ACTION")],
+        "plans:action_edit": [_action_payload(o, title="MATRIX-EDITED-ACTION")],
     }
     return payloads.get(name, [{}])
 
@@ -1568,6 +1697,33 @@ def body_foreign_payloads(
         )
     if "code" in bundle and name == "drivers:map_suggest":
         out.append({"code": bundle["code"].pk})
+    if name in ("plans:action_create", "plans:action_edit"):
+        # Another programme's, partner's or group's factor, priority, objective or action.
+        own = w.own[role]
+        for kind, field_name in (
+            ("factor", "factors"),
+            ("priority", "priorities"),
+            ("objective", "objective"),
+            ("action", "parent"),
+        ):
+            if kind in bundle:
+                value = bundle[kind].pk
+                out.append(
+                    _action_payload(
+                        own,
+                        title="MATRIX-FOREIGN-ACTION",
+                        **{field_name: [value] if field_name.endswith("s") else value},
+                    )
+                )
+    if "priority" in bundle and name == "plans:create":
+        out.append(
+            {
+                "title": "MATRIX-FOREIGN-PLAN",
+                "period_start": "2022-01-01",
+                "period_end": "2022-12-31",
+                "priorities": [bundle["priority"].pk],
+            }
+        )
     if "code" in bundle and name == "drivers:priority_add":
         out.append(
             {

@@ -61,6 +61,7 @@ from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.findings.models import IndicatorSet
 from amniyat.places import services as places_services
 from amniyat.places.models import Place
+from amniyat.plans.models import Action, Objective, Signatory
 from amniyat.reports.models import Rendering, Report, Section
 from tests.conftest import forget_kept
 from tests.factories import (
@@ -121,6 +122,7 @@ CAPS: dict[str, int] = {
     "accounts:translate_drivermap": 4,
     "accounts:translate_organisation": 4,
     "accounts:translate_prioritylist": 5,
+    "accounts:translate_actionplan": 6,
     "accounts:translate_programme": 3,
     "accounts:translate_source": 3,
     "accounts:two_factor_setup": 4,
@@ -241,6 +243,14 @@ CAPS: dict[str, int] = {
     "reports:template": 3,
     "places:partner_area": 6,
     "places:pick": 5,
+    # The plan page: the plan (with its group, place and list), its objectives with their
+    # factors, its actions with their factors and priorities, its endorsements.
+    "plans:action_create": 7,
+    "plans:action_edit": 9,
+    "plans:create": 5,
+    "plans:detail": 9,
+    "plans:endorse": 3,
+    "plans:list": 5,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).
@@ -595,6 +605,39 @@ def _grow_drivers(
             urgency=4,
             changeable=3,
             rank=10 * step + n,
+        )
+        # Inside the own action plan: an objective with an action, a part of the own action
+        # (addressing a factor and a priority) and an endorsement.
+        plan = own["plan"]
+        grown_objective = Objective.objects.create(
+            plan=plan, title=f"GROWN-OBJECTIVE-{mark}", position=10 * step + n
+        )
+        grown_objective.factors.add(factors[0])
+        dates = {"start_on": datetime.date(2022, 2, 1), "due_on": datetime.date(2022, 5, 1)}
+        Action.objects.create(
+            objective=grown_objective,
+            title=f"GROWN-ACTION-{mark}",
+            lead_actor="Mahalla committee",
+            lead_side="authority",
+            **dates,
+        )
+        grown_part = Action.objects.create(
+            objective=own["objective"],
+            parent=own["action"],
+            title=f"GROWN-PART-{mark}",
+            lead_actor="Youth club",
+            lead_side="community",
+            progress=20,
+            **dates,
+        )
+        grown_part.factors.add(factors[0])
+        grown_part.priorities.add(own["priority"])
+        Signatory.objects.create(
+            plan=plan,
+            kind=Signatory.Kind.SCHOOL,
+            name=f"GROWN-SIGNATORY-{mark}",
+            role="director",
+            endorsed_on=datetime.date(2022, 1, 20),
         )
 
 

@@ -78,6 +78,8 @@ from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.findings.selectors import assessments_with_findings
 from amniyat.places.models import Place
 from amniyat.places.selectors import places_visible, programme_area_ids
+from amniyat.plans import selectors as plans_selectors
+from amniyat.plans.models import Action, ActionPlan, Objective, Signatory
 from amniyat.reports import selectors as reports_selectors
 from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 from tests.test_access_matrix import (
@@ -151,7 +153,15 @@ def _renderings(user: User, programme: Programme) -> set[int]:
     return ids
 
 
+def _plans(user: User, programme: Programme) -> models.QuerySet[ActionPlan]:
+    return plans_selectors.plan_list(user=user, programme=programme)
+
+
 READERS: dict[type[models.Model], Reader] = {
+    ActionPlan: _per_programme(_plans),
+    Objective: _per_programme(lambda u, p: Objective.objects.filter(plan__in=_plans(u, p))),
+    Action: _per_programme(lambda u, p: Action.objects.filter(objective__plan__in=_plans(u, p))),
+    Signatory: _per_programme(lambda u, p: Signatory.objects.filter(plan__in=_plans(u, p))),
     Report: _per_programme(_reports),
     Section: _per_programme(lambda u, p: Section.objects.filter(report__in=_reports(u, p))),
     Recommendation: _per_programme(

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "amniyat.findings",
     "amniyat.drivers",
     "amniyat.reports",
+    "amniyat.plans",
     "amniyat.downloads",
     "amniyat.api",
     "amniyat.demo",

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("amniyat.findings.urls")),
     path("", include("amniyat.drivers.urls")),
     path("", include("amniyat.reports.urls")),
+    path("", include("amniyat.plans.urls")),
     path("", include("amniyat.downloads.urls")),
     path("api/", include("amniyat.api.urls")),
 ]

@@ -13,7 +13,7 @@ analyst       every group and its data in the programme; no team or target chang
 facilitator   the groups, notes and maps of their own organisation, and the submissions from
               the places the lead assigned to it (PartnerArea); members' names and
               protected answers only when their membership grants it
-group member  their own group, read only
+group member  their own group (its priorities and action plans), read only
 viewer        published, aggregated material only: programme counts and representativeness
 ============  ==============================================================================
 """
@@ -220,6 +220,32 @@ def report_scope(user: AnyUser, prefix: str = "") -> Q:
     )
 
 
+def plan_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Action plans, as the priority lists they answer: leads and analysts see their
+    programmes' all; facilitators the plans of the groups their organisation facilitates;
+    group members their own group's; viewers none yet (published plans come later). A plan
+    of a place rather than a group (platform level) is for leads and analysts only."""
+    scope = Q(pk__in=[])
+    for programme_id, m in memberships(user).items():
+        if m.role in FULL_VIEW_ROLES:
+            scope |= Q(**{f"{prefix}programme_id": programme_id})
+        elif m.role == Role.FACILITATOR:
+            scope |= Q(
+                **{
+                    f"{prefix}programme_id": programme_id,
+                    f"{prefix}group__facilitating_organisation_id": m.organisation_id,
+                }
+            )
+        elif m.role == Role.GROUP_MEMBER and m.community_group_id:
+            scope |= Q(
+                **{
+                    f"{prefix}programme_id": programme_id,
+                    f"{prefix}group_id": m.community_group_id,
+                }
+            )
+    return scope
+
+
 def _owned_scope(user: AnyUser, prefix: str = "") -> Q:
     """Objects a partner's team owns (``organisation``): leads and analysts see their
     programmes' all, facilitators their own organisation's, nobody else any."""
@@ -349,6 +375,20 @@ def _member_personal_visible(user: AnyUser, member: GroupMember | CommunityGroup
     return m.role == Role.FACILITATOR and m.can_view_personal_data
 
 
+def _plan_visible(user: AnyUser, plan: Any) -> bool:
+    if plan.group_id is not None:
+        return plan.group.programme_id == plan.programme_id and _group_visible(user, plan.group)
+    return role_in(user, plan.programme_id) in FULL_VIEW_ROLES
+
+
+def _plan_editable(user: AnyUser, plan: Any) -> bool:
+    """A group's plan: whoever may edit the group (its programme's lead, its partner's
+    facilitators); a place's plan: the lead."""
+    if plan.group_id is not None:
+        return plan.group.programme_id == plan.programme_id and _group_editable(user, plan.group)
+    return role_in(user, plan.programme_id) == Role.LEAD
+
+
 def _place_visible(user: AnyUser, place: Place) -> bool:
     if place.programme_id is None:
         return True
@@ -428,6 +468,11 @@ _RULES: dict[str, Any] = {
     ),
     "priorities.view": _group_visible,
     "priorities.edit": _group_editable,
+    # Action plans follow the priorities they answer: read by whoever reads the group's
+    # priorities, written (plans, endorsements, actions) by whoever edits the group.
+    "plan.view": _plan_visible,
+    "plan.create": _group_editable,
+    "plan.edit": _plan_editable,
     # Reports: written and built by leads and analysts, approved and published by a lead;
     # everyone in the programme reads and downloads those published.
     "report.view": lambda user, report: (

@@ -27,6 +27,7 @@ from amniyat.communities.services import group_create, member_add, members_chang
 from amniyat.core.fields import keyed_hash
 from amniyat.demo import survey as demo_survey
 from amniyat.demo.drivers import build_drivers_demo, remove_drivers_demo
+from amniyat.demo.plans import build_plans_demo, remove_plans
 from amniyat.demo.reports import build_reports_demo, remove_reports
 from amniyat.demo.translations import translate_demo
 from amniyat.fieldwork.forms.services import assessment_create, form_add, sensitivity_set
@@ -694,6 +695,7 @@ def build_demo() -> list[Programme]:
     )
     for programme in (tajikistan, uzbekistan):
         build_drivers_demo(programme, analyst=analyst, second_coder=lead)
+        build_plans_demo(programme)
     translate_demo([tajikistan, uzbekistan])
     for programme in (tajikistan, uzbekistan):
         build_reports_demo(programme, analyst=analyst, lead=lead)
@@ -724,6 +726,7 @@ def remove_programme_data(programme: Programme) -> None:
     # Drivers data first: maps and sources hold protected references to places, groups,
     # assessments and organisations.
     remove_reports(programme)
+    remove_plans(programme)
     remove_drivers_demo(programme)
     programme.memberships.all().delete()
     for group in programme.community_groups.all():

@@ -28,6 +28,9 @@ _PROGRAMME_PATH = {
     "Factor": "map__programme",
     "PriorityList": "group__programme",
     "Priority": "priority_list__group__programme",
+    "ActionPlan": "programme",
+    "Objective": "plan__programme",
+    "Action": "objective__plan__programme",
 }
 
 

@@ -526,6 +526,12 @@ def priority_list_update(
 
 def priority_list_delete(*, user: User | None, priority_list: PriorityList) -> None:
     _require_edit(user, priority_list.group)
+    # An action plan answering the list keeps it: the chain from an action back to the
+    # priority it answers is what a plan is accountable for.
+    if priority_list.action_plans.exists():
+        raise ValidationError(
+            _("An action plan answers this list: it is kept as long as the plan is.")
+        )
     with transaction.atomic():
         _audit(
             user,

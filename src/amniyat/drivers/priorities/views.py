@@ -395,6 +395,11 @@ def priority_list_delete(request: AuthenticatedRequest, slug: str, pk: int) -> H
     programme = programme_get(user=request.user, slug=slug)
     priority_list = selectors.priority_list_get(user=request.user, programme=programme, pk=pk)
     _editable(request, priority_list)
-    services.priority_list_delete(user=request.user, priority_list=priority_list)
+    try:
+        services.priority_list_delete(user=request.user, priority_list=priority_list)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("drivers:priority_list_detail", slug=slug, pk=priority_list.pk)
     messages.success(request, _("The priority list was deleted."))
     return redirect("drivers:priority_index", slug=slug)

@@ -1,0 +1,307 @@
+"""Joint action plans: what a community group and the authorities and services around it agree
+to do about the priorities the group agreed, who does each thing, by when, at what cost, and
+how far it has come.
+
+How the parts hang together:
+
+* an :class:`ActionPlan` answers one agreed :class:`~amniyat.drivers.models.PriorityList` of a
+  community group (or, for a platform-level plan, a place); it is *joint*: it becomes agreed
+  only once the group and at least one authority or service have endorsed it
+  (:class:`Signatory`);
+* each :class:`Objective` comes from one chosen priority and carries the driver-map factors
+  that priority's code names;
+* each :class:`Action` of an objective may have sub-actions (a tree); a parent's progress is
+  the weighted mean of its children's (``amniyat.plans.progress``).
+
+Money is an amount (a decimal with two places, never a float) beside its ISO 4217 currency,
+as django-money stores a ``MoneyField``; the currencies are those the programmes spend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from amniyat.core.i18n import Translatable
+
+
+class Side(models.TextChoices):
+    COMMUNITY = "community", _("community side")
+    AUTHORITY = "authority", _("authority side")
+
+
+class Currency(models.TextChoices):
+    TJS = "TJS", _("Tajik somoni (TJS)")
+    UZS = "UZS", _("Uzbek soʻm (UZS)")
+    USD = "USD", _("US dollar (USD)")
+
+
+class ActionPlan(Translatable):
+    """A joint plan of a community group (or of a place, at platform level) answering the
+    priorities the group agreed."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        AGREED = "agreed", pgettext_lazy("plan status", "agreed")
+        IN_PROGRESS = "in_progress", _("in progress")
+        COMPLETED = "completed", _("completed")
+        CLOSED = "closed", _("closed early")
+
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="action_plans",
+    )
+    group = models.ForeignKey(
+        "communities.CommunityGroup",
+        verbose_name=_("community group"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="action_plans",
+    )
+    place = models.ForeignKey(
+        "places.Place",
+        verbose_name=_("place"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="action_plans",
+    )
+    priority_list = models.ForeignKey(
+        "drivers.PriorityList",
+        verbose_name=_("priorities it answers"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="action_plans",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
+    closed_reason = models.TextField(_("why it was closed early"), blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    TRANSLATED = ("title",)
+    TRANSLATE_VERB = "plan.edit"
+
+    class Meta:
+        verbose_name = _("action plan")
+        verbose_name_plural = _("action plans")
+        ordering = ["programme", "-period_start", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(group__isnull=False) | Q(place__isnull=False),
+                name="plan_of_group_or_place",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")),
+                name="plan_period_in_order",
+                violation_error_message=_("The period cannot end before it starts."),
+            ),
+        ]
+
+    def translation_parts(self) -> list[Translatable]:
+        parts: list[Translatable] = list(self.objectives.all())
+        parts += list(Action.objects.filter(objective__plan=self).order_by("pk"))
+        return parts
+
+
+class Signatory(models.Model):
+    """One endorsement of a plan: the community group itself, or an authority or service that
+    commits to it, with the date and the endorsing person's role (never their name)."""
+
+    class Kind(models.TextChoices):
+        GROUP = "group", _("the community group")
+        LOCAL_COMMITTEE = "local_committee", _("jamoat or mahalla committee")
+        DISTRICT = "district", _("district administration (hukumat / hokimiyat)")
+        POLICE = "police", _("police")
+        SCHOOL = "school", _("school")
+        HEALTH = "health", _("health centre")
+        CSO = "cso", _("civil society organisation")
+        OTHER = "other", _("other")
+
+    # The authorities and services whose endorsement, with the group's, makes a plan agreed.
+    AUTHORITY_KINDS = frozenset(
+        {Kind.LOCAL_COMMITTEE, Kind.DISTRICT, Kind.POLICE, Kind.SCHOOL, Kind.HEALTH}
+    )
+
+    plan = models.ForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="signatories")
+    kind = models.CharField(_("who endorses"), max_length=20, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    role = models.CharField(_("role of the person who endorsed it"), max_length=200)
+    endorsed_on = models.DateField(_("endorsed on"))
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("endorsement")
+        verbose_name_plural = _("endorsements")
+        ordering = ["plan", "endorsed_on", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_authority(self) -> bool:
+        return self.kind in self.AUTHORITY_KINDS
+
+
+class Objective(Translatable):
+    """What the plan means to change about one agreed priority, with the factors of the
+    driver map that priority names."""
+
+    plan = models.ForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="objectives")
+    priority = models.ForeignKey(
+        "drivers.Priority",
+        verbose_name=_("priority"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="objectives",
+    )
+    title = models.CharField(_("objective"), max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+    factors = models.ManyToManyField(
+        "drivers.Factor", blank=True, related_name="objectives", verbose_name=_("factors")
+    )
+
+    TRANSLATED = ("title",)
+    TRANSLATE_VERB = "plan.edit"
+    TRANSLATED_ON_PAGE_OF = "ActionPlan"
+
+    class Meta:
+        verbose_name = _("objective")
+        verbose_name_plural = _("objectives")
+        ordering = ["plan", "position", "pk"]
+
+    def translation_subject(self, programme: Any) -> Any | None:
+        return self.plan.translation_subject(programme)
+
+
+class Action(Translatable):
+    """One thing someone commits to do for an objective; it may be split into sub-actions."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", _("not started")
+        ON_TRACK = "on_track", _("on track")
+        DELAYED = "delayed", _("delayed")
+        DONE = "done", _("done")
+        DROPPED = "dropped", _("dropped")
+
+    class Funding(models.TextChoices):
+        OWN = "own", _("own resources")
+        AUTHORITY = "authority", _("authority budget")
+        SMALL_GRANT = "small_grant", _("small grant")
+        DONOR = "donor", _("other donor")
+
+    class Beneficiary(models.TextChoices):
+        WOMEN = "women", _("women")
+        MEN = "men", _("men")
+        GIRLS = "girls", _("girls")
+        BOYS = "boys", _("boys")
+        YOUTH = "youth", _("young people")
+        MINORITIES = "minorities", _("minorities")
+        RETURNEES = "returnees", _("returning migrants")
+
+    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="actions")
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("part of"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    title = models.CharField(_("what will be done"), max_length=200)
+    factors = models.ManyToManyField(
+        "drivers.Factor", blank=True, related_name="actions", verbose_name=_("factors addressed")
+    )
+    priorities = models.ManyToManyField(
+        "drivers.Priority",
+        blank=True,
+        related_name="actions",
+        verbose_name=_("priorities addressed"),
+    )
+    lead_actor = models.CharField(_("lead actor"), max_length=200)
+    lead_side = models.CharField(_("lead actor's side"), max_length=10, choices=Side.choices)
+    # [{"name": …, "side": "community" | "authority"}, …], in the order given.
+    supporting_actors = models.JSONField(_("supporting actors"), default=list, blank=True)
+    start_on = models.DateField(_("starts on"))
+    due_on = models.DateField(_("due on"))
+    cost_amount = models.DecimalField(
+        _("cost estimate"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    cost_currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, blank=True
+    )
+    funding = models.CharField(
+        _("funding source"), max_length=12, choices=Funding.choices, default=Funding.OWN
+    )
+    expected_result = models.TextField(_("expected result"), blank=True)
+    beneficiaries = models.JSONField(_("who benefits"), default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.NOT_STARTED
+    )
+    status_reason = models.TextField(_("why it was dropped"), blank=True)
+    progress = models.PositiveSmallIntegerField(
+        _("progress (%)"), default=0, validators=[MaxValueValidator(100)]
+    )
+    weight = models.PositiveSmallIntegerField(
+        _("weight"), default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    TRANSLATED = ("title",)
+    TRANSLATE_VERB = "plan.edit"
+    TRANSLATED_ON_PAGE_OF = "ActionPlan"
+
+    class Meta:
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        ordering = ["objective", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_on__gte=F("start_on")),
+                name="action_due_after_start",
+                violation_error_message=_("An action cannot be due before it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=100), name="action_progress_0_100"
+            ),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="action_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(cost_amount__isnull=True) | ~Q(cost_currency=""),
+                name="action_cost_has_currency",
+                violation_error_message=_("Give the currency of the cost estimate."),
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="action_not_its_own_part"),
+        ]
+
+    def translation_subject(self, programme: Any) -> Any | None:
+        return self.objective.plan.translation_subject(programme)

@@ -1,0 +1,135 @@
+"""Scoped reads of action plans, their objectives, actions and endorsements: every read takes
+the user, the one policy (``policies.plan_scope``) decides, and what they may not read is
+absent (404)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from amniyat.accounts import policies
+from amniyat.core.selectors import one_or_404
+from amniyat.drivers.models import DriverMap, Factor, Priority, PriorityList
+from amniyat.drivers.priorities.selectors import priority_list_list
+from amniyat.plans.models import Action, ActionPlan, Objective, Signatory
+
+if TYPE_CHECKING:
+    from amniyat.accounts.models import Programme
+    from amniyat.accounts.policies import AnyUser
+
+# A plan's group and place are named on its pages, never drawn nor counted.
+_UNREAD = (
+    "group__place__boundary",
+    "group__place__population",
+    "place__boundary",
+    "place__population",
+)
+
+
+def plans_visible(*, user: AnyUser) -> QuerySet[ActionPlan]:
+    """Every plan of every programme the user may read (``policies.plan_scope``)."""
+    return ActionPlan.objects.filter(policies.plan_scope(user))
+
+
+def plan_list(*, user: AnyUser, programme: Programme) -> QuerySet[ActionPlan]:
+    """The programme's plans the user may read, latest period first, with what the list
+    names of each (its group, place and priority list)."""
+    return (
+        plans_visible(user=user)
+        .filter(programme=programme)
+        .select_related("group__place", "place", "priority_list")
+        .defer(*_UNREAD)
+        .order_by("-period_start", "title", "pk")
+    )
+
+
+def plan_get(*, user: AnyUser, programme: Programme, pk: int | str) -> ActionPlan:
+    return one_or_404(plan_list(user=user, programme=programme), pk, "action plan")
+
+
+def readable_factors(user: AnyUser) -> QuerySet[Factor]:
+    """Factors of the driver maps the user may read: a plan shows only those of its links
+    (a group member reads their group's plan, not a partner's unpublished map)."""
+    return (
+        Factor.objects.filter(policies.driver_map_scope(user, "map__"))
+        .select_related("code")
+        .order_by("pk")
+    )
+
+
+def objectives_of(plan: ActionPlan, *, user: AnyUser) -> list[Objective]:
+    """A plan's objectives (of a plan read through :func:`plan_get`), in order, each with its
+    priority and the factors it carries that the user may read (with their codes, whose
+    names they read as)."""
+    return list(
+        plan.objectives.select_related("priority__code", "plan")
+        .prefetch_related(Prefetch("factors", queryset=readable_factors(user)))
+        .order_by("position", "pk")
+    )
+
+
+def actions_of(plan: ActionPlan, *, user: AnyUser) -> list[Action]:
+    """Every action of a plan, at any depth, with the factors (those the user may read) and
+    priorities each addresses."""
+    return list(
+        Action.objects.filter(objective__plan=plan)
+        .select_related("objective__plan")
+        .prefetch_related(
+            Prefetch("factors", queryset=readable_factors(user)),
+            Prefetch("priorities", queryset=Priority.objects.select_related("code").order_by("pk")),
+        )
+        .order_by("objective_id", "position", "pk")
+    )
+
+
+def signatories_of(plan: ActionPlan) -> QuerySet[Signatory]:
+    return plan.signatories.order_by("endorsed_on", "pk")
+
+
+def action_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Action:
+    """One action of a plan the user may read."""
+    queryset = (
+        Action.objects.filter(
+            policies.plan_scope(user, "objective__plan__"), objective__plan__programme=programme
+        )
+        .select_related("objective__plan__group", "objective__plan__priority_list", "parent")
+        .defer("objective__plan__group__description")
+    )
+    return one_or_404(queryset, pk, "action")
+
+
+def agreed_priority_lists(*, user: AnyUser, programme: Programme) -> QuerySet[PriorityList]:
+    """The priority lists a plan can start from: agreed, of a group the user may read."""
+    return priority_list_list(user=user, programme=programme).filter(agreed_on__isnull=False)
+
+
+def factors_for(*, user: AnyUser | None, plan: ActionPlan) -> QuerySet[Factor]:
+    """The factors an objective or action of ``plan`` may address: of driver maps of the
+    plan's programme that the user may read (any, for the system: ``user`` None), drawn for
+    the plan's group or for no group."""
+    maps = DriverMap.objects.filter(programme_id=plan.programme_id).filter(
+        Q(group__isnull=True) | Q(group_id=plan.group_id)
+    )
+    if user is not None:
+        maps = maps.filter(policies.driver_map_scope(user))
+    return (
+        Factor.objects.filter(map__in=maps)
+        .select_related("code", "map")
+        .defer("map__description", "note")
+        .order_by("map__title", "label", "pk")
+    )
+
+
+def priorities_for(*, plan: ActionPlan) -> QuerySet[Priority]:
+    """The priorities an action of ``plan`` may address: those of its group's agreed lists
+    (the plan having been read through :func:`plan_get`, so the group is the user's)."""
+    if plan.group_id is None:
+        return Priority.objects.none()
+    return (
+        Priority.objects.filter(
+            priority_list__group_id=plan.group_id, priority_list__agreed_on__isnull=False
+        )
+        .select_related("code")
+        .order_by("priority_list_id", "rank", "pk")
+    )
