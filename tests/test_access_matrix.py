@@ -50,6 +50,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 from django.utils.html import escape
+from djmoney.money import Money
 
 from amniyat import urls as real_urls
 from amniyat.accounts.models import Membership, Organisation, PersonalToken, Programme, User
@@ -818,8 +819,7 @@ def _drivers(
         lead_side="authority",
         start_on=datetime.date(2022, 2, 1),
         due_on=datetime.date(2022, 6, 30),
-        cost_amount=1500,
-        cost_currency="TJS",
+        cost=Money(1500, "TJS"),
         progress=40,
     )
     action.factors.add(concern)

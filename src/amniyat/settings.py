@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "django_tasks",
+    "djmoney",
     "django_tasks_db",
     "rest_framework",
     "drf_spectacular",
@@ -207,6 +208,10 @@ STATICFILES_DIRS = [
 # from (a revision, or the statement with the reader's scope); nothing personal, no free
 # text, nothing translated.
 KEPT_DIR = Path(os.environ.get("AMNIYAT_CACHE_DIR", BASE_DIR / "var" / "cache" / "kept"))
+# Money is a Decimal with its currency (django-money), in the currencies the programmes spend
+# and report in: Tajik somoni, Uzbek soʻm, US dollars.
+CURRENCIES = ("TJS", "UZS", "USD")
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",

@@ -7,8 +7,16 @@ from decimal import Decimal
 
 import pytest
 from django.utils import translation
+from djmoney.money import Money
 
-from amniyat.core.text import format_date, format_list, format_number, format_percent, quoted
+from amniyat.core.text import (
+    format_date,
+    format_list,
+    format_money,
+    format_number,
+    format_percent,
+    quoted,
+)
 
 NBSP = "\u00a0"  # the group separator of ru, tg and uz, and the space before Russian "%"
 NNBSP = "\u202f"  # narrow no-break space, before Russian "г."
@@ -164,3 +172,20 @@ def test_the_template_filters_write_in_the_requests_language() -> None:
         assert page.render(Context({**values, "none": None})) == (
             "19 апрел 2021 · апрел 2021 · a, b ва c · «x» · 40% · 2,3 · []"
         )
+
+
+@pytest.mark.parametrize(
+    ("language", "somoni", "som"),
+    [
+        ("en", "TJS\u00a01,500.50", "UZS\u00a02,500,000.00"),
+        ("ru", "1\u00a0500,50\u00a0TJS", "2\u00a0500\u00a0000,00\u00a0UZS"),
+        ("tg", "1\u00a0500,50\u00a0TJS", "2\u00a0500\u00a0000,00\u00a0UZS"),
+        ("uz", "1\u00a0500,50\u00a0TJS", "2\u00a0500\u00a0000,00\u00a0soʻm"),
+    ],
+)
+def test_money_is_written_with_its_currency_as_the_language_writes_it(
+    language: str, somoni: str, som: str
+) -> None:
+    assert format_money(Money("1500.5", "TJS"), language) == somoni
+    assert format_money(Money("2500000", "UZS"), language) == som
+    assert format_money(Money("12", "USD"), "en") == "$12.00"

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
+from djmoney.money import Money
 
 from amniyat.audit.models import AuditEvent
 from amniyat.plans import services
@@ -180,8 +181,7 @@ def test_an_action_with_its_links_money_and_actors(scene: Scene) -> None:
         factors=[scene.factors[0]],
         priorities=[scene.priorities[0]],
         **action_values(
-            cost_amount=Decimal("1500.50"),
-            cost_currency="TJS",
+            cost=Money("1500.50", "TJS"),
             funding="authority",
             supporting_actors=[
                 {"name": "Mahalla committee", "side": "authority"},
@@ -191,7 +191,8 @@ def test_an_action_with_its_links_money_and_actors(scene: Scene) -> None:
         ),
     )
     action.refresh_from_db()
-    assert action.cost_amount == Decimal("1500.50") and action.cost_currency == "TJS"
+    assert action.cost == Money(Decimal("1500.50"), "TJS")
+    assert isinstance(action.cost.amount, Decimal)
     assert list(action.factors.all()) == [scene.factors[0]]
     assert action.supporting_actors[1] == {"name": "Women's group", "side": "community"}
 
@@ -204,8 +205,8 @@ def test_an_action_with_its_links_money_and_actors(scene: Scene) -> None:
         ({"progress": -1}, "progress"),
         ({"status": "done", "progress": 0}, "progress"),
         ({"status": "dropped"}, "status_reason"),
-        ({"cost_amount": Decimal("10")}, "cost_currency"),
-        ({"cost_amount": Decimal("-1"), "cost_currency": "USD"}, "cost_amount"),
+        ({"cost": Money("10", "EUR")}, "cost"),
+        ({"cost": Money("-1", "USD")}, "cost"),
         ({"weight": 0}, "weight"),
         ({"beneficiaries": ["aliens"]}, "beneficiaries"),
         ({"lead_side": "neither"}, "lead_side"),

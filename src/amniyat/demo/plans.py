@@ -9,6 +9,8 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from djmoney.money import Money
+
 from amniyat.accounts.models import Programme
 from amniyat.communities.models import CommunityGroup
 from amniyat.drivers.models import PriorityList
@@ -111,8 +113,7 @@ def _add(
         supporting_actors=[{"name": n, "side": s} for n, s in item.supporting],
         start_on=plan.period_start + datetime.timedelta(days=item.days[0]),
         due_on=plan.period_start + datetime.timedelta(days=item.days[1]),
-        cost_amount=Decimal(item.cost) if item.cost is not None else None,
-        cost_currency=currency if item.cost is not None else "",
+        cost=Money(Decimal(item.cost), currency) if item.cost is not None else None,
         funding=item.funding,
         beneficiaries=list(item.beneficiaries),
         status=item.status,

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from djmoney.money import Money
 
 from amniyat.plans.models import Action, ActionPlan, Currency, Side, Signatory
 
@@ -175,8 +176,15 @@ class ActionForm(forms.Form):
         supporting = _actors(data.pop("supporting_community", ""), Side.COMMUNITY)
         supporting += _actors(data.pop("supporting_authority", ""), Side.AUTHORITY)
         data["supporting_actors"] = supporting
-        data["cost_currency"] = data.get("cost_currency") or ""
+        amount, currency = data.pop("cost_amount", None), data.pop("cost_currency", "") or ""
+        data["cost"] = Money(amount, currency) if amount is not None else None
         return data
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("cost_amount") is not None and not cleaned.get("cost_currency"):
+            self.add_error("cost_currency", _("Give the currency of the cost estimate."))
+        return cleaned
 
     @staticmethod
     def initial_of(action: Action) -> dict[str, Any]:
@@ -188,8 +196,6 @@ class ActionForm(forms.Form):
                 "lead_side",
                 "start_on",
                 "due_on",
-                "cost_amount",
-                "cost_currency",
                 "funding",
                 "expected_result",
                 "beneficiaries",
@@ -199,6 +205,9 @@ class ActionForm(forms.Form):
                 "weight",
             )
         }
+        if action.cost is not None:
+            initial["cost_amount"] = action.cost.amount
+            initial["cost_currency"] = str(action.cost.currency)
         initial["objective"] = action.objective_id
         initial["parent"] = action.parent_id
         initial["factors"] = [f.pk for f in action.factors.all()]  # the form offers readable ones

@@ -13,13 +13,13 @@ How the parts hang together:
 * each :class:`Action` of an objective may have sub-actions (a tree); a parent's progress is
   the weighted mean of its children's (``amniyat.plans.progress``).
 
-Money is an amount (a decimal with two places, never a float) beside its ISO 4217 currency,
-as django-money stores a ``MoneyField``; the currencies are those the programmes spend.
+Money is django-money's: a ``MoneyField`` (a decimal with two places, never a float, beside its
+ISO 4217 currency), in the currencies the programmes spend (``settings.CURRENCIES``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -27,6 +27,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from djmoney.models.fields import MoneyField
+from djmoney.models.validators import MinMoneyValidator
 
 from amniyat.core.i18n import Translatable
 
@@ -247,16 +249,16 @@ class Action(Translatable):
     supporting_actors = models.JSONField(_("supporting actors"), default=list, blank=True)
     start_on = models.DateField(_("starts on"))
     due_on = models.DateField(_("due on"))
-    cost_amount = models.DecimalField(
+    # django-money ships no type hints.
+    cost = MoneyField(  # type: ignore[no-untyped-call]
         _("cost estimate"),
         max_digits=14,
         decimal_places=2,
         null=True,
         blank=True,
-        validators=[MinValueValidator(0)],
-    )
-    cost_currency = models.CharField(
-        _("currency"), max_length=3, choices=Currency.choices, blank=True
+        default_currency=None,
+        currency_choices=Currency.choices,
+        validators=[MinMoneyValidator(0)],
     )
     funding = models.CharField(
         _("funding source"), max_length=12, choices=Funding.choices, default=Funding.OWN
@@ -277,6 +279,10 @@ class Action(Translatable):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    # Declared: django-money makes the default manager's class at run time (to read and write
+    # money in queries), a class the type checker cannot find.
+    objects: ClassVar[models.Manager[Action]] = models.Manager()
+
     TRANSLATED = ("title",)
     TRANSLATE_VERB = "plan.edit"
     TRANSLATED_ON_PAGE_OF = "ActionPlan"
@@ -296,7 +302,7 @@ class Action(Translatable):
             ),
             models.CheckConstraint(condition=Q(weight__gte=1), name="action_weight_positive"),
             models.CheckConstraint(
-                condition=Q(cost_amount__isnull=True) | ~Q(cost_currency=""),
+                condition=Q(cost__isnull=True) | Q(cost_currency__isnull=False),
                 name="action_cost_has_currency",
                 violation_error_message=_("Give the currency of the cost estimate."),
             ),

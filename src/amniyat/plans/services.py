@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from djmoney.money import Money
 
 from amniyat.accounts.models import User
 from amniyat.accounts.policies import require
@@ -251,8 +252,7 @@ ACTION_FIELDS = (
     "supporting_actors",
     "start_on",
     "due_on",
-    "cost_amount",
-    "cost_currency",
+    "cost",
     "funding",
     "expected_result",
     "beneficiaries",
@@ -337,13 +337,12 @@ def _check_action(action: Action) -> None:
         errors["status_reason"] = _("Say why the action was dropped.")
     if action.funding not in Action.Funding.values:
         errors["funding"] = _("Choose a funding source.")
-    if action.cost_amount is not None:
-        if action.cost_amount < 0 or action.cost_amount > MAX_COST:
-            errors["cost_amount"] = _("Give a cost from 0 up.")
-        if action.cost_currency not in Currency.values:
-            errors["cost_currency"] = _("Give the currency of the cost estimate.")
-    elif action.cost_currency and action.cost_currency not in Currency.values:
-        errors["cost_currency"] = _("Choose a currency.")
+    cost = action.cost
+    if cost is not None:
+        if not isinstance(cost, Money) or not 0 <= cost.amount <= MAX_COST:
+            errors["cost"] = _("Give a cost from 0 up.")
+        elif str(cost.currency) not in Currency.values:
+            errors["cost"] = _("Give the currency of the cost estimate.")
     unknown = [b for b in action.beneficiaries if b not in Action.Beneficiary.values]
     if unknown:
         errors["beneficiaries"] = _("Choose who benefits from the list.")

@@ -3,6 +3,7 @@
 ``{% load amniyat_text %}``, then ``{{ day|local_date }}`` ("19-aprel 2021"),
 ``{{ month|local_date:"month" }}``, ``{{ labels|local_list }}`` ("a, b va c"),
 ``{{ name|quoted }}``, ``{{ share|local_percent }}`` (a 0–1 share), ``{{ value|local_number:1 }}``,
+``{{ cost|local_money }}`` (django-money's ``Money``),
 and content people name in the reader's language: ``{{ group|tr:"name" }}``.
 Thin wrappers: the rules live in :mod:`amniyat.core.text`.
 """
@@ -69,6 +70,14 @@ def local_percent_points(value: float | int | Decimal | None, decimals: int = 0)
     if value is None or value == "":
         return ""
     return text.format_percent(float(value) / 100, decimals=int(decimals))
+
+
+@register.filter
+def local_money(value: Any) -> str:
+    """An amount with its currency as the reader writes it ("1 500,00 TJS"); "" for none."""
+    if value is None or value == "":
+        return ""
+    return text.format_money(value)
 
 
 @register.filter
