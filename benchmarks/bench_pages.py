@@ -107,6 +107,9 @@ ROUTE_KINDS: dict[str, str] = {
     "api:device-detail": "device",
     "reports:rendering_create": "report",
     "reports:section_add": "report",
+    "plans:create": "priority_list",
+    "plans:action_edit": "plan_action",
+    "accounts:translate_actionplan": "plan",
     "api:report-detail": "report",
     "api:report-file-list": "report_files",
     "api:report-file-detail": "report_file",
@@ -127,6 +130,7 @@ KIND_BY_PREFIX: list[tuple[str, str]] = [
     ("reports:section_", "report_section"),
     ("reports:rendering_", "report_rendering"),
     ("reports:", "report"),
+    ("plans:", "plan"),
 ]
 # A query string for pages whose bare address only redirects.
 QUERIES: dict[str, str] = {
@@ -342,6 +346,7 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         Submission,
     )
     from amniyat.findings.models import Findings
+    from amniyat.plans.models import Action, ActionPlan
     from amniyat.reports.models import Rendering, Report, Section
 
     def pks(queryset: Any, limit: int = 6) -> list[dict[str, Any]]:
@@ -383,6 +388,8 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         "driver_map": pks(DriverMap.objects.filter(programme=programme)),
         "download": pks(Download.objects.filter(programme=programme)),
         "member_row": pks(members),
+        "plan": pks(ActionPlan.objects.filter(programme=programme)),
+        "plan_action": pks(Action.objects.filter(objective__plan__programme=programme)),
         "report": pks(Report.objects.filter(programme=programme)),
         "report_files": [
             {"report_pk": pk}

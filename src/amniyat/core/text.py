@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -27,8 +27,9 @@ from babel.dates import format_time as babel_format_time
 from babel.dates import get_month_names
 from babel.lists import format_list as babel_format_list
 from babel.numbers import format_decimal, get_decimal_symbol
-from moneyed import Money
-from moneyed.l10n import format_money as moneyed_format
+
+if TYPE_CHECKING:
+    from moneyed import Money
 
 __all__ = [
     "DateFormat",
@@ -214,6 +215,10 @@ def format_money(value: Money, language: str | None = None) -> str:
     formatter): "TJS 1,500.50" (en), "1 500,50 TJS" (ru, tg), "2 500 000,00 soʻm" (uz).
     Babel does not apply CLDR's currency spacing, which keeps a symbol of letters apart from
     the digits by a no-break space ("TJS1,500.50" otherwise): it is applied here."""
+    # Imported here: py-moneyed builds its table of every currency on import, which the
+    # command line's analysis (that writes numbers through this module) does not need.
+    from moneyed.l10n import format_money as moneyed_format
+
     formatted = moneyed_format(value, locale=language_code(language))
     return _LETTERS_AGAINST_DIGITS.sub("\u00a0", formatted)
 

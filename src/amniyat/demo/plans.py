@@ -131,6 +131,14 @@ def build_plans_demo(programme: Programme) -> ActionPlan | None:
     group = CommunityGroup.objects.filter(programme=programme, name=GROUPS.get(country)).first()
     if group is None:
         return None
+    return build_plan(group)
+
+
+def build_plan(group: CommunityGroup) -> ActionPlan | None:
+    """A plan of ``group`` (the demo's: three of its agreed priorities, endorsed by the group,
+    the district and the police, five actions, in progress), from its latest agreed priority
+    list; None if it has none."""
+    country = group.programme.country.code
     priority_list = (
         PriorityList.objects.filter(group=group, agreed_on__isnull=False)
         .order_by("-agreed_on")

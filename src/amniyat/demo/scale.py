@@ -25,6 +25,8 @@ driver maps               a women's and a men's map for each of the four regions
                           summarise, they do not grow with the data
 priority lists            one agreed list per community group
 findings                  computed in this process at the end, as the demo does
+plans                     a joint action plan for one group in :data:`PLANS_EVERY`, as the
+                          demo's (three priorities, three endorsements, five actions)
 reports                   the demo's briefing papers of the baseline (Russian and Tajik), built,
                           published and rendered as DOCX and PDF: papers summarise, they do not
                           grow with the data
@@ -95,6 +97,7 @@ from amniyat.demo.build import (
 )
 from amniyat.demo.drivers import SEED as DRIVERS_SEED
 from amniyat.demo.drivers import build_drivers
+from amniyat.demo.plans import build_plan
 from amniyat.demo.reports import build_reports_demo
 from amniyat.demo.translations import translate_demo
 from amniyat.fieldwork.imports.services import checkpoint, import_run, import_start
@@ -117,6 +120,7 @@ SUBMISSIONS_PER_DISCUSSION = 10_000
 MIN_DISCUSSIONS = 24
 MAX_DISCUSSIONS = 400
 SECOND_CODED_EVERY = 6
+PLANS_EVERY = 5
 ACTOR = "bench-data"
 FIRST_MONTH = datetime.date(2021, 9, 1)
 ROUND_DAYS = 28  # four weeks: a round's interviews keep their weekday (none on Sundays)
@@ -187,6 +191,12 @@ class ScaleSize:
     def discussions(self) -> int:
         wanted = math.ceil(self.submissions / SUBMISSIONS_PER_DISCUSSION)
         return min(MAX_DISCUSSIONS, max(MIN_DISCUSSIONS, wanted))
+
+    @property
+    def plans(self) -> int:
+        """Groups with a joint action plan: one in five (a programme's plans grow with its
+        groups, not its submissions)."""
+        return max(1, self.groups // PLANS_EVERY)
 
     @property
     def second_coded(self) -> int:
@@ -400,6 +410,11 @@ def _build(size: ScaleSize, *, slug: str, seed: int, stages: _Stages) -> ScaleRe
     with stages.stage("reports", 1):
         build_reports_demo(programme, analyst=analyst, lead=lead)
         stages.progress("reports", 1, 1)
+    groups = list(programme.community_groups.order_by("pk")[: size.plans])
+    with stages.stage("plans", len(groups)):
+        for done, group in enumerate(groups, start=1):
+            build_plan(group)
+            stages.progress("plans", done, len(groups))
     return ScaleResult(programme=programme, size=size, accounts=accounts)
 
 

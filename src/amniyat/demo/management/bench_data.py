@@ -153,5 +153,6 @@ def _stage_label(stage: str) -> str:
         "findings": _("findings"),
         "translations": _("translations"),
         "reports": _("briefing papers"),
+        "plans": _("action plans"),
     }
     return labels.get(stage, stage)
