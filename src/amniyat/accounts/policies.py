@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -221,29 +221,17 @@ def report_scope(user: AnyUser, prefix: str = "") -> Q:
 
 
 def plan_scope(user: AnyUser, prefix: str = "") -> Q:
-    """Action plans, as the priority lists they answer: leads and analysts see their
-    programmes' all; facilitators the plans of the groups their organisation facilitates;
-    group members their own group's; viewers none yet (published plans come later). A plan
-    of a place rather than a group (platform level) is for leads and analysts only."""
-    scope = Q(pk__in=[])
-    for programme_id, m in memberships(user).items():
-        if m.role in FULL_VIEW_ROLES:
-            scope |= Q(**{f"{prefix}programme_id": programme_id})
-        elif m.role == Role.FACILITATOR:
-            scope |= Q(
-                **{
-                    f"{prefix}programme_id": programme_id,
-                    f"{prefix}group__facilitating_organisation_id": m.organisation_id,
-                }
-            )
-        elif m.role == Role.GROUP_MEMBER and m.community_group_id:
-            scope |= Q(
-                **{
-                    f"{prefix}programme_id": programme_id,
-                    f"{prefix}group_id": m.community_group_id,
-                }
-            )
-    return scope
+    """Action plans, as the priority lists they answer: a group's plan is seen by whoever sees
+    the group (:func:`group_scope`: leads and analysts, its partner's facilitators, its
+    members; viewers none yet, as published plans come later); a plan of a place rather than a
+    group (platform level) by the programme's leads and analysts only."""
+    full = [pid for pid, m in memberships(user).items() if m.role in FULL_VIEW_ROLES]
+    of_group = (
+        Q(**{f"{prefix}group__isnull": False})
+        & Q(**{f"{prefix}programme_id": F(f"{prefix}group__programme_id")})
+        & group_scope(user, f"{prefix}group__")
+    )
+    return Q(**{f"{prefix}programme_id__in": full}) | of_group
 
 
 def _owned_scope(user: AnyUser, prefix: str = "") -> Q:
