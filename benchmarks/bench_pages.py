@@ -362,6 +362,7 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         .distinct()[:6]
     )
     members = GroupMember.objects.filter(group__programme=programme).order_by("pk")
+    reports = pks(Report.objects.filter(programme=programme))
     sections = Section.objects.filter(report__programme=programme).order_by("pk")
     renderings = Rendering.objects.filter(report__programme=programme).exclude(file="")
     return {
@@ -390,13 +391,8 @@ def objects_of(programme: Any) -> dict[str, list[dict[str, Any]]]:
         "member_row": pks(members),
         "plan": pks(ActionPlan.objects.filter(programme=programme)),
         "plan_action": pks(Action.objects.filter(objective__plan__programme=programme)),
-        "report": pks(Report.objects.filter(programme=programme)),
-        "report_files": [
-            {"report_pk": pk}
-            for pk in Report.objects.filter(programme=programme)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:6]
-        ],
+        "report": reports,
+        "report_files": [{"report_pk": r["pk"]} for r in reports],
         "report_section": [
             {"pk": r, "section_pk": s} for s, r in sections.values_list("pk", "report_id")[:6]
         ],

@@ -410,7 +410,9 @@ def _build(size: ScaleSize, *, slug: str, seed: int, stages: _Stages) -> ScaleRe
     with stages.stage("reports", 1):
         build_reports_demo(programme, analyst=analyst, lead=lead)
         stages.progress("reports", 1, 1)
-    groups = list(programme.community_groups.order_by("pk")[: size.plans])
+    groups = list(
+        programme.community_groups.select_related("programme__country").order_by("pk")[: size.plans]
+    )
     with stages.stage("plans", len(groups)):
         for done, group in enumerate(groups, start=1):
             build_plan(group)

@@ -21,9 +21,6 @@ may change what is handed out: a page puts its notes and download links on copie
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -31,6 +28,7 @@ from django.http import HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from amniyat.core.kept import Kept
 from amniyat.core.tables import table_response
 from amniyat.findings import charts, present
 from amniyat.findings.models import Findings
@@ -40,40 +38,6 @@ if TYPE_CHECKING:
     from amniyat.findings.tables import PageTable
 
 T = TypeVar("T")
-
-SECONDS = 3600
-
-
-class Kept:
-    """At most ``size`` values, each for at most ``seconds``, the least recently used going
-    first. Made outside the lock: a value may be made twice by two threads at once, never
-    handed out half made."""
-
-    def __init__(self, *, size: int, seconds: float = SECONDS) -> None:
-        self.size = size
-        self.seconds = seconds
-        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, make: Callable[[], T]) -> T:
-        now = time.monotonic()
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None and found[0] > now:
-                self._items.move_to_end(key)
-                return cast(T, found[1])
-        value = make()
-        with self._lock:
-            self._items[key] = (now + self.seconds, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 # Records' results (about 2 MB each in memory); what the pages make of a record in a language
 # (a few hundred kilobytes, and each district map drawn, about 50 kB); comparisons; files a

@@ -72,11 +72,8 @@ def rolled_up(nodes: Iterable[Node]) -> dict[int, float]:
 
 
 def _mean(node: Node, kids: list[Node], done: Mapping[int, float]) -> float:
-    counted = [kid for kid in kids if not kid.dropped]
-    total = sum(kid.weight for kid in counted)
-    if not counted or total <= 0:
-        return float(node.progress)
-    return sum(kid.weight * done[kid.id] for kid in counted) / total
+    mean = weighted_mean((done[kid.id], kid.weight) for kid in kids if not kid.dropped)
+    return float(node.progress) if mean is None else mean
 
 
 def weighted_mean(pairs: Iterable[tuple[float, float]]) -> float | None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from amniyat.accounts import policies
+from amniyat.core.kept import Kept
 from amniyat.fieldwork.imports.schema import FormPlan, plan_for
 from amniyat.fieldwork.models import DeviceUser, Form, FormVersion
 
@@ -77,10 +78,9 @@ class Receiving:
     plan: FormPlan
 
 
-# The versions :func:`receiving_for_device` read, kept in this process, by device, the
-# revision of its programme's collection, form id and version; emptied when this full.
-_RECEIVING: dict[tuple[int, str, str, str], list[Receiving]] = {}
-RECEIVING_MAX = 4096
+# The versions :func:`receiving_for_device` read, kept in this process by device, the revision
+# of its programme's collection, form id and version.
+_RECEIVING = Kept(size=4096)
 
 
 def receiving_for_device(*, device: DeviceUser, form_id: str, version: str) -> list[Receiving]:
@@ -91,17 +91,13 @@ def receiving_for_device(*, device: DeviceUser, form_id: str, version: str) -> l
     given a new version or other sensitivity classes is seen by every process on its next
     request, while an unchanged form costs no query. (A device's assessments are set when it
     is created, and a revoked device is refused before it gets here.)"""
-    key = (device.pk, device.programme.collection_revision, form_id, version)
-    found = _RECEIVING.get(key)
-    if found is None:
-        found = [
+    return _RECEIVING.get(
+        (device.pk, device.programme.collection_revision, form_id, version),
+        lambda: [
             Receiving(form=v.form, version=v, plan=plan_for(v))
             for v in versions_for_device(device=device, form_id=form_id, version=version)
-        ]
-        if len(_RECEIVING) >= RECEIVING_MAX:
-            _RECEIVING.clear()
-        _RECEIVING[key] = found
-    return found
+        ],
+    )
 
 
 def forms_with_current_version(*, device: DeviceUser) -> list[tuple[Form, FormVersion]]:
