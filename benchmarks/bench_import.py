@@ -505,7 +505,7 @@ def postgres_insert_floor(form: Any, home: Path) -> tuple[float, float]:
     index, key or check), in one transaction with its commit; then the same into an empty
     table with the submissions' indexes too (their unique one included). Nothing is read,
     checked, hashed or encrypted, and no foreign key is checked: no import into
-    PostgreSQL can be quicker. The answers are parsed into ``jsonb`` as the import's are.
+    PostgreSQL can be quicker. The answers are stored as text as the import's are.
     Answer both: (bare, with the indexes)."""
     from django.db import connection
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amniyat.core.fields import EncryptedTextField
 from amniyat.core.i18n import Translatable
-from amniyat.core.jsonfield import FastJSONField
+from amniyat.core.jsonfield import FastJSONField, JSONTextField
 
 
 class Assessment(Translatable):
@@ -347,7 +347,7 @@ class Submission(models.Model):
     enumerator = EncryptedTextField(_("enumerator"), blank=True)
     # HMAC-SHA256 of the enumerator under a key of the server's (imports/sealing.py).
     enumerator_hash = models.CharField(max_length=32, blank=True, editable=False)
-    data = FastJSONField(_("answers"), default=dict)
+    data = JSONTextField(_("answers"), default=dict)
     protected_data = EncryptedTextField(_("personal and sensitive answers"), blank=True)
     is_encrypted = models.BooleanField(_("encrypted by the device"), default=False)
     encrypted_payload = models.BinaryField(_("encrypted submission"), null=True, blank=True)

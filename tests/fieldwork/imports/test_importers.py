@@ -137,7 +137,6 @@ def read_all(
     file_format: str = "auto",
     plan: FormPlan = PLAN,
     places: dict[str, int] | None = None,
-    jsonb_keys: bool = False,
 ) -> tuple[str, list[dict[str, Any]], list[Problem]]:
     """(format found, good rows as dicts, problems) of reading ``content``."""
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -152,7 +151,6 @@ def read_all(
         file_format=file_format,
         name=name,
         places=places,
-        jsonb_keys=jsonb_keys,
     )
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
@@ -222,27 +220,6 @@ def test_stored_json_is_what_hash_content_hashes_and_split_by_sensitivity(tmp_pa
     assert "Dilnoza" not in first["data"]
     assert {**json.loads(first["data"]), **json.loads(first["protected"])} == EXPECTED_FIRST
     assert Submission.hash_content(EXPECTED_FIRST) == Submission.hash_content(answers(first))
-
-
-def test_answers_for_postgresql_come_with_their_keys_in_jsonb_order(tmp_path: Path) -> None:
-    """For PostgreSQL the stored answers' keys come in the order ``jsonb`` keeps them (the
-    shorter first), which it then need not sort: the same object, while the hashed text stays
-    canonical; numbers Python writes again (1e-05) keep that order too."""
-    plan = build_plan(SCHEMA, {**SENSITIVITY, "income": "internal"})
-    content = kobo_csv().replace("1500.5", "0.00001")
-    _found, plain, _problems = read_all(tmp_path / "plain", content, plan=plan)
-    _found, ordered, _problems = read_all(tmp_path / "jsonb", content, plan=plan, jsonb_keys=True)
-    assert len(ordered) == len(plain) == 2
-    for before, after in zip(plain, ordered, strict=True):
-        assert after["combined"] == before["combined"]
-        assert after["protected"] == before["protected"]
-        data = json.loads(after["data"])
-        assert data == json.loads(before["data"])
-        assert list(data) == sorted(data, key=lambda key: (len(key.encode()), key.encode()))
-    first = json.loads(ordered[0]["data"])
-    assert list(first) != sorted(first)
-    assert '"income":1e-05' in ordered[0]["data"]
-    assert '"income":1e-05' in plain[0]["data"]
 
 
 def test_select_multiple_from_choice_columns_alone(tmp_path: Path) -> None:

@@ -409,17 +409,17 @@ def test_binary_copy_tuples_are_read_back_as_written() -> None:
             "d": pl.Datetime("us", "UTC"),
         },
     )
-    tuples = copy_binary(rows, jsonb={"j"})
+    tuples = copy_binary(rows)
     with connection.cursor() as wrapper:
         cursor = wrapper.cursor
         cursor.execute(
-            "CREATE TEMPORARY TABLE copied (n bigint, t text, j jsonb, b boolean, d timestamptz)"
+            "CREATE TEMPORARY TABLE copied (n bigint, t text, j text, b boolean, d timestamptz)"
         )
         with cursor.copy("COPY copied (n, t, j, b, d) FROM STDIN (FORMAT binary)") as copy:
             copy.write(COPY_HEADER)
             copy.write(tuples)
             copy.write(COPY_TRAILER)
-        cursor.execute("SELECT n, t, j::text, b, d FROM copied")
+        cursor.execute("SELECT n, t, j, b, d FROM copied")
         stored = [(n, t, j and json.loads(j), b, d) for n, t, j, b, d in cursor.fetchall()]
         cursor.execute("DROP TABLE copied")
     assert stored == [

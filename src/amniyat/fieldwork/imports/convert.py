@@ -1087,21 +1087,10 @@ def _repetitions_by_repeat(
     return found
 
 
-def jsonb_order(key: str) -> tuple[int, bytes]:
-    """Where PostgreSQL's ``jsonb`` keeps an object's key: the shorter (in UTF-8 bytes) first,
-    keys of the same length byte by byte."""
-    encoded = key.encode()
-    return len(encoded), encoded
-
-
-def assemble(frame: pl.DataFrame, plan: FormPlan, *, jsonb_keys: bool = False) -> pl.DataFrame:
+def assemble(frame: pl.DataFrame, plan: FormPlan) -> pl.DataFrame:
     """The three JSON texts of each submission from its typed answers (VALUE columns) and its
     repeats (FRAGMENT columns): all answers, canonical (sorted keys, compact, UTF-8, as
-    ``Submission.hash_content`` writes them); the public and internal ones; the protected.
-    With ``jsonb_keys`` the public and internal ones (``data``) have their keys in the order
-    PostgreSQL's ``jsonb`` keeps them (:func:`jsonb_order`): the same object once stored, and
-    PostgreSQL then finds each object's keys sorted already rather than sorting them (about a
-    sixth of its work storing the benchmark's rows)."""
+    ``Submission.hash_content`` writes them); the public and internal ones; the protected."""
     made: dict[str, pl.Expr] = {}
     for column in frame.columns:
         if column.startswith(VALUE):
@@ -1117,19 +1106,18 @@ def assemble(frame: pl.DataFrame, plan: FormPlan, *, jsonb_keys: bool = False) -
     }
     keys = sorted(parts)
     protected = {k for k in keys if plan.by_path[k].protected}
-    data_keys = sorted(keys, key=jsonb_order) if jsonb_keys else keys
     result = frame.with_columns(
         _object([parts[k] for k in keys]).alias("combined"),
-        _object([parts[k] for k in data_keys if k not in protected]).alias("data"),
+        _object([parts[k] for k in keys if k not in protected]).alias("data"),
         _object([parts[k] for k in keys if k in protected]).alias("protected"),
     )
-    return _redo_tiny(result, jsonb_keys=jsonb_keys)
+    return _redo_tiny(result)
 
 
-def _redo_tiny(result: pl.DataFrame, *, jsonb_keys: bool = False) -> pl.DataFrame:
+def _redo_tiny(result: pl.DataFrame) -> pl.DataFrame:
     """Polars writes 1e-05 as 0.00001, ``json.dumps`` as 1e-05; the stored JSON must be the
     very bytes ``Submission.hash_content`` hashes, so the (rare) rows with such numbers are
-    written again by Python (``data`` in ``jsonb``'s order with ``jsonb_keys``)."""
+    written again by Python."""
     if TINY not in result.columns or not result[TINY].any():
         return result
     indices = result.with_row_index("\x00i").filter(pl.col(TINY))["\x00i"].to_list()
@@ -1137,12 +1125,9 @@ def _redo_tiny(result: pl.DataFrame, *, jsonb_keys: bool = False) -> pl.DataFram
     for output in ("combined", "data", "protected"):
         texts = result[output].to_list()
         for i in indices:
-            answers = json.loads(texts[i])
-            if output == "data" and jsonb_keys:
-                answers = {k: answers[k] for k in sorted(answers, key=jsonb_order)}
             texts[i] = json.dumps(
-                answers,
-                sort_keys=not (output == "data" and jsonb_keys),
+                json.loads(texts[i]),
+                sort_keys=True,
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
@@ -1355,10 +1340,8 @@ class SubmissionReader:
         file_format: str,
         name: str,
         places: dict[str, int] | None = None,
-        jsonb_keys: bool = False,
     ) -> None:
         self.plan = plan
-        self.jsonb_keys = jsonb_keys  # data's keys in jsonb's order: see assemble
         self.name = name
         self.places = places or {}
         self.workbook: Workbook = open_workbook(path, workdir, file_format=file_format, name=name)
@@ -1641,9 +1624,7 @@ class SubmissionReader:
                     message=_("The instance id is longer than 120 characters."),
                 )
             )
-        result = assemble(
-            result.with_columns(bad | too_long, tiny), self.plan, jsonb_keys=self.jsonb_keys
-        )
+        result = assemble(result.with_columns(bad | too_long, tiny), self.plan)
         return Converted(
             frame=result.select(ROW, *OUTPUT, BAD), problems=problems, rows=frame.height
         )

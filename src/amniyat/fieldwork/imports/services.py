@@ -40,7 +40,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -60,7 +60,7 @@ from django.db import (
     transaction,
 )
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import JSONField, Q
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
@@ -325,7 +325,6 @@ def _read_file(
             file_format=job.file_format,
             name=job.file_name,
             places=place_lookup(job.form),
-            jsonb_keys=connection.vendor == "postgresql",
         )
         job.total_rows = reader.total_rows
         # The format the content showed, where the person left it to Amniyat to find.
@@ -377,6 +376,7 @@ def _read_check_and_store(
     problem, and the transaction is rolled back: nothing is stored."""
     tally = _Tally()
     content_ids: dict[str, int] = {}
+    conflicts: list[tuple[int, str]] = []
     note = _ProgressNote(job)
     # Submissions without a submission time are dated by the import.
     stamp = timezone.now().astimezone(datetime.UTC)
@@ -384,8 +384,14 @@ def _read_check_and_store(
     # The file may say which version of the form each submission was filled in.
     versions = dict(job.form.versions.values_list("version", "pk"))
     try:
+
+        def prepare(good: pl.DataFrame) -> pl.DataFrame:
+            prepared = _prepare(good, content_ids, tally, conflicts, versions, version_id)
+            tally.sent += prepared.height
+            return prepared
+
         with _fast_sqlite(), transaction.atomic():
-            writer = _Writer(job, stamp, careful=careful)
+            writer = _Writer(job, stamp, prepare, careful=careful)
             try:
                 for batch in reader.batches(BATCH_ROWS):
                     for problem in batch.problems:
@@ -399,12 +405,7 @@ def _read_check_and_store(
                     if log.fatal or (tally.rejected and not job.skip_bad_rows):
                         writer.abandon()
                     elif frame.height > bad:
-                        good = frame.filter(~pl.col("bad")) if bad else frame
-                        prepared = _prepare(
-                            good, content_ids, tally, log, job.file_name, versions, version_id
-                        )
-                        tally.sent += prepared.height
-                        writer.put(prepared)
+                        writer.put(frame.filter(~pl.col("bad")) if bad else frame)
                     note.save("reading", job.processed_rows, job.total_rows)
                     progress("reading", job.processed_rows, job.total_rows)
                 waiting = time.monotonic()
@@ -420,11 +421,13 @@ def _read_check_and_store(
             job.total_rows = job.processed_rows
             if log.fatal or (tally.rejected and not job.skip_bad_rows):
                 raise _Abandon
-            for row, instance_id in writer.conflict_rows:
+            for row, instance_id in sorted(conflicts + writer.conflict_rows):
                 log.add(_conflict(job.file_name, row, instance_id))
             log.close()
             _record_success(job, tally, writer, log, workdir, started, storing_seconds)
     except _Abandon:
+        for row, instance_id in sorted(conflicts):
+            log.add(_conflict(job.file_name, row, instance_id))
         log.close()
         message = (
             _("The file does not fit the form; nothing was stored.")
@@ -443,16 +446,16 @@ def _prepare(
     good: pl.DataFrame,
     content_ids: dict[str, int],
     tally: _Tally,
-    log: _ProblemLog,
-    file: str,
+    conflicts: list[tuple[int, str]],
     versions: dict[str, int],
     version_id: int,
 ) -> pl.DataFrame:
     """Hash each row's answers, encrypt its personal ones and its enumerator (with the
     enumerator's keyed hash, to filter on): the steps Polars cannot do. Settle ids repeated
     within the batch: the first is stored; a later copy with the same answers is a
-    duplicate, with different answers a conflict. Ids repeated across batches, or stored
-    before, are the writer's to settle."""
+    duplicate, with different answers a conflict (its row and id added to ``conflicts``).
+    Ids repeated across batches, or stored before, are the writer's to settle. Run by the
+    writer's preparing thread, one batch after the other."""
     hashes = content_hashes(good["combined"]).alias("content_hash")
     personal = good.select(pl.when(pl.col("protected") != "{}").then(pl.col("protected")))
     protected = encrypt_many(personal.to_series()).fill_null("")
@@ -500,7 +503,7 @@ def _prepare(
             tally.duplicates += 1
         else:
             tally.conflicts += 1
-            log.add(_conflict(file, row, instance_id))
+            conflicts.append((row, instance_id))
     return prepared.filter(first)
 
 
@@ -700,11 +703,6 @@ def _column_names(columns: tuple[str, ...] = COLUMNS) -> list[str]:
 
 # PostgreSQL's COPY takes every column but encrypted_payload (NULL).
 COPY_COLUMNS = tuple(name for name in COLUMNS if name != "encrypted_payload")
-# The copied columns PostgreSQL keeps as jsonb: the binary format sends each value as a version
-# byte before its JSON text.
-JSONB_COLUMNS = frozenset(
-    name for name in COPY_COLUMNS if isinstance(Submission._meta.get_field(name), JSONField)
-)
 COPY_BLOCK = 1 << 20  # bytes handed to the driver at a time
 # The binary COPY format's header (its signature, no flags, no extension) and trailer.
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
@@ -712,15 +710,15 @@ COPY_TRAILER = b"\xff\xff"
 POSTGRES_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970
 
 
-def copy_binary(rows: pl.DataFrame, jsonb: Collection[str] = JSONB_COLUMNS) -> memoryview:
+def copy_binary(rows: pl.DataFrame) -> memoryview:
     """``rows`` as the tuples of a ``COPY … FROM STDIN (FORMAT binary)`` (without the
     header and the trailer, :data:`COPY_HEADER` and :data:`COPY_TRAILER`), the columns in the
     frame's order, made column by column by Arrow's kernels rather than row by row in Python:
-    each value its length (-1: NULL) and its bytes; text as its UTF-8, the ``jsonb`` columns
-    named in ``jsonb`` with the format's version byte first, integers as ``bigint``,
-    booleans, date-times (with their time zone) as microseconds since 2000 in UTC. The
-    server then converts no text but the answers' JSON: a binary ``COPY`` costs it about a
-    fifth less CPU than the text format's (timestamps, numbers and the lines' escapes)."""
+    each value its length (-1: NULL) and its bytes; text as its UTF-8 (for ``text`` and
+    ``varchar`` columns: the answers are one, :class:`~amniyat.core.jsonfield.JSONTextField`),
+    integers as ``bigint``, booleans, date-times (with their time zone) as microseconds since
+    2000 in UTC. The server then converts nothing: a binary ``COPY`` costs it about a fifth
+    less CPU than the text format's (timestamps, numbers and the lines' escapes)."""
     if not rows.height:
         return memoryview(b"")
     import numpy as np
@@ -748,10 +746,8 @@ def copy_binary(rows: pl.DataFrame, jsonb: Collection[str] = JSONB_COLUMNS) -> m
         column = rows[name]
         present = column.is_not_null().to_numpy() if column.null_count() else None
         if dtype == pl.String:
-            lengths = column.str.len_bytes().cast(pl.Int64) + (1 if name in jsonb else 0)
+            lengths = column.str.len_bytes().cast(pl.Int64)
             pieces.append(fixed(lengths.fill_null(-1).to_numpy(), ">i4"))
-            if name in jsonb:
-                pieces.append(fixed(np.ones(count), ">u1", present))
             pieces.append(pc.cast(column.to_arrow(), kind))
             continue
         if dtype == pl.Boolean:
@@ -781,17 +777,29 @@ def copy_binary(rows: pl.DataFrame, jsonb: Collection[str] = JSONB_COLUMNS) -> m
 
 
 class _Texted(NamedTuple):
-    """A prepared batch (``frame``), its rows as copied (``rows``: ROW, then COPY_COLUMNS)
-    and their binary ``COPY`` tuples (with ROW in the careful way, for the staging table)."""
+    """PostgreSQL: a prepared batch (``frame``), its rows as copied (``rows``: ROW, then
+    COPY_COLUMNS) and their binary ``COPY`` tuples (with ROW in the careful way, for the
+    staging table)."""
 
     frame: pl.DataFrame
     rows: pl.DataFrame
     text: memoryview
 
 
+class _Bound(NamedTuple):
+    """SQLite: a prepared batch (``frame``) and its rows as the values of the ``INSERT``'s
+    placeholders, a list of at most INSERT_ROWS for each ``executemany``."""
+
+    frame: pl.DataFrame
+    parts: list[list[tuple[Any, ...]]]
+
+
 class _Writer:
-    """Stores prepared batches in a thread of its own while the caller reads and checks the
-    next one, so that the database's work and the checking overlap on two cores.
+    """Prepares and stores the batches the caller reads and checks, in two threads of its
+    own: the preparer (``prepare``: hashing and encrypting, then the rows in the form the
+    store takes) and the writer. Reading, preparing and writing three successive batches
+    overlap, so that the checking (Polars, in threads of its own), the preparing (mostly
+    Python) and the database's work share the cores rather than waiting for each other.
 
     It uses the caller's connection, inside the caller's transaction; the caller makes no
     query of its own until :meth:`finish` (or :meth:`stop`) returns. A row whose instance
@@ -804,11 +812,11 @@ class _Writer:
     instance id) DO NOTHING``.
 
     On PostgreSQL the rows are copied straight into the table (a binary ``COPY`` of the
-    tuples :func:`copy_binary` makes, by a second thread, the texter, while the batch before
-    is being copied: the server then never waits for them between batches), after one query has
-    found which of the batch's ids are
-    stored already (all of them if the form had submissions before; otherwise only those
-    this import may have stored, told by a hash of the ids it sent). If another connection
+    tuples :func:`copy_binary` makes, by the preparer, while the batch before is being
+    copied: the server then never waits for them between batches), after one query has
+    found which of the batch's ids are stored already (all of them if the form had
+    submissions before; otherwise only those this import may have stored, told by a hash of
+    the ids it sent). If another connection
     stores one of those ids meanwhile, the copy fails, the transaction is rolled back and
     the file is read again ``careful``-ly (:class:`_Raced`): copied into a temporary table,
     then ``INSERT … SELECT … ON CONFLICT DO NOTHING``, which settles such ids as the rows go
@@ -817,7 +825,15 @@ class _Writer:
     once, where the role may turn the key triggers off (:meth:`_parent_keys`); else by
     PostgreSQL's triggers, row by row, rather than all at once at the commit."""
 
-    def __init__(self, job: ImportJob, stamp: datetime.datetime, *, careful: bool) -> None:
+    def __init__(
+        self,
+        job: ImportJob,
+        stamp: datetime.datetime,
+        prepare: Callable[[pl.DataFrame], pl.DataFrame],
+        *,
+        careful: bool,
+    ) -> None:
+        self.prepare = prepare
         self.job_id = int(job.pk)
         self.form_id = int(job.form_id)
         self.stamp = stamp
@@ -831,13 +847,11 @@ class _Writer:
         self.error: BaseException | None = None
         self.abandoned = False
         self.postgres = connection.vendor == "postgresql"
-        # On PostgreSQL the texter holds a batch, and one more waits with its text made: as
-        # many batches ahead of the writer as on SQLite, and one more.
-        ahead = 1 if self.postgres else QUEUED_BATCHES
-        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=ahead)
-        # PostgreSQL: batches with their COPY text made, from the texter to the writer.
-        self.texts: queue.Queue[_Texted | None] = queue.Queue(maxsize=1)
-        self.texter: threading.Thread | None = None
+        # Checked batches, from the caller to the preparer, and prepared ones, from the
+        # preparer to the writer: with the one each thread holds, at most QUEUED_BATCHES
+        # ahead of the writer.
+        self.queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=1)
+        self.ready: queue.Queue[_Texted | _Bound | None] = queue.Queue(maxsize=QUEUED_BATCHES - 1)
         connection.ensure_connection()
         self.wrapper = connection.cursor()
         self.raw = connection.connection.cursor()
@@ -861,11 +875,10 @@ class _Writer:
             )
         self.thread = threading.Thread(target=self._work, name=f"import-{self.job_id}", daemon=True)
         self.thread.start()
-        if self.postgres:
-            self.texter = threading.Thread(
-                target=self._make_texts, name=f"import-{self.job_id}-text", daemon=True
-            )
-            self.texter.start()
+        self.preparer = threading.Thread(
+            target=self._make_ready, name=f"import-{self.job_id}-prepare", daemon=True
+        )
+        self.preparer.start()
 
     def _prepare_postgres(self) -> None:
         names = ", ".join(_column_names(COPY_COLUMNS))
@@ -1022,8 +1035,7 @@ class _Writer:
         """End the thread whatever happened (the transaction is then rolled back or done)."""
         self.abandoned = self.abandoned or self.thread.is_alive()
         self._close_queue()
-        if self.texter is not None:
-            self.texter.join()
+        self.preparer.join()
         self.thread.join()
         if self.postgres and self.error is None and not connection.needs_rollback:
             with contextlib.suppress(Exception):
@@ -1035,8 +1047,7 @@ class _Writer:
         self.wrapper.close()
 
     def _close_queue(self) -> None:
-        reader = self.texter or self.thread
-        while reader.is_alive():
+        while self.preparer.is_alive():
             try:
                 self.queue.put(None, timeout=0.2)
                 return
@@ -1045,28 +1056,32 @@ class _Writer:
 
     # The threads' side.
 
-    def _make_texts(self) -> None:
-        """PostgreSQL: each batch's rows and their binary ``COPY`` tuples, made here (Polars
-        and Arrow, the GIL released) while the writer's ``COPY`` of the batch before keeps the
-        server busy, so that the server does not wait for them between batches."""
+    def _make_ready(self) -> None:
+        """Each checked batch prepared, then in the form the store takes (PostgreSQL: its
+        binary ``COPY`` tuples, made by Polars and Arrow with the GIL released; SQLite: the
+        placeholders' values), made here while the writer stores the batch before, so that
+        the database does not wait for them between batches."""
         while True:
-            frame = self.queue.get()
-            if frame is None:
-                self.texts.put(None)
+            good = self.queue.get()
+            if good is None:
+                self.ready.put(None)
                 return
             if self.abandoned or self.error is not None:
                 continue
             try:
-                rows = self._copy_frame(frame)
-                text = copy_binary(rows if self.careful else rows.drop(ROW))
+                frame = self.prepare(good)
+                if self.postgres:
+                    rows = self._copy_frame(frame)
+                    text = copy_binary(rows if self.careful else rows.drop(ROW))
+                    self.ready.put(_Texted(frame, rows, text))
+                else:
+                    self.ready.put(_Bound(frame, self._bound(frame)))
             except BaseException as error:  # handed to the caller, which re-raises it
                 self.error = error
-                continue
-            self.texts.put(_Texted(frame, rows, text))
 
     def _work(self) -> None:
         while True:
-            item = self.texts.get() if self.postgres else self.queue.get()
+            item = self.ready.get()
             if item is None:
                 return
             if self.abandoned or self.error is not None:
@@ -1076,7 +1091,7 @@ class _Writer:
             except BaseException as error:  # handed to the caller, which re-raises it
                 self.error = error
 
-    def _write(self, item: pl.DataFrame | _Texted) -> None:
+    def _write(self, item: _Texted | _Bound) -> None:
         if isinstance(item, _Texted):
             frame = item.frame
             # The ids this batch stored, as PostgreSQL said: no MAX(id) here, whose plan a
@@ -1089,11 +1104,11 @@ class _Writer:
                 fresh = set(stored_ids.to_list())
                 self._settle(frame, lambda instance_id, pk, job_id: instance_id in fresh)
         else:
-            frame = item
+            frame = item.frame
             self.wrapper.execute(f"SELECT MAX(id) FROM {self.table}")  # noqa: S608
             (last,) = self.wrapper.fetchone()
             before = int(last or 0)
-            inserted = self._insert(frame)
+            inserted = self._insert(item.parts)
             if inserted is None:  # abandoned
                 return
             stored = inserted
@@ -1103,9 +1118,9 @@ class _Writer:
                 )
         self.stored += stored
 
-    def _insert(self, frame: pl.DataFrame) -> int | None:
-        """Store a batch on SQLite; answer how many of its rows were stored (None if
-        abandoned meanwhile)."""
+    def _bound(self, frame: pl.DataFrame) -> list[list[tuple[Any, ...]]]:
+        """SQLite: a prepared batch's rows as the ``INSERT``'s placeholders' values, in parts
+        of at most INSERT_ROWS."""
         at = pl.col("submitted_at")
         frame = frame.with_columns(
             pl.when(at.dt.microsecond() == 0)
@@ -1114,15 +1129,22 @@ class _Writer:
             .fill_null(_sqlite_text(self.stamp))
             .alias("submitted_at")
         )
-        stored = 0
+        parts = []
         for start in range(0, frame.height, INSERT_ROWS):
+            part = frame.slice(start, INSERT_ROWS)
+            parts.append(list(zip(*(part[c].to_list() for c in PREPARED.values()), strict=True)))
+        return parts
+
+    def _insert(self, parts: list[list[tuple[Any, ...]]]) -> int | None:
+        """Store a batch on SQLite; answer how many of its rows were stored (None if
+        abandoned meanwhile)."""
+        stored = 0
+        for values in parts:
             if self.abandoned:
                 return None
-            part = frame.slice(start, INSERT_ROWS)
-            values = zip(*(part[c].to_list() for c in PREPARED.values()), strict=True)
             self.raw.executemany(self.sql, values)
             stored += int(self.raw.rowcount)
-            self.handled += part.height
+            self.handled += len(values)
         return stored
 
     def _copy_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
