@@ -28,7 +28,7 @@ from amniyat.api.pagination import ordered_by
 from amniyat.core.serializers import TranslationsField
 from amniyat.drivers.models import Priority
 from amniyat.plans import consultation_selectors, consultations, selectors, services
-from amniyat.plans.models import Action, ActionPlan, Commitment, Consultation, Signatory
+from amniyat.plans.models import Action, ActionPlan, Commitment, Consultation, Side, Signatory
 
 OPEN = Q(status__in=[Action.Status.NOT_STARTED, Action.Status.ON_TRACK, Action.Status.DELAYED])
 
@@ -129,9 +129,7 @@ class ObjectiveSerializer(serializers.Serializer):  # type: ignore[type-arg]
     title = serializers.CharField()
     translations = TranslationsField()
     priority = serializers.IntegerField(source="priority_id", allow_null=True)
-    factors: Any = serializers.PrimaryKeyRelatedField(
-        many=True, read_only=True, help_text="Its factors that you may read."
-    )
+    factors = serializers.SerializerMethodField()
     progress = serializers.FloatField(
         source="rolled",
         allow_null=True,
@@ -143,6 +141,11 @@ class ObjectiveSerializer(serializers.Serializer):  # type: ignore[type-arg]
         help_text="Its actions in tree order (each parent before its parts, ``parent`` and "
         "``depth`` giving the tree).",
     )
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_factors(self, objective: Any) -> list[int]:
+        """Its factors that you may read."""
+        return [factor.pk for factor in objective.factors.all()]
 
 
 class PlanSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -299,7 +302,7 @@ class CommitmentSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
 class AttendeeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     organisation = serializers.CharField()
     role = serializers.CharField()
-    side = serializers.ChoiceField(choices=[("community", "community"), ("authority", "authority")])
+    side = serializers.ChoiceField(choices=Side.choices)
 
 
 class ConsultationSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
