@@ -254,16 +254,16 @@ CAPS: dict[str, int] = {
     # Consultations: the list (its page, the summary's one grouped count, the groups it
     # filters by); one with its factors, priorities, commitments and the actions they became.
     "plans:consultation_list": 6,
-    "plans:consultation_create": 6,
-    "plans:consultation_detail": 8,
+    "plans:consultation_create": 3,
+    "plans:consultation_detail": 7,
     "plans:consultation_edit": 9,
-    "plans:commitment_action": 8,
-    "accounts:translate_consultation": 6,
-    "api:plan-list": 4,
+    "plans:commitment_action": 6,
+    "accounts:translate_consultation": 4,
+    "api:plan-list": 3,
     "api:plan-detail": 9,
-    "api:action-list": 4,
-    "api:action-detail": 4,
-    "api:consultation-list": 4,
+    "api:action-list": 3,
+    "api:action-detail": 3,
+    "api:consultation-list": 3,
     "api:consultation-detail": 8,
 }
 
