@@ -424,3 +424,43 @@ def test_the_api_lists_and_details(scene: Scene) -> None:
     assert viewer.get("/api/v1/consultations/").json()["results"] == []
     assert viewer.get(f"/api/v1/plans/{plan.pk}/").status_code == 404
     assert lead.get("/api/v1/consultations/?from=nonsense&level=x&group=y").status_code == 200
+
+
+def test_the_api_filters_actions_by_plan_status_and_overdue(scene: Scene) -> None:
+    from tests.plans.conftest import make_action
+
+    plan = make_plan(scene)
+    late = make_action(plan, title="Late lights", due_on=datetime.date(2024, 2, 1))
+    done = make_action(plan, title="Done patrols", status="done", progress=100)
+    lead = _client(scene.users[Role.LEAD])
+
+    def ids(query: str) -> list[int]:
+        response = lead.get(f"/api/v1/actions/{query}")
+        assert response.status_code == 200, query
+        return [a["id"] for a in response.json()["results"]]
+
+    assert ids(f"?plan={plan.pk}") == [late.pk, done.pk]
+    assert ids("?overdue=true") == [late.pk]
+    assert ids("?overdue=false") == [done.pk]
+    assert ids("?status=done") == [done.pk]
+    assert ids("?plan=abc&status=nonsense&overdue=maybe") == [late.pk, done.pk]
+    one = lead.get(f"/api/v1/actions/{late.pk}/").json()
+    assert (one["plan"], one["overdue"], one["cost_amount"]) == (plan.pk, True, None)
+    detail = lead.get(f"/api/v1/plans/{plan.pk}/").json()
+    rows = detail["objectives"][0]["actions"]
+    assert [(r["id"], r["depth"]) for r in rows] == [(late.pk, 0), (done.pk, 0)]
+    # Another partner's facilitator reads none of it.
+    outsider = _client(scene.outsider)
+    assert outsider.get(f"/api/v1/actions/{late.pk}/").status_code == 404
+    assert outsider.get("/api/v1/actions/").json()["results"] == []
+
+
+def test_a_facilitator_without_a_group_is_told_why(scene: Scene) -> None:
+    client = _client(scene.users[Role.FACILITATOR])
+    response = client.post(
+        reverse("plans:consultation_create", args=[scene.programme.slug]),
+        _post(scene, group="", factors=[], priorities=[]),
+    )
+    assert response.status_code == 200
+    assert "a consultation of no group is recorded by the programme" in response.content.decode()
+    assert not Consultation.objects.exists()

@@ -44,6 +44,15 @@ def _editable(request: AuthenticatedRequest, consultation: Consultation) -> None
         raise Http404("No such consultation.")
 
 
+def _not_yours(group: CommunityGroup | None) -> str:
+    if group is None:
+        return _(
+            "Choose one of your community groups: a consultation of no group is recorded by "
+            "the programme's lead."
+        )
+    return _("You may not record consultations of this group.")
+
+
 def _date(value: str) -> datetime.date | None:
     try:
         return datetime.date.fromisoformat(value) if value else None
@@ -197,7 +206,7 @@ def consultation_create(request: AuthenticatedRequest, slug: str) -> HttpRespons
         except ValidationError as error:
             apply_errors(form, error)
         except PermissionDenied:
-            form.add_error("group", _("You may not record consultations of this group."))
+            form.add_error("group", _not_yours(values["group"]))
         else:
             messages.success(request, _("Consultation recorded."))
             return redirect("plans:consultation_detail", slug=programme.slug, pk=consultation.pk)
@@ -223,7 +232,7 @@ def consultation_edit(request: AuthenticatedRequest, slug: str, pk: int) -> Http
         except ValidationError as error:
             apply_errors(form, error)
         except PermissionDenied:
-            form.add_error("group", _("You may not record consultations of this group."))
+            form.add_error("group", _not_yours(form.cleaned_data.get("group")))
         else:
             messages.success(request, _("Consultation saved."))
             return redirect("plans:consultation_detail", slug=programme.slug, pk=consultation.pk)
