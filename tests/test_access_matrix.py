@@ -94,7 +94,14 @@ from amniyat.fieldwork.submissions.frames import data_key
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
 from amniyat.places.services import partner_area_assign
-from amniyat.plans.models import Action, ActionPlan, Objective, Signatory
+from amniyat.plans.models import (
+    Action,
+    ActionPlan,
+    Commitment,
+    Consultation,
+    Objective,
+    Signatory,
+)
 from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 from tests.factories import (
     CommunityGroupFactory,
@@ -276,6 +283,16 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "plans:action_create": {"slug": "programme", "pk": "plan"},
     "plans:action_edit": {"slug": "programme", "pk": "action"},
     "accounts:translate_actionplan": {"slug": "programme", "pk": "plan"},
+    "plans:consultation_list": {"slug": "programme"},
+    "plans:consultation_create": {"slug": "programme"},
+    "plans:consultation_detail": {"slug": "programme", "pk": "consultation"},
+    "plans:consultation_edit": {"slug": "programme", "pk": "consultation"},
+    "plans:commitment_add": {"slug": "programme", "pk": "consultation"},
+    "plans:commitment_action": {"slug": "programme", "pk": "commitment"},
+    "accounts:translate_consultation": {"slug": "programme", "pk": "consultation"},
+    "api:plan-detail": {"pk": "plan"},
+    "api:action-detail": {"pk": "action"},
+    "api:consultation-detail": {"pk": "consultation"},
 }
 
 # The OpenRosa routes ODK Collect talks to (``collect/<slug>/…``) and the methods each
@@ -683,7 +700,7 @@ DRIVER_KINDS = (
     "priority_list",
     "priority",
 )
-PLAN_KINDS = ("plan", "objective", "action", "signatory")
+PLAN_KINDS = ("plan", "objective", "action", "signatory", "consultation", "commitment")
 DRIVER_IDS = {kind: 7500001 + 10000 * index for index, kind in enumerate(DRIVER_KINDS)} | {
     kind: 7800001 + 10000 * index for index, kind in enumerate(PLAN_KINDS)
 }
@@ -852,6 +869,32 @@ def _drivers(
         role="deputy head",
         endorsed_on=datetime.date(2022, 1, 12),
     )
+    # The group's consultation, read as its plans are; its words (encrypted) only by the
+    # programme's leads and analysts and whoever may write it.
+    consultation = Consultation.objects.create(
+        pk=pk("consultation"),
+        programme=programme,
+        group=group,
+        place=place,
+        held_on=datetime.date(2022, 1, 20),
+        level=Consultation.Level.LOCAL,
+        title=f"{marker}-CONSULTATION",
+        community_women=9,
+        community_men=4,
+        authority_men=2,
+        attendees=[{"organisation": "Mahalla committee", "role": "chair", "side": "authority"}],
+        issues_note=f"{marker}-WORDS",
+        reflected=Consultation.Reflected.PARTLY,
+    )
+    consultation.factors.add(concern)
+    consultation.priorities.add(priority)
+    commitment = Commitment.objects.create(
+        pk=pk("commitment"),
+        consultation=consultation,
+        what=f"{marker}-COMMITMENT",
+        made_by="District police",
+        side="authority",
+    )
     return {
         "source": source,
         "passage": passage,
@@ -867,6 +910,8 @@ def _drivers(
         "objective": objective,
         "action": action,
         "signatory": signatory,
+        "consultation": consultation,
+        "commitment": commitment,
     }
 
 
@@ -885,6 +930,9 @@ def _driver_traces(marker: str, *kinds: str) -> list[str]:
             "ACTION",
             "PART",
             "SIGNATORY",
+            "CONSULTATION",
+            "COMMITMENT",
+            "WORDS",
         ],
     }
     chosen = kinds or tuple(traces)
@@ -1247,7 +1295,14 @@ def build_world() -> World:
             p2_ids + other[1] + other_fieldwork[1] + draft_report[1],
         ),
         Role.GROUP_MEMBER: (
-            p2_names + other[0] + sibling[0] + own_names + all_fieldwork[0] + draft_report[0],
+            p2_names
+            + other[0]
+            + sibling[0]
+            + own_names
+            + all_fieldwork[0]
+            + draft_report[0]
+            # A consultation's words: not for group members.
+            + [f"OWN-{TAG}-WORDS"],
             p2_ids + other[1] + sibling[1] + all_fieldwork[1] + draft_report[1],
         ),
         Role.VIEWER: (
@@ -1340,7 +1395,15 @@ def build_world() -> World:
             bundles[role].append(
                 {
                     kind: dr_own[kind]
-                    for kind in ("priority_list", "priority", "plan", "objective", "action")
+                    for kind in (
+                        "priority_list",
+                        "priority",
+                        "plan",
+                        "objective",
+                        "action",
+                        "consultation",
+                        "commitment",
+                    )
                 }
             )
     return World(
@@ -1394,6 +1457,26 @@ def _action_payload(o: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "status": "on_track",
         "progress": "10",
         "weight": "1",
+        **overrides,
+    }
+
+
+def _consultation_payload(o: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {
+        "title": "MATRIX-CONSULTATION",
+        "held_on": "2022-02-01",
+        "level": "district",
+        "group": o["group"].pk,
+        "place": o["place"].pk,
+        "community_women": "3",
+        "community_men": "2",
+        "authority_women": "1",
+        "authority_men": "1",
+        "attendees_authority": "Hokimiyat — deputy",
+        "factors": [o["factor"].pk],
+        "priorities": [o["priority"].pk],
+        "issues_note": "MATRIX-WORDS",
+        "reflected": "yes",
         **overrides,
     }
 
@@ -1602,6 +1685,14 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         ],
         "plans:action_create": [_action_payload(o, title="MATRIX-NEW-ACTION")],
         "plans:action_edit": [_action_payload(o, title="MATRIX-EDITED-ACTION")],
+        "plans:consultation_create": [_consultation_payload(o, title="MATRIX-NEW-CONSULTATION")],
+        "plans:consultation_edit": [_consultation_payload(o, title="MATRIX-EDITED-CONSULTATION")],
+        "plans:commitment_add": [
+            {"what": "MATRIX-COMMITMENT", "made_by": "Hokimiyat", "side": "authority"}
+        ],
+        "plans:commitment_action": [
+            {"objective": o["objective"].pk, "start_on": "2022-03-01", "due_on": "2022-04-01"}
+        ],
     }
     return payloads.get(name, [{}])
 
@@ -1715,6 +1806,26 @@ def body_foreign_payloads(
                         **{field_name: [value] if field_name.endswith("s") else value},
                     )
                 )
+    if name in ("plans:consultation_create", "plans:consultation_edit"):
+        # Another programme's, partner's or group's group, place, factor or priority.
+        own = w.own[role]
+        for kind, field_name in (
+            ("group", "group"),
+            ("place", "place"),
+            ("factor", "factors"),
+            ("priority", "priorities"),
+        ):
+            if kind in bundle:
+                value = bundle[kind].pk
+                out.append(
+                    _consultation_payload(
+                        own,
+                        title="MATRIX-FOREIGN-CONSULTATION",
+                        **{field_name: [value] if field_name.endswith("s") else value},
+                    )
+                )
+    if "objective" in bundle and name == "plans:commitment_action":
+        out.append({"objective": bundle["objective"].pk, "start_on": "2022-03-01"})
     if "priority" in bundle and name == "plans:create":
         out.append(
             {
@@ -1801,6 +1912,10 @@ SNAPSHOT_MODELS = (
     Link.excerpts.through,
     PriorityList,
     Priority,
+    Consultation,
+    Consultation.factors.through,
+    Consultation.priorities.through,
+    Commitment,
     Report,
     Report.authors.through,
     Section,

@@ -61,7 +61,7 @@ from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.findings.models import IndicatorSet
 from amniyat.places import services as places_services
 from amniyat.places.models import Place
-from amniyat.plans.models import Action, Objective, Signatory
+from amniyat.plans.models import Action, Commitment, Objective, Signatory
 from amniyat.reports.models import Rendering, Report, Section
 from tests.conftest import forget_kept
 from tests.factories import (
@@ -251,6 +251,20 @@ CAPS: dict[str, int] = {
     "plans:detail": 9,
     "plans:endorse": 3,
     "plans:list": 5,
+    # Consultations: the list (its page, the summary's one grouped count, the groups it
+    # filters by); one with its factors, priorities, commitments and the actions they became.
+    "plans:consultation_list": 6,
+    "plans:consultation_create": 3,
+    "plans:consultation_detail": 7,
+    "plans:consultation_edit": 9,
+    "plans:commitment_action": 6,
+    "accounts:translate_consultation": 4,
+    "api:plan-list": 3,
+    "api:plan-detail": 9,
+    "api:action-list": 3,
+    "api:action-detail": 3,
+    "api:consultation-list": 3,
+    "api:consultation-detail": 8,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).
@@ -632,6 +646,15 @@ def _grow_drivers(
         )
         grown_part.factors.add(factors[0])
         grown_part.priorities.add(own["priority"])
+        # Inside the own consultation: a commitment, and another factor raised.
+        Commitment.objects.create(
+            consultation=own["consultation"],
+            what=f"GROWN-COMMITMENT-{mark}",
+            made_by="Youth club",
+            side="community",
+            position=10 * step + n,
+        )
+        own["consultation"].factors.add(factors[-1])
         Signatory.objects.create(
             plan=plan,
             kind=Signatory.Kind.SCHOOL,

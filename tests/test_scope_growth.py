@@ -78,8 +78,9 @@ from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.findings.selectors import assessments_with_findings
 from amniyat.places.models import Place
 from amniyat.places.selectors import places_visible, programme_area_ids
+from amniyat.plans import consultation_selectors
 from amniyat.plans import selectors as plans_selectors
-from amniyat.plans.models import Action, ActionPlan, Objective, Signatory
+from amniyat.plans.models import Action, ActionPlan, Commitment, Consultation, Objective, Signatory
 from amniyat.reports import selectors as reports_selectors
 from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 from tests.test_access_matrix import (
@@ -162,6 +163,14 @@ READERS: dict[type[models.Model], Reader] = {
     Objective: _per_programme(lambda u, p: Objective.objects.filter(plan__in=_plans(u, p))),
     Action: _per_programme(lambda u, p: Action.objects.filter(objective__plan__in=_plans(u, p))),
     Signatory: _per_programme(lambda u, p: Signatory.objects.filter(plan__in=_plans(u, p))),
+    Consultation: _per_programme(
+        lambda u, p: consultation_selectors.consultation_list(user=u, programme=p)
+    ),
+    Commitment: _per_programme(
+        lambda u, p: Commitment.objects.filter(
+            consultation__in=consultation_selectors.consultation_list(user=u, programme=p)
+        )
+    ),
     Report: _per_programme(_reports),
     Section: _per_programme(lambda u, p: Section.objects.filter(report__in=_reports(u, p))),
     Recommendation: _per_programme(

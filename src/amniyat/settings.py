@@ -382,5 +382,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "RenderingStatusEnum": "amniyat.reports.models.Rendering.Status",
     "RenderingFormatEnum": "amniyat.reports.models.Rendering.Format",
     "SectionKindEnum": "amniyat.reports.models.Section.Kind",
+    "PlanStatusEnum": "amniyat.plans.models.ActionPlan.Status",
+    "ActionStatusEnum": "amniyat.plans.models.Action.Status",
+    "SideEnum": "amniyat.plans.models.Side",
+    "ConsultationLevelEnum": "amniyat.plans.models.Consultation.Level",
 }
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]

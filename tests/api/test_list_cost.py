@@ -17,6 +17,7 @@ from amniyat.accounts import policies
 from amniyat.accounts.models import Membership
 from amniyat.fieldwork.models import Assessment, DeviceUser, ImportJob, Submission
 from amniyat.places.models import Place
+from amniyat.plans.models import Action, ActionPlan, Consultation, Objective
 from amniyat.reports.models import Rendering, Report
 from tests.factories import (
     CommunityGroupFactory,
@@ -50,6 +51,9 @@ LISTS = {
     "devices": "/api/v1/devices/",
     "reports": "/api/v1/reports/",
     "files of a report": "/api/v1/reports/{report}/files/",
+    "plans": "/api/v1/plans/",
+    "actions": "/api/v1/actions/",
+    "consultations": "/api/v1/consultations/",
 }
 counter = itertools.count()
 
@@ -142,6 +146,30 @@ def grow(scene: dict[str, Any], count: int) -> None:
             title=f"Report {number}",
             status="published",
         )
+        # A plan of the own group with an objective and an action, and a consultation.
+        plan = ActionPlan.objects.create(
+            programme=programme,
+            group=scene["group"],
+            title=f"Plan {number}",
+            period_start=datetime.date(2024, 1, 1),
+            period_end=datetime.date(2024, 12, 31),
+        )
+        Action.objects.create(
+            objective=Objective.objects.create(plan=plan, title=f"Objective {number}"),
+            title=f"Action {number}",
+            lead_actor="Police",
+            lead_side="authority",
+            start_on=datetime.date(2024, 1, 1),
+            due_on=datetime.date(2024, 2, 1),
+        )
+        Consultation.objects.create(
+            programme=programme,
+            group=scene["group"],
+            held_on=datetime.date(2024, 1, 2),
+            level="local",
+            title=f"Consultation {number}",
+            issues_note="Words",
+        )
         Rendering.objects.create(
             report=scene["report"],
             number=number + 1,
@@ -197,6 +225,9 @@ def test_every_api_list_is_measured() -> None:
         "device-list": "devices",
         "report-list": "reports",
         "report-file-list": "reports",
+        "plan-list": "plans",
+        "action-list": "actions",
+        "consultation-list": "consultations",
     }
     assert listed == set(names)
     assert {names[name] for name in listed} == measured

@@ -234,6 +234,13 @@ def plan_scope(user: AnyUser, prefix: str = "") -> Q:
     return Q(**{f"{prefix}programme_id__in": full}) | of_group
 
 
+def consultation_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Consultations, as the action plans of the same group are (:func:`plan_scope`): a
+    group's by whoever sees the group; a place's or the whole programme's by the programme's
+    leads and analysts."""
+    return plan_scope(user, prefix)
+
+
 def _owned_scope(user: AnyUser, prefix: str = "") -> Q:
     """Objects a partner's team owns (``organisation``): leads and analysts see their
     programmes' all, facilitators their own organisation's, nobody else any."""
@@ -461,6 +468,19 @@ _RULES: dict[str, Any] = {
     "plan.view": _plan_visible,
     "plan.create": _group_editable,
     "plan.edit": _plan_editable,
+    # Consultations are read and written as the plans of the same group are; the issues
+    # raised in words and the note on how concerns were reflected (free text, encrypted) are
+    # read by the programme's leads and analysts and by whoever may write the consultation.
+    "consultation.create": _programme_role_in([Role.LEAD, Role.FACILITATOR]),
+    "consultation.view": _plan_visible,
+    "consultation.edit": _plan_editable,
+    "consultation.view_notes": lambda user, consultation: (
+        _plan_visible(user, consultation)
+        and (
+            role_in(user, consultation.programme_id) in FULL_VIEW_ROLES
+            or _plan_editable(user, consultation)
+        )
+    ),
     # Reports: written and built by leads and analysts, approved and published by a lead;
     # everyone in the programme reads and downloads those published.
     "report.view": lambda user, report: (

@@ -12,6 +12,7 @@ from amniyat.fieldwork.forms.api import register as register_forms
 from amniyat.fieldwork.imports.api import register as register_imports
 from amniyat.fieldwork.submissions.api import register as register_submissions
 from amniyat.places.api import PlaceViewSet
+from amniyat.plans.api import register as register_plans
 from amniyat.reports.api import register as register_reports
 
 router = DefaultRouter()
@@ -26,6 +27,7 @@ for register in (
     register_imports,
     register_collection,
     register_reports,
+    register_plans,
 ):
     register(router)
 

@@ -30,6 +30,7 @@ from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import MoneyField
 from djmoney.models.validators import MinMoneyValidator
 
+from amniyat.core.fields import EncryptedTextField
 from amniyat.core.i18n import Translatable
 
 
@@ -311,3 +312,124 @@ class Action(Translatable):
 
     def translation_subject(self, programme: Any) -> Any | None:
         return self.objective.plan.translation_subject(programme)
+
+
+# Consultations ----------------------------------------------------------------------------
+
+
+class Consultation(Translatable):
+    """One meeting where an authority consulted the community on security: when, at which
+    level, who came (counted by side and sex, named by organisation and role, never by
+    person), the issues raised, what was committed, and whether the community's concerns
+    were reflected. A community group's consultations are read as its plans are; those of a
+    place or of the whole programme by its leads and analysts."""
+
+    class Level(models.TextChoices):
+        LOCAL = "local", _("local (jamoat, mahalla)")
+        DISTRICT = "district", pgettext_lazy("consultation level", "district")
+        REGIONAL = "regional", pgettext_lazy("consultation level", "regional")
+        NATIONAL = "national", pgettext_lazy("consultation level", "national")
+
+    class Reflected(models.TextChoices):
+        YES = "yes", pgettext_lazy("concerns reflected", "yes")
+        PARTLY = "partly", pgettext_lazy("concerns reflected", "partly")
+        NO = "no", pgettext_lazy("concerns reflected", "no")
+
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="consultations",
+    )
+    group = models.ForeignKey(
+        "communities.CommunityGroup",
+        verbose_name=_("community group"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consultations",
+    )
+    place = models.ForeignKey(
+        "places.Place",
+        verbose_name=_("place"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consultations",
+    )
+    held_on = models.DateField(_("held on"))
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"), blank=True)
+    community_women = models.PositiveIntegerField(_("women of the community"), default=0)
+    community_men = models.PositiveIntegerField(_("men of the community"), default=0)
+    authority_women = models.PositiveIntegerField(_("women of the authorities"), default=0)
+    authority_men = models.PositiveIntegerField(_("men of the authorities"), default=0)
+    # [{"organisation": …, "role": …, "side": "community" | "authority"}, …], in the order given.
+    attendees = models.JSONField(_("who attended"), default=list, blank=True)
+    factors = models.ManyToManyField(
+        "drivers.Factor", blank=True, related_name="consultations", verbose_name=_("factors raised")
+    )
+    priorities = models.ManyToManyField(
+        "drivers.Priority",
+        blank=True,
+        related_name="consultations",
+        verbose_name=_("priorities raised"),
+    )
+    issues_note = EncryptedTextField(_("issues raised, in words"), blank=True)
+    reflected = models.CharField(
+        _("community concerns reflected"), max_length=8, choices=Reflected.choices, blank=True
+    )
+    reflected_note = EncryptedTextField(_("how they were reflected"), blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    TRANSLATED = ("title", "summary")
+    TRANSLATE_VERB = "consultation.edit"
+
+    class Meta:
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        ordering = ["programme", "-held_on", "-pk"]
+        indexes = [
+            models.Index(fields=["programme", "-held_on", "-id"], name="consultation_by_date"),
+        ]
+
+
+class Commitment(models.Model):
+    """Something one side committed to at a consultation; it may become an action of a plan
+    of the same group (:func:`amniyat.plans.consultations.commitment_to_action`)."""
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="commitments"
+    )
+    what = models.CharField(_("what was committed"), max_length=200)
+    made_by = models.CharField(_("who committed"), max_length=200)
+    side = models.CharField(_("side"), max_length=10, choices=Side.choices)
+    due_on = models.DateField(_("by when"), null=True, blank=True)
+    action = models.ForeignKey(
+        Action,
+        verbose_name=_("action it became"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="commitments",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("commitment")
+        verbose_name_plural = _("commitments")
+        ordering = ["consultation", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.what

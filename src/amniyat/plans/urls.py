@@ -2,11 +2,12 @@
 
 from django.urls import URLPattern, path
 
-from amniyat.plans import views
+from amniyat.plans import consultation_views, views
 
 app_name = "plans"
 
 PLAN = "p/<slug:slug>/plans/<int:pk>/"
+CONSULTATIONS = "p/<slug:slug>/consultations/"
 
 urlpatterns: list[URLPattern] = [
     path("p/<slug:slug>/plans/", views.plan_list, name="list"),
@@ -16,4 +17,28 @@ urlpatterns: list[URLPattern] = [
     path(f"{PLAN}endorse/", views.signatory_add, name="endorse"),
     path(f"{PLAN}actions/new/", views.action_create, name="action_create"),
     path("p/<slug:slug>/plans/actions/<int:pk>/edit/", views.action_edit, name="action_edit"),
+    path(CONSULTATIONS, consultation_views.consultation_list, name="consultation_list"),
+    path(
+        f"{CONSULTATIONS}new/", consultation_views.consultation_create, name="consultation_create"
+    ),
+    path(
+        f"{CONSULTATIONS}<int:pk>/",
+        consultation_views.consultation_detail,
+        name="consultation_detail",
+    ),
+    path(
+        f"{CONSULTATIONS}<int:pk>/edit/",
+        consultation_views.consultation_edit,
+        name="consultation_edit",
+    ),
+    path(
+        f"{CONSULTATIONS}<int:pk>/commitments/",
+        consultation_views.commitment_add,
+        name="commitment_add",
+    ),
+    path(
+        f"{CONSULTATIONS}commitments/<int:pk>/action/",
+        consultation_views.commitment_action,
+        name="commitment_action",
+    ),
 ]
