@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from amniyat.plans import views
+from amniyat.plans import exchange_views, views
 
 app_name = "plans"
 
@@ -16,4 +16,7 @@ urlpatterns: list[URLPattern] = [
     path(f"{PLAN}endorse/", views.signatory_add, name="endorse"),
     path(f"{PLAN}actions/new/", views.action_create, name="action_create"),
     path("p/<slug:slug>/plans/actions/<int:pk>/edit/", views.action_edit, name="action_edit"),
+    path(f"{PLAN}workplan/", exchange_views.workplan_export, name="workplan"),
+    path(f"{PLAN}workplan/import/", exchange_views.workplan_import, name="workplan_import"),
+    path(f"{PLAN}due-dates.ics", exchange_views.plan_calendar, name="calendar"),
 ]
