@@ -774,7 +774,8 @@ def _keys_of(table: list[list[Any]], problems: _Problems) -> tuple[list[str | No
             return [v if v in COLUMNS else None for v in second], 2
     names = _header_names()
     keys = [names.get(h.casefold()) if h else None for h in header]
-    problems.labels = {k: h for k, h in zip(keys, header, strict=False) if k}
+    # A header written in keys is named in the reader's language.
+    problems.labels = {k: h for k, h in zip(keys, header, strict=False) if k and h != k}
     missing = [str(COLUMNS[k].label) for k in REQUIRED if k not in keys]
     if missing:
         raise problems.refuse(
