@@ -275,6 +275,9 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "plans:endorse": {"slug": "programme", "pk": "plan"},
     "plans:action_create": {"slug": "programme", "pk": "plan"},
     "plans:action_edit": {"slug": "programme", "pk": "action"},
+    "plans:workplan": {"slug": "programme", "pk": "plan"},
+    "plans:workplan_import": {"slug": "programme", "pk": "plan"},
+    "plans:calendar": {"slug": "programme", "pk": "plan"},
     "accounts:translate_actionplan": {"slug": "programme", "pk": "plan"},
 }
 
@@ -1398,6 +1401,23 @@ def _action_payload(o: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     }
 
 
+def _workplan_file(o: dict[str, Any], **overrides: str) -> SimpleUploadedFile:
+    """A workplan of one action of the own objective, in the columns' keys (plans' import)."""
+    row = {
+        "objective": o["objective"].title,
+        "title": "MATRIX-IMPORTED-ACTION",
+        "lead_actor": "Hokimiyat",
+        "lead_side": "authority",
+        "start_on": "2022-03-01",
+        "due_on": "2022-04-01",
+        "factor_ids": str(o["factor"].pk),
+        "priority_ids": str(o["priority"].pk),
+        **overrides,
+    }
+    text = ",".join(row) + "\n" + ",".join(f'"{v}"' for v in row.values()) + "\n"
+    return SimpleUploadedFile("workplan.csv", text.encode(), "text/csv")
+
+
 def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> list[dict[str, Any]]:
     prog = o["programme"]
     group, member, place, membership = o["group"], o["member"], o["place"], o["membership"]
@@ -1602,6 +1622,7 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         ],
         "plans:action_create": [_action_payload(o, title="MATRIX-NEW-ACTION")],
         "plans:action_edit": [_action_payload(o, title="MATRIX-EDITED-ACTION")],
+        "plans:workplan_import": [{"upload": _workplan_file(o)}],
     }
     return payloads.get(name, [{}])
 
@@ -1715,6 +1736,13 @@ def body_foreign_payloads(
                         **{field_name: [value] if field_name.endswith("s") else value},
                     )
                 )
+    if name == "plans:workplan_import":
+        # Another programme's, partner's or group's factor or priority, by number.
+        own = w.own[role]
+        if "factor" in bundle:
+            out.append({"upload": _workplan_file(own, factor_ids=str(bundle["factor"].pk))})
+        if "priority" in bundle:
+            out.append({"upload": _workplan_file(own, priority_ids=str(bundle["priority"].pk))})
     if "priority" in bundle and name == "plans:create":
         out.append(
             {

@@ -49,7 +49,6 @@ from amniyat.core.cells import CellWriter
 from amniyat.core.i18n import CONTENT_LANGUAGES, Translatable, reader_language
 from amniyat.core.text import format_date
 from amniyat.drivers.maps.exchange import ImportProblem
-from amniyat.drivers.models import Factor, Priority
 from amniyat.fieldwork.imports import limits
 from amniyat.fieldwork.imports.convert import unneutralise
 from amniyat.plans import selectors, services
@@ -73,7 +72,7 @@ TITLE_IN = "title@"  # the key of an action's text in one language: title@ru
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: Promise
+    label: str | Promise
     width: int
     hidden: bool = False
 
@@ -897,31 +896,32 @@ def workplan_import(
     problem, and nothing is saved."""
     file = workplan.file
     problems: list[ImportProblem] = []
-    factors = Factor.objects.in_bulk({i for r in workplan.rows for i in r.factor_ids})
-    priorities = Priority.objects.in_bulk({i for r in workplan.rows for i in r.priority_ids})
+    # Only what an action of this plan may address is found (the same answer for a number
+    # that is another group's as for one that does not exist).
+    factors = selectors.factors_for(user=user, plan=plan).in_bulk(
+        {i for r in workplan.rows for i in r.factor_ids}
+    )
+    priorities = selectors.priorities_for(plan=plan).in_bulk(
+        {i for r in workplan.rows for i in r.priority_ids}
+    )
     created: dict[str, Action] = {}
     with transaction.atomic():
         for row in _depth_order(workplan.rows):
             parent = created.get(row.parent_ref) if row.parent_ref else None
             if row.parent_ref and parent is None:
                 continue  # its parent's row was refused, and said why
-            unknown = [i for i in row.factor_ids if i not in factors] + [
-                i for i in row.priority_ids if i not in priorities
-            ]
+            unknown: dict[str, str] = {}
+            if any(i not in factors for i in row.factor_ids):
+                unknown["factor_ids"] = _(
+                    "Choose factors of this programme's driver maps for this group."
+                )
+            if any(i not in priorities for i in row.priority_ids):
+                unknown["priority_ids"] = _("Choose priorities this group has agreed.")
             if unknown:
-                key = (
-                    "factor_ids"
-                    if any(i not in factors for i in row.factor_ids)
-                    else "priority_ids"
-                )
-                problems.append(
-                    ImportProblem(
-                        file,
-                        row.row,
-                        str(COLUMNS[key].label),
-                        _("No such number: {ids}.").format(ids=", ".join(str(i) for i in unknown)),
-                    )
-                )
+                problems += [
+                    ImportProblem(file, row.row, str(COLUMNS[key].label), message)
+                    for key, message in unknown.items()
+                ]
                 continue
             try:
                 # The action is written in its row's language (a Translatable's default).

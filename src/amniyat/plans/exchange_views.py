@@ -17,7 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from amniyat.accounts import policies
@@ -127,7 +127,12 @@ def workplan_import(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             raise Http404("No such action plan.") from None
         else:
             messages.success(
-                request, _("Imported {n} actions into the plan.").format(n=result.added)
+                request,
+                ngettext(
+                    "Imported {n} action into the plan.",
+                    "Imported {n} actions into the plan.",
+                    result.added,
+                ).format(n=result.added),
             )
             return redirect("plans:detail", slug=programme.slug, pk=plan.pk)
     return render(
