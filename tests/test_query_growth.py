@@ -251,11 +251,11 @@ CAPS: dict[str, int] = {
     "plans:detail": 9,
     "plans:endorse": 3,
     "plans:list": 5,
-    # The workplan and the calendar: the plan, its objectives and actions (with their factors
-    # and priorities), and the audit row of the download.
+    # The workplan: the plan, its objectives, its actions with their factors and priorities,
+    # and the audit row of the download; the calendar: the plan, its actions, the audit row.
     "plans:workplan": 9,
     "plans:workplan_import": 4,
-    "plans:calendar": 7,
+    "plans:calendar": 6,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).

@@ -149,7 +149,9 @@ class WorkplanRow:
 def workplan_rows(plan: ActionPlan, *, user: Any) -> list[WorkplanRow]:
     """The plan's actions in the order of its page, each numbered within its parent (top-level
     actions 1, 2, 3 through the plan; parts 1.1, 1.1.1)."""
-    objectives = selectors.objectives_of(plan, user=user)
+    # The objectives' titles only (not the factors they carry); the actions with the factors
+    # the user may read and the priorities they address.
+    objectives = list(plan.objectives.order_by("position", "pk"))
     actions = selectors.actions_of(plan, user=user)
     children: dict[int | None, list[Action]] = {}
     for action in actions:

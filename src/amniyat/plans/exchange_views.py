@@ -77,7 +77,7 @@ def workplan_export(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
 def plan_calendar(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     plan = selectors.plan_get(user=request.user, programme=programme, pk=pk)
-    content = ical.plan_calendar(plan, selectors.actions_of(plan, user=request.user))
+    content = ical.plan_calendar(plan, ical.dated_actions(plan))
     _audited(request, plan, "ics")
     response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_file_stem(plan)}.ics"'

@@ -28,8 +28,26 @@ def action_uid(action: Action) -> str:
     return f"plan-action-{action.pk}@{UID_DOMAIN}"
 
 
+def dated_actions(plan: ActionPlan) -> list[Action]:
+    """The actions of a plan read through ``selectors.plan_get``, with only what the feed
+    shows."""
+    return list(
+        Action.objects.filter(objective__plan=plan)
+        .only(
+            "title",
+            "content_language",
+            "translations",
+            "due_on",
+            "status",
+            "progress",
+            "updated_at",
+        )
+        .order_by("due_on", "pk")
+    )
+
+
 def plan_calendar(plan: ActionPlan, actions: Sequence[Action]) -> bytes:
-    """The calendar of ``plan``'s due dates (actions read through the plans' selectors)."""
+    """The calendar of ``plan``'s due dates (``actions``: :func:`dated_actions`)."""
     from icalendar import Calendar, Event
 
     language = reader_language()
