@@ -272,6 +272,8 @@ def workplan_csv(plan: ActionPlan, rows: Sequence[WorkplanRow]) -> bytes:
 # Timeline colours by status: done green, delayed amber, dropped grey, others blue.
 _BAR = {"done": "8BC34A", "delayed": "FFB74D", "dropped": "BDBDBD"}
 _BAR_DEFAULT = "64B5F6"
+# The columns of longer texts, wrapped in their cells.
+WRAPPED = ("objective", "lead_actor", "partners", "expected_result", "beneficiaries")
 
 
 def money_format(currency: str) -> str:
@@ -308,7 +310,11 @@ def workplan_xlsx(plan: ActionPlan, rows: Sequence[WorkplanRow]) -> bytes:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.row_dimensions[2].hidden = True
     column = {key: index for index, key in enumerate(layout.keys, start=1)}
+    # Style objects made once and shared: openpyxl compares each new one with those it has.
     top = Alignment(vertical="top", wrap_text=True)
+    indented: dict[int, Alignment] = {}
+    fills: dict[str, PatternFill] = {}
+    money_formats: dict[str, str] = {}
     for number, row in enumerate(rows, start=3):
         values = _values(row, language)
         action = row.action
@@ -320,16 +326,21 @@ def workplan_xlsx(plan: ActionPlan, rows: Sequence[WorkplanRow]) -> bytes:
         if values["cost"] is not None:
             cell = sheet.cell(row=number, column=column["cost"])
             cell.value = values["cost"]  # a Decimal: written as the number it is
-            cell.number_format = money_format(values["currency"])
-        for key in column:
+            currency = values["currency"]
+            if currency not in money_formats:
+                money_formats[currency] = money_format(currency)
+            cell.number_format = money_formats[currency]
+        for key in WRAPPED:
             sheet.cell(row=number, column=column[key]).alignment = top
-        sheet.cell(row=number, column=column["title"]).alignment = Alignment(
-            indent=row.depth * 2, vertical="top", wrap_text=True
-        )
-        fill = PatternFill("solid", fgColor=_BAR.get(action.status, _BAR_DEFAULT))
+        if row.depth not in indented:
+            indented[row.depth] = Alignment(indent=row.depth * 2, vertical="top", wrap_text=True)
+        sheet.cell(row=number, column=column["title"]).alignment = indented[row.depth]
+        colour = _BAR.get(action.status, _BAR_DEFAULT)
+        if colour not in fills:
+            fills[colour] = PatternFill("solid", fgColor=colour)
         for month in layout.months:
             if _runs_in(month, action.start_on, action.due_on):
-                sheet.cell(row=number, column=column[f"{MONTH}{month:%Y-%m}"]).fill = fill
+                sheet.cell(row=number, column=column[f"{MONTH}{month:%Y-%m}"]).fill = fills[colour]
     for key, index in column.items():
         letter = get_column_letter(index)
         spec = COLUMNS.get(key)
