@@ -838,7 +838,7 @@ def _check_together(plan: ActionPlan, rows: list[ImportRow], problems: _Problems
             elif parent.objective.pk != row.objective.pk:
                 problems.add(row.row, "parent", _("Choose an action of the same objective."))
     for row in rows:
-        if row.parent_ref and _in_cycle(row, by_ref):
+        if row.parent_ref and row.parent_ref != row.ref and _in_cycle(row, by_ref):
             problems.add(
                 row.row,
                 "parent",
