@@ -282,6 +282,9 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "plans:endorse": {"slug": "programme", "pk": "plan"},
     "plans:action_create": {"slug": "programme", "pk": "plan"},
     "plans:action_edit": {"slug": "programme", "pk": "action"},
+    "plans:workplan": {"slug": "programme", "pk": "plan"},
+    "plans:workplan_import": {"slug": "programme", "pk": "plan"},
+    "plans:calendar": {"slug": "programme", "pk": "plan"},
     "accounts:translate_actionplan": {"slug": "programme", "pk": "plan"},
     "plans:consultation_list": {"slug": "programme"},
     "plans:consultation_create": {"slug": "programme"},
@@ -1481,6 +1484,23 @@ def _consultation_payload(o: dict[str, Any], **overrides: Any) -> dict[str, Any]
     }
 
 
+def _workplan_file(o: dict[str, Any], **overrides: str) -> SimpleUploadedFile:
+    """A workplan of one action of the own objective, in the columns' keys (plans' import)."""
+    row = {
+        "objective": o["objective"].title,
+        "title": "MATRIX-IMPORTED-ACTION",
+        "lead_actor": "Hokimiyat",
+        "lead_side": "authority",
+        "start_on": "2022-03-01",
+        "due_on": "2022-04-01",
+        "factor_ids": str(o["factor"].pk),
+        "priority_ids": str(o["priority"].pk),
+        **overrides,
+    }
+    text = ",".join(row) + "\n" + ",".join(f'"{v}"' for v in row.values()) + "\n"
+    return SimpleUploadedFile("workplan.csv", text.encode(), "text/csv")
+
+
 def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> list[dict[str, Any]]:
     prog = o["programme"]
     group, member, place, membership = o["group"], o["member"], o["place"], o["membership"]
@@ -1693,6 +1713,7 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         "plans:commitment_action": [
             {"objective": o["objective"].pk, "start_on": "2022-03-01", "due_on": "2022-04-01"}
         ],
+        "plans:workplan_import": [{"upload": _workplan_file(o)}],
     }
     return payloads.get(name, [{}])
 
@@ -1826,6 +1847,13 @@ def body_foreign_payloads(
                 )
     if "objective" in bundle and name == "plans:commitment_action":
         out.append({"objective": bundle["objective"].pk, "start_on": "2022-03-01"})
+    if name == "plans:workplan_import":
+        # Another programme's, partner's or group's factor or priority, by number.
+        own = w.own[role]
+        if "factor" in bundle:
+            out.append({"upload": _workplan_file(own, factor_ids=str(bundle["factor"].pk))})
+        if "priority" in bundle:
+            out.append({"upload": _workplan_file(own, priority_ids=str(bundle["priority"].pk))})
     if "priority" in bundle and name == "plans:create":
         out.append(
             {

@@ -265,6 +265,11 @@ CAPS: dict[str, int] = {
     "api:action-detail": 3,
     "api:consultation-list": 3,
     "api:consultation-detail": 8,
+    # The workplan: the plan, its objectives, its actions with their factors and priorities,
+    # and the audit row of the download; the calendar: the plan, its actions, the audit row.
+    "plans:workplan": 9,
+    "plans:workplan_import": 4,
+    "plans:calendar": 6,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).

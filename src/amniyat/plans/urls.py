@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from amniyat.plans import consultation_views, views
+from amniyat.plans import consultation_views, exchange_views, views
 
 app_name = "plans"
 
@@ -41,4 +41,7 @@ urlpatterns: list[URLPattern] = [
         consultation_views.commitment_action,
         name="commitment_action",
     ),
+    path(f"{PLAN}workplan/", exchange_views.workplan_export, name="workplan"),
+    path(f"{PLAN}workplan/import/", exchange_views.workplan_import, name="workplan_import"),
+    path(f"{PLAN}due-dates.ics", exchange_views.plan_calendar, name="calendar"),
 ]
