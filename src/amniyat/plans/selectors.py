@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
@@ -132,4 +132,76 @@ def priorities_for(*, plan: ActionPlan) -> QuerySet[Priority]:
         )
         .select_related("code")
         .order_by("priority_list_id", "rank", "pk")
+    )
+
+
+# Accountability and public pages ----------------------------------------------------------
+
+
+def public_plan_list(*, user: AnyUser, programme: Programme) -> QuerySet[ActionPlan]:
+    """The programme's plans whose public page the user may read (``plan_scope`` with
+    ``public``: for viewers, the published ones only)."""
+    return (
+        ActionPlan.objects.filter(policies.plan_scope(user, public=True), programme=programme)
+        .select_related("group__place", "place")
+        .defer(*_UNREAD, "group__description")
+        .order_by("-period_start", "title", "pk")
+    )
+
+
+def public_plan_get(*, user: AnyUser, programme: Programme, pk: int | str) -> ActionPlan:
+    return one_or_404(public_plan_list(user=user, programme=programme), pk, "action plan")
+
+
+def actions_with_chain(plan: ActionPlan, *, user: AnyUser) -> list[Action]:
+    """Every action of a plan with the chain behind it: the priorities it addresses (with
+    their list) and the factors it addresses that the user may read, each with its map and
+    the number of excerpts (evidence) behind it."""
+    factors = (
+        Factor.objects.filter(policies.driver_map_scope(user, "map__"))
+        .select_related("code", "map")
+        .defer("map__description", "note")
+        .annotate(evidence=Count("excerpts", distinct=True))
+        .order_by("pk")
+    )
+    return list(
+        Action.objects.filter(objective__plan=plan)
+        .prefetch_related(
+            Prefetch("factors", queryset=factors),
+            Prefetch("priorities", queryset=Priority.objects.select_related("code").order_by("pk")),
+        )
+        .order_by("objective_id", "position", "pk")
+    )
+
+
+def actions_of_plans(plans: QuerySet[ActionPlan]) -> list[Action]:
+    """Every action of the given plans (read through a selector), each with its plan, in one
+    query: what the programme's accountability page counts."""
+    return list(
+        Action.objects.filter(objective__plan__in=plans.values("pk"))
+        .select_related("objective__plan")
+        .only(
+            "pk",
+            "title",
+            "translations",
+            "content_language",
+            "lead_actor",
+            "lead_side",
+            "start_on",
+            "due_on",
+            "status",
+            "done_on",
+            "progress",
+            "weight",
+            "parent",
+            "objective__id",
+            "objective__plan__id",
+            "objective__plan__title",
+            "objective__plan__translations",
+            "objective__plan__content_language",
+            "objective__plan__published_at",
+            "objective__plan__programme_id",
+            "objective__plan__group_id",
+        )
+        .order_by("objective__plan_id", "objective_id", "position", "pk")
     )

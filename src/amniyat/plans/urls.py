@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from amniyat.plans import views
+from amniyat.plans import accountability_views, views
 
 app_name = "plans"
 
@@ -16,4 +16,16 @@ urlpatterns: list[URLPattern] = [
     path(f"{PLAN}endorse/", views.signatory_add, name="endorse"),
     path(f"{PLAN}actions/new/", views.action_create, name="action_create"),
     path("p/<slug:slug>/plans/actions/<int:pk>/edit/", views.action_edit, name="action_edit"),
+    path(
+        "p/<slug:slug>/plans/accountability/",
+        accountability_views.programme_accountability,
+        name="programme_accountability",
+    ),
+    path(
+        f"{PLAN}accountability/",
+        accountability_views.plan_accountability,
+        name="accountability",
+    ),
+    path(f"{PLAN}public/", accountability_views.plan_public, name="public"),
+    path(f"{PLAN}publish/", accountability_views.plan_publish, name="publish"),
 ]
