@@ -275,6 +275,10 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "plans:endorse": {"slug": "programme", "pk": "plan"},
     "plans:action_create": {"slug": "programme", "pk": "plan"},
     "plans:action_edit": {"slug": "programme", "pk": "action"},
+    "plans:programme_accountability": {"slug": "programme"},
+    "plans:accountability": {"slug": "programme", "pk": "plan"},
+    "plans:public": {"slug": "programme", "pk": "plan"},
+    "plans:publish": {"slug": "programme", "pk": "plan"},
     "accounts:translate_actionplan": {"slug": "programme", "pk": "plan"},
 }
 
@@ -1602,6 +1606,7 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         ],
         "plans:action_create": [_action_payload(o, title="MATRIX-NEW-ACTION")],
         "plans:action_edit": [_action_payload(o, title="MATRIX-EDITED-ACTION")],
+        "plans:publish": [{"action": "publish"}, {"action": "unpublish"}],
     }
     return payloads.get(name, [{}])
 

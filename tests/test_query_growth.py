@@ -251,6 +251,12 @@ CAPS: dict[str, int] = {
     "plans:detail": 9,
     "plans:endorse": 3,
     "plans:list": 5,
+    # Accountability: the plan, its actions with their priorities and factors (with their
+    # maps and evidence counted), its objectives with theirs, its endorsements; the
+    # programme's: its plans (counted and a page of them) and all their actions.
+    "plans:accountability": 9,
+    "plans:public": 9,
+    "plans:programme_accountability": 6,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).

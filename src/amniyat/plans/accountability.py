@@ -111,14 +111,14 @@ class ActorLine:
             days = ngettext("{n} day", "{n} days", self.longest_late).format(
                 n=number(self.longest_late)
             )
-            parts.append(
-                Segment(
-                    ngettext(
-                        "{n} delayed {days}", "{n} delayed, up to {days}", len(self.overdue)
-                    ).format(n=number(len(self.overdue)), days=days),
-                    "overdue",
-                )
+            late = len(self.overdue)
+            # One overdue action is late by so many days; of several, the latest is.
+            said = (
+                _("{n} delayed {days}")
+                if late == 1
+                else ngettext("{n} delayed, up to {days}", "{n} delayed, up to {days}", late)
             )
+            parts.append(Segment(said.format(n=number(late), days=days), "overdue"))
         if self.dropped:
             parts.append(
                 Segment(
