@@ -29,11 +29,35 @@ pytestmark = [
 WIDTH = 360
 LANGUAGE_COOKIE = "amniyat_language"
 ACTIONS = [
-    ("Патрулҳои муштараки милитсия ва маҳалла дар бозори марказӣ", "Шуъбаи ВКД-и ноҳияи Вахш", "authority", -45, "on_track"),
-    ("Koʻcha chiroqlarini oʻrnatish va taʼmirlash, ayniqsa maktab yoʻlida", "Hokimiyat", "authority", -10, "done"),
-    ("Хатти боварии зӯроварии хонаводагӣ барои занон ва духтарон", "Кумитаи занон", "community", 30, "on_track"),
-    ("Yoshlar uchun sport toʻgaragi va kasb-hunar kurslari", "Mahalla yoshlari", "community", 90, "not_started"),
-]  # fmt: skip
+    (
+        "Патрулҳои муштараки милитсия ва маҳалла дар бозори марказӣ",
+        "Шуъбаи ВКД-и ноҳияи Вахш",
+        "authority",
+        -45,
+        "on_track",
+    ),
+    (
+        "Koʻcha chiroqlarini oʻrnatish va taʼmirlash, ayniqsa maktab yoʻlida",
+        "Hokimiyat",
+        "authority",
+        -10,
+        "done",
+    ),
+    (
+        "Хатти боварии зӯроварии хонаводагӣ барои занон ва духтарон",
+        "Кумитаи занон",
+        "community",
+        30,
+        "on_track",
+    ),
+    (
+        "Yoshlar uchun sport toʻgaragi va kasb-hunar kurslari",
+        "Mahalla yoshlari",
+        "community",
+        90,
+        "not_started",
+    ),
+]
 
 
 def _published_plan() -> tuple[ActionPlan, dict[str, Any]]:
