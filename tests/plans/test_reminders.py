@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from amniyat.plans import reminders
 from amniyat.plans.models import Action, ActionPlan, ReminderSent
@@ -117,8 +119,12 @@ def test_done_dropped_draft_and_rescheduled(scene: Scene, people: Any) -> None:
     assert done.pk not in set(ReminderSent.objects.values_list("action_id", flat=True))
 
 
-def test_the_command_sends_now_or_queues(scene: Scene, people: Any) -> None:
+def test_the_command_queues_the_task_or_sends_now(scene: Scene, people: Any) -> None:
     plan = _agreed_plan(scene)
-    make_action(plan, due_on=datetime.date.today() + 3 * DAY)
+    make_action(plan, due_on=timezone.localdate() + 3 * DAY)
+    call_command("plan_reminders", stdout=io.StringIO())
+    assert len(mail.outbox) == 0
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "amniyat.plans.tasks.send_plan_reminders"
     call_command("plan_reminders", "--now", stdout=io.StringIO())
     assert len(mail.outbox) == 2

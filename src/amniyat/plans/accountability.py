@@ -24,7 +24,7 @@ import datetime
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from babel.dates import get_month_names
 from django.utils.translation import gettext as _
@@ -45,11 +45,32 @@ DROPPED_COLOUR = charts.GREY
 CHART_ROWS = 40
 
 
-def is_overdue(action: Action, today: datetime.date) -> bool:
+class Commitment(Protocol):
+    """An action as these functions read it: a model instance, or a row of plain values
+    (``selectors.ActionRow``)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def lead_actor(self) -> str: ...
+    @property
+    def lead_side(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def due_on(self) -> datetime.date: ...
+    @property
+    def done_on(self) -> datetime.date | None: ...
+
+
+C = TypeVar("C", bound=Commitment)
+
+
+def is_overdue(action: Commitment, today: datetime.date) -> bool:
     return action.due_on < today and action.status not in CLOSED
 
 
-def days_late(action: Action, today: datetime.date) -> int:
+def days_late(action: Commitment, today: datetime.date) -> int:
     return (today - action.due_on).days if is_overdue(action, today) else 0
 
 
@@ -154,7 +175,7 @@ class ActorLine:
         return "".join(segment.text for segment in self.segments(language))
 
 
-def commitments_by_actor(actions: Iterable[Action], today: datetime.date) -> list[ActorLine]:
+def commitments_by_actor(actions: Iterable[Commitment], today: datetime.date) -> list[ActorLine]:
     """One line per lead actor: those with the most overdue commitments first, then those
     with the most commitments."""
     lines: dict[str, ActorLine] = {}
@@ -176,8 +197,8 @@ def commitments_by_actor(actions: Iterable[Action], today: datetime.date) -> lis
 
 
 def counted_actions(
-    actions: Iterable[Action], today: datetime.date, *, actor: str = "", show: str = "all"
-) -> list[Action]:
+    actions: Iterable[C], today: datetime.date, *, actor: str = "", show: str = "all"
+) -> list[C]:
     """The actions a count stands for (``actor`` a key of :func:`actor_key`, or every actor;
     ``show`` all, done, overdue, dropped, on_time, late): the list a count links to."""
     chosen = []
@@ -202,7 +223,7 @@ SHOWN = frozenset({"all", "done", "overdue", "dropped", "on_time", "late"})
 # Done on time ---------------------------------------------------------------------------
 
 
-def done_on_time(action: Action) -> bool:
+def done_on_time(action: Commitment) -> bool:
     return (
         action.status == Status.DONE
         and action.done_on is not None
@@ -210,7 +231,7 @@ def done_on_time(action: Action) -> bool:
     )
 
 
-def counts_for_on_time(action: Action, today: datetime.date) -> bool:
+def counts_for_on_time(action: Commitment, today: datetime.date) -> bool:
     """Whether the action is counted in the share done on time: not dropped, and done (with
     its completion date) or due before today."""
     if action.status == Status.DROPPED:
@@ -231,7 +252,7 @@ class OnTime:
         return self.on_time / self.counted if self.counted else None
 
 
-def on_time_share(actions: Iterable[Action], today: datetime.date) -> OnTime:
+def on_time_share(actions: Iterable[Commitment], today: datetime.date) -> OnTime:
     on_time = counted = undated = 0
     for action in actions:
         if action.status == Status.DONE and action.done_on is None:

@@ -176,15 +176,21 @@ class PlanRow:
     internal: bool
 
 
-def _plan_progress(actions: list[Action]) -> float | None:
+def _plan_progress(rows: list[selectors.ActionRow]) -> float | None:
     """A plan's progress: the weighted mean of its top-level actions (dropped ones not
-    counted), as an objective's is."""
-    rolled = services.progress_of(actions)
-    return rollup.weighted_mean(
-        (rolled[a.pk], float(a.weight))
-        for a in actions
-        if a.parent_id is None and a.status != Action.Status.DROPPED
+    counted), each rolled up from its parts, as an objective's is."""
+    dropped = Action.Status.DROPPED
+    rolled = rollup.rolled_up(
+        rollup.Node(r.pk, r.parent_id, float(r.progress), float(r.weight), r.status == dropped)
+        for r in rows
     )
+    return rollup.weighted_mean(
+        (rolled[r.pk], float(r.weight)) for r in rows if r.parent_id is None and r.status != dropped
+    )
+
+
+# The actions a count on the programme's page lists, at most.
+COUNTED_SHOWN = 50
 
 
 @login_required
@@ -194,15 +200,15 @@ def programme_accountability(request: AuthenticatedRequest, slug: str) -> HttpRe
     programme = programme_get(user=request.user, slug=slug)
     today = timezone.localdate()
     plans = selectors.public_plan_list(user=request.user, programme=programme)
-    actions = selectors.actions_of_plans(plans)
-    of_plan: dict[int, list[Action]] = {}
-    for action in actions:
-        of_plan.setdefault(action.objective.plan_id, []).append(action)
+    rows = selectors.action_rows_of_plans(plans)
+    of_plan: dict[int, list[selectors.ActionRow]] = {}
+    for row in rows:
+        of_plan.setdefault(row.plan_id, []).append(row)
     page = page_of(request, plans, size=PLANS_PER_PAGE)
-    rows = []
+    table = []
     for plan in page.object_list:
         mine = of_plan.get(plan.pk, [])
-        rows.append(
+        table.append(
             PlanRow(
                 plan=plan,
                 progress=_plan_progress(mine),
@@ -212,7 +218,8 @@ def programme_accountability(request: AuthenticatedRequest, slug: str) -> HttpRe
             )
         )
     actor, show = _filters(request)
-    counted = ac.counted_actions(actions, today, actor=actor, show=show) if show else []
+    chosen = ac.counted_actions(rows, today, actor=actor, show=show) if show else []
+    counted = selectors.actions_counted(pks=[r.pk for r in chosen], limit=COUNTED_SHOWN)
     # Which of the counted actions' plans the user reads in full (the rest, their public
     # page): one query.
     internal_plans = (
@@ -231,14 +238,15 @@ def programme_accountability(request: AuthenticatedRequest, slug: str) -> HttpRe
             "programme": programme,
             "today": today,
             "page": page,
-            "rows": rows,
-            "actors": [line for line in ac.commitments_by_actor(actions, today) if line.overdue],
-            "on_time": ac.on_time_share(actions, today),
-            "total": len(actions),
+            "rows": table,
+            "actors": [line for line in ac.commitments_by_actor(rows, today) if line.overdue],
+            "on_time": ac.on_time_share(rows, today),
+            "total": len(rows),
             "actor": actor,
             "show": show,
             "counted": [
                 (a, ac.days_late(a, today), a.objective.plan_id in internal_plans) for a in counted
             ],
+            "counted_total": len(chosen),
         },
     )

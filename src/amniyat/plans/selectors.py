@@ -4,6 +4,9 @@ absent (404)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -174,34 +177,43 @@ def actions_with_chain(plan: ActionPlan, *, user: AnyUser) -> list[Action]:
     )
 
 
-def actions_of_plans(plans: QuerySet[ActionPlan]) -> list[Action]:
-    """Every action of the given plans (read through a selector), each with its plan, in one
-    query: what the programme's accountability page counts."""
-    return list(
+@dataclass(frozen=True)
+class ActionRow:
+    """What the programme's accountability page counts of one action: read as plain values
+    (no model instance per row), for programmes with thousands of actions."""
+
+    pk: int
+    plan_id: int
+    parent_id: int | None
+    lead_actor: str
+    lead_side: str
+    status: str
+    start_on: datetime.date
+    due_on: datetime.date
+    done_on: datetime.date | None
+    progress: int
+    weight: int
+
+
+def action_rows_of_plans(plans: QuerySet[ActionPlan]) -> list[ActionRow]:
+    """Every action of the given plans (read through a selector) as :class:`ActionRow`, in
+    one query."""
+    fields = [f.name for f in dataclasses.fields(ActionRow)]
+    fields[fields.index("plan_id")] = "objective__plan_id"
+    rows = (
         Action.objects.filter(objective__plan__in=plans.values("pk"))
+        .order_by("objective__plan_id", "objective_id", "position", "pk")
+        .values_list(*fields)
+    )
+    return [ActionRow(*row) for row in rows]
+
+
+def actions_counted(*, pks: list[int], limit: int) -> list[Action]:
+    """The actions a count stands for (ids already scoped by the caller's selector), with
+    their plans, at most ``limit``."""
+    return list(
+        Action.objects.filter(pk__in=pks[:limit])
         .select_related("objective__plan")
-        .only(
-            "pk",
-            "title",
-            "translations",
-            "content_language",
-            "lead_actor",
-            "lead_side",
-            "start_on",
-            "due_on",
-            "status",
-            "done_on",
-            "progress",
-            "weight",
-            "parent",
-            "objective__id",
-            "objective__plan__id",
-            "objective__plan__title",
-            "objective__plan__translations",
-            "objective__plan__content_language",
-            "objective__plan__published_at",
-            "objective__plan__programme_id",
-            "objective__plan__group_id",
-        )
+        .defer("objective__plan__closed_reason", "expected_result", "status_reason")
         .order_by("objective__plan_id", "objective_id", "position", "pk")
     )
