@@ -270,6 +270,14 @@ def plan_unpublish(*, user: User, plan: ActionPlan) -> ActionPlan:
     return plan
 
 
+def reminders_send(*, today: datetime.date | None = None) -> int:
+    """E-mail the day's reminders of due dates (``amniyat.plans.reminders``); the number of
+    e-mails sent."""
+    from amniyat.plans import reminders
+
+    return reminders.send_reminders(today=today)
+
+
 # Actions ----------------------------------------------------------------------------------
 
 ACTION_FIELDS = (

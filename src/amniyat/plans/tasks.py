@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from amniyat.plans import reminders
+from amniyat.plans import services
 
 
 @task()
 def send_plan_reminders() -> int:
     """The day's reminders of due dates (``plans.reminders``); answers how many e-mails went."""
-    return reminders.send_reminders()
+    return services.reminders_send()

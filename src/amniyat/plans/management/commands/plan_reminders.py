@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from amniyat.plans import reminders
+from amniyat.plans import services
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["now"]:
-            sent = reminders.send_reminders()
+            sent = services.reminders_send()
             self.stdout.write(f"{sent} e-mail(s) sent.")
             return
         from amniyat.plans.tasks import send_plan_reminders
