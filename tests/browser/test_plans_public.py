@@ -113,6 +113,8 @@ def _published_plan() -> tuple[ActionPlan, dict[str, Any]]:
         role="муовини раис",
         endorsed_on=today - datetime.timedelta(days=190),
     )
+    ActionPlan.objects.filter(pk=plan.pk).update(status=ActionPlan.Status.IN_PROGRESS)
+    plan.refresh_from_db()
     services.plan_publish(user=people["lead"], plan=plan)
     return plan, people
 

@@ -206,8 +206,27 @@ def _published_plan(scene: Scene) -> ActionPlan:
     return plan
 
 
-def test_a_lead_publishes_and_withdraws_a_plan_audited(scene: Scene) -> None:
+def _agreed(plan: ActionPlan) -> ActionPlan:
+    ActionPlan.objects.filter(pk=plan.pk).update(status=ActionPlan.Status.AGREED)
+    plan.refresh_from_db()
+    return plan
+
+
+def test_a_draft_is_not_published(scene: Scene) -> None:
     plan = make_plan(scene)
+    client = _client(scene.users[Role.LEAD])
+    url = reverse("plans:publish", args=[scene.programme.slug, plan.pk])
+    response = client.post(url, {"action": "publish"}, follow=True)
+    assert "A draft is not published: publish the plan once it is agreed." in (
+        response.content.decode()
+    )
+    plan.refresh_from_db()
+    assert plan.published_at is None
+    assert not AuditEvent.objects.filter(verb=AuditEvent.Verb.PUBLISHED).exists()
+
+
+def test_a_lead_publishes_and_withdraws_a_plan_audited(scene: Scene) -> None:
+    plan = _agreed(make_plan(scene))
     lead = scene.users[Role.LEAD]
     client = _client(lead)
     url = reverse("plans:publish", args=[scene.programme.slug, plan.pk])
@@ -246,7 +265,7 @@ SEES = {
 
 @pytest.mark.parametrize("role", [*SEES, Role.VIEWER, "outsider"])
 def test_each_role_sees_the_pages_the_policy_gives_it(scene: Scene, role: str) -> None:
-    plan = make_plan(scene)
+    plan = _agreed(make_plan(scene))
     user = scene.outsider if role == "outsider" else scene.users[role]
     unpublished = {name: _status(user, scene, name, plan) for name in PAGES}
     services.plan_publish(user=scene.users[Role.LEAD], plan=plan)
@@ -259,7 +278,7 @@ def test_each_role_sees_the_pages_the_policy_gives_it(scene: Scene, role: str) -
 
 
 def test_the_viewer_reads_published_plans_only_on_the_programme_page(scene: Scene) -> None:
-    shown, hidden = make_plan(scene), make_plan(scene)
+    shown, hidden = _agreed(make_plan(scene)), _agreed(make_plan(scene))
     ActionPlan.objects.filter(pk=shown.pk).update(title="Shown plan")
     ActionPlan.objects.filter(pk=hidden.pk).update(title="Hidden plan")
     services.plan_publish(user=scene.users[Role.LEAD], plan=shown)
@@ -294,7 +313,7 @@ def test_the_public_page_shows_no_personal_data(scene: Scene, language: str) -> 
 
 
 def test_the_public_page_reads_the_plan_in_the_readers_language(scene: Scene) -> None:
-    plan = make_plan(scene)
+    plan = _agreed(make_plan(scene))
     plan.set_translation("title", "ru", "Безопасный рынок")
     plan.save()
     services.plan_publish(user=scene.users[Role.LEAD], plan=plan)

@@ -311,8 +311,11 @@ def timeline_spec(
                 ),
             }
         )
+    # Lower-cased where the language writes month names so (core.text: Tajik).
+    # Month names as core.text writes them (lower case in Tajik, as in Russian).
     months = [
-        str(name) for name in get_month_names("abbreviated", locale=text._locale(code)).values()
+        str(name).lower() if code in text._LOWERCASE_MONTHS else str(name)
+        for name in get_month_names("abbreviated", locale=text._locale(code)).values()
     ]
     labels = [row["label"] for row in values]
     used = [key for key in states if any(row["state"] == states[key][0] for row in values)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -156,7 +157,12 @@ def plan_publish(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespo
         services.plan_unpublish(user=request.user, plan=plan)
         messages.success(request, _("The plan is no longer published."))
     else:
-        services.plan_publish(user=request.user, plan=plan)
+        try:
+            services.plan_publish(user=request.user, plan=plan)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect("plans:accountability", slug=programme.slug, pk=plan.pk)
         messages.success(
             request,
             _(

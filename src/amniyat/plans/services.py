@@ -245,10 +245,13 @@ def plan_status_set(
 
 def plan_publish(*, user: User, plan: ActionPlan) -> ActionPlan:
     """Publish the plan: the programme's viewers (donors, authorities) then read its public
-    page, which shows no personal data. Publishing again keeps the first date."""
+    page, which shows no personal data. Publishing again keeps the first date. A draft is
+    not published: it is nobody's commitment yet."""
     require(user, "plan.publish", plan)
     if plan.published_at is not None:
         return plan
+    if plan.status == Status.DRAFT:
+        raise ValidationError(_("A draft is not published: publish the plan once it is agreed."))
     with transaction.atomic():
         plan.published_at = timezone.now()
         plan.published_by = user
