@@ -196,7 +196,7 @@ def _plan_progress(rows: list[selectors.ActionRow]) -> float | None:
 
 
 # The actions a count on the programme's page lists, at most.
-COUNTED_SHOWN = 50
+COUNTED_SHOWN = 25
 
 
 @login_required
