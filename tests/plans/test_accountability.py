@@ -321,3 +321,11 @@ def test_the_public_page_reads_the_plan_in_the_readers_language(scene: Scene) ->
     url = reverse("plans:public", args=[scene.programme.slug, plan.pk])
     assert "Безопасный рынок" in client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Safer market" in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_a_viewers_menu_leads_to_the_published_plans(scene: Scene) -> None:
+    url = reverse("plans:programme_accountability", args=[scene.programme.slug])
+    home = reverse("core:programme", args=[scene.programme.slug])
+    assert f'href="{url}"' in _client(scene.users[Role.VIEWER]).get(home).content.decode()
+    lead_home = _client(scene.users[Role.LEAD]).get(home).content.decode()
+    assert f'href="{reverse("plans:list", args=[scene.programme.slug])}"' in lead_home
