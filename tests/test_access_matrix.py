@@ -285,6 +285,10 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "plans:workplan": {"slug": "programme", "pk": "plan"},
     "plans:workplan_import": {"slug": "programme", "pk": "plan"},
     "plans:calendar": {"slug": "programme", "pk": "plan"},
+    "plans:programme_accountability": {"slug": "programme"},
+    "plans:accountability": {"slug": "programme", "pk": "plan"},
+    "plans:public": {"slug": "programme", "pk": "plan"},
+    "plans:publish": {"slug": "programme", "pk": "plan"},
     "accounts:translate_actionplan": {"slug": "programme", "pk": "plan"},
     "plans:consultation_list": {"slug": "programme"},
     "plans:consultation_create": {"slug": "programme"},
@@ -1714,6 +1718,7 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
             {"objective": o["objective"].pk, "start_on": "2022-03-01", "due_on": "2022-04-01"}
         ],
         "plans:workplan_import": [{"upload": _workplan_file(o)}],
+        "plans:publish": [{"action": "publish"}, {"action": "unpublish"}],
     }
     return payloads.get(name, [{}])
 

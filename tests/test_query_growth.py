@@ -270,6 +270,12 @@ CAPS: dict[str, int] = {
     "plans:workplan": 9,
     "plans:workplan_import": 4,
     "plans:calendar": 6,
+    # Accountability: the plan, its actions with their priorities and factors (with their
+    # maps and evidence counted), its objectives with theirs, its endorsements; the
+    # programme's: its plans (counted and a page of them) and all their actions.
+    "plans:accountability": 9,
+    "plans:public": 9,
+    "plans:programme_accountability": 6,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).

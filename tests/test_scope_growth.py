@@ -251,6 +251,7 @@ NOT_READ_ON_ITS_OWN: dict[str, str] = {
     "fieldwork.formdatarevision": "a random key of a form's data state, read with its form",
     "communities.membersrevision": "a random key of a programme's members, read with it",
     "drivers.codingrevision": "a random key of a programme's coding, read with it",
+    "plans.remindersent": "bookkeeping of the reminders e-mailed, never shown",
 }
 
 

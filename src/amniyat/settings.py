@@ -369,6 +369,24 @@ LOGGING = {
 
 # A demo server says so on every page and lists its accounts on the login page.
 AMNIYAT_DEMO = env_bool("AMNIYAT_DEMO", default=False)
+
+# E-mail (the action plans' reminders): Django's SMTP backend with EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS from the environment; outside production
+# (the demo, a laptop) the console, which prints each message. AMNIYAT_SITE_URL is the address
+# links in e-mails start with.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "amniyat@localhost")
+AMNIYAT_SITE_URL = os.environ.get("AMNIYAT_SITE_URL", "http://127.0.0.1:8000")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "GroupKindEnum": "amniyat.communities.models.CommunityGroup.Kind",
     "OrganisationKindEnum": "amniyat.accounts.models.Organisation.Kind",

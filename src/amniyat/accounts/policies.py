@@ -14,7 +14,8 @@ facilitator   the groups, notes and maps of their own organisation, and the subm
               the places the lead assigned to it (PartnerArea); members' names and
               protected answers only when their membership grants it
 group member  their own group (its priorities and action plans), read only
-viewer        published, aggregated material only: programme counts and representativeness
+viewer        published, aggregated material only: programme counts and representativeness,
+              the public pages of published action plans
 ============  ==============================================================================
 """
 
@@ -220,18 +221,29 @@ def report_scope(user: AnyUser, prefix: str = "") -> Q:
     )
 
 
-def plan_scope(user: AnyUser, prefix: str = "") -> Q:
+def plan_scope(user: AnyUser, prefix: str = "", *, public: bool = False) -> Q:
     """Action plans, as the priority lists they answer: a group's plan is seen by whoever sees
     the group (:func:`group_scope`: leads and analysts, its partner's facilitators, its
-    members; viewers none yet, as published plans come later); a plan of a place rather than a
-    group (platform level) by the programme's leads and analysts only."""
+    members); a plan of a place rather than a group (platform level) by the programme's leads
+    and analysts only.
+
+    ``public``: the plans whose public page the user may read (published, without personal
+    data): those above, and the published plans of the programmes where the user is a viewer
+    (donors, authorities). Viewers read nothing else of a plan, published or not."""
     full = [pid for pid, m in memberships(user).items() if m.role in FULL_VIEW_ROLES]
     of_group = (
         Q(**{f"{prefix}group__isnull": False})
         & Q(**{f"{prefix}programme_id": F(f"{prefix}group__programme_id")})
         & group_scope(user, f"{prefix}group__")
     )
-    return Q(**{f"{prefix}programme_id__in": full}) | of_group
+    scope = Q(**{f"{prefix}programme_id__in": full}) | of_group
+    if public:
+        viewing = _programmes_with(user, [Role.VIEWER])
+        if viewing:
+            scope |= Q(
+                **{f"{prefix}programme_id__in": viewing, f"{prefix}published_at__isnull": False}
+            )
+    return scope
 
 
 def consultation_scope(user: AnyUser, prefix: str = "") -> Q:
@@ -376,6 +388,13 @@ def _plan_visible(user: AnyUser, plan: Any) -> bool:
     return role_in(user, plan.programme_id) in FULL_VIEW_ROLES
 
 
+def _plan_public_visible(user: AnyUser, plan: Any) -> bool:
+    """:func:`plan_scope` with ``public``, for one plan."""
+    if _plan_visible(user, plan):
+        return True
+    return plan.published_at is not None and role_in(user, plan.programme_id) == Role.VIEWER
+
+
 def _plan_editable(user: AnyUser, plan: Any) -> bool:
     """A group's plan: whoever may edit the group (its programme's lead, its partner's
     facilitators); a place's plan: the lead."""
@@ -481,6 +500,10 @@ _RULES: dict[str, Any] = {
             or _plan_editable(user, consultation)
         )
     ),
+    # A plan's public page (no personal data): whoever reads the plan, and once it is
+    # published the programme's viewers. Publishing it is the lead's.
+    "plan.view_public": _plan_public_visible,
+    "plan.publish": lambda user, plan: role_in(user, plan.programme_id) == Role.LEAD,
     # Reports: written and built by leads and analysts, approved and published by a lead;
     # everyone in the programme reads and downloads those published.
     "report.view": lambda user, report: (

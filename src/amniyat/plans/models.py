@@ -103,6 +103,17 @@ class ActionPlan(Translatable):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Published: the programme's viewers (donors, authorities) read its public page
+    # (``plans.accountability_views.plan_public``); None while it is not.
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     TRANSLATED = ("title",)
     TRANSLATE_VERB = "plan.edit"
@@ -270,6 +281,9 @@ class Action(Translatable):
         _("status"), max_length=12, choices=Status.choices, default=Status.NOT_STARTED
     )
     status_reason = models.TextField(_("why it was dropped"), blank=True)
+    # The day its status became done (the service sets it; None for an action not done, or
+    # done before the date was kept): "done on time" is done_on <= due_on.
+    done_on = models.DateField(_("done on"), null=True, blank=True, editable=False)
     progress = models.PositiveSmallIntegerField(
         _("progress (%)"), default=0, validators=[MaxValueValidator(100)]
     )
@@ -433,3 +447,34 @@ class Commitment(models.Model):
 
     def __str__(self) -> str:
         return self.what
+
+
+class ReminderSent(models.Model):
+    """One reminder e-mailed about one action to one person (``plans.reminders``): kept so
+    that the daily run sends each reminder once, however often it runs. The due date is part
+    of it: an action given a new due date is reminded of again."""
+
+    class Kind(models.TextChoices):
+        WEEK_BEFORE = "week_before", _("due in a week")
+        MISSED = "missed", _("missed")
+        AUTHORITY_MISSED = "authority_missed", _("authority commitment missed")
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="reminders")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    due_on = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reminder sent")
+        verbose_name_plural = _("reminders sent")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "recipient", "kind", "due_on"], name="reminder_sent_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.action_id} {self.due_on}"

@@ -4,9 +4,12 @@ absent (404)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
@@ -132,4 +135,85 @@ def priorities_for(*, plan: ActionPlan) -> QuerySet[Priority]:
         )
         .select_related("code")
         .order_by("priority_list_id", "rank", "pk")
+    )
+
+
+# Accountability and public pages ----------------------------------------------------------
+
+
+def public_plan_list(*, user: AnyUser, programme: Programme) -> QuerySet[ActionPlan]:
+    """The programme's plans whose public page the user may read (``plan_scope`` with
+    ``public``: for viewers, the published ones only)."""
+    return (
+        ActionPlan.objects.filter(policies.plan_scope(user, public=True), programme=programme)
+        .select_related("group__place", "place")
+        .defer(*_UNREAD, "group__description")
+        .order_by("-period_start", "title", "pk")
+    )
+
+
+def public_plan_get(*, user: AnyUser, programme: Programme, pk: int | str) -> ActionPlan:
+    return one_or_404(public_plan_list(user=user, programme=programme), pk, "action plan")
+
+
+def actions_with_chain(plan: ActionPlan, *, user: AnyUser) -> list[Action]:
+    """Every action of a plan with the chain behind it: the priorities it addresses (with
+    their list) and the factors it addresses that the user may read, each with its map and
+    the number of excerpts (evidence) behind it."""
+    factors = (
+        Factor.objects.filter(policies.driver_map_scope(user, "map__"))
+        .select_related("code", "map")
+        .defer("map__description", "note")
+        .annotate(evidence=Count("excerpts", distinct=True))
+        .order_by("pk")
+    )
+    return list(
+        Action.objects.filter(objective__plan=plan)
+        .prefetch_related(
+            Prefetch("factors", queryset=factors),
+            Prefetch("priorities", queryset=Priority.objects.select_related("code").order_by("pk")),
+        )
+        .order_by("objective_id", "position", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """What the programme's accountability page counts of one action: read as plain values
+    (no model instance per row), for programmes with thousands of actions."""
+
+    pk: int
+    plan_id: int
+    parent_id: int | None
+    lead_actor: str
+    lead_side: str
+    status: str
+    start_on: datetime.date
+    due_on: datetime.date
+    done_on: datetime.date | None
+    progress: int
+    weight: int
+
+
+def action_rows_of_plans(plans: QuerySet[ActionPlan]) -> list[ActionRow]:
+    """Every action of the given plans (read through a selector) as :class:`ActionRow`, in
+    one query."""
+    fields = [f.name for f in dataclasses.fields(ActionRow)]
+    fields[fields.index("plan_id")] = "objective__plan_id"
+    rows = (
+        Action.objects.filter(objective__plan__in=plans.values("pk"))
+        .order_by("objective__plan_id", "objective_id", "position", "pk")
+        .values_list(*fields)
+    )
+    return [ActionRow(*row) for row in rows]
+
+
+def actions_counted(*, pks: list[int], limit: int) -> list[Action]:
+    """The actions a count stands for (ids already scoped by the caller's selector), with
+    their plans, at most ``limit``."""
+    return list(
+        Action.objects.filter(pk__in=pks[:limit])
+        .select_related("objective__plan")
+        .defer("objective__plan__closed_reason", "expected_result", "status_reason")
+        .order_by("objective__plan_id", "objective_id", "position", "pk")
     )

@@ -243,6 +243,44 @@ def plan_status_set(
     return plan
 
 
+def plan_publish(*, user: User, plan: ActionPlan) -> ActionPlan:
+    """Publish the plan: the programme's viewers (donors, authorities) then read its public
+    page, which shows no personal data. Publishing again keeps the first date. A draft is
+    not published: it is nobody's commitment yet."""
+    require(user, "plan.publish", plan)
+    if plan.published_at is not None:
+        return plan
+    if plan.status == Status.DRAFT:
+        raise ValidationError(_("A draft is not published: publish the plan once it is agreed."))
+    with transaction.atomic():
+        plan.published_at = timezone.now()
+        plan.published_by = user
+        plan.save(update_fields=["published_at", "published_by", "updated_at"])
+        _audit(user, Verb.PUBLISHED, plan, plan)
+    return plan
+
+
+def plan_unpublish(*, user: User, plan: ActionPlan) -> ActionPlan:
+    """Withdraw the public page: viewers no longer read the plan at all."""
+    require(user, "plan.publish", plan)
+    if plan.published_at is None:
+        return plan
+    with transaction.atomic():
+        plan.published_at = None
+        plan.published_by = None
+        plan.save(update_fields=["published_at", "published_by", "updated_at"])
+        _audit(user, Verb.UNPUBLISHED, plan, plan)
+    return plan
+
+
+def reminders_send(*, today: datetime.date | None = None) -> int:
+    """E-mail the day's reminders of due dates (``amniyat.plans.reminders``); the number of
+    e-mails sent."""
+    from amniyat.plans import reminders
+
+    return reminders.send_reminders(today=today)
+
+
 # Actions ----------------------------------------------------------------------------------
 
 ACTION_FIELDS = (
@@ -400,6 +438,7 @@ def action_create(
     _check_action(action)
     _check_place_in_tree(action, objective, parent)
     chosen_factors, chosen_priorities = _check_links(user, plan, factors, priorities)
+    _mark_done_on(action, was=None)
     with transaction.atomic():
         last = Action.objects.filter(objective=objective, parent=parent).aggregate(
             last=Max("position")
@@ -445,12 +484,14 @@ def action_update(
     if isinstance(parent, Keep):
         parent = action.parent if target.pk == action.objective_id else None
     before_place = (action.objective_id, action.parent_id)
+    was = action.status
     changed = changed_fields(action, values)
     action.supporting_actors = _clean_actors(action.supporting_actors or [])
     action.beneficiaries = list(dict.fromkeys(action.beneficiaries or []))
     _check_action(action)
     _check_place_in_tree(action, target, parent)
     chosen = _check_links(user, plan, factors or [], priorities or [])
+    _mark_done_on(action, was=was)
     with transaction.atomic():
         action.objective = target
         action.parent = parent
@@ -476,6 +517,15 @@ def action_update(
             moved=[list(before_place), [target.pk, parent.pk if parent else None]],
         )
     return action
+
+
+def _mark_done_on(action: Action, *, was: str | None) -> None:
+    """The day an action became done (today, in the programme's time zone), kept while it
+    stays done; gone when it is no longer done. "Done on time" is read from it."""
+    if action.status != Action.Status.DONE:
+        action.done_on = None
+    elif was != Action.Status.DONE or action.done_on is None:
+        action.done_on = timezone.localdate()
 
 
 def _move_parts(action: Action, objective: Objective) -> None:

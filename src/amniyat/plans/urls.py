@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from amniyat.plans import consultation_views, exchange_views, views
+from amniyat.plans import accountability_views, consultation_views, exchange_views, views
 
 app_name = "plans"
 
@@ -44,4 +44,16 @@ urlpatterns: list[URLPattern] = [
     path(f"{PLAN}workplan/", exchange_views.workplan_export, name="workplan"),
     path(f"{PLAN}workplan/import/", exchange_views.workplan_import, name="workplan_import"),
     path(f"{PLAN}due-dates.ics", exchange_views.plan_calendar, name="calendar"),
+    path(
+        "p/<slug:slug>/plans/accountability/",
+        accountability_views.programme_accountability,
+        name="programme_accountability",
+    ),
+    path(
+        f"{PLAN}accountability/",
+        accountability_views.plan_accountability,
+        name="accountability",
+    ),
+    path(f"{PLAN}public/", accountability_views.plan_public, name="public"),
+    path(f"{PLAN}publish/", accountability_views.plan_publish, name="publish"),
 ]

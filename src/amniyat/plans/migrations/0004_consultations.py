@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         ('communities', '0005_group_name_key'),
         ('drivers', '0005_coding_revision'),
         ('places', '0004_place_keys'),
-        ('plans', '0001_action_plans'),
+        ('plans', '0003_accountability'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
