@@ -482,6 +482,17 @@ def test_a_dispute_shows_until_the_lead_resolves_it(
     )
     assert response.status_code == 302
     dispute = Dispute.objects.get()
+    # The same again without a reason, or with the status reported: a message, nothing kept.
+    for bad, message in (
+        ({"claimed_status": "delayed", "text": ""}, "Say why the reported status does not hold."),
+        (
+            {"update": update.pk, "claimed_status": "done", "text": "x"},
+            "That is the status reported. Choose the one that holds.",
+        ),
+    ):
+        refused = member.post(reverse("plans:dispute_create", args=[slug, action.pk]), bad)
+        assert refused.status_code == 200 and message in refused.content.decode()
+    assert Dispute.objects.count() == 1
     detail = reverse("plans:detail", args=[slug, plan.pk])
     page = reverse("plans:action_updates", args=[slug, action.pk])
     for role in (Role.LEAD, Role.GROUP_MEMBER, Role.ANALYST):
@@ -511,7 +522,6 @@ def test_a_member_of_another_group_can_neither_see_nor_post(
     for name, pk in (
         ("plans:action_updates", action.pk),
         ("plans:update_create", action.pk),
-        ("plans:dispute_create", action.pk),
     ):
         assert stranger.get(reverse(name, args=[slug, pk])).status_code == 404
     assert (

@@ -17,12 +17,13 @@ from django.views.decorators.http import require_POST
 
 from amniyat.accounts import policies
 from amniyat.accounts.http import AuthenticatedRequest
+from amniyat.accounts.models import Programme
 from amniyat.accounts.selectors import programme_get
 from amniyat.core.forms import apply_errors
 from amniyat.core.http import upload_limit
 from amniyat.core.paging import page_of
 from amniyat.plans import evidence as checks
-from amniyat.plans import selectors, updates
+from amniyat.plans import selectors, services, updates
 from amniyat.plans.models import Action, Evidence
 from amniyat.plans.update_forms import DisputeForm, ResolveForm, UpdateForm
 
@@ -39,14 +40,36 @@ def _may(request: AuthenticatedRequest, verb: str, action: Action) -> None:
 def action_updates(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     programme = programme_get(user=request.user, slug=slug)
     action = selectors.action_get(user=request.user, programme=programme, pk=pk)
-    plan = action.objective.plan
-    page = page_of(request, selectors.updates_of(action, user=request.user), size=UPDATES_PER_PAGE)
-    disputes = list(selectors.disputes_of(action))
-    shown = list(page.object_list)
-    updates.texts_shown(
-        user=request.user, action=action, updates=shown, disputes=disputes, request=request
+    return _updates_page(request, programme, action, None)
+
+
+def _dispute_form(request: AuthenticatedRequest, action: Action) -> DisputeForm:
+    return DisputeForm(
+        request.POST if request.method == "POST" else None,
+        updates=action.updates.order_by("-reported_on", "-pk").defer("text"),
+        initial={"update": request.GET.get("update", "")},
     )
+
+
+def _updates_page(
+    request: AuthenticatedRequest,
+    programme: Programme,
+    action: Action,
+    dispute_form: DisputeForm | None,
+) -> HttpResponse:
+    """The action's updates (their text read and audited), its disputes, and the form of
+    those who may dispute."""
+    plan = action.objective.plan
     user = request.user
+    page = page_of(request, selectors.updates_of(action, user=user), size=UPDATES_PER_PAGE)
+    disputes = list(selectors.disputes_of(action))
+    updates.texts_shown(
+        user=user, action=action, updates=list(page.object_list), disputes=disputes, request=request
+    )
+    is_open = plan.status not in services.FINAL
+    may_dispute = policies.can(user, "plan.dispute", plan) and is_open
+    if may_dispute and dispute_form is None:
+        dispute_form = _dispute_form(request, action)
     return render(
         request,
         "plans/updates/list.html",
@@ -56,13 +79,12 @@ def action_updates(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
             "action": action,
             "page": page,
             "disputes": disputes,
-            "open_disputes": [d for d in disputes if d.is_open],
-            "may_report": policies.can(user, "plan.report", plan),
+            "may_report": policies.can(user, "plan.report", plan) and is_open,
             "may_verify": policies.can(user, "plan.verify", plan),
-            "may_dispute": policies.can(user, "plan.dispute", plan),
+            "may_dispute": may_dispute,
             "may_resolve": policies.can(user, "plan.resolve", plan),
             "sees_all_evidence": policies.can(user, "plan.view_all_evidence", plan),
-            "open": plan.status not in ("completed", "closed"),
+            "dispute_form": dispute_form if may_dispute else None,
         },
     )
 
@@ -130,18 +152,15 @@ def update_verify(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
 
 
 @login_required
+@require_POST
 def dispute_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """The form is on the action's updates page; a refused post shows that page again with
+    the form's messages."""
     programme = programme_get(user=request.user, slug=slug)
     action = selectors.action_get(user=request.user, programme=programme, pk=pk)
     _may(request, "plan.dispute", action)
-    choices = action.updates.order_by("-reported_on", "-pk").defer("text")
-    posted = request.method == "POST"
-    form = DisputeForm(
-        request.POST if posted else None,
-        updates=choices,
-        initial={"update": request.GET.get("update", "")},
-    )
-    if posted and form.is_valid():
+    form = _dispute_form(request, action)
+    if form.is_valid():
         data = form.cleaned_data
         try:
             updates.dispute_raise(
@@ -160,6 +179,8 @@ def dispute_create(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRes
                 request, _("Dispute recorded. It shows beside the action until resolved.")
             )
             return redirect("plans:action_updates", slug=programme.slug, pk=action.pk)
+    # Shown again on a page of its own: the updates' text is not read (nor audited) for a
+    # refused post.
     return render(
         request,
         "plans/updates/dispute.html",
