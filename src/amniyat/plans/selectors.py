@@ -150,25 +150,18 @@ def priorities_for(*, plan: ActionPlan) -> QuerySet[Priority]:
 def updates_of(action: Action, *, user: AnyUser) -> QuerySet[ActionUpdate]:
     """The updates of an action (read through :func:`action_get`), latest first, each with the
     evidence the user may see (``policies.evidence_scope``: photos not marked publishable only
-    for the team around the plan) and its disputes."""
-    return (
-        action.updates.order_by("-reported_on", "-pk")
-        .select_related("verified_by")
-        .prefetch_related(
-            Prefetch(
-                "evidence",
-                queryset=Evidence.objects.filter(policies.evidence_scope(user)).order_by("pk"),
-            ),
-            Prefetch("disputes", queryset=Dispute.objects.order_by("-raised_at", "-pk")),
+    for the team around the plan)."""
+    return action.updates.order_by("-reported_on", "-pk").prefetch_related(
+        Prefetch(
+            "evidence",
+            queryset=Evidence.objects.filter(policies.evidence_scope(user)).order_by("pk"),
         )
     )
 
 
 def disputes_of(action: Action) -> QuerySet[Dispute]:
     """Every dispute of an action (read through :func:`action_get`), open ones first."""
-    return action.disputes.select_related("update").order_by(
-        F("resolved_at").desc(nulls_first=True), "-raised_at", "-pk"
-    )
+    return action.disputes.order_by(F("resolved_at").desc(nulls_first=True), "-raised_at", "-pk")
 
 
 def update_get(*, user: AnyUser, programme: Programme, pk: int | str) -> ActionUpdate:

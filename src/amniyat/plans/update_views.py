@@ -63,8 +63,19 @@ def _updates_page(
     user = request.user
     page = page_of(request, selectors.updates_of(action, user=user), size=UPDATES_PER_PAGE)
     disputes = list(selectors.disputes_of(action))
+    shown = list(page.object_list)
+    # Each update shows the open disputes of the status it reported.
+    for update in shown:
+        update.open_disputes = [  # type: ignore[attr-defined]
+            d for d in disputes if d.update_id == update.pk and d.is_open
+        ]
     updates.texts_shown(
-        user=user, action=action, updates=list(page.object_list), disputes=disputes, request=request
+        user=user,
+        programme=programme,
+        action=action,
+        updates=shown,
+        disputes=disputes,
+        request=request,
     )
     is_open = plan.status not in services.FINAL
     may_dispute = policies.can(user, "plan.dispute", plan) and is_open
@@ -78,6 +89,7 @@ def _updates_page(
             "plan": plan,
             "action": action,
             "page": page,
+            "shown": shown,
             "disputes": disputes,
             "may_report": policies.can(user, "plan.report", plan) and is_open,
             "may_verify": policies.can(user, "plan.verify", plan),
@@ -209,7 +221,12 @@ def dispute_resolve(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRe
             messages.success(request, _("Dispute resolved."))
             return redirect("plans:action_updates", slug=programme.slug, pk=action.pk)
     updates.texts_shown(
-        user=request.user, action=action, updates=[], disputes=[dispute], request=request
+        user=request.user,
+        programme=programme,
+        action=action,
+        updates=[],
+        disputes=[dispute],
+        request=request,
     )
     return render(
         request,

@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amniyat.accounts import policies
-from amniyat.accounts.models import User
+from amniyat.accounts.models import Programme, User
 from amniyat.accounts.policies import require
 from amniyat.audit.models import AuditEvent
 from amniyat.audit.services import audit_record
@@ -351,23 +351,23 @@ def dispute_resolve(*, user: User, dispute: Dispute, resolution: str) -> Dispute
 def texts_shown(
     *,
     user: User,
+    programme: Programme,
     action: Action,
     updates: Sequence[ActionUpdate],
     disputes: Sequence[Dispute],
     request: HttpRequest | None = None,
 ) -> None:
-    """Record that ``user`` was shown the free text of these updates and disputes (one row
-    for the page)."""
+    """Record that ``user`` was shown the free text of these updates and disputes of
+    ``action`` (of a plan of ``programme``): one row for the page."""
     if not updates and not disputes:
         return
-    _audit(
-        user,
-        Verb.VIEWED_PERSONAL,
-        action,
-        _plan_of(action),
-        request,
-        updates=[u.pk for u in updates],
-        disputes=[d.pk for d in disputes],
+    audit_record(
+        actor=user,
+        verb=Verb.VIEWED_PERSONAL,
+        obj=action,
+        programme=programme,
+        request=request,
+        details={"updates": [u.pk for u in updates], "disputes": [d.pk for d in disputes]},
     )
 
 
