@@ -79,7 +79,15 @@ from amniyat.findings.selectors import assessments_with_findings
 from amniyat.places.models import Place
 from amniyat.places.selectors import places_visible, programme_area_ids
 from amniyat.plans import selectors as plans_selectors
-from amniyat.plans.models import Action, ActionPlan, Objective, Signatory
+from amniyat.plans.models import (
+    Action,
+    ActionPlan,
+    ActionUpdate,
+    Dispute,
+    Evidence,
+    Objective,
+    Signatory,
+)
 from amniyat.reports import selectors as reports_selectors
 from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 from tests.test_access_matrix import (
@@ -162,6 +170,18 @@ READERS: dict[type[models.Model], Reader] = {
     Objective: _per_programme(lambda u, p: Objective.objects.filter(plan__in=_plans(u, p))),
     Action: _per_programme(lambda u, p: Action.objects.filter(objective__plan__in=_plans(u, p))),
     Signatory: _per_programme(lambda u, p: Signatory.objects.filter(plan__in=_plans(u, p))),
+    ActionUpdate: _per_programme(
+        lambda u, p: ActionUpdate.objects.filter(action__objective__plan__in=_plans(u, p))
+    ),
+    Dispute: _per_programme(
+        lambda u, p: Dispute.objects.filter(action__objective__plan__in=_plans(u, p))
+    ),
+    # Photos not marked publishable only for the team around the plan (and their sender).
+    Evidence: _per_programme(
+        lambda u, p: Evidence.objects.filter(
+            policies.evidence_scope(u), update__action__objective__plan__programme=p
+        )
+    ),
     Report: _per_programme(_reports),
     Section: _per_programme(lambda u, p: Section.objects.filter(report__in=_reports(u, p))),
     Recommendation: _per_programme(
