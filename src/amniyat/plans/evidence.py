@@ -88,6 +88,10 @@ def clean_photo(content: bytes) -> CheckedFile:
                 if image.width * image.height > max_photo_pixels():
                     raise ValidationError(bomb)
                 image.seek(0)  # the first frame of an animated or multi-picture file
+                if image.format in ("JPEG", "MPO"):
+                    # Decoded at the smallest scale (1/2, 1/4, 1/8) still larger than what is
+                    # kept: a 48-megapixel photo then takes a few MB, not 150.
+                    image.draft("RGB", (MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
                 image.load()
                 upright = ImageOps.exif_transpose(image)
                 assert upright is not None  # not in place: a new image is returned

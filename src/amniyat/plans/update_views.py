@@ -66,9 +66,7 @@ def _updates_page(
     shown = list(page.object_list)
     # Each update shows the open disputes of the status it reported.
     for update in shown:
-        update.open_disputes = [  # type: ignore[attr-defined]
-            d for d in disputes if d.update_id == update.pk and d.is_open
-        ]
+        update.open_disputes = [d for d in disputes if d.update_id == update.pk and d.is_open]
     updates.texts_shown(
         user=user,
         programme=programme,
