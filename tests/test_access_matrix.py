@@ -51,6 +51,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 from django.utils.html import escape
 from djmoney.money import Money
+from PIL import Image as PILImage
 
 from amniyat import urls as real_urls
 from amniyat.accounts.models import Membership, Organisation, PersonalToken, Programme, User
@@ -94,11 +95,15 @@ from amniyat.fieldwork.submissions.frames import data_key
 from amniyat.findings.models import Findings, IndicatorSet
 from amniyat.places.models import Place
 from amniyat.places.services import partner_area_assign
+from amniyat.plans import evidence as plan_evidence
 from amniyat.plans.models import (
     Action,
     ActionPlan,
+    ActionUpdate,
     Commitment,
     Consultation,
+    Dispute,
+    Evidence,
     Objective,
     Signatory,
 )
@@ -289,6 +294,12 @@ KWARG_REGISTRY: dict[str, dict[str, str]] = {
     "plans:accountability": {"slug": "programme", "pk": "plan"},
     "plans:public": {"slug": "programme", "pk": "plan"},
     "plans:publish": {"slug": "programme", "pk": "plan"},
+    "plans:action_updates": {"slug": "programme", "pk": "action"},
+    "plans:update_create": {"slug": "programme", "pk": "action"},
+    "plans:dispute_create": {"slug": "programme", "pk": "action"},
+    "plans:update_verify": {"slug": "programme", "pk": "update"},
+    "plans:dispute_resolve": {"slug": "programme", "pk": "dispute"},
+    "plans:evidence_file": {"slug": "programme", "pk": "evidence"},
     "accounts:translate_actionplan": {"slug": "programme", "pk": "plan"},
     "plans:consultation_list": {"slug": "programme"},
     "plans:consultation_create": {"slug": "programme"},
@@ -707,7 +718,17 @@ DRIVER_KINDS = (
     "priority_list",
     "priority",
 )
-PLAN_KINDS = ("plan", "objective", "action", "signatory", "consultation", "commitment")
+PLAN_KINDS = (
+    "plan",
+    "objective",
+    "action",
+    "signatory",
+    "consultation",
+    "commitment",
+    "update",
+    "dispute",
+    "evidence",
+)
 DRIVER_IDS = {kind: 7500001 + 10000 * index for index, kind in enumerate(DRIVER_KINDS)} | {
     kind: 7800001 + 10000 * index for index, kind in enumerate(PLAN_KINDS)
 }
@@ -902,6 +923,42 @@ def _drivers(
         made_by="District police",
         side="authority",
     )
+    # A progress update with a photo (not publishable: the team's only) and a dispute of it.
+    update = ActionUpdate.objects.create(
+        pk=pk("update"),
+        action=action,
+        reported_on=datetime.date(2022, 3, 1),
+        text=f"{marker}-UPDATE of the patrols",
+        status=Action.Status.DONE,
+        progress=100,
+    )
+    dispute = Dispute.objects.create(
+        pk=pk("dispute"),
+        action=action,
+        update=update,
+        reported_status=Action.Status.DONE,
+        claimed_status=Action.Status.DELAYED,
+        text=f"{marker}-DISPUTE: not done",
+        raised_as=Dispute.Raiser.GROUP,
+    )
+    photo = io.BytesIO()
+    PILImage.new("RGB", (8, 6), "blue").save(photo, format="JPEG")
+    clean = plan_evidence.clean_photo(photo.getvalue()).content
+    sealed = io.BytesIO()
+    encrypt_file(io.BytesIO(clean), sealed)
+    evidence = Evidence(
+        pk=pk("evidence"),
+        update=update,
+        kind=Evidence.Kind.PHOTO,
+        content_type="image/jpeg",
+        extension="jpg",
+        size=len(clean),
+        sha256="0" * 64,
+        width=8,
+        height=6,
+    )
+    evidence.file.save("evidence-matrix.bin", ContentFile(sealed.getvalue()), save=False)
+    evidence.save()
     return {
         "source": source,
         "passage": passage,
@@ -919,6 +976,9 @@ def _drivers(
         "signatory": signatory,
         "consultation": consultation,
         "commitment": commitment,
+        "update": update,
+        "dispute": dispute,
+        "evidence": evidence,
     }
 
 
@@ -940,6 +1000,8 @@ def _driver_traces(marker: str, *kinds: str) -> list[str]:
             "CONSULTATION",
             "COMMITMENT",
             "WORDS",
+            "UPDATE",
+            "DISPUTE",
         ],
     }
     chosen = kinds or tuple(traces)
@@ -1397,6 +1459,9 @@ def build_world() -> World:
                     if k not in ("priority_list", "priority", *PLAN_KINDS)
                 }
             )
+        if role == Role.GROUP_MEMBER:
+            # A photo of their own group's plan that is not marked publishable: the team's.
+            bundles[role].append({"evidence": dr_own["evidence"]})
         if role == Role.VIEWER:
             bundles[role].append({"group": g_own, "member": m_own, "place": c1})
             bundles[role].append(
@@ -1410,6 +1475,9 @@ def build_world() -> World:
                         "action",
                         "consultation",
                         "commitment",
+                        "update",
+                        "dispute",
+                        "evidence",
                     )
                 }
             )
@@ -1719,6 +1787,17 @@ def post_payloads(name: str, o: dict[str, Any], w: World, *, foreign: bool) -> l
         ],
         "plans:workplan_import": [{"upload": _workplan_file(o)}],
         "plans:publish": [{"action": "publish"}, {"action": "unpublish"}],
+        "plans:update_create": [
+            {
+                "reported_on": "2022-03-01",
+                "text": "MATRIX-UPDATE",
+                "status": "on_track",
+                "progress": "50",
+                "women_18_24": "2",
+            }
+        ],
+        "plans:dispute_create": [{"claimed_status": "dropped", "text": "MATRIX-DISPUTE"}],
+        "plans:dispute_resolve": [{"resolution": "MATRIX-RESOLVED"}],
     }
     return payloads.get(name, [{}])
 
@@ -1859,6 +1938,11 @@ def body_foreign_payloads(
             out.append({"upload": _workplan_file(own, factor_ids=str(bundle["factor"].pk))})
         if "priority" in bundle:
             out.append({"upload": _workplan_file(own, priority_ids=str(bundle["priority"].pk))})
+    if "update" in bundle and name == "plans:dispute_create":
+        # Another programme's, partner's or group's update, disputed on the own action.
+        out.append(
+            {"update": bundle["update"].pk, "claimed_status": "delayed", "text": "MATRIX-FOREIGN"}
+        )
     if "priority" in bundle and name == "plans:create":
         out.append(
             {

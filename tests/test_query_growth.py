@@ -61,7 +61,15 @@ from amniyat.fieldwork.submissions import services as submission_services
 from amniyat.findings.models import IndicatorSet
 from amniyat.places import services as places_services
 from amniyat.places.models import Place
-from amniyat.plans.models import Action, Commitment, Objective, Signatory
+from amniyat.plans.models import (
+    Action,
+    ActionUpdate,
+    Commitment,
+    Dispute,
+    Evidence,
+    Objective,
+    Signatory,
+)
 from amniyat.reports.models import Rendering, Report, Section
 from tests.conftest import forget_kept
 from tests.factories import (
@@ -248,7 +256,8 @@ CAPS: dict[str, int] = {
     "plans:action_create": 7,
     "plans:action_edit": 9,
     "plans:create": 5,
-    "plans:detail": 9,
+    # ... and (2 more) its updates counted and its open disputes (plans/updates/summary.html).
+    "plans:detail": 11,
     "plans:endorse": 3,
     "plans:list": 5,
     # Consultations: the list (its page, the summary's one grouped count, the groups it
@@ -276,6 +285,12 @@ CAPS: dict[str, int] = {
     "plans:accountability": 9,
     "plans:public": 9,
     "plans:programme_accountability": 6,
+    # An action's updates: the action, a page of updates (counted) with the evidence the
+    # reader may see, the action's disputes, and the audit row of the text shown.
+    "plans:action_updates": 10,
+    "plans:update_create": 3,
+    "plans:dispute_resolve": 4,
+    "plans:evidence_file": 4,
 }
 
 # The names of list pages and endpoints ("communities:list", "api:group-list", …).
@@ -673,6 +688,44 @@ def _grow_drivers(
             role="director",
             endorsed_on=datetime.date(2022, 1, 20),
         )
+        # On the own action: a progress update with a photo and a document, disputed (one
+        # dispute open, one resolved), verified every other time.
+        grown_update = ActionUpdate.objects.create(
+            action=own["action"],
+            reported_on=datetime.date(2022, 3, 10 + n),
+            text=f"GROWN-UPDATE-{mark}",
+            status=Action.Status.ON_TRACK,
+            progress=30 + n,
+            participants={"female": {"18_24": n + 1}},
+            verified_by=lead if n % 2 else None,
+            verified_at=timezone.now() if n % 2 else None,
+        )
+        for kind, publishable in ((Evidence.Kind.PHOTO, True), (Evidence.Kind.DOCUMENT, False)):
+            Evidence.objects.create(
+                update=grown_update,
+                kind=kind,
+                file=f"plans/evidence/grown-{mark}-{kind}.bin",
+                content_type="image/jpeg" if kind == Evidence.Kind.PHOTO else "application/pdf",
+                extension="jpg" if kind == Evidence.Kind.PHOTO else "pdf",
+                size=100,
+                sha256="0" * 64,
+                width=8,
+                height=6,
+                publishable=publishable,
+                uploaded_by=facilitator,
+            )
+        for resolved in (False, True):
+            Dispute.objects.create(
+                action=own["action"],
+                update=grown_update,
+                reported_status=Action.Status.ON_TRACK,
+                claimed_status=Action.Status.DELAYED,
+                text=f"GROWN-DISPUTE-{mark}",
+                raised_as=Dispute.Raiser.GROUP,
+                resolution="Settled." if resolved else "",
+                resolved_by=lead if resolved else None,
+                resolved_at=timezone.now() if resolved else None,
+            )
 
 
 # ----------------------------------------------------------------------------------------

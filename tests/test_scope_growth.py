@@ -80,7 +80,17 @@ from amniyat.places.models import Place
 from amniyat.places.selectors import places_visible, programme_area_ids
 from amniyat.plans import consultation_selectors
 from amniyat.plans import selectors as plans_selectors
-from amniyat.plans.models import Action, ActionPlan, Commitment, Consultation, Objective, Signatory
+from amniyat.plans.models import (
+    Action,
+    ActionPlan,
+    ActionUpdate,
+    Commitment,
+    Consultation,
+    Dispute,
+    Evidence,
+    Objective,
+    Signatory,
+)
 from amniyat.reports import selectors as reports_selectors
 from amniyat.reports.models import Recommendation, Rendering, Report, ReportTemplate, Section
 from tests.test_access_matrix import (
@@ -169,6 +179,18 @@ READERS: dict[type[models.Model], Reader] = {
     Commitment: _per_programme(
         lambda u, p: Commitment.objects.filter(
             consultation__in=consultation_selectors.consultation_list(user=u, programme=p)
+        )
+    ),
+    ActionUpdate: _per_programme(
+        lambda u, p: ActionUpdate.objects.filter(action__objective__plan__in=_plans(u, p))
+    ),
+    Dispute: _per_programme(
+        lambda u, p: Dispute.objects.filter(action__objective__plan__in=_plans(u, p))
+    ),
+    # Photos not marked publishable only for the team around the plan (and their sender).
+    Evidence: _per_programme(
+        lambda u, p: Evidence.objects.filter(
+            policies.evidence_scope(u), update__action__objective__plan__programme=p
         )
     ),
     Report: _per_programme(_reports),

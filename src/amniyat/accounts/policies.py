@@ -13,7 +13,8 @@ analyst       every group and its data in the programme; no team or target chang
 facilitator   the groups, notes and maps of their own organisation, and the submissions from
               the places the lead assigned to it (PartnerArea); members' names and
               protected answers only when their membership grants it
-group member  their own group (its priorities and action plans), read only
+group member  their own group (its priorities and action plans), read only; they post
+              progress updates on its plan and dispute a reported status
 viewer        published, aggregated material only: programme counts and representativeness,
               the public pages of published action plans
 ============  ==============================================================================
@@ -403,6 +404,65 @@ def _plan_editable(user: AnyUser, plan: Any) -> bool:
     return role_in(user, plan.programme_id) == Role.LEAD
 
 
+def _plan_group_member(user: AnyUser, plan: Any) -> bool:
+    """A member (Role.GROUP_MEMBER) of the community group whose plan it is."""
+    if plan.group_id is None or plan.group.programme_id != plan.programme_id:
+        return False
+    m = membership_in(user, plan.programme_id)
+    return m is not None and m.role == Role.GROUP_MEMBER and m.community_group_id == plan.group_id
+
+
+def _plan_reportable(user: AnyUser, plan: Any) -> bool:
+    """Progress on a plan is reported by those responsible: whoever writes the plan, and the
+    members of its community group (who may not write the plan itself)."""
+    return _plan_editable(user, plan) or _plan_group_member(user, plan)
+
+
+def _plan_disputable(user: AnyUser, plan: Any) -> bool:
+    """A reported status is disputed by the community: the group's members, and the
+    facilitators of its partner (never a lead or an analyst, who verify and resolve)."""
+    if _plan_group_member(user, plan):
+        return True
+    return role_in(user, plan.programme_id) == Role.FACILITATOR and _plan_editable(user, plan)
+
+
+def _plan_verifiable(user: AnyUser, plan: Any) -> bool:
+    """Updates are verified by the programme's leads and analysts (of a plan they read)."""
+    return role_in(user, plan.programme_id) in FULL_VIEW_ROLES and _plan_visible(user, plan)
+
+
+def _plan_evidence_all(user: AnyUser, plan: Any) -> bool:
+    """Every piece of evidence of a plan, photos not marked publishable among them, for the
+    programme's team around it: leads, analysts and those who write the plan. Everyone
+    else who reads the plan sees only what is publishable, and what they sent themselves."""
+    return role_in(user, plan.programme_id) in FULL_VIEW_ROLES or _plan_editable(user, plan)
+
+
+def evidence_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Evidence of progress updates (``plans.Evidence``): of plans the user reads
+    (:func:`plan_scope`); all of it for the team around the plan (:func:`_plan_evidence_all`:
+    leads and analysts, the facilitators of the group's partner), only what is marked
+    publishable or was sent by the user for anyone else (a group member). Faces in a photo
+    not marked publishable are never shown beyond that team."""
+    plan = f"{prefix}update__action__objective__plan__"
+    everything = Q(pk__in=[])
+    for programme_id, m in memberships(user).items():
+        if m.role in FULL_VIEW_ROLES:
+            everything |= Q(**{f"{plan}programme_id": programme_id})
+        elif m.role == Role.FACILITATOR:
+            everything |= Q(
+                **{
+                    f"{plan}programme_id": programme_id,
+                    f"{plan}group__programme_id": programme_id,
+                    f"{plan}group__facilitating_organisation_id": m.organisation_id,
+                }
+            )
+    shown = everything | Q(**{f"{prefix}publishable": True})
+    if user.is_authenticated:
+        shown |= Q(**{f"{prefix}uploaded_by_id": user.pk})
+    return plan_scope(user, plan) & shown
+
+
 def _place_visible(user: AnyUser, place: Place) -> bool:
     if place.programme_id is None:
         return True
@@ -504,6 +564,16 @@ _RULES: dict[str, Any] = {
     # published the programme's viewers. Publishing it is the lead's.
     "plan.view_public": _plan_public_visible,
     "plan.publish": lambda user, plan: role_in(user, plan.programme_id) == Role.LEAD,
+    # Progress updates (plans/updates.py): posted by those responsible (the plan's writers
+    # and its group's members), verified by leads and analysts, disputed by the community
+    # (the group's members, its facilitators), disputes resolved by the programme's lead.
+    "plan.report": _plan_reportable,
+    "plan.verify": _plan_verifiable,
+    "plan.dispute": _plan_disputable,
+    "plan.resolve": lambda user, plan: (
+        role_in(user, plan.programme_id) == Role.LEAD and _plan_visible(user, plan)
+    ),
+    "plan.view_all_evidence": _plan_evidence_all,
     # Reports: written and built by leads and analysts, approved and published by a lead;
     # everyone in the programme reads and downloads those published.
     "report.view": lambda user, report: (

@@ -478,3 +478,142 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.action_id} {self.due_on}"
+
+
+# Progress updates, their evidence, and disputes (#16, point 3) ------------------------------
+
+
+class ActionUpdate(models.Model):
+    """A dated report on an action by those responsible: what happened (free text, encrypted
+    at rest), the status and progress it now has, and who took part, counted by sex and age
+    band. A programme lead or analyst verifies it."""
+
+    class Reporter(models.TextChoices):
+        TEAM = "team", _("the programme's team")
+        GROUP = "group", _("the community group")
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="updates")
+    reported_on = models.DateField(_("date of the update"))
+    text = EncryptedTextField(_("what happened"))
+    status = models.CharField(_("status"), max_length=12, choices=Action.Status.choices)
+    progress = models.PositiveSmallIntegerField(
+        _("progress (%)"), validators=[MaxValueValidator(100)]
+    )
+    # {"female": {"18_24": 3, …}, "male": {…}}: non-negative counts by sex and age band
+    # (communities.Sex, communities.AgeBand), the empty cells left out.
+    participants = models.JSONField(_("participants"), default=dict, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Which side reported it, shown instead of a name.
+    reported_as = models.CharField(
+        _("reported by"), max_length=8, choices=Reporter.choices, default=Reporter.TEAM
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("progress update")
+        verbose_name_plural = _("progress updates")
+        ordering = ["action", "-reported_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=100), name="update_progress_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Update {self.pk}"
+
+    @property
+    def participant_total(self) -> int:
+        return sum(int(n) for cells in (self.participants or {}).values() for n in cells.values())
+
+
+class Evidence(models.Model):
+    """A file that backs a progress update: a photo (stripped of its metadata, EXIF and GPS
+    among them, before it is stored), a document, the minutes of a meeting. Stored encrypted
+    (``amniyat.core.encrypted_files``); shown beyond the programme's team only if marked
+    publishable."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("photo")
+        DOCUMENT = "document", _("document")
+        MINUTES = "minutes", _("meeting minutes")
+
+    update = models.ForeignKey(ActionUpdate, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    # Encrypted at rest; the checksum is of the clear file. The name a person gave the file is
+    # not kept (it may name people).
+    file = models.FileField(upload_to="plans/evidence/%Y/%m/")
+    content_type = models.CharField(max_length=100)
+    extension = models.CharField(max_length=8)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    publishable = models.BooleanField(_("may be shown beyond the team"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        ordering = ["update", "pk"]
+
+    def __str__(self) -> str:
+        return f"Evidence {self.pk}"
+
+
+class Dispute(models.Model):
+    """The community (or its facilitator) says a reported status does not hold: "the police
+    say done; the group says not done". It shows beside the action until a lead resolves it."""
+
+    class Raiser(models.TextChoices):
+        GROUP = "group", _("the community group")
+        FACILITATOR = "facilitator", _("the facilitator")
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="disputes")
+    update = models.ForeignKey(
+        ActionUpdate,
+        verbose_name=_("update disputed"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="disputes",
+    )
+    reported_status = models.CharField(
+        _("status reported"), max_length=12, choices=Action.Status.choices
+    )
+    claimed_status = models.CharField(
+        _("status that holds, they say"), max_length=12, choices=Action.Status.choices
+    )
+    text = EncryptedTextField(_("why"))
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    raised_as = models.CharField(_("raised by"), max_length=12, choices=Raiser.choices)
+    raised_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    resolution = EncryptedTextField(_("resolution"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["action", "-raised_at", "-pk"]
+        indexes = [models.Index(fields=["action", "resolved_at"], name="dispute_open_idx")]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

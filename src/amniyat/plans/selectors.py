@@ -9,13 +9,21 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from amniyat.accounts import policies
 from amniyat.core.selectors import one_or_404
 from amniyat.drivers.models import DriverMap, Factor, Priority, PriorityList
 from amniyat.drivers.priorities.selectors import priority_list_list
-from amniyat.plans.models import Action, ActionPlan, Objective, Signatory
+from amniyat.plans.models import (
+    Action,
+    ActionPlan,
+    ActionUpdate,
+    Dispute,
+    Evidence,
+    Objective,
+    Signatory,
+)
 
 if TYPE_CHECKING:
     from amniyat.accounts.models import Programme
@@ -216,4 +224,88 @@ def actions_counted(*, pks: list[int], limit: int) -> list[Action]:
         .select_related("objective__plan")
         .defer("objective__plan__closed_reason", "expected_result", "status_reason")
         .order_by("objective__plan_id", "objective_id", "position", "pk")
+    )
+
+
+# Progress updates, evidence and disputes (plans/updates.py writes them) --------------------
+
+
+def updates_of(action: Action, *, user: AnyUser) -> QuerySet[ActionUpdate]:
+    """The updates of an action (read through :func:`action_get`), latest first, each with the
+    evidence the user may see (``policies.evidence_scope``: photos not marked publishable only
+    for the team around the plan)."""
+    return action.updates.order_by("-reported_on", "-pk").prefetch_related(
+        Prefetch(
+            "evidence",
+            queryset=Evidence.objects.filter(policies.evidence_scope(user)).order_by("pk"),
+        )
+    )
+
+
+def disputes_of(action: Action) -> QuerySet[Dispute]:
+    """Every dispute of an action (read through :func:`action_get`), open ones first."""
+    return action.disputes.order_by(F("resolved_at").desc(nulls_first=True), "-raised_at", "-pk")
+
+
+def update_get(*, user: AnyUser, programme: Programme, pk: int | str) -> ActionUpdate:
+    """One update of an action of a plan the user may read."""
+    queryset = ActionUpdate.objects.filter(
+        policies.plan_scope(user, "action__objective__plan__"),
+        action__objective__plan__programme=programme,
+    ).select_related("action__objective__plan__group", "action__objective__plan__programme")
+    return one_or_404(queryset, pk, "progress update")
+
+
+def dispute_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Dispute:
+    """One dispute about an action of a plan the user may read."""
+    queryset = Dispute.objects.filter(
+        policies.plan_scope(user, "action__objective__plan__"),
+        action__objective__plan__programme=programme,
+    ).select_related("action__objective__plan__group", "action__objective__plan__programme")
+    return one_or_404(queryset, pk, "dispute")
+
+
+def evidence_get(*, user: AnyUser, programme: Programme, pk: int | str) -> Evidence:
+    """One file of evidence the user may see (``policies.evidence_scope``)."""
+    queryset = Evidence.objects.filter(
+        policies.evidence_scope(user),
+        update__action__objective__plan__programme=programme,
+    ).select_related(
+        "update__action__objective__plan__group", "update__action__objective__plan__programme"
+    )
+    return one_or_404(queryset, pk, "evidence")
+
+
+def publishable_evidence(plan: ActionPlan) -> QuerySet[Evidence]:
+    """What of a plan's evidence may be shown on a public page: only files marked
+    publishable (a photo not so marked may show faces)."""
+    return Evidence.objects.filter(update__action__objective__plan=plan, publishable=True).order_by(
+        "update__action_id", "pk"
+    )
+
+
+@dataclass
+class UpdatesSummary:
+    """What the plan's page says of its actions' updates: how many there are and how many wait
+    for verification, and the disputes not yet resolved (with their actions)."""
+
+    updates: int
+    waiting: int
+    open_disputes: list[Dispute]
+
+
+def updates_summary(plan: ActionPlan) -> UpdatesSummary:
+    """Counted by the database (two queries, whatever the number of updates), for a plan read
+    through :func:`plan_get`. No free text is read."""
+    counts = ActionUpdate.objects.filter(action__objective__plan=plan).aggregate(
+        n=Count("pk"), waiting=Count("pk", filter=Q(verified_at__isnull=True))
+    )
+    disputes = list(
+        Dispute.objects.filter(action__objective__plan=plan, resolved_at__isnull=True)
+        .select_related("action")
+        .defer("text", "resolution")
+        .order_by("-raised_at", "-pk")
+    )
+    return UpdatesSummary(
+        updates=counts["n"] or 0, waiting=counts["waiting"] or 0, open_disputes=disputes
     )

@@ -2,7 +2,13 @@
 
 from django.urls import URLPattern, path
 
-from amniyat.plans import accountability_views, consultation_views, exchange_views, views
+from amniyat.plans import (
+    accountability_views,
+    consultation_views,
+    exchange_views,
+    update_views,
+    views,
+)
 
 app_name = "plans"
 
@@ -56,4 +62,33 @@ urlpatterns: list[URLPattern] = [
     ),
     path(f"{PLAN}public/", accountability_views.plan_public, name="public"),
     path(f"{PLAN}publish/", accountability_views.plan_publish, name="publish"),
+    # Progress updates, evidence and disputes (update_views.py).
+    path(
+        "p/<slug:slug>/plans/actions/<int:pk>/updates/",
+        update_views.action_updates,
+        name="action_updates",
+    ),
+    path(
+        "p/<slug:slug>/plans/actions/<int:pk>/updates/new/",
+        update_views.update_create,
+        name="update_create",
+    ),
+    path(
+        "p/<slug:slug>/plans/actions/<int:pk>/disputes/new/",
+        update_views.dispute_create,
+        name="dispute_create",
+    ),
+    path(
+        "p/<slug:slug>/plans/updates/<int:pk>/verify/",
+        update_views.update_verify,
+        name="update_verify",
+    ),
+    path(
+        "p/<slug:slug>/plans/disputes/<int:pk>/resolve/",
+        update_views.dispute_resolve,
+        name="dispute_resolve",
+    ),
+    path(
+        "p/<slug:slug>/plans/evidence/<int:pk>/", update_views.evidence_file, name="evidence_file"
+    ),
 ]

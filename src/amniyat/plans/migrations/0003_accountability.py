@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('plans', '0001_action_plans'),
+        ('plans', '0002_progress_updates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
