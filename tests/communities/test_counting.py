@@ -65,9 +65,7 @@ def _group_of(programme: Programme, rows: list[Any]) -> tuple[Any, list[GroupMem
     return group, members
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     groups=st.lists(st.lists(_MEMBER, max_size=8), min_size=1, max_size=3),
     targets=st.lists(st.sampled_from(_TARGETS), max_size=5, unique_by=lambda t: t.label),

@@ -161,7 +161,7 @@ tables = st.tuples(st.integers(1, 5), st.integers(1, 5)).flatmap(
 )
 
 
-@settings(max_examples=150, deadline=None, database=None)
+@settings(max_examples=150, database=None)
 @given(tables)
 def test_secondary_suppression_leaves_nothing_recoverable(counts: npt.NDArray[np.int64]) -> None:
     table = protect_table(counts)

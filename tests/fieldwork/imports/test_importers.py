@@ -570,9 +570,7 @@ TEXT = st.text(
 )
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=TEXT.filter(lambda s: s.strip() != ""),
     comment=TEXT,
@@ -625,9 +623,7 @@ def unquoted(text: str) -> str:
     return text[1:] if re.match(r"^'+[=+\-@\t\r]", text) else text
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     content=st.binary(max_size=600), name=st.sampled_from(["a.csv", "a.xlsx", "a.json", "a.zip"])
 )
@@ -641,9 +637,7 @@ def test_random_bytes_never_escape_as_an_unhandled_error(
         assert error.message
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(st.lists(st.text(max_size=8), min_size=1, max_size=6), min_size=1, max_size=6),
     delimiter=st.sampled_from([",", ";", "\t"]),

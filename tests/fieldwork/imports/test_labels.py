@@ -117,9 +117,7 @@ def test_an_answer_that_is_no_choices_label_is_reported(tmp_path: Path) -> None:
 LABEL_WORDS = ["Street", "Fights", "Street Fights", "Nothing", "Theft", "The police", "x", ""]
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
         st.tuples(

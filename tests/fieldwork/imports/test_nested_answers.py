@@ -189,9 +189,7 @@ def _stripped(record: Any) -> Any:
     return record
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(households=st.lists(household, min_size=1, max_size=4))
 def test_any_kobo_json_of_nested_repeats_is_stored_as_the_reference_says(
     tmp_path: Path, households: list[dict[str, Any]]
@@ -261,9 +259,7 @@ def _csv(rows: list[list[str]]) -> str:
     return "".join(",".join('"' + c.replace('"', '""') + '"' for c in row) + "\n" for row in rows)
 
 
-@settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     mains=st.lists(st.tuples(cell, cell), max_size=3),
     members=st.lists(st.tuples(cell, cell, cell, cell), max_size=4),

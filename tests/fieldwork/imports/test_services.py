@@ -204,9 +204,7 @@ def test_progress_is_reported(form: Form) -> None:
     assert (job.processed_rows, job.total_rows, job.percent) == (2, 2, 100)
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode)))
 def test_random_files_never_store_partly_nor_crash(form: Form, content: bytes) -> None:
     before = Submission.objects.count()

@@ -248,7 +248,7 @@ def forms_and_rows(draw: Any) -> tuple[FormPlan, list[exporters.ExportRow], str]
     return plan, rows, title
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(case=forms_and_rows())
 def test_no_cell_of_any_spreadsheet_format_can_run(
     case: tuple[FormPlan, list[exporters.ExportRow], str],
@@ -263,7 +263,7 @@ def test_no_cell_of_any_spreadsheet_format_can_run(
     assert_inert(found)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(case=forms_and_rows())
 def test_the_kobo_json_carries_every_value_as_stored(
     case: tuple[FormPlan, list[exporters.ExportRow], str],
