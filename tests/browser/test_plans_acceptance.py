@@ -448,6 +448,8 @@ def test_a_joint_plan_from_priorities_to_its_public_page_in_uzbek(
             "no names of people, no participants, no notes."
         )
     )
+    # The timeline's legend names each state whole, not cut short with "…".
+    expect(main.locator("#timeline svg")).to_contain_text(uz("under way or not started"))
     assert page.viewport_size == {"width": WIDTH, "height": 740}
     story.shot("public-page")
     assert story.scroll_width() <= WIDTH, story.scroll_width()
