@@ -356,7 +356,14 @@ def timeline_spec(
                             "domain": [states[key][0] for key in used],
                             "range": [states[key][1] for key in used],
                         },
-                        "legend": {"orient": "bottom", "direction": "vertical", "title": None},
+                        # A state's name whole ("under way or not started"), never cut
+                        # short with "…": the legend sits under the plot, as wide as it.
+                        "legend": {
+                            "orient": "bottom",
+                            "direction": "vertical",
+                            "title": None,
+                            "labelLimit": charts.PLOT_WIDTH,
+                        },
                     },
                     "description": {"field": "tip"},
                     "tooltip": {"field": "tip"},
