@@ -281,9 +281,10 @@ CAPS: dict[str, int] = {
     "plans:calendar": 6,
     # Accountability: the plan, its actions with their priorities and factors (with their
     # maps and evidence counted), its objectives with theirs, its endorsements; the
-    # programme's: its plans (counted and a page of them) and all their actions.
-    "plans:accountability": 9,
-    "plans:public": 9,
+    # programme's: its plans (counted and a page of them) and all their actions; the open
+    # disputes' statuses shown beside those reported.
+    "plans:accountability": 10,
+    "plans:public": 10,
     "plans:programme_accountability": 6,
     # An action's updates: the action, a page of updates (counted) with the evidence the
     # reader may see, the action's disputes, and the audit row of the text shown.

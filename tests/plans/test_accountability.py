@@ -312,6 +312,42 @@ def test_the_public_page_shows_no_personal_data(scene: Scene, language: str) -> 
     assert f'lang="{language}"' in page
 
 
+def test_an_open_dispute_shows_beside_the_reported_status_on_every_plan_page(
+    scene: Scene,
+) -> None:
+    """Progress is not only what the actor responsible says: while the community's dispute
+    is open, the public and the accountability pages show the status it says holds beside
+    the one reported (the status alone: not the dispute's words); once the lead resolves
+    it, only the status remains."""
+    from amniyat.plans import updates
+
+    plan = _agreed(make_plan(scene))
+    patrols = _act(plan, title="Patrols", due_on=TODAY - DAY, status=Action.Status.DONE)
+    services.plan_publish(user=scene.users[Role.LEAD], plan=plan)
+    dispute = updates.dispute_raise(
+        user=None,
+        action=patrols,
+        claimed_status=Action.Status.DELAYED,
+        text="PRIVATE-WORDS the police never came",
+    )
+    shown = "Disputed: the status that holds is “delayed”, they say."
+    pages = [
+        (scene.users[Role.VIEWER], reverse("plans:public", args=[scene.programme.slug, plan.pk])),
+        (
+            scene.users[Role.LEAD],
+            reverse("plans:accountability", args=[scene.programme.slug, plan.pk]),
+        ),
+    ]
+    for user, url in pages:
+        page = _client(user).get(url).content.decode()
+        assert shown in page and "PRIVATE-WORDS" not in page, url
+    updates.dispute_resolve(
+        user=scene.users[Role.LEAD], dispute=dispute, resolution="They came on the 3rd."
+    )
+    for user, url in pages:
+        assert shown not in _client(user).get(url).content.decode(), url
+
+
 def test_the_public_page_reads_the_plan_in_the_readers_language(scene: Scene) -> None:
     plan = _agreed(make_plan(scene))
     plan.set_translation("title", "ru", "Безопасный рынок")

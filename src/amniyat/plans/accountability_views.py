@@ -44,6 +44,9 @@ class Line:
     progress: float
     overdue: bool
     days_late: int
+    # The statuses the community says hold, while its disputes are open (shown beside the
+    # status reported: progress is not only what the actor responsible says).
+    disputed: list[str]
 
 
 def _in_order(actions: list[Action]) -> list[tuple[Action, int]]:
@@ -86,8 +89,17 @@ def _plan_context(
         objective.rolled = by_objective.get(objective.pk)  # type: ignore[attr-defined]
     ordered = _in_order(actions)
     objective_of = {o.pk: o for o in objectives}
+    disputed = selectors.disputed_statuses(plan)
+    status_names = dict(Action.Status.choices)
     lines = [
-        Line(a, depth, rolled[a.pk], ac.is_overdue(a, today), ac.days_late(a, today))
+        Line(
+            a,
+            depth,
+            rolled[a.pk],
+            ac.is_overdue(a, today),
+            ac.days_late(a, today),
+            [str(status_names.get(s, s)) for s in disputed.get(a.pk, [])],
+        )
         for a, depth in ordered
     ]
     for line in lines:

@@ -294,6 +294,20 @@ class UpdatesSummary:
     open_disputes: list[Dispute]
 
 
+def disputed_statuses(plan: ActionPlan) -> dict[int, list[str]]:
+    """For a plan read through a selector: the statuses the community says hold, of each
+    action with a dispute not yet resolved (one query; the statuses alone, no text, no
+    name), so that every page showing the reported status shows the dispute beside it."""
+    found: dict[int, list[str]] = {}
+    for action_id, claimed in (
+        Dispute.objects.filter(action__objective__plan=plan, resolved_at__isnull=True)
+        .order_by("raised_at", "pk")
+        .values_list("action_id", "claimed_status")
+    ):
+        found.setdefault(action_id, []).append(claimed)
+    return found
+
+
 def updates_summary(plan: ActionPlan) -> UpdatesSummary:
     """Counted by the database (two queries, whatever the number of updates), for a plan read
     through :func:`plan_get`. No free text is read."""
