@@ -31,6 +31,7 @@ _PROGRAMME_PATH = {
     "ActionPlan": "programme",
     "Objective": "plan__programme",
     "Action": "objective__plan__programme",
+    "Consultation": "programme",
 }
 
 
