@@ -51,6 +51,8 @@ COST_SCALE = {"TJ": 1, "UZ": 1000}
 PLAN_TITLE = "Joint community safety plan"
 # How many actions (of the plan's objectives; parts not counted) each plan has.
 TOP_ACTIONS = 4
+# An action due this many days after the plan starts runs through its year.
+YEAR_LONG = 330
 
 Status = Action.Status
 
@@ -313,7 +315,8 @@ def build_plan(group: CommunityGroup) -> ActionPlan | None:
 
 def _choose(objectives: list[Objective]) -> list[tuple[Objective, str]]:
     """An action for each objective answering its priority (one of the fallbacks when no
-    other fits), then more for the first objectives up to ``TOP_ACTIONS``, none twice."""
+    other fits), then more for the first objectives up to ``TOP_ACTIONS``, none twice; and
+    the public hearings if no other action runs through the year."""
     used: list[str] = []
     chosen: list[tuple[Objective, str]] = []
     for index in range(TOP_ACTIONS):
@@ -324,6 +327,9 @@ def _choose(objectives: list[Objective]) -> list[tuple[Objective, str]]:
             break
         used.append(options[0])
         chosen.append((objective, options[0]))
+    # A year of work: one action at least runs through the plan's year.
+    if all(CATALOGUE[key].days[1] < YEAR_LONG for key in used):
+        chosen.append((objectives[0], "hearing"))
     return chosen
 
 
