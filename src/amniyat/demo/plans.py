@@ -252,7 +252,12 @@ def build_plans_demo(programme: Programme, *, lead: User | None = None) -> list[
     chosen = plans.get(GROUPS.get(country, ""))
     if chosen is None:
         return list(plans.values())
-    others = [plan for name, plan in plans.items() if plan.pk != chosen.pk]
+    # The third consultation is another group's: one of the chosen group's district if any.
+    district = chosen.group and _district(chosen.group).pk
+    others = sorted(
+        (plan for plan in plans.values() if plan.pk != chosen.pk and plan.group),
+        key=lambda plan: plan.group is None or _district(plan.group).pk != district,
+    )
     build_consultations(chosen, others[0] if others else None)
     if lead is not None:
         for update in ActionUpdate.objects.filter(
