@@ -1,6 +1,8 @@
-"""The drivers demo: both demo programmes get notes in four languages, a coded sample with a
-second coder's overlap, women's and men's maps per region (one published), an agreed priority
-list per group, and ``amniyat demo --reset`` removes and rebuilds it all."""
+"""The drivers and plans demo: both demo programmes get notes in four languages, a coded
+sample with a second coder's overlap, women's and men's maps per region (one published), an
+agreed priority list per group, a joint action plan per group with an agreed list (a year of
+updates, consultations, a dispute, a published plan), and ``amniyat demo --reset`` removes and
+rebuilds it all."""
 
 from __future__ import annotations
 
@@ -9,15 +11,26 @@ import random
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from amniyat.accounts.models import Programme, User
 from amniyat.communities.models import CommunityGroup
-from amniyat.demo.build import build_demo
+from amniyat.demo.build import DEMO_SLUGS, build_demo
 from amniyat.demo.drivers import TITLE_SUFFIX, write_notes
+from amniyat.demo.plans import GROUPS
 from amniyat.drivers.assist import services as assist
 from amniyat.drivers.coding import agreement
 from amniyat.drivers.coding.text import split_passages
 from amniyat.drivers.models import DriverMap, Excerpt, Priority, PriorityList, Source
+from amniyat.plans import accountability
+from amniyat.plans.models import (
+    Action,
+    ActionPlan,
+    ActionUpdate,
+    Commitment,
+    Consultation,
+    Dispute,
+)
 from tests.conftest import committed_for_module
 
 
@@ -140,6 +153,7 @@ def test_every_sentence_the_analyst_coded_is_one_passage() -> None:
 @pytest.mark.django_db(transaction=False)
 def test_reset_removes_and_rebuilds_the_drivers_demo(demo: object) -> None:
     before = Source.objects.filter(is_demo=True).count()
+    plans = ActionPlan.objects.filter(is_demo=True).count()
     first_text = Source.objects.filter(is_demo=True).order_by("title").first()
     assert before and first_text is not None
     title, text = first_text.title, first_text.text
@@ -152,6 +166,69 @@ def test_reset_removes_and_rebuilds_the_drivers_demo(demo: object) -> None:
         PriorityList.objects.filter(is_demo=True).count()
         == CommunityGroup.objects.filter(programme__is_demo=True).count()
     )
+    assert ActionPlan.objects.filter(is_demo=True).count() == plans
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
+def test_every_group_with_an_agreed_list_has_a_plan_with_a_year_of_updates() -> None:
+    today = timezone.localdate()
+    for programme in Programme.objects.filter(is_demo=True, slug__in=DEMO_SLUGS):
+        agreed = set(
+            PriorityList.objects.filter(
+                group__programme=programme, agreed_on__isnull=False
+            ).values_list("group_id", flat=True)
+        )
+        assert len(agreed) >= 4
+        plans = list(ActionPlan.objects.filter(programme=programme))
+        assert sorted(p.group_id for p in plans) == sorted(agreed)
+        for plan in plans:
+            assert plan.status == ActionPlan.Status.IN_PROGRESS
+            assert {s.kind for s in plan.signatories.all()} >= {"group", "district", "police"}
+            actions = list(Action.objects.filter(objective__plan=plan))
+            assert len(actions) >= 4
+            updates = list(ActionUpdate.objects.filter(action__objective__plan=plan))
+            dates = sorted(u.reported_on for u in updates)
+            assert (dates[-1] - dates[0]).days >= 300, plan.group
+            assert all(u.participants.get("female") and u.participants.get("male") for u in updates)
+            assert Action.Status.DELAYED in {a.status for a in actions}
+            done = [a for a in actions if a.status == Action.Status.DONE]
+            assert done
+            # Done on the day the update said so, near the due date: not the build day.
+            assert all(a.done_on and abs((a.done_on - a.due_on).days) <= 40 for a in done)
+            assert all(a.done_on != today for a in done)
+            share = accountability.on_time_share(actions, today)
+            assert share.undated == 0 and share.share is not None and 0 < share.share < 1
+        # Realistic actions, adapted to the country.
+        titles = set(
+            Action.objects.filter(objective__plan__in=plans).values_list("title", flat=True)
+        )
+        assert "Joint police–community patrols and monthly meetings" in titles
+        leads = set(
+            Action.objects.filter(objective__plan__in=plans).values_list("lead_actor", flat=True)
+        )
+        authority = "hukumat" if programme.country.code == "TJ" else "hokimiyat"
+        assert any(authority in lead for lead in leads)
+
+        consultations = list(Consultation.objects.filter(programme=programme))
+        assert len(consultations) >= 3
+        for consultation in consultations:
+            assert consultation.community_women and consultation.community_men
+            assert consultation.authority_women + consultation.authority_men > 0
+            assert consultation.priorities.exists() and consultation.factors.exists()
+            assert consultation.commitments.exists()
+        turned = Commitment.objects.filter(consultation__programme=programme, action__isnull=False)
+        assert turned.count() == 1
+        assert ActionUpdate.objects.filter(
+            action__objective__plan__programme=programme, verified_by__isnull=False
+        ).exists()
+
+    demo_plans = ActionPlan.objects.filter(programme__slug__in=DEMO_SLUGS)
+    assert list(
+        demo_plans.filter(published_at__isnull=False).values_list("group__name", flat=True)
+    ) == [GROUPS["TJ"]]
+    disputes = Dispute.objects.filter(action__objective__plan__in=demo_plans)
+    assert sorted(d.is_open for d in disputes) == [False, True]
 
 
 @pytest.mark.django_db

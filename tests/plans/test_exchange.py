@@ -129,7 +129,7 @@ def test_the_demo_workplan_imports_back_into_an_empty_plan_identical(
     response = _import(scene, copy, f"plan.{kind}", content)
     assert response.status_code == 302, response.content.decode()
     original, imported = _tree(plan), _tree(copy)
-    assert len(imported) == 5
+    assert len(imported) == len(original) >= 5
     assert imported == original
     assert any(a["translations"]["ru"] for a in imported)
     costs = [a["cost"] for a in imported if a["cost"] is not None]
@@ -402,20 +402,21 @@ def test_the_workbook_reads_as_a_workplan(scene: Scene) -> None:
     assert len(months) == 13 and months[0] == f"month:{plan.period_start:%Y-%m}"
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
     refs = [r[keys.index("ref")] for r in rows]
-    assert refs == ["1", "1.1", "1.2", "2", "3"] or sorted(refs) == sorted(
-        ["1", "1.1", "1.2", "2", "3"]
-    )
+    # The demo plan: the patrols with their two parts first, then one number per action.
+    top = Action.objects.filter(objective__plan=plan, parent=None).count()
+    assert refs[:3] == ["1", "1.1", "1.2"]
+    assert sorted(refs) == sorted(["1.1", "1.2", *(str(n) for n in range(1, top + 1))])
     titles = [r[keys.index("title")] for r in rows]
     assert "Совместное патрулирование полиции и общины" in titles
     cost_column = keys.index("cost") + 1
     priced = [
         sheet.cell(row=n, column=cost_column)
-        for n in range(3, 8)
+        for n in range(3, 3 + len(rows))
         if sheet.cell(row=n, column=cost_column).value is not None
     ]
     assert priced and all(c.data_type == "n" for c in priced)
     assert all('"' + scene_currency(plan) + '"' in c.number_format for c in priced)
-    part = next(n for n in range(3, 8) if sheet.cell(row=n, column=1).value == "1.1")
+    part = next(n for n in range(3, 3 + len(rows)) if sheet.cell(row=n, column=1).value == "1.1")
     assert sheet.cell(row=part, column=keys.index("title") + 1).alignment.indent == 2
     # The timeline: the months the part runs (15 January to 15 February) are filled.
     filled = [
@@ -447,7 +448,7 @@ def test_the_calendar_has_one_all_day_event_per_action_on_its_due_date(scene: Sc
     calendar = Calendar.from_ical(response.content)
     events = list(calendar.walk("VEVENT"))
     actions = {a.pk: a for a in Action.objects.filter(objective__plan=plan)}
-    assert len(events) == len(actions) == 5
+    assert len(events) == len(actions) >= 5
     for event in events:
         pk = int(str(event["UID"]).removeprefix("plan-action-").split("@")[0])
         action = actions[pk]

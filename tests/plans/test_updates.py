@@ -145,6 +145,30 @@ def test_an_update_sets_the_actions_status_and_progress(scene: Scene, action: Ac
     assert "Patrols" not in str(event.details)
 
 
+def test_an_update_reporting_done_keeps_its_date_as_the_day_the_action_was_done(
+    scene: Scene, action: Action
+) -> None:
+    """ "Done on time" is read from the day the update said done, not the day it was typed."""
+    day = datetime.timedelta(days=1)
+    user = scene.users[Role.FACILITATOR]
+    _post(user, action, progress=50, reported_on=TODAY - 20 * day)
+    _post(user, action, status="done", progress=100, reported_on=TODAY - 10 * day)
+    action.refresh_from_db()
+    assert action.done_on == TODAY - 10 * day
+    # Done again, later: the day it became done stays; an older update changes nothing.
+    _post(user, action, status="done", progress=100, reported_on=TODAY - 5 * day)
+    _post(user, action, progress=70, reported_on=TODAY - 15 * day)
+    action.refresh_from_db()
+    assert (action.status, action.done_on) == ("done", TODAY - 10 * day)
+    # No longer done: no day; done once more, the new day.
+    _post(user, action, status="delayed", progress=80, reported_on=TODAY - 3 * day)
+    action.refresh_from_db()
+    assert action.done_on is None
+    _post(user, action, status="done", progress=100, reported_on=TODAY - day)
+    action.refresh_from_db()
+    assert action.done_on == TODAY - day
+
+
 def test_the_text_is_encrypted_at_rest(scene: Scene, action: Action) -> None:
     update = _post(scene.users[Role.LEAD], action)
     with connection.cursor() as cursor:

@@ -695,7 +695,7 @@ def build_demo() -> list[Programme]:
     )
     for programme in (tajikistan, uzbekistan):
         build_drivers_demo(programme, analyst=analyst, second_coder=lead)
-        build_plans_demo(programme)
+        build_plans_demo(programme, lead=lead)
     translate_demo([tajikistan, uzbekistan])
     for programme in (tajikistan, uzbekistan):
         build_reports_demo(programme, analyst=analyst, lead=lead)

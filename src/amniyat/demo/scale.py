@@ -26,7 +26,8 @@ driver maps               a women's and a men's map for each of the four regions
 priority lists            one agreed list per community group
 findings                  computed in this process at the end, as the demo does
 plans                     a joint action plan for one group in :data:`PLANS_EVERY`, as the
-                          demo's (three priorities, three endorsements, five actions)
+                          demo's (three priorities, three endorsements, four or five actions
+                          and their parts, a year of progress updates)
 reports                   the demo's briefing papers of the baseline (Russian and Tajik), built,
                           published and rendered as DOCX and PDF: papers summarise, they do not
                           grow with the data

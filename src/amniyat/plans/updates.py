@@ -208,10 +208,19 @@ def update_post(
                         "status": probe.status,
                         "progress": probe.progress,
                         "status_reason": probe.status_reason,
+                        "done_on": _done_on(action, probe.status, reported_on),
                     },
                 )
                 if changed:
-                    action.save(update_fields=["status", "progress", "status_reason", "updated_at"])
+                    action.save(
+                        update_fields=[
+                            "status",
+                            "progress",
+                            "status_reason",
+                            "done_on",
+                            "updated_at",
+                        ]
+                    )
                     _audit(user, Verb.UPDATED, action, plan, changed=changed, update=update.pk)
             _audit(
                 user,
@@ -230,6 +239,17 @@ def update_post(
             default_storage.delete(name)
         raise
     return update
+
+
+def _done_on(action: Action, status: str, reported_on: datetime.date) -> datetime.date | None:
+    """The day the action became done, as an update reports it: the update's date when it
+    makes the action done, kept while it stays done, none once it is not ("done on time" is
+    read from it, as from the action's form: ``services._mark_done_on``)."""
+    if status != Action.Status.DONE:
+        return None
+    if action.status == Action.Status.DONE and action.done_on is not None:
+        return action.done_on
+    return reported_on
 
 
 def _store(
