@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 # Timing never gates the suite: no example fails for taking longer than Hypothesis's default
-# 200 ms, which a loaded two-core machine exceeds now and then (the benchmarks measure time).
-hypothesis_settings.register_profile("amniyat", deadline=None)
+# 200 ms, nor a test for drawing its examples slowly, which a loaded two-core machine does now
+# and then (the benchmarks measure time).
+hypothesis_settings.register_profile(
+    "amniyat", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 hypothesis_settings.load_profile("amniyat")
 
 
